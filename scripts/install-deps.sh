@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages redes needs (as root), then the npm dependencies, then builds.
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pkgs=(runc nftables busybox-static iproute2 util-linux attr gcc libc6-dev make g++ python3 procps iperf3 tmux)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "redes: installing Debian packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$major" -lt 20 ]; then
+  echo "redes: Node.js 20 or later is needed (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "redes: npm ci" >&2
+  npm ci --no-audit --no-fund >&2
+fi
+echo "redes: building" >&2
+npm run --silent build >&2

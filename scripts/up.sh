@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Quickstart: installs what is missing, builds, and starts a sandboxed engine named "redes".
+# Prints one line, `export DOCKER_HOST=...`, so that `eval "$(sudo scripts/up.sh)"` points docker at it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+exec bin/redes sandbox up "$@"

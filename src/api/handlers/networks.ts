@@ -1,0 +1,36 @@
+/** Routes of `/networks`: list, inspect, create, remove, prune (connect/disconnect come with containers). */
+import type { NetworkController, NetworkCreateRequest } from '../../engine/index.js';
+import type { Router } from '../router.js';
+import { requireJson, sendEmpty, sendJson } from '../body.js';
+import { networkView, type NetworkContainerView } from '../views/network.js';
+
+export interface NetworkRoutesDeps {
+  networks: NetworkController;
+  /** Containers attached to a network, for inspect (empty until containers exist). */
+  containersOf?: (networkId: string) => Record<string, NetworkContainerView>;
+}
+
+export function networkRoutes(router: Router, deps: NetworkRoutesDeps): void {
+  const { networks } = deps;
+  router.on('GET', '/networks', ({ res, query }) => {
+    const list = networks.list(query.get('filters'));
+    sendJson(res, 200, list.map((n) => networkView(n, deps.containersOf?.(n.id) ?? {})));
+  });
+  router.on('GET', '/networks/:id', ({ res, params }) => {
+    const n = networks.resolve(params.id ?? '');
+    sendJson(res, 200, networkView(n, deps.containersOf?.(n.id) ?? {}));
+  });
+  router.on('POST', '/networks/create', async ({ req, res }) => {
+    const body = await requireJson<NetworkCreateRequest>(req);
+    const r = await networks.create(body);
+    sendJson(res, 201, { Id: r.id, Warning: r.warning });
+  });
+  router.on('DELETE', '/networks/:id', async ({ res, params }) => {
+    await networks.remove(params.id ?? '');
+    sendEmpty(res, 204);
+  });
+  router.on('POST', '/networks/prune', async ({ res, query }) => {
+    const removed = await networks.prune(query.get('filters'));
+    sendJson(res, 200, { NetworksDeleted: removed });
+  });
+}

@@ -1,0 +1,108 @@
+/**
+ * redesd's command line, after dockerd's flags where they apply. Parsed with node's util.parseArgs;
+ * dockerd-style booleans (`--iptables=false`, `--debug`) are normalised first.
+ */
+import { parseArgs } from 'node:util';
+import { parseAddressPoolFlags, parsePrefix, formatNetwork, formatAddress, type PoolSpec } from '../ipam/index.js';
+
+export interface DaemonOptions {
+  socketPath: string;
+  dataRoot: string;
+  execRoot: string;
+  prefix: string;
+  bip?: { subnet: string; gateway: string };
+  pools?: PoolSpec[];
+  iptables: boolean;
+  logLevel: string;
+  allowRootNetns: boolean;
+  resolvConf: string;
+}
+
+export const DAEMON_USAGE = `Usage: redesd [OPTIONS]
+
+A Docker-compatible networking engine (serves the Docker Engine API on a unix socket).
+
+Options:
+  -H, --host unix://PATH              Socket to listen on (default unix:///run/redes/<prefix>/docker.sock)
+      --data-root DIR                 Persistent state (default /var/lib/redes/<prefix>)
+      --exec-root DIR                 Runtime files (default /run/redes/<prefix>)
+      --prefix NAME                   Instance prefix carried by every kernel object (default redes)
+      --bip CIDR                      Address and prefix of the default bridge (default 172.17.0.1/16)
+      --default-address-pool base=CIDR,size=N   Pools for new networks (repeatable)
+      --iptables=false                Program no firewall rules
+      --resolv-conf FILE              Upstream resolvers for containers (default /etc/resolv.conf)
+      --log-level LEVEL               debug, info, warn, error, fatal (default info)
+  -D, --debug                         Same as --log-level debug
+      --allow-root-netns              Allow running in the machine's root network namespace
+  -h, --help                          Print this help
+`;
+
+const BOOL_FLAGS = new Set(['--iptables', '--debug', '--allow-root-netns']);
+
+function normalise(argv: readonly string[]): string[] {
+  return argv.map((a) => {
+    if (BOOL_FLAGS.has(a)) return `${a}=true`;
+    if (a === '-D') return '--debug=true';
+    return a;
+  });
+}
+
+function parseBoolFlag(name: string, v: string | undefined, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (['true', '1', 't'].includes(v)) return true;
+  if (['false', '0', 'f'].includes(v)) return false;
+  throw new Error(`invalid value ${JSON.stringify(v)} for --${name}: want true or false`);
+}
+
+const PREFIX = /^[a-z][a-z0-9]{0,11}$/;
+
+export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'help' {
+  const { values } = parseArgs({
+    args: normalise(argv),
+    options: {
+      host: { type: 'string', short: 'H' },
+      'data-root': { type: 'string' },
+      'exec-root': { type: 'string' },
+      prefix: { type: 'string' },
+      bip: { type: 'string' },
+      'default-address-pool': { type: 'string', multiple: true },
+      iptables: { type: 'string' },
+      'resolv-conf': { type: 'string' },
+      'log-level': { type: 'string' },
+      debug: { type: 'string' },
+      'allow-root-netns': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help';
+  const prefix = values.prefix ?? 'redes';
+  if (!PREFIX.test(prefix)) throw new Error(`invalid --prefix ${JSON.stringify(prefix)}: want 1 to 12 lowercase letters and digits, starting with a letter`);
+  const host = values.host ?? `unix:///run/redes/${prefix}/docker.sock`;
+  if (!host.startsWith('unix://') || host.length <= 'unix://'.length) {
+    throw new Error(`invalid -H ${JSON.stringify(host)}: only unix://PATH sockets are supported`);
+  }
+  let bip: DaemonOptions['bip'];
+  if (values.bip) {
+    const p = parsePrefix(values.bip);
+    if (p.family !== 4) throw new Error(`invalid --bip ${JSON.stringify(values.bip)}: want an IPv4 CIDR`);
+    bip = { subnet: formatNetwork(p), gateway: formatAddress(4, p.addr === p.network ? p.network + 1n : p.addr) };
+  }
+  const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+  let logLevel = values['log-level'] ?? 'info';
+  if (!levels.includes(logLevel)) throw new Error(`invalid --log-level ${JSON.stringify(logLevel)}: want one of ${levels.join(', ')}`);
+  if (parseBoolFlag('debug', values.debug, false)) logLevel = 'debug';
+  return {
+    socketPath: host.slice('unix://'.length),
+    dataRoot: values['data-root'] ?? `/var/lib/redes/${prefix}`,
+    execRoot: values['exec-root'] ?? `/run/redes/${prefix}`,
+    prefix,
+    ...(bip ? { bip } : {}),
+    ...(values['default-address-pool'] ? { pools: parseAddressPoolFlags(values['default-address-pool']) } : {}),
+    iptables: parseBoolFlag('iptables', values.iptables, true),
+    logLevel,
+    allowRootNetns: parseBoolFlag('allow-root-netns', values['allow-root-netns'], false),
+    resolvConf: values['resolv-conf'] ?? '/etc/resolv.conf',
+  };
+}

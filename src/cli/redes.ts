@@ -1,0 +1,38 @@
+/**
+ * `redes`: the user's command line. Subcommands: `sandbox` (isolated engine hosts), and later `image`,
+ * `firewall`, `audit`. Talks to a running daemon over its socket where a subcommand needs one.
+ */
+import { sandboxCommand } from '../sandbox/index.js';
+
+const USAGE = `Usage: redes COMMAND
+
+Commands:
+  sandbox   Create, use and remove isolated engine hosts (redes sandbox --help)
+
+Run 'redes COMMAND --help' for more information on a command.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'sandbox':
+      return sandboxCommand(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return cmd === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`redes: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`redes: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,119 @@
+/**
+ * redesd: the daemon. Wires the layers together (store → drivers → engine → API), restores the kernel
+ * state of every stored network, then serves the Engine API on a unix socket.
+ *
+ * Beware: it programs the network namespace it runs in (bridges, nftables, ip_forward). It refuses the
+ * machine's root namespace unless told otherwise; `redes sandbox up` starts it in a sandbox.
+ */
+import { mkdir, writeFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createApiServer, listenUnix, networkRoutes, Router, systemRoutes } from '../api/index.js';
+import { NetworkController } from '../engine/index.js';
+import { BridgeDriver, hostDriver, nullDriver, type NetworkDriver } from '../drivers/index.js';
+import { NftFirewall, NoFirewall } from '../firewall/index.js';
+import { DEFAULT_LOCAL_POOLS, withUlaPool } from '../ipam/index.js';
+import { isRootNetns, netnsId, netnsList } from '../kernel/netns.js';
+import { listRoutePrefixes } from '../kernel/ip.js';
+import { Store } from '../store/index.js';
+import { newId } from '../util/ids.js';
+import { logger, setLogLevel } from '../util/log.js';
+import { DAEMON_USAGE, parseDaemonOptions, type DaemonOptions } from './daemon-options.js';
+
+const log = logger.child({ component: 'daemon' });
+
+async function inNamedNetns(): Promise<boolean> {
+  const { stat } = await import('node:fs/promises');
+  const self = await stat('/proc/self/ns/net');
+  for (const name of await netnsList()) {
+    const id = await netnsId(name);
+    if (id && id.ino === self.ino && id.dev === self.dev) return true;
+  }
+  return false;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let opts: DaemonOptions | 'help';
+  try {
+    opts = parseDaemonOptions(argv);
+  } catch (e) {
+    process.stderr.write(`redesd: ${(e as Error).message}\n\n${DAEMON_USAGE}`);
+    return 2;
+  }
+  if (opts === 'help') {
+    process.stdout.write(DAEMON_USAGE);
+    return 0;
+  }
+  setLogLevel(opts.logLevel);
+  // Two guards: not the root namespace, and a namespace someone named under /run/netns (a sandbox
+  // host). The second also holds on kernels where the root namespace cannot be recognised.
+  if (!opts.allowRootNetns && ((await isRootNetns()) || !(await inNamedNetns()))) {
+    process.stderr.write(
+      "redesd: refusing to start in the machine's root network namespace: it would create bridges, " +
+        'nftables rules and set ip_forward on this machine itself (it runs only in a named network namespace ' +
+        'such as a sandbox host). Start it in a sandbox with ' +
+        '`redes sandbox up`, or pass --allow-root-netns if that is really what you want\n',
+    );
+    return 1;
+  }
+  await mkdir(opts.dataRoot, { recursive: true, mode: 0o700 });
+  await mkdir(opts.execRoot, { recursive: true, mode: 0o700 });
+  const store = Store.open(join(opts.dataRoot, 'state.db'));
+  let daemonId = store.getMeta('daemon-id');
+  if (!daemonId) {
+    daemonId = newId();
+    store.setMeta('daemon-id', daemonId);
+  }
+  const firewall = opts.iptables ? new NftFirewall() : new NoFirewall();
+  const bridge = new BridgeDriver(firewall, opts.prefix);
+  const drivers = new Map<string, NetworkDriver>([
+    ['bridge', bridge],
+    ['host', hostDriver],
+    ['null', nullDriver],
+  ]);
+  const pools = withUlaPool(opts.pools ?? DEFAULT_LOCAL_POOLS, daemonId);
+  const networks = new NetworkController({
+    store,
+    drivers,
+    ipam: { pools },
+    hostRoutes: () => listRoutePrefixes(),
+  });
+  await networks.init(opts.bip);
+
+  const router = new Router();
+  systemRoutes(router, {
+    daemonId,
+    dataRoot: opts.dataRoot,
+    counts: () => ({ containers: 0, running: 0, paused: 0, stopped: 0, images: 0 }),
+    iptables: opts.iptables,
+    bridgeNfIptables: true,
+    defaultAddressPools: pools.map((p) => ({ Base: p.base, Size: p.size })),
+  });
+  networkRoutes(router, { networks });
+  const server = createApiServer(router);
+  await listenUnix(server, opts.socketPath);
+  await writeFile(join(opts.execRoot, 'redesd.pid'), `${process.pid}\n`);
+  log.info({ socket: opts.socketPath, prefix: opts.prefix, dataRoot: opts.dataRoot }, 'redesd ready');
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log.info({ signal }, 'shutting down');
+      server.close(() => resolve());
+      server.closeAllConnections();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  store.close();
+  await rm(opts.socketPath, { force: true });
+  await rm(join(opts.execRoot, 'redesd.pid'), { force: true });
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    log.fatal({ err: e }, 'redesd failed');
+    process.stderr.write(`redesd: ${(e as Error).message ?? String(e)}\n`);
+    process.exit(1);
+  },
+);

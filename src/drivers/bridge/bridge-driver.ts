@@ -1,0 +1,136 @@
+/**
+ * The bridge driver: one Linux bridge per network, the gateway address on it, and the network's
+ * share of the firewall (masquerade, isolation, ICC), which is re-rendered for all bridge networks
+ * and applied in one nft transaction after every change.
+ *
+ * Beware: kernel calls act in the daemon's own network namespace (its sandbox host). Bridges are
+ * recognised as ours by name (`docker0`, `br-<12 hex>`, or a name a network record gives), so
+ * `restore` never deletes a bridge a person made by hand with another name.
+ */
+import { ipBatch, listAddrs, listLinks, type IpCommand } from '../../kernel/ip.js';
+import { ensureSysctl } from '../../kernel/sysctl.js';
+import type { Firewall, FirewallNetwork } from '../../firewall/index.js';
+import { logger } from '../../util/log.js';
+import { conflict } from '../../util/errors.js';
+import type { DriverNetwork, NetworkDriver } from '../driver.js';
+import { parseBridgeOptions, type BridgeOptions } from './options.js';
+
+const log = logger.child({ component: 'bridge' });
+const OURS = /^(docker0|br-[0-9a-f]{12})$/;
+
+interface BridgeNetwork {
+  net: DriverNetwork;
+  opts: BridgeOptions;
+}
+
+export class BridgeDriver implements NetworkDriver {
+  readonly name = 'bridge';
+  private readonly nets = new Map<string, BridgeNetwork>();
+
+  constructor(
+    private readonly firewall: Firewall,
+    private readonly tableName: string,
+  ) {}
+
+  parseOptions(options: Readonly<Record<string, string>>, ctx: { id: string; isDefault: boolean }): Record<string, string> {
+    parseBridgeOptions(options, ctx.id, ctx.isDefault);
+    return { ...options };
+  }
+
+  checkCreate(net: DriverNetwork, existing: readonly DriverNetwork[]): void {
+    const mine = parseBridgeOptions(net.options, net.id, false).bridgeName;
+    for (const other of existing) {
+      if (parseBridgeOptions(other.options, other.id, false).bridgeName === mine) {
+        throw conflict('bridge.name_in_use', `bridge name ${mine} is already used by network ${other.name}`);
+      }
+    }
+  }
+
+  async createNetwork(net: DriverNetwork): Promise<void> {
+    const b = this.toBridge(net);
+    try {
+      await this.ensureBridge(b);
+      this.nets.set(net.id, b);
+      await this.applyFirewall();
+    } catch (e) {
+      this.nets.delete(net.id);
+      await this.removeBridge(b.opts.bridgeName).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async deleteNetwork(net: DriverNetwork): Promise<void> {
+    const b = this.nets.get(net.id) ?? this.toBridge(net);
+    this.nets.delete(net.id);
+    await this.applyFirewall();
+    await this.removeBridge(b.opts.bridgeName);
+  }
+
+  async restore(nets: readonly DriverNetwork[]): Promise<void> {
+    await ensureSysctl('net/ipv4/ip_forward', '1');
+    if (nets.some((n) => n.enableIPv6)) await ensureSysctl('net/ipv6/conf/all/forwarding', '1');
+    this.nets.clear();
+    for (const net of nets) this.nets.set(net.id, this.toBridge(net));
+    const wanted = new Set([...this.nets.values()].map((b) => b.opts.bridgeName));
+    const links = await listLinks();
+    const orphans = links.filter((l) => l.linkinfo?.info_kind === 'bridge' && OURS.test(l.ifname) && !wanted.has(l.ifname));
+    if (orphans.length) {
+      log.info({ bridges: orphans.map((l) => l.ifname) }, 'removing bridges no network owns');
+      await ipBatch(orphans.map((l) => ['link', 'del', l.ifname]));
+    }
+    for (const b of this.nets.values()) await this.ensureBridge(b);
+    await this.applyFirewall();
+  }
+
+  /** The bridge device name of a network (for endpoints and the API). */
+  bridgeName(net: DriverNetwork): string {
+    return (this.nets.get(net.id) ?? this.toBridge(net)).opts.bridgeName;
+  }
+
+  private toBridge(net: DriverNetwork): BridgeNetwork {
+    const isDefault = net.options['com.docker.network.bridge.default_bridge'] === 'true';
+    return { net, opts: parseBridgeOptions(net.options, net.id, isDefault) };
+  }
+
+  /** Creates the bridge if missing and makes its addresses, MTU and state what the network says. */
+  private async ensureBridge(b: BridgeNetwork): Promise<void> {
+    const name = b.opts.bridgeName;
+    const links = await listAddrs();
+    const link = links.find((l) => l.ifname === name);
+    const cmds: IpCommand[] = [];
+    if (!link) cmds.push(['link', 'add', 'name', name, 'mtu', String(b.opts.mtu), 'type', 'bridge']);
+    else if (link.mtu !== b.opts.mtu) cmds.push(['link', 'set', 'dev', name, 'mtu', String(b.opts.mtu)]);
+    if (cmds.length) await ipBatch(cmds);
+    // Router advertisements must never configure our bridges (CVE-2020-13401); set before any v6 address.
+    await ensureSysctl(`net/ipv6/conf/${name}/accept_ra`, '0').catch(() => undefined);
+    const have = new Set((link?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+    const addrs: IpCommand[] = [];
+    for (const fam of [b.net.ipv4, b.net.ipv6]) {
+      if (!fam) continue;
+      const plen = fam.subnet.split('/')[1] ?? '';
+      const cidr = `${fam.gateway}/${plen}`;
+      if (!have.has(cidr)) addrs.push(['addr', 'add', cidr, 'dev', name, ...(fam === b.net.ipv6 ? ['nodad'] : [])]);
+    }
+    if (b.net.ipv6) await ensureSysctl(`net/ipv6/conf/${name}/disable_ipv6`, '0').catch(() => undefined);
+    addrs.push(['link', 'set', 'dev', name, 'up']);
+    await ipBatch(addrs);
+  }
+
+  private async removeBridge(name: string): Promise<void> {
+    const links = await listLinks();
+    if (links.some((l) => l.ifname === name)) await ipBatch([['link', 'del', name]]);
+  }
+
+  private async applyFirewall(): Promise<void> {
+    const networks: FirewallNetwork[] = [...this.nets.values()].map((b) => ({
+      id: b.net.id,
+      bridge: b.opts.bridgeName,
+      subnetsV4: b.net.ipv4 ? [b.net.ipv4.subnet] : [],
+      subnetsV6: b.net.ipv6 ? [b.net.ipv6.subnet] : [],
+      internal: b.net.internal,
+      masquerade: b.opts.masquerade,
+      icc: b.opts.icc,
+    }));
+    await this.firewall.apply({ table: this.tableName, networks });
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Docker's list filters: the `filters` query parameter is JSON, either `{"key":{"value":true}}` or the
+ * old `{"key":["value"]}`. Matching follows moby's filters package: `match` is an exact match or a
+ * regular-expression search, `exactMatch` is exact only, labels match `key` or `key=value`.
+ */
+import { invalidParameter } from '../util/errors.js';
+
+export class Filters {
+  private constructor(private readonly args: Map<string, string[]>) {}
+
+  static empty(): Filters {
+    return new Filters(new Map());
+  }
+
+  static parse(text: string | null | undefined): Filters {
+    if (!text) return Filters.empty();
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw invalidParameter('filters.bad_json', `invalid filter: ${text}`);
+    }
+    const args = new Map<string, string[]>();
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      throw invalidParameter('filters.bad_json', `invalid filter: ${text}`);
+    }
+    for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+      if (Array.isArray(v)) args.set(k, v.map(String));
+      else if (v && typeof v === 'object') args.set(k, Object.keys(v as object));
+      else throw invalidParameter('filters.bad_json', `invalid filter: ${text}`);
+    }
+    return new Filters(args);
+  }
+
+  /** Throws Docker's `invalid filter 'key'` for a key not in `accepted`. */
+  validate(accepted: readonly string[]): this {
+    for (const k of this.args.keys()) {
+      if (!accepted.includes(k)) throw invalidParameter('filters.unknown', `invalid filter '${k}'`);
+    }
+    return this;
+  }
+
+  has(key: string): boolean {
+    return (this.args.get(key)?.length ?? 0) > 0;
+  }
+
+  get(key: string): string[] {
+    return this.args.get(key) ?? [];
+  }
+
+  exactMatch(key: string, value: string): boolean {
+    const vs = this.args.get(key);
+    return !vs || vs.length === 0 || vs.includes(value);
+  }
+
+  match(key: string, value: string): boolean {
+    const vs = this.args.get(key);
+    if (!vs || vs.length === 0) return true;
+    return vs.some((p) => {
+      if (p === value) return true;
+      try {
+        return new RegExp(p).test(value);
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /** Every `key` or `key=value` of the filter is present in `labels`. */
+  matchLabels(key: string, labels: Readonly<Record<string, string>>): boolean {
+    const vs = this.args.get(key);
+    if (!vs || vs.length === 0) return true;
+    return vs.every((kv) => {
+      const i = kv.indexOf('=');
+      if (i < 0) return Object.hasOwn(labels, kv);
+      const k = kv.slice(0, i);
+      return Object.hasOwn(labels, k) && labels[k] === kv.slice(i + 1);
+    });
+  }
+}

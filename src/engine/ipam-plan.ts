@@ -1,0 +1,51 @@
+/**
+ * Turns a create request's `IPAM` object into the pools a network record keeps, using the pure ipam/
+ * module for every check (Docker's texts). One subnet per address family is supported.
+ */
+import { validateIpamConfig, type IpamConfigEntry, type NormalizedPool, type PoolSpec } from '../ipam/index.js';
+import { invalidParameter, notFound } from '../util/errors.js';
+import type { IpamPoolRecord, NetworkRecord } from './network-record.js';
+
+export interface IpamDefaults {
+  /** Default address pools of both families (`--default-address-pool`, or Docker's). */
+  pools: readonly PoolSpec[];
+}
+
+export interface IpamPlanContext {
+  enableIPv4: boolean;
+  enableIPv6: boolean;
+  usedSubnets: string[];
+  hostRoutes: string[];
+  defaults: IpamDefaults;
+  networkId: string;
+}
+
+function toRecord(p: NormalizedPool): IpamPoolRecord {
+  return { subnet: p.subnet, gateway: p.gateway, ...(p.ipRange ? { ipRange: p.ipRange } : {}), auxAddresses: p.auxAddresses };
+}
+
+function one(pools: NormalizedPool[], fam: string): IpamPoolRecord | undefined {
+  if (pools.length > 1) {
+    throw invalidParameter('ipam.multiple_subnets', `only one ${fam} subnet per network is supported by this engine, got ${pools.length}`);
+  }
+  return pools[0] ? toRecord(pools[0]) : undefined;
+}
+
+export async function planIpam(raw: unknown, ctx: IpamPlanContext): Promise<NetworkRecord['ipam']> {
+  const ipam = (raw && typeof raw === 'object' ? raw : {}) as { Driver?: unknown; Config?: unknown; Options?: unknown };
+  const driver = typeof ipam.Driver === 'string' && ipam.Driver ? ipam.Driver : 'default';
+  if (driver !== 'default') throw notFound('ipam.driver_not_found', `plugin "${driver}" not found`);
+  if (ipam.Config !== undefined && ipam.Config !== null && !Array.isArray(ipam.Config)) {
+    throw invalidParameter('api.field_type', 'invalid JSON: field IPAM.Config must be an array');
+  }
+  const config = (ipam.Config ?? []) as IpamConfigEntry[];
+  const options = ipam.Options && typeof ipam.Options === 'object' ? (ipam.Options as Record<string, string>) : null;
+  if (!ctx.enableIPv4 && !ctx.enableIPv6) return { driver, options };
+  const n = validateIpamConfig(
+    { Config: config, EnableIPv4: ctx.enableIPv4, EnableIPv6: ctx.enableIPv6 },
+    { otherSubnets: ctx.usedSubnets, pools: ctx.defaults.pools, reserved: ctx.hostRoutes },
+  );
+  const v4 = one(n.v4, 'IPv4');
+  const v6 = one(n.v6, 'IPv6');
+  return { driver, options, ...(v4 ? { v4 } : {}), ...(v6 ? { v6 } : {}) };
+}

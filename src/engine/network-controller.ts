@@ -1,0 +1,291 @@
+/**
+ * The network side of the engine, after libnetwork's controller: it owns the network records, checks
+ * every request completely (names, driver, options, IPAM) before any driver touches the kernel, and
+ * keeps the store and the kernel in step.
+ *
+ * Order of a create: validate → write the record (one transaction) → driver.createNetwork. If the
+ * driver fails, the record is deleted again. A crash between the two is repaired at the next start by
+ * `init()`, which hands every stored network to its driver's `restore`.
+ */
+import type { Store, Collection } from '../store/index.js';
+import type { DriverNetwork, NetworkDriver } from '../drivers/index.js';
+import { defaultBridgeShownOptions } from '../drivers/index.js';
+import { conflict, forbidden, invalidParameter, notFound, RedesError } from '../util/errors.js';
+import { newId } from '../util/ids.js';
+import { nowRfc3339Nano, rfc3339ToSeconds } from '../util/time.js';
+import { logger } from '../util/log.js';
+import { Filters } from './filters.js';
+import { Mutex } from './lock.js';
+import { planIpam, type IpamDefaults } from './ipam-plan.js';
+import { PREDEFINED_NAMES, type NetworkCreateRequest, type NetworkRecord } from './network-record.js';
+
+const log = logger.child({ component: 'networks' });
+
+export interface NetworkControllerDeps {
+  store: Store;
+  drivers: ReadonlyMap<string, NetworkDriver>;
+  ipam: IpamDefaults;
+  /** Subnets routed in the engine's host namespace, which automatic subnets must avoid. */
+  hostRoutes: () => Promise<string[]>;
+  /** Ids of the endpoints attached to a network (containers); empty until containers exist. */
+  endpointsOf?: (networkId: string) => string[];
+}
+
+const LIST_FILTERS = ['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type'];
+const PRUNE_FILTERS = ['label', 'label!', 'until'];
+
+export class NetworkController {
+  private readonly networks: Collection<NetworkRecord>;
+  private readonly mutex = new Mutex();
+
+  constructor(private readonly deps: NetworkControllerDeps) {
+    this.networks = deps.store.collection<NetworkRecord>('networks');
+  }
+
+  /** Daemon start: makes the predefined networks exist, then restores every network's kernel objects. */
+  async init(bridgeSubnet: { subnet: string; gateway: string } | undefined): Promise<void> {
+    await this.ensurePredefined(bridgeSubnet);
+    const all = this.networks.list();
+    for (const [name, driver] of this.deps.drivers) {
+      await driver.restore(all.filter((n) => n.driver === name).map(toDriverNetwork));
+    }
+  }
+
+  list(filterText?: string | null): NetworkRecord[] {
+    const f = Filters.parse(filterText).validate(LIST_FILTERS);
+    const types = f.get('type');
+    for (const t of types) {
+      if (t !== 'custom' && t !== 'builtin') throw invalidParameter('filters.type', `invalid filter: 'type'='${t}'`);
+    }
+    const dangling = danglingFilter(f);
+    return this.networks.list().filter(
+      (n) =>
+        f.exactMatch('driver', n.driver) &&
+        f.match('name', n.name) &&
+        f.match('id', n.id) &&
+        f.matchLabels('label', n.labels) &&
+        f.exactMatch('scope', n.scope) &&
+        (types.length === 0 || types.includes(n.predefined ? 'builtin' : 'custom')) &&
+        (dangling === undefined || this.isDangling(n) === dangling),
+    );
+  }
+
+  /** Finds a network by full id, exact name, or unique id prefix (Docker's order and errors). */
+  resolve(term: string): NetworkRecord {
+    const all = this.networks.list();
+    const byId = all.find((n) => n.id === term);
+    if (byId) return byId;
+    const byName = all.filter((n) => n.name === term);
+    if (byName.length === 1) return byName[0] as NetworkRecord;
+    if (byName.length > 1) throw invalidParameter('network.ambiguous', `network ${term} is ambiguous (${byName.length} matches found based on name)`);
+    const byPrefix = term ? all.filter((n) => n.id.startsWith(term)) : [];
+    if (byPrefix.length === 1) return byPrefix[0] as NetworkRecord;
+    if (byPrefix.length > 1) throw invalidParameter('network.ambiguous', `network ${term} is ambiguous (${byPrefix.length} matches found based on ID prefix)`);
+    throw notFound('network.not_found', `network ${term} not found`);
+  }
+
+  get(id: string): NetworkRecord | undefined {
+    return this.networks.get(id);
+  }
+
+  all(): NetworkRecord[] {
+    return this.networks.list();
+  }
+
+  create(req: NetworkCreateRequest): Promise<{ id: string; warning: string }> {
+    return this.mutex.run(() => this.createLocked(req));
+  }
+
+  remove(term: string): Promise<void> {
+    return this.mutex.run(async () => {
+      const n = this.resolve(term);
+      if (n.predefined) throw forbidden('network.predefined', `${n.name} is a pre-defined network and cannot be removed`);
+      const eps = this.deps.endpointsOf?.(n.id) ?? [];
+      if (eps.length > 0) {
+        throw forbidden('network.in_use', `error while removing network: network ${n.name} id ${n.id} has active endpoints`);
+      }
+      await this.driverOf(n).deleteNetwork(toDriverNetwork(n));
+      this.deps.store.transaction(() => {
+        this.networks.delete(n.id);
+        this.deps.store.releaseNetwork(n.id);
+      });
+      log.info({ id: n.id, name: n.name }, 'network removed');
+    });
+  }
+
+  /** Removes unused custom networks matching the prune filters; returns the names removed. */
+  async prune(filterText?: string | null): Promise<string[]> {
+    const f = Filters.parse(filterText).validate(PRUNE_FILTERS);
+    const untilValues = f.get('until');
+    if (untilValues.length > 1) throw invalidParameter('filters.until', 'more than one until filter specified');
+    const until = untilValues[0] !== undefined ? parseUntil(untilValues[0]) : undefined;
+    const removed: string[] = [];
+    for (const n of this.networks.list()) {
+      if (n.predefined || !this.isDangling(n)) continue;
+      if (!f.matchLabels('label', n.labels)) continue;
+      if (f.has('label!') && f.get('label!').some((kv) => Filters.parse(JSON.stringify({ l: [kv] })).matchLabels('l', n.labels))) continue;
+      if (until !== undefined && rfc3339ToSeconds(n.created) > until) continue;
+      try {
+        await this.remove(n.id);
+        removed.push(n.name);
+      } catch (e) {
+        log.warn({ err: e, network: n.name }, 'prune could not remove network');
+      }
+    }
+    return removed;
+  }
+
+  private isDangling(n: NetworkRecord): boolean {
+    return !n.predefined && (this.deps.endpointsOf?.(n.id) ?? []).length === 0;
+  }
+
+  private driverOf(n: { driver: string }): NetworkDriver {
+    const d = this.deps.drivers.get(n.driver);
+    if (!d) throw notFound('network.driver_not_found', `plugin "${n.driver}" not found`);
+    return d;
+  }
+
+  private async createLocked(req: NetworkCreateRequest): Promise<{ id: string; warning: string }> {
+    const rec = await this.buildRecord(req, { predefined: false });
+    const driver = this.driverOf(rec);
+    const dn = toDriverNetwork(rec);
+    driver.checkCreate(dn, this.networks.list().filter((n) => n.driver === rec.driver).map(toDriverNetwork));
+    this.deps.store.transaction(() => this.networks.put(rec));
+    try {
+      await driver.createNetwork(dn);
+    } catch (e) {
+      this.deps.store.transaction(() => this.networks.delete(rec.id));
+      if (e instanceof RedesError) throw e;
+      throw new RedesError('internal', 'network.create_failed', `failed to create network ${rec.name}: ${(e as Error).message}`, { cause: e });
+    }
+    log.info({ id: rec.id, name: rec.name, driver: rec.driver }, 'network created');
+    return { id: rec.id, warning: '' };
+  }
+
+  /** Validates a create request completely (no kernel changes) and returns the record to store. */
+  private async buildRecord(req: NetworkCreateRequest, how: { predefined: boolean; id?: string }): Promise<NetworkRecord> {
+    const name = str(req.Name, 'Name');
+    if (!name) throw invalidParameter('network.name_empty', 'network name must not be empty');
+    if (this.networks.list().some((n) => n.name === name)) {
+      throw conflict('network.name_exists', `network with name ${name} already exists`);
+    }
+    if (!how.predefined && (PREDEFINED_NAMES as readonly string[]).includes(name)) {
+      throw forbidden('network.predefined', `operation is not permitted on predefined ${name} network `);
+    }
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) {
+      throw invalidParameter('network.name_invalid', `invalid network name ${JSON.stringify(name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    }
+    const driverName = str(req.Driver, 'Driver') || 'bridge';
+    const driver = this.driverOf({ driver: driverName });
+    const scope = str(req.Scope, 'Scope');
+    if (scope && scope !== 'local') {
+      throw invalidParameter('network.scope', `scope ${JSON.stringify(scope)} is not supported by this engine: only "local" networks exist without a swarm`);
+    }
+    const id = how.id ?? newId();
+    const options = strMap(req.Options, 'Options');
+    const labels = strMap(req.Labels, 'Labels');
+    const enableIPv4 = req.EnableIPv4 === undefined || req.EnableIPv4 === null ? true : bool(req.EnableIPv4, 'EnableIPv4');
+    const enableIPv6 = req.EnableIPv6 === undefined || req.EnableIPv6 === null ? false : bool(req.EnableIPv6, 'EnableIPv6');
+    const internal = req.Internal === undefined ? false : bool(req.Internal, 'Internal');
+    const attachable = req.Attachable === undefined ? false : bool(req.Attachable, 'Attachable');
+    if (req.Ingress === true) throw forbidden('network.ingress', 'ingress networks need a swarm, which this engine does not run');
+    if (req.ConfigOnly === true || (req.ConfigFrom !== undefined && req.ConfigFrom !== null)) {
+      throw invalidParameter('network.config_only', 'config-only networks (--config-only, --config-from) are not supported by this engine');
+    }
+    const storedOptions = driver.parseOptions(options, { id, isDefault: how.predefined && name === 'bridge' });
+    const usesAddresses = driverName !== 'host' && driverName !== 'null';
+    const others = this.networks.list();
+    const ipam = await planIpam(req.IPAM, {
+      enableIPv4: enableIPv4 && usesAddresses,
+      enableIPv6: enableIPv6 && usesAddresses,
+      usedSubnets: others.flatMap((n) => [n.ipam.v4?.subnet, n.ipam.v6?.subnet].filter((s): s is string => !!s)),
+      hostRoutes: usesAddresses ? await this.deps.hostRoutes() : [],
+      defaults: this.deps.ipam,
+      networkId: id,
+    });
+    return {
+      id,
+      name,
+      driver: driverName,
+      scope: 'local',
+      created: nowRfc3339Nano(),
+      internal,
+      attachable,
+      enableIPv4,
+      enableIPv6,
+      ipam,
+      options: storedOptions,
+      labels,
+      predefined: how.predefined,
+    };
+  }
+
+  private async ensurePredefined(bridgeSubnet: { subnet: string; gateway: string } | undefined): Promise<void> {
+    const have = new Set(this.networks.list().map((n) => n.name));
+    if (!have.has('bridge')) {
+      const IPAM = { Driver: 'default', Config: [{ Subnet: bridgeSubnet?.subnet ?? '172.17.0.0/16', Gateway: bridgeSubnet?.gateway ?? '172.17.0.1' }] };
+      const rec = await this.buildRecord({ Name: 'bridge', Driver: 'bridge', IPAM, Options: defaultBridgeShownOptions() }, { predefined: true });
+      this.networks.put(rec);
+    }
+    if (!have.has('host')) this.networks.put(await this.buildRecord({ Name: 'host', Driver: 'host' }, { predefined: true }));
+    if (!have.has('none')) this.networks.put(await this.buildRecord({ Name: 'none', Driver: 'null' }, { predefined: true }));
+  }
+}
+
+export function toDriverNetwork(n: NetworkRecord): DriverNetwork {
+  return {
+    id: n.id,
+    name: n.name,
+    internal: n.internal,
+    enableIPv4: n.enableIPv4,
+    enableIPv6: n.enableIPv6,
+    options: n.options,
+    ...(n.ipam.v4 ? { ipv4: { subnet: n.ipam.v4.subnet, gateway: n.ipam.v4.gateway } } : {}),
+    ...(n.ipam.v6 ? { ipv6: { subnet: n.ipam.v6.subnet, gateway: n.ipam.v6.gateway } } : {}),
+  };
+}
+
+function danglingFilter(f: Filters): boolean | undefined {
+  const vs = f.get('dangling');
+  if (vs.length === 0) return undefined;
+  if (vs.length > 1) throw invalidParameter('filters.dangling', 'got more than one value for filter key "dangling"');
+  const v = vs[0];
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw invalidParameter('filters.dangling', `invalid value for filter 'dangling', must be "true" (or "1"), or "false" (or "0")`);
+}
+
+/** `until` as Docker takes it: a Unix timestamp, an RFC 3339 date, or a Go duration before now. */
+function parseUntil(v: string): number {
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
+  const d = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$/.exec(v);
+  if (d) {
+    const unit: Record<string, number> = { ns: 1e-9, us: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+    return Date.now() / 1000 - Number(d[1]) * (unit[d[2] as string] ?? 1);
+  }
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw invalidParameter('filters.until', `failed to parse value as time or duration: "${v}"`);
+  return t / 1000;
+}
+
+function str(v: unknown, field: string): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') throw invalidParameter('api.field_type', `invalid JSON: field ${field} must be a string`);
+  return v;
+}
+
+function bool(v: unknown, field: string): boolean {
+  if (typeof v !== 'boolean') throw invalidParameter('api.field_type', `invalid JSON: field ${field} must be a boolean`);
+  return v;
+}
+
+function strMap(v: unknown, field: string): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw invalidParameter('api.field_type', `invalid JSON: field ${field} must be an object`);
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
+    if (typeof val !== 'string') throw invalidParameter('api.field_type', `invalid JSON: field ${field}.${k} must be a string`);
+    out[k] = val;
+  }
+  return out;
+}

@@ -1,0 +1,51 @@
+/** The stored form of a network (one JSON document per network in the store's `networks` collection). */
+
+export interface IpamPoolRecord {
+  subnet: string;
+  gateway: string;
+  ipRange?: string;
+  auxAddresses: Record<string, string>;
+}
+
+export interface NetworkRecord {
+  id: string;
+  name: string;
+  driver: string;
+  scope: 'local';
+  /** RFC 3339 with nanoseconds. */
+  created: string;
+  internal: boolean;
+  attachable: boolean;
+  enableIPv4: boolean;
+  enableIPv6: boolean;
+  ipam: {
+    driver: string;
+    options: Record<string, string> | null;
+    v4?: IpamPoolRecord;
+    v6?: IpamPoolRecord;
+  };
+  options: Record<string, string>;
+  labels: Record<string, string>;
+  /** bridge, host and none: made at first start, never removed or re-created. */
+  predefined: boolean;
+}
+
+/** The request body of `POST /networks/create` (v1.50), as far as a local engine uses it. */
+export interface NetworkCreateRequest {
+  Name?: unknown;
+  Driver?: unknown;
+  Scope?: unknown;
+  Internal?: unknown;
+  Attachable?: unknown;
+  Ingress?: unknown;
+  ConfigOnly?: unknown;
+  ConfigFrom?: unknown;
+  EnableIPv4?: unknown;
+  EnableIPv6?: unknown;
+  IPAM?: unknown;
+  Options?: unknown;
+  Labels?: unknown;
+  CheckDuplicate?: unknown;
+}
+
+export const PREDEFINED_NAMES = ['bridge', 'host', 'none', 'default'] as const;

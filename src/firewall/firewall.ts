@@ -1,0 +1,37 @@
+/**
+ * Applies rendered rulesets to the kernel. `NftFirewall` is the real one; `NoFirewall` is what an
+ * `--iptables=false` daemon uses (it programs nothing); `RecordingFirewall` serves tests of the
+ * layers above.
+ */
+import { nftApply } from '../kernel/nft.js';
+import { renderRuleset, renderTeardown, type FirewallState } from './render.js';
+
+export interface Firewall {
+  /** Replaces our whole ruleset with the one for `state`, atomically. Safe to repeat. */
+  apply(state: FirewallState): Promise<void>;
+  /** Removes our table (daemon teardown); a missing table is fine. */
+  remove(table: string): Promise<void>;
+}
+
+export class NftFirewall implements Firewall {
+  async apply(state: FirewallState): Promise<void> {
+    await nftApply(renderRuleset(state));
+  }
+
+  async remove(table: string): Promise<void> {
+    await nftApply(renderTeardown(table));
+  }
+}
+
+export class NoFirewall implements Firewall {
+  async apply(): Promise<void> {}
+  async remove(): Promise<void> {}
+}
+
+export class RecordingFirewall implements Firewall {
+  readonly applied: FirewallState[] = [];
+  async apply(state: FirewallState): Promise<void> {
+    this.applied.push(state);
+  }
+  async remove(): Promise<void> {}
+}

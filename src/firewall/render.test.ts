@@ -1,0 +1,74 @@
+/**
+ * Golden-file tests of the ruleset renderer: one file per scenario under testdata/. Run with
+ * REDES_UPDATE_GOLDEN=1 to rewrite them after an intended change (then read the diff).
+ * Each rendered ruleset is also checked by nft itself (`nft -c`) inside a throwaway, unnamed
+ * network namespace (`unshare --net`), so the root namespace is never touched.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { renderRuleset, renderTeardown, type FirewallNetwork, type FirewallState } from './render.js';
+
+const testdata = fileURLToPath(new URL('../../../src/firewall/testdata/', import.meta.url));
+
+const defaultBridge: FirewallNetwork = {
+  id: 'd'.repeat(64),
+  bridge: 'docker0',
+  subnetsV4: ['172.17.0.0/16'],
+  subnetsV6: [],
+  internal: false,
+  masquerade: true,
+  icc: true,
+};
+const user: FirewallNetwork = {
+  id: 'a'.repeat(64),
+  bridge: 'br-aaaaaaaaaaaa',
+  subnetsV4: ['10.1.1.0/24'],
+  subnetsV6: ['2001:db8:1::/64'],
+  internal: false,
+  masquerade: true,
+  icc: true,
+};
+
+const scenarios: Record<string, FirewallState> = {
+  empty: { table: 'redes', networks: [] },
+  'default-bridge': { table: 'redes', networks: [defaultBridge] },
+  'two-networks-dual-stack': { table: 'redes', networks: [defaultBridge, user] },
+  'internal-no-icc-no-masquerade': {
+    table: 'redes',
+    networks: [
+      defaultBridge,
+      { ...user, id: 'b'.repeat(64), bridge: 'br-internal', internal: true, subnetsV6: [] },
+      { ...user, id: 'c'.repeat(64), bridge: 'br-noicc', icc: false, masquerade: false, subnetsV4: ['10.9.0.0/16'], subnetsV6: [] },
+    ],
+  },
+};
+
+function nftAccepts(script: string): { ok: boolean; err: string } {
+  const r = spawnSync('unshare', ['--net', 'nft', '-c', '-f', '-'], { input: script, encoding: 'utf8' });
+  return { ok: r.status === 0, err: r.stderr };
+}
+
+for (const [name, state] of Object.entries(scenarios)) {
+  test(`ruleset for ${name} matches its golden file and nft accepts it`, () => {
+    const text = renderRuleset(state);
+    const file = `${testdata}${name}.nft`;
+    if (process.env.REDES_UPDATE_GOLDEN === '1' || !existsSync(file)) writeFileSync(file, text);
+    assert.equal(text, readFileSync(file, 'utf8'));
+    const check = nftAccepts(text);
+    assert.ok(check.ok, check.err);
+  });
+}
+
+test('the renderer is independent of network order', () => {
+  const a = renderRuleset({ table: 'redes', networks: [defaultBridge, user] });
+  const b = renderRuleset({ table: 'redes', networks: [user, defaultBridge] });
+  assert.equal(a, b);
+});
+
+test('teardown script is accepted when the table does not exist', () => {
+  const check = nftAccepts(renderTeardown('redes'));
+  assert.ok(check.ok, check.err);
+});

@@ -1,0 +1,40 @@
+/**
+ * nftables access: a whole change is one `nft -f -` transaction (atomic: all of it or none), reads
+ * come from `nft -j`. Acts in the calling process's network namespace.
+ *
+ * Beware: nftables 1.0.6 (Debian 12) wants each rule and each closing brace on its own line; the
+ * renderers in firewall/ write rulesets that way.
+ */
+import { run } from './run.js';
+
+/** Applies a ruleset script in one transaction. */
+export async function nftApply(script: string): Promise<void> {
+  await run(['nft', '-f', '-'], { input: script });
+}
+
+/** Checks a script without applying it (`nft -c`). */
+export async function nftCheck(script: string): Promise<void> {
+  await run(['nft', '-c', '-f', '-'], { input: script });
+}
+
+export interface NftTableRef {
+  family: string;
+  name: string;
+}
+
+export async function nftListTables(): Promise<NftTableRef[]> {
+  const { stdout } = await run(['nft', '-j', 'list', 'tables']);
+  const parsed = JSON.parse(stdout) as { nftables: Array<{ table?: NftTableRef }> };
+  return parsed.nftables.flatMap((o) => (o.table ? [{ family: o.table.family, name: o.table.name }] : []));
+}
+
+/** The JSON listing of one table, or undefined when it does not exist. */
+export async function nftTableJson(family: string, name: string): Promise<unknown> {
+  const r = await run(['nft', '-j', 'list', 'table', family, name], { allowFailure: true });
+  if (r.code !== 0) return undefined;
+  return JSON.parse(r.stdout) as unknown;
+}
+
+export async function nftDeleteTable(family: string, name: string): Promise<void> {
+  await run(['nft', 'delete', 'table', family, name], { allowFailure: true });
+}

@@ -1,0 +1,67 @@
+/**
+ * The one way redes starts programs: an argument array (never a shell string), a timeout, captured
+ * output, and an error that says which program failed and what it printed.
+ *
+ * Beware: everything here runs in the calling process's network namespace. The daemon itself runs in
+ * its sandbox host namespace, so plain `ip` / `nft` act there. To act in another namespace use
+ * `ip -n NAME` or `nsenter --net=/run/netns/NAME` (not `ip netns exec`, which remounts /sys).
+ */
+import { spawn } from 'node:child_process';
+
+export interface RunOptions {
+  /** Written to the program's stdin, then stdin is closed. */
+  input?: string | Buffer;
+  /** Milliseconds before the program is killed (default 30 s). */
+  timeoutMs?: number;
+  /** Do not throw on a non-zero exit; the caller reads `code`. */
+  allowFailure?: boolean;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class CommandError extends Error {
+  constructor(
+    readonly argv: readonly string[],
+    readonly result: RunResult,
+  ) {
+    const what = result.stderr.trim() || result.stdout.trim() || `exit code ${result.code}`;
+    super(`${argv[0]} ${argv.slice(1, 4).join(' ')} failed: ${what}`);
+    this.name = 'CommandError';
+  }
+}
+
+export function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const [cmd, ...args] = argv;
+  if (!cmd) throw new Error('run: empty argv');
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+      timeout: opts.timeoutMs ?? 30_000,
+      killSignal: 'SIGKILL',
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.stdin.on('error', () => undefined); // a program that exits early closes its stdin
+    child.on('close', (code, signal) => {
+      const result: RunResult = {
+        code: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      };
+      if (result.code !== 0 && !opts.allowFailure) reject(new CommandError(argv, result));
+      else resolve(result);
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}

@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Store } from './db.js';
+
+interface Doc {
+  id: string;
+  value: number;
+}
+
+test('documents survive closing and reopening the database', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'redes-store-'));
+  try {
+    const path = join(dir, 'state.db');
+    const s = Store.open(path);
+    s.collection<Doc>('things').put({ id: 'a', value: 1 });
+    s.allocate({ networkId: 'n1', address: '10.0.0.2', owner: 'e1' });
+    s.close();
+    const s2 = Store.open(path);
+    assert.deepEqual(s2.collection<Doc>('things').get('a'), { id: 'a', value: 1 });
+    assert.deepEqual(s2.allocations('n1'), [{ networkId: 'n1', address: '10.0.0.2', owner: 'e1' }]);
+    s2.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a transaction that throws writes nothing', () => {
+  const s = Store.open(':memory:');
+  assert.throws(() =>
+    s.transaction(() => {
+      s.collection<Doc>('things').put({ id: 'b', value: 2 });
+      s.allocate({ networkId: 'n1', address: '10.0.0.3', owner: 'e1' });
+      s.allocate({ networkId: 'n1', address: '10.0.0.3', owner: 'e2' }); // duplicate address
+    }),
+  );
+  assert.equal(s.collection<Doc>('things').get('b'), undefined);
+  assert.deepEqual(s.allocations('n1'), []);
+});
+
+test('releasing an owner frees only its addresses', () => {
+  const s = Store.open(':memory:');
+  s.allocate({ networkId: 'n1', address: '10.0.0.2', owner: 'e1' });
+  s.allocate({ networkId: 'n1', address: '10.0.0.3', owner: 'e2' });
+  s.releaseOwner('e1');
+  assert.deepEqual(
+    s.allocations('n1').map((a) => a.address),
+    ['10.0.0.3'],
+  );
+});

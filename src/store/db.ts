@@ -1,0 +1,145 @@
+/**
+ * Durable state of one daemon: a SQLite database (better-sqlite3) under the data root.
+ *
+ * Layout: `state.db` holds JSON documents by collection (`docs`: networks, containers, endpoints, ...)
+ * and IP address allocations (`allocations`, one row per address in use, UNIQUE per network so that two
+ * owners can never hold one address). Callers group every change of one request in `transaction()`,
+ * so an owner and its addresses are written together or not at all.
+ *
+ * Beware: better-sqlite3 is synchronous; keep transactions short (no awaits inside: the function passed
+ * to `transaction` must be synchronous). WAL with synchronous=NORMAL survives a `kill -9` of the daemon
+ * (the process), which is the failure we promise to survive; power loss may lose the last commit.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS docs (
+  collection TEXT NOT NULL,
+  id TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (collection, id)
+);
+CREATE TABLE IF NOT EXISTS allocations (
+  network_id TEXT NOT NULL,
+  address TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  PRIMARY KEY (network_id, address)
+);
+CREATE INDEX IF NOT EXISTS allocations_owner ON allocations(owner);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`;
+
+export interface Allocation {
+  networkId: string;
+  address: string;
+  owner: string;
+}
+
+/** A typed view of one collection of JSON documents. */
+export class Collection<T extends { id: string }> {
+  private readonly getStmt: Database.Statement<[string, string], { doc: string }>;
+  private readonly listStmt: Database.Statement<[string], { doc: string }>;
+  private readonly putStmt: Database.Statement<[string, string, string]>;
+  private readonly delStmt: Database.Statement<[string, string]>;
+
+  constructor(
+    db: Database.Database,
+    readonly name: string,
+  ) {
+    this.getStmt = db.prepare('SELECT doc FROM docs WHERE collection = ? AND id = ?');
+    this.listStmt = db.prepare('SELECT doc FROM docs WHERE collection = ? ORDER BY rowid');
+    this.putStmt = db.prepare('INSERT OR REPLACE INTO docs (collection, id, doc) VALUES (?, ?, ?)');
+    this.delStmt = db.prepare('DELETE FROM docs WHERE collection = ? AND id = ?');
+  }
+
+  get(id: string): T | undefined {
+    const row = this.getStmt.get(this.name, id);
+    return row ? (JSON.parse(row.doc) as T) : undefined;
+  }
+
+  list(): T[] {
+    return this.listStmt.all(this.name).map((r) => JSON.parse(r.doc) as T);
+  }
+
+  put(doc: T): void {
+    this.putStmt.run(this.name, doc.id, JSON.stringify(doc));
+  }
+
+  delete(id: string): void {
+    this.delStmt.run(this.name, id);
+  }
+}
+
+export class Store {
+  private readonly db: Database.Database;
+  private readonly collections = new Map<string, Collection<{ id: string }>>();
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  /** Opens (creating if needed) the database file; ':memory:' for tests. */
+  static open(path: string): Store {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    db.exec(SCHEMA);
+    return new Store(db);
+  }
+
+  collection<T extends { id: string }>(name: string): Collection<T> {
+    let c = this.collections.get(name);
+    if (!c) {
+      c = new Collection<{ id: string }>(this.db, name);
+      this.collections.set(name, c);
+    }
+    return c as unknown as Collection<T>;
+  }
+
+  /** Runs `fn` in one SQLite transaction: all of its writes land, or none. `fn` must not await. */
+  transaction<R>(fn: () => R): R {
+    return this.db.transaction(fn)();
+  }
+
+  allocations(networkId: string): Allocation[] {
+    return this.db
+      .prepare<[string], { address: string; owner: string }>(
+        'SELECT address, owner FROM allocations WHERE network_id = ? ORDER BY rowid',
+      )
+      .all(networkId)
+      .map((r) => ({ networkId, address: r.address, owner: r.owner }));
+  }
+
+  /** Records an address as taken; throws if another owner already holds it (UNIQUE constraint). */
+  allocate(a: Allocation): void {
+    this.db.prepare('INSERT INTO allocations (network_id, address, owner) VALUES (?, ?, ?)').run(
+      a.networkId,
+      a.address,
+      a.owner,
+    );
+  }
+
+  releaseOwner(owner: string): void {
+    this.db.prepare('DELETE FROM allocations WHERE owner = ?').run(owner);
+  }
+
+  releaseNetwork(networkId: string): void {
+    this.db.prepare('DELETE FROM allocations WHERE network_id = ?').run(networkId);
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,2 @@
+export { Store, Collection } from './db.js';
+export type { Allocation } from './db.js';

@@ -1,0 +1,136 @@
+/**
+ * Named network namespaces (the /run/netns files that `ip netns` manages) and the argv to run a
+ * program inside one.
+ *
+ * Use: `netnsAdd('x')`, `run(nsenterArgv('x', ['ip', 'link']))`, `netnsDelete('x')`.
+ *
+ * Beware:
+ * - /run/netns is shared by the whole machine: callers prefix every name with their instance.
+ * - Never run `ip netns add` inside `ip -n X` or an `ip -batch`: it leaves a broken namespace file.
+ * - Enter with `nsenter --net=...`, not `ip netns exec`, which remounts /sys and hides the cgroup
+ *   mounts that runc needs. In such a process /sys/class/net still shows the root namespace.
+ */
+import { readdir, readlink, stat } from 'node:fs/promises';
+import { run } from './run.js';
+
+export const NETNS_DIR = '/run/netns';
+
+/** A namespace name is one path component `ip netns` accepts. */
+const NAME = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,254}$/;
+
+function checkName(name: string): void {
+  if (!NAME.test(name) || name === '.' || name === '..') throw new Error(`invalid netns name "${name}"`);
+}
+
+export function netnsPath(name: string): string {
+  checkName(name);
+  return `${NETNS_DIR}/${name}`;
+}
+
+/** The argv that runs `argv` inside namespace `name` (network namespace only; mounts stay ours). */
+export function nsenterArgv(name: string, argv: readonly string[]): string[] {
+  return ['nsenter', `--net=${netnsPath(name)}`, '--', ...argv];
+}
+
+/** Names in /run/netns, sorted. A missing directory means none. */
+export async function netnsList(): Promise<string[]> {
+  try {
+    return (await readdir(NETNS_DIR)).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+export async function netnsExists(name: string): Promise<boolean> {
+  return (await netnsList()).includes(name);
+}
+
+/** Create namespace `name`; fails if it exists. Always a plain `ip netns add` (see header). */
+export async function netnsAdd(name: string): Promise<void> {
+  checkName(name);
+  await run(['ip', 'netns', 'add', name]);
+}
+
+/** Delete namespace `name`. A missing one is not an error; a file that stays behind is. */
+export async function netnsDelete(name: string): Promise<void> {
+  checkName(name);
+  if (!(await netnsExists(name))) return;
+  // `ip netns delete` detaches the bind mount (ignoring "not mounted") and unlinks the file, so it
+  // also clears a broken namespace file left by an interrupted add.
+  const r = await run(['ip', 'netns', 'delete', name], { allowFailure: true });
+  if (await netnsExists(name)) throw new Error(`delete netns "${name}" failed: ${r.stderr.trim()}`);
+}
+
+/** Identity of a namespace file: device and inode of the nsfs object it refers to. */
+export interface NsId {
+  dev: number;
+  ino: number;
+}
+
+async function nsId(path: string): Promise<NsId | undefined> {
+  try {
+    const s = await stat(path);
+    return { dev: s.dev, ino: s.ino };
+  } catch {
+    return undefined;
+  }
+}
+
+const sameNs = (a: NsId | undefined, b: NsId | undefined): boolean =>
+  a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
+
+/**
+ * The identity of named namespace `name`, or undefined if missing or not a live namespace (a
+ * broken file left by an interrupted add is a plain file on the /run tmpfs, not nsfs).
+ */
+export async function netnsId(name: string): Promise<NsId | undefined> {
+  const id = await nsId(netnsPath(name));
+  if (!id) return undefined;
+  const self = await nsId('/proc/self/ns/net');
+  // Every nsfs inode lives on the one nsfs device; a tmpfs file does not.
+  return self && self.dev === id.dev ? id : undefined;
+}
+
+/**
+ * The inode of the machine's initial network namespace on Linux >= 6.18 (PROC_NET_INIT_INO); older
+ * kernels number it like any other namespace.
+ */
+export const INIT_NETNS_INO = 0xefff_fff9;
+
+/**
+ * True when this process runs in the machine's root network namespace (the one of PID 1). Where
+ * /proc/1/ns is closed to us (PID 1 not dumpable, as on this project's machines), the answer comes
+ * from the fixed inode of the initial namespace, which only kernels >= 6.18 have.
+ */
+export async function isRootNetns(): Promise<boolean> {
+  const self = await nsId('/proc/self/ns/net');
+  if (!self) throw new Error('read /proc/self/ns/net failed');
+  const init = await nsId('/proc/1/ns/net');
+  return init ? sameNs(self, init) : self.ino === INIT_NETNS_INO;
+}
+
+/** True when process `pid` lives in named namespace `name`. */
+export async function pidInNetns(pid: number, name: string): Promise<boolean> {
+  return sameNs(await nsId(`/proc/${pid}/ns/net`), await netnsId(name));
+}
+
+/**
+ * Every process whose network namespace is named namespace `name`: the processes that keep a
+ * sandbox's namespace busy. Races with exits are harmless (a vanished pid is skipped).
+ */
+export async function pidsInNetns(name: string): Promise<number[]> {
+  const target = await netnsId(name);
+  if (!target) return [];
+  const want = `net:[${target.ino}]`;
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    // readlink is cheaper than stat here and gives the inode as "net:[ino]".
+    const link = await readlink(`/proc/${pid}/ns/net`).catch(() => '');
+    if (link === want) pids.push(pid);
+  }
+  return pids;
+}

@@ -1,0 +1,31 @@
+/**
+ * The sandbox layer: isolated engine hosts with a simulated outside world (see sandbox.ts and
+ * layout.ts). The CLI wires `sandboxCommand` in as `redes sandbox ...`; tests use the functions.
+ */
+export { sandboxCommand } from './cli.js';
+export {
+  sandboxDown,
+  sandboxExec,
+  sandboxList,
+  sandboxUp,
+  sandboxWorld,
+  type DaemonState,
+  type DownOptions,
+  type Progress,
+  type SandboxInfo,
+  type UpOptions,
+  type UpResult,
+} from './sandbox.js';
+export {
+  DEFAULT_NAME,
+  HOST_ADDR,
+  HOST_LAN_ADDR,
+  LAN_ADDR,
+  NAME_PATTERN,
+  WORLD_ADDR,
+  WORLD_DOMAIN,
+  exportLine,
+  sandboxPaths,
+  type SandboxPaths,
+} from './layout.js';
+export { ping } from './services.js';

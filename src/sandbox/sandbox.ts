@@ -1,0 +1,265 @@
+/**
+ * Sandboxes: an engine host namespace with a simulated outside world, in which redesd runs.
+ * Every test and user trial of the daemon goes through here, so the machine's root namespace is
+ * never touched. Layout and addresses: layout.ts.
+ *
+ * Use: `const { exportLine } = await sandboxUp({ name: 'x' })`, then talk to the daemon on
+ * /run/redes/x/docker.sock; `sandboxDown('x')` removes everything.
+ *
+ * Beware:
+ * - `up` is a list of ensure-steps: run on a running sandbox it changes nothing, on a half-made one
+ *   it makes what is missing (and restarts the daemon if it died).
+ * - `down` goes on after a failed step and reports every failure at the end. It finds leftovers by
+ *   name (namespaces `N`, `N-*`, cgroups `N`, the two directories) and by place (processes in those
+ *   namespaces or cgroups), so it works after a kill -9 or a start that never finished.
+ * - Two calls on the same sandbox at once are not supported (no lock).
+ */
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { netnsId, netnsList, netnsDelete, nsenterArgv, pidsInNetns } from '../kernel/netns.js';
+import { killPids, pidAlive, readPidfile, runInherit, stopPid } from '../kernel/process.js';
+import { mountsUnder, unmountAllUnder } from '../kernel/mounts.js';
+import { cgroupTreeDirs, cgroupTreePids, removeCgroupTree, thawCgroupTree } from '../kernel/cgroups.js';
+import { run } from '../kernel/run.js';
+import { notFound } from '../util/errors.js';
+import * as L from './layout.js';
+import { ensureLan, ensureNetns, ensureUplink } from './network.js';
+import { daemonEntry, ensureDaemon, ensureServer, isOurDaemon, isOurServer, ping } from './services.js';
+
+export type Progress = (msg: string) => void;
+const toStderr: Progress = (msg) => process.stderr.write(`redes sandbox: ${msg}\n`);
+
+export interface UpOptions {
+  /** Default `redes`. */
+  name?: string;
+  /** Also make the lan `N-lan` on the host's eth1. A sandbox once made with a lan keeps it. */
+  lan?: boolean;
+  /** The daemon's entry file (default: $REDESD_ENTRY, else dist/src/cli/redesd.js). */
+  entry?: string;
+  /** Passed to the daemon as `--log-level`. */
+  logLevel?: string;
+  /** Milliseconds to wait for the daemon's /_ping (default 20 s). */
+  readyTimeoutMs?: number;
+  progress?: Progress;
+}
+
+export interface UpResult {
+  name: string;
+  dockerHost: string;
+  /** `export DOCKER_HOST=unix:///run/redes/N/docker.sock` */
+  exportLine: string;
+  daemonPid: number;
+  /** False when the sandbox was complete and running already. */
+  changed: boolean;
+}
+
+/** Create, or complete and start, sandbox `name`. */
+export async function sandboxUp(opts: UpOptions = {}): Promise<UpResult> {
+  const name = opts.name ?? L.DEFAULT_NAME;
+  const p = L.sandboxPaths(name);
+  const say = opts.progress ?? toStderr;
+  const prior = await L.readRecord(name);
+  // A lan once made stays, even when the `up` that made it failed before writing the record.
+  const lan = (opts.lan ?? false) || (prior?.lan ?? false) || (await netnsList()).includes(p.lanNetns);
+  await mkdir(p.execRoot, { recursive: true, mode: 0o711 });
+  await mkdir(p.dataRoot, { recursive: true, mode: 0o711 });
+
+  const namespaces = [p.hostNetns, p.worldNetns, ...(lan ? [p.lanNetns] : [])];
+  const made: string[] = [];
+  for (const ns of namespaces) if (await ensureNetns(ns)) made.push(ns);
+  if (made.length) say(`created netns ${made.join(', ')}`);
+  await ensureUplink(p);
+  if (lan) await ensureLan(p);
+  await writeIfChanged(p.resolvConf, `nameserver ${L.WORLD_ADDR}\n`);
+
+  const entry = daemonEntry(opts.entry);
+  // Recorded before anything starts, so a failed start still leaves the record `down` and `up` read.
+  await L.writeRecord(makeRecord(p, lan, entry, prior?.createdAt, prior?.pids ?? {}));
+  // The servers and the daemon start in parallel: each is a node start of ~50-100 ms.
+  const [world, lanServer, daemon] = await Promise.all([
+    ensureServer(name, worldSpec(p), await readPidfile(p.worldPid)),
+    lan ? ensureServer(name, lanSpec(p), await readPidfile(p.lanPid)) : undefined,
+    ensureDaemon({ name, paths: p, entry, logLevel: opts.logLevel, readyTimeoutMs: opts.readyTimeoutMs ?? 20_000 }, await readPidfile(p.daemonPid)),
+  ]);
+  if (world.started) say(`started world server (pid ${world.pid})`);
+  if (lanServer?.started) say(`started lan server (pid ${lanServer.pid})`);
+  if (daemon.started) say(`started redesd (pid ${daemon.pid}, log ${p.daemonLog})`);
+
+  const runningEntry = daemon.started ? entry : (prior?.daemonEntry ?? entry);
+  const pids = { daemon: daemon.pid, world: world.pid, lan: lanServer?.pid };
+  await L.writeRecord(makeRecord(p, lan, runningEntry, prior?.createdAt, pids));
+  const changed = made.length > 0 || world.started || !!lanServer?.started || daemon.started;
+  return { name, dockerHost: p.dockerHost, exportLine: L.exportLine(name), daemonPid: daemon.pid, changed };
+}
+
+function makeRecord(p: L.SandboxPaths, lan: boolean, entry: string, createdAt: string | undefined, pids: L.SandboxRecord['pids']): L.SandboxRecord {
+  const now = new Date().toISOString();
+  const addr = (a: string, len: number): string => `${a}/${len}`;
+  return {
+    version: 1,
+    name: p.hostNetns,
+    lan,
+    createdAt: createdAt ?? now,
+    updatedAt: now,
+    netns: [p.hostNetns, p.worldNetns, ...(lan ? [p.lanNetns] : [])],
+    links: [
+      { netns: p.hostNetns, name: L.HOST_IF, address: addr(L.HOST_ADDR, L.UPLINK_PREFIX_LEN) },
+      { netns: p.worldNetns, name: L.WORLD_IF, address: addr(L.WORLD_ADDR, L.UPLINK_PREFIX_LEN) },
+      ...(lan
+        ? [
+            { netns: p.hostNetns, name: L.HOST_LAN_IF, address: addr(L.HOST_LAN_ADDR, L.LAN_PREFIX_LEN) },
+            { netns: p.lanNetns, name: L.LAN_PORT_IF },
+            { netns: p.lanNetns, name: L.LAN_BRIDGE, address: addr(L.LAN_ADDR, L.LAN_PREFIX_LEN) },
+          ]
+        : []),
+    ],
+    pids,
+    daemonEntry: entry,
+    dockerHost: p.dockerHost,
+    dataRoot: p.dataRoot,
+    execRoot: p.execRoot,
+  };
+}
+
+function worldSpec(p: L.SandboxPaths) {
+  const args = ['--dns', L.WORLD_ADDR, '--zone', `${L.WORLD_DOMAIN}=${L.WORLD_ADDR}`, '--http', L.WORLD_ADDR, '--text', L.WORLD_TEXT];
+  return { netns: p.worldNetns, pidPath: p.worldPid, logPath: p.worldLog, args };
+}
+
+function lanSpec(p: L.SandboxPaths) {
+  return { netns: p.lanNetns, pidPath: p.lanPid, logPath: p.lanLog, args: ['--http', L.LAN_ADDR, '--text', L.LAN_TEXT] };
+}
+
+async function writeIfChanged(path: string, text: string): Promise<void> {
+  if ((await readFile(path, 'utf8').catch(() => undefined)) !== text) await writeFile(path, text);
+}
+
+const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);
+
+/** The namespaces of sandbox `name`: `N` and every `N-*` (the daemon's included), `N` last. */
+async function sandboxNetns(name: string): Promise<string[]> {
+  const all = await netnsList();
+  return [...all.filter((n) => n.startsWith(`${name}-`)), ...all.filter((n) => n === name)];
+}
+
+export interface DownOptions {
+  /** Milliseconds between SIGTERM and SIGKILL for the daemon (default 10 s). */
+  graceMs?: number;
+  progress?: Progress;
+}
+
+/**
+ * Stop and remove everything of sandbox `name`. Returns false when there was nothing to remove.
+ * Throws one error listing every step that failed, after trying all of them.
+ */
+export async function sandboxDown(name: string, opts: DownOptions = {}): Promise<boolean> {
+  const p = L.sandboxPaths(name);
+  const say = opts.progress ?? toStderr;
+  const found =
+    (await exists(p.execRoot)) || (await exists(p.dataRoot)) ||
+    (await sandboxNetns(name)).length > 0 || (await cgroupTreeDirs(name)).length > 0;
+  if (!found) return false;
+  const record = await L.readRecord(name);
+  const failures: string[] = [];
+  const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
+    try {
+      await fn();
+    } catch (e) {
+      failures.push(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+  const recorded = async (pidPath: string, fromRecord: number | undefined): Promise<number[]> =>
+    [...new Set([await readPidfile(pidPath), fromRecord].filter((x): x is number => x !== undefined))];
+
+  await step('stop redesd', async () => {
+    for (const pid of await recorded(p.daemonPid, record?.pids.daemon)) {
+      if ((await pidAlive(pid)) && (await isOurDaemon(pid, name))) {
+        say(`stopping redesd (pid ${pid}): ${await stopPid(pid, { graceMs: opts.graceMs ?? 10_000 })}`);
+      }
+    }
+  });
+  await step('delete containers', () => deleteRuncContainers(p.runcRoot));
+  await step('kill cgroup processes', async () => {
+    await thawCgroupTree(name);
+    await killPids(await cgroupTreePids(name));
+  });
+  await step('stop servers', async () => {
+    const pids = [...(await recorded(p.worldPid, record?.pids.world)), ...(await recorded(p.lanPid, record?.pids.lan))];
+    for (const pid of pids) if ((await pidAlive(pid)) && (await isOurServer(pid, name))) await stopPid(pid, { graceMs: 2_000 });
+  });
+  // Whatever still runs in the sandbox's namespaces was started by the sandbox or its daemon.
+  await step('kill namespace processes', async () => {
+    for (const ns of await sandboxNetns(name)) await killPids(await pidsInNetns(ns));
+  });
+  let unmounted = true;
+  for (const dir of [p.dataRoot, p.execRoot]) {
+    await step(`unmount under ${dir}`, () => unmountAllUnder(dir).catch((e: unknown) => {
+      unmounted = false;
+      throw e;
+    }));
+  }
+  await step('remove cgroups', () => removeCgroupTree(name));
+  for (const ns of await sandboxNetns(name)) await step(`delete netns ${ns}`, () => netnsDelete(ns));
+  // Never remove a tree with something mounted inside: rm would delete the mounted files too.
+  if (unmounted) {
+    for (const dir of [p.execRoot, p.dataRoot]) {
+      await step(`remove ${dir}`, async () => {
+        if ((await mountsUnder(dir)).length === 0) await rm(dir, { recursive: true, force: true });
+      });
+    }
+  }
+  if (failures.length) throw new Error(`down of sandbox "${name}" failed:\n  ${failures.join('\n  ')}`);
+  return true;
+}
+
+async function deleteRuncContainers(runcRoot: string): Promise<void> {
+  if (!(await exists(runcRoot))) return;
+  const r = await run(['runc', '--root', runcRoot, 'list', '-q']);
+  for (const id of r.stdout.split('\n').filter(Boolean)) {
+    await run(['runc', '--root', runcRoot, 'delete', '--force', id]);
+  }
+}
+
+export type DaemonState = 'running' | 'unresponsive' | 'stopped';
+
+export interface SandboxInfo {
+  name: string;
+  state: DaemonState;
+  daemonPid?: number;
+  dockerHost: string;
+  lan: boolean;
+}
+
+/** Every sandbox on the machine, found by its exec root or its world namespace. */
+export async function sandboxList(): Promise<SandboxInfo[]> {
+  const names = new Set<string>();
+  for (const d of await readdir('/run/redes').catch(() => [] as string[])) if (L.NAME_PATTERN.test(d)) names.add(d);
+  for (const ns of await netnsList()) {
+    const m = /^([a-z][a-z0-9]{0,11})-world$/.exec(ns);
+    if (m?.[1]) names.add(m[1]);
+  }
+  const out: SandboxInfo[] = [];
+  for (const name of [...names].sort()) {
+    const p = L.sandboxPaths(name);
+    const pid = await readPidfile(p.daemonPid);
+    const alive = pid !== undefined && (await pidAlive(pid)) && (await isOurDaemon(pid, name));
+    const state: DaemonState = !alive ? 'stopped' : (await ping(p.socket, 500)) ? 'running' : 'unresponsive';
+    const lan = (await L.readRecord(name))?.lan ?? (await netnsList()).includes(p.lanNetns);
+    out.push({ name, state, daemonPid: alive ? pid : undefined, dockerHost: p.dockerHost, lan });
+  }
+  return out;
+}
+
+async function execIn(netns: string, argv: readonly string[]): Promise<number> {
+  if (!(await netnsId(netns))) throw notFound('sandbox-not-found', `sandbox netns "${netns}" not found`);
+  return runInherit(nsenterArgv(netns, argv));
+}
+
+/** Run `argv` in the engine host namespace of sandbox `name`, with inherited stdio; its exit code. */
+export function sandboxExec(name: string, argv: readonly string[]): Promise<number> {
+  return execIn(L.sandboxPaths(name).hostNetns, argv);
+}
+
+/** Run `argv` in the world namespace of sandbox `name`, with inherited stdio; its exit code. */
+export function sandboxWorld(name: string, argv: readonly string[]): Promise<number> {
+  return execIn(L.sandboxPaths(name).worldNetns, argv);
+}

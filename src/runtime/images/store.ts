@@ -1,0 +1,314 @@
+/**
+ * The local image store: images made by `docker import`, `docker load` or redes itself, with their
+ * layers unpacked once and shared.
+ *
+ * On-disk layout under the root the daemon gives (`<data-root>/images`):
+ *   index.json            tags → image ids, per-image size/tag time, per-layer size (atomic rewrite)
+ *   configs/<hex>.json    each image's config, byte for byte (the image id is its sha256)
+ *   layers/<hex>/         each layer unpacked, named by its diff id; an overlayfs lower directory
+ *   tmp/                  spooled archives and half-unpacked layers; emptied at open
+ *
+ * Use: `const store = await ImageStore.open(root)`; queries are synchronous reads of memory, and
+ * every change runs under one in-process lock and rewrites index.json by write-temp-then-rename.
+ *
+ * Beware: a layer directory appears (by rename) before index.json names it, and files are removed
+ * only after index.json stops naming them, so a crash leaves garbage, never a dangling reference;
+ * `open` sweeps the garbage. Only one process may own a root. An image force-removed while a
+ * container still uses it is hidden (no tags, not listed, not resolvable by name) but keeps its
+ * layers until `collectGarbage` finds it unused.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { internal, invalidParameter, notFound } from '../../util/errors.js';
+import { nowRfc3339Nano } from '../../util/time.js';
+import { writeAtomic } from './atomic-file.js';
+import { applyChanges } from './changes.js';
+import { loadArchive } from './load.js';
+import { FULL_IMAGE_ID, HEX_ID, familiarTagged, idHex, parseNamed, tagKey, type NamedRef } from './reference.js';
+import { planRemove } from './remove.js';
+import { chainIds, importSpec, parseSpec, sha256 } from './spec.js';
+import { unpackLayer } from './unpack.js';
+import type { DeleteRecord, Image, ImageSpec, ImportOptions, InUseCheck, LoadedImage, RemoveOptions } from './types.js';
+
+interface IndexFile {
+  version: 1;
+  images: Record<string, { size: number; lastTagTime?: string; hidden?: boolean }>;
+  tags: Record<string, string>;
+  layers: Record<string, { size: number }>;
+}
+
+export class ImageStore {
+  private index: IndexFile = { version: 1, images: {}, tags: {}, layers: {} };
+  private readonly specs = new Map<string, ImageSpec>();
+  private lock: Promise<unknown> = Promise.resolve();
+
+  private constructor(readonly root: string) {}
+
+  /** Open (creating if needed) the store at `root` and sweep what a crash may have left. */
+  static async open(root: string): Promise<ImageStore> {
+    const s = new ImageStore(root);
+    for (const d of ['configs', 'layers', 'tmp']) await mkdir(join(root, d), { recursive: true });
+    const text = await readFile(join(root, 'index.json'), 'utf8').catch(() => undefined);
+    if (text) s.index = JSON.parse(text) as IndexFile;
+    for (const hex of Object.keys(s.index.images)) {
+      s.specs.set(`sha256:${hex}`, parseSpec(await readFile(join(root, 'configs', `${hex}.json`))));
+    }
+    await s.sweep();
+    return s;
+  }
+
+  /** Every visible image, newest first (as `GET /images/json` lists them). */
+  list(): Image[] {
+    const tagsById = new Map<string, string[]>();
+    for (const [t, id] of Object.entries(this.index.tags)) tagsById.set(id, [...(tagsById.get(id) ?? []), t]);
+    return Object.keys(this.index.images)
+      .filter((hex) => !this.index.images[hex]?.hidden)
+      .map((hex) => this.image(`sha256:${hex}`, tagsById.get(`sha256:${hex}`) ?? []))
+      .sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''));
+  }
+
+  /** An image by full id (`sha256:<hex>`), hidden ones included; undefined when absent. */
+  get(id: string): Image | undefined {
+    return this.index.images[idHex(id)] ? this.image(`sha256:${idHex(id)}`) : undefined;
+  }
+
+  /**
+   * Find an image as Docker does: a full id (with or without `sha256:`), then `name[:tag]`
+   * (`latest` by default), then a unique id prefix. Throws `No such image: <ref>` (404).
+   */
+  resolve(refOrId: string): Image {
+    const fullHex = HEX_ID.test(refOrId) ? refOrId : FULL_IMAGE_ID.test(refOrId) ? refOrId.slice(7) : undefined;
+    if (fullHex !== undefined) {
+      const img = this.get(fullHex);
+      if (!img || this.index.images[fullHex]?.hidden) throw notFound('image-not-found', `No such image: sha256:${fullHex}`);
+      return img;
+    }
+    const ref: NamedRef = parseNamed(refOrId);
+    const id = ref.digest ? undefined : this.index.tags[familiarTagged(ref)];
+    if (id && this.index.images[idHex(id)]) return this.image(id);
+    const byPrefix = this.searchPrefix(refOrId);
+    if (byPrefix) return this.image(byPrefix);
+    throw notFound('image-not-found', `No such image: ${familiarTagged(ref)}`);
+  }
+
+  /** Layer directories of an image, lowest first: overlayfs lowerdirs (reverse them for the option). */
+  rootfsLayers(imageId: string): string[] {
+    const img = this.get(imageId);
+    if (!img) throw notFound('image-not-found', `No such image: ${imageId}`);
+    return img.layers.map((d) => this.layerDir(d));
+  }
+
+  /** `docker import`: one layer from a (gzip) rootfs tar, config from `changes`. */
+  async importRootfs(tar: Readable, opts: ImportOptions = {}): Promise<Image> {
+    const config = applyChanges({}, opts.changes ?? []); // refuse bad changes before reading the upload
+    const tags = opts.ref ? [tagKey(opts.ref)] : [];
+    return this.changing(async () => {
+      const { diffId } = await this.addLayer(tar);
+      const spec = importSpec(diffId, config, opts.message);
+      const { id } = await this.addImage(Buffer.from(JSON.stringify(spec)), tags);
+      return this.image(id);
+    });
+  }
+
+  /** `docker load`: a `docker save` tar or an OCI layout tar (gzip or not). */
+  async load(tar: Readable): Promise<LoadedImage[]> {
+    return this.changing(async () => {
+      const spool = join(this.root, 'tmp', `load-${randomBytes(6).toString('hex')}`);
+      try {
+        return await loadArchive(tar, spool, {
+          hasLayer: (d) => this.index.layers[idHex(d)] !== undefined,
+          addLayer: async (input, expected) => {
+            const { diffId } = await this.addLayer(input);
+            if (diffId !== expected) throw invalidParameter('invalid-image-archive', `invalid diffID for layer: expected "${expected}", got "${diffId}"`);
+          },
+          addImage: (config, tags) => this.addImage(config, tags),
+        });
+      } finally {
+        await rm(spool, { recursive: true, force: true });
+      }
+    });
+  }
+
+  /** Point `repo[:tag]` at the image `source` names; returns the familiar tag (`name:tag`). */
+  async tag(source: string, repo: string, tag?: string): Promise<string> {
+    const key = tagKey(repo, tag);
+    return this.locked(async () => {
+      const img = this.resolve(source);
+      this.index.tags[key] = img.id;
+      this.entry(img.id).lastTagTime = nowRfc3339Nano();
+      await this.save();
+      return key;
+    });
+  }
+
+  /** `docker rmi`: untag or delete with Docker's rules and conflict messages. */
+  async remove(ref: string, opts: RemoveOptions = {}): Promise<DeleteRecord[]> {
+    return this.locked(async () => {
+      const img = this.resolve(ref);
+      const plan = planRemove(img, ref, opts);
+      const records: DeleteRecord[] = [];
+      for (const t of plan.untag) {
+        delete this.index.tags[t];
+        records.push({ Untagged: t });
+      }
+      if (plan.del === 'delete') records.push({ Deleted: img.id }, ...(await this.dropImage(img.id)).map((c) => ({ Deleted: c })));
+      if (plan.del === 'hide') {
+        this.entry(img.id).hidden = true; // a container still needs its layers
+        records.push({ Deleted: img.id });
+      }
+      await this.save();
+      return records;
+    });
+  }
+
+  /** Delete hidden images (force-removed while in use) that no container uses any more. */
+  async collectGarbage(inUse: InUseCheck): Promise<string[]> {
+    return this.locked(async () => {
+      const gone = Object.entries(this.index.images)
+        .filter(([hex, e]) => e.hidden && !inUse(`sha256:${hex}`))
+        .map(([hex]) => `sha256:${hex}`);
+      for (const id of gone) await this.dropImage(id);
+      await this.save();
+      return gone;
+    });
+  }
+
+  layerDir(diffId: string): string {
+    return join(this.root, 'layers', idHex(diffId));
+  }
+
+  private image(id: string, tags?: string[]): Image {
+    const spec = this.specs.get(id);
+    const e = this.index.images[idHex(id)];
+    if (!spec || !e) throw internal('image-store', `image ${id} is missing from the store`);
+    const repoTags = tags ?? Object.keys(this.index.tags).filter((t) => this.index.tags[t] === id);
+    return {
+      id,
+      repoTags: [...repoTags].sort(),
+      spec,
+      config: spec.config ?? {},
+      layers: spec.rootfs.diff_ids,
+      created: spec.created,
+      size: e.size,
+      lastTagTime: e.lastTagTime,
+    };
+  }
+
+  private entry(id: string): IndexFile['images'][string] {
+    const e = this.index.images[idHex(id)];
+    if (!e) throw notFound('image-not-found', `No such image: ${id}`);
+    return e;
+  }
+
+  private searchPrefix(s: string): string | undefined {
+    const hex = idHex(s);
+    if (!/^[a-f0-9]+$/.test(hex)) return undefined;
+    const hits = Object.entries(this.index.images).filter(([h, e]) => h.startsWith(hex) && !e.hidden);
+    return hits.length === 1 && hits[0] ? `sha256:${hits[0][0]}` : undefined; // ambiguous = not found, as Docker
+  }
+
+  /** Unpack a layer into tmp/, then move it to layers/<hex> unless an identical one is there. */
+  private async addLayer(input: AsyncIterable<Buffer>): Promise<{ diffId: string }> {
+    const tmp = join(this.root, 'tmp', `layer-${randomBytes(6).toString('hex')}`);
+    await mkdir(tmp, { mode: 0o755 });
+    try {
+      const { diffId, size } = await unpackLayer(input, tmp);
+      if (!this.index.layers[idHex(diffId)]) {
+        await rm(this.layerDir(diffId), { recursive: true, force: true }); // crash leftover, not indexed
+        await rename(tmp, this.layerDir(diffId));
+        this.index.layers[idHex(diffId)] = { size };
+      }
+      return { diffId };
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /** Store config bytes as an image whose layers are all present, and point `tags` at it. */
+  private async addImage(config: Buffer, tags: string[]): Promise<LoadedImage> {
+    const spec = parseSpec(config);
+    const id = sha256(config);
+    const missing = spec.rootfs.diff_ids.find((d) => !this.index.layers[idHex(d)]);
+    if (missing) throw internal('image-store', `layer ${missing} of image ${id} is missing`);
+    const hex = idHex(id);
+    if (!this.index.images[hex]) {
+      await writeAtomic(join(this.root, 'configs', `${hex}.json`), config);
+      const size = spec.rootfs.diff_ids.reduce((n, d) => n + (this.index.layers[idHex(d)]?.size ?? 0), 0);
+      this.index.images[hex] = { size };
+      this.specs.set(id, spec);
+    }
+    const e = this.entry(id);
+    delete e.hidden;
+    const renamed: LoadedImage['renamed'] = [];
+    for (const t of tags) {
+      const old = this.index.tags[t];
+      if (old && old !== id) renamed.push({ ref: t, oldId: old });
+      this.index.tags[t] = id;
+      e.lastTagTime = nowRfc3339Nano();
+    }
+    await this.save();
+    return { id, repoTags: tags, renamed };
+  }
+
+  /** Forget an image and delete the layers no other image uses; returns their chain ids, top first. */
+  private async dropImage(id: string): Promise<string[]> {
+    const spec = this.specs.get(id);
+    delete this.index.images[idHex(id)];
+    this.specs.delete(id);
+    for (const [t, target] of Object.entries(this.index.tags)) if (target === id) delete this.index.tags[t];
+    const diffIds = spec?.rootfs.diff_ids ?? [];
+    const used = new Set([...this.specs.values()].flatMap((s) => s.rootfs.diff_ids));
+    const chains = chainIds(diffIds);
+    const removed = diffIds.map((d, i) => ({ d, chain: chains[i] ?? d })).filter(({ d }) => !used.has(d));
+    for (const { d } of removed) delete this.index.layers[idHex(d)];
+    await this.save();
+    for (const { d } of removed) await rm(this.layerDir(d), { recursive: true, force: true });
+    await rm(join(this.root, 'configs', `${idHex(id)}.json`), { force: true });
+    return [...new Set(removed.map((r) => r.chain))].reverse();
+  }
+
+  private async save(): Promise<void> {
+    await writeAtomic(join(this.root, 'index.json'), Buffer.from(JSON.stringify(this.index, null, 1)));
+  }
+
+  /** Remove tmp/ contents and layer or config files that index.json does not name. */
+  private async sweep(): Promise<void> {
+    for (const f of await readdir(this.root)) if (f.includes('.tmp-')) await rm(join(this.root, f), { force: true });
+    for (const f of await readdir(join(this.root, 'tmp'))) await rm(join(this.root, 'tmp', f), { recursive: true, force: true });
+    for (const f of await readdir(join(this.root, 'layers'))) {
+      if (!this.index.layers[f]) await rm(join(this.root, 'layers', f), { recursive: true, force: true });
+    }
+    for (const f of await readdir(join(this.root, 'configs'))) {
+      if (!this.index.images[f.replace(/\.json$/, '')]) await rm(join(this.root, 'configs', f), { force: true });
+    }
+  }
+
+  /** After a failed import or load: forget layers that no image ended up using. */
+  private async dropUnusedLayers(): Promise<void> {
+    const used = new Set([...this.specs.values()].flatMap((s) => s.rootfs.diff_ids.map(idHex)));
+    const unused = Object.keys(this.index.layers).filter((h) => !used.has(h));
+    for (const h of unused) delete this.index.layers[h];
+    await this.save();
+    for (const h of unused) await rm(join(this.root, 'layers', h), { recursive: true, force: true });
+  }
+
+  /** Run `fn` alone; when it fails, clean up the layers it left behind. */
+  private changing<T>(fn: () => Promise<T>): Promise<T> {
+    return this.locked(async () => {
+      try {
+        return await fn();
+      } catch (e) {
+        await this.dropUnusedLayers();
+        throw e;
+      }
+    });
+  }
+
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.lock.then(fn, fn);
+    this.lock = next.catch(() => undefined);
+    return next;
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * Unpacking one layer tar into a directory that overlayfs can use as a lower layer.
+ *
+ * Use: `const { diffId, size } = await unpackLayer(tarBytes, emptyDir)`. The caller names the
+ * directory after `diffId` once it is complete (see store.ts).
+ *
+ * Beware, safety: entry names that are absolute or climb out with `..` are refused, and every path
+ * is resolved component by component with the layer directory as `/`, so a symlink in the layer
+ * (`etc -> /etc`) can never make a later entry write outside it. Hardlinks must point inside too.
+ * Whiteouts (`.wh.NAME`) become overlayfs whiteouts (char device 0/0) and `.wh..wh..opq` marks its
+ * directory opaque with the `trusted.overlay.opaque` xattr, which Node cannot set: we call `setfattr`
+ * (Debian package `attr`); without it opaque markers are skipped with a warning, and files a lower
+ * layer had in that directory stay visible. Extended attributes in the tar (pax `SCHILY.xattr.*`) are
+ * not applied: tar-stream decodes pax values as text, which would corrupt binary ones like
+ * `security.capability`.
+ */
+import { constants } from 'node:fs';
+import { chmod, lchown, link, lstat, lutimes, mkdir, open, readlink, rm, symlink } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { invalidParameter } from '../../util/errors.js';
+import { logger } from '../../util/log.js';
+import { run } from '../../kernel/run.js';
+import { drain, readTar, type TarHeader } from './tar-read.js';
+
+const log = logger.child({ component: 'images' });
+const OPAQUE = '.wh..wh..opq';
+const WHITEOUT_PREFIX = '.wh.';
+const MAX_SYMLINK_HOPS = 40;
+
+export interface UnpackResult {
+  /** `sha256:` of the uncompressed layer tar. */
+  diffId: string;
+  /** Bytes of regular file content (hardlinks counted once). */
+  size: number;
+}
+
+/** Clean a tar entry name into a path relative to the layer root ('' is the root itself). */
+export function cleanEntryPath(name: string): string {
+  if (name.startsWith('/')) throw invalidParameter('invalid-archive', `invalid tar entry "${name}": absolute path`);
+  const clean = posix.normalize(name).replace(/\/+$/, '');
+  if (clean === '..' || clean.startsWith('../')) {
+    throw invalidParameter('invalid-archive', `invalid tar entry "${name}": path escapes the layer`);
+  }
+  return clean === '.' ? '' : clean;
+}
+
+/** Unpack a layer tar (plain or gzip) into `dest`, an existing empty directory. */
+export async function unpackLayer(input: AsyncIterable<Buffer>, dest: string): Promise<UnpackResult> {
+  const u = new Unpacker(dest);
+  const { digest } = await readTar(input, (h, body) => u.entry(h, body));
+  await u.finish();
+  return { diffId: digest, size: u.size };
+}
+
+class Unpacker {
+  size = 0;
+  private readonly dirs: { path: string; header: TarHeader }[] = [];
+  private readonly opaque: string[] = [];
+  /** Parent directories already resolved (relative path → absolute); cleared when a path is replaced. */
+  private readonly resolved = new Map<string, string>();
+
+  constructor(private readonly root: string) {}
+
+  async entry(h: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
+    const rel = cleanEntryPath(h.name);
+    const base = posix.basename(rel);
+    const dir = rel === '' ? '' : posix.dirname(rel) === '.' ? '' : posix.dirname(rel);
+    if (rel === '') {
+      if (h.type === 'directory') this.dirs.push({ path: this.root, header: h });
+      return drain(body);
+    }
+    if (base === OPAQUE) {
+      this.opaque.push(await this.parent(dir));
+      return drain(body);
+    }
+    if (base.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) return drain(body); // aufs bookkeeping
+    if (base.startsWith(WHITEOUT_PREFIX)) {
+      await drain(body);
+      const target = posix.join(await this.parent(dir), base.slice(WHITEOUT_PREFIX.length));
+      await this.clear(target, false);
+      await run(['mknod', '-m', '0', target, 'c', '0', '0']);
+      await this.owner(target, h);
+      return;
+    }
+    const path = posix.join(await this.parent(dir), base);
+    await this.clear(path, h.type === 'directory');
+    await this.create(path, h, body);
+  }
+
+  private async create(path: string, h: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
+    switch (h.type ?? 'file') {
+      case 'directory':
+        await mkdir(path, { recursive: true, mode: 0o700 });
+        this.dirs.push({ path, header: h });
+        return drain(body);
+      case 'file':
+      case 'contiguous-file':
+        await writeFile(path, body);
+        this.size += h.size ?? 0;
+        return this.metadata(path, h);
+      case 'link': {
+        await drain(body);
+        const target = cleanEntryPath(h.linkname ?? '');
+        const tdir = posix.dirname(target) === '.' ? '' : posix.dirname(target);
+        const abs = posix.join(await this.parent(tdir), posix.basename(target));
+        const st = await lstat(abs).catch(() => undefined);
+        if (!st || st.isDirectory()) {
+          throw invalidParameter('invalid-archive', `invalid hardlink "${h.name}" -> "${h.linkname ?? ''}" in archive`);
+        }
+        return link(abs, path);
+      }
+      case 'symlink':
+        await drain(body);
+        await symlink(h.linkname ?? '', path);
+        await this.owner(path, h);
+        return lutimes(path, h.mtime ?? new Date(0), h.mtime ?? new Date(0));
+      case 'character-device':
+      case 'block-device':
+      case 'fifo': {
+        await drain(body);
+        const kind = h.type === 'fifo' ? ['p'] : [h.type === 'block-device' ? 'b' : 'c', `${h.devmajor ?? 0}`, `${h.devminor ?? 0}`];
+        await run(['mknod', path, ...kind]);
+        return this.metadata(path, h);
+      }
+      default:
+        log.debug({ name: h.name, type: h.type }, 'skipping tar entry of unsupported type');
+        return drain(body);
+    }
+  }
+
+  /** Directory metadata last, deepest first, so creating children does not change their mtimes. */
+  async finish(): Promise<void> {
+    for (const d of this.dirs.reverse()) {
+      const st = await lstat(d.path).catch(() => undefined);
+      if (st?.isDirectory()) await this.metadata(d.path, { ...d.header, mode: d.header.mode ?? 0o755 }); // else replaced later
+    }
+    if (this.opaque.length) await markOpaque(this.opaque);
+  }
+
+  /** The absolute path of directory `rel`, following symlinks with the layer as `/`, creating missing parts. */
+  private async parent(rel: string): Promise<string> {
+    const known = this.resolved.get(rel);
+    if (known) return known;
+    let todo = rel ? rel.split('/') : [];
+    let cur: string[] = [];
+    let hops = 0;
+    while (todo.length) {
+      const part = todo.shift() ?? '';
+      if (part === '' || part === '.') continue;
+      if (part === '..') {
+        cur.pop();
+        continue;
+      }
+      const abs = posix.join(this.root, ...cur, part);
+      const st = await lstat(abs).catch(() => undefined);
+      if (!st) {
+        await mkdir(abs, { mode: 0o755 });
+      } else if (st.isSymbolicLink()) {
+        if (++hops > MAX_SYMLINK_HOPS) throw invalidParameter('invalid-archive', `too many levels of symbolic links: ${rel}`);
+        const target = await readlink(abs);
+        if (target.startsWith('/')) cur = [];
+        todo = [...target.split('/'), ...todo];
+        continue;
+      } else if (!st.isDirectory()) {
+        throw invalidParameter('invalid-archive', `invalid tar entry under "${rel}": not a directory`);
+      }
+      cur.push(part);
+    }
+    const abs = posix.join(this.root, ...cur);
+    this.resolved.set(rel, abs);
+    return abs;
+  }
+
+  /** Remove what is at `path` unless both it and the new entry are directories (then they merge). */
+  private async clear(path: string, newIsDir: boolean): Promise<void> {
+    const st = await lstat(path).catch(() => undefined);
+    if (!st || (st.isDirectory() && newIsDir)) return;
+    await rm(path, { recursive: true, force: true });
+    if (st.isDirectory() || st.isSymbolicLink()) this.resolved.clear();
+  }
+
+  private async owner(path: string, h: TarHeader): Promise<void> {
+    if (process.getuid?.() === 0) await lchown(path, h.uid ?? 0, h.gid ?? 0);
+  }
+
+  private async metadata(path: string, h: TarHeader): Promise<void> {
+    await this.owner(path, h);
+    await chmod(path, (h.mode ?? 0o644) & 0o7777); // after chown, which clears set-id bits
+    const mtime = h.mtime ?? new Date(0);
+    await lutimes(path, mtime, mtime);
+  }
+}
+
+async function writeFile(path: string, body: AsyncIterable<Buffer>): Promise<void> {
+  const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    for await (const chunk of body) await fh.write(chunk);
+  } finally {
+    await fh.close();
+  }
+}
+
+let setfattr: Promise<boolean> | undefined;
+
+/** Mark directories opaque for overlayfs, in batches (one `setfattr` takes many paths). */
+async function markOpaque(dirs: string[]): Promise<void> {
+  setfattr ??= run(['setfattr', '--version']).then(
+    () => true,
+    () => false,
+  );
+  if (!(await setfattr)) {
+    log.warn({ count: dirs.length }, 'setfattr not found (Debian package attr): opaque whiteouts skipped');
+    return;
+  }
+  for (let i = 0; i < dirs.length; i += 100) {
+    await run(['setfattr', '-n', 'trusted.overlay.opaque', '-v', 'y', '--', ...dirs.slice(i, i + 100)]);
+  }
+}

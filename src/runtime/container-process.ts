@@ -1,0 +1,172 @@
+/**
+ * A container's process through redes-shim: create/start it, wait for its exit, signal it, resize
+ * its tty. Nothing here holds the container: the shim does, detached from the daemon, so a daemon
+ * restarted after `kill -9` finds running containers with `isRunning` and waits on them again with
+ * `waitExit`, from the state directory alone (layout in state-files.ts).
+ *
+ * Use: write config.json into the bundle (oci-spec.ts), then `startContainer(...)`; or, to attach
+ * before anything is printed (docker run), `createContainer`, `attach`, then `startCreated`.
+ * Beware: the daemon cannot waitpid() the init (it is the shim's child); the `exit` file is the
+ * only record of the exit code.
+ */
+import { mkdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
+import { connect } from 'node:net';
+import { join, resolve } from 'node:path';
+import { CommandError, run } from '../kernel/run.js';
+import { conflict, internal } from '../util/errors.js';
+import { runcDelete, runcKill, runcStart, type Runc } from './runc.js';
+import { shimBinary } from './shim-binary.js';
+import { encodeFrame, FrameType, resizeArg } from './shim-protocol.js';
+import { connectPath, exitStatus, formatNs, shimPid, StateFile, type ExitStatus } from './state-files.js';
+
+export interface ContainerProcessOptions {
+  /** The runc container id (redes uses the 64-hex container id). */
+  id: string;
+  /** Holds config.json and the rootfs it names. */
+  bundleDir: string;
+  /** Kept by the caller across runs and daemon restarts; the log accumulates there. */
+  stateDir: string;
+  runcRoot: string;
+  /** Must match `process.terminal` of the spec. */
+  tty: boolean;
+  /** Give the container a stdin that attachers can write to (`docker run -i`). */
+  openStdin: boolean;
+  runcPath?: string;
+}
+
+const runcOf = (o: { runcRoot: string; runcPath?: string }): Runc => ({ root: o.runcRoot, bin: o.runcPath });
+
+/** Docker's wording around runc's own message, which the engine may inspect (exit 127 / 126 cases). */
+function createFailed(e: unknown): Error {
+  const detail = e instanceof CommandError ? e.result.stderr.trim() || e.message : String(e);
+  return internal(
+    'oci-runtime-create-failed',
+    `failed to create task for container: failed to create shim task: OCI runtime create failed: ${detail}: unknown`,
+    e,
+  );
+}
+
+/**
+ * Starts a shim that runs `runc create`: the init exists (and holds its stdio, the log is open,
+ * attach.sock listens) but has not exec'd the user's program. Resolves with the init's pid.
+ */
+export async function createContainer(opts: ContainerProcessOptions): Promise<{ pid: number }> {
+  if (isRunning(opts.stateDir)) {
+    throw conflict('container-running', `Container ${opts.id} is already running`);
+  }
+  mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+  for (const stale of [StateFile.exit, StateFile.initPid, StateFile.shimPid, StateFile.socket]) {
+    rmSync(join(opts.stateDir, stale), { force: true });
+  }
+  // Absolute paths: the shim works from inside the state directory.
+  const argv = [shimBinary(), 'create', '--id', opts.id, '--bundle', resolve(opts.bundleDir), '--state', resolve(opts.stateDir)];
+  argv.push('--root', resolve(opts.runcRoot), '--runc', opts.runcPath ?? 'runc');
+  if (opts.tty) argv.push('--tty');
+  if (opts.openStdin) argv.push('--stdin');
+  let stdout: string;
+  try {
+    ({ stdout } = await run(argv, { timeoutMs: 60_000 }));
+  } catch (e) {
+    throw createFailed(e);
+  }
+  return { pid: Number.parseInt(stdout, 10) };
+}
+
+/** Lets a created container run its program. On failure the container is removed. */
+export async function startCreated(opts: { id: string; runcRoot: string; runcPath?: string }): Promise<void> {
+  try {
+    await runcStart(runcOf(opts), opts.id);
+  } catch (e) {
+    // `runc start` unblocks the init through exec.fifo, then removes the fifo. A program that
+    // exits at once gets reaped and `runc delete`d by the shim in between: it did start.
+    if (e instanceof CommandError && /exec\.fifo: no such file or directory/.test(e.result.stderr)) return;
+    await runcDelete(runcOf(opts), opts.id).catch(() => undefined);
+    throw internal('oci-runtime-start-failed', `OCI runtime start failed: ${String(e)}`, e);
+  }
+}
+
+/** create + start: the container's program is running (or has already run) when this resolves. */
+export async function startContainer(opts: ContainerProcessOptions): Promise<{ pid: number }> {
+  const created = await createContainer(opts);
+  await startCreated(opts);
+  return created;
+}
+
+/** True while a shim serves this state directory and no exit is recorded (re-adoption check). */
+export function isRunning(stateDir: string): boolean {
+  return shimPid(stateDir) !== null && exitStatus(stateDir) === null;
+}
+
+/**
+ * Resolves once the current run is over, also for a container started by an earlier daemon
+ * process. If the shim is gone without recording an exit, resolves with `lost: true` and 255.
+ */
+export function waitExit(stateDir: string, signal?: AbortSignal): Promise<ExitStatus> {
+  return new Promise((resolve, reject) => {
+    let watcher: FSWatcher | undefined;
+    const done = (): void => {
+      watcher?.close();
+      clearInterval(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const check = (): void => {
+      const status = exitStatus(stateDir);
+      if (status) return done(), resolve(status);
+      if (shimPid(stateDir) !== null) return;
+      // The shim writes `exit` before it exits; read once more in case both happened just now.
+      const now = BigInt(Date.now()) * 1_000_000n;
+      const late = exitStatus(stateDir);
+      done();
+      resolve(late ?? { exitCode: 255, finishedAtNs: now, finishedAt: formatNs(now), lost: true });
+    };
+    const onAbort = (): void => {
+      done();
+      reject(signal?.reason ?? new Error('aborted'));
+    };
+    const timer = setInterval(check, 1000); // also covers a watcher that misses an event
+    try {
+      watcher = watch(stateDir, (_event, name) => {
+        if (name === StateFile.exit) check();
+      });
+      watcher.on('error', () => undefined);
+    } catch {
+      // the directory is gone: the interval check reports the shim as lost
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    check();
+  });
+}
+
+/** Sends one frame to the shim and closes; resolves once the shim has the bytes. */
+function sendToShim(stateDir: string, frame: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    connectPath(stateDir, StateFile.socket, (path, closeDir) => {
+      const sock = connect(path);
+      sock.once('connect', closeDir);
+      sock.once('error', (e) => {
+        closeDir();
+        reject(conflict('container-not-running', `Container is not running: ${e.message}`));
+      });
+      sock.end(frame, () => resolve());
+      return sock;
+    });
+  });
+}
+
+/** Sets the tty size of a running container (no effect without a tty). */
+export function resize(stateDir: string, height: number, width: number): Promise<void> {
+  return sendToShim(stateDir, encodeFrame(FrameType.resize, resizeArg(height, width)));
+}
+
+/** Sends a signal to the container's init through `runc kill` (e.g. 'SIGTERM', 'KILL', 9). */
+export function signalContainer(
+  opts: { id: string; runcRoot: string; runcPath?: string },
+  signal: string | number,
+): Promise<void> {
+  return runcKill(runcOf(opts), opts.id, signal);
+}
+
+/** Forgets a stopped (or stuck) container in runc, killing what is left. Safe to repeat. */
+export function deleteContainer(opts: { id: string; runcRoot: string; runcPath?: string }): Promise<void> {
+  return runcDelete(runcOf(opts), opts.id);
+}

@@ -1,0 +1,95 @@
+/**
+ * `docker exec`: one more process in a running container, through an exec-mode redes-shim that
+ * runs `runc exec -d` (with --console-socket for a tty), reaps the process as its subreaper and
+ * relays its stdio over a socketpair (the shim's fd 3) in the frames of shim-protocol.ts.
+ *
+ * Use: `const p = await execProcess({...})` resolves once the process runs (rejects with runc's
+ * message when it cannot start, e.g. executable not found); read `p.stream.output`, write
+ * `p.stream.write()`, end `p.stream.stdin`, `p.stream.resize(h, w)`, await `p.exitCode`.
+ * Beware: the exec shim is the daemon's child: if the daemon dies the process goes on but its
+ * output is dropped (Docker loses an exec's stream on restart too).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { internal } from '../util/errors.js';
+import type { OciProcess } from './oci-spec.js';
+import { shimBinary } from './shim-binary.js';
+import { ShimStream } from './shim-stream.js';
+
+export interface ExecOptions {
+  id: string;
+  runcRoot: string;
+  runcPath?: string;
+  /** The process as in config.json (args, env, cwd, user, capabilities…); `terminal` follows `tty`. */
+  processSpec: OciProcess;
+  tty: boolean;
+  stdin: boolean;
+  /**
+   * Deliver this stream on `stream.output` (default true). Output that is delivered must be read:
+   * an unread stream pauses the process once a few frames are buffered (docker exec -d: false).
+   */
+  stdout?: boolean;
+  stderr?: boolean;
+}
+
+export interface ExecProcess {
+  pid: number;
+  /** Output, stdin, resize; `stream.exited` is the raw announcement. */
+  stream: ShimStream;
+  /** The process's exit code (128+signal when killed). */
+  exitCode: Promise<number>;
+}
+
+/** Docker's wording, with runc's message inside (the engine maps "not found" to 127 as Docker does). */
+const execFailed = (detail: string): Error =>
+  internal('oci-runtime-exec-failed', `OCI runtime exec failed: ${detail}: unknown`);
+
+export function execProcess(opts: ExecOptions): Promise<ExecProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'redes-exec-'));
+  const processFile = join(dir, 'process.json');
+  writeFileSync(processFile, JSON.stringify({ ...opts.processSpec, terminal: opts.tty }));
+  const argv = ['exec', '--id', opts.id, '--process', processFile, '--root', resolve(opts.runcRoot)];
+  argv.push('--runc', opts.runcPath ?? 'runc');
+  if (opts.tty) argv.push('--tty');
+  if (opts.stdin) argv.push('--stdin');
+  const child = spawn(shimBinary(), argv, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const diagnostics: Buffer[] = [];
+  child.stderr?.on('data', (b: Buffer) => diagnostics.push(b));
+  const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
+
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (detail: string): void => {
+      if (settled) return;
+      settled = true;
+      reject(execFailed(detail));
+    };
+    const sock = child.stdio[3] as Duplex;
+    const stream = new ShimStream(sock, {
+      stdout: opts.stdout !== false,
+      stderr: opts.stderr !== false,
+      stdin: opts.stdin,
+      onError: fail,
+      onStarted: (pid) => {
+        settled = true;
+        const exitCode = stream.exited.then((code) => {
+          if (code === null) throw internal('exec-lost', 'exec: the shim ended without reporting an exit code');
+          return code;
+        });
+        exitCode.catch(() => undefined); // the caller may never ask
+        resolve({ pid, stream, exitCode });
+      },
+    });
+    child.on('error', (e) => (cleanup(), fail(e.message)));
+    child.on('exit', () => {
+      cleanup();
+      // An error frame may still be on its way: judge once the socket has delivered everything.
+      void stream.exited.then(() =>
+        fail(Buffer.concat(diagnostics).toString('utf8').trim() || 'exec shim exited before the process started'),
+      );
+    });
+  });
+}

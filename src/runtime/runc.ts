@@ -1,0 +1,81 @@
+/**
+ * A thin wrapper around `runc --root <root>` for the calls that need no stdio of their own:
+ * state, list, start, kill, delete. (create and exec go through redes-shim, which owns their stdio.)
+ *
+ * Use: `const rc: Runc = { root: '/run/redes/runc' }; await runcState(rc, id)`.
+ * Beware: runc needs the host's /sys/fs/cgroup: run the daemon in its netns with `nsenter --net`,
+ * not `ip netns exec` (which remounts /sys). `--log /dev/null` keeps runc's error on stderr as one
+ * plain line rather than logrus text.
+ */
+import { CommandError, run } from '../kernel/run.js';
+import { conflict, notFound } from '../util/errors.js';
+
+export interface Runc {
+  /** runc's state directory (`--root`), one per daemon instance. */
+  root: string;
+  /** The runc binary; `runc` on PATH by default. */
+  bin?: string;
+}
+
+export type RuncStatus = 'created' | 'running' | 'stopped' | 'paused';
+
+export interface RuncState {
+  id: string;
+  pid: number;
+  status: RuncStatus;
+  bundle: string;
+  created: string;
+}
+
+function argv(rc: Runc, ...args: string[]): string[] {
+  return [rc.bin ?? 'runc', '--root', rc.root, '--log', '/dev/null', ...args];
+}
+
+const missing = (e: unknown): boolean => e instanceof CommandError && /does not exist/.test(e.result.stderr);
+const notRunning = (e: unknown): boolean =>
+  e instanceof CommandError && /not running|container not running|process already finished/.test(e.result.stderr);
+
+/** runc's view of one container, or null when runc does not know it. */
+export async function runcState(rc: Runc, id: string): Promise<RuncState | null> {
+  try {
+    const { stdout } = await run(argv(rc, 'state', id), { timeoutMs: 10_000 });
+    return JSON.parse(stdout) as RuncState;
+  } catch (e) {
+    if (missing(e)) return null;
+    throw e;
+  }
+}
+
+/** Every container under this root. */
+export async function runcList(rc: Runc): Promise<RuncState[]> {
+  const { stdout } = await run(argv(rc, 'list', '--format', 'json'), { timeoutMs: 10_000 });
+  return (JSON.parse(stdout) as RuncState[] | null) ?? [];
+}
+
+/** Lets a created container's init exec its process. */
+export async function runcStart(rc: Runc, id: string): Promise<void> {
+  await run(argv(rc, 'start', id), { timeoutMs: 10_000 });
+}
+
+/**
+ * Sends a signal (name like `SIGTERM`/`TERM`, or a number) to the init. A container that is not
+ * running is a conflict, an unknown one is not found.
+ */
+export async function runcKill(rc: Runc, id: string, signal: string | number = 'SIGTERM'): Promise<void> {
+  try {
+    await run(argv(rc, 'kill', id, String(signal)), { timeoutMs: 10_000 });
+  } catch (e) {
+    if (missing(e)) throw notFound('container-not-found', `No such container: ${id}`);
+    if (notRunning(e)) throw conflict('container-not-running', `Container ${id} is not running`);
+    throw e;
+  }
+}
+
+/** Kills what is left and forgets the container (cgroups included). Safe to repeat. */
+export async function runcDelete(rc: Runc, id: string): Promise<void> {
+  try {
+    await run(argv(rc, 'delete', '--force', id), { timeoutMs: 10_000 });
+  } catch (e) {
+    if (!missing(e)) throw e;
+  }
+}

@@ -16,6 +16,8 @@ export interface DaemonOptions {
   logLevel: string;
   allowRootNetns: boolean;
   resolvConf: string;
+  /** Make `busybox:latest` present at start (built from Debian's busybox-static). */
+  busyboxImage: boolean;
 }
 
 export const DAEMON_USAGE = `Usage: redesd [OPTIONS]
@@ -31,13 +33,14 @@ Options:
       --default-address-pool base=CIDR,size=N   Pools for new networks (repeatable)
       --iptables=false                Program no firewall rules
       --resolv-conf FILE              Upstream resolvers for containers (default /etc/resolv.conf)
+      --busybox-image                 Make busybox:latest present at start (sandboxes use it)
       --log-level LEVEL               debug, info, warn, error, fatal (default info)
   -D, --debug                         Same as --log-level debug
       --allow-root-netns              Allow running in the machine's root network namespace
   -h, --help                          Print this help
 `;
 
-const BOOL_FLAGS = new Set(['--iptables', '--debug', '--allow-root-netns']);
+const BOOL_FLAGS = new Set(['--iptables', '--debug', '--allow-root-netns', '--busybox-image']);
 
 function normalise(argv: readonly string[]): string[] {
   return argv.map((a) => {
@@ -71,6 +74,7 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
       'log-level': { type: 'string' },
       debug: { type: 'string' },
       'allow-root-netns': { type: 'string' },
+      'busybox-image': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -104,5 +108,6 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
     logLevel,
     allowRootNetns: parseBoolFlag('allow-root-netns', values['allow-root-netns'], false),
     resolvConf: values['resolv-conf'] ?? '/etc/resolv.conf',
+    busyboxImage: parseBoolFlag('busybox-image', values['busybox-image'], false),
   };
 }

@@ -3,11 +3,13 @@
  * `firewall`, `audit`. Talks to a running daemon over its socket where a subcommand needs one.
  */
 import { sandboxCommand } from '../sandbox/index.js';
+import { imageCommand } from './image-command.js';
 
 const USAGE = `Usage: redes COMMAND
 
 Commands:
   sandbox   Create, use and remove isolated engine hosts (redes sandbox --help)
+  image     Load locally built images into the daemon (redes image busybox)
 
 Run 'redes COMMAND --help' for more information on a command.
 `;
@@ -17,6 +19,8 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'sandbox':
       return sandboxCommand(rest);
+    case 'image':
+      return imageCommand(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -8,7 +8,11 @@
 import { mkdir, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createApiServer, listenUnix, networkRoutes, Router, systemRoutes } from '../api/index.js';
-import { NetworkController } from '../engine/index.js';
+import { imageRoutes } from '../api/handlers/images.js';
+import { containerRoutes, containersOf } from '../api/handlers/containers.js';
+import { handleUpgrade } from '../api/hijack.js';
+import { ContainerController, ContainerNetworking, NetworkController } from '../engine/index.js';
+import { openImageService } from '../engine/images.js';
 import { BridgeDriver, hostDriver, nullDriver, type NetworkDriver } from '../drivers/index.js';
 import { NftFirewall, NoFirewall } from '../firewall/index.js';
 import { DEFAULT_LOCAL_POOLS, withUlaPool } from '../ipam/index.js';
@@ -71,25 +75,53 @@ async function main(argv: string[]): Promise<number> {
     ['null', nullDriver],
   ]);
   const pools = withUlaPool(opts.pools ?? DEFAULT_LOCAL_POOLS, daemonId);
+  // The network controller asks the container controller which endpoints use a network; the
+  // two are made one after the other, so the question goes through this late-bound reference.
+  const late: { containers?: ContainerController } = {};
   const networks = new NetworkController({
     store,
     drivers,
     ipam: { pools },
     hostRoutes: () => listRoutePrefixes(),
+    endpointsOf: (id) => late.containers?.endpointsOfNetwork(id).map((e) => e.endpoint.endpointId) ?? [],
   });
   await networks.init(opts.bip);
+
+  const images = await openImageService(join(opts.dataRoot, 'images'));
+  if (opts.busyboxImage) await images.ensureBusybox();
+  const ctl = new ContainerController({
+    store,
+    networks,
+    networking: new ContainerNetworking(store, networks, drivers),
+    images: { resolve: (ref) => images.resolve(ref), rootfsLayers: (id) => images.store.rootfsLayers(id) },
+    prefix: opts.prefix,
+    dataRoot: opts.dataRoot,
+    execRoot: opts.execRoot,
+    resolvConfPath: opts.resolvConf,
+  });
+  late.containers = ctl;
+  images.deps.inUse = (imageId) => {
+    const users = ctl.list({ all: true }).filter((c) => c.image === imageId);
+    const running = users.find((c) => c.state.status === 'running');
+    const user = running ?? users[0];
+    return user ? { containerId: user.id, running: !!running } : undefined;
+  };
+  await ctl.init();
 
   const router = new Router();
   systemRoutes(router, {
     daemonId,
     dataRoot: opts.dataRoot,
-    counts: () => ({ containers: 0, running: 0, paused: 0, stopped: 0, images: 0 }),
+    counts: () => ({ ...ctl.counts(), images: images.list().length }),
     iptables: opts.iptables,
     bridgeNfIptables: true,
     defaultAddressPools: pools.map((p) => ({ Base: p.base, Size: p.size })),
   });
-  networkRoutes(router, { networks });
+  networkRoutes(router, { networks, containersOf: (id) => containersOf(ctl, id) });
+  imageRoutes(router, { images });
+  containerRoutes(router, { containers: ctl, networks });
   const server = createApiServer(router);
+  handleUpgrade(server, router);
   await listenUnix(server, opts.socketPath);
   await writeFile(join(opts.execRoot, 'redesd.pid'), `${process.pid}\n`);
   log.info({ socket: opts.socketPath, prefix: opts.prefix, dataRoot: opts.dataRoot }, 'redesd ready');

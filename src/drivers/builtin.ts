@@ -21,6 +21,13 @@ class SingletonDriver implements NetworkDriver {
   async createNetwork(): Promise<void> {}
   async deleteNetwork(): Promise<void> {}
   async restore(): Promise<void> {}
+
+  async joinEndpoint(): Promise<{ hostIfname: string }> {
+    // host and none networks have no endpoints of their own: the engine never asks.
+    throw forbidden('network.no_endpoints', `the ${this.name} network takes no endpoints`);
+  }
+
+  async leaveEndpoint(): Promise<void> {}
 }
 
 export const hostDriver: NetworkDriver = new SingletonDriver('host');

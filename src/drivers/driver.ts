@@ -4,6 +4,7 @@
  * `createNetwork`; `deleteNetwork` undoes it. `restore` runs once at daemon start with every network
  * the store knows, recreating what is missing and removing what no network owns.
  */
+import type { EndpointSpec } from './endpoint.js';
 
 /** What a driver is told about a network (the engine's record, reduced to what drivers need). */
 export interface DriverNetwork {
@@ -33,4 +34,11 @@ export interface NetworkDriver {
   deleteNetwork(net: DriverNetwork): Promise<void>;
   /** Daemon start: make the kernel match `nets` (all networks of this driver), removing orphans of ours. */
   restore(nets: readonly DriverNetwork[]): Promise<void>;
+  /**
+   * Gives the container whose namespace is `netns` an interface on the network (addresses already
+   * allocated by the engine). Returns the host-side interface name. On failure nothing is left.
+   */
+  joinEndpoint(net: DriverNetwork, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }>;
+  /** Undoes joinEndpoint; a missing interface or namespace is fine. */
+  leaveEndpoint(net: DriverNetwork, netns: string, ifname: string): Promise<void>;
 }

@@ -66,6 +66,31 @@ export class Filters {
     });
   }
 
+  /**
+   * The `until` filter as Docker takes it (a Unix timestamp, an RFC 3339 date, or a Go duration
+   * before now), in seconds since the epoch; undefined when absent.
+   */
+  until(): number | undefined {
+    const vs = this.get('until');
+    if (vs.length === 0) return undefined;
+    if (vs.length > 1) throw invalidParameter('filters.until', 'more than one until filter specified');
+    const v = vs[0] as string;
+    if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
+    const d = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$/.exec(v);
+    if (d) {
+      const unit: Record<string, number> = { ns: 1e-9, us: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+      return Date.now() / 1000 - Number(d[1]) * (unit[d[2] as string] ?? 1);
+    }
+    const t = Date.parse(v);
+    if (Number.isNaN(t)) throw invalidParameter('filters.until', `failed to parse value as time or duration: "${v}"`);
+    return t / 1000;
+  }
+
+  /** True when any `key` or `key=value` of the filter is present in `labels` (for `label!`). */
+  anyLabel(key: string, labels: Readonly<Record<string, string>>): boolean {
+    return this.get(key).some((kv) => Filters.parse(JSON.stringify({ l: [kv] })).matchLabels('l', labels));
+  }
+
   /** Every `key` or `key=value` of the filter is present in `labels`. */
   matchLabels(key: string, labels: Readonly<Record<string, string>>): boolean {
     const vs = this.args.get(key);

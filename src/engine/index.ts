@@ -4,3 +4,7 @@ export type { NetworkRecord, IpamPoolRecord, NetworkCreateRequest } from './netw
 export { Filters } from './filters.js';
 export { Mutex } from './lock.js';
 export type { IpamDefaults } from './ipam-plan.js';
+export { ContainerController } from './container-controller.js';
+export type { ContainerControllerDeps, ImageLookup } from './container-controller.js';
+export { ContainerNetworking } from './container-network.js';
+export type * from './container-types.js';

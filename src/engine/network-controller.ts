@@ -116,14 +116,12 @@ export class NetworkController {
   /** Removes unused custom networks matching the prune filters; returns the names removed. */
   async prune(filterText?: string | null): Promise<string[]> {
     const f = Filters.parse(filterText).validate(PRUNE_FILTERS);
-    const untilValues = f.get('until');
-    if (untilValues.length > 1) throw invalidParameter('filters.until', 'more than one until filter specified');
-    const until = untilValues[0] !== undefined ? parseUntil(untilValues[0]) : undefined;
+    const until = f.until();
     const removed: string[] = [];
     for (const n of this.networks.list()) {
       if (n.predefined || !this.isDangling(n)) continue;
       if (!f.matchLabels('label', n.labels)) continue;
-      if (f.has('label!') && f.get('label!').some((kv) => Filters.parse(JSON.stringify({ l: [kv] })).matchLabels('l', n.labels))) continue;
+      if (f.anyLabel('label!', n.labels)) continue;
       if (until !== undefined && rfc3339ToSeconds(n.created) > until) continue;
       try {
         await this.remove(n.id);
@@ -166,11 +164,12 @@ export class NetworkController {
   private async buildRecord(req: NetworkCreateRequest, how: { predefined: boolean; id?: string }): Promise<NetworkRecord> {
     const name = str(req.Name, 'Name');
     if (!name) throw invalidParameter('network.name_empty', 'network name must not be empty');
-    if (this.networks.list().some((n) => n.name === name)) {
-      throw conflict('network.name_exists', `network with name ${name} already exists`);
-    }
+    // dockerd checks predefined names first: `create bridge` is forbidden, not a duplicate.
     if (!how.predefined && (PREDEFINED_NAMES as readonly string[]).includes(name)) {
       throw forbidden('network.predefined', `operation is not permitted on predefined ${name} network `);
+    }
+    if (this.networks.list().some((n) => n.name === name)) {
+      throw conflict('network.name_exists', `network with name ${name} already exists`);
     }
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) {
       throw invalidParameter('network.name_invalid', `invalid network name ${JSON.stringify(name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
@@ -199,7 +198,8 @@ export class NetworkController {
       enableIPv4: enableIPv4 && usesAddresses,
       enableIPv6: enableIPv6 && usesAddresses,
       usedSubnets: others.flatMap((n) => [n.ipam.v4?.subnet, n.ipam.v6?.subnet].filter((s): s is string => !!s)),
-      hostRoutes: usesAddresses ? await this.deps.hostRoutes() : [],
+      // Host routes matter only to an automatic subnet choice; skip the lookup when every family has one.
+      hostRoutes: usesAddresses && needsAutomaticSubnet(req.IPAM, enableIPv4, enableIPv6) ? await this.deps.hostRoutes() : [],
       defaults: this.deps.ipam,
       networkId: id,
     });
@@ -245,6 +245,13 @@ export function toDriverNetwork(n: NetworkRecord): DriverNetwork {
   };
 }
 
+function needsAutomaticSubnet(ipam: unknown, v4: boolean, v6: boolean): boolean {
+  const config = ipam && typeof ipam === 'object' ? (ipam as { Config?: unknown }).Config : undefined;
+  const subnets = Array.isArray(config) ? config.map((c) => (c && typeof c === 'object' ? (c as { Subnet?: unknown }).Subnet : undefined)) : [];
+  const has = (isV6: boolean): boolean => subnets.some((s) => typeof s === 'string' && s.includes(':') === isV6);
+  return (v4 && !has(false)) || (v6 && !has(true));
+}
+
 function danglingFilter(f: Filters): boolean | undefined {
   const vs = f.get('dangling');
   if (vs.length === 0) return undefined;
@@ -255,18 +262,6 @@ function danglingFilter(f: Filters): boolean | undefined {
   throw invalidParameter('filters.dangling', `invalid value for filter 'dangling', must be "true" (or "1"), or "false" (or "0")`);
 }
 
-/** `until` as Docker takes it: a Unix timestamp, an RFC 3339 date, or a Go duration before now. */
-function parseUntil(v: string): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
-  const d = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$/.exec(v);
-  if (d) {
-    const unit: Record<string, number> = { ns: 1e-9, us: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
-    return Date.now() / 1000 - Number(d[1]) * (unit[d[2] as string] ?? 1);
-  }
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw invalidParameter('filters.until', `failed to parse value as time or duration: "${v}"`);
-  return t / 1000;
-}
 
 function str(v: unknown, field: string): string {
   if (v === undefined || v === null) return '';

@@ -45,6 +45,7 @@ export interface IpLink {
   address?: string;
   link_type?: string;
   master?: string;
+  altnames?: string[];
   linkinfo?: { info_kind?: string };
 }
 

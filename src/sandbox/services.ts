@@ -6,6 +6,7 @@
  * Beware: a pid read back from a file may belong to another program by now. `isOurs...` checks the
  * command line (program and sandbox name) before anything signals it.
  */
+import { join } from 'node:path';
 import http from 'node:http';
 import { access, open, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -152,6 +153,9 @@ export async function ensureDaemon(spec: DaemonSpec, oldPid: number | undefined)
     '-H', paths.dockerHost,
     '--data-root', paths.dataRoot,
     '--exec-root', paths.execRoot,
+    // The sandbox's upstream resolver is its world's DNS server, never the machine's own.
+    '--resolv-conf', join(paths.execRoot, 'resolv.conf'),
+    '--busybox-image',
     ...(spec.logLevel ? ['--log-level', spec.logLevel] : []),
   ]);
   const pid = await startDetached(argv, { logPath: paths.daemonLog });

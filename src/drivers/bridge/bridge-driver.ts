@@ -7,13 +7,14 @@
  * recognised as ours by name (`docker0`, `br-<12 hex>`, or a name a network record gives), so
  * `restore` never deletes a bridge a person made by hand with another name.
  */
-import { ipBatch, listAddrs, listLinks, type IpCommand } from '../../kernel/ip.js';
+import { ipBatch, ipJson, listLinks, type IpAddr, type IpCommand, type IpLink } from '../../kernel/ip.js';
 import { ensureSysctl } from '../../kernel/sysctl.js';
 import type { Firewall, FirewallNetwork } from '../../firewall/index.js';
 import { logger } from '../../util/log.js';
-import { conflict } from '../../util/errors.js';
+import { conflict, forbidden } from '../../util/errors.js';
 import type { DriverNetwork, NetworkDriver } from '../driver.js';
 import { parseBridgeOptions, type BridgeOptions } from './options.js';
+import { addBridgeEndpoint, delEndpoint, newHostIfname, type EndpointSpec } from '../endpoint.js';
 
 const log = logger.child({ component: 'bridge' });
 const OURS = /^(docker0|br-[0-9a-f]{12})$/;
@@ -48,13 +49,15 @@ export class BridgeDriver implements NetworkDriver {
 
   async createNetwork(net: DriverNetwork): Promise<void> {
     const b = this.toBridge(net);
+    let created = false;
     try {
-      await this.ensureBridge(b);
+      created = await this.ensureBridge(b);
       this.nets.set(net.id, b);
       await this.applyFirewall();
     } catch (e) {
       this.nets.delete(net.id);
-      await this.removeBridge(b.opts.bridgeName).catch(() => undefined);
+      // Only a bridge this call made is removed: an existing device is never ours to delete.
+      if (created) await this.removeBridge(b.opts.bridgeName).catch(() => undefined);
       throw e;
     }
   }
@@ -62,8 +65,8 @@ export class BridgeDriver implements NetworkDriver {
   async deleteNetwork(net: DriverNetwork): Promise<void> {
     const b = this.nets.get(net.id) ?? this.toBridge(net);
     this.nets.delete(net.id);
-    await this.applyFirewall();
-    await this.removeBridge(b.opts.bridgeName);
+    // Independent kernel changes: the bridge delete waits on RCU (tens of ms), so overlap them.
+    await Promise.all([this.applyFirewall(), this.removeBridge(b.opts.bridgeName)]);
   }
 
   async restore(nets: readonly DriverNetwork[]): Promise<void> {
@@ -78,8 +81,23 @@ export class BridgeDriver implements NetworkDriver {
       log.info({ bridges: orphans.map((l) => l.ifname) }, 'removing bridges no network owns');
       await ipBatch(orphans.map((l) => ['link', 'del', l.ifname]));
     }
-    for (const b of this.nets.values()) await this.ensureBridge(b);
+    for (const b of this.nets.values()) {
+      // One broken network (say, its device name taken by something else meanwhile) must not keep the
+      // daemon from starting; it is reported and the others are restored.
+      await this.ensureBridge(b).catch((e: unknown) => log.error({ err: e, network: b.net.name }, 'restoring bridge failed'));
+    }
     await this.applyFirewall();
+  }
+
+  async joinEndpoint(net: DriverNetwork, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }> {
+    const b = this.nets.get(net.id) ?? this.toBridge(net);
+    const hostIfname = newHostIfname();
+    await addBridgeEndpoint(b.opts.bridgeName, netns, hostIfname, { ...ep, mtu: b.opts.mtu });
+    return { hostIfname };
+  }
+
+  async leaveEndpoint(_net: DriverNetwork, netns: string, ifname: string): Promise<void> {
+    await delEndpoint(netns, ifname);
   }
 
   /** The bridge device name of a network (for endpoints and the API). */
@@ -92,11 +110,17 @@ export class BridgeDriver implements NetworkDriver {
     return { net, opts: parseBridgeOptions(net.options, net.id, isDefault) };
   }
 
-  /** Creates the bridge if missing and makes its addresses, MTU and state what the network says. */
-  private async ensureBridge(b: BridgeNetwork): Promise<void> {
+  /**
+   * Creates the bridge if missing and makes its addresses, MTU and state what the network says.
+   * Returns true when it created the device. An existing device that is not a bridge is refused.
+   */
+  private async ensureBridge(b: BridgeNetwork): Promise<boolean> {
     const name = b.opts.bridgeName;
-    const links = await listAddrs();
-    const link = links.find((l) => l.ifname === name);
+    const links = await ipJson<IpAddr[]>(['-details', 'addr', 'show']);
+    const link = links.find((l) => l.ifname === name || (l.altnames ?? []).includes(name));
+    if (link && link.linkinfo?.info_kind !== 'bridge') {
+      throw forbidden('bridge.not_a_bridge', `existing interface ${name} is not a bridge`);
+    }
     const cmds: IpCommand[] = [];
     if (!link) cmds.push(['link', 'add', 'name', name, 'mtu', String(b.opts.mtu), 'type', 'bridge']);
     else if (link.mtu !== b.opts.mtu) cmds.push(['link', 'set', 'dev', name, 'mtu', String(b.opts.mtu)]);
@@ -114,11 +138,14 @@ export class BridgeDriver implements NetworkDriver {
     if (b.net.ipv6) await ensureSysctl(`net/ipv6/conf/${name}/disable_ipv6`, '0').catch(() => undefined);
     addrs.push(['link', 'set', 'dev', name, 'up']);
     await ipBatch(addrs);
+    return !link;
   }
 
+  /** Deletes the bridge device; a missing device, or one that is not a bridge, is left alone. */
   private async removeBridge(name: string): Promise<void> {
-    const links = await listLinks();
-    if (links.some((l) => l.ifname === name)) await ipBatch([['link', 'del', name]]);
+    // `ip link del ... type bridge` does not check the type, so look first.
+    const links = await ipJson<IpLink[]>(['-details', 'link', 'show', 'dev', name]).catch(() => [] as IpLink[]);
+    if (links[0]?.linkinfo?.info_kind === 'bridge') await ipBatch([['link', 'del', 'dev', name]]).catch(() => undefined);
   }
 
   private async applyFirewall(): Promise<void> {

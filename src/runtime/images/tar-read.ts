@@ -74,6 +74,9 @@ export async function readTar(input: AsyncIterable<Buffer>, onEntry: EntryHandle
   const hash = createHash('sha256');
   const extract = tarStream.extract();
   let feedError: unknown;
+  // Set when parsing failed and we cut the input off ourselves: the feeder's "premature close" is
+  // then a consequence, not the cause, and must not hide the parser's error.
+  let stopping = false;
   let parseError: unknown; // the extractor's own error explains a body stream that was cut off
   extract.on('error', (e: unknown) => (parseError ??= e));
   const feeding = (async () => {
@@ -85,6 +88,7 @@ export async function readTar(input: AsyncIterable<Buffer>, onEntry: EntryHandle
       }
       extract.end(undefined);
     } catch (e) {
+      if (stopping) return;
       feedError = isZlibError(e) ? invalidParameter('invalid-archive', `invalid gzip data: ${e.message}`) : e;
       extract.destroy(e instanceof Error ? e : new Error(String(e)));
     }
@@ -92,6 +96,7 @@ export async function readTar(input: AsyncIterable<Buffer>, onEntry: EntryHandle
   try {
     for await (const entry of extract) await onEntry(entry.header as TarHeader, entry as AsyncIterable<Buffer>);
   } catch (e) {
+    stopping = true;
     extract.destroy(null);
     if (isStream(source)) source.destroy();
     await feeding;

@@ -1,0 +1,48 @@
+/**
+ * Runs every benchmark module of bench/ (compiled: dist/bench/*.js, this file excepted) one after the
+ * other, each in its own node process so that one's state or crash cannot skew the next.
+ *
+ * Use: `npm run bench` (builds, then `node dist/bench/run.js`); `node dist/bench/run.js networks`
+ * runs only the modules whose names contain one of the arguments. Exit code 1 when any failed.
+ *
+ * Beware: modules run in sequence on purpose: two at once would share the machine's 2 cores and
+ * measure each other.
+ */
+import { spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const self = basename(fileURLToPath(import.meta.url));
+
+function runModule(path: string): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path], { stdio: 'inherit' });
+    child.on('error', () => resolve(1));
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+async function main(only: string[]): Promise<number> {
+  const modules = (await readdir(here))
+    .filter((f) => f.endsWith('.js') && f !== self)
+    .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+    .sort();
+  if (modules.length === 0) {
+    process.stderr.write(`bench: no benchmark modules in ${here}\n`);
+    return 1;
+  }
+  const failed: string[] = [];
+  for (const m of modules) {
+    process.stdout.write(`\n== ${m.replace(/\.js$/, '')}\n`);
+    const t0 = Date.now();
+    const code = await runModule(join(here, m));
+    process.stdout.write(`== ${m.replace(/\.js$/, '')}: ${code === 0 ? 'done' : `failed (exit ${code})`} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    if (code !== 0) failed.push(m);
+  }
+  if (failed.length) process.stderr.write(`bench: failed: ${failed.join(', ')}\n`);
+  return failed.length ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -1,0 +1,146 @@
+/**
+ * Routes of `/images`: import and (local-only) pull, load, list, inspect, history, tag, remove, prune.
+ *
+ * Use: `imageRoutes(router, { images })` with the engine's `ImageService`.
+ *
+ * Beware: import, pull and load answer with Docker's JSON progress stream (one JSON object per line,
+ * `\r\n`-terminated, Content-Type application/json, which is what makes the CLI decode it). As in
+ * dockerd, import and pull errors found before anything was written are plain HTTP errors, while load
+ * always answers 200 and reports failures inside the stream. Upload bodies are read through a
+ * PassThrough so that a failing store never destroys the request (that would reset the connection
+ * and the CLI would print a broken pipe instead of the message); the rest is drained before answering.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { PassThrough, type Readable } from 'node:stream';
+import type { ImageService, LoadedImage } from '../../engine/images.js';
+import { invalidParameter } from '../../util/errors.js';
+import { logger } from '../../util/log.js';
+import type { RequestContext, Router } from '../router.js';
+import { queryBool, sendJson } from '../body.js';
+import { statusOf } from '../http-status.js';
+
+export interface ImageRoutesDeps {
+  images: ImageService;
+}
+
+const log = logger.child({ component: 'api.images' });
+
+export function imageRoutes(router: Router, deps: ImageRoutesDeps): void {
+  const { images } = deps;
+  router.on('GET', '/images/json', ({ res, query }) => {
+    sendJson(res, 200, images.list(query.get('filters')));
+  });
+  router.on('POST', '/images/create', (ctx) => createImage(images, ctx));
+  router.on('POST', '/images/load', (ctx) => loadImages(images, ctx));
+  router.on('POST', '/images/prune', async ({ res, query }) => {
+    sendJson(res, 200, await images.prune(query.get('filters')));
+  });
+  router.on('GET', '/images/:name*/json', ({ res, params }) => {
+    sendJson(res, 200, images.inspect(params.name ?? ''));
+  });
+  router.on('GET', '/images/:name*/history', async ({ res, params }) => {
+    sendJson(res, 200, await images.history(params.name ?? ''));
+  });
+  router.on('POST', '/images/:name*/tag', async ({ res, params, query }) => {
+    await images.tag(params.name ?? '', query.get('repo') ?? '', query.get('tag') ?? undefined);
+    res.writeHead(201);
+    res.end();
+  });
+  router.on('DELETE', '/images/:name*', async ({ res, params, query }) => {
+    // `noprune` is accepted and has no effect: images here have no parent chain to prune.
+    sendJson(res, 200, await images.remove(params.name ?? '', { force: queryBool(query, 'force') }));
+  });
+}
+
+/** `POST /images/create`: `fromImage` is a pull (answered locally), `fromSrc=-` an import. */
+async function createImage(images: ImageService, { req, res, query }: RequestContext): Promise<void> {
+  const fromImage = query.get('fromImage');
+  if (fromImage) {
+    await drain(req);
+    const pull = images.pull(fromImage, query.get('tag') ?? undefined);
+    startStream(res);
+    for (const tag of pull.tags) writeLine(res, { status: `Pulling from ${pull.path}`, id: tag });
+    writeLine(res, { status: `Status: Image is up to date for ${pull.ref}` });
+    res.end();
+    return;
+  }
+  const src = query.get('fromSrc') ?? '';
+  try {
+    if (src !== '-') {
+      // 400, not 501: the caller can fix it by sending the archive, and 5xx would be logged as ours.
+      throw invalidParameter(
+        'import-source',
+        src
+          ? 'importing from a URL is not supported: this engine has no network access (send the archive instead: docker import - < FILE)'
+          : 'fromImage or fromSrc is required',
+      );
+    }
+    const img = await images.importRootfs(bodyStream(req), {
+      repo: query.get('repo') ?? undefined,
+      tag: query.get('tag') ?? undefined,
+      changes: query.getAll('changes'),
+      message: query.get('message') || `Imported from ${src}`,
+    });
+    startStream(res);
+    writeLine(res, { status: img.id });
+    res.end();
+  } catch (e) {
+    await drain(req);
+    throw e;
+  }
+}
+
+/** `POST /images/load`: always 200; each image's lines as `docker load` prints them. */
+async function loadImages(images: ImageService, { req, res }: RequestContext): Promise<void> {
+  let loaded: LoadedImage[];
+  try {
+    loaded = await images.load(bodyStream(req));
+  } catch (e) {
+    await drain(req);
+    if (statusOf(e) >= 500) log.error({ err: e }, 'load failed');
+    startStream(res);
+    writeStreamError(res, e);
+    res.end();
+    return;
+  }
+  startStream(res);
+  for (const l of loaded) {
+    for (const r of l.renamed) {
+      writeLine(res, { stream: `The image ${r.ref} already exists, renaming the old one with ID ${r.oldId} to empty string\n` });
+    }
+    if (l.repoTags.length === 0) writeLine(res, { stream: `Loaded image ID: ${l.id}\n` });
+    for (const t of l.repoTags) writeLine(res, { stream: `Loaded image: ${t}\n` });
+  }
+  res.end();
+}
+
+function startStream(res: ServerResponse): void {
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+}
+
+function writeLine(res: ServerResponse, value: unknown): void {
+  res.write(`${JSON.stringify(value)}\r\n`);
+}
+
+/** Docker's in-stream error (jsonmessage): the CLI prints `message` and fails. */
+function writeStreamError(res: ServerResponse, e: unknown): void {
+  const message = e instanceof Error ? e.message : String(e);
+  writeLine(res, { errorDetail: { message }, error: message });
+}
+
+/** The request body as a stream whose destruction leaves the request (and its socket) alone. */
+function bodyStream(req: IncomingMessage): Readable {
+  const pt = new PassThrough();
+  req.pipe(pt);
+  req.once('error', (e) => pt.destroy(e));
+  return pt;
+}
+
+/** Read and discard what is left of the body, so the answer reaches a client still uploading. */
+async function drain(req: IncomingMessage): Promise<void> {
+  if (req.readableEnded || req.destroyed) return;
+  req.unpipe();
+  req.resume();
+  await once(req, 'end').catch(() => undefined);
+}

@@ -1,0 +1,85 @@
+/**
+ * Parsing and checking `POST /containers/create` bodies: Docker's Config + HostConfig +
+ * NetworkingConfig, defaults filled in, Docker's errors for conflicting options. Pure.
+ */
+import { invalidParameter } from '../util/errors.js';
+
+export interface ParsedCreate {
+  image: string;
+  config: Record<string, unknown>;
+  hostConfig: Record<string, unknown>;
+  networkMode: string;
+  /** Endpoint settings asked for, by network name/id as given. */
+  endpointsConfig: Record<string, EndpointRequest>;
+}
+
+export interface EndpointRequest {
+  ipv4Address?: string;
+  ipv6Address?: string;
+  aliases: string[];
+  links: string[];
+  macAddress?: string;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
+
+export function strList(v: unknown, field: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (typeof v === 'string') return [v];
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
+    throw invalidParameter('api.field_type', `invalid JSON: field ${field} must be a list of strings`);
+  }
+  return v as string[];
+}
+
+export function parseEndpointRequest(v: unknown): EndpointRequest {
+  const o = isObj(v) ? v : {};
+  const ipam = isObj(o.IPAMConfig) ? o.IPAMConfig : {};
+  const r: EndpointRequest = { aliases: strList(o.Aliases, 'Aliases'), links: strList(o.Links, 'Links') };
+  if (typeof ipam.IPv4Address === 'string' && ipam.IPv4Address) r.ipv4Address = ipam.IPv4Address;
+  if (typeof ipam.IPv6Address === 'string' && ipam.IPv6Address) r.ipv6Address = ipam.IPv6Address;
+  if (typeof o.MacAddress === 'string' && o.MacAddress) r.macAddress = o.MacAddress.toLowerCase();
+  if (r.macAddress && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(r.macAddress)) {
+    throw invalidParameter('container.mac', `invalid MAC address: ${r.macAddress}`);
+  }
+  return r;
+}
+
+export function parseCreateBody(body: unknown): ParsedCreate {
+  if (!isObj(body)) throw invalidParameter('api.empty_body', 'config cannot be empty in order to create a container');
+  const { HostConfig, NetworkingConfig, ...rest } = body;
+  const config: Obj = { ...rest };
+  const image = typeof config.Image === 'string' ? config.Image : '';
+  if (!image) throw invalidParameter('container.no_image', 'No image specified: Config.Image is required');
+  const hostConfig: Obj = isObj(HostConfig) ? { ...HostConfig } : {};
+  let networkMode = typeof hostConfig.NetworkMode === 'string' && hostConfig.NetworkMode ? hostConfig.NetworkMode : 'bridge';
+  if (networkMode === 'default') networkMode = 'bridge';
+  hostConfig.NetworkMode = networkMode;
+  const nc = isObj(NetworkingConfig) ? NetworkingConfig : {};
+  const eps = isObj(nc.EndpointsConfig) ? nc.EndpointsConfig : {};
+  const endpointsConfig: Record<string, EndpointRequest> = {};
+  for (const [name, v] of Object.entries(eps)) endpointsConfig[name === 'default' ? 'bridge' : name] = parseEndpointRequest(v);
+  // API < 1.44 put the MAC in Config; newer CLIs put it in the endpoint.
+  if (typeof config.MacAddress === 'string' && config.MacAddress) {
+    const first = endpointsConfig[networkMode] ?? (endpointsConfig[networkMode] = { aliases: [], links: [] });
+    first.macAddress ??= config.MacAddress.toLowerCase();
+  }
+  const links = strList(hostConfig.Links, 'HostConfig.Links');
+  if (networkMode.startsWith('container:')) {
+    const conflicts: Array<[boolean, string]> = [
+      [!!config.Hostname, 'conflicting options: hostname and the network mode'],
+      [strList(hostConfig.Dns, 'Dns').length > 0, 'conflicting options: dns and the network mode'],
+      [strList(hostConfig.ExtraHosts, 'ExtraHosts').length > 0, 'conflicting options: custom host-to-IP mapping and the network mode'],
+      [isObj(hostConfig.PortBindings) && Object.keys(hostConfig.PortBindings).length > 0, 'conflicting options: port publishing and the container type network mode'],
+      [hostConfig.PublishAllPorts === true, 'conflicting options: port publishing and the container type network mode'],
+      [!!config.MacAddress, 'conflicting options: mac-address and the network mode'],
+      [links.length > 0, 'conflicting options: container type network can\'t be used with links. This would result in undefined behavior'],
+    ];
+    for (const [bad, msg] of conflicts) if (bad) throw invalidParameter('container.conflicting_options', msg);
+  }
+  if (networkMode === 'host' && (isObj(hostConfig.PortBindings) && Object.keys(hostConfig.PortBindings).length > 0)) {
+    // Docker accepts and ignores published ports in host mode, with a warning.
+  }
+  return { image, config, hostConfig, networkMode, endpointsConfig };
+}

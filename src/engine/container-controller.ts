@@ -1,0 +1,578 @@
+/**
+ * Containers, after libnetwork's sandbox and moby's daemon: create (validate, store), start (rootfs,
+ * namespace, endpoints, etc files, OCI bundle, shim), exit handling (release everything, AutoRemove),
+ * stop/kill/restart/remove, attach/logs/exec, connect/disconnect, and re-adoption after a restart.
+ *
+ * Beware: a container's init is the shim's child, not ours; its exit is learnt from the state
+ * directory (runtime.waitExit), which also works for containers started by an earlier daemon.
+ * Operations on one container are serialised by a per-container mutex; waiting for an exit never
+ * holds that mutex (the exit handler needs it).
+ */
+import { EventEmitter } from 'node:events';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import type { Collection, Store } from '../store/index.js';
+import { listSandboxes } from '../drivers/index.js';
+import {
+  attach as runtimeAttach, buildOciSpec, createContainer, deleteContainer, execProcess, exitStatus, isRunning,
+  readHostLimits, readLogs, resize as runtimeResize, signalContainer, startCreated, waitExit, type ExitStatus, type OciProcess,
+} from '../runtime/index.js';
+import { mountRootfs, unmountRootfs } from '../runtime/images/index.js';
+import { conflict, forbidden, invalidParameter, notFound } from '../util/errors.js';
+import { newId } from '../util/ids.js';
+import { logger } from '../util/log.js';
+import { nowRfc3339Nano, ZERO_TIME } from '../util/time.js';
+import { endedSession, LateAttach, liveSession } from './attach-session.js';
+import { parseCreateBody, parseEndpointRequest, strList } from './container-config.js';
+import type { ContainerNetworking } from './container-network.js';
+import { ContainerQueries } from './container-queries.js';
+import type { AttachSession, ContainerRecord, ContainerService, EndpointRecord, ExecRecord, LogLine, LogOptions } from './container-types.js';
+import { hostsFile, resolvConf } from './etc-files.js';
+import { Mutex } from './lock.js';
+import { CONTAINER_NAME, randomName } from './names.js';
+import type { NetworkController } from './network-controller.js';
+
+const log = logger.child({ component: 'containers' });
+
+export interface ImageLookup {
+  resolve(ref: string): { id: string; config: { Cmd?: string[]; Entrypoint?: string[]; Env?: string[]; WorkingDir?: string; User?: string; ExposedPorts?: Record<string, unknown>; Labels?: Record<string, string>; StopSignal?: string } };
+  rootfsLayers(imageId: string): string[];
+}
+
+export interface ContainerControllerDeps {
+  store: Store;
+  networks: NetworkController;
+  networking: ContainerNetworking;
+  images: ImageLookup;
+  prefix: string;
+  dataRoot: string;
+  execRoot: string;
+  /** The resolv.conf containers derive theirs from (the engine host's). */
+  resolvConfPath: string;
+}
+
+const SIGNALS = /^(SIG)?[A-Z0-9+-]+$|^\d+$/;
+
+export class ContainerController extends ContainerQueries implements ContainerService {
+  private readonly locks = new Map<string, Mutex>();
+  private readonly events = new EventEmitter();
+  private readonly pending = new Map<string, Array<{ s: LateAttach; opts: { stdin: boolean; stdout: boolean; stderr: boolean } }>>();
+  private readonly execs = new Map<string, ExecRecord & { resizeTo?: (h: number, w: number) => void }>();
+  private readonly runcRoot: string;
+
+  constructor(private readonly deps: ContainerControllerDeps) {
+    super(deps.store.collection<ContainerRecord>('containers'));
+    this.runcRoot = join(deps.execRoot, 'runc');
+    this.events.setMaxListeners(0);
+  }
+
+  private get containers(): Collection<ContainerRecord> {
+    return this.collection;
+  }
+
+  private lock(id: string): Mutex {
+    let m = this.locks.get(id);
+    if (!m) this.locks.set(id, (m = new Mutex()));
+    return m;
+  }
+
+  private stateDir(rec: ContainerRecord): string {
+    return join(rec.dir, 'state');
+  }
+
+  /** Daemon start: re-adopt running containers, settle those that exited meanwhile, drop orphans. */
+  async init(): Promise<void> {
+    const keep = new Set<string>();
+    for (const rec of this.containers.list()) {
+      if (rec.state.status !== 'running') continue;
+      if (isRunning(this.stateDir(rec))) {
+        keep.add(rec.netns);
+        this.monitor(rec);
+        log.info({ id: rec.id, name: rec.name }, 're-adopted running container');
+      } else {
+        await this.onExit(rec.id, exitStatus(this.stateDir(rec)));
+      }
+    }
+    for (const ns of await listSandboxes(`${this.deps.prefix}-c-`)) {
+      if (!keep.has(ns)) {
+        log.info({ netns: ns }, 'removing namespace no container owns');
+        await this.deps.networking.deleteSandbox(ns).catch(() => undefined);
+      }
+    }
+  }
+
+  async create(name: string | undefined, body: unknown): Promise<{ id: string; warnings: string[] }> {
+    const p = parseCreateBody(body);
+    if (name !== undefined && name !== '') {
+      if (!CONTAINER_NAME.test(name)) throw invalidParameter('container.name', `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+      name = name.replace(/^\//, '');
+      const other = this.findByName(name);
+      if (other) {
+        throw conflict('container.name_in_use', `Conflict. The container name "/${name}" is already in use by container "${other.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+      }
+    } else name = randomName((n) => !!this.findByName(n));
+    const image = this.deps.images.resolve(p.image);
+    const id = newId();
+    const endpoints: Record<string, EndpointRecord> = {};
+    let networkMode = p.networkMode;
+    let netns = `${this.deps.prefix}-c-${id.slice(0, 12)}`;
+    if (networkMode.startsWith('container:')) {
+      const other = this.resolve(networkMode.slice('container:'.length));
+      networkMode = `container:${other.id}`;
+      netns = '';
+    } else {
+      const names = [networkMode, ...Object.keys(p.endpointsConfig).filter((k) => k !== networkMode)];
+      const nets = names.map((n) => this.deps.networks.resolve(n));
+      if (nets.length > 1 && nets.some((n) => n.driver === 'null')) {
+        throw invalidParameter('container.none_multi', 'container cannot be connected to multiple networks with one of the networks in private (none) mode');
+      }
+      if (nets.length > 1 && nets.some((n) => n.driver === 'host')) {
+        throw invalidParameter('container.host_multi', 'container cannot be connected to multiple networks with one of the networks in host mode');
+      }
+      nets.forEach((net, i) => {
+        const req = p.endpointsConfig[names[i] as string] ?? p.endpointsConfig[net.name] ?? { aliases: [], links: [] };
+        this.deps.networking.checkEndpointRequest(net, req);
+        endpoints[net.name] = this.deps.networking.blankEndpoint(net, req);
+      });
+      if (nets[0]?.driver === 'host') netns = '';
+    }
+    const cfg = p.config;
+    const img = image.config;
+    const entrypoint = Array.isArray(cfg.Entrypoint) ? strList(cfg.Entrypoint, 'Entrypoint') : typeof cfg.Entrypoint === 'string' ? [cfg.Entrypoint] : (img.Entrypoint ?? []);
+    const cmd = cfg.Cmd !== undefined && cfg.Cmd !== null ? strList(cfg.Cmd, 'Cmd') : cfg.Entrypoint !== undefined && cfg.Entrypoint !== null ? [] : (img.Cmd ?? []);
+    const argv = [...entrypoint, ...cmd];
+    if (argv.length === 0) throw invalidParameter('container.no_command', 'no command specified');
+    const hostname = typeof cfg.Hostname === 'string' && cfg.Hostname ? cfg.Hostname : networkMode === 'host' ? osHostname() : id.slice(0, 12);
+    const env = mergeEnv(img.Env ?? [], strList(cfg.Env, 'Env'));
+    const config: Record<string, unknown> = {
+      Hostname: hostname, Domainname: cfg.Domainname ?? '', User: cfg.User ?? img.User ?? '',
+      AttachStdin: cfg.AttachStdin ?? false, AttachStdout: cfg.AttachStdout ?? false, AttachStderr: cfg.AttachStderr ?? false,
+      ExposedPorts: { ...(img.ExposedPorts ?? {}), ...((cfg.ExposedPorts as object | undefined) ?? {}) },
+      Tty: cfg.Tty === true, OpenStdin: cfg.OpenStdin === true, StdinOnce: cfg.StdinOnce === true,
+      Env: env, Cmd: cmd, Image: p.image, Volumes: cfg.Volumes ?? null, WorkingDir: cfg.WorkingDir || img.WorkingDir || '',
+      Entrypoint: entrypoint.length ? entrypoint : null, OnBuild: null,
+      Labels: { ...(img.Labels ?? {}), ...((cfg.Labels as Record<string, string> | undefined) ?? {}) },
+      ...(cfg.StopSignal || img.StopSignal ? { StopSignal: cfg.StopSignal ?? img.StopSignal } : {}),
+      ...(typeof cfg.StopTimeout === 'number' ? { StopTimeout: cfg.StopTimeout } : {}),
+    };
+    const dir = join(this.deps.dataRoot, 'containers', id);
+    const rec: ContainerRecord = {
+      id, name, created: nowRfc3339Nano(), image: image.id, imageRef: p.image, path: argv[0] as string, args: argv.slice(1),
+      config, hostConfig: p.hostConfig, networkMode, endpoints,
+      state: { status: 'created', pid: 0, exitCode: 0, error: '', startedAt: ZERO_TIME, finishedAt: ZERO_TIME, oomKilled: false },
+      restartCount: 0, netns,
+      hostnamePath: join(dir, 'hostname'), hostsPath: join(dir, 'hosts'), resolvConfPath: join(dir, 'resolv.conf'),
+      logPath: join(dir, 'state', 'log'), dir,
+    };
+    await mkdir(join(dir, 'state'), { recursive: true, mode: 0o700 });
+    this.deps.store.transaction(() => this.containers.put(rec));
+    log.info({ id, name }, 'container created');
+    return { id, warnings: [] };
+  }
+
+  start(term: string): Promise<boolean> {
+    const rec0 = this.resolve(term);
+    return this.lock(rec0.id).run(async () => {
+      const rec = this.mustGet(rec0.id);
+      if (rec.state.status === 'running') return false;
+      await this.startLocked(rec);
+      return true;
+    });
+  }
+
+  private async startLocked(rec: ContainerRecord): Promise<void> {
+    const cfg = rec.config;
+    const tty = cfg.Tty === true;
+    let netnsPath: string | 'host' = 'host';
+    let createdNetns = false;
+    const joined: EndpointRecord[] = [];
+    try {
+      if (rec.networkMode.startsWith('container:')) {
+        const other = this.mustGet(rec.networkMode.slice('container:'.length));
+        if (other.state.status !== 'running') throw conflict('container.join_not_running', `cannot join network namespace of a non running container: ${other.id}`);
+        rec.netns = other.netns;
+        netnsPath = other.netns ? `/run/netns/${other.netns}` : 'host';
+      } else if (rec.netns) {
+        await this.deps.networking.createSandbox(rec.netns);
+        createdNetns = true;
+        netnsPath = `/run/netns/${rec.netns}`;
+        let i = 0;
+        for (const [name, ep] of Object.entries(rec.endpoints)) {
+          const net = this.deps.networks.get(ep.networkId);
+          if (!net) throw notFound('network.not_found', `network ${name} not found`);
+          if (net.driver === 'null' || net.driver === 'host') {
+            rec.endpoints[name] = { ...ep, endpointId: newId() };
+            continue;
+          }
+          const j = await this.deps.networking.join(ep, rec.netns, `eth${i}`, i === 0, rec.id);
+          i++;
+          joined.push(j);
+          rec.endpoints[name] = j;
+        }
+      } else {
+        for (const [name, ep] of Object.entries(rec.endpoints)) rec.endpoints[name] = { ...ep, endpointId: newId() };
+      }
+      await this.writeEtcFiles(rec);
+      const layers = this.deps.images.rootfsLayers(rec.image);
+      const rootfs = await mountRootfs(layers, rec.dir);
+      const spec = buildOciSpec({
+        rootfs,
+        args: [rec.path, ...rec.args],
+        env: [...(cfg.Env as string[]), `HOSTNAME=${String(cfg.Hostname)}`, ...(tty ? ['TERM=xterm'] : [])],
+        cwd: (cfg.WorkingDir as string) || '/',
+        user: await resolveUser(rootfs, String(cfg.User ?? '')),
+        tty,
+        hostname: rec.networkMode === 'host' ? osHostname() : String(cfg.Hostname),
+        network: netnsPath === 'host' ? 'host' : { netnsPath },
+        etcFiles: { hosts: rec.hostsPath, hostname: rec.hostnamePath, resolvConf: rec.resolvConfPath },
+        cgroupsPath: `/${this.deps.prefix}/${rec.id}`,
+        capAdd: strList(rec.hostConfig.CapAdd, 'CapAdd'),
+        capDrop: strList(rec.hostConfig.CapDrop, 'CapDrop'),
+        privileged: rec.hostConfig.Privileged === true,
+        host: readHostLimits(),
+      });
+      await writeFile(join(rec.dir, 'config.json'), JSON.stringify(spec));
+      const stateDir = this.stateDir(rec);
+      const { pid } = await createContainer({ id: rec.id, bundleDir: rec.dir, stateDir, runcRoot: this.runcRoot, tty, openStdin: cfg.OpenStdin === true });
+      for (const { s, opts } of this.pending.get(rec.id) ?? []) {
+        s.connect(await runtimeAttach(stateDir, { ...opts, stream: true, logs: false }));
+      }
+      this.pending.delete(rec.id);
+      await startCreated({ id: rec.id, runcRoot: this.runcRoot });
+      rec.state = { ...rec.state, status: 'running', pid, exitCode: 0, error: '', startedAt: nowRfc3339Nano(), finishedAt: rec.state.finishedAt };
+      this.deps.store.transaction(() => this.containers.put(rec));
+      this.monitor(rec);
+      log.info({ id: rec.id, name: rec.name, pid }, 'container started');
+    } catch (e) {
+      for (const { s } of this.pending.get(rec.id) ?? []) s.fail();
+      this.pending.delete(rec.id);
+      for (const ep of joined) rec.endpoints[ep.networkName] = await this.deps.networking.leave(ep, rec.netns);
+      await deleteContainer({ id: rec.id, runcRoot: this.runcRoot }).catch(() => undefined);
+      await unmountRootfs(rec.dir).catch(() => undefined);
+      if (createdNetns) await this.deps.networking.deleteSandbox(rec.netns).catch(() => undefined);
+      for (const [name, ep] of Object.entries(rec.endpoints)) if (!ep.ifname) rec.endpoints[name] = { ...ep, endpointId: '' };
+      rec.state = { ...rec.state, status: rec.state.startedAt === ZERO_TIME ? 'created' : 'exited', error: (e as Error).message, exitCode: 128 };
+      this.deps.store.transaction(() => this.containers.put(rec));
+      throw e;
+    }
+  }
+
+  private async writeEtcFiles(rec: ContainerRecord): Promise<void> {
+    const first = Object.values(rec.endpoints).find((e) => e.ipv4Address || e.ipv6Address);
+    const extra = strList(rec.hostConfig.ExtraHosts, 'ExtraHosts');
+    const hostText = await readFile(this.deps.resolvConfPath, 'utf8').catch(() => '');
+    const hostname = String(rec.config.Hostname);
+    const domainname = String(rec.config.Domainname ?? '');
+    await writeFile(rec.hostnamePath, `${hostname}\n`);
+    await writeFile(rec.hostsPath, hostsFile({ ...(first?.ipv4Address ? { ipv4: first.ipv4Address } : {}), ...(first?.ipv6Address ? { ipv6: first.ipv6Address } : {}), hostname, domainname }, extra));
+    await writeFile(rec.resolvConfPath, resolvConf(hostText, {
+      dns: strList(rec.hostConfig.Dns, 'Dns'), search: strList(rec.hostConfig.DnsSearch, 'DnsSearch'), options: strList(rec.hostConfig.DnsOptions, 'DnsOptions'),
+    }));
+  }
+
+  private monitor(rec: ContainerRecord): void {
+    void waitExit(this.stateDir(rec)).then(
+      (st) => this.onExit(rec.id, st),
+      (e: unknown) => log.error({ err: e, id: rec.id }, 'waiting for container exit failed'),
+    );
+  }
+
+  /** The container's program is over: release runtime, mounts, endpoints and namespace. */
+  private onExit(id: string, st: ExitStatus | null): Promise<void> {
+    return this.lock(id).run(async () => {
+      const rec = this.containers.get(id);
+      if (!rec || rec.state.status !== 'running') return;
+      await deleteContainer({ id, runcRoot: this.runcRoot }).catch((e: unknown) => log.warn({ err: e, id }, 'runc delete failed'));
+      await this.releaseNetwork(rec);
+      await unmountRootfs(rec.dir).catch((e: unknown) => log.warn({ err: e, id }, 'unmount failed'));
+      rec.state = { ...rec.state, status: 'exited', pid: 0, exitCode: st?.exitCode ?? 255, finishedAt: st?.finishedAt ?? nowRfc3339Nano() };
+      this.deps.store.transaction(() => this.containers.put(rec));
+      log.info({ id, name: rec.name, exitCode: rec.state.exitCode }, 'container exited');
+      this.events.emit(`exit:${id}`, rec.state.exitCode);
+      if (rec.hostConfig.AutoRemove === true) void this.remove(id, { force: true, volumes: false, link: false }).catch(() => undefined);
+    });
+  }
+
+  private async releaseNetwork(rec: ContainerRecord): Promise<void> {
+    if (rec.networkMode.startsWith('container:') || !rec.netns) {
+      for (const [n, ep] of Object.entries(rec.endpoints)) rec.endpoints[n] = { ...ep, endpointId: '' };
+      return;
+    }
+    for (const [n, ep] of Object.entries(rec.endpoints)) rec.endpoints[n] = await this.deps.networking.leave(ep, rec.netns);
+    await this.deps.networking.deleteSandbox(rec.netns).catch((e: unknown) => log.warn({ err: e }, 'netns delete failed'));
+  }
+
+  private nextExit(id: string): Promise<number> {
+    return new Promise((resolve) => this.events.once(`exit:${id}`, resolve));
+  }
+
+  async stop(term: string, opts: { signal?: string; timeout?: number }): Promise<boolean> {
+    const rec = this.resolve(term);
+    if (rec.state.status !== 'running') return false;
+    const exited = this.nextExit(rec.id);
+    const signal = opts.signal || (rec.config.StopSignal as string | undefined) || 'SIGTERM';
+    const timeout = opts.timeout ?? (typeof rec.config.StopTimeout === 'number' ? rec.config.StopTimeout : 10);
+    await this.signal(rec, signal).catch(() => undefined);
+    const done = timeout < 0 ? await exited.then(() => true) : await Promise.race([exited.then(() => true), sleep(timeout * 1000).then(() => false)]);
+    if (!done) {
+      await this.signal(rec, 'SIGKILL').catch(() => undefined);
+      await exited;
+    }
+    return true;
+  }
+
+  async restart(term: string, opts: { signal?: string; timeout?: number }): Promise<void> {
+    await this.stop(term, opts);
+    const rec = this.resolve(term);
+    await this.lock(rec.id).run(async () => {
+      const r = this.mustGet(rec.id);
+      if (r.state.status !== 'running') {
+        r.restartCount = 0;
+        await this.startLocked(r);
+      }
+    });
+  }
+
+  async kill(term: string, signal?: string): Promise<void> {
+    const rec = this.resolve(term);
+    if (rec.state.status !== 'running') throw conflict('container.not_running', `cannot kill container: ${term}: container ${rec.id} is not running`);
+    await this.signal(rec, signal || 'SIGKILL');
+  }
+
+  private async signal(rec: ContainerRecord, signal: string): Promise<void> {
+    if (!SIGNALS.test(signal)) throw invalidParameter('container.signal', `invalid signal: ${signal}`);
+    await signalContainer({ id: rec.id, runcRoot: this.runcRoot }, /^\d+$/.test(signal) ? Number(signal) : signal.replace(/^SIG/, ''));
+  }
+
+  async wait(term: string, condition: string): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
+    const rec = this.resolve(term);
+    const cond = condition || 'not-running';
+    if (!['not-running', 'next-exit', 'removed'].includes(cond)) throw invalidParameter('container.wait_condition', `invalid condition: "${cond}"`);
+    if (cond === 'not-running' && rec.state.status !== 'running') return { StatusCode: rec.state.exitCode, Error: null };
+    if (cond === 'removed') {
+      const code = await new Promise<number>((resolve) => this.events.once(`removed:${rec.id}`, resolve));
+      return { StatusCode: code, Error: null };
+    }
+    const code = await this.nextExit(rec.id);
+    return { StatusCode: code, Error: null };
+  }
+
+  async remove(term: string, opts: { force: boolean; volumes: boolean; link: boolean }): Promise<void> {
+    const rec0 = this.resolve(term);
+    if (opts.link) throw invalidParameter('container.link', 'legacy links are not supported by this engine yet');
+    if (rec0.state.status === 'running') {
+      if (!opts.force) {
+        throw conflict('container.running', `cannot remove container "/${rec0.name}": container is running: stop the container before removing or force remove`);
+      }
+      const exited = this.nextExit(rec0.id);
+      await this.signal(rec0, 'SIGKILL').catch(() => undefined);
+      await Promise.race([exited, sleep(10_000)]);
+    }
+    await this.lock(rec0.id).run(async () => {
+      const rec = this.containers.get(rec0.id);
+      if (!rec) return;
+      if (rec.state.status === 'running') await this.onExitUnlocked(rec);
+      await deleteContainer({ id: rec.id, runcRoot: this.runcRoot }).catch(() => undefined);
+      await unmountRootfs(rec.dir).catch(() => undefined);
+      await rm(rec.dir, { recursive: true, force: true });
+      this.deps.store.transaction(() => this.containers.delete(rec.id));
+      log.info({ id: rec.id, name: rec.name }, 'container removed');
+      this.events.emit(`removed:${rec.id}`, rec.state.exitCode);
+    });
+    this.locks.delete(rec0.id);
+  }
+
+  /** A running container whose exit we never saw (kill failed): clean it as if it had exited. */
+  private async onExitUnlocked(rec: ContainerRecord): Promise<void> {
+    await this.releaseNetwork(rec);
+    rec.state = { ...rec.state, status: 'exited', pid: 0, exitCode: 137, finishedAt: nowRfc3339Nano() };
+  }
+
+  async rename(term: string, newName: string): Promise<void> {
+    const rec = this.resolve(term);
+    const name = newName.replace(/^\//, '');
+    if (!CONTAINER_NAME.test(newName)) throw invalidParameter('container.name', `Invalid container name (${newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    const other = this.findByName(name);
+    if (other) throw conflict('container.name_in_use', `Error when allocating new name: Conflict. The container name "/${name}" is already in use by container "${other.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    rec.name = name;
+    this.deps.store.transaction(() => this.containers.put(rec));
+  }
+
+  async attach(term: string, opts: { stdin: boolean; stdout: boolean; stderr: boolean; logs: boolean; stream: boolean }): Promise<AttachSession> {
+    const rec = this.resolve(term);
+    const tty = rec.config.Tty === true;
+    if (rec.state.status === 'created' && opts.stream) {
+      const s = new LateAttach(tty, opts.stdin);
+      const list = this.pending.get(rec.id) ?? [];
+      list.push({ s, opts: { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr } });
+      this.pending.set(rec.id, list);
+      return s;
+    }
+    if (rec.state.status !== 'running' && !opts.logs) return endedSession(tty);
+    return liveSession(tty, await runtimeAttach(this.stateDir(rec), opts));
+  }
+
+  async *logs(term: string, opts: LogOptions): AsyncIterable<LogLine> {
+    const rec = this.resolve(term);
+    for await (const e of readLogs(this.stateDir(rec), {
+      follow: opts.follow && rec.state.status === 'running', stdout: opts.stdout, stderr: opts.stderr,
+      ...(opts.tail !== undefined ? { tail: opts.tail } : {}), ...(opts.sinceNs !== undefined ? { sinceNs: opts.sinceNs } : {}),
+      ...(opts.untilNs !== undefined ? { untilNs: opts.untilNs } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
+    })) {
+      yield { stream: e.stream, data: e.data, time: e.time };
+    }
+  }
+
+  async resize(term: string, height: number, width: number): Promise<void> {
+    const rec = this.resolve(term);
+    if (rec.state.status !== 'running') throw conflict('container.not_running', `Container ${rec.id} is not running`);
+    await runtimeResize(this.stateDir(rec), height, width);
+  }
+
+  async execCreate(term: string, body: unknown): Promise<string> {
+    const rec = this.resolve(term);
+    if (rec.state.status !== 'running') throw conflict('container.not_running', `container ${rec.id} is not running`);
+    const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+    const cmd = strList(b.Cmd, 'Cmd');
+    if (cmd.length === 0) throw invalidParameter('exec.no_command', 'No exec command specified');
+    const id = newId();
+    this.execs.set(id, {
+      id, containerId: rec.id, running: false, exitCode: null, pid: 0,
+      openStdin: b.AttachStdin === true, openStdout: b.AttachStdout !== false, openStderr: b.AttachStderr !== false,
+      tty: b.Tty === true, entrypoint: cmd[0] as string, arguments: cmd.slice(1), privileged: b.Privileged === true,
+      user: typeof b.User === 'string' ? b.User : '', workingDir: typeof b.WorkingDir === 'string' ? b.WorkingDir : '',
+      env: strList(b.Env, 'Env'), detachKeys: '', canRemove: false,
+    });
+    return id;
+  }
+
+  async execStart(execId: string, opts: { detach: boolean; tty: boolean; consoleSize?: [number, number] }): Promise<AttachSession | null> {
+    const ex = this.execInspect(execId);
+    if (ex.running || ex.exitCode !== null) throw conflict('exec.already_started', `Exec command ${execId} has already run`);
+    const rec = this.mustGet(ex.containerId);
+    if (rec.state.status !== 'running') throw conflict('container.not_running', `container ${rec.id} is not running`);
+    const base = (JSON.parse(await readFile(join(rec.dir, 'config.json'), 'utf8')) as { process: OciProcess }).process;
+    const rootfs = join(rec.dir, 'rootfs');
+    const processSpec: OciProcess = {
+      ...base,
+      args: [ex.entrypoint, ...ex.arguments],
+      env: mergeEnv(base.env, ex.env),
+      cwd: ex.workingDir || base.cwd,
+      user: ex.user ? await resolveUser(rootfs, ex.user) : base.user,
+      terminal: ex.tty,
+      ...(opts.consoleSize ? { consoleSize: { height: opts.consoleSize[0], width: opts.consoleSize[1] } } : {}),
+    };
+    // Output that is delivered must be read, or the process pauses: a detached exec asks for none.
+    const p = await execProcess({ id: rec.id, runcRoot: this.runcRoot, processSpec, tty: ex.tty, stdin: ex.openStdin && !opts.detach, stdout: !opts.detach, stderr: !opts.detach });
+    ex.running = true;
+    ex.pid = p.pid;
+    (ex as { resizeTo?: (h: number, w: number) => void }).resizeTo = (h, w) => p.stream.resize(h, w);
+    void p.exitCode.then((code) => {
+      ex.running = false;
+      ex.exitCode = code;
+    });
+    if (opts.detach) return null;
+    return liveSession(ex.tty, p.stream);
+  }
+
+  execInspect(execId: string): ExecRecord {
+    const ex = this.execs.get(execId);
+    if (!ex) throw notFound('exec.not_found', `No such exec instance: ${execId}`);
+    return ex;
+  }
+
+  async execResize(execId: string, height: number, width: number): Promise<void> {
+    const ex = this.execs.get(execId);
+    if (!ex) throw notFound('exec.not_found', `No such exec instance: ${execId}`);
+    ex.resizeTo?.(height, width);
+  }
+
+  async connect(networkTerm: string, containerTerm: string, endpointConfig: unknown): Promise<void> {
+    const rec0 = this.resolve(containerTerm);
+    const net = this.deps.networks.resolve(networkTerm);
+    await this.lock(rec0.id).run(async () => {
+      const rec = this.mustGet(rec0.id);
+      if (net.driver === 'host' || rec.networkMode === 'host') {
+        throw forbidden('container.host_network', 'container cannot be disconnected from host network or connected to host network');
+      }
+      if (rec.networkMode.startsWith('container:')) {
+        throw forbidden('container.shared_netns', 'container sharing network namespace with another container or host cannot be connected to any other network');
+      }
+      if (net.driver === 'null' || Object.values(rec.endpoints).some((e) => this.deps.networks.get(e.networkId)?.driver === 'null')) {
+        throw forbidden('container.none_multi', 'container cannot be connected to multiple networks with one of the networks in private (none) mode');
+      }
+      if (rec.endpoints[net.name]) throw forbidden('container.already_connected', `endpoint with name ${rec.name} already exists in network ${net.name}`);
+      const req = parseEndpointRequest(endpointConfig);
+      this.deps.networking.checkEndpointRequest(net, req);
+      let ep = this.deps.networking.blankEndpoint(net, req);
+      if (rec.state.status === 'running') {
+        const used = new Set(Object.values(rec.endpoints).map((e) => e.ifname));
+        let i = 0;
+        while (used.has(`eth${i}`)) i++;
+        const hasGateway = Object.values(rec.endpoints).some((e) => e.ifname);
+        ep = await this.deps.networking.join(ep, rec.netns, `eth${i}`, !hasGateway, rec.id);
+      }
+      rec.endpoints[net.name] = ep;
+      this.deps.store.transaction(() => this.containers.put(rec));
+    });
+  }
+
+  async disconnect(networkTerm: string, containerTerm: string, _force: boolean): Promise<void> {
+    const rec0 = this.resolve(containerTerm);
+    const net = this.deps.networks.resolve(networkTerm);
+    await this.lock(rec0.id).run(async () => {
+      const rec = this.mustGet(rec0.id);
+      if (net.driver === 'host' || rec.networkMode === 'host') {
+        throw forbidden('container.host_network', 'container cannot be disconnected from host network or connected to host network');
+      }
+      const ep = rec.endpoints[net.name];
+      if (!ep) throw forbidden('container.not_connected', `container ${rec.id} is not connected to network ${net.name}`);
+      if (rec.state.status === 'running') await this.deps.networking.leave(ep, rec.netns);
+      delete rec.endpoints[net.name];
+      this.deps.store.transaction(() => this.containers.put(rec));
+    });
+  }
+}
+
+function mergeEnv(base: readonly string[], over: readonly string[]): string[] {
+  const m = new Map<string, string>();
+  for (const kv of [...base, ...over]) {
+    const i = kv.indexOf('=');
+    m.set(i < 0 ? kv : kv.slice(0, i), kv);
+  }
+  if (![...m.keys()].includes('PATH')) m.set('PATH', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+  return [...m.values()];
+}
+
+/** `uid[:gid]` or a name from the image's /etc/passwd (and group from /etc/group). */
+async function resolveUser(rootfs: string, user: string): Promise<{ uid: number; gid: number }> {
+  if (!user) return { uid: 0, gid: 0 };
+  const [u = '', g] = user.split(':');
+  const lookup = async (file: string, name: string, field: number): Promise<number | undefined> => {
+    const text = await readFile(join(rootfs, 'etc', file), 'utf8').catch(() => '');
+    for (const line of text.split('\n')) {
+      const parts = line.split(':');
+      if (parts[0] === name) return Number(parts[field]);
+    }
+    return undefined;
+  };
+  let uid = /^\d+$/.test(u) ? Number(u) : await lookup('passwd', u, 2);
+  if (uid === undefined) throw invalidParameter('container.user', `unable to find user ${u}: no matching entries in passwd file`);
+  let gid = g === undefined ? ((await lookup('passwd', u, 3)) ?? 0) : /^\d+$/.test(g) ? Number(g) : await lookup('group', g, 2);
+  if (gid === undefined) throw invalidParameter('container.group', `unable to find group ${g}: no matching entries in group file`);
+  if (/^\d+$/.test(u) && g === undefined) gid = (await lookupGidOfUid(rootfs, uid)) ?? 0;
+  uid = Number(uid);
+  return { uid, gid };
+}
+
+async function lookupGidOfUid(rootfs: string, uid: number): Promise<number | undefined> {
+  const text = await readFile(join(rootfs, 'etc', 'passwd'), 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    const p = line.split(':');
+    if (Number(p[2]) === uid && p[3] !== undefined) return Number(p[3]);
+  }
+  return undefined;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,143 @@
+/**
+ * Container ↔ network plumbing: choosing addresses (IPAM, persisted with their owner in one
+ * transaction), creating and removing a container's namespace, and joining/leaving networks through
+ * the network's driver. Used by the container controller for start, stop, connect and disconnect.
+ */
+import type { Store } from '../store/index.js';
+import { createSandbox, deleteSandbox, type NetworkDriver } from '../drivers/index.js';
+import { allocateAddress, macFromIPv4, randomMac, type NormalizedPool } from '../ipam/index.js';
+import { forbidden, invalidParameter } from '../util/errors.js';
+import { newId } from '../util/ids.js';
+import type { NetworkController } from './network-controller.js';
+import { toDriverNetwork } from './network-controller.js';
+import type { IpamPoolRecord, NetworkRecord } from './network-record.js';
+import type { EndpointRecord } from './container-types.js';
+import type { EndpointRequest } from './container-config.js';
+
+function pool(p: IpamPoolRecord, family: 4 | 6): NormalizedPool {
+  return { family, subnet: p.subnet, gateway: p.gateway, auxAddresses: p.auxAddresses, static: true, ...(p.ipRange ? { ipRange: p.ipRange } : {}) };
+}
+
+const plen = (cidr: string): number => Number(cidr.split('/')[1]);
+
+export class ContainerNetworking {
+  constructor(
+    private readonly store: Store,
+    private readonly networks: NetworkController,
+    private readonly drivers: ReadonlyMap<string, NetworkDriver>,
+  ) {}
+
+  /** Checks a request to put a container on `net` (Docker's rules for the default bridge). */
+  checkEndpointRequest(net: NetworkRecord, req: EndpointRequest): void {
+    const userDefined = !net.predefined;
+    if (!userDefined && (req.ipv4Address || req.ipv6Address)) {
+      throw invalidParameter('container.ip_on_default', 'user specified IP address is supported on user defined networks only');
+    }
+    if (!userDefined && req.aliases.length > 0) {
+      throw invalidParameter('container.alias_on_default', 'network-scoped alias is supported only for containers in user defined networks');
+    }
+  }
+
+  /** An endpoint record with nothing allocated yet (what a created container shows). */
+  blankEndpoint(net: NetworkRecord, req: EndpointRequest): EndpointRecord {
+    return {
+      networkId: net.id,
+      networkName: net.name,
+      endpointId: '',
+      ipamConfig: { ...(req.ipv4Address ? { ipv4Address: req.ipv4Address } : {}), ...(req.ipv6Address ? { ipv6Address: req.ipv6Address } : {}) },
+      aliases: req.aliases,
+      links: req.links,
+      macAddress: req.macAddress ?? '',
+      ...(req.macAddress ? { requestedMac: req.macAddress } : {}),
+      ipv4Address: '',
+      ipv4PrefixLen: 0,
+      ipv4Gateway: '',
+      ipv6Address: '',
+      ipv6PrefixLen: 0,
+      ipv6Gateway: '',
+      ifname: '',
+      hostIfname: '',
+      dnsNames: [],
+    };
+  }
+
+  async createSandbox(netns: string): Promise<void> {
+    await createSandbox(netns);
+  }
+
+  async deleteSandbox(netns: string): Promise<void> {
+    await deleteSandbox(netns);
+  }
+
+  /**
+   * Allocates addresses and plugs the container into the network. `ifname` is eth0, eth1, ...;
+   * `gateway` says whether this endpoint carries the default route.
+   */
+  async join(ep: EndpointRecord, netns: string, ifname: string, gateway: boolean, containerId: string): Promise<EndpointRecord> {
+    const net = this.networks.get(ep.networkId);
+    if (!net) throw forbidden('network.gone', `network ${ep.networkName} not found`);
+    const endpointId = newId();
+    const used = new Set(this.store.allocations(net.id).map((a) => a.address));
+    const v4 = net.ipam.v4 ? allocateAddress(pool(net.ipam.v4, 4), used, ep.ipamConfig.ipv4Address) : undefined;
+    const v6 = net.ipam.v6 ? allocateAddress(pool(net.ipam.v6, 6), used, ep.ipamConfig.ipv6Address) : undefined;
+    const mac = ep.requestedMac || (v4 ? macFromIPv4(v4) : randomMac());
+    const joined: EndpointRecord = {
+      ...ep,
+      endpointId,
+      macAddress: mac,
+      ipv4Address: v4 ?? '',
+      ipv4PrefixLen: v4 && net.ipam.v4 ? plen(net.ipam.v4.subnet) : 0,
+      ipv4Gateway: v4 && net.ipam.v4 ? net.ipam.v4.gateway : '',
+      ipv6Address: v6 ?? '',
+      ipv6PrefixLen: v6 && net.ipam.v6 ? plen(net.ipam.v6.subnet) : 0,
+      ipv6Gateway: v6 && net.ipam.v6 ? net.ipam.v6.gateway : '',
+      ifname,
+    };
+    this.store.transaction(() => {
+      if (v4) this.store.allocate({ networkId: net.id, address: v4, owner: endpointId });
+      if (v6) this.store.allocate({ networkId: net.id, address: v6, owner: endpointId });
+    });
+    try {
+      const driver = this.driverOf(net);
+      const { hostIfname } = await driver.joinEndpoint(toDriverNetwork(net), netns, {
+        ifname,
+        mac,
+        mtu: 1500,
+        ...(v4 ? { ipv4: `${v4}/${joined.ipv4PrefixLen}` } : {}),
+        ...(v6 ? { ipv6: `${v6}/${joined.ipv6PrefixLen}` } : {}),
+        ...(gateway && v4 && !net.internal ? { gatewayV4: joined.ipv4Gateway } : {}),
+        ...(gateway && v6 && !net.internal ? { gatewayV6: joined.ipv6Gateway } : {}),
+      });
+      return { ...joined, hostIfname, dnsNames: ep.dnsNames.length ? ep.dnsNames : [containerId.slice(0, 12)] };
+    } catch (e) {
+      this.store.transaction(() => this.store.releaseOwner(endpointId));
+      throw e;
+    }
+  }
+
+  /** Unplugs and releases addresses; returns the endpoint as a created container shows it. */
+  async leave(ep: EndpointRecord, netns: string): Promise<EndpointRecord> {
+    const net = this.networks.get(ep.networkId);
+    if (net && ep.ifname) await this.driverOf(net).leaveEndpoint(toDriverNetwork(net), netns, ep.ifname).catch(() => undefined);
+    if (ep.endpointId) this.store.transaction(() => this.store.releaseOwner(ep.endpointId));
+    return {
+      ...ep,
+      endpointId: '',
+      ipv4Address: '',
+      ipv4PrefixLen: 0,
+      ipv4Gateway: '',
+      ipv6Address: '',
+      ipv6PrefixLen: 0,
+      ipv6Gateway: '',
+      ifname: '',
+      hostIfname: '',
+      macAddress: ep.requestedMac ?? '',
+    };
+  }
+
+  private driverOf(net: NetworkRecord): NetworkDriver {
+    const d = this.drivers.get(net.driver);
+    if (!d) throw forbidden('network.driver_not_found', `plugin "${net.driver}" not found`);
+    return d;
+  }
+}

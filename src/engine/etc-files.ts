@@ -1,0 +1,43 @@
+/** The /etc/hosts, /etc/hostname and /etc/resolv.conf a container gets, written as Docker writes them. */
+
+export function hostsFile(entries: { ipv4?: string; ipv6?: string; hostname: string; domainname?: string }, extraHosts: string[]): string {
+  const lines = [
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::\tip6-localnet',
+    'ff00::\tip6-mcastprefix',
+    'ff02::1\tip6-allnodes',
+    'ff02::2\tip6-allrouters',
+  ];
+  for (const eh of extraHosts) {
+    const i = eh.indexOf(':');
+    if (i > 0) lines.push(`${eh.slice(i + 1)}\t${eh.slice(0, i)}`);
+  }
+  const names = entries.domainname ? `${entries.hostname}.${entries.domainname} ${entries.hostname}` : entries.hostname;
+  if (entries.ipv4) lines.push(`${entries.ipv4}\t${names}`);
+  if (entries.ipv6) lines.push(`${entries.ipv6}\t${names}`);
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * resolv.conf from the host's, with `--dns`, `--dns-search`, `--dns-option` replacing its parts, and
+ * loopback nameservers dropped (they mean nothing inside a container's namespace).
+ */
+export function resolvConf(hostText: string, opts: { dns: string[]; search: string[]; options: string[] }): string {
+  const hostNs: string[] = [];
+  const hostSearch: string[] = [];
+  const hostOpts: string[] = [];
+  for (const raw of hostText.split('\n')) {
+    const [key, ...rest] = raw.trim().split(/\s+/);
+    if (key === 'nameserver' && rest[0] && !/^127\.|^::1$/.test(rest[0])) hostNs.push(rest[0]);
+    else if (key === 'search' || key === 'domain') hostSearch.splice(0, hostSearch.length, ...rest);
+    else if (key === 'options') hostOpts.push(...rest);
+  }
+  const ns = opts.dns.length ? opts.dns : hostNs.length ? hostNs : ['8.8.8.8', '8.8.4.4'];
+  const search = opts.search.length ? opts.search : hostSearch;
+  const options = opts.options.length ? opts.options : hostOpts;
+  const out = ns.map((n) => `nameserver ${n}`);
+  if (search.length) out.push(`search ${search.join(' ')}`);
+  if (options.length) out.push(`options ${options.join(' ')}`);
+  return out.join('\n') + '\n';
+}

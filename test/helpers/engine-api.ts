@@ -1,0 +1,48 @@
+/**
+ * Raw Engine API requests over a unix socket with node's http client, for tests and benchmarks that
+ * check what the docker CLI hides (status codes, headers, exact bodies) or that time the daemon alone.
+ *
+ * Use: `const r = await apiRequest(sb.socket, 'GET', '/_ping')`; `r.status`, `r.headers`, `r.body`,
+ * `r.json()`. Pass a keep-alive `agent` (see `keepAliveAgent`) to reuse one connection, as the
+ * docker CLI does within one command.
+ */
+import http from 'node:http';
+
+export interface ApiResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  json<T = unknown>(): T;
+}
+
+export interface ApiRequestOptions {
+  /** A value to send as JSON, or a string sent as is (for malformed bodies). */
+  body?: unknown;
+  headers?: Record<string, string>;
+  agent?: http.Agent;
+  timeoutMs?: number;
+}
+
+export function keepAliveAgent(): http.Agent {
+  return new http.Agent({ keepAlive: true, maxSockets: 1 });
+}
+
+export function apiRequest(socketPath: string, method: string, path: string, opts: ApiRequestOptions = {}): Promise<ApiResponse> {
+  const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+  const headers: Record<string, string> = { ...(payload !== undefined ? { 'Content-Type': 'application/json' } : {}), ...opts.headers };
+  if (payload !== undefined) headers['Content-Length'] = String(Buffer.byteLength(payload));
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath, method, path, headers, agent: opts.agent, timeout: opts.timeoutMs ?? 30_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: <T>() => JSON.parse(body) as T });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in ${opts.timeoutMs ?? 30_000} ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}

@@ -6,7 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { renderRuleset, renderTeardown, type FirewallNetwork, type FirewallState } from './render.js';
@@ -55,7 +57,8 @@ for (const [name, state] of Object.entries(scenarios)) {
   test(`ruleset for ${name} matches its golden file and nft accepts it`, () => {
     const text = renderRuleset(state);
     const file = `${testdata}${name}.nft`;
-    if (process.env.REDES_UPDATE_GOLDEN === '1' || !existsSync(file)) writeFileSync(file, text);
+    if (process.env.REDES_UPDATE_GOLDEN === '1') writeFileSync(file, text);
+    assert.ok(existsSync(file), `golden file ${file} is missing: run with REDES_UPDATE_GOLDEN=1 and review it`);
     assert.equal(text, readFileSync(file, 'utf8'));
     const check = nftAccepts(text);
     assert.ok(check.ok, check.err);
@@ -66,6 +69,26 @@ test('the renderer is independent of network order', () => {
   const a = renderRuleset({ table: 'redes', networks: [defaultBridge, user] });
   const b = renderRuleset({ table: 'redes', networks: [user, defaultBridge] });
   assert.equal(a, b);
+});
+
+test('applying a smaller ruleset over a larger one leaves exactly the smaller one', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'redes-render-'));
+  try {
+    const big = join(dir, 'big.nft');
+    const small = join(dir, 'small.nft');
+    writeFileSync(big, renderRuleset(scenarios['two-networks-dual-stack'] as FirewallState));
+    writeFileSync(small, renderRuleset(scenarios['default-bridge'] as FirewallState));
+    // Files are applied in order inside one throwaway namespace, then the result is listed.
+    const applyAll = (files: string[]): string => {
+      const script = 'for f; do nft -f "$f" || exit 1; done; nft list ruleset';
+      const r = spawnSync('unshare', ['--net', 'sh', '-c', script, 'sh', ...files], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout;
+    };
+    assert.equal(applyAll([big, small]), applyAll([small]));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('teardown script is accepted when the table does not exist', () => {

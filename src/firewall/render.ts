@@ -2,8 +2,8 @@
  * Renders the whole nftables ruleset of one daemon from engine state, as text, with no I/O.
  *
  * One table (`inet <prefix>`) holds everything redes programs; applying the rendered text replaces
- * the table in a single `nft -f` transaction (create-if-missing, delete, re-create), so the kernel
- * never sees half a ruleset and a re-apply never duplicates rules.
+ * its contents in a single `nft -f` transaction (declare, flush, refill), so the kernel never sees
+ * half a ruleset and a re-apply never duplicates rules.
  *
  * Chains and what they do:
  * - `postrouting` (nat, srcnat): masquerade of each network's subnets when leaving through any other
@@ -41,7 +41,10 @@ export function renderRuleset(state: FirewallState): string {
   const nets = [...state.networks].sort((a, b) => a.bridge.localeCompare(b.bridge));
   const t = `${TABLE_FAMILY} ${state.table}`;
   const out: string[] = [];
-  out.push(`table ${t}`, `delete table ${t}`, `table ${t} {`);
+  // Declare (a no-op when present), flush, refill: cheaper than deleting the table, which waits for
+  // the kernel to retire it, and just as atomic inside one transaction.
+  out.push(`table ${t} {`, 'set bridges {', 'type ifname', '}', '}');
+  out.push(`flush table ${t}`, `flush set ${t} bridges`, `table ${t} {`);
 
   out.push('set bridges {', 'type ifname', ...(nets.length ? [`elements = { ${nets.map((n) => q(n.bridge)).join(', ')} }`] : []), '}');
 

@@ -7,6 +7,7 @@
  * recognised as ours by name (`docker0`, `br-<12 hex>`, or a name a network record gives), so
  * `restore` never deletes a bridge a person made by hand with another name.
  */
+import { randomBytes } from 'node:crypto';
 import { ipBatch, ipJson, listLinks, type IpAddr, type IpCommand, type IpLink } from '../../kernel/ip.js';
 import { ensureSysctl } from '../../kernel/sysctl.js';
 import type { Firewall, FirewallNetwork } from '../../firewall/index.js';
@@ -17,7 +18,8 @@ import { parseBridgeOptions, type BridgeOptions } from './options.js';
 import { addBridgeEndpoint, delEndpoint, newHostIfname, type EndpointSpec } from '../endpoint.js';
 
 const log = logger.child({ component: 'bridge' });
-const OURS = /^(docker0|br-[0-9a-f]{12})$/;
+/** Bridges of ours: the default, user networks' default names, and tombstones of removed ones. */
+const OURS = /^(docker0|br-[0-9a-f]{12}|rdel-[0-9a-f]{8})$/;
 
 interface BridgeNetwork {
   net: DriverNetwork;
@@ -50,15 +52,16 @@ export class BridgeDriver implements NetworkDriver {
   async createNetwork(net: DriverNetwork): Promise<void> {
     const b = this.toBridge(net);
     let created = false;
-    try {
-      created = await this.ensureBridge(b);
-      this.nets.set(net.id, b);
-      await this.applyFirewall();
-    } catch (e) {
+    this.nets.set(net.id, b);
+    // Rules match the bridge by name, so they can be applied while the device is being made.
+    const [bridge, rules] = await Promise.allSettled([this.ensureBridge(b), this.applyFirewall()]);
+    if (bridge.status === 'fulfilled') created = bridge.value;
+    if (bridge.status === 'rejected' || rules.status === 'rejected') {
       this.nets.delete(net.id);
       // Only a bridge this call made is removed: an existing device is never ours to delete.
       if (created) await this.removeBridge(b.opts.bridgeName).catch(() => undefined);
-      throw e;
+      if (rules.status === 'fulfilled') await this.applyFirewall().catch(() => undefined);
+      throw bridge.status === 'rejected' ? bridge.reason : (rules as PromiseRejectedResult).reason;
     }
   }
 
@@ -116,28 +119,31 @@ export class BridgeDriver implements NetworkDriver {
    */
   private async ensureBridge(b: BridgeNetwork): Promise<boolean> {
     const name = b.opts.bridgeName;
-    const links = await ipJson<IpAddr[]>(['-details', 'addr', 'show']);
-    const link = links.find((l) => l.ifname === name || (l.altnames ?? []).includes(name));
+    const found = await ipJson<IpAddr[]>(['-details', 'addr', 'show', 'dev', name]).catch(() => [] as IpAddr[]);
+    const link = found[0];
     if (link && link.linkinfo?.info_kind !== 'bridge') {
       throw forbidden('bridge.not_a_bridge', `existing interface ${name} is not a bridge`);
     }
     const cmds: IpCommand[] = [];
     if (!link) cmds.push(['link', 'add', 'name', name, 'mtu', String(b.opts.mtu), 'type', 'bridge']);
     else if (link.mtu !== b.opts.mtu) cmds.push(['link', 'set', 'dev', name, 'mtu', String(b.opts.mtu)]);
-    if (cmds.length) await ipBatch(cmds);
-    // Router advertisements must never configure our bridges (CVE-2020-13401); set before any v6 address.
-    await ensureSysctl(`net/ipv6/conf/${name}/accept_ra`, '0').catch(() => undefined);
+    if (b.net.ipv6) {
+      // Router advertisements must never configure our bridges (CVE-2020-13401): set accept_ra before
+      // any v6 address exists, which costs a second batch; v4-only bridges set it after, in passing.
+      if (cmds.length) await ipBatch(cmds.splice(0));
+      await ensureSysctl(`net/ipv6/conf/${name}/accept_ra`, '0');
+      await ensureSysctl(`net/ipv6/conf/${name}/disable_ipv6`, '0');
+    }
     const have = new Set((link?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
-    const addrs: IpCommand[] = [];
     for (const fam of [b.net.ipv4, b.net.ipv6]) {
       if (!fam) continue;
       const plen = fam.subnet.split('/')[1] ?? '';
       const cidr = `${fam.gateway}/${plen}`;
-      if (!have.has(cidr)) addrs.push(['addr', 'add', cidr, 'dev', name, ...(fam === b.net.ipv6 ? ['nodad'] : [])]);
+      if (!have.has(cidr)) cmds.push(['addr', 'add', cidr, 'dev', name, ...(fam === b.net.ipv6 ? ['nodad'] : [])]);
     }
-    if (b.net.ipv6) await ensureSysctl(`net/ipv6/conf/${name}/disable_ipv6`, '0').catch(() => undefined);
-    addrs.push(['link', 'set', 'dev', name, 'up']);
-    await ipBatch(addrs);
+    cmds.push(['link', 'set', 'dev', name, 'up']);
+    await ipBatch(cmds);
+    if (!b.net.ipv6) await ensureSysctl(`net/ipv6/conf/${name}/accept_ra`, '0').catch(() => undefined);
     return !link;
   }
 
@@ -145,7 +151,16 @@ export class BridgeDriver implements NetworkDriver {
   private async removeBridge(name: string): Promise<void> {
     // `ip link del ... type bridge` does not check the type, so look first.
     const links = await ipJson<IpLink[]>(['-details', 'link', 'show', 'dev', name]).catch(() => [] as IpLink[]);
-    if (links[0]?.linkinfo?.info_kind === 'bridge') await ipBatch([['link', 'del', 'dev', name]]).catch(() => undefined);
+    if (links[0]?.linkinfo?.info_kind !== 'bridge') return;
+    // Unregistering a device waits for the kernel (RCU, 40-50 ms here). The bridge is taken down and
+    // renamed to a tombstone at once, which frees its name and stops all traffic, and the slow delete
+    // finishes in the background; `restore` removes any tombstone a crash left behind.
+    const tomb = `rdel-${randomBytes(4).toString('hex')}`;
+    await ipBatch([
+      ['link', 'set', 'dev', name, 'down'],
+      ['link', 'set', 'dev', name, 'name', tomb],
+    ]);
+    void ipBatch([['link', 'del', 'dev', tomb]]).catch((e: unknown) => log.warn({ err: e, tomb }, 'deleting bridge failed'));
   }
 
   private async applyFirewall(): Promise<void> {

@@ -145,6 +145,26 @@ test('exec start reads its JSON body by Content-Length; bytes after it are stdin
   assert.equal(inspect.ContainerID, id);
 });
 
+test('exec start waits for a body that comes after the head in a later packet', async (t) => {
+  const e = await startFakeEngine(t);
+  const id = await container(e, { Cmd: ['sleep'] });
+  const created = await request(e, 'POST', `/containers/${id}/exec`, { Cmd: ['cat'], AttachStdin: true, Tty: true });
+  const execId = (JSON.parse(created.body) as { Id: string }).Id;
+  const body = JSON.stringify({ Tty: true, ConsoleSize: [20, 70] });
+  const s = await e.raw();
+  const all = readAll(s);
+  send(s, `POST /v1.50/exec/${execId}/start HTTP/1.1\r\nHost: x\r\n${UPGRADE}Content-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
+  await new Promise((r) => setTimeout(r, 30));
+  send(s, body.slice(5));
+  await new Promise((r) => setTimeout(r, 30));
+  send(s, 'typed');
+  s.end();
+  const r = splitHead(await all);
+  assert.equal(r.headers['content-type'], 'application/vnd.docker.raw-stream');
+  assert.equal(r.body.toString(), 'typed');
+  assert.deepEqual(e.fake.calls.find((c) => c[0] === 'execStart')?.[2], { detach: false, tty: true, consoleSize: [20, 70] });
+});
+
 test('exec start with Detach answers 200 with no stream; bad resize values get Docker\'s 400', async (t) => {
   const e = await startFakeEngine(t);
   const id = await container(e, { Cmd: ['sleep'] });

@@ -11,7 +11,8 @@
  * 'request', and does not parse its body: the body (exec start sends JSON) is read here from the
  * raw socket by Content-Length, and what follows it is the client's stdin. On the 200 path the
  * socket is taken from Node's HTTP machinery (its listeners removed) so that stdin and half-close
- * reach us instead of the HTTP parser.
+ * reach us instead of the HTTP parser; such a client must wait for the response before it sends
+ * stdin (bytes in the same packet as the request would be parsed as a next request).
  */
 import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -177,9 +178,11 @@ function readUpgradeBody(req: IncomingMessage, socket: Socket, head: Buffer): Pr
     const cleanup = (): void => {
       socket.off('data', onData);
       socket.off('end', onEnd);
+      socket.off('close', onEnd);
     };
     socket.on('data', onData);
     socket.on('end', onEnd);
+    socket.on('close', onEnd);
   });
 }
 
@@ -228,6 +231,8 @@ export interface PumpOptions {
   multiplexed: boolean;
   /** The detach sequence to watch for in stdin (tty sessions), or null. */
   detachKeys: Buffer | null;
+  /** Awaited after the output ended and before the connection is ended (not after a detach). */
+  beforeEnd?: () => Promise<void>;
 }
 
 /**
@@ -246,6 +251,7 @@ export async function pumpSession(conn: HijackedConnection, session: AttachSessi
     if (!session.output.destroyed) session.output.destroy();
   };
   output.once('close', stop);
+  if (output.destroyed) stop(); // the client left while the session was being set up
   feedStdin(input, session, opts.detachKeys, stop);
   try {
     for await (const chunk of session.output as AsyncIterable<OutputChunk>) {
@@ -253,6 +259,7 @@ export async function pumpSession(conn: HijackedConnection, session: AttachSessi
       const ok = output.write(opts.multiplexed ? frame(chunk.stream, chunk.data) : chunk.data);
       if (!ok) await drained(output);
     }
+    if (!done && opts.beforeEnd) await opts.beforeEnd();
   } catch (e) {
     if (!done) log.debug({ err: e }, 'attach output failed');
   } finally {

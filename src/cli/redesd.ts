@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createApiServer, listenUnix, networkRoutes, Router, systemRoutes } from '../api/index.js';
 import { imageRoutes } from '../api/handlers/images.js';
 import { containerRoutes, containersOf } from '../api/handlers/containers.js';
-import { handleUpgrade } from '../api/hijack.js';
+import { closeHijacked, handleUpgrade } from '../api/hijack.js';
 import { ContainerController, ContainerNetworking, NetworkController } from '../engine/index.js';
 import { openImageService } from '../engine/images.js';
 import { BridgeDriver, hostDriver, nullDriver, type NetworkDriver } from '../drivers/index.js';
@@ -129,8 +129,10 @@ async function main(argv: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       log.info({ signal }, 'shutting down');
-      server.close(() => resolve());
+      // Open attach, exec, `logs -f` and `wait` connections would keep the server from closing.
+      closeHijacked();
       server.closeAllConnections();
+      server.close(() => resolve());
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

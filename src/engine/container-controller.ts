@@ -29,6 +29,7 @@ import type { ContainerNetworking } from './container-network.js';
 import { ContainerQueries } from './container-queries.js';
 import type { AttachSession, ContainerRecord, ContainerService, EndpointRecord, ExecRecord, LogLine, LogOptions } from './container-types.js';
 import { hostsFile, resolvConf } from './etc-files.js';
+import type { ContainerHooks, EtcContributions } from './container-hooks.js';
 import { Mutex } from './lock.js';
 import { CONTAINER_NAME, randomName } from './names.js';
 import type { NetworkController } from './network-controller.js';
@@ -50,6 +51,8 @@ export interface ContainerControllerDeps {
   execRoot: string;
   /** The resolv.conf containers derive theirs from (the engine host's). */
   resolvConfPath: string;
+  /** Features plugged into the lifecycle (ports, DNS, links), called in this order. */
+  hooks?: readonly ContainerHooks[];
 }
 
 const SIGNALS = /^(SIG)?[A-Z0-9+-]+$|^\d+$/;
@@ -77,6 +80,21 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     return m;
   }
 
+  private get hooks(): readonly ContainerHooks[] {
+    return this.deps.hooks ?? [];
+  }
+
+  /** Runs a notification hook on every feature; failures are logged, not thrown. */
+  private async notify(what: string, fn: (h: ContainerHooks) => Promise<void> | undefined): Promise<void> {
+    for (const h of this.hooks) {
+      try {
+        await fn(h);
+      } catch (e) {
+        log.error({ err: e, hook: h.name, what }, 'container hook failed');
+      }
+    }
+  }
+
   private stateDir(rec: ContainerRecord): string {
     return join(rec.dir, 'state');
   }
@@ -94,6 +112,8 @@ export class ContainerController extends ContainerQueries implements ContainerSe
         await this.onExit(rec.id, exitStatus(this.stateDir(rec)));
       }
     }
+    const running = this.containers.list().filter((c) => c.state.status === 'running');
+    await this.notify('restore', (h) => h.restore?.(running));
     for (const ns of await listSandboxes(`${this.deps.prefix}-c-`)) {
       if (!keep.has(ns)) {
         log.info({ netns: ns }, 'removing namespace no container owns');
@@ -165,6 +185,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       hostnamePath: join(dir, 'hostname'), hostsPath: join(dir, 'hosts'), resolvConfPath: join(dir, 'resolv.conf'),
       logPath: join(dir, 'state', 'log'), dir,
     };
+    for (const h of this.hooks) h.validateCreate?.(rec);
     await mkdir(join(dir, 'state'), { recursive: true, mode: 0o700 });
     this.deps.store.transaction(() => this.containers.put(rec));
     log.info({ id, name }, 'container created');
@@ -186,6 +207,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     const tty = cfg.Tty === true;
     let netnsPath: string | 'host' = 'host';
     let createdNetns = false;
+    let hooksStarted = false;
     const joined: EndpointRecord[] = [];
     try {
       if (rec.networkMode.startsWith('container:')) {
@@ -213,16 +235,20 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       } else {
         for (const [name, ep] of Object.entries(rec.endpoints)) rec.endpoints[name] = { ...ep, endpointId: newId() };
       }
-      await this.writeEtcFiles(rec);
+      const etc: EtcContributions = { hostsLines: [], env: [] };
+      hooksStarted = true;
+      for (const h of this.hooks) await h.beforeStart?.(rec, etc);
+      await this.writeEtcFiles(rec, etc);
       const layers = this.deps.images.rootfsLayers(rec.image);
       const rootfs = await mountRootfs(layers, rec.dir);
       const spec = buildOciSpec({
         rootfs,
         args: [rec.path, ...rec.args],
-        env: [...(cfg.Env as string[]), `HOSTNAME=${String(cfg.Hostname)}`, ...(tty ? ['TERM=xterm'] : [])],
+        env: [...(cfg.Env as string[]), ...etc.env, `HOSTNAME=${String(cfg.Hostname)}`, ...(tty ? ['TERM=xterm'] : [])],
         cwd: (cfg.WorkingDir as string) || '/',
         user: await resolveUser(rootfs, String(cfg.User ?? '')),
         tty,
+        ...consoleSize(rec.hostConfig.ConsoleSize),
         hostname: rec.networkMode === 'host' ? osHostname() : String(cfg.Hostname),
         network: netnsPath === 'host' ? 'host' : { netnsPath },
         etcFiles: { hosts: rec.hostsPath, hostname: rec.hostnamePath, resolvConf: rec.resolvConfPath },
@@ -243,10 +269,12 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       rec.state = { ...rec.state, status: 'running', pid, exitCode: 0, error: '', startedAt: nowRfc3339Nano(), finishedAt: rec.state.finishedAt };
       this.deps.store.transaction(() => this.containers.put(rec));
       this.monitor(rec);
+      await this.notify('afterStart', (h) => h.afterStart?.(rec));
       log.info({ id: rec.id, name: rec.name, pid }, 'container started');
     } catch (e) {
       for (const { s } of this.pending.get(rec.id) ?? []) s.fail();
       this.pending.delete(rec.id);
+      if (hooksStarted) await this.notify('beforeStop', (h) => h.beforeStop?.(rec));
       for (const ep of joined) rec.endpoints[ep.networkName] = await this.deps.networking.leave(ep, rec.netns);
       await deleteContainer({ id: rec.id, runcRoot: this.runcRoot }).catch(() => undefined);
       await unmountRootfs(rec.dir).catch(() => undefined);
@@ -258,15 +286,16 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     }
   }
 
-  private async writeEtcFiles(rec: ContainerRecord): Promise<void> {
+  private async writeEtcFiles(rec: ContainerRecord, etc: EtcContributions): Promise<void> {
     const first = Object.values(rec.endpoints).find((e) => e.ipv4Address || e.ipv6Address);
     const extra = strList(rec.hostConfig.ExtraHosts, 'ExtraHosts');
     const hostText = await readFile(this.deps.resolvConfPath, 'utf8').catch(() => '');
     const hostname = String(rec.config.Hostname);
     const domainname = String(rec.config.Domainname ?? '');
     await writeFile(rec.hostnamePath, `${hostname}\n`);
-    await writeFile(rec.hostsPath, hostsFile({ ...(first?.ipv4Address ? { ipv4: first.ipv4Address } : {}), ...(first?.ipv6Address ? { ipv6: first.ipv6Address } : {}), hostname, domainname }, extra));
-    await writeFile(rec.resolvConfPath, resolvConf(hostText, {
+    const hosts = hostsFile({ ...(first?.ipv4Address ? { ipv4: first.ipv4Address } : {}), ...(first?.ipv6Address ? { ipv6: first.ipv6Address } : {}), hostname, domainname }, extra);
+    await writeFile(rec.hostsPath, hosts + etc.hostsLines.map((l) => `${l}\n`).join(''));
+    await writeFile(rec.resolvConfPath, etc.resolvConf ?? resolvConf(hostText, {
       dns: strList(rec.hostConfig.Dns, 'Dns'), search: strList(rec.hostConfig.DnsSearch, 'DnsSearch'), options: strList(rec.hostConfig.DnsOptions, 'DnsOptions'),
     }));
   }
@@ -295,6 +324,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   }
 
   private async releaseNetwork(rec: ContainerRecord): Promise<void> {
+    await this.notify('beforeStop', (h) => h.beforeStop?.(rec));
     if (rec.networkMode.startsWith('container:') || !rec.netns) {
       for (const [n, ep] of Object.entries(rec.endpoints)) rec.endpoints[n] = { ...ep, endpointId: '' };
       return;
@@ -336,7 +366,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
 
   async kill(term: string, signal?: string): Promise<void> {
     const rec = this.resolve(term);
-    if (rec.state.status !== 'running') throw conflict('container.not_running', `cannot kill container: ${term}: container ${rec.id} is not running`);
+    if (rec.state.status !== 'running') throw conflict('container.not_running', `container ${rec.id} is not running`);
     await this.signal(rec, signal || 'SIGKILL');
   }
 
@@ -363,7 +393,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     if (opts.link) throw invalidParameter('container.link', 'legacy links are not supported by this engine yet');
     if (rec0.state.status === 'running') {
       if (!opts.force) {
-        throw conflict('container.running', `cannot remove container "/${rec0.name}": container is running: stop the container before removing or force remove`);
+        throw conflict('container.running', `cannot remove container "${term}": container is running: stop the container before removing or force remove`);
       }
       const exited = this.nextExit(rec0.id);
       await this.signal(rec0, 'SIGKILL').catch(() => undefined);
@@ -377,6 +407,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       await unmountRootfs(rec.dir).catch(() => undefined);
       await rm(rec.dir, { recursive: true, force: true });
       this.deps.store.transaction(() => this.containers.delete(rec.id));
+      await this.notify('removed', (h) => h.removed?.(rec));
       log.info({ id: rec.id, name: rec.name }, 'container removed');
       this.events.emit(`removed:${rec.id}`, rec.state.exitCode);
     });
@@ -395,8 +426,10 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     if (!CONTAINER_NAME.test(newName)) throw invalidParameter('container.name', `Invalid container name (${newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     const other = this.findByName(name);
     if (other) throw conflict('container.name_in_use', `Error when allocating new name: Conflict. The container name "/${name}" is already in use by container "${other.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    const oldName = rec.name;
     rec.name = name;
     this.deps.store.transaction(() => this.containers.put(rec));
+    await this.notify('renamed', (h) => h.renamed?.(rec, oldName));
   }
 
   async attach(term: string, opts: { stdin: boolean; stdout: boolean; stderr: boolean; logs: boolean; stream: boolean }): Promise<AttachSession> {
@@ -464,7 +497,11 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       ...(opts.consoleSize ? { consoleSize: { height: opts.consoleSize[0], width: opts.consoleSize[1] } } : {}),
     };
     // Output that is delivered must be read, or the process pauses: a detached exec asks for none.
-    const p = await execProcess({ id: rec.id, runcRoot: this.runcRoot, processSpec, tty: ex.tty, stdin: ex.openStdin && !opts.detach, stdout: !opts.detach, stderr: !opts.detach });
+    const p = await execProcess({ id: rec.id, runcRoot: this.runcRoot, processSpec, tty: ex.tty, stdin: ex.openStdin && !opts.detach, stdout: !opts.detach, stderr: !opts.detach }).catch((e: unknown) => {
+      // The CLI reads the exit code from exec inspect: Docker's 127 for a missing program, else 126.
+      ex.exitCode = /not found|no such file/i.test(String((e as Error).message)) ? 127 : 126;
+      throw e;
+    });
     ex.running = true;
     ex.pid = p.pid;
     (ex as { resizeTo?: (h: number, w: number) => void }).resizeTo = (h, w) => p.stream.resize(h, w);
@@ -515,6 +552,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       }
       rec.endpoints[net.name] = ep;
       this.deps.store.transaction(() => this.containers.put(rec));
+      if (rec.state.status === 'running') await this.notify('endpointsChanged', (h) => h.endpointsChanged?.(rec));
     });
   }
 
@@ -531,8 +569,16 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       if (rec.state.status === 'running') await this.deps.networking.leave(ep, rec.netns);
       delete rec.endpoints[net.name];
       this.deps.store.transaction(() => this.containers.put(rec));
+      if (rec.state.status === 'running') await this.notify('endpointsChanged', (h) => h.endpointsChanged?.(rec));
     });
   }
+}
+
+/** `HostConfig.ConsoleSize` [height, width], which `docker run -it` sends before any resize. */
+function consoleSize(v: unknown): { consoleSize?: { height: number; width: number } } {
+  if (!Array.isArray(v) || v.length !== 2) return {};
+  const [height, width] = v.map(Number) as [number, number];
+  return height > 0 && width > 0 ? { consoleSize: { height, width } } : {};
 }
 
 function mergeEnv(base: readonly string[], over: readonly string[]): string[] {

@@ -8,3 +8,4 @@ export { ContainerController } from './container-controller.js';
 export type { ContainerControllerDeps, ImageLookup } from './container-controller.js';
 export { ContainerNetworking } from './container-network.js';
 export type * from './container-types.js';
+export type { ContainerHooks, EtcContributions } from './container-hooks.js';

@@ -157,7 +157,9 @@ test('docker kill, restart, rename, rm -f, attach, and network connect/disconnec
   assert.equal(att.code, 137);
   const again = await e.docker(['kill', 'b']);
   assert.equal(again.code, 1);
-  assert.match(again.stderr, /cannot kill container: b: container [0-9a-f]+ is not running/);
+  assert.match(again.stderr, /^Error response from daemon: cannot kill container: b: container [0-9a-f]+ is not running\n$/);
+  const none = await e.docker(['kill', 'nosuch']);
+  assert.equal(none.stderr, 'Error response from daemon: cannot kill container: nosuch: No such container: nosuch\n');
 
   await e.docker(['start', 'b']);
   const con = await e.docker(['network', 'connect', '--alias', 'x', 'backend', 'b']);

@@ -111,8 +111,10 @@ export function containerRoutes(router: Router, deps: ContainerRoutesDeps): void
     try {
       await containers.kill(name, query.get('signal') || undefined);
     } catch (e) {
-      if (!isRedesError(e)) throw e;
-      throw new RedesError(e.kind, e.code, `cannot kill container: ${name}: ${e.message}`, { cause: e });
+      // dockerd wraps every kill error here, "No such container" included.
+      const prefix = `cannot kill container: ${name}: `;
+      if (!isRedesError(e) || e.message.startsWith(prefix)) throw e;
+      throw new RedesError(e.kind, e.code, prefix + e.message, { cause: e });
     }
     sendEmpty(res, 204);
   });

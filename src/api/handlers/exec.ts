@@ -66,6 +66,24 @@ function hasCmd(body: Record<string, unknown>): boolean {
   return (typeof cmd === 'string' && cmd !== '') || (Array.isArray(cmd) && cmd.length > 0);
 }
 
+/**
+ * Resolves once the exec's exit code is recorded (or after 5 s). The CLI asks exec inspect for the
+ * code as soon as the stream ends, so the stream must not end before that (dockerd ends it only
+ * after the exit is recorded); the output may well end a moment before the engine learns the code.
+ */
+async function recorded(containers: ContainerService, execId: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    let e;
+    try {
+      e = containers.execInspect(execId);
+    } catch {
+      return;
+    }
+    if (!e.running) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 export function execRoutes(router: Router, containers: ContainerService): void {
   router.on('POST', '/containers/:id/exec', async ({ req, res, params, version }) => {
     const body = (await readJson<Record<string, unknown>>(req)) ?? {};
@@ -111,7 +129,7 @@ export function execRoutes(router: Router, containers: ContainerService): void {
         conn.output.end();
         return;
       }
-      await pumpSession(conn, session, { multiplexed: !tty, detachKeys: keys });
+      await pumpSession(conn, session, { multiplexed: !tty, detachKeys: keys, beforeEnd: () => recorded(containers, id) });
     }),
   );
 

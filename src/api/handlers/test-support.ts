@@ -310,9 +310,10 @@ export class FakeContainers implements ContainerService {
     e.running = true;
     e.pid = 5151;
     const p = runProgram([e.entrypoint, ...e.arguments], stdin, (c) => !opts.detach && output.write(c));
+    // The output ends a moment before the exit code is known, as with a real shim.
     void p.exit.then((code) => {
-      Object.assign(e, { running: false, exitCode: code });
       output.end();
+      setTimeout(() => Object.assign(e, { running: false, exitCode: code }), 30);
     });
     if (opts.detach) return null;
     return session(e.tty, output, e.openStdin ? stdin : null, (h, w) => (e.resized = [h, w]), () => undefined);

@@ -5,7 +5,7 @@
  * Beware: it programs the network namespace it runs in (bridges, nftables, ip_forward). It refuses the
  * machine's root namespace unless told otherwise; `redes sandbox up` starts it in a sandbox.
  */
-import { mkdir, writeFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createApiServer, listenUnix, networkRoutes, Router, systemRoutes } from '../api/index.js';
 import { imageRoutes } from '../api/handlers/images.js';
@@ -13,7 +13,7 @@ import { containerRoutes, containersOf } from '../api/handlers/containers.js';
 import { closeHijacked, handleUpgrade } from '../api/hijack.js';
 import { ContainerController, ContainerNetworking, NetworkController } from '../engine/index.js';
 import { openImageService } from '../engine/images.js';
-import { BridgeDriver, hostDriver, nullDriver, type NetworkDriver } from '../drivers/index.js';
+import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, type NetworkDriver } from '../drivers/index.js';
 import { NftFirewall, NoFirewall } from '../firewall/index.js';
 import { DEFAULT_LOCAL_POOLS, withUlaPool } from '../ipam/index.js';
 import { isRootNetns, netnsId, netnsList } from '../kernel/netns.js';
@@ -73,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
     ['bridge', bridge],
     ['host', hostDriver],
     ['null', nullDriver],
+    ['macvlan', new MacvlanDriver()],
   ]);
   const pools = withUlaPool(opts.pools ?? DEFAULT_LOCAL_POOLS, daemonId);
   // The network controller asks the container controller which endpoints use a network; the
@@ -123,7 +124,6 @@ async function main(argv: string[]): Promise<number> {
   const server = createApiServer(router);
   handleUpgrade(server, router);
   await listenUnix(server, opts.socketPath);
-  await writeFile(join(opts.execRoot, 'redesd.pid'), `${process.pid}\n`);
   log.info({ socket: opts.socketPath, prefix: opts.prefix, dataRoot: opts.dataRoot }, 'redesd ready');
 
   await new Promise<void>((resolve) => {
@@ -139,7 +139,6 @@ async function main(argv: string[]): Promise<number> {
   });
   store.close();
   await rm(opts.socketPath, { force: true });
-  await rm(join(opts.execRoot, 'redesd.pid'), { force: true });
   return 0;
 }
 

@@ -25,7 +25,7 @@ import { logger } from '../util/log.js';
 import { nowRfc3339Nano, ZERO_TIME } from '../util/time.js';
 import { endedSession, LateAttach, liveSession } from './attach-session.js';
 import { parseCreateBody, parseEndpointRequest, strList } from './container-config.js';
-import type { ContainerNetworking } from './container-network.js';
+import type { ContainerNetworking, DnsIdentity } from './container-network.js';
 import { ContainerQueries } from './container-queries.js';
 import type { AttachSession, ContainerRecord, ContainerService, EndpointRecord, ExecRecord, LogLine, LogOptions } from './container-types.js';
 import { hostsFile, resolvConf } from './etc-files.js';
@@ -227,7 +227,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
             rec.endpoints[name] = { ...ep, endpointId: newId() };
             continue;
           }
-          const j = await this.deps.networking.join(ep, rec.netns, `eth${i}`, i === 0, rec.id);
+          const j = await this.deps.networking.join(ep, rec.netns, `eth${i}`, i === 0, dnsIdentity(rec));
           i++;
           joined.push(j);
           rec.endpoints[name] = j;
@@ -428,6 +428,9 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     if (other) throw conflict('container.name_in_use', `Error when allocating new name: Conflict. The container name "/${name}" is already in use by container "${other.id}". You have to remove (or rename) that container to be able to reuse that name.`);
     const oldName = rec.name;
     rec.name = name;
+    for (const ep of Object.values(rec.endpoints)) {
+      if (ep.dnsNames.length) ep.dnsNames = ep.dnsNames.map((n) => (n === oldName ? name : n));
+    }
     this.deps.store.transaction(() => this.containers.put(rec));
     await this.notify('renamed', (h) => h.renamed?.(rec, oldName));
   }
@@ -548,7 +551,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
         let i = 0;
         while (used.has(`eth${i}`)) i++;
         const hasGateway = Object.values(rec.endpoints).some((e) => e.ifname);
-        ep = await this.deps.networking.join(ep, rec.netns, `eth${i}`, !hasGateway, rec.id);
+        ep = await this.deps.networking.join(ep, rec.netns, `eth${i}`, !hasGateway, dnsIdentity(rec));
       }
       rec.endpoints[net.name] = ep;
       this.deps.store.transaction(() => this.containers.put(rec));
@@ -572,6 +575,10 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       if (rec.state.status === 'running') await this.notify('endpointsChanged', (h) => h.endpointsChanged?.(rec));
     });
   }
+}
+
+function dnsIdentity(rec: ContainerRecord): DnsIdentity {
+  return { id: rec.id, name: rec.name, hostname: String(rec.config.Hostname ?? '') };
 }
 
 /** `HostConfig.ConsoleSize` [height, width], which `docker run -it` sends before any resize. */

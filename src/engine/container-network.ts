@@ -20,6 +20,22 @@ function pool(p: IpamPoolRecord, family: 4 | 6): NormalizedPool {
 
 const plen = (cidr: string): number => Number(cidr.split('/')[1]);
 
+/** What names a container answers to on a network. */
+export interface DnsIdentity {
+  id: string;
+  name: string;
+  hostname: string;
+}
+
+/**
+ * Docker's DNSNames of an endpoint: name, aliases, short id, hostname, without repeats; none on the
+ * predefined networks, where the embedded DNS does not serve.
+ */
+export function dnsNames(net: NetworkRecord, aliases: readonly string[], c: DnsIdentity): string[] {
+  if (net.predefined) return [];
+  return [...new Set([c.name, ...aliases, c.id.slice(0, 12), ...(c.hostname ? [c.hostname] : [])])];
+}
+
 export class ContainerNetworking {
   constructor(
     private readonly store: Store,
@@ -73,7 +89,7 @@ export class ContainerNetworking {
    * Allocates addresses and plugs the container into the network. `ifname` is eth0, eth1, ...;
    * `gateway` says whether this endpoint carries the default route.
    */
-  async join(ep: EndpointRecord, netns: string, ifname: string, gateway: boolean, containerId: string): Promise<EndpointRecord> {
+  async join(ep: EndpointRecord, netns: string, ifname: string, gateway: boolean, container: DnsIdentity): Promise<EndpointRecord> {
     const net = this.networks.get(ep.networkId);
     if (!net) throw forbidden('network.gone', `network ${ep.networkName} not found`);
     const endpointId = newId();
@@ -108,7 +124,7 @@ export class ContainerNetworking {
         ...(gateway && v4 && !net.internal ? { gatewayV4: joined.ipv4Gateway } : {}),
         ...(gateway && v6 && !net.internal ? { gatewayV6: joined.ipv6Gateway } : {}),
       });
-      return { ...joined, hostIfname, dnsNames: ep.dnsNames.length ? ep.dnsNames : [containerId.slice(0, 12)] };
+      return { ...joined, hostIfname, dnsNames: dnsNames(net, ep.aliases, container) };
     } catch (e) {
       this.store.transaction(() => this.store.releaseOwner(endpointId));
       throw e;

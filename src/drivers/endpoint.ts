@@ -37,7 +37,8 @@ export async function addBridgeEndpoint(bridge: string, netns: string, hostIfnam
   if (ep.ipv6) inside.push(['addr', 'add', ep.ipv6, 'dev', ep.ifname, 'nodad']);
   inside.push(['link', 'set', ep.ifname, 'up']);
   if (ep.gatewayV4) inside.push(['route', 'replace', 'default', 'via', ep.gatewayV4, 'dev', ep.ifname]);
-  if (ep.gatewayV6) inside.push(['-6', 'route', 'replace', 'default', 'via', ep.gatewayV6, 'dev', ep.ifname]);
+  // Batch lines take no options (no `-6`): ip infers the family from the gateway address.
+  if (ep.gatewayV6) inside.push(['route', 'replace', 'default', 'via', ep.gatewayV6, 'dev', ep.ifname]);
   try {
     await ipBatch(inside, netns);
   } catch (e) {

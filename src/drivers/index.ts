@@ -5,3 +5,6 @@ export type { BridgeOptions } from './bridge/options.js';
 export { hostDriver, nullDriver } from './builtin.js';
 export { addBridgeEndpoint, delEndpoint, createSandbox, deleteSandbox, listSandboxes, newHostIfname } from './endpoint.js';
 export type { EndpointSpec } from './endpoint.js';
+export { MacvlanDriver } from './macvlan/macvlan-driver.js';
+export { MACVLAN_OPT, parseMacvlanOptions, privateParentName } from './macvlan/options.js';
+export type { MacvlanMode, MacvlanOptions } from './macvlan/options.js';

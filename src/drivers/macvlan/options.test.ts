@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { effectiveParent, parseMacvlanOptions, parseVlanParent, privateParentName } from './options.js';
+import { MacvlanDriver } from './macvlan-driver.js';
+import type { DriverNetwork } from '../driver.js';
+
+const ID_A = 'a'.repeat(64);
+const ID_B = 'b'.repeat(64);
+
+test('defaults: bridge mode, no parent; the private parent is dm-<12 hex of the id>', () => {
+  assert.deepEqual(parseMacvlanOptions({}), { parent: '', mode: 'bridge' });
+  assert.deepEqual(parseMacvlanOptions({ parent: 'eth1', macvlan_mode: 'private' }), { parent: 'eth1', mode: 'private' });
+  assert.equal(privateParentName(ID_A), 'dm-aaaaaaaaaaaa');
+  assert.equal(effectiveParent({ parent: '', mode: 'bridge' }, ID_A), 'dm-aaaaaaaaaaaa');
+  assert.equal(effectiveParent({ parent: 'eth1', mode: 'bridge' }, ID_A), 'eth1');
+  for (const mode of ['bridge', 'private', 'vepa', 'passthru']) assert.equal(parseMacvlanOptions({ macvlan_mode: mode }).mode, mode);
+});
+
+test("Docker's texts for a bad mode and a loopback parent; unsafe names are refused", () => {
+  assert.throws(() => parseMacvlanOptions({ macvlan_mode: 'l2' }), {
+    message: "requested macvlan mode 'l2' is not valid, 'bridge' mode is the macvlan driver default",
+  });
+  assert.throws(() => parseMacvlanOptions({ parent: 'lo' }), { message: 'loopback interface is not a valid macvlan parent link' });
+  for (const bad of ['eth 1', 'a/b', 'x'.repeat(16), '-eth']) {
+    assert.throws(() => parseMacvlanOptions({ parent: bad }), /invalid parent interface name/);
+  }
+});
+
+test('a missing parent is checked as a VLAN sub-interface, in Docker order and with its texts', () => {
+  const has = (b: string): boolean => b === 'eth1';
+  assert.deepEqual(parseVlanParent('eth1.10', has), { base: 'eth1', vid: 10 });
+  assert.throws(() => parseVlanParent('eth9', has), { message: 'invalid subinterface vlan name eth9, example formatting is eth0.10' });
+  assert.throws(() => parseVlanParent('eth1.1.2', has), {
+    message: 'required interface name format is: name.vlan_id, ex. eth0.10 for vlan 10, instead received eth1.1.2',
+  });
+  assert.throws(() => parseVlanParent('eth1.x', has), { message: 'unable to parse a valid vlan id from: x (ex. eth0.10 for vlan 10)' });
+  assert.throws(() => parseVlanParent('eth9.10', has), { message: '-o parent interface was not found on the host: eth9' });
+  assert.throws(() => parseVlanParent('eth1.4095', has), { message: 'vlan id must be between 1-4094, received: 4095' });
+  assert.throws(() => parseVlanParent('eth1.0', has), { message: 'vlan id must be between 1-4094, received: 0' });
+});
+
+const net = (id: string, options: Record<string, string>): DriverNetwork => ({
+  id,
+  name: `n-${id.slice(0, 4)}`,
+  internal: false,
+  enableIPv4: true,
+  enableIPv6: false,
+  options,
+});
+
+test('passthru takes a parent alone, with Docker texts both ways; other modes share it', () => {
+  const d = new MacvlanDriver();
+  assert.deepEqual(d.parseOptions({ parent: 'eth1' }), { parent: 'eth1' });
+  d.checkCreate(net(ID_B, { parent: 'eth1', macvlan_mode: 'private' }), [net(ID_A, { parent: 'eth1' })]);
+  d.checkCreate(net(ID_B, { parent: 'eth1', macvlan_mode: 'passthru' }), [net(ID_A, { parent: 'eth2' })]);
+  assert.throws(() => d.checkCreate(net(ID_B, { parent: 'eth1', macvlan_mode: 'passthru' }), [net(ID_A, { parent: 'eth1' })]), {
+    kind: 'forbidden',
+    message: `cannot use mode passthru, macvlan network ${ID_A} is already using parent interface eth1`,
+  });
+  assert.throws(() => d.checkCreate(net(ID_B, { parent: 'eth1' }), [net(ID_A, { parent: 'eth1', macvlan_mode: 'passthru' })]), {
+    message: `macvlan network ${ID_A} is already using parent interface eth1 in mode passthru`,
+  });
+  // Parent-less networks each have their own private parent.
+  d.checkCreate(net(ID_B, { macvlan_mode: 'passthru' }), [net(ID_A, { macvlan_mode: 'passthru' })]);
+});

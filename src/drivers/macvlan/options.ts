@@ -1,0 +1,78 @@
+/**
+ * Options of the macvlan driver (`docker network create -d macvlan -o parent=eth1 -o macvlan_mode=...`),
+ * parsed once into a typed object, with Docker's texts for the errors (moby
+ * daemon/libnetwork/drivers/macvlan). Pure: no I/O, so every check here runs before the kernel is touched.
+ *
+ * Beware: a parent such as `eth0.10` is only checked as a VLAN sub-interface when no link of that name
+ * exists (Docker uses an existing `eth0.10` as it is); `parseVlanParent` is that later check.
+ */
+import { invalidParameter } from '../../util/errors.js';
+
+export const MACVLAN_OPT = { parent: 'parent', mode: 'macvlan_mode' } as const;
+
+export const MACVLAN_MODES = ['bridge', 'private', 'vepa', 'passthru'] as const;
+export type MacvlanMode = (typeof MACVLAN_MODES)[number];
+
+export interface MacvlanOptions {
+  /** The host interface the children hang off; '' when none was given (a private parent is used). */
+  parent: string;
+  mode: MacvlanMode;
+}
+
+/** Linux interface names: at most 15 bytes, no '/', ':' or white space. */
+const IFNAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/;
+
+/**
+ * Docker's parent-less macvlan hangs off a dummy link `dm-<12 hex of the network id>`. This kernel has
+ * no dummy links, so that name is given to a port-less Linux bridge instead: like a dummy it is up,
+ * carries nothing to anyone, and lets bridge-mode children reach each other.
+ */
+export function privateParentName(networkId: string): string {
+  return `dm-${networkId.slice(0, 12)}`;
+}
+
+/** Marks (as the link's ifalias) the links this driver made, so delete and restore touch only those. */
+export const OWNER_ALIAS = 'redes-macvlan';
+
+export function parseMacvlanOptions(raw: Readonly<Record<string, string>>): MacvlanOptions {
+  const parent = raw[MACVLAN_OPT.parent] ?? '';
+  const mode = raw[MACVLAN_OPT.mode] || 'bridge';
+  if (!(MACVLAN_MODES as readonly string[]).includes(mode)) {
+    throw invalidParameter('macvlan.mode', `requested macvlan mode '${mode}' is not valid, 'bridge' mode is the macvlan driver default`);
+  }
+  if (parent === 'lo') throw invalidParameter('macvlan.parent_lo', 'loopback interface is not a valid macvlan parent link');
+  if (parent !== '' && !IFNAME.test(parent)) {
+    throw invalidParameter('macvlan.parent_name', `invalid parent interface name ${JSON.stringify(parent)}: a Linux interface name has 1 to 15 letters, digits, '_', '.' or '-'`);
+  }
+  return { parent, mode: mode as MacvlanMode };
+}
+
+/** The link the children of `net` hang off: the given parent, or the network's private one. */
+export function effectiveParent(opts: MacvlanOptions, networkId: string): string {
+  return opts.parent || privateParentName(networkId);
+}
+
+/**
+ * A parent `base.vid` that does not exist yet, checked as Docker does before it makes the 802.1q
+ * sub-interface (same order, same texts). `baseExists` says whether `base` is a link of the host.
+ */
+export function parseVlanParent(parent: string, baseExists: (base: string) => boolean): { base: string; vid: number } {
+  if (!parent.includes('.')) {
+    throw invalidParameter('macvlan.parent_missing', `invalid subinterface vlan name ${parent}, example formatting is eth0.10`);
+  }
+  const parts = parent.split('.');
+  if (parts.length !== 2) {
+    throw invalidParameter('macvlan.vlan_format', `required interface name format is: name.vlan_id, ex. eth0.10 for vlan 10, instead received ${parent}`);
+  }
+  const [base = '', vidText = ''] = parts;
+  // Go's strconv.Atoi, which Docker uses: an optional sign, then decimal digits.
+  if (!/^[+-]?\d{1,18}$/.test(vidText)) {
+    throw invalidParameter('macvlan.vlan_id', `unable to parse a valid vlan id from: ${vidText} (ex. eth0.10 for vlan 10)`);
+  }
+  if (!baseExists(base)) {
+    throw invalidParameter('macvlan.vlan_base_missing', `-o parent interface was not found on the host: ${base}`);
+  }
+  const vid = Number(vidText);
+  if (vid > 4094 || vid < 1) throw invalidParameter('macvlan.vlan_range', `vlan id must be between 1-4094, received: ${vid}`);
+  return { base, vid };
+}

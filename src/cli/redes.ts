@@ -4,12 +4,14 @@
  */
 import { sandboxCommand } from '../sandbox/index.js';
 import { imageCommand } from './image-command.js';
+import { firewallCommand } from './firewall-command.js';
 
 const USAGE = `Usage: redes COMMAND
 
 Commands:
   sandbox   Create, use and remove isolated engine hosts (redes sandbox --help)
   image     Load locally built images into the daemon (redes image busybox)
+  firewall  Re-apply the daemon's nftables ruleset (redes firewall reload)
 
 Run 'redes COMMAND --help' for more information on a command.
 `;
@@ -21,6 +23,8 @@ async function main(argv: string[]): Promise<number> {
       return sandboxCommand(rest);
     case 'image':
       return imageCommand(rest);
+    case 'firewall':
+      return firewallCommand(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -14,7 +14,9 @@ import { closeHijacked, handleUpgrade } from '../api/hijack.js';
 import { ContainerController, ContainerNetworking, NetworkController } from '../engine/index.js';
 import { openImageService } from '../engine/images.js';
 import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, type NetworkDriver } from '../drivers/index.js';
-import { NftFirewall, NoFirewall } from '../firewall/index.js';
+import { FirewallManager, NftFirewall, NoFirewall } from '../firewall/index.js';
+import { installPortPublishing } from '../engine/port-hooks.js';
+import { firewallRoutes } from '../api/handlers/firewall.js';
 import { DEFAULT_LOCAL_POOLS, withUlaPool } from '../ipam/index.js';
 import { isRootNetns, netnsId, netnsList } from '../kernel/netns.js';
 import { listRoutePrefixes } from '../kernel/ip.js';
@@ -68,7 +70,8 @@ async function main(argv: string[]): Promise<number> {
     store.setMeta('daemon-id', daemonId);
   }
   const firewall = opts.iptables ? new NftFirewall() : new NoFirewall();
-  const bridge = new BridgeDriver(firewall, opts.prefix);
+  const fwm = new FirewallManager(firewall, opts.prefix);
+  const bridge = new BridgeDriver(fwm);
   const drivers = new Map<string, NetworkDriver>([
     ['bridge', bridge],
     ['host', hostDriver],
@@ -86,11 +89,14 @@ async function main(argv: string[]): Promise<number> {
     hostRoutes: () => listRoutePrefixes(),
     endpointsOf: (id) => late.containers?.endpointsOfNetwork(id).map((e) => e.endpoint.endpointId) ?? [],
   });
+  // Before the networks are restored, so that the first full ruleset already holds the stored ports.
+  const ports = await installPortPublishing({ store, networks, firewall: fwm });
   await networks.init(opts.bip);
 
   const images = await openImageService(join(opts.dataRoot, 'images'));
   if (opts.busyboxImage) await images.ensureBusybox();
   const ctl = new ContainerController({
+    hooks: [ports],
     store,
     networks,
     networking: new ContainerNetworking(store, networks, drivers),
@@ -120,7 +126,12 @@ async function main(argv: string[]): Promise<number> {
   });
   networkRoutes(router, { networks, containersOf: (id) => containersOf(ctl, id) });
   imageRoutes(router, { images });
-  containerRoutes(router, { containers: ctl, networks });
+  containerRoutes(router, { containers: ctl, networks, portsOf: (id) => ports.portsOf(id) });
+  firewallRoutes(router, {
+    enabled: opts.iptables,
+    reload: () => fwm.reload(),
+    summary: () => ({ networks: fwm.state().networks.length, ports: fwm.state().ports?.length ?? 0 }),
+  });
   const server = createApiServer(router);
   handleUpgrade(server, router);
   await listenUnix(server, opts.socketPath);

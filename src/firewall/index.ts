@@ -1,4 +1,7 @@
-export { renderRuleset, renderTeardown, TABLE_FAMILY } from './render.js';
+export { renderRuleset, renderTeardown, userTable, TABLE_FAMILY } from './render.js';
 export type { FirewallNetwork, FirewallState } from './render.js';
+export { portElement, portElements, renderPortDelta } from './render-ports.js';
+export type { FirewallPort, FirewallProto } from './render-ports.js';
 export { NftFirewall, NoFirewall, RecordingFirewall } from './firewall.js';
 export type { Firewall } from './firewall.js';
+export { FirewallManager } from './manager.js';

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { renderRuleset, renderTeardown, type FirewallNetwork, type FirewallState } from './render.js';
+import { renderPortDelta } from './render-ports.js';
 
 const testdata = fileURLToPath(new URL('../../../src/firewall/testdata/', import.meta.url));
 
@@ -20,6 +21,7 @@ const defaultBridge: FirewallNetwork = {
   bridge: 'docker0',
   subnetsV4: ['172.17.0.0/16'],
   subnetsV6: [],
+  gatewaysV4: ['172.17.0.1'],
   internal: false,
   masquerade: true,
   icc: true,
@@ -29,6 +31,8 @@ const user: FirewallNetwork = {
   bridge: 'br-aaaaaaaaaaaa',
   subnetsV4: ['10.1.1.0/24'],
   subnetsV6: ['2001:db8:1::/64'],
+  gatewaysV4: ['10.1.1.1'],
+  gatewaysV6: ['2001:db8:1::1'],
   internal: false,
   masquerade: true,
   icc: true,
@@ -44,6 +48,17 @@ const scenarios: Record<string, FirewallState> = {
       defaultBridge,
       { ...user, id: 'b'.repeat(64), bridge: 'br-internal', internal: true, subnetsV6: [] },
       { ...user, id: 'c'.repeat(64), bridge: 'br-noicc', icc: false, masquerade: false, subnetsV4: ['10.9.0.0/16'], subnetsV6: [] },
+    ],
+  },
+  'published-ports': {
+    table: 'redes',
+    networks: [defaultBridge, user],
+    ports: [
+      { family: 4, proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerIp: '172.17.0.2', containerPort: 80 },
+      { family: 4, proto: 'udp', hostIp: '0.0.0.0', hostPort: 5353, containerIp: '172.17.0.2', containerPort: 53 },
+      { family: 4, proto: 'tcp', hostIp: '127.0.0.1', hostPort: 8081, containerIp: '172.17.0.3', containerPort: 80 },
+      { family: 6, proto: 'tcp', hostIp: '::', hostPort: 8080, containerIp: '2001:db8:1::2', containerPort: 80 },
+      { family: 6, proto: 'tcp', hostIp: '2001:db8:1::1', hostPort: 9090, containerIp: '2001:db8:1::2', containerPort: 90 },
     ],
   },
 };
@@ -94,4 +109,36 @@ test('applying a smaller ruleset over a larger one leaves exactly the smaller on
 test('teardown script is accepted when the table does not exist', () => {
   const check = nftAccepts(renderTeardown('redes'));
   assert.ok(check.ok, check.err);
+});
+
+test('a port delta adds and removes only elements, and keeps hairpin entries still needed', () => {
+  const a = { family: 4, proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerIp: '172.17.0.2', containerPort: 80 } as const;
+  const b = { ...a, hostPort: 8443, containerPort: 443 };
+  const script = renderPortDelta('redes', [b], [a], [b]);
+  assert.equal(script, [
+    'delete element inet redes pubany4 { tcp . 8080 : 172.17.0.2 . 80 }',
+    'add element inet redes pubany4 { tcp . 8443 : 172.17.0.2 . 443 }',
+    'add element inet redes hairpin4 { 172.17.0.2 . 172.17.0.2 }',
+    '',
+  ].join('\n'));
+  assert.equal(renderPortDelta('redes', [], [a], []), [
+    'delete element inet redes pubany4 { tcp . 8080 : 172.17.0.2 . 80 }',
+    'delete element inet redes hairpin4 { 172.17.0.2 . 172.17.0.2 }',
+    '',
+  ].join('\n'));
+});
+
+test('a delta applies on top of the full ruleset, and the user table survives a re-render', () => {
+  const state = scenarios['published-ports'] as FirewallState;
+  const extra = { family: 4, proto: 'tcp', hostIp: '0.0.0.0', hostPort: 30000, containerIp: '10.1.1.2', containerPort: 30000 } as const;
+  const script = [
+    renderRuleset(state),
+    'add rule inet redes-user forward ip saddr 198.51.100.0/24 drop\n',
+    renderPortDelta('redes', [extra], [], []),
+    renderRuleset(state),
+  ].join('');
+  const r = spawnSync('unshare', ['--net', 'sh', '-c', 'nft -f - && nft list ruleset'], { input: script, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /ip saddr 198\.51\.100\.0\/24 drop/);
+  assert.doesNotMatch(r.stdout, /30000/, 'the full render replaces the delta');
 });

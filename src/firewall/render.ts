@@ -3,17 +3,32 @@
  *
  * One table (`inet <prefix>`) holds everything redes programs; applying the rendered text replaces
  * its contents in a single `nft -f` transaction (declare, flush, refill), so the kernel never sees
- * half a ruleset and a re-apply never duplicates rules.
+ * half a ruleset and a re-apply never duplicates rules. Everything that changes per container lives in
+ * sets and maps (elements, not rules), so publishing a port is an `add element` whose cost does not
+ * grow with the ports already published (see render-ports.ts for those deltas).
  *
  * Chains and what they do:
- * - `postrouting` (nat, srcnat): masquerade of each network's subnets when leaving through any other
- *   interface (off for `enable_ip_masquerade=false` and for internal networks).
- * - `forward` (filter): isolation between bridge networks (a packet entering from one of our bridges
- *   may not leave through another of our bridges), `enable_icc=false` (no traffic between two ports of
- *   one bridge), and internal networks (nothing in or out of the bridge but between its own ports).
+ * - `guard` (filter, prerouting, raw): a packet for 127.0.0.0/8 or ::1 that did not come from `lo`
+ *   is dropped before NAT sees it. We set route_localnet=1 on our bridges (for host → 127.0.0.1
+ *   published ports), which is exactly the CVE-2020-8558 / moby#45610 hole without this rule.
+ * - `prerouting`, `output` (nat, dstnat): packets for one of the host's own addresses go through
+ *   `publish`, which DNATs by the maps `pubip4`/`pubip6` (a host address . proto . port) and
+ *   `pubany4`/`pubany6` (proto . port, for bindings on 0.0.0.0 / ::).
+ * - `input` (filter): a container may not use the gateway address of another of our bridges
+ *   (isolation by gateway address).
+ * - `forward` (filter): same-bridge traffic where ICC is on; internal bridges have no way in or out;
+ *   replies; published (DNATed) traffic; nothing else between bridges; and nothing from elsewhere into
+ *   a bridge that is not a reply or a published port (Docker 28's "DROP DIRECT ACCESS").
+ * - `postrouting` (nat, srcnat): hairpin (a container to itself through its published port),
+ *   host → 127.0.0.1 published ports, and each network's masquerade when leaving by another interface.
  *
- * Beware: nftables 1.0.6 wants each rule and each closing brace on its own line.
+ * The operators' own table `inet <prefix>-user` (chain `forward`, priority filter - 1) is declared
+ * here but never flushed: rules put there survive every re-render (README "Firewall").
+ *
+ * Beware: nftables 1.0.6 wants each rule and each closing brace on its own line. Priorities are
+ * nftables' standard names (https://wiki.nftables.org/wiki-nftables/index.php/Netfilter_hooks).
  */
+import { portElements, type FirewallPort } from './render-ports.js';
 
 export interface FirewallNetwork {
   /** Network id; its short form is written in a comment so a reader can map rules to networks. */
@@ -22,6 +37,9 @@ export interface FirewallNetwork {
   bridge: string;
   subnetsV4: readonly string[];
   subnetsV6: readonly string[];
+  /** Addresses of the bridge itself (isolation by gateway address). */
+  gatewaysV4?: readonly string[];
+  gatewaysV6?: readonly string[];
   internal: boolean;
   masquerade: boolean;
   icc: boolean;
@@ -31,24 +49,94 @@ export interface FirewallState {
   /** Name of our table (the instance prefix). */
   table: string;
   networks: readonly FirewallNetwork[];
+  /** Published ports of all containers. */
+  ports?: readonly FirewallPort[];
 }
 
 export const TABLE_FAMILY = 'inet';
+/** The operators' table next to ours; redes declares it and never touches its rules. */
+export const userTable = (table: string): string => `${table}-user`;
+
+/** Every set and map of our table with its type: declared before the flush, refilled after it. */
+export const SETS: ReadonlyArray<readonly [kind: 'set' | 'map', name: string, type: string]> = [
+  ['set', 'bridges', 'ifname'],
+  ['set', 'internal', 'ifname'],
+  ['set', 'icc', 'ifname . ifname'],
+  ['set', 'gw4', 'ifname . ipv4_addr'],
+  ['set', 'gwaddr4', 'ipv4_addr'],
+  ['set', 'gw6', 'ifname . ipv6_addr'],
+  ['set', 'gwaddr6', 'ipv6_addr'],
+  ['map', 'pubany4', 'inet_proto . inet_service : ipv4_addr . inet_service'],
+  ['map', 'pubip4', 'ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service'],
+  ['map', 'pubany6', 'inet_proto . inet_service : ipv6_addr . inet_service'],
+  ['map', 'pubip6', 'ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service'],
+  ['set', 'hairpin4', 'ipv4_addr . ipv4_addr'],
+  ['set', 'hairpin6', 'ipv6_addr . ipv6_addr'],
+];
 
 const q = (s: string): string => `"${s}"`;
+const uniq = (xs: string[]): string[] => [...new Set(xs)].sort();
+
+function declare(kind: string, name: string, type: string, elements: string[] = []): string[] {
+  return [`${kind} ${name} {`, `type ${type}`, ...(elements.length ? [`elements = { ${elements.join(', ')} }`] : []), '}'];
+}
 
 export function renderRuleset(state: FirewallState): string {
   const nets = [...state.networks].sort((a, b) => a.bridge.localeCompare(b.bridge));
   const t = `${TABLE_FAMILY} ${state.table}`;
   const out: string[] = [];
+  // The user table: declaring an existing table or chain changes nothing, so their rules stay.
+  out.push(`table ${TABLE_FAMILY} ${userTable(state.table)} {`, 'chain forward {', 'type filter hook forward priority filter - 1; policy accept;', '}', '}');
   // Declare (a no-op when present), flush, refill: cheaper than deleting the table, which waits for
-  // the kernel to retire it, and just as atomic inside one transaction.
-  out.push(`table ${t} {`, 'set bridges {', 'type ifname', '}', '}');
-  out.push(`flush table ${t}`, `flush set ${t} bridges`, `table ${t} {`);
+  // the kernel to retire it, and just as atomic inside one transaction. `flush table` empties the
+  // chains only, so every set is flushed by name.
+  out.push(`table ${t} {`, ...SETS.flatMap(([k, n, ty]) => declare(k, n, ty)), '}');
+  out.push(`flush table ${t}`, ...SETS.map(([k, n]) => `flush ${k} ${t} ${n}`), `table ${t} {`);
 
-  out.push('set bridges {', 'type ifname', ...(nets.length ? [`elements = { ${nets.map((n) => q(n.bridge)).join(', ')} }`] : []), '}');
+  const el: Record<string, string[]> = {
+    bridges: nets.map((n) => q(n.bridge)),
+    internal: nets.filter((n) => n.internal).map((n) => q(n.bridge)),
+    icc: nets.filter((n) => n.icc).map((n) => `${q(n.bridge)} . ${q(n.bridge)}`),
+    gw4: nets.flatMap((n) => (n.gatewaysV4 ?? []).map((g) => `${q(n.bridge)} . ${g}`)),
+    gwaddr4: uniq(nets.flatMap((n) => [...(n.gatewaysV4 ?? [])])),
+    gw6: nets.flatMap((n) => (n.gatewaysV6 ?? []).map((g) => `${q(n.bridge)} . ${g}`)),
+    gwaddr6: uniq(nets.flatMap((n) => [...(n.gatewaysV6 ?? [])])),
+  };
+  for (const [set, items] of portElements(state.ports ?? [])) el[set] = items;
+  for (const [kind, name, type] of SETS) out.push(...declare(kind, name, type, el[name] ?? []));
+
+  out.push('chain guard {', 'type filter hook prerouting priority raw; policy accept;');
+  out.push('iifname != "lo" ip daddr 127.0.0.0/8 drop comment "CVE-2020-8558"');
+  out.push('iifname != "lo" ip6 daddr ::1 drop comment "CVE-2020-8558"', '}');
+
+  // nft 1.0.6 accepts the name `dstnat` on prerouting only; -100 is its value (NF_IP_PRI_NAT_DST).
+  for (const [hook, prio] of [['prerouting', 'dstnat'], ['output', '-100']]) {
+    out.push(`chain ${hook} {`, `type nat hook ${hook} priority ${prio}; policy accept;`, 'fib daddr type local jump publish', '}');
+  }
+  out.push('chain publish {');
+  out.push('dnat ip to ip daddr . meta l4proto . th dport map @pubip4');
+  out.push('dnat ip to meta l4proto . th dport map @pubany4');
+  // ::1 cannot leave the host (no route_localnet for IPv6): such a DNAT could never be answered.
+  out.push('ip6 daddr ::1 return');
+  out.push('dnat ip6 to ip6 daddr . meta l4proto . th dport map @pubip6');
+  out.push('dnat ip6 to meta l4proto . th dport map @pubany6', '}');
+
+  out.push('chain input {', 'type filter hook input priority filter; policy accept;');
+  out.push('ip daddr @gwaddr4 iifname @bridges iifname . ip daddr != @gw4 drop comment "gateway of another network"');
+  out.push('ip6 daddr @gwaddr6 iifname @bridges iifname . ip6 daddr != @gw6 drop comment "gateway of another network"', '}');
+
+  out.push('chain forward {', 'type filter hook forward priority filter; policy accept;');
+  out.push('iifname . oifname @icc accept');
+  out.push('iifname @internal drop comment "internal"', 'oifname @internal drop comment "internal"');
+  out.push('ct state established,related accept');
+  out.push('ct status dnat oifname @bridges accept comment "published"');
+  out.push('iifname @bridges oifname @bridges drop comment "isolation"');
+  out.push('oifname @bridges drop comment "direct access"', '}');
 
   out.push('chain postrouting {', 'type nat hook postrouting priority srcnat; policy accept;');
+  out.push('ip saddr . ip daddr @hairpin4 masquerade comment "hairpin"');
+  out.push('ip6 saddr . ip6 daddr @hairpin6 masquerade comment "hairpin"');
+  out.push('ct status dnat oifname @bridges ip saddr 127.0.0.0/8 masquerade comment "host to 127.0.0.1"');
   for (const n of nets) {
     if (n.internal || !n.masquerade) continue;
     for (const s of n.subnetsV4) out.push(`ip saddr ${s} oifname != ${q(n.bridge)} masquerade comment ${q(n.id.slice(0, 12))}`);
@@ -56,24 +144,11 @@ export function renderRuleset(state: FirewallState): string {
   }
   out.push('}');
 
-  out.push('chain forward {', 'type filter hook forward priority filter; policy accept;');
-  for (const n of nets) {
-    const b = q(n.bridge);
-    if (n.internal) {
-      out.push(`iifname ${b} oifname != ${b} drop comment ${q(n.id.slice(0, 12))}`);
-      out.push(`oifname ${b} iifname != ${b} drop comment ${q(n.id.slice(0, 12))}`);
-    } else {
-      out.push(`iifname ${b} oifname != ${b} oifname @bridges drop comment ${q(n.id.slice(0, 12))}`);
-    }
-    if (!n.icc) out.push(`iifname ${b} oifname ${b} drop comment ${q(n.id.slice(0, 12))}`);
-  }
-  out.push('}');
-
   out.push('}');
   return out.join('\n') + '\n';
 }
 
-/** The script that removes our table (teardown); harmless when it is missing. */
+/** The script that removes our table (teardown); harmless when it is missing. The user table stays. */
 export function renderTeardown(table: string): string {
   const t = `${TABLE_FAMILY} ${table}`;
   return `table ${t}\ndelete table ${t}\n`;

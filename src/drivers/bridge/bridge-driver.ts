@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { ipBatch, ipJson, listLinks, type IpAddr, type IpCommand, type IpLink } from '../../kernel/ip.js';
 import { ensureSysctl } from '../../kernel/sysctl.js';
-import type { Firewall, FirewallNetwork } from '../../firewall/index.js';
+import { FirewallManager, type Firewall, type FirewallNetwork } from '../../firewall/index.js';
 import { logger } from '../../util/log.js';
 import { conflict, forbidden } from '../../util/errors.js';
 import type { DriverNetwork, NetworkDriver } from '../driver.js';
@@ -29,11 +29,13 @@ interface BridgeNetwork {
 export class BridgeDriver implements NetworkDriver {
   readonly name = 'bridge';
   private readonly nets = new Map<string, BridgeNetwork>();
+  /** Shared with the port-publishing hook: both update one table through it. */
+  readonly firewall: FirewallManager;
 
-  constructor(
-    private readonly firewall: Firewall,
-    private readonly tableName: string,
-  ) {}
+  /** Give the daemon's FirewallManager; a bare Firewall (plus table name) gets a manager of its own. */
+  constructor(firewall: FirewallManager | Firewall, tableName = 'redes') {
+    this.firewall = firewall instanceof FirewallManager ? firewall : new FirewallManager(firewall, tableName);
+  }
 
   parseOptions(options: Readonly<Record<string, string>>, ctx: { id: string; isDefault: boolean }): Record<string, string> {
     parseBridgeOptions(options, ctx.id, ctx.isDefault);
@@ -143,6 +145,9 @@ export class BridgeDriver implements NetworkDriver {
     }
     cmds.push(['link', 'set', 'dev', name, 'up']);
     await ipBatch(cmds);
+    // The host reaches ports published on 127.0.0.1 through the bridge; the firewall's guard chain
+    // drops every other packet for 127.0.0.0/8 that did not come from lo (CVE-2020-8558).
+    await ensureSysctl(`net/ipv4/conf/${name}/route_localnet`, '1');
     if (!b.net.ipv6) await ensureSysctl(`net/ipv6/conf/${name}/accept_ra`, '0').catch(() => undefined);
     return !link;
   }
@@ -169,10 +174,12 @@ export class BridgeDriver implements NetworkDriver {
       bridge: b.opts.bridgeName,
       subnetsV4: b.net.ipv4 ? [b.net.ipv4.subnet] : [],
       subnetsV6: b.net.ipv6 ? [b.net.ipv6.subnet] : [],
+      gatewaysV4: b.net.ipv4 ? [b.net.ipv4.gateway] : [],
+      gatewaysV6: b.net.ipv6 ? [b.net.ipv6.gateway] : [],
       internal: b.net.internal,
       masquerade: b.opts.masquerade,
       icc: b.opts.icc,
     }));
-    await this.firewall.apply({ table: this.tableName, networks });
+    await this.firewall.setNetworks(networks);
   }
 }

@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RecordingFirewall } from './firewall.js';
+import { FirewallManager } from './manager.js';
+
+const p = (hostPort: number, containerIp = '172.17.0.2') =>
+  ({ family: 4, proto: 'tcp', hostIp: '0.0.0.0', hostPort, containerIp, containerPort: 80 }) as const;
+
+test('a port change is one delta; a network change is one full render with every port', async () => {
+  const fw = new RecordingFirewall();
+  const m = new FirewallManager(fw, 'redes');
+  await m.setPorts('c1', [p(8080)]);
+  await m.setPorts('c2', [p(8081, '172.17.0.3')]);
+  assert.equal(fw.deltas.length, 2);
+  assert.equal(fw.applied.length, 0);
+  await m.setNetworks([]);
+  assert.equal(fw.applied.length, 1);
+  assert.equal(fw.applied[0]?.ports?.length, 2);
+  await m.removePorts('c1');
+  assert.match(fw.deltas[2] ?? '', /^delete element inet redes pubany4 \{ tcp \. 8080 : 172\.17\.0\.2 \. 80 \}/);
+  await m.setPorts('c2', [p(8081, '172.17.0.3')]);
+  assert.equal(fw.deltas.length, 3, 'no change, no transaction');
+});
+
+test('a refused delta falls back to a full render', async () => {
+  const fw = new RecordingFirewall();
+  const m = new FirewallManager(fw, 'redes');
+  fw.failNextDelta = true;
+  await m.setPorts('c1', [p(8080)]);
+  assert.equal(fw.applied.length, 1);
+  assert.deepEqual(fw.applied[0]?.ports, [p(8080)]);
+});

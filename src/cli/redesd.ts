@@ -87,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
     drivers,
     ipam: { pools },
     hostRoutes: () => listRoutePrefixes(),
-    endpointsOf: (id) => late.containers?.endpointsOfNetwork(id).map((e) => e.endpoint.endpointId) ?? [],
+    endpointsOf: (id) => late.containers?.endpointsOfNetwork(id).map((e) => ({ name: e.container.name, id: e.endpoint.endpointId })) ?? [],
   });
   // Before the networks are restored, so that the first full ruleset already holds the stored ports.
   const ports = await installPortPublishing({ store, networks, firewall: fwm });

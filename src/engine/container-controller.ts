@@ -152,7 +152,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       }
       nets.forEach((net, i) => {
         const req = p.endpointsConfig[names[i] as string] ?? p.endpointsConfig[net.name] ?? { aliases: [], links: [] };
-        this.deps.networking.checkEndpointRequest(net, req);
+        this.deps.networking.checkEndpointRequest(net, req, 'create');
         endpoints[net.name] = this.deps.networking.blankEndpoint(net, req);
       });
       if (nets[0]?.driver === 'host') netns = '';
@@ -544,7 +544,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       }
       if (rec.endpoints[net.name]) throw forbidden('container.already_connected', `endpoint with name ${rec.name} already exists in network ${net.name}`);
       const req = parseEndpointRequest(endpointConfig);
-      this.deps.networking.checkEndpointRequest(net, req);
+      this.deps.networking.checkEndpointRequest(net, req, 'connect');
       let ep = this.deps.networking.blankEndpoint(net, req);
       if (rec.state.status === 'running') {
         const used = new Set(Object.values(rec.endpoints).map((e) => e.ifname));

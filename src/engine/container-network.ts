@@ -43,15 +43,18 @@ export class ContainerNetworking {
     private readonly drivers: ReadonlyMap<string, NetworkDriver>,
   ) {}
 
-  /** Checks a request to put a container on `net` (Docker's rules for the default bridge). */
-  checkEndpointRequest(net: NetworkRecord, req: EndpointRequest): void {
-    const userDefined = !net.predefined;
-    if (!userDefined && (req.ipv4Address || req.ipv6Address)) {
-      throw invalidParameter('container.ip_on_default', 'user specified IP address is supported on user defined networks only');
-    }
-    if (!userDefined && req.aliases.length > 0) {
-      throw invalidParameter('container.alias_on_default', 'network-scoped alias is supported only for containers in user defined networks');
-    }
+  /**
+   * Checks a request to put a container on `net` (Docker's rules for the default bridge). Docker
+   * words the error by where it comes from: `invalid endpoint settings:` on connect, with
+   * `invalid config for network X: ` in front of it on create (`context`).
+   */
+  checkEndpointRequest(net: NetworkRecord, req: EndpointRequest, context: 'create' | 'connect'): void {
+    const problems: string[] = [];
+    if (net.predefined && (req.ipv4Address || req.ipv6Address)) problems.push('user specified IP address is supported on user defined networks only');
+    if (net.predefined && req.aliases.length > 0) problems.push('network-scoped alias is supported only for containers in user defined networks');
+    if (problems.length === 0) return;
+    const settings = `invalid endpoint settings:\n${problems.join('\n')}`;
+    throw invalidParameter('container.endpoint_settings', context === 'create' ? `invalid config for network ${net.name}: ${settings}` : settings);
   }
 
   /** An endpoint record with nothing allocated yet (what a created container shows). */

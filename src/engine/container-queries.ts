@@ -13,9 +13,9 @@ export class ContainerQueries {
   /** Docker's order: full id, exact name, unique id prefix. */
   resolve(term: string): ContainerRecord {
     const t = term.replace(/^\//, '');
-    const all = this.collection.list();
-    const byId = all.find((c) => c.id === t);
+    const byId = this.collection.get(t); // the common case (the CLI sends full ids): no scan
     if (byId) return byId;
+    const all = this.collection.list();
     const byName = all.find((c) => c.name === t);
     if (byName) return byName;
     const byPrefix = t ? all.filter((c) => c.id.startsWith(t)) : [];

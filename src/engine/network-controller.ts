@@ -27,8 +27,8 @@ export interface NetworkControllerDeps {
   ipam: IpamDefaults;
   /** Subnets routed in the engine's host namespace, which automatic subnets must avoid. */
   hostRoutes: () => Promise<string[]>;
-  /** Ids of the endpoints attached to a network (containers); empty until containers exist. */
-  endpointsOf?: (networkId: string) => string[];
+  /** The endpoints attached to a network (container name, endpoint id). */
+  endpointsOf?: (networkId: string) => Array<{ name: string; id: string }>;
 }
 
 const LIST_FILTERS = ['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type'];
@@ -102,7 +102,8 @@ export class NetworkController {
       if (n.predefined) throw forbidden('network.predefined', `${n.name} is a pre-defined network and cannot be removed`);
       const eps = this.deps.endpointsOf?.(n.id) ?? [];
       if (eps.length > 0) {
-        throw forbidden('network.in_use', `error while removing network: network ${n.name} id ${n.id} has active endpoints`);
+        const list = eps.map((e) => `name:${JSON.stringify(e.name)} id:${JSON.stringify(e.id.slice(0, 12))}`).join(', ');
+        throw forbidden('network.in_use', `error while removing network: network ${n.name} has active endpoints (${list})`);
       }
       await this.driverOf(n).deleteNetwork(toDriverNetwork(n));
       this.deps.store.transaction(() => {

@@ -67,7 +67,7 @@ test('kill -9 the daemon; x exits meanwhile; restart: a and b run on, x is Exite
 
   const x = await inspectContainer(sb, 'exiter');
   assert.deepEqual([x.State.Status, x.State.Running, x.State.ExitCode, x.State.Pid], ['exited', false, 7, 0]);
-  assert.match((await sb.docker(['ps', '-a', '--filter', 'name=^x$', '--format', '{{.Status}}'])).stdout, /^Exited \(7\) /);
+  assert.match((await sb.docker(['ps', '-a', '--filter', 'name=^exiter$', '--format', '{{.Status}}'])).stdout, /^Exited \(7\) /);
   assert.equal(x.NetworkSettings.Networks.bridge?.IPAddress, '');
   assert.ok(!(await netnsList()).includes(containerNetns(sb, x.Id)), 'x\'s netns is released');
   await waitFor(`x's veth ${exitedVeth} to go`, async () => !(await hostVeths(sb)).some((l) => l.ifname === exitedVeth), 5000).catch(() => undefined);
@@ -81,7 +81,7 @@ test('re-adopted containers are managed: exec, a new container gets a free addre
   assert.equal((await inspectContainer(sb, 'gamma')).NetworkSettings.Networks.red_prueba1?.IPAddress, '10.1.1.2', 'IPAM remembers a and b');
   // docker wait on a re-adopted container returns when it stops.
   const waiting = sb.docker(['wait', 'beta'], T);
-  assert.equal((await sb.docker(['stop', '-t', '1', 'beta'], T)).stdout, 'b\n');
+  assert.equal((await sb.docker(['stop', '-t', '1', 'beta'], T)).stdout, 'beta\n');
   assert.equal((await waiting).stdout, '137\n');
   assert.ok(!(await netnsList()).includes(containerNetns(sb, before1.beta?.Id ?? '')));
   assert.equal((await sb.docker(['rm', 'beta', 'exiter'], T)).stdout, 'beta\nexiter\n');

@@ -1,16 +1,29 @@
 /**
  * Structured logging for the daemon and the CLI (pino, JSON lines on stderr).
  * Use `logger.child({ component })` per module; the level comes from `--log-level` / `--debug`.
+ *
+ * Beware: a pino child keeps the level it was made with, and modules make theirs at import time,
+ * before the daemon has parsed its flags; so every child is remembered and `setLogLevel` sets all.
  */
 import { pino, destination, type Logger } from 'pino';
 
 export type { Logger };
 
+const children = new Set<Logger>();
+
 export const logger: Logger = pino(
-  { name: 'redes', level: process.env.REDES_LOG_LEVEL ?? 'info', base: { pid: process.pid } },
+  {
+    name: 'redes',
+    level: process.env.REDES_LOG_LEVEL ?? 'info',
+    base: { pid: process.pid },
+    onChild: (child) => {
+      children.add(child);
+    },
+  },
   destination(2),
 );
 
 export function setLogLevel(level: string): void {
   logger.level = level;
+  for (const c of children) c.level = level;
 }

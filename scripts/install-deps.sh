@@ -22,6 +22,17 @@ if [ "$major" -lt 20 ]; then
   exit 1
 fi
 
+# The netns-socket addon (scripts/build-addon.sh) compiles against Node's node_api.h. Node from
+# nodesource or the official tarball ships it; Debian's own nodejs needs libnode-dev (N-API is
+# ABI-stable, so those headers serve any newer Node too).
+node_inc="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")/include/node"
+if [ ! -f "$node_inc/node_api.h" ] && [ ! -f /usr/include/node/node_api.h ]; then
+  echo "redes: installing Node's headers (libnode-dev) for the netns-socket addon" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends libnode-dev >&2
+fi
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "redes: npm ci" >&2
   npm ci --no-audit --no-fund >&2

@@ -13,6 +13,7 @@ import { containerRoutes, containersOf } from '../api/handlers/containers.js';
 import { closeHijacked, handleUpgrade } from '../api/hijack.js';
 import { ContainerController, ContainerNetworking, NetworkController } from '../engine/index.js';
 import { openImageService } from '../engine/images.js';
+import { createServiceDiscovery } from '../engine/service-discovery.js';
 import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, type NetworkDriver } from '../drivers/index.js';
 import { FirewallManager, NftFirewall, NoFirewall } from '../firewall/index.js';
 import { installPortPublishing } from '../engine/port-hooks.js';
@@ -95,8 +96,16 @@ async function main(argv: string[]): Promise<number> {
 
   const images = await openImageService(join(opts.dataRoot, 'images'));
   if (opts.busyboxImage) await images.ensureBusybox();
+  // Embedded DNS (127.0.0.11 in each container on a user network) and legacy links.
+  const sd = createServiceDiscovery({
+    networks,
+    containers: () => late.containers,
+    resolvConfPath: opts.resolvConf,
+    save: (r) => store.transaction(() => store.collection('containers').put(r)),
+  });
   const ctl = new ContainerController({
-    hooks: [ports],
+    hooks: [ports, ...sd.hooks],
+    removeLink: (name) => sd.links.removeLink(name),
     store,
     networks,
     networking: new ContainerNetworking(store, networks, drivers),
@@ -148,6 +157,7 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  sd.close();
   store.close();
   await rm(opts.socketPath, { force: true });
   return 0;

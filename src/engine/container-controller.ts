@@ -53,6 +53,8 @@ export interface ContainerControllerDeps {
   resolvConfPath: string;
   /** Features plugged into the lifecycle (ports, DNS, links), called in this order. */
   hooks?: readonly ContainerHooks[];
+  /** `docker rm --link /parent/alias`: drops a legacy link (the links feature). */
+  removeLink?: (name: string) => unknown;
 }
 
 const SIGNALS = /^(SIG)?[A-Z0-9+-]+$|^\d+$/;
@@ -295,6 +297,8 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       for (const [name, ep] of Object.entries(rec.endpoints)) if (!ep.ifname) rec.endpoints[name] = { ...ep, endpointId: '' };
       rec.state = { ...rec.state, status: rec.state.startedAt === ZERO_TIME ? 'created' : 'exited', error: (e as Error).message, exitCode: 128 };
       this.deps.store.transaction(() => this.containers.put(rec));
+      // As dockerd: a --rm container that cannot start is removed (the CLI waits for condition=removed).
+      if (rec.hostConfig.AutoRemove === true) void this.remove(rec.id, { force: true, volumes: false, link: false }).catch(() => undefined);
       throw e;
     }
   }
@@ -402,8 +406,13 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   }
 
   async remove(term: string, opts: { force: boolean; volumes: boolean; link: boolean }): Promise<void> {
+    if (opts.link) {
+      // `/parent/alias` is a link's name, not a container's.
+      if (!this.deps.removeLink) throw invalidParameter('container.link', 'legacy links are not supported by this engine');
+      this.deps.removeLink(term.startsWith('/') ? term : `/${term}`);
+      return;
+    }
     const rec0 = this.resolve(term);
-    if (opts.link) throw invalidParameter('container.link', 'legacy links are not supported by this engine yet');
     if (rec0.state.status === 'running') {
       if (!opts.force) {
         throw conflict('container.running', `cannot remove container "${term}": container is running: stop the container before removing or force remove`);

@@ -142,7 +142,8 @@ export function containerRoutes(router: Router, deps: ContainerRoutesDeps): void
     else res.end(JSON.stringify(body) + '\n');
   });
 
-  router.on('DELETE', '/containers/:id', async ({ res, params, query }) => {
+  // Greedy: `docker rm --link` sends `/containers//parent/alias?link=1`.
+  router.on('DELETE', '/containers/:id*', async ({ res, params, query }) => {
     await containers.remove(id(params), { force: queryBool(query, 'force'), volumes: queryBool(query, 'v'), link: queryBool(query, 'link') });
     sendEmpty(res, 204);
   });

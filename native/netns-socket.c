@@ -1,0 +1,121 @@
+/*
+ * netns-socket: a tiny N-API addon that creates listening sockets inside another network namespace.
+ *
+ * Use (from src/kernel/netns-socket.ts only):
+ *   openSockets(nsPath, ipv4, port) -> [udpFd, tcpFd]
+ * Both sockets are bound to ipv4:port inside the namespace at nsPath (TCP also listening); the
+ * calling thread is back in its own namespace when the call returns. Node then serves the fds with
+ * dgram's bind({ fd }) and net.Server.listen({ fd }): a socket keeps the namespace it was made in.
+ *
+ * Beware: setns(2) switches only the calling thread, here Node's main thread. No JavaScript runs
+ * while we are switched (the call is synchronous), and every path back goes through restore(); if
+ * the way back itself fails the thread would serve the daemon from the wrong namespace, so we abort.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <node_api.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void restore(int orig) {
+  if (setns(orig, CLONE_NEWNET) != 0) {
+    fprintf(stderr, "netns-socket: cannot return to the original network namespace: %s\n", strerror(errno));
+    abort();
+  }
+}
+
+/* A socket of `type` bound to addr (IP_FREEBIND: the address need not be up yet); -errno on failure. */
+static int bound_socket(int type, const struct sockaddr_in *addr) {
+  int fd = socket(AF_INET, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -errno;
+  int one = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one) != 0 ||
+      bind(fd, (const struct sockaddr *)addr, sizeof *addr) != 0 ||
+      (type == SOCK_STREAM && listen(fd, 512) != 0)) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  return fd;
+}
+
+static napi_value fail(napi_env env, const char *what, int err) {
+  char msg[4400];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_throw_error(env, NULL, msg);
+  return NULL;
+}
+
+static napi_value open_sockets(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
+    napi_throw_type_error(env, NULL, "openSockets(nsPath, ipv4, port) needs three arguments");
+    return NULL;
+  }
+  char path[4096], ip[64];
+  size_t len;
+  uint32_t port;
+  if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[1], ip, sizeof ip, &len) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], &port) != napi_ok || port > 65535) {
+    napi_throw_type_error(env, NULL, "openSockets: expected (string, string, port number)");
+    return NULL;
+  }
+  struct sockaddr_in addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons((uint16_t)port);
+  if (inet_pton(AF_INET, ip, &addr.sin_addr) != 1) {
+    napi_throw_type_error(env, NULL, "openSockets: not an IPv4 address");
+    return NULL;
+  }
+
+  int orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (orig < 0) return fail(env, "open /proc/thread-self/ns/net", errno);
+  int target = open(path, O_RDONLY | O_CLOEXEC);
+  if (target < 0) {
+    int e = errno;
+    close(orig);
+    return fail(env, path, e);
+  }
+  if (setns(target, CLONE_NEWNET) != 0) {
+    int e = errno;
+    close(target);
+    close(orig);
+    return fail(env, "setns", e);
+  }
+  close(target);
+  int udp = bound_socket(SOCK_DGRAM, &addr);
+  int tcp = udp < 0 ? -1 : bound_socket(SOCK_STREAM, &addr);
+  restore(orig);
+  close(orig);
+  if (udp < 0) return fail(env, "bind udp", -udp);
+  if (tcp < 0) {
+    close(udp);
+    return fail(env, "bind tcp", -tcp);
+  }
+
+  napi_value out, u, t;
+  napi_create_array_with_length(env, 2, &out);
+  napi_create_int32(env, udp, &u);
+  napi_create_int32(env, tcp, &t);
+  napi_set_element(env, out, 0, u);
+  napi_set_element(env, out, 1, t);
+  return out;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  napi_create_function(env, "openSockets", NAPI_AUTO_LENGTH, open_sockets, NULL, &fn);
+  napi_set_named_property(env, exports, "openSockets", fn);
+  return exports;
+}

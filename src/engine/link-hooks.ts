@@ -1,0 +1,128 @@
+/**
+ * Legacy links (`--link target[:alias]`) on the default bridge, as Docker keeps them: checked at
+ * create (the target must exist), stored in HostConfig.Links in Docker's inspect form
+ * `/target:/parent/alias`, and turned at every start into /etc/hosts lines and environment variables
+ * (the target must run then). One-way: the target learns nothing. `docker rm --link /parent/alias`
+ * drops one (`removeLink`).
+ *
+ * Use: `const links = createLinkHooks({ containers })`; put it in the controller's hooks, and let
+ * `DELETE /containers/{name}?link=1` call `links.removeLink(name)`.
+ *
+ * Beware: on a user-defined network Docker does not register links at all: `--link` there is a DNS
+ * alias of the endpoint (EndpointSettings.Links, answered by the embedded DNS), and HostConfig.Links
+ * shows null. The ICC-off firewall rules for links are not made here (the firewall owns them).
+ */
+import { internal, invalidParameter, isRedesError, notFound } from '../util/errors.js';
+import { strList } from './container-config.js';
+import type { ContainerHooks } from './container-hooks.js';
+import type { ContainerRecord } from './container-types.js';
+import type { ContainerLookup } from './dns-hooks.js';
+import { linkEnv, linkHostsLines, parseLink, type LinkTarget } from './link-env.js';
+
+export interface LinkHooks extends ContainerHooks {
+  /**
+   * DELETE /containers/{name}?link=1: `name` is `/parent/alias`. Returns the parent with the link
+   * dropped from HostConfig.Links (already saved). Docker's errors for a bare name or no parent.
+   */
+  removeLink(name: string): ContainerRecord;
+}
+
+/** A stored link `/target:/parent/alias` split up. */
+export function splitStoredLink(l: string): { target: string; parent: string; alias: string } | undefined {
+  const m = /^\/?([^:]+):\/([^/]+)\/(.+)$/.exec(l);
+  return m ? { target: m[1] as string, parent: m[2] as string, alias: m[3] as string } : undefined;
+}
+
+const isLegacyMode = (mode: string): boolean => mode === 'bridge';
+
+export function createLinkHooks(deps: { containers: ContainerLookup; save: (rec: ContainerRecord) => void }): LinkHooks {
+  const lookup = (term: string): ContainerRecord | undefined => {
+    try {
+      return deps.containers.resolve(term);
+    } catch (e) {
+      if (isRedesError(e) && e.kind === 'not-found') return undefined;
+      throw e;
+    }
+  };
+
+  const targetOf = (child: ContainerRecord, linkName: string): LinkTarget => {
+    if (child.state.status !== 'running') {
+      throw internal('link.target_not_running', `Cannot link to a non running container: /${child.name} AS ${linkName}`);
+    }
+    const ep = child.endpoints.bridge;
+    if (!ep?.ipv4Address) throw internal('link.target_not_on_bridge', `container /${child.name} not attached to default bridge network`);
+    return {
+      name: child.name, hostname: String(child.config.Hostname ?? child.id.slice(0, 12)), ipv4: ep.ipv4Address,
+      ...(ep.ipv6Address ? { ipv6: ep.ipv6Address } : {}),
+      env: strList(child.config.Env, 'Env'), exposedPorts: Object.keys((child.config.ExposedPorts as object | null) ?? {}),
+    };
+  };
+
+  return {
+    name: 'links',
+    validateCreate(rec) {
+      const given = strList(rec.hostConfig.Links, 'HostConfig.Links');
+      if (given.length === 0) return;
+      if (!isLegacyMode(rec.networkMode)) {
+        // User-defined networks: the CLI also put them in the endpoint, where the DNS answers them.
+        if (!rec.networkMode.startsWith('container:')) delete rec.hostConfig.Links;
+        return;
+      }
+      const stored: string[] = [];
+      for (const spec of given) {
+        const p = parseLink(spec);
+        if (!p) throw invalidParameter('link.bad_format', `invalid link format: ${spec}`);
+        const child = lookup(p.name);
+        if (!child) throw invalidParameter('link.no_target', `could not get container for ${p.name}: No such container: ${p.name}`);
+        if (child.networkMode === 'host') {
+          throw invalidParameter('link.host_network', "conflicting options: host type networking can't be used with links. This would result in undefined behavior");
+        }
+        stored.push(`/${child.name}:/${rec.name}/${p.alias}`);
+      }
+      rec.hostConfig.Links = stored;
+    },
+    async beforeStart(rec, etc) {
+      if (!isLegacyMode(rec.networkMode)) return;
+      for (const l of strList(rec.hostConfig.Links, 'HostConfig.Links')) {
+        const s = splitStoredLink(l);
+        const child = s && lookup(s.target);
+        if (!s || !child) continue; // the target was removed: Docker drops the link with it
+        const target = targetOf(child, `/${rec.name}/${s.alias}`);
+        etc.hostsLines.push(...linkHostsLines(s.alias, target));
+        etc.env.push(...linkEnv(`/${rec.name}/${s.alias}`, target));
+      }
+    },
+    async renamed(rec, oldName) {
+      // Keep the stored names current in both directions, as Docker's name registry does.
+      for (const c of deps.containers.list({ all: true })) {
+        const links = strList(c.hostConfig.Links, 'HostConfig.Links');
+        if (links.length === 0) continue;
+        const next = links.map((l) => {
+          const s = splitStoredLink(l);
+          if (!s) return l;
+          const target = s.target === oldName ? rec.name : s.target;
+          const parent = s.parent === oldName ? rec.name : s.parent;
+          return `/${target}:/${parent}/${s.alias}`;
+        });
+        if (next.join('\n') === links.join('\n')) continue;
+        c.hostConfig.Links = next;
+        if (c.id === rec.id) rec.hostConfig.Links = next;
+        deps.save(c);
+      }
+    },
+    removeLink(name) {
+      const full = name.startsWith('/') ? name : `/${name}`;
+      const cut = full.lastIndexOf('/');
+      const parentName = full.slice(0, cut);
+      if (parentName === '') throw internal('link.default_name', 'Conflict, cannot remove the default link name of the container');
+      const parent = lookup(parentName);
+      if (!parent) throw internal('link.no_parent', `Cannot get parent ${parentName} for link name ${full}`);
+      const links = strList(parent.hostConfig.Links, 'HostConfig.Links');
+      const rest = links.filter((l) => splitStoredLink(l)?.alias !== full.slice(cut + 1));
+      if (rest.length === links.length) throw notFound('container.not_found', `No such container: ${name}`);
+      parent.hostConfig.Links = rest.length ? rest : null;
+      deps.save(parent);
+      return parent;
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * Listening sockets inside another network namespace, made by the netns-socket addon
+ * (native/netns-socket.c, built by scripts/build-addon.sh into dist/netns-socket.node).
+ *
+ * Use: `const { udpFd, tcpFd } = openSocketsInNetns('/run/netns/x-c-0123', '127.0.0.11', 53)`, then
+ * `dgram.createSocket('udp4').bind({ fd: udpFd })` and `net.createServer().listen({ fd: tcpFd })`.
+ * The sockets stay in that namespace; the caller owns the fds (closing the Node objects closes them).
+ *
+ * Beware: the addon switches the calling thread (Node's main thread) into the namespace with
+ * setns(2) for the few system calls of the socket set-up and back before it returns; nothing else in
+ * JavaScript may do that (see docs/platform notes). The call is synchronous and takes about 0.1 ms.
+ */
+import { createRequire } from 'node:module';
+
+interface Addon {
+  openSockets(nsPath: string, ipv4: string, port: number): [number, number];
+}
+
+let addon: Addon | undefined;
+
+function load(): Addon {
+  if (!addon) {
+    // dist/src/kernel/netns-socket.js → dist/netns-socket.node
+    const require = createRequire(import.meta.url);
+    addon = require('../../netns-socket.node') as Addon;
+  }
+  return addon;
+}
+
+export interface NetnsSockets {
+  udpFd: number;
+  tcpFd: number;
+}
+
+/** A UDP socket and a listening TCP socket on ipv4:port inside the namespace file at nsPath. */
+export function openSocketsInNetns(nsPath: string, ipv4: string, port: number): NetnsSockets {
+  const [udpFd, tcpFd] = load().openSockets(nsPath, ipv4, port);
+  return { udpFd, tcpFd };
+}

@@ -12,31 +12,15 @@
  * Beware: figures depend on the machine's load; the first rounds (warm-up) are not counted. `docker
  * run -d` returns once the container is started, so its time is "until running".
  */
-import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
 import { startSandbox, type Sandbox } from '../test/helpers/sandbox.js';
 import { apiRequest, keepAliveAgent } from '../test/helpers/engine-api.js';
-import { formatTable, type Row } from './networks.js';
+import { formatTable, median, runD, runIfMain, time, type Row } from './lib.js';
 
 const WARMUP = 3;
 const MANY = 100;
 
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.max(0, Math.ceil(0.5 * s.length) - 1)] ?? NaN;
-}
 
-async function runD(sb: Sandbox, args: readonly string[]): Promise<string> {
-  const id = (await sb.docker(['run', '-d', ...args, 'busybox', 'sleep', '3600'])).stdout.trim();
-  if (!/^[0-9a-f]{64}$/.test(id)) throw new Error(`docker run -d printed ${JSON.stringify(id)}`);
-  return id;
-}
 
 /** `docker run -d` until running, then `docker rm -f`, `rounds` times on `net` (undefined = bridge). */
 async function runAndRemove(sb: Sandbox, rounds: number, net?: string): Promise<Row[]> {
@@ -181,14 +165,4 @@ export async function main(n: number): Promise<Row[]> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const n = Number(process.argv[2] ?? process.env.BENCH_N ?? 20);
-  if (!Number.isInteger(n) || n < 1) {
-    process.stderr.write(`bench containers: n must be a whole number ≥ 1, got "${process.argv[2] ?? process.env.BENCH_N ?? ''}"\n`);
-    process.exit(2);
-  }
-  main(n).catch((e: unknown) => {
-    process.stderr.write(`bench containers failed: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, 'containers', 20, main);

@@ -13,17 +13,11 @@
  * within 150 ms of the CLI start.
  */
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
 import { startSandbox, type Sandbox } from '../test/helpers/sandbox.js';
 import { containerNetns } from '../test/helpers/containers.js';
 import { dnsLoad, dnsWaitFor, type LoadResult } from '../test/helpers/dns-probe.js';
-import { formatTable, type Row } from './networks.js';
+import { formatTable, runD, runIfMain, type Row } from './lib.js';
 
-async function runD(sb: Sandbox, args: readonly string[]): Promise<string> {
-  const id = (await sb.docker(['run', '-d', ...args, 'busybox', 'sleep', '3600'])).stdout.trim();
-  if (!/^[0-9a-f]{64}$/.test(id)) throw new Error(`docker run -d printed ${JSON.stringify(id)}`);
-  return id;
-}
 
 function loadLine(what: string, r: LoadResult): string {
   return `${what.padEnd(34)} ${String(Math.round(r.qps)).padStart(7)} q/s  p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  (${r.count} answers, ${r.failures} failed)`;
@@ -64,8 +58,7 @@ export async function benchDns(sb: Sandbox, rounds: number): Promise<string> {
   return `${out.join('\n')}\n\n${formatTable(rows)}`;
 }
 
-async function main(): Promise<void> {
-  const rounds = Number(process.argv[2] ?? process.env.BENCH_N ?? 10);
+async function main(rounds: number): Promise<void> {
   const sb = await startSandbox(undefined, { prefix: 'bench' });
   try {
     process.stdout.write(`${await benchDns(sb, rounds)}\n`);
@@ -74,9 +67,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().catch((e: unknown) => {
-    process.stderr.write(`bench dns: ${(e as Error).stack ?? String(e)}\n`);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, 'dns', 10, main);

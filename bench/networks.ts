@@ -8,38 +8,15 @@
  *
  * Beware: figures depend on the machine's load; the first few rounds (warm-up) are not counted.
  */
-import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
 import { startSandbox, type Sandbox } from '../test/helpers/sandbox.js';
 import { apiRequest, keepAliveAgent } from '../test/helpers/engine-api.js';
+import { formatTable, runIfMain, time, type Row } from './lib.js';
 
 const WARMUP = 3;
 
-export interface Row {
-  op: string;
-  samples: number[];
-}
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? NaN;
-}
 
-export function formatTable(rows: readonly Row[]): string {
-  const head = ['operation', 'n', 'median ms', 'p95 ms', 'min ms', 'max ms'];
-  const body = rows.map((r) => {
-    const s = [...r.samples].sort((a, b) => a - b);
-    return [r.op, String(s.length), ...[percentile(s, 0.5), percentile(s, 0.95), s[0] ?? NaN, s[s.length - 1] ?? NaN].map((x) => x.toFixed(2))];
-  });
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
-  const fmt = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [fmt(head), ...body.map(fmt)].join('\n');
-}
 
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
 
 /** `rounds` of create then rm; returns the create, rm and pair times of the counted rounds. */
 async function loop(rounds: number, create: (name: string) => Promise<string>, rm: (ref: string) => Promise<void>): Promise<[number[], number[], number[]]> {
@@ -111,14 +88,4 @@ export async function main(n: number): Promise<Row[]> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const n = Number(process.argv[2] ?? process.env.BENCH_N ?? 50);
-  if (!Number.isInteger(n) || n < 1) {
-    process.stderr.write(`bench networks: n must be a whole number ≥ 1, got "${process.argv[2] ?? process.env.BENCH_N ?? ''}"\n`);
-    process.exit(2);
-  }
-  main(n).catch((e: unknown) => {
-    process.stderr.write(`bench networks failed: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, 'networks', 50, main);

@@ -9,46 +9,34 @@
  *
  * Beware: the `nft` row includes spawning nft (about 3 ms here); the daemon pays the same.
  */
-import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
-import { startSandbox, type Sandbox } from '../test/helpers/sandbox.js';
-import { formatTable, type Row } from './networks.js';
+import { startSandbox } from '../test/helpers/sandbox.js';
+import { formatTable, runD, runIfMain, time, type Row } from './lib.js';
 
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
 
 function publish(first: number, count: number): string[] {
   return count === 1 ? ['-p', `${first}:${first}`] : ['-p', `${first}-${first + count - 1}:${first}-${first + count - 1}`];
 }
 
-async function runD(sb: Sandbox, args: readonly string[]): Promise<string> {
-  const id = (await sb.docker(['run', '-d', ...args, 'busybox', 'sleep', '3600'], { timeoutMs: 120_000 })).stdout.trim();
-  if (!/^[0-9a-f]{64}$/.test(id)) throw new Error(`docker run -d printed ${JSON.stringify(id)}`);
-  return id;
-}
 
 export async function main(n: number): Promise<Row[]> {
   const sb = await startSandbox(undefined, { prefix: 'bench' });
   try {
     const rows: Row[] = [];
-    await sb.docker(['rm', '-f', await runD(sb, [])]); // warm-up
+    await sb.docker(['rm', '-f', await runD(sb, [], 120_000)]); // warm-up
     for (const count of [0, 1, 10, 100, 1000]) {
       const samples: number[] = [];
       for (let i = 0; i < n; i++) {
         let id = '';
-        samples.push(await time(async () => (id = await runD(sb, count ? publish(20000, count) : []))));
+        samples.push(await time(async () => (id = await runD(sb, count ? publish(20000, count) : [], 120_000))));
         await sb.docker(['rm', '-f', id]);
       }
       rows.push({ op: `cli run -d, ${count} published ports`, samples });
     }
-    const big = await runD(sb, publish(20000, 1000));
+    const big = await runD(sb, publish(20000, 1000), 120_000);
     const marginal: number[] = [];
     for (let i = 0; i < n; i++) {
       let id = '';
-      marginal.push(await time(async () => (id = await runD(sb, publish(40000, 1)))));
+      marginal.push(await time(async () => (id = await runD(sb, publish(40000, 1), 120_000))));
       await sb.docker(['rm', '-f', id]);
     }
     rows.push({ op: 'cli run -d, 1 port, 1000 already published', samples: marginal });
@@ -70,14 +58,4 @@ export async function main(n: number): Promise<Row[]> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const n = Number(process.argv[2] ?? process.env.BENCH_N ?? 5);
-  if (!Number.isInteger(n) || n < 1) {
-    process.stderr.write(`bench ports: n must be a whole number ≥ 1\n`);
-    process.exit(2);
-  }
-  main(n).catch((e: unknown) => {
-    process.stderr.write(`bench ports: ${(e as Error).message}\n`);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, 'ports', 5, main);

@@ -7,10 +7,9 @@
  * redesd's default socket.
  */
 import { request, type IncomingMessage } from 'node:http';
-import { parseArgs } from 'node:util';
 import { API_VERSION } from '../api/index.js';
+import { DEFAULT_HOST, parseDaemonSubcommand } from './daemon-subcommand.js';
 
-const DEFAULT_HOST = 'unix:///run/redes/redes/docker.sock';
 
 const USAGE = `Usage: redes firewall COMMAND [OPTIONS]
 
@@ -23,34 +22,10 @@ Options:
 `;
 
 export async function firewallCommand(argv: string[]): Promise<number> {
-  let parsed;
+  const p = parseDaemonSubcommand(argv, { name: 'firewall', subcommands: ['reload'], usage: USAGE });
+  if ('exit' in p) return p.exit;
   try {
-    parsed = parseArgs({
-      args: argv,
-      options: { host: { type: 'string', short: 'H' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (e) {
-    process.stderr.write(`redes firewall: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const [sub, ...extra] = parsed.positionals;
-  if (parsed.values.help || sub === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (sub !== 'reload' || extra.length > 0) {
-    process.stderr.write(`redes firewall: ${sub === undefined ? 'missing command' : `unknown command ${JSON.stringify([sub, ...extra].join(' '))}`}\n\n${USAGE}`);
-    return 2;
-  }
-  const host = parsed.values.host ?? (process.env.DOCKER_HOST || DEFAULT_HOST);
-  if (!host.startsWith('unix://') || host.length <= 'unix://'.length) {
-    process.stderr.write(`redes firewall: invalid host ${JSON.stringify(host)}: only unix://PATH sockets are supported\n`);
-    return 2;
-  }
-  try {
-    const { status, body } = await post(host.slice('unix://'.length), `/v${API_VERSION}/redes/firewall/reload`);
+    const { status, body } = await post(p.socketPath, `/v${API_VERSION}/redes/firewall/reload`);
     if (status !== 200) {
       process.stderr.write(`redes firewall reload: daemon answered ${status}: ${messageOf(body)}\n`);
       return 1;
@@ -63,7 +38,7 @@ export async function firewallCommand(argv: string[]): Promise<number> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const hint = code === 'ENOENT' || code === 'ECONNREFUSED' ? ' (is redesd running? set DOCKER_HOST or --host)' : '';
-    process.stderr.write(`redes firewall reload: ${JSON.stringify(host)}: ${(e as Error).message}${hint}\n`);
+    process.stderr.write(`redes firewall reload: ${JSON.stringify(`unix://${p.socketPath}`)}: ${(e as Error).message}${hint}\n`);
     return 1;
   }
 }

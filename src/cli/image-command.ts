@@ -10,11 +10,10 @@
  * when it fails; the failure is a JSON `error` line in the stream, which makes the exit status 1.
  */
 import { request, type IncomingMessage } from 'node:http';
-import { parseArgs } from 'node:util';
 import { busyboxImageTar } from '../runtime/images/index.js';
 import { API_VERSION } from '../api/index.js';
+import { DEFAULT_HOST, parseDaemonSubcommand } from './daemon-subcommand.js';
 
-const DEFAULT_HOST = 'unix:///run/redes/redes/docker.sock';
 
 const USAGE = `Usage: redes image COMMAND [OPTIONS]
 
@@ -34,39 +33,15 @@ interface StreamLine {
 }
 
 export async function imageCommand(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: { host: { type: 'string', short: 'H' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (e) {
-    process.stderr.write(`redes image: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const [sub, ...extra] = parsed.positionals;
-  if (parsed.values.help || sub === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (sub !== 'busybox' || extra.length > 0) {
-    process.stderr.write(`redes image: ${sub === undefined ? 'missing command' : `unknown command ${JSON.stringify([sub, ...extra].join(' '))}`}\n\n${USAGE}`);
-    return 2;
-  }
-  const host = parsed.values.host ?? (process.env.DOCKER_HOST || DEFAULT_HOST);
-  if (!host.startsWith('unix://') || host.length <= 'unix://'.length) {
-    process.stderr.write(`redes image: invalid host ${JSON.stringify(host)}: only unix://PATH sockets are supported\n`);
-    return 2;
-  }
+  const p = parseDaemonSubcommand(argv, { name: 'image', subcommands: ['busybox'], usage: USAGE });
+  if ('exit' in p) return p.exit;
   const tar = await busyboxImageTar();
   try {
-    return await loadInto(host.slice('unix://'.length), tar);
+    return await loadInto(p.socketPath, tar);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const hint = code === 'ENOENT' || code === 'ECONNREFUSED' ? ' (is redesd running? set DOCKER_HOST or --host)' : '';
-    process.stderr.write(`redes image busybox: load into ${JSON.stringify(host)}: ${(e as Error).message}${hint}\n`);
+    process.stderr.write(`redes image busybox: load into ${JSON.stringify(`unix://${p.socketPath}`)}: ${(e as Error).message}${hint}\n`);
     return 1;
   }
 }

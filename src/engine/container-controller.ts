@@ -33,6 +33,7 @@ import type { ContainerHooks, EtcContributions } from './container-hooks.js';
 import { Mutex } from './lock.js';
 import { CONTAINER_NAME, randomName } from './names.js';
 import type { NetworkController } from './network-controller.js';
+import type { NetworkRecord } from './network-record.js';
 
 const log = logger.child({ component: 'containers' });
 
@@ -550,14 +551,8 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     ex.resizeTo?.(height, width);
   }
 
-  async connect(networkTerm: string, containerTerm: string, endpointConfig: unknown): Promise<void> {
-    const rec0 = this.resolve(containerTerm);
-    const net = this.deps.networks.resolve(networkTerm);
-    await this.lock(rec0.id).run(async () => {
-      const rec = this.mustGet(rec0.id);
-      if (net.driver === 'host' || rec.networkMode === 'host') {
-        throw forbidden('container.host_network', 'container cannot be disconnected from host network or connected to host network');
-      }
+  connect(networkTerm: string, containerTerm: string, endpointConfig: unknown): Promise<void> {
+    return this.changeEndpoints(networkTerm, containerTerm, async (rec, net) => {
       if (rec.networkMode.startsWith('container:')) {
         throw forbidden('container.shared_netns', 'container sharing network namespace with another container or host cannot be connected to any other network');
       }
@@ -576,12 +571,24 @@ export class ContainerController extends ContainerQueries implements ContainerSe
         ep = await this.deps.networking.join(ep, rec.netns, `eth${i}`, !hasGateway, dnsIdentity(rec));
       }
       rec.endpoints[net.name] = ep;
-      this.deps.store.transaction(() => this.containers.put(rec));
-      if (rec.state.status === 'running') await this.notify('endpointsChanged', (h) => h.endpointsChanged?.(rec));
     });
   }
 
-  async disconnect(networkTerm: string, containerTerm: string, _force: boolean): Promise<void> {
+  disconnect(networkTerm: string, containerTerm: string, _force: boolean): Promise<void> {
+    return this.changeEndpoints(networkTerm, containerTerm, async (rec, net) => {
+      const ep = rec.endpoints[net.name];
+      if (!ep) throw forbidden('container.not_connected', `container ${rec.id} is not connected to network ${net.name}`);
+      if (rec.state.status === 'running') await this.deps.networking.leave(ep, rec.netns);
+      delete rec.endpoints[net.name];
+    });
+  }
+
+  /** connect/disconnect: Docker's host-network rule, then `change` under the container's lock, saved and announced. */
+  private async changeEndpoints(
+    networkTerm: string,
+    containerTerm: string,
+    change: (rec: ContainerRecord, net: NetworkRecord) => Promise<void>,
+  ): Promise<void> {
     const rec0 = this.resolve(containerTerm);
     const net = this.deps.networks.resolve(networkTerm);
     await this.lock(rec0.id).run(async () => {
@@ -589,10 +596,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       if (net.driver === 'host' || rec.networkMode === 'host') {
         throw forbidden('container.host_network', 'container cannot be disconnected from host network or connected to host network');
       }
-      const ep = rec.endpoints[net.name];
-      if (!ep) throw forbidden('container.not_connected', `container ${rec.id} is not connected to network ${net.name}`);
-      if (rec.state.status === 'running') await this.deps.networking.leave(ep, rec.netns);
-      delete rec.endpoints[net.name];
+      await change(rec, net);
       this.deps.store.transaction(() => this.containers.put(rec));
       if (rec.state.status === 'running') await this.notify('endpointsChanged', (h) => h.endpointsChanged?.(rec));
     });

@@ -18,6 +18,19 @@ function pool(p: IpamPoolRecord, family: 4 | 6): NormalizedPool {
   return { family, subnet: p.subnet, gateway: p.gateway, auxAddresses: p.auxAddresses, static: true, ...(p.ipRange ? { ipRange: p.ipRange } : {}) };
 }
 
+/** The fields of an endpoint that exist only while it is plugged in (a running container's). */
+const UNPLUGGED = {
+  endpointId: '',
+  ipv4Address: '',
+  ipv4PrefixLen: 0,
+  ipv4Gateway: '',
+  ipv6Address: '',
+  ipv6PrefixLen: 0,
+  ipv6Gateway: '',
+  ifname: '',
+  hostIfname: '',
+} as const;
+
 const plen = (cidr: string): number => Number(cidr.split('/')[1]);
 
 /** What names a container answers to on a network. */
@@ -62,20 +75,12 @@ export class ContainerNetworking {
     return {
       networkId: net.id,
       networkName: net.name,
-      endpointId: '',
       ipamConfig: { ...(req.ipv4Address ? { ipv4Address: req.ipv4Address } : {}), ...(req.ipv6Address ? { ipv6Address: req.ipv6Address } : {}) },
       aliases: req.aliases,
       links: req.links,
-      macAddress: req.macAddress ?? '',
       ...(req.macAddress ? { requestedMac: req.macAddress } : {}),
-      ipv4Address: '',
-      ipv4PrefixLen: 0,
-      ipv4Gateway: '',
-      ipv6Address: '',
-      ipv6PrefixLen: 0,
-      ipv6Gateway: '',
-      ifname: '',
-      hostIfname: '',
+      ...UNPLUGGED,
+      macAddress: req.macAddress ?? '',
       dnsNames: [],
     };
   }
@@ -139,19 +144,7 @@ export class ContainerNetworking {
     const net = this.networks.get(ep.networkId);
     if (net && ep.ifname) await this.driverOf(net).leaveEndpoint(toDriverNetwork(net), netns, ep.ifname).catch(() => undefined);
     if (ep.endpointId) this.store.transaction(() => this.store.releaseOwner(ep.endpointId));
-    return {
-      ...ep,
-      endpointId: '',
-      ipv4Address: '',
-      ipv4PrefixLen: 0,
-      ipv4Gateway: '',
-      ipv6Address: '',
-      ipv6PrefixLen: 0,
-      ipv6Gateway: '',
-      ifname: '',
-      hostIfname: '',
-      macAddress: ep.requestedMac ?? '',
-    };
+    return { ...ep, ...UNPLUGGED, macAddress: ep.requestedMac ?? '' };
   }
 
   private driverOf(net: NetworkRecord): NetworkDriver {

@@ -1,8 +1,9 @@
 // The macvlan driver end to end with the docker CLI, in a sandbox with a lan (`redes sandbox up
 // --lan`: the host's eth1 sits on `<name>-lan`, 198.51.100.0/24, whose peer .1 serves HTTP). The
 // seed's commands with the subnet adapted, reachability in bridge and private mode, the lan peer
-// reaching containers, the host not reaching them (macvlan's documented limit), Docker's errors,
-// kill -9 recovery, the parent-less network, and rm leaving no link. Tests run in order.
+// reaching containers, the host not reaching them (macvlan's documented limit) unless the network
+// has a host shim (-o redes.macvlan.host_shim), Docker's errors, kill -9 recovery, the parent-less
+// network, and rm leaving no link. Tests run in order.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { run } from '../../src/kernel/run.js';
@@ -192,4 +193,58 @@ test('dual stack: --ipv6 gives each child an IPv6 address of the subnet, and the
   await sb.docker(['rm', '-f', 's1', 's2'], T);
   await sb.docker(['network', 'rm', 'mv_six'], T);
   assert.deepEqual(await hostLinks(), hostLinksBefore);
+});
+
+test('host shim: -o redes.macvlan.host_shim lets the engine host ping and fetch HTTP from containers; rm and kill -9 keep it right', async () => {
+  const K = 'redes.macvlan.host_shim';
+  const HTTPD = ['sh', '-c', 'mkdir -p /www && echo hi-shim > /www/index.html && exec httpd -f -p 80 -h /www'];
+  const hostPing = async (to: string): Promise<number> => (await sb.exec(['busybox', 'ping', '-c1', '-W1', to], { allowFail: true, timeoutMs: 10_000 })).code;
+  const hostGet = async (to: string): Promise<string> => {
+    for (let i = 0; ; i++) {
+      const r = await sb.exec(['timeout', '5', 'busybox', 'wget', '-qO-', `http://${to}/`], { allowFail: true, timeoutMs: 10_000 });
+      if (r.code === 0 || i >= 20) return r.stdout;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  };
+  const shimRoutes = async (dev: string): Promise<string[]> => (await sb.ipJson<IpRoute[]>(['route', 'show', 'dev', dev])).map((r) => r.dst).sort();
+  // Bad shim addresses fail the create and leave nothing.
+  assert.match(await errorOf(['network', 'create', '-d', 'macvlan', '--subnet=198.51.100.0/24', '--gateway=198.51.100.1', '-o', 'parent=eth1', '-o', `${K}=198.51.100.1`, 'bad_shim']), /is the network's gateway$/);
+  assert.match(await errorOf(['network', 'create', '-d', 'macvlan', '--subnet=198.51.100.0/24', '--gateway=198.51.100.1', '-o', 'parent=eth1', '-o', `${K}=198.51.100.2`, 'bad_shim']), /198\.51\.100\.2 is already an address of the host \(on eth1\)$/);
+  assert.deepEqual(await hostLinks(), hostLinksBefore);
+
+  // The shim address is reserved in IPAM with --aux-address, so no container is ever given it.
+  const id = (
+    await sb.docker(['network', 'create', '-d', 'macvlan', '--subnet=198.51.100.0/24', '--gateway=198.51.100.1', '--aux-address', 'host_shim=198.51.100.254', '-o', 'parent=eth1', '-o', `${K}=198.51.100.254`, 'mv_shim'], T)
+  ).stdout.trim();
+  const shim = `mvs-${id.slice(0, 8)}`;
+  assert.deepEqual((await inspectNetwork('mv_shim')).Options, { parent: 'eth1', [K]: '198.51.100.254' });
+  assert.deepEqual(v4ByLink(await sb.ipJson(['addr', 'show', 'dev', shim])), { [shim]: ['198.51.100.254/32'] });
+  await runDetached(sb, ['--name', 'h1', '--net=mv_shim', '--ip=198.51.100.21', 'busybox', ...HTTPD]);
+  await runDetached(sb, ['--name', 'h2', '--net=mv_shim', 'busybox', 'sleep', '3600']);
+  const ip2 = (await inspectContainer(sb, 'h2')).NetworkSettings.Networks.mv_shim?.IPAddress ?? '';
+  assert.deepEqual(await shimRoutes(shim), ['198.51.100.21', ip2].sort(), 'a /32 route per container, nothing else');
+  assert.equal(await hostPing('198.51.100.21'), 0, 'host → h1 through the shim');
+  assert.equal(await hostPing(ip2), 0, 'host → h2 through the shim');
+  assert.equal(await hostGet('198.51.100.21'), 'hi-shim\n', 'host fetches HTTP from h1');
+  assert.equal(await hostPing('198.51.100.1'), 0, 'the host still reaches the lan peer through eth1');
+  assert.equal(await lanPing('198.51.100.21'), 0, 'lan → h1');
+  assert.equal(await wgetLan('h1'), 'hello from lan\n');
+  assert.equal(await ping('h2', '198.51.100.21'), 0);
+  await sb.docker(['rm', '-f', 'h2'], T);
+  assert.deepEqual(await shimRoutes(shim), ['198.51.100.21'], 'rm drops the container route');
+
+  await sb.kill9Daemon();
+  assert.equal(await hostPing('198.51.100.21'), 0, 'the shim does not need the daemon');
+  await sb.restartDaemon();
+  assert.equal(await hostGet('198.51.100.21'), 'hi-shim\n');
+  await runDetached(sb, ['--name', 'h3', '--net=mv_shim', 'busybox', 'sleep', '3600']);
+  const ip3 = (await inspectContainer(sb, 'h3')).NetworkSettings.Networks.mv_shim?.IPAddress ?? '';
+  assert.equal(await hostPing(ip3), 0, 'a container started after the restart is reached too');
+
+  await sb.docker(['rm', '-f', 'h1', 'h3'], T);
+  assert.deepEqual(await shimRoutes(shim), []);
+  await sb.docker(['network', 'rm', 'mv_shim'], T);
+  assert.deepEqual(await hostLinks(), hostLinksBefore, 'network rm removes the shim');
+  assert.deepEqual(await sb.ipJson<IpRoute[]>(['route', 'show', '198.51.100.21/32']), []);
+  assert.notEqual(await hostPing('198.51.100.21'), 0);
 });

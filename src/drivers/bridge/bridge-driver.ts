@@ -135,6 +135,8 @@ export class BridgeDriver implements NetworkDriver {
       if (cmds.length) await ipBatch(cmds.splice(0));
       await ensureSysctl(`net/ipv6/conf/${name}/accept_ra`, '0');
       await ensureSysctl(`net/ipv6/conf/${name}/disable_ipv6`, '0');
+      // A network made after start needs v6 routing too (`restore` sets it only for networks it finds).
+      await ensureSysctl('net/ipv6/conf/all/forwarding', '1');
     }
     const have = new Set((link?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
     for (const fam of [b.net.ipv4, b.net.ipv6]) {

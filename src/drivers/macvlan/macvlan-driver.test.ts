@@ -154,3 +154,63 @@ test('errors: missing parent (create and join), VLAN parent on a kernel without 
   await assert.rejects(d.joinEndpoint(p, l.c2, { ifname: 'eth0', mac: '02:42:c6:33:64:04', ipv4: '198.51.100.4/24', mtu: 1500 }), /failed to create the macvlan port: /);
   assert.ok(await ping(l.c1, '198.51.100.1'));
 });
+
+interface Route {
+  dst: string;
+  dev?: string;
+  prefsrc?: string;
+}
+
+test('host shim: the host reaches children through mvs-<id> (a /32 route each), the lan still does; leave, restore and delete clean up', async (t) => {
+  const l = await lab(t);
+  await run(['ip', '-n', l.host, 'addr', 'add', '198.51.100.2/24', 'dev', 'eth1']);
+  const d = new MacvlanDriver(l.host);
+  const k = 'redes.macvlan.host_shim';
+  const n = net(ID('9'), { parent: 'eth1', [k]: '198.51.100.254' });
+  await assert.rejects(d.createNetwork(net(ID('8'), { parent: 'eth1', [k]: '198.51.100.2' })), { message: `${k} 198.51.100.2 is already an address of the host (on eth1)` });
+  assert.deepEqual((await linkNames(l.host)).sort(), ['eth1', 'lo']);
+  await d.createNetwork(n);
+  const [shim] = await ipJson<Array<IpAddr & { ifalias?: string; linkinfo?: { info_kind?: string; info_data?: { mode?: string } } }>>(['-details', 'addr', 'show', 'dev', 'mvs-99999999'], l.host);
+  assert.equal(shim?.linkinfo?.info_kind, 'macvlan');
+  assert.equal(shim?.linkinfo?.info_data?.mode, 'bridge');
+  assert.equal(shim?.ifalias, 'redes-macvlan-shim');
+  assert.deepEqual(shim?.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`), ['198.51.100.254/32']);
+  await d.joinEndpoint(n, l.c1, { ifname: 'eth0', mac: '02:42:c6:33:64:03', ipv4: '198.51.100.3/24', gatewayV4: '198.51.100.1', mtu: 1500 });
+  await d.joinEndpoint(n, l.c2, { ifname: 'eth0', mac: '02:42:c6:33:64:04', ipv4: '198.51.100.4/24', mtu: 1500 });
+  const shimRoutes = async (): Promise<string[]> => (await ipJson<Route[]>(['route', 'show', 'dev', 'mvs-99999999'], l.host)).map((r) => `${r.dst} src ${r.prefsrc}`).sort();
+  assert.deepEqual(await shimRoutes(), ['198.51.100.3 src 198.51.100.254', '198.51.100.4 src 198.51.100.254']);
+  // The parent keeps its on-link route for the rest of the segment.
+  assert.ok((await ipJson<Route[]>(['route', 'show', 'dev', 'eth1'], l.host)).some((r) => r.dst === '198.51.100.0/24'));
+  assert.ok(await ping(l.host, '198.51.100.3'), 'host → c1 through the shim');
+  assert.ok(await ping(l.host, '198.51.100.4'), 'host → c2 through the shim');
+  assert.ok(await ping(l.host, '198.51.100.1'), 'host → lan still through eth1');
+  assert.ok(await ping(l.lan, '198.51.100.3'), 'lan → c1');
+  assert.ok(await ping(l.c1, '198.51.100.4'));
+  // The shim address itself is never given to a container.
+  await assert.rejects(d.joinEndpoint(n, l.c2, { ifname: 'eth1', mac: '02:42:c6:33:64:fe', ipv4: '198.51.100.254/24', mtu: 1500 }), { kind: 'forbidden', message: /is the host shim of network/ });
+  assert.deepEqual(await linkNames(l.c2), ['lo', 'eth0']);
+  await d.leaveEndpoint(n, l.c2, 'eth0');
+  assert.deepEqual(await shimRoutes(), ['198.51.100.3 src 198.51.100.254']);
+  assert.equal(await ping(l.host, '198.51.100.4'), false);
+
+  // Restart: a surviving shim keeps its routes; a deleted one is re-made; an unowned one is removed.
+  await new MacvlanDriver(l.host).restore([n]);
+  assert.deepEqual(await shimRoutes(), ['198.51.100.3 src 198.51.100.254']);
+  assert.ok(await ping(l.host, '198.51.100.3'));
+  await run(['ip', '-n', l.host, 'link', 'del', 'mvs-99999999']);
+  const fresh = new MacvlanDriver(l.host);
+  await fresh.restore([n]);
+  assert.ok((await linkNames(l.host)).includes('mvs-99999999'));
+  await fresh.joinEndpoint(n, l.c2, { ifname: 'eth0', mac: '02:42:c6:33:64:04', ipv4: '198.51.100.4/24', mtu: 1500 });
+  assert.ok(await ping(l.host, '198.51.100.4'), 'a re-made shim routes containers that join');
+  await fresh.leaveEndpoint(n, l.c2, 'eth0');
+  await run(['ip', '-n', l.host, 'link', 'del', 'mvs-99999999']);
+  await fresh.joinEndpoint(n, l.c2, { ifname: 'eth0', mac: '02:42:c6:33:64:04', ipv4: '198.51.100.4/24', mtu: 1500 });
+  assert.ok(await ping(l.host, '198.51.100.4'), 'a join re-makes a shim deleted by hand');
+  await new MacvlanDriver(l.host).restore([]);
+  assert.deepEqual((await linkNames(l.host)).sort(), ['eth1', 'lo']);
+  await fresh.restore([n]);
+  await fresh.deleteNetwork(n);
+  assert.deepEqual((await linkNames(l.host)).sort(), ['eth1', 'lo']);
+  assert.deepEqual(await ipJson<Route[]>(['route', 'show', '198.51.100.4/32'], l.host), []);
+});

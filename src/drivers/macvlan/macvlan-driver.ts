@@ -9,19 +9,22 @@
  * - no parent (Docker: a `dm-<id>` dummy link): this kernel has no dummy links, so `dm-<12 hex>` is a
  *   port-less Linux bridge. Children in bridge mode reach each other through it and nothing else;
  * - a parent `eth0.10` that does not exist: the 802.1q sub-interface is made, when the kernel can.
+ * - with `-o redes.macvlan.host_shim=ADDR`, the host shim `mvs-<8 hex>` and a /32 route per
+ *   container through it (shim.ts; its own ifalias marker).
  * Links made here carry the ifalias OWNER_ALIAS: delete and `restore` remove only those.
  *
  * Beware: as with any macvlan, the engine's host cannot talk to its containers through the parent
- * (frames the parent itself sends never reach its macvlan children). Kernel calls act in the daemon's
- * namespace, or in `hostNetns` when given (tests).
+ * (frames the parent itself sends never reach its macvlan children), unless the network has a shim.
+ * Kernel calls act in the daemon's namespace, or in `hostNetns` when given (tests).
  */
-import { ipBatch, ipJson, type IpCommand, type IpLink } from '../../kernel/ip.js';
+import { ipBatch, ipJson, type IpAddr, type IpCommand, type IpLink } from '../../kernel/ip.js';
 import { CommandError } from '../../kernel/run.js';
 import { logger } from '../../util/log.js';
 import { forbidden, internal, invalidParameter, notImplemented, RedesError } from '../../util/errors.js';
 import type { DriverNetwork, NetworkDriver } from '../driver.js';
 import { delEndpoint, type EndpointSpec } from '../endpoint.js';
-import { effectiveParent, OWNER_ALIAS, parseMacvlanOptions, parseVlanParent, type MacvlanOptions } from './options.js';
+import { effectiveParent, MACVLAN_OPT, OWNER_ALIAS, parseMacvlanOptions, parseVlanParent, type MacvlanOptions } from './options.js';
+import { checkShimAddress, ensureShim, removeOrphanShims, removeShim, shimName, shimRoute, shimUnroute } from './shim.js';
 
 const log = logger.child({ component: 'macvlan' });
 
@@ -53,7 +56,12 @@ export class MacvlanDriver implements NetworkDriver {
 
   checkCreate(net: DriverNetwork, existing: readonly DriverNetwork[]): void {
     const mine = this.toMacvlan(net);
-    for (const other of existing.map((n) => this.toMacvlan(n))) {
+    const others = existing.filter((n) => n.id !== net.id).map((n) => this.toMacvlan(n));
+    if (mine.opts.hostShim) {
+      const shims = others.flatMap((o) => (o.opts.hostShim ? [{ network: o.net.id, address: o.opts.hostShim }] : []));
+      checkShimAddress(net, mine.opts.hostShim, shims);
+    }
+    for (const other of others) {
       if (other.parent !== mine.parent || other.net.id === net.id) continue;
       if (mine.opts.mode === 'passthru') {
         throw forbidden('macvlan.passthru_parent_used', `cannot use mode passthru, macvlan network ${other.net.id} is already using parent interface ${mine.parent}`);
@@ -68,12 +76,22 @@ export class MacvlanDriver implements NetworkDriver {
     const m = this.toMacvlan(net);
     if (!m.opts.parent) await this.ensurePrivateParent(m.parent);
     else if (!(await this.link(m.parent))) await this.createVlanParent(m.parent);
+    if (m.opts.hostShim) {
+      try {
+        await this.ensureShimOf(m);
+      } catch (e) {
+        // Undo the parent only when this network alone needed it.
+        if (![...this.nets.values()].some((o) => o.parent === m.parent)) await this.removeOwnedLink(m.parent).catch(() => undefined);
+        throw e;
+      }
+    }
     this.nets.set(net.id, m);
   }
 
   async deleteNetwork(net: DriverNetwork): Promise<void> {
     const m = this.nets.get(net.id) ?? this.toMacvlan(net);
     this.nets.delete(net.id);
+    if (m.opts.hostShim) await removeShim(shimName(net.id), this.hostNetns);
     // A parent this driver made goes with its last network; a parent someone else made always stays.
     if ([...this.nets.values()].some((o) => o.parent === m.parent)) return;
     await this.removeOwnedLink(m.parent);
@@ -84,6 +102,9 @@ export class MacvlanDriver implements NetworkDriver {
     for (const net of nets) this.nets.set(net.id, this.toMacvlan(net));
     const wanted = new Set([...this.nets.values()].map((m) => m.parent));
     const links = await ipJson<LinkDetails[]>(['-details', 'link', 'show'], this.hostNetns);
+    const shims = new Set([...this.nets.values()].flatMap((m) => (m.opts.hostShim ? [shimName(m.net.id)] : [])));
+    const orphanShims = await removeOrphanShims(links, shims, this.hostNetns);
+    if (orphanShims.length) log.info({ links: orphanShims }, 'removed macvlan host shims no network owns');
     const orphans = links.filter((l) => l.ifalias === OWNER_ALIAS && !wanted.has(l.ifname));
     if (orphans.length) {
       log.info({ links: orphans.map((l) => l.ifname) }, 'removing macvlan parents no network owns');
@@ -97,10 +118,20 @@ export class MacvlanDriver implements NetworkDriver {
       const make = m.opts.parent ? this.createVlanParent(m.parent) : this.ensurePrivateParent(m.parent);
       await make.catch((e: unknown) => log.error({ err: e, network: m.net.name, parent: m.parent }, 'restoring macvlan parent failed'));
     }
+    for (const m of this.nets.values()) {
+      if (!m.opts.hostShim) continue;
+      // A shim that survived keeps its container routes; one re-made here gets them as containers rejoin.
+      if (!have.has(shimName(m.net.id))) log.warn({ network: m.net.name, shim: shimName(m.net.id) }, 're-making a missing macvlan host shim: running containers are not routed through it until they rejoin');
+      await this.ensureShimOf(m).catch((e: unknown) => log.error({ err: e, network: m.net.name }, 'restoring macvlan host shim failed'));
+    }
   }
 
   async joinEndpoint(net: DriverNetwork, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }> {
     const m = this.nets.get(net.id) ?? this.toMacvlan(net);
+    const ip4 = ep.ipv4?.split('/')[0];
+    if (m.opts.hostShim && ip4 === m.opts.hostShim) {
+      throw forbidden('macvlan.shim_address_taken', `address ${ip4} is the host shim of network ${net.name} (${MACVLAN_OPT.hostShim}): reserve it with --aux-address or keep it out of --ip-range`);
+    }
     try {
       await ipBatch(
         [['link', 'add', 'link', m.parent, 'name', ep.ifname, 'address', ep.mac, 'netns', netns, 'type', 'macvlan', 'mode', m.opts.mode]],
@@ -123,6 +154,14 @@ export class MacvlanDriver implements NetworkDriver {
     if (m.opts.parent && ep.gatewayV6) inside.push(['route', 'replace', 'default', 'via', ep.gatewayV6, 'dev', ep.ifname]);
     try {
       await ipBatch(inside, netns);
+      if (m.opts.hostShim && ip4) {
+        const route = (): Promise<void> => shimRoute(shimName(net.id), m.opts.hostShim ?? '', ip4, this.hostNetns);
+        // A shim deleted by hand since the network was made is re-made rather than failing the start.
+        await route().catch(async () => {
+          await this.ensureShimOf(m);
+          await route();
+        });
+      }
     } catch (e) {
       await delEndpoint(netns, ep.ifname);
       throw e;
@@ -131,8 +170,17 @@ export class MacvlanDriver implements NetworkDriver {
     return { hostIfname: '' };
   }
 
-  async leaveEndpoint(_net: DriverNetwork, netns: string, ifname: string): Promise<void> {
+  async leaveEndpoint(net: DriverNetwork, netns: string, ifname: string): Promise<void> {
+    const m = this.nets.get(net.id) ?? this.toMacvlan(net);
+    // The container's address is read from its interface before that goes: leave is given no address.
+    const addrs = m.opts.hostShim ? await ipJson<IpAddr[]>(['-4', 'addr', 'show', 'dev', ifname], netns).catch(() => [] as IpAddr[]) : [];
     await delEndpoint(netns, ifname);
+    for (const a of addrs.flatMap((l) => l.addr_info)) await shimUnroute(shimName(net.id), a.local, this.hostNetns);
+  }
+
+  private ensureShimOf(m: MacvlanNetwork): Promise<void> {
+    const address = m.opts.hostShim ?? '';
+    return ensureShim({ name: shimName(m.net.id), parent: m.parent, address, inOwnNetns: this.hostNetns === undefined, ...(this.hostNetns ? { netns: this.hostNetns } : {}) });
   }
 
   private toMacvlan(net: DriverNetwork): MacvlanNetwork {

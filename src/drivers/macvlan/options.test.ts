@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { effectiveParent, parseMacvlanOptions, parseVlanParent, privateParentName } from './options.js';
 import { MacvlanDriver } from './macvlan-driver.js';
+import { shimName } from './shim.js';
 import type { DriverNetwork } from '../driver.js';
 
 const ID_A = 'a'.repeat(64);
@@ -62,4 +63,35 @@ test('passthru takes a parent alone, with Docker texts both ways; other modes sh
   });
   // Parent-less networks each have their own private parent.
   d.checkCreate(net(ID_B, { macvlan_mode: 'passthru' }), [net(ID_A, { macvlan_mode: 'passthru' })]);
+});
+
+test('host shim option: one IPv4 address, parent and bridge mode required; the shim is mvs-<8 hex>', () => {
+  const k = 'redes.macvlan.host_shim';
+  assert.deepEqual(parseMacvlanOptions({ parent: 'eth1', [k]: '198.51.100.254' }), { parent: 'eth1', mode: 'bridge', hostShim: '198.51.100.254' });
+  for (const bad of ['198.51.100.254/32', 'fd00::1', '1.2.3', 'x', '']) {
+    assert.throws(() => parseMacvlanOptions({ parent: 'eth1', [k]: bad }), { kind: 'invalid-parameter', message: new RegExp(`^invalid ${k.replace(/\./g, '\\.')} `) });
+  }
+  assert.throws(() => parseMacvlanOptions({ [k]: '10.0.0.9' }), /needs -o parent/);
+  assert.throws(() => parseMacvlanOptions({ parent: 'eth1', macvlan_mode: 'private', [k]: '10.0.0.9' }), /works only with macvlan_mode bridge/);
+  assert.equal(shimName(ID_A), 'mvs-aaaaaaaa');
+});
+
+test('host shim address: inside the subnet, not the gateway, network, broadcast or another network shim', () => {
+  const k = 'redes.macvlan.host_shim';
+  const d = new MacvlanDriver();
+  const v4 = { subnet: '198.51.100.0/24', gateway: '198.51.100.1' };
+  const withShim = (id: string, a: string): DriverNetwork => ({ ...net(id, { parent: 'eth1', [k]: a }), ipv4: v4 });
+  d.checkCreate(withShim(ID_B, '198.51.100.254'), [withShim(ID_A, '198.51.100.253')]);
+  const cases: Array<[string, RegExp]> = [
+    ['10.0.0.1', /is not in the network's subnet 198\.51\.100\.0\/24$/],
+    ['198.51.100.1', /is the network's gateway$/],
+    ['198.51.100.0', /is the network or broadcast address/],
+    ['198.51.100.255', /is the network or broadcast address/],
+  ];
+  for (const [a, re] of cases) assert.throws(() => d.checkCreate(withShim(ID_B, a), []), { kind: 'invalid-parameter', message: re });
+  assert.throws(() => d.checkCreate(withShim(ID_B, '198.51.100.253'), [withShim(ID_A, '198.51.100.253')]), {
+    kind: 'forbidden',
+    message: `${k} 198.51.100.253 is already the host shim of macvlan network ${ID_A}`,
+  });
+  assert.throws(() => d.checkCreate(net(ID_B, { parent: 'eth1', [k]: '198.51.100.9' }), []), /needs an IPv4 subnet/);
 });

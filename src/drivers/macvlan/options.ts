@@ -3,12 +3,15 @@
  * parsed once into a typed object, with Docker's texts for the errors (moby
  * daemon/libnetwork/drivers/macvlan). Pure: no I/O, so every check here runs before the kernel is touched.
  *
+ * `redes.macvlan.host_shim=<IPv4>` is ours, not Docker's: see shim.ts.
+ *
  * Beware: a parent such as `eth0.10` is only checked as a VLAN sub-interface when no link of that name
  * exists (Docker uses an existing `eth0.10` as it is); `parseVlanParent` is that later check.
  */
+import { formatAddress, tryParseAddress } from '../../ipam/index.js';
 import { invalidParameter } from '../../util/errors.js';
 
-export const MACVLAN_OPT = { parent: 'parent', mode: 'macvlan_mode' } as const;
+export const MACVLAN_OPT = { parent: 'parent', mode: 'macvlan_mode', hostShim: 'redes.macvlan.host_shim' } as const;
 
 export const MACVLAN_MODES = ['bridge', 'private', 'vepa', 'passthru'] as const;
 export type MacvlanMode = (typeof MACVLAN_MODES)[number];
@@ -17,6 +20,8 @@ export interface MacvlanOptions {
   /** The host interface the children hang off; '' when none was given (a private parent is used). */
   parent: string;
   mode: MacvlanMode;
+  /** The engine host's address on its shim link (canonical IPv4, no length); absent: no shim. */
+  hostShim?: string;
 }
 
 /** Linux interface names: at most 15 bytes, no '/', ':' or white space. */
@@ -44,7 +49,20 @@ export function parseMacvlanOptions(raw: Readonly<Record<string, string>>): Macv
   if (parent !== '' && !IFNAME.test(parent)) {
     throw invalidParameter('macvlan.parent_name', `invalid parent interface name ${JSON.stringify(parent)}: a Linux interface name has 1 to 15 letters, digits, '_', '.' or '-'`);
   }
-  return { parent, mode: mode as MacvlanMode };
+  const shimText = raw[MACVLAN_OPT.hostShim];
+  if (shimText === undefined) return { parent, mode: mode as MacvlanMode };
+  const shim = tryParseAddress(shimText);
+  if (!shim || shim.family !== 4 || shim.zone !== undefined || shimText.includes('/')) {
+    throw invalidParameter('macvlan.shim_address', `invalid ${MACVLAN_OPT.hostShim} ${JSON.stringify(shimText)}: give one IPv4 address of the network's subnet, without a prefix length`);
+  }
+  // The shim is a bridge-mode sibling of the children: only bridge-mode children can reach it.
+  if (parent === '') {
+    throw invalidParameter('macvlan.shim_no_parent', `${MACVLAN_OPT.hostShim} needs -o parent: a macvlan network without a parent is internal, the host has nothing to reach it through`);
+  }
+  if (mode !== 'bridge') {
+    throw invalidParameter('macvlan.shim_mode', `${MACVLAN_OPT.hostShim} works only with macvlan_mode bridge: in mode ${mode} the kernel does not pass frames between the host's shim and the containers`);
+  }
+  return { parent, mode: mode as MacvlanMode, hostShim: formatAddress(4, shim.addr) };
 }
 
 /** The link the children of `net` hang off: the given parent, or the network's private one. */

@@ -1,0 +1,111 @@
+// IPv6 on bridge networks end to end: `--ipv6 --subnet 2001:db8:1::/64` gives dual-stack endpoints,
+// `-p 8080:80` publishes on :: too and is reachable from the world over IPv6 (and from the host and
+// the container itself), outbound IPv6 is masqueraded, the world cannot reach a container's v6
+// address directly, two v6 networks are isolated, and our bridges ignore router advertisements.
+// The sandbox uplink is IPv4 only: this file gives it 2001:db8:ff::2 (host) / ::1 (world) itself.
+// One sandbox for the file; the tests run in order and build on each other.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSandbox, type Sandbox } from '../helpers/sandbox.js';
+import { inspectContainer, runDetached, waitFor } from '../helpers/containers.js';
+
+let sb: Sandbox;
+const HOST4 = '203.0.113.2';
+const HOST6 = '2001:db8:ff::2';
+const WORLD6 = '2001:db8:ff::1';
+const T = { timeoutMs: 20_000 };
+const HTTPD = ['sh', '-c', 'mkdir -p /www && echo hi-$HOSTNAME > /www/index.html && exec httpd -f -p 80 -h /www'];
+
+before(async () => {
+  sb = await startSandbox(undefined, { prefix: 'prt6' });
+  // nodad: the addresses are usable at once (duplicate detection would hold them for a second).
+  await sb.exec(['ip', 'addr', 'add', `${HOST6}/64`, 'dev', 'eth0', 'nodad']);
+  await sb.world(['ip', 'addr', 'add', `${WORLD6}/64`, 'dev', 'uplink', 'nodad']);
+});
+after(() => sb?.down());
+
+const url = (ip: string, port: number): string => `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}/`;
+const wgetArgv = (u: string): string[] => ['timeout', '3', 'busybox', 'wget', '-q', '-O', '-', u];
+async function fromWorld(u: string): Promise<string | undefined> {
+  const r = await sb.world(wgetArgv(u), { allowFail: true });
+  return r.code === 0 ? r.stdout.trim() : undefined;
+}
+async function fromHost(u: string): Promise<string | undefined> {
+  const r = await sb.exec(wgetArgv(u), { allowFail: true });
+  return r.code === 0 ? r.stdout.trim() : undefined;
+}
+async function fromContainer(name: string, u: string): Promise<string | undefined> {
+  const r = await sb.docker(['exec', name, ...wgetArgv(u)], { allowFail: true, timeoutMs: 15_000 });
+  return r.code === 0 ? r.stdout.trim() : undefined;
+}
+const ping6 = async (name: string, ip: string): Promise<boolean> =>
+  (await sb.docker(['exec', name, 'ping', '-6', '-c1', '-W2', ip], { allowFail: true, ...T })).code === 0;
+const served = (probe: () => Promise<string | undefined>): Promise<string> => waitFor('an answer', async () => (await probe()) ?? false, 8_000);
+const endpoint = async (name: string, net: string): Promise<{ v4: string; v6: string; gw6: string }> => {
+  const ep = (await inspectContainer(sb, name)).NetworkSettings.Networks[net] as unknown as { IPAddress: string; GlobalIPv6Address: string; IPv6Gateway: string };
+  return { v4: ep.IPAddress, v6: ep.GlobalIPv6Address, gw6: ep.IPv6Gateway };
+};
+
+let web6 = '';
+
+test('--ipv6 network: dual-stack endpoints, v6 gateway, accept_ra=0 on the bridge', async () => {
+  await sb.docker(['network', 'create', '--ipv6', '--subnet', '2001:db8:1::/64', 'v6a'], T);
+  const net = JSON.parse((await sb.docker(['network', 'inspect', 'v6a'])).stdout)[0] as { Id: string; EnableIPv6: boolean; IPAM: { Config: Array<{ Subnet: string }> } };
+  assert.equal(net.EnableIPv6, true);
+  const subnets = net.IPAM.Config.map((c) => c.Subnet);
+  assert.ok(subnets.includes('2001:db8:1::/64'), subnets.join(' '));
+  assert.ok(subnets.some((s) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(s)), `an IPv4 subnet too: ${subnets.join(' ')}`);
+  await runDetached(sb, ['--name', 'web6', '--hostname', 'web6', '--network', 'v6a', '-p', '8080:80', 'busybox', ...HTTPD]);
+  const ep = await endpoint('web6', 'v6a');
+  web6 = ep.v6;
+  assert.match(ep.v6, /^2001:db8:1::[0-9a-f]+$/);
+  assert.equal(ep.gw6, '2001:db8:1::1');
+  assert.match(ep.v4, /^\d+\.\d+\.\d+\.\d+$/);
+  const bridge = `br-${net.Id.slice(0, 12)}`;
+  for (const b of [bridge, 'docker0']) {
+    assert.equal((await sb.exec(['cat', `/proc/sys/net/ipv6/conf/${b}/accept_ra`])).stdout.trim(), '0', `${b} accept_ra`);
+  }
+});
+
+test('-p 8080:80 publishes on 0.0.0.0 and ::, reachable over v6 from the world, the host and the container itself', async () => {
+  const port = (await sb.docker(['port', 'web6'])).stdout.trim().split('\n');
+  assert.deepEqual(port, ['80/tcp -> 0.0.0.0:8080', '80/tcp -> [::]:8080']);
+  assert.equal(await served(() => fromWorld(url(HOST6, 8080))), 'hi-web6');
+  assert.equal(await fromWorld(url(HOST4, 8080)), 'hi-web6', 'and over v4');
+  assert.equal(await fromHost(url(HOST6, 8080)), 'hi-web6');
+  assert.equal(await fromContainer('web6', url(HOST6, 8080)), 'hi-web6', 'hairpin over v6');
+  assert.equal(await fromHost('http://[::1]:8080/'), undefined, '::1 is never DNATed');
+});
+
+test('outbound IPv6 is masqueraded: the world has no route to the subnet and still answers', async () => {
+  assert.ok(await ping6('web6', WORLD6));
+});
+
+test('the world cannot reach a container\'s v6 address directly, even with a route to the subnet', async () => {
+  await sb.world(['ip', '-6', 'route', 'add', '2001:db8:1::/64', 'via', HOST6]);
+  assert.equal(await fromWorld(url(web6, 80)), undefined);
+  assert.equal(await fromWorld(url(HOST6, 8080)), 'hi-web6', 'the published port still works');
+});
+
+test('isolation: another v6 network reaches neither the container\'s v6 address nor its gateway', async () => {
+  await sb.docker(['network', 'create', '--ipv6', '--subnet', '2001:db8:2::/64', 'v6b'], T);
+  await runDetached(sb, ['--name', 'other6', '--network', 'v6b', 'busybox', 'sleep', '3600']);
+  assert.match((await endpoint('other6', 'v6b')).v6, /^2001:db8:2::/);
+  assert.equal(await fromContainer('other6', url(web6, 80)), undefined);
+  assert.equal(await ping6('other6', '2001:db8:1::1'), false, 'the gateway of another network');
+  assert.ok(await ping6('other6', '2001:db8:2::1'), 'its own gateway');
+  assert.equal(await served(() => fromContainer('other6', url(HOST6, 8080))), 'hi-web6', 'published ports are open to all');
+});
+
+test('after kill -9 and a restart, v6 forwarding and the v6 publication are back', async () => {
+  await sb.kill9Daemon();
+  await sb.exec(['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=0']);
+  await sb.restartDaemon();
+  assert.equal((await sb.exec(['cat', '/proc/sys/net/ipv6/conf/all/forwarding'])).stdout.trim(), '1');
+  assert.equal(await served(() => fromWorld(url(HOST6, 8080))), 'hi-web6');
+});
+
+test('stopping the container removes its v6 publication', async () => {
+  await sb.docker(['rm', '-f', 'web6'], T);
+  assert.equal(await fromWorld(url(HOST6, 8080)), undefined);
+});

@@ -13,6 +13,8 @@ export interface DaemonOptions {
   bip?: { subnet: string; gateway: string };
   pools?: PoolSpec[];
   iptables: boolean;
+  /** Inter-container communication on the default bridge (dockerd's --icc; links still pass when off). */
+  icc: boolean;
   logLevel: string;
   allowRootNetns: boolean;
   resolvConf: string;
@@ -32,6 +34,7 @@ Options:
       --bip CIDR                      Address and prefix of the default bridge (default 172.17.0.1/16)
       --default-address-pool base=CIDR,size=N   Pools for new networks (repeatable)
       --iptables=false                Program no firewall rules
+      --icc=false                     No traffic between containers on the default bridge but linked ports
       --resolv-conf FILE              Upstream resolvers for containers (default /etc/resolv.conf)
       --busybox-image                 Make busybox:latest present at start (sandboxes use it)
       --log-level LEVEL               debug, info, warn, error, fatal (default info)
@@ -40,7 +43,7 @@ Options:
   -h, --help                          Print this help
 `;
 
-const BOOL_FLAGS = new Set(['--iptables', '--debug', '--allow-root-netns', '--busybox-image']);
+const BOOL_FLAGS = new Set(['--iptables', '--icc', '--debug', '--allow-root-netns', '--busybox-image']);
 
 function normalise(argv: readonly string[]): string[] {
   return argv.map((a) => {
@@ -70,6 +73,7 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
       bip: { type: 'string' },
       'default-address-pool': { type: 'string', multiple: true },
       iptables: { type: 'string' },
+      icc: { type: 'string' },
       'resolv-conf': { type: 'string' },
       'log-level': { type: 'string' },
       debug: { type: 'string' },
@@ -105,6 +109,7 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
     ...(bip ? { bip } : {}),
     ...(values['default-address-pool'] ? { pools: parseAddressPoolFlags(values['default-address-pool']) } : {}),
     iptables: parseBoolFlag('iptables', values.iptables, true),
+    icc: parseBoolFlag('icc', values.icc, true),
     logLevel,
     allowRootNetns: parseBoolFlag('allow-root-netns', values['allow-root-netns'], false),
     resolvConf: values['resolv-conf'] ?? '/etc/resolv.conf',

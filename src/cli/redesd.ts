@@ -92,7 +92,7 @@ async function main(argv: string[]): Promise<number> {
   });
   // Before the networks are restored, so that the first full ruleset already holds the stored ports.
   const ports = await installPortPublishing({ store, networks, firewall: fwm });
-  await networks.init(opts.bip);
+  await networks.init(opts.bip, opts.icc);
 
   const images = await openImageService(join(opts.dataRoot, 'images'));
   if (opts.busyboxImage) await images.ensureBusybox();
@@ -102,6 +102,7 @@ async function main(argv: string[]): Promise<number> {
     containers: () => late.containers,
     resolvConfPath: opts.resolvConf,
     save: (r) => store.transaction(() => store.collection('containers').put(r)),
+    firewall: fwm,
   });
   const ctl = new ContainerController({
     hooks: [ports, ...sd.hooks],

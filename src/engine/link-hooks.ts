@@ -10,14 +10,20 @@
  *
  * Beware: on a user-defined network Docker does not register links at all: `--link` there is a DNS
  * alias of the endpoint (EndpointSettings.Links, answered by the embedded DNS), and HostConfig.Links
- * shows null. The ICC-off firewall rules for links are not made here (the firewall owns them).
+ * shows null. With a `firewall` dependency, the ICC-off firewall elements of the links follow the
+ * parent and its targets (link-rules.ts); without one, links change no firewall state.
  */
 import { internal, invalidParameter, isRedesError, notFound } from '../util/errors.js';
+import { logger } from '../util/log.js';
 import { strList } from './container-config.js';
 import type { ContainerHooks } from './container-hooks.js';
 import type { ContainerRecord } from './container-types.js';
 import type { ContainerLookup } from './dns-hooks.js';
 import { linkEnv, linkHostsLines, parseLink, type LinkTarget } from './link-env.js';
+import { LinkRules, type LinkFirewall } from './link-rules.js';
+import type { NetworkRecord } from './network-record.js';
+
+const log = logger.child({ component: 'links' });
 
 export interface LinkHooks extends ContainerHooks {
   /**
@@ -35,7 +41,19 @@ export function splitStoredLink(l: string): { target: string; parent: string; al
 
 const isLegacyMode = (mode: string): boolean => mode === 'bridge';
 
-export function createLinkHooks(deps: { containers: ContainerLookup; save: (rec: ContainerRecord) => void }): LinkHooks {
+export interface LinkHooksDeps {
+  containers: ContainerLookup;
+  save: (rec: ContainerRecord) => void;
+  /** The firewall manager: links through an ICC-off bridge are allowed on the target's exposed ports. */
+  firewall?: LinkFirewall;
+  /** To read the bridge's ICC option (link-rules.ts). */
+  networks?: { get(id: string): NetworkRecord | undefined };
+}
+
+export function createLinkHooks(deps: LinkHooksDeps): LinkHooks {
+  const rules = deps.firewall
+    ? new LinkRules({ firewall: deps.firewall, containers: deps.containers, ...(deps.networks ? { networks: deps.networks } : {}) })
+    : undefined;
   const lookup = (term: string): ContainerRecord | undefined => {
     try {
       return deps.containers.resolve(term);
@@ -91,6 +109,24 @@ export function createLinkHooks(deps: { containers: ContainerLookup; save: (rec:
         etc.hostsLines.push(...linkHostsLines(s.alias, target));
         etc.env.push(...linkEnv(`/${rec.name}/${s.alias}`, target));
       }
+      if (rules && strList(rec.hostConfig.Links, 'HostConfig.Links').length) await rules.parentStarting(rec);
+    },
+    async afterStart(rec) {
+      await rules?.targetChanged(rec);
+    },
+    async beforeStop(rec) {
+      await rules?.parentGone(rec.id);
+      await rules?.targetChanged(rec, true);
+    },
+    async removed(rec) {
+      await rules?.parentGone(rec.id);
+    },
+    async endpointsChanged(rec) {
+      await rules?.refresh(rec);
+      await rules?.targetChanged(rec);
+    },
+    async restore(running) {
+      await rules?.restore(running);
     },
     async renamed(rec, oldName) {
       // Keep the stored names current in both directions, as Docker's name registry does.
@@ -122,6 +158,7 @@ export function createLinkHooks(deps: { containers: ContainerLookup; save: (rec:
       if (rest.length === links.length) throw notFound('container.not_found', `No such container: ${name}`);
       parent.hostConfig.Links = rest.length ? rest : null;
       deps.save(parent);
+      rules?.refresh(parent).catch((e: unknown) => log.warn({ err: e, parent: parent.id }, 'link rules not refreshed'));
       return parent;
     },
   };

@@ -9,7 +9,7 @@
  */
 import type { Store, Collection } from '../store/index.js';
 import type { DriverNetwork, NetworkDriver } from '../drivers/index.js';
-import { defaultBridgeShownOptions } from '../drivers/index.js';
+import { BRIDGE_OPT, defaultBridgeShownOptions } from '../drivers/index.js';
 import { conflict, forbidden, invalidParameter, notFound, RedesError } from '../util/errors.js';
 import { newId } from '../util/ids.js';
 import { nowRfc3339Nano, rfc3339ToSeconds } from '../util/time.js';
@@ -43,8 +43,8 @@ export class NetworkController {
   }
 
   /** Daemon start: makes the predefined networks exist, then restores every network's kernel objects. */
-  async init(bridgeSubnet: { subnet: string; gateway: string } | undefined): Promise<void> {
-    await this.ensurePredefined(bridgeSubnet);
+  async init(bridgeSubnet: { subnet: string; gateway: string } | undefined, icc = true): Promise<void> {
+    await this.ensurePredefined(bridgeSubnet, icc);
     const all = this.networks.list();
     for (const [name, driver] of this.deps.drivers) {
       await driver.restore(all.filter((n) => n.driver === name).map(toDriverNetwork));
@@ -221,11 +221,15 @@ export class NetworkController {
     };
   }
 
-  private async ensurePredefined(bridgeSubnet: { subnet: string; gateway: string } | undefined): Promise<void> {
+  private async ensurePredefined(bridgeSubnet: { subnet: string; gateway: string } | undefined, icc: boolean): Promise<void> {
     const have = new Set(this.networks.list().map((n) => n.name));
+    // The default bridge's ICC comes from the daemon's --icc at every start, as dockerd does.
+    const stored = this.networks.list().find((n) => n.name === 'bridge' && n.predefined);
+    if (stored && stored.options[BRIDGE_OPT.icc] !== String(icc)) this.networks.put({ ...stored, options: { ...stored.options, [BRIDGE_OPT.icc]: String(icc) } });
     if (!have.has('bridge')) {
       const IPAM = { Driver: 'default', Config: [{ Subnet: bridgeSubnet?.subnet ?? '172.17.0.0/16', Gateway: bridgeSubnet?.gateway ?? '172.17.0.1' }] };
-      const rec = await this.buildRecord({ Name: 'bridge', Driver: 'bridge', IPAM, Options: defaultBridgeShownOptions() }, { predefined: true });
+      const Options = { ...defaultBridgeShownOptions(), [BRIDGE_OPT.icc]: String(icc) };
+      const rec = await this.buildRecord({ Name: 'bridge', Driver: 'bridge', IPAM, Options }, { predefined: true });
       this.networks.put(rec);
     }
     if (!have.has('host')) this.networks.put(await this.buildRecord({ Name: 'host', Driver: 'host' }, { predefined: true }));

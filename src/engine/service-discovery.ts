@@ -16,6 +16,7 @@ import type { ContainerHooks } from './container-hooks.js';
 import type { ContainerRecord } from './container-types.js';
 import { createDnsHooks, type ContainerLookup } from './dns-hooks.js';
 import { createLinkHooks, type LinkHooks } from './link-hooks.js';
+import type { LinkFirewall } from './link-rules.js';
 import type { NetworkRecord } from './network-record.js';
 
 export interface ServiceDiscovery {
@@ -31,6 +32,8 @@ export interface ServiceDiscoveryDeps {
   resolvConfPath: string;
   /** Stores a container record changed outside the controller's own writes (links, DNS names). */
   save: (rec: ContainerRecord) => void;
+  /** The firewall manager, for legacy links through an ICC-off bridge (optional: no link rules without it). */
+  firewall?: LinkFirewall;
   /** Budget of a forwarded query (default 1000 ms). */
   upstreamTimeoutMs?: number;
 }
@@ -46,7 +49,7 @@ export function createServiceDiscovery(deps: ServiceDiscoveryDeps): ServiceDisco
     resolve: (term: string): ContainerRecord => ctl().resolve(term),
     list: (opts: { all: boolean }): ContainerRecord[] => ctl().list(opts),
   };
-  const links = createLinkHooks({ containers, save: deps.save });
+  const links = createLinkHooks({ containers, save: deps.save, networks: deps.networks, ...(deps.firewall ? { firewall: deps.firewall } : {}) });
   return {
     dns,
     links,

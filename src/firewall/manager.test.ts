@@ -30,3 +30,17 @@ test('a refused delta falls back to a full render', async () => {
   assert.equal(fw.applied.length, 1);
   assert.deepEqual(fw.applied[0]?.ports, [p(8080)]);
 });
+
+test('links are element deltas by owner and part of every full render', async () => {
+  const fw = new RecordingFirewall();
+  const m = new FirewallManager(fw, 'redes');
+  const link = { src: '172.17.0.3', dst: '172.17.0.2', proto: 'tcp', port: 80 } as const;
+  await m.setLinks('parent', [link]);
+  assert.equal(fw.deltas[0], 'add element inet redes links4 { 172.17.0.3 . 172.17.0.2 . tcp . 80 }\n');
+  await m.setNetworks([]);
+  assert.deepEqual(fw.applied[0]?.links, [link]);
+  await m.removeLinks('parent');
+  assert.equal(fw.deltas[1], 'delete element inet redes links4 { 172.17.0.3 . 172.17.0.2 . tcp . 80 }\n');
+  await m.removeLinks('parent');
+  assert.equal(fw.deltas.length, 2, 'nothing left, no transaction');
+});

@@ -61,6 +61,15 @@ const scenarios: Record<string, FirewallState> = {
       { family: 6, proto: 'tcp', hostIp: '2001:db8:1::1', hostPort: 9090, containerIp: '2001:db8:1::2', containerPort: 90 },
     ],
   },
+  'links-icc-off': {
+    table: 'redes',
+    networks: [{ ...defaultBridge, icc: false }],
+    links: [
+      { src: '172.17.0.3', dst: '172.17.0.2', proto: 'tcp', port: 80 },
+      { src: '172.17.0.3', dst: '172.17.0.2', proto: 'udp', port: 53 },
+      { src: '172.17.0.4', dst: '172.17.0.2', proto: 'tcp', port: 80 },
+    ],
+  },
 };
 
 function nftAccepts(script: string): { ok: boolean; err: string } {

@@ -19,6 +19,7 @@
  * - `forward` (filter): same-bridge traffic where ICC is on; internal bridges have no way in or out;
  *   replies; published (DNATed) traffic; nothing else between bridges; and nothing from elsewhere into
  *   a bridge that is not a reply or a published port (Docker 28's "DROP DIRECT ACCESS").
+ *   Legacy links pass before the ICC-off drop: parent . target . proto . port in `links4` (render-links.ts).
  * - `postrouting` (nat, srcnat): hairpin (a container to itself through its published port),
  *   host → 127.0.0.1 published ports, and each network's masquerade when leaving by another interface.
  *
@@ -29,6 +30,7 @@
  * nftables' standard names (https://wiki.nftables.org/wiki-nftables/index.php/Netfilter_hooks).
  */
 import { portElements, type FirewallPort } from './render-ports.js';
+import { LINKS_SET, linkElements, type FirewallLink } from './render-links.js';
 
 export interface FirewallNetwork {
   /** Network id; its short form is written in a comment so a reader can map rules to networks. */
@@ -51,6 +53,8 @@ export interface FirewallState {
   networks: readonly FirewallNetwork[];
   /** Published ports of all containers. */
   ports?: readonly FirewallPort[];
+  /** Legacy links allowed through ICC-off bridges (render-links.ts). */
+  links?: readonly FirewallLink[];
 }
 
 export const TABLE_FAMILY = 'inet';
@@ -72,6 +76,7 @@ export const SETS: ReadonlyArray<readonly [kind: 'set' | 'map', name: string, ty
   ['map', 'pubip6', 'ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service'],
   ['set', 'hairpin4', 'ipv4_addr . ipv4_addr'],
   ['set', 'hairpin6', 'ipv6_addr . ipv6_addr'],
+  ['set', LINKS_SET, 'ipv4_addr . ipv4_addr . inet_proto . inet_service'],
 ];
 
 const q = (s: string): string => `"${s}"`;
@@ -103,6 +108,7 @@ export function renderRuleset(state: FirewallState): string {
     gwaddr6: uniq(nets.flatMap((n) => [...(n.gatewaysV6 ?? [])])),
   };
   for (const [set, items] of portElements(state.ports ?? [])) el[set] = items;
+  el[LINKS_SET] = linkElements(state.links ?? []);
   for (const [kind, name, type] of SETS) out.push(...declare(kind, name, type, el[name] ?? []));
 
   out.push('chain guard {', 'type filter hook prerouting priority raw; policy accept;');
@@ -129,6 +135,8 @@ export function renderRuleset(state: FirewallState): string {
   out.push('iifname . oifname @icc accept');
   out.push('iifname @internal drop comment "internal"', 'oifname @internal drop comment "internal"');
   out.push('ct state established,related accept');
+  // Before the ICC-off drop ("isolation"): a linked parent may open connections to its target's exposed ports.
+  out.push(`ip saddr . ip daddr . meta l4proto . th dport @${LINKS_SET} accept comment "links"`);
   out.push('ct status dnat oifname @bridges accept comment "published"');
   out.push('iifname @bridges oifname @bridges drop comment "isolation"');
   out.push('oifname @bridges drop comment "direct access"', '}');

@@ -2,7 +2,7 @@
 // (`docker run --name apache3 --link apache2:alias_apache2 ...`): the /etc/hosts line, the
 // environment variables exactly as Docker writes them, HostConfig.Links in inspect, one-way-ness,
 // several links, Docker's errors for missing and stopped targets, and `docker rm --link`.
-// The ICC-off firewall rules for links belong to the firewall work and are not tested here.
+// The ICC-off firewall rules for links are tested in links-icc.test.ts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSandbox, type Sandbox } from '../helpers/sandbox.js';

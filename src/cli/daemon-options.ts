@@ -20,6 +20,8 @@ export interface DaemonOptions {
   resolvConf: string;
   /** Make `busybox:latest` present at start (built from Debian's busybox-static). */
   busyboxImage: boolean;
+  /** Budget of one DNS query the embedded server forwards upstream, in ms (--dns-upstream-timeout). */
+  dnsUpstreamTimeoutMs: number;
 }
 
 export const DAEMON_USAGE = `Usage: redesd [OPTIONS]
@@ -36,6 +38,7 @@ Options:
       --iptables=false                Program no firewall rules
       --icc=false                     No traffic between containers on the default bridge but linked ports
       --resolv-conf FILE              Upstream resolvers for containers (default /etc/resolv.conf)
+      --dns-upstream-timeout MS       Budget of a DNS query forwarded upstream (default 1000)
       --busybox-image                 Make busybox:latest present at start (sandboxes use it)
       --log-level LEVEL               debug, info, warn, error, fatal (default info)
   -D, --debug                         Same as --log-level debug
@@ -79,6 +82,7 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
       debug: { type: 'string' },
       'allow-root-netns': { type: 'string' },
       'busybox-image': { type: 'string' },
+      'dns-upstream-timeout': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -101,6 +105,11 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
   let logLevel = values['log-level'] ?? 'info';
   if (!levels.includes(logLevel)) throw new Error(`invalid --log-level ${JSON.stringify(logLevel)}: want one of ${levels.join(', ')}`);
   if (parseBoolFlag('debug', values.debug, false)) logLevel = 'debug';
+  const dnsTimeout = values['dns-upstream-timeout'] ?? '1000';
+  // Whole milliseconds, at least 1 and at most a minute: a resolver client gives up long before that.
+  if (!/^[0-9]+$/.test(dnsTimeout) || Number(dnsTimeout) < 1 || Number(dnsTimeout) > 60_000) {
+    throw new Error(`invalid --dns-upstream-timeout ${JSON.stringify(dnsTimeout)}: want milliseconds from 1 to 60000`);
+  }
   return {
     socketPath: host.slice('unix://'.length),
     dataRoot: values['data-root'] ?? `/var/lib/redes/${prefix}`,
@@ -114,5 +123,6 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
     allowRootNetns: parseBoolFlag('allow-root-netns', values['allow-root-netns'], false),
     resolvConf: values['resolv-conf'] ?? '/etc/resolv.conf',
     busyboxImage: parseBoolFlag('busybox-image', values['busybox-image'], false),
+    dnsUpstreamTimeoutMs: Number(dnsTimeout),
   };
 }

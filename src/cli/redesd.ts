@@ -17,6 +17,7 @@ import { createServiceDiscovery } from '../engine/service-discovery.js';
 import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, type NetworkDriver } from '../drivers/index.js';
 import { FirewallManager, NftFirewall, NoFirewall } from '../firewall/index.js';
 import { installPortPublishing } from '../engine/port-hooks.js';
+import { PortReservations } from '../kernel/port-reservation.js';
 import { firewallRoutes } from '../api/handlers/firewall.js';
 import { DEFAULT_LOCAL_POOLS, withUlaPool } from '../ipam/index.js';
 import { isRootNetns, netnsId, netnsList } from '../kernel/netns.js';
@@ -91,7 +92,7 @@ async function main(argv: string[]): Promise<number> {
     endpointsOf: (id) => late.containers?.endpointsOfNetwork(id).map((e) => ({ name: e.container.name, id: e.endpoint.endpointId })) ?? [],
   });
   // Before the networks are restored, so that the first full ruleset already holds the stored ports.
-  const ports = await installPortPublishing({ store, networks, firewall: fwm });
+  const ports = await installPortPublishing({ store, networks, firewall: fwm, reservations: new PortReservations() });
   await networks.init(opts.bip, opts.icc);
 
   const images = await openImageService(join(opts.dataRoot, 'images'));
@@ -103,6 +104,7 @@ async function main(argv: string[]): Promise<number> {
     resolvConfPath: opts.resolvConf,
     save: (r) => store.transaction(() => store.collection('containers').put(r)),
     firewall: fwm,
+    upstreamTimeoutMs: opts.dnsUpstreamTimeoutMs,
   });
   const ctl = new ContainerController({
     hooks: [ports, ...sd.hooks],

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { linkEnv, linkHostsLines, parseLink } from './link-env.js';
+import { linkEnv, linkHostsLines, parseLink, replaceLinkHostsLines } from './link-env.js';
 import { splitStoredLink } from './link-hooks.js';
 
 const target = { name: 'apache2', hostname: '0123456789ab', ipv4: '172.17.0.2', env: ['PATH=/bin', 'HOME=/', 'A=b=c'], exposedPorts: ['80/tcp'] };
@@ -34,4 +34,14 @@ test('hosts lines and link specs', () => {
   assert.deepEqual(parseLink('apache2'), { name: 'apache2', alias: 'apache2' });
   assert.equal(parseLink('a:b:c'), undefined);
   assert.deepEqual(splitStoredLink('/apache2:/apache3/alias_apache2'), { target: 'apache2', parent: 'apache3', alias: 'alias_apache2' });
+});
+
+test('a link target back with a new address: only the lines of that link change, in place', () => {
+  const before = '127.0.0.1\tlocalhost\n172.17.0.3\tparent\n172.17.0.2\tweb 0123456789ab apache2\n172.17.0.4\tdb 99\n';
+  assert.equal(replaceLinkHostsLines(before, 'web', { ...target, ipv4: '172.17.0.9' }),
+    '127.0.0.1\tlocalhost\n172.17.0.3\tparent\n172.17.0.9\tweb 0123456789ab apache2\n172.17.0.4\tdb 99\n');
+  const v6 = replaceLinkHostsLines('a\tb\n172.17.0.2\tweb 0123456789ab apache2\nfd00::2\tweb 0123456789ab apache2\n', 'web',
+    { ...target, ipv4: '172.17.0.5', ipv6: 'fd00::5' });
+  assert.equal(v6, 'a\tb\n172.17.0.5\tweb 0123456789ab apache2\nfd00::5\tweb 0123456789ab apache2\n');
+  assert.equal(replaceLinkHostsLines('a\tb\n', 'web', target), 'a\tb\n172.17.0.2\tweb 0123456789ab apache2\n', 'missing lines are appended');
 });

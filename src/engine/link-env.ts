@@ -89,3 +89,28 @@ export function linkHostsLines(alias: string, target: LinkTarget): string[] {
   const names = [alias, target.hostname, ...(alias !== target.name ? [target.name] : [])].join(' ');
   return [`${target.ipv4}\t${names}`, ...(target.ipv6 ? [`${target.ipv6}\t${names}`] : [])];
 }
+
+/**
+ * A parent's hosts file with the lines of one link replaced by `linkHostsLines(alias, target)`, for a
+ * target that came back with new addresses. The link's lines are found by their names part (alias,
+ * hostname, name: the target's IP is what changed); the new ones go where the first old one was, or
+ * at the end when there was none. Every other line is kept as it is.
+ */
+export function replaceLinkHostsLines(hostsText: string, alias: string, target: LinkTarget): string {
+  const fresh = linkHostsLines(alias, target);
+  const names = (fresh[0] as string).slice((fresh[0] as string).indexOf('\t') + 1);
+  const out: string[] = [];
+  let placed = false;
+  const body = hostsText.endsWith('\n') ? hostsText.slice(0, -1) : hostsText;
+  for (const line of body === '' ? [] : body.split('\n')) {
+    const tab = line.indexOf('\t');
+    if (tab < 0 || line.slice(tab + 1) !== names) {
+      out.push(line);
+    } else if (!placed) {
+      out.push(...fresh);
+      placed = true;
+    }
+  }
+  if (!placed) out.push(...fresh);
+  return out.join('\n') + '\n';
+}

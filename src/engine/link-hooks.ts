@@ -10,16 +10,20 @@
  *
  * Beware: on a user-defined network Docker does not register links at all: `--link` there is a DNS
  * alias of the endpoint (EndpointSettings.Links, answered by the embedded DNS), and HostConfig.Links
- * shows null. With a `firewall` dependency, the ICC-off firewall elements of the links follow the
- * parent and its targets (link-rules.ts); without one, links change no firewall state.
+ * shows null. When a target starts again (or joins the bridge) with a new address, the /etc/hosts of
+ * each running parent gets that link's lines rewritten in place (the file is bind-mounted: same inode,
+ * so writeFile, never a rename); its environment keeps the old address, as in Docker. With a
+ * `firewall` dependency, the ICC-off firewall elements of the links follow the parent and its targets
+ * (link-rules.ts); without one, links change no firewall state.
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import { internal, invalidParameter, isRedesError, notFound } from '../util/errors.js';
 import { logger } from '../util/log.js';
 import { strList } from './container-config.js';
 import type { ContainerHooks } from './container-hooks.js';
 import type { ContainerRecord } from './container-types.js';
 import type { ContainerLookup } from './dns-hooks.js';
-import { linkEnv, linkHostsLines, parseLink, type LinkTarget } from './link-env.js';
+import { linkEnv, linkHostsLines, parseLink, replaceLinkHostsLines, type LinkTarget } from './link-env.js';
 import { LinkRules, type LinkFirewall } from './link-rules.js';
 import type { NetworkRecord } from './network-record.js';
 
@@ -76,6 +80,25 @@ export function createLinkHooks(deps: LinkHooksDeps): LinkHooks {
     };
   };
 
+  /** Rewrite the link lines for `target` in every running parent's hosts file (Docker's parent update). */
+  const updateParentsHosts = async (target: ContainerRecord): Promise<void> => {
+    if (target.state.status !== 'running' || !target.endpoints.bridge?.ipv4Address) return;
+    const t = targetOf(target, '');
+    for (const parent of deps.containers.list({ all: false })) {
+      if (parent.id === target.id || parent.state.status !== 'running' || !isLegacyMode(parent.networkMode)) continue;
+      const mine = strList(parent.hostConfig.Links, 'HostConfig.Links').map(splitStoredLink).filter((s) => s?.target === target.name);
+      if (mine.length === 0) continue;
+      try {
+        const old = await readFile(parent.hostsPath, 'utf8');
+        let next = old;
+        for (const s of mine) if (s) next = replaceLinkHostsLines(next, s.alias, t);
+        if (next !== old) await writeFile(parent.hostsPath, next);
+      } catch (e) {
+        log.warn({ err: e, parent: parent.id, target: target.id }, 'parent hosts file not updated');
+      }
+    }
+  };
+
   return {
     name: 'links',
     validateCreate(rec) {
@@ -112,6 +135,7 @@ export function createLinkHooks(deps: LinkHooksDeps): LinkHooks {
       if (rules && strList(rec.hostConfig.Links, 'HostConfig.Links').length) await rules.parentStarting(rec);
     },
     async afterStart(rec) {
+      await updateParentsHosts(rec);
       await rules?.targetChanged(rec);
     },
     async beforeStop(rec) {
@@ -123,6 +147,7 @@ export function createLinkHooks(deps: LinkHooksDeps): LinkHooks {
     },
     async endpointsChanged(rec) {
       await rules?.refresh(rec);
+      await updateParentsHosts(rec);
       await rules?.targetChanged(rec);
     },
     async restore(running) {

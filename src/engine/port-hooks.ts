@@ -8,6 +8,10 @@
  * before the network controller restores networks (so the first full ruleset already holds the
  * stored ports); pass `ports` in the container controller's `hooks` and `ports.portsOf` to the API.
  *
+ * Each published host ip:port is also held by a socket of the daemon (kernel/port-reservation.ts), as
+ * dockerd does: a port a host process holds cannot be published, and no host process can take a
+ * published one. The sockets are bound again at daemon start for the restored publications.
+ *
  * Beware: ports are published on one endpoint: the first bridge endpoint of a network that is not
  * internal (the container's gateway network, as Docker does). Internal networks publish nothing.
  */
@@ -31,6 +35,21 @@ export interface PortRule {
   hostPort: number;
   containerIp: string;
   containerPort: number;
+}
+
+/** Host-port sockets (kernel/port-reservation.ts's PortReservations, by shape: engine/ may not import kernel/). */
+export interface HostPortReservations {
+  /** All or nothing; a failure carries `port` (the binding) and `reason` (Go's errno text). */
+  reserve(owner: string, ports: ReadonlyArray<{ proto: PortProto; hostIp: string; hostPort: number }>): Promise<void>;
+  release(owner: string): Promise<void>;
+}
+
+/** A reservation failure, told apart by shape (kernel's PortReservationError). */
+function bindFailure(e: unknown): { port: { hostIp: string; hostPort: number; proto: unknown }; reason: string } | undefined {
+  if (!(e instanceof Error) || !('port' in e) || !('reason' in e) || typeof e.reason !== 'string') return undefined;
+  const port = e.port as { hostIp?: unknown; hostPort?: unknown; proto?: unknown };
+  if (typeof port?.hostIp !== 'string' || typeof port.hostPort !== 'number') return undefined;
+  return { port: { hostIp: port.hostIp, hostPort: port.hostPort, proto: port.proto }, reason: e.reason };
 }
 
 /** What the hook needs of the firewall manager. */
@@ -67,6 +86,8 @@ export interface PortPublishingDeps {
   portRange?: () => Promise<[number, number]>;
   /** Hairpin mode on bridge ports; the bridge driver's by default. */
   hairpin?: (hostIfnames: readonly string[]) => Promise<void>;
+  /** Host-port sockets in the daemon's (the host's) namespace: kernel's PortReservations. */
+  reservations: HostPortReservations;
 }
 
 export class PortPublishing implements ContainerHooks {
@@ -121,11 +142,25 @@ export class PortPublishing implements ContainerHooks {
     const exposed = exposedObj && typeof exposedObj === 'object' ? Object.keys(exposedObj) : [];
     const doc: PortDoc = { id: rec.id, exposed, bindings, rules: rulesFor(bindings, ep) };
     try {
+      await this.deps.reservations.reserve(rec.id, bindings);
+    } catch (e) {
+      this.allocator.release(rec.id);
+      const f = bindFailure(e);
+      const b = f && bindings.find((x) => x.hostIp === f.port.hostIp && x.hostPort === f.port.hostPort && x.proto === f.port.proto);
+      if (!f || !b) throw e;
+      // Docker's text: host ip:port, then the container's ip:port/proto of that binding.
+      const cip = (isV6(b.hostIp) ? ep.ipv6Address : ep.ipv4Address) ?? '';
+      const msg = `driver failed programming external connectivity on endpoint ${rec.name} (${ep.endpointId}): ` +
+        `failed to bind host port for ${b.hostIp}:${b.hostPort}:${cip}:${b.containerPort}/${b.proto}: ${f.reason}`;
+      throw new RedesError('internal', 'port.bind', msg, { cause: e });
+    }
+    try {
       await this.hairpin([ep.hostIfname]);
       await this.deps.firewall.setPorts(rec.id, doc.rules);
       this.docs.put(doc);
     } catch (e) {
       this.allocator.release(rec.id);
+      await this.deps.reservations.release(rec.id);
       await this.deps.firewall.setPorts(rec.id, []).catch(() => undefined);
       throw e;
     }
@@ -152,7 +187,19 @@ export class PortPublishing implements ContainerHooks {
 
   async restore(running: readonly ContainerRecord[]): Promise<void> {
     const alive = new Set(running.map((r) => r.id));
-    for (const d of this.docs.list()) if (!alive.has(d.id)) await this.release(d.id);
+    for (const d of this.docs.list()) {
+      if (!alive.has(d.id)) {
+        await this.release(d.id);
+        continue;
+      }
+      // The DNAT survived the restart in the kernel; the host-port sockets died with the old daemon.
+      await this.deps.reservations.release(d.id);
+      for (const b of d.bindings) {
+        await this.deps.reservations.reserve(d.id, [b]).catch((e: unknown) => {
+          log.warn({ err: e, container: d.id }, 'a restored published port is held by another process; it stays published');
+        });
+      }
+    }
   }
 
   /** NetworkSettings.Ports of a running container with published ports; undefined otherwise. */
@@ -169,6 +216,7 @@ export class PortPublishing implements ContainerHooks {
     if (!this.docs.get(id) && !this.allocator.bindingsOf(id).length) return;
     this.allocator.release(id);
     this.docs.delete(id);
+    await this.deps.reservations.release(id);
     await this.deps.firewall.setPorts(id, []);
   }
 

@@ -87,3 +87,23 @@ test('docker rm --link removes one link of the parent', async () => {
   const bare = await sb.docker(['rm', '--link', 'multi'], { ...T, allowFail: true });
   assert.match(bare.stderr, /Conflict, cannot remove the default link name of the container/);
 });
+
+test('a target back with a new address: the running parent\'s /etc/hosts follows, its environment does not', async () => {
+  const tid = await runDetached(sb, ['--name', 'mover', '--expose', '80', 'busybox', 'sleep', '3600']);
+  const oldIp = (await inspectContainer(sb, 'mover')).NetworkSettings.IPAddress;
+  await runDetached(sb, ['--name', 'follower', '--link', 'mover:m', 'busybox', 'sleep', '3600']);
+  await sb.docker(['stop', '-t', '1', 'mover'], T);
+  // The default bridge hands out the lowest free address: fillers take the old one (and any hole below it).
+  for (let i = 0; i < 6; i++) {
+    await runDetached(sb, ['--name', `filler${i}`, 'busybox', 'sleep', '3600']);
+    if ((await inspectContainer(sb, `filler${i}`)).NetworkSettings.IPAddress === oldIp) break;
+  }
+  await sb.docker(['start', 'mover'], T);
+  const newIp = (await inspectContainer(sb, 'mover')).NetworkSettings.IPAddress;
+  assert.notEqual(newIp, oldIp, 'the target should have come back with another address');
+  const hosts = lines((await sb.docker(['exec', 'follower', 'cat', '/etc/hosts'], T)).stdout);
+  assert.ok(hosts.includes(`${newIp}\tm ${tid.slice(0, 12)} mover`), hosts.join('\n'));
+  assert.ok(!hosts.some((l) => l.startsWith(`${oldIp}\t`)), hosts.join('\n'));
+  assert.match((await sb.docker(['exec', 'follower', 'env'], T)).stdout, new RegExp(`^M_PORT_80_TCP_ADDR=${oldIp.replace(/\./g, '\\.')}$`, 'm'));
+  assert.match((await sb.docker(['exec', 'follower', 'ping', '-c', '1', '-W', '2', 'm'], T)).stdout, /1 packets received/);
+});

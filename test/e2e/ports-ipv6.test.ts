@@ -7,7 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSandbox, type Sandbox } from '../helpers/sandbox.js';
-import { inspectContainer, runDetached, waitFor } from '../helpers/containers.js';
+import { containerNetns, inspectContainer, runDetached, waitFor } from '../helpers/containers.js';
+import { run } from '../../src/kernel/run.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 let sb: Sandbox;
 const HOST4 = '203.0.113.2';
@@ -103,6 +105,33 @@ test('after kill -9 and a restart, v6 forwarding and the v6 publication are back
   await sb.restartDaemon();
   assert.equal((await sb.exec(['cat', '/proc/sys/net/ipv6/conf/all/forwarding'])).stdout.trim(), '1');
   assert.equal(await served(() => fromWorld(url(HOST6, 8080))), 'hi-web6');
+});
+
+test('UDP over IPv6 through a published port from the world', async () => {
+  // busybox nc has no UDP server: a node listener runs in the container's netns.
+  const id = await runDetached(sb, ['--name', 'udp6', '--network', 'v6a', '-p', '5353:53/udp', 'busybox', 'sleep', '3600']);
+  const script = "const s=require('dgram').createSocket({type:'udp6',ipv6Only:true});s.on('message',(m,r)=>{process.stdout.write(String(m)+' '+r.family);process.exit(0)});s.bind(53);setTimeout(()=>process.exit(1),8000)";
+  const listener = run(['nsenter', `--net=/run/netns/${containerNetns(sb, id)}`, process.execPath, '-e', script], { allowFailure: true, timeoutMs: 10_000 });
+  let done = false;
+  void listener.finally(() => { done = true; });
+  while (!done) {
+    await sb.world(['bash', '-c', `echo ping-udp6 > /dev/udp/${HOST6}/5353`], { allowFail: true });
+    await sleep(200);
+  }
+  assert.match((await listener).stdout, /ping-udp6\s+IPv6/);
+});
+
+test('-p [2001:db8:ff::2]:8090:80 is reachable on that address only; -p [::1]:8091:80 never from outside', async () => {
+  await runDetached(sb, ['--name', 'ex6', '--hostname', 'ex6', '--network', 'v6a', '-p', `[${HOST6}]:8090:80`, '-p', '[::1]:8091:80', 'busybox', ...HTTPD]);
+  const port = (await sb.docker(['port', 'ex6'])).stdout.trim().split('\n');
+  assert.deepEqual(port, [`80/tcp -> [${HOST6}]:8090`, '80/tcp -> [::1]:8091']);
+  assert.equal(await served(() => fromWorld(url(HOST6, 8090))), 'hi-ex6');
+  assert.equal(await fromHost(url(HOST6, 8090)), 'hi-ex6');
+  assert.equal(await fromWorld(url(HOST4, 8090)), undefined, 'not on the v4 address');
+  assert.equal(await fromWorld(url(HOST6, 8091)), undefined);
+  // No userland proxy and no route_localnet for IPv6: ::1 can only be reserved, not forwarded.
+  assert.equal(await fromHost('http://[::1]:8091/'), undefined);
+  await sb.docker(['rm', '-f', 'ex6'], T);
 });
 
 test('stopping the container removes its v6 publication', async () => {

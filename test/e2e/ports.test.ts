@@ -38,6 +38,10 @@ const served = (probe: () => Promise<string | undefined>): Promise<string> => wa
 
 let webIp = '';
 
+/** Exit code of a host `nc -l` on port for 1 s: 124 = it could listen, 1 = the port is taken. */
+const hostListenCode = async (port: number): Promise<number> =>
+  (await sb.exec(['timeout', '1', 'busybox', 'nc', '-l', '-p', String(port)], { allowFail: true })).code;
+
 test('-p 8080:80 and 127.0.0.1:8081:80: reachable from the world, the host, 127.0.0.1, a container and itself', async () => {
   await runDetached(sb, ['--name', 'web', '--hostname', 'web', '-p', '8080:80', '-p', '127.0.0.1:8081:80', 'busybox', ...HTTPD]);
   webIp = (await inspectContainer(sb, 'web')).NetworkSettings.IPAddress;
@@ -113,6 +117,7 @@ test('after kill -9 and a restart the same host ports work; nft flush ruleset + 
   await sb.kill9Daemon();
   await sb.restartDaemon();
   assert.equal(await served(() => fromWorld(`http://${HOST}:8080/`)), 'hi-web');
+  assert.equal(await hostListenCode(8080), 1, 'the restarted daemon holds the restored port again');
   const before = JSON.stringify(await sb.nftJson());
   await sb.exec(['nft', 'flush', 'ruleset']);
   assert.equal(await fromWorld(`http://${HOST}:8080/`), undefined);
@@ -159,4 +164,21 @@ test('isolation: no direct reach into another network, nor its gateway address',
   assert.notEqual(r.code, 0, 'the default bridge gateway from another network');
   const own = await sb.docker(['exec', 'other', 'ping', '-c1', '-W2', '10.77.0.1'], { allowFail: true, ...T });
   assert.equal(own.code, 0, 'its own gateway');
+});
+
+test('host ports are reserved: a host process holding one makes -p fail with Docker\'s text, a published one cannot be taken', async () => {
+  const holder = sb.exec(['timeout', '8', 'busybox', 'nc', '-l', '-p', '8099'], { allowFail: true, timeoutMs: 15_000 });
+  await waitFor('nc listening', async () => /:8099\b/.test((await sb.exec(['ss', '-ltnH'])).stdout), 5_000);
+  const r = await sb.docker(['run', '-d', '--name', 'held', '-p', '8099:80', 'busybox', ...HTTPD], { allowFail: true, ...T });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /driver failed programming external connectivity on endpoint held \([0-9a-f]{64}\): failed to bind host port for 0\.0\.0\.0:8099:172\.17\.\d+\.\d+:80\/tcp: address already in use/);
+  assert.equal((await sb.docker(['ps', '-q', '--filter', 'name=held'])).stdout.trim(), '', 'not running');
+  assert.ok(!JSON.stringify(await sb.nftJson()).includes('8099'), 'no rule for 8099');
+  await sb.docker(['rm', '-f', 'held'], T);
+  await holder;
+  await runDetached(sb, ['--name', 'pub98', '--hostname', 'pub98', '-p', '8098:80', 'busybox', ...HTTPD]);
+  assert.equal(await hostListenCode(8098), 1, 'a published port cannot be taken by a host process');
+  assert.equal(await served(() => fromWorld(`http://${HOST}:8098/`)), 'hi-pub98');
+  await sb.docker(['rm', '-f', 'pub98'], T);
+  assert.equal(await hostListenCode(8098), 124, 'released with the publication');
 });

@@ -3,6 +3,7 @@
  * NetworkingConfig, defaults filled in, Docker's errors for conflicting options. Pure.
  */
 import { invalidParameter } from '../util/errors.js';
+import { mergeEnv } from './process-settings.js';
 
 export interface ParsedCreate {
   image: string;
@@ -82,4 +83,46 @@ export function parseCreateBody(body: unknown): ParsedCreate {
     // Docker accepts and ignores published ports in host mode, with a warning.
   }
   return { image, config, hostConfig, networkMode, endpointsConfig };
+}
+
+/** What an image's config may give a container (Docker's image config fields used at create). */
+export interface ImageDefaults {
+  Cmd?: string[];
+  Entrypoint?: string[];
+  Env?: string[];
+  WorkingDir?: string;
+  User?: string;
+  ExposedPorts?: Record<string, unknown>;
+  Labels?: Record<string, string>;
+  StopSignal?: string;
+}
+
+/**
+ * The container's stored Config: the request's fields over the image's, as dockerd merges them (an
+ * Entrypoint given in the request drops the image's Cmd), and the command line to run.
+ */
+export function mergeImageConfig(
+  p: ParsedCreate,
+  img: ImageDefaults,
+  ctx: { id: string; hostHostname?: string },
+): { config: Record<string, unknown>; argv: string[] } {
+  const cfg = p.config;
+  const entrypoint = Array.isArray(cfg.Entrypoint) ? strList(cfg.Entrypoint, 'Entrypoint') : typeof cfg.Entrypoint === 'string' ? [cfg.Entrypoint] : (img.Entrypoint ?? []);
+  const cmd = cfg.Cmd !== undefined && cfg.Cmd !== null ? strList(cfg.Cmd, 'Cmd') : cfg.Entrypoint !== undefined && cfg.Entrypoint !== null ? [] : (img.Cmd ?? []);
+  const argv = [...entrypoint, ...cmd];
+  if (argv.length === 0) throw invalidParameter('container.no_command', 'no command specified');
+  const hostname = typeof cfg.Hostname === 'string' && cfg.Hostname ? cfg.Hostname : (ctx.hostHostname ?? ctx.id.slice(0, 12));
+  const config: Record<string, unknown> = {
+    Hostname: hostname, Domainname: cfg.Domainname ?? '', User: cfg.User ?? img.User ?? '',
+    AttachStdin: cfg.AttachStdin ?? false, AttachStdout: cfg.AttachStdout ?? false, AttachStderr: cfg.AttachStderr ?? false,
+    ExposedPorts: { ...(img.ExposedPorts ?? {}), ...((cfg.ExposedPorts as object | undefined) ?? {}) },
+    Tty: cfg.Tty === true, OpenStdin: cfg.OpenStdin === true, StdinOnce: cfg.StdinOnce === true,
+    Env: mergeEnv(img.Env ?? [], strList(cfg.Env, 'Env')), Cmd: cmd, Image: p.image, Volumes: cfg.Volumes ?? null,
+    WorkingDir: cfg.WorkingDir || img.WorkingDir || '',
+    Entrypoint: entrypoint.length ? entrypoint : null, OnBuild: null,
+    Labels: { ...(img.Labels ?? {}), ...((cfg.Labels as Record<string, string> | undefined) ?? {}) },
+    ...(cfg.StopSignal || img.StopSignal ? { StopSignal: cfg.StopSignal ?? img.StopSignal } : {}),
+    ...(typeof cfg.StopTimeout === 'number' ? { StopTimeout: cfg.StopTimeout } : {}),
+  };
+  return { config, argv };
 }

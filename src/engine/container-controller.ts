@@ -9,26 +9,28 @@
  * holds that mutex (the exit handler needs it).
  */
 import { EventEmitter } from 'node:events';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { Collection, Store } from '../store/index.js';
 import { listSandboxes } from '../drivers/index.js';
 import {
-  attach as runtimeAttach, buildOciSpec, createContainer, deleteContainer, execProcess, exitStatus, isRunning,
-  readHostLimits, readLogs, resize as runtimeResize, signalContainer, startCreated, waitExit, type ExitStatus, type OciProcess,
+  attach as runtimeAttach, buildOciSpec, createContainer, deleteContainer, exitStatus, isRunning,
+  readHostLimits, readLogs, resize as runtimeResize, signalContainer, startCreated, waitExit, type ExitStatus,
 } from '../runtime/index.js';
 import { mountRootfs, unmountRootfs } from '../runtime/images/index.js';
-import { conflict, forbidden, invalidParameter, notFound } from '../util/errors.js';
+import { conflict, forbidden, invalidParameter } from '../util/errors.js';
 import { newId } from '../util/ids.js';
 import { logger } from '../util/log.js';
 import { nowRfc3339Nano, ZERO_TIME } from '../util/time.js';
 import { endedSession, LateAttach, liveSession } from './attach-session.js';
-import { parseCreateBody, parseEndpointRequest, strList } from './container-config.js';
-import type { ContainerNetworking, DnsIdentity } from './container-network.js';
+import { mergeImageConfig, parseCreateBody, parseEndpointRequest, strList } from './container-config.js';
+import { identityOf, type ContainerNetworking } from './container-network.js';
 import { ContainerQueries } from './container-queries.js';
 import type { AttachSession, ContainerRecord, ContainerService, EndpointRecord, ExecRecord, LogLine, LogOptions } from './container-types.js';
-import { hostsFile, resolvConf } from './etc-files.js';
+import { writeEtcFiles } from './etc-files.js';
+import { ContainerExecs } from './container-exec.js';
+import { consoleSize, resolveUser } from './process-settings.js';
 import type { ContainerHooks, EtcContributions } from './container-hooks.js';
 import { Mutex } from './lock.js';
 import { CONTAINER_NAME, randomName } from './names.js';
@@ -64,12 +66,13 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   private readonly locks = new Map<string, Mutex>();
   private readonly events = new EventEmitter();
   private readonly pending = new Map<string, Array<{ s: LateAttach; opts: { stdin: boolean; stdout: boolean; stderr: boolean } }>>();
-  private readonly execs = new Map<string, ExecRecord & { resizeTo?: (h: number, w: number) => void }>();
+  private readonly exec: ContainerExecs;
   private readonly runcRoot: string;
 
   constructor(private readonly deps: ContainerControllerDeps) {
     super(deps.store.collection<ContainerRecord>('containers'));
     this.runcRoot = join(deps.execRoot, 'runc');
+    this.exec = new ContainerExecs(this.runcRoot, (id) => this.mustGet(id));
     this.events.setMaxListeners(0);
   }
 
@@ -160,25 +163,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       });
       if (nets[0]?.driver === 'host') netns = '';
     }
-    const cfg = p.config;
-    const img = image.config;
-    const entrypoint = Array.isArray(cfg.Entrypoint) ? strList(cfg.Entrypoint, 'Entrypoint') : typeof cfg.Entrypoint === 'string' ? [cfg.Entrypoint] : (img.Entrypoint ?? []);
-    const cmd = cfg.Cmd !== undefined && cfg.Cmd !== null ? strList(cfg.Cmd, 'Cmd') : cfg.Entrypoint !== undefined && cfg.Entrypoint !== null ? [] : (img.Cmd ?? []);
-    const argv = [...entrypoint, ...cmd];
-    if (argv.length === 0) throw invalidParameter('container.no_command', 'no command specified');
-    const hostname = typeof cfg.Hostname === 'string' && cfg.Hostname ? cfg.Hostname : networkMode === 'host' ? osHostname() : id.slice(0, 12);
-    const env = mergeEnv(img.Env ?? [], strList(cfg.Env, 'Env'));
-    const config: Record<string, unknown> = {
-      Hostname: hostname, Domainname: cfg.Domainname ?? '', User: cfg.User ?? img.User ?? '',
-      AttachStdin: cfg.AttachStdin ?? false, AttachStdout: cfg.AttachStdout ?? false, AttachStderr: cfg.AttachStderr ?? false,
-      ExposedPorts: { ...(img.ExposedPorts ?? {}), ...((cfg.ExposedPorts as object | undefined) ?? {}) },
-      Tty: cfg.Tty === true, OpenStdin: cfg.OpenStdin === true, StdinOnce: cfg.StdinOnce === true,
-      Env: env, Cmd: cmd, Image: p.image, Volumes: cfg.Volumes ?? null, WorkingDir: cfg.WorkingDir || img.WorkingDir || '',
-      Entrypoint: entrypoint.length ? entrypoint : null, OnBuild: null,
-      Labels: { ...(img.Labels ?? {}), ...((cfg.Labels as Record<string, string> | undefined) ?? {}) },
-      ...(cfg.StopSignal || img.StopSignal ? { StopSignal: cfg.StopSignal ?? img.StopSignal } : {}),
-      ...(typeof cfg.StopTimeout === 'number' ? { StopTimeout: cfg.StopTimeout } : {}),
-    };
+    const { config, argv } = mergeImageConfig(p, image.config, { id, hostHostname: networkMode === 'host' ? osHostname() : undefined });
     const dir = join(this.deps.dataRoot, 'containers', id);
     const rec: ContainerRecord = {
       id, name, created: nowRfc3339Nano(), image: image.id, imageRef: p.image, path: argv[0] as string, args: argv.slice(1),
@@ -215,9 +200,8 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     };
     const tty = cfg.Tty === true;
     let netnsPath: string | 'host' = 'host';
-    let createdNetns = false;
+    let pluggedIn = false;
     let hooksStarted = false;
-    const joined: EndpointRecord[] = [];
     try {
       if (rec.networkMode.startsWith('container:')) {
         const other = this.mustGet(rec.networkMode.slice('container:'.length));
@@ -225,22 +209,9 @@ export class ContainerController extends ContainerQueries implements ContainerSe
         rec.netns = other.netns;
         netnsPath = other.netns ? `/run/netns/${other.netns}` : 'host';
       } else if (rec.netns) {
-        await this.deps.networking.createSandbox(rec.netns);
-        createdNetns = true;
+        await this.deps.networking.plugIn(rec);
+        pluggedIn = true;
         netnsPath = `/run/netns/${rec.netns}`;
-        let i = 0;
-        for (const [name, ep] of Object.entries(rec.endpoints)) {
-          const net = this.deps.networks.get(ep.networkId);
-          if (!net) throw notFound('network.not_found', `network ${name} not found`);
-          if (net.driver === 'null' || net.driver === 'host') {
-            rec.endpoints[name] = { ...ep, endpointId: newId() };
-            continue;
-          }
-          const j = await this.deps.networking.join(ep, rec.netns, `eth${i}`, i === 0, dnsIdentity(rec));
-          i++;
-          joined.push(j);
-          rec.endpoints[name] = j;
-        }
       } else {
         for (const [name, ep] of Object.entries(rec.endpoints)) rec.endpoints[name] = { ...ep, endpointId: newId() };
       }
@@ -248,7 +219,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       const etc: EtcContributions = { hostsLines: [], env: [] };
       hooksStarted = true;
       for (const h of this.hooks) await h.beforeStart?.(rec, etc);
-      await this.writeEtcFiles(rec, etc);
+      await writeEtcFiles(rec, etc, this.deps.resolvConfPath);
       mark('etc');
       const layers = this.deps.images.rootfsLayers(rec.image);
       const rootfs = await mountRootfs(layers, rec.dir);
@@ -291,10 +262,9 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       for (const { s } of this.pending.get(rec.id) ?? []) s.fail();
       this.pending.delete(rec.id);
       if (hooksStarted) await this.notify('beforeStop', (h) => h.beforeStop?.(rec));
-      for (const ep of joined) rec.endpoints[ep.networkName] = await this.deps.networking.leave(ep, rec.netns);
       await deleteContainer({ id: rec.id, runcRoot: this.runcRoot }).catch(() => undefined);
       await unmountRootfs(rec.dir).catch(() => undefined);
-      if (createdNetns) await this.deps.networking.deleteSandbox(rec.netns).catch(() => undefined);
+      if (pluggedIn) await this.deps.networking.unplug(rec);
       for (const [name, ep] of Object.entries(rec.endpoints)) if (!ep.ifname) rec.endpoints[name] = { ...ep, endpointId: '' };
       rec.state = { ...rec.state, status: rec.state.startedAt === ZERO_TIME ? 'created' : 'exited', error: (e as Error).message, exitCode: 128 };
       this.deps.store.transaction(() => this.containers.put(rec));
@@ -302,20 +272,6 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       if (rec.hostConfig.AutoRemove === true) void this.remove(rec.id, { force: true, volumes: false, link: false }).catch(() => undefined);
       throw e;
     }
-  }
-
-  private async writeEtcFiles(rec: ContainerRecord, etc: EtcContributions): Promise<void> {
-    const first = Object.values(rec.endpoints).find((e) => e.ipv4Address || e.ipv6Address);
-    const extra = strList(rec.hostConfig.ExtraHosts, 'ExtraHosts');
-    const hostText = await readFile(this.deps.resolvConfPath, 'utf8').catch(() => '');
-    const hostname = String(rec.config.Hostname);
-    const domainname = String(rec.config.Domainname ?? '');
-    await writeFile(rec.hostnamePath, `${hostname}\n`);
-    const hosts = hostsFile({ ...(first?.ipv4Address ? { ipv4: first.ipv4Address } : {}), ...(first?.ipv6Address ? { ipv6: first.ipv6Address } : {}), hostname, domainname }, extra);
-    await writeFile(rec.hostsPath, hosts + etc.hostsLines.map((l) => `${l}\n`).join(''));
-    await writeFile(rec.resolvConfPath, etc.resolvConf ?? resolvConf(hostText, {
-      dns: strList(rec.hostConfig.Dns, 'Dns'), search: strList(rec.hostConfig.DnsSearch, 'DnsSearch'), options: strList(rec.hostConfig.DnsOptions, 'DnsOptions'),
-    }));
   }
 
   private monitor(rec: ContainerRecord): void {
@@ -347,8 +303,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       for (const [n, ep] of Object.entries(rec.endpoints)) rec.endpoints[n] = { ...ep, endpointId: '' };
       return;
     }
-    for (const [n, ep] of Object.entries(rec.endpoints)) rec.endpoints[n] = await this.deps.networking.leave(ep, rec.netns);
-    await this.deps.networking.deleteSandbox(rec.netns).catch((e: unknown) => log.warn({ err: e }, 'netns delete failed'));
+    await this.deps.networking.unplug(rec);
   }
 
   private nextExit(id: string): Promise<number> {
@@ -489,66 +444,20 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     await runtimeResize(this.stateDir(rec), height, width);
   }
 
-  async execCreate(term: string, body: unknown): Promise<string> {
-    const rec = this.resolve(term);
-    if (rec.state.status !== 'running') throw conflict('container.not_running', `container ${rec.id} is not running`);
-    const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
-    const cmd = strList(b.Cmd, 'Cmd');
-    if (cmd.length === 0) throw invalidParameter('exec.no_command', 'No exec command specified');
-    const id = newId();
-    this.execs.set(id, {
-      id, containerId: rec.id, running: false, exitCode: null, pid: 0,
-      openStdin: b.AttachStdin === true, openStdout: b.AttachStdout !== false, openStderr: b.AttachStderr !== false,
-      tty: b.Tty === true, entrypoint: cmd[0] as string, arguments: cmd.slice(1), privileged: b.Privileged === true,
-      user: typeof b.User === 'string' ? b.User : '', workingDir: typeof b.WorkingDir === 'string' ? b.WorkingDir : '',
-      env: strList(b.Env, 'Env'), detachKeys: '', canRemove: false,
-    });
-    return id;
+  execCreate(term: string, body: unknown): Promise<string> {
+    return this.exec.create(this.resolve(term), body);
   }
 
-  async execStart(execId: string, opts: { detach: boolean; tty: boolean; consoleSize?: [number, number] }): Promise<AttachSession | null> {
-    const ex = this.execInspect(execId);
-    if (ex.running || ex.exitCode !== null) throw conflict('exec.already_started', `Exec command ${execId} has already run`);
-    const rec = this.mustGet(ex.containerId);
-    if (rec.state.status !== 'running') throw conflict('container.not_running', `container ${rec.id} is not running`);
-    const base = (JSON.parse(await readFile(join(rec.dir, 'config.json'), 'utf8')) as { process: OciProcess }).process;
-    const rootfs = join(rec.dir, 'rootfs');
-    const processSpec: OciProcess = {
-      ...base,
-      args: [ex.entrypoint, ...ex.arguments],
-      env: mergeEnv(base.env, ex.env),
-      cwd: ex.workingDir || base.cwd,
-      user: ex.user ? await resolveUser(rootfs, ex.user) : base.user,
-      terminal: ex.tty,
-      ...(opts.consoleSize ? { consoleSize: { height: opts.consoleSize[0], width: opts.consoleSize[1] } } : {}),
-    };
-    // Output that is delivered must be read, or the process pauses: a detached exec asks for none.
-    const p = await execProcess({ id: rec.id, runcRoot: this.runcRoot, processSpec, tty: ex.tty, stdin: ex.openStdin && !opts.detach, stdout: !opts.detach, stderr: !opts.detach }).catch((e: unknown) => {
-      // The CLI reads the exit code from exec inspect: Docker's 127 for a missing program, else 126.
-      ex.exitCode = /not found|no such file/i.test(String((e as Error).message)) ? 127 : 126;
-      throw e;
-    });
-    ex.running = true;
-    ex.pid = p.pid;
-    (ex as { resizeTo?: (h: number, w: number) => void }).resizeTo = (h, w) => p.stream.resize(h, w);
-    void p.exitCode.then((code) => {
-      ex.running = false;
-      ex.exitCode = code;
-    });
-    if (opts.detach) return null;
-    return liveSession(ex.tty, p.stream);
+  execStart(execId: string, opts: { detach: boolean; tty: boolean; consoleSize?: [number, number] }): Promise<AttachSession | null> {
+    return this.exec.start(execId, opts);
   }
 
   execInspect(execId: string): ExecRecord {
-    const ex = this.execs.get(execId);
-    if (!ex) throw notFound('exec.not_found', `No such exec instance: ${execId}`);
-    return ex;
+    return this.exec.inspect(execId);
   }
 
   async execResize(execId: string, height: number, width: number): Promise<void> {
-    const ex = this.execs.get(execId);
-    if (!ex) throw notFound('exec.not_found', `No such exec instance: ${execId}`);
-    ex.resizeTo?.(height, width);
+    this.exec.resize(execId, height, width);
   }
 
   connect(networkTerm: string, containerTerm: string, endpointConfig: unknown): Promise<void> {
@@ -568,7 +477,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
         let i = 0;
         while (used.has(`eth${i}`)) i++;
         const hasGateway = Object.values(rec.endpoints).some((e) => e.ifname);
-        ep = await this.deps.networking.join(ep, rec.netns, `eth${i}`, !hasGateway, dnsIdentity(rec));
+        ep = await this.deps.networking.join(ep, rec.netns, `eth${i}`, !hasGateway, identityOf(rec));
       }
       rec.endpoints[net.name] = ep;
     });
@@ -603,55 +512,5 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   }
 }
 
-function dnsIdentity(rec: ContainerRecord): DnsIdentity {
-  return { id: rec.id, name: rec.name, hostname: String(rec.config.Hostname ?? '') };
-}
-
-/** `HostConfig.ConsoleSize` [height, width], which `docker run -it` sends before any resize. */
-function consoleSize(v: unknown): { consoleSize?: { height: number; width: number } } {
-  if (!Array.isArray(v) || v.length !== 2) return {};
-  const [height, width] = v.map(Number) as [number, number];
-  return height > 0 && width > 0 ? { consoleSize: { height, width } } : {};
-}
-
-function mergeEnv(base: readonly string[], over: readonly string[]): string[] {
-  const m = new Map<string, string>();
-  for (const kv of [...base, ...over]) {
-    const i = kv.indexOf('=');
-    m.set(i < 0 ? kv : kv.slice(0, i), kv);
-  }
-  if (![...m.keys()].includes('PATH')) m.set('PATH', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
-  return [...m.values()];
-}
-
-/** `uid[:gid]` or a name from the image's /etc/passwd (and group from /etc/group). */
-async function resolveUser(rootfs: string, user: string): Promise<{ uid: number; gid: number }> {
-  if (!user) return { uid: 0, gid: 0 };
-  const [u = '', g] = user.split(':');
-  const lookup = async (file: string, name: string, field: number): Promise<number | undefined> => {
-    const text = await readFile(join(rootfs, 'etc', file), 'utf8').catch(() => '');
-    for (const line of text.split('\n')) {
-      const parts = line.split(':');
-      if (parts[0] === name) return Number(parts[field]);
-    }
-    return undefined;
-  };
-  let uid = /^\d+$/.test(u) ? Number(u) : await lookup('passwd', u, 2);
-  if (uid === undefined) throw invalidParameter('container.user', `unable to find user ${u}: no matching entries in passwd file`);
-  let gid = g === undefined ? ((await lookup('passwd', u, 3)) ?? 0) : /^\d+$/.test(g) ? Number(g) : await lookup('group', g, 2);
-  if (gid === undefined) throw invalidParameter('container.group', `unable to find group ${g}: no matching entries in group file`);
-  if (/^\d+$/.test(u) && g === undefined) gid = (await lookupGidOfUid(rootfs, uid)) ?? 0;
-  uid = Number(uid);
-  return { uid, gid };
-}
-
-async function lookupGidOfUid(rootfs: string, uid: number): Promise<number | undefined> {
-  const text = await readFile(join(rootfs, 'etc', 'passwd'), 'utf8').catch(() => '');
-  for (const line of text.split('\n')) {
-    const p = line.split(':');
-    if (Number(p[2]) === uid && p[3] !== undefined) return Number(p[3]);
-  }
-  return undefined;
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -6,12 +6,13 @@
 import type { Store } from '../store/index.js';
 import { createSandbox, deleteSandbox, type NetworkDriver } from '../drivers/index.js';
 import { allocateAddress, macFromIPv4, randomMac, type NormalizedPool } from '../ipam/index.js';
-import { forbidden, invalidParameter } from '../util/errors.js';
+import { forbidden, invalidParameter, notFound } from '../util/errors.js';
+import { logger } from '../util/log.js';
 import { newId } from '../util/ids.js';
 import type { NetworkController } from './network-controller.js';
 import { toDriverNetwork } from './network-controller.js';
 import type { IpamPoolRecord, NetworkRecord } from './network-record.js';
-import type { EndpointRecord } from './container-types.js';
+import type { ContainerRecord, EndpointRecord } from './container-types.js';
 import type { EndpointRequest } from './container-config.js';
 
 function pool(p: IpamPoolRecord, family: 4 | 6): NormalizedPool {
@@ -31,7 +32,14 @@ const UNPLUGGED = {
   hostIfname: '',
 } as const;
 
+const log = logger.child({ component: 'container-network' });
+
 const plen = (cidr: string): number => Number(cidr.split('/')[1]);
+
+/** The names a container's endpoints answer to (DNSNames). */
+export function identityOf(rec: ContainerRecord): DnsIdentity {
+  return { id: rec.id, name: rec.name, hostname: String(rec.config.Hostname ?? '') };
+}
 
 /** What names a container answers to on a network. */
 export interface DnsIdentity {
@@ -91,6 +99,36 @@ export class ContainerNetworking {
 
   async deleteSandbox(netns: string): Promise<void> {
     await deleteSandbox(netns);
+  }
+
+  /**
+   * Gives a container with a namespace of its own that namespace and its endpoints, in order (eth0
+   * carries the default route; host/none networks get no interface). On failure it undoes itself.
+   */
+  async plugIn(rec: ContainerRecord): Promise<void> {
+    await createSandbox(rec.netns);
+    try {
+      let i = 0;
+      for (const [name, ep] of Object.entries(rec.endpoints)) {
+        const net = this.networks.get(ep.networkId);
+        if (!net) throw notFound('network.not_found', `network ${name} not found`);
+        if (net.driver === 'null' || net.driver === 'host') {
+          rec.endpoints[name] = { ...ep, endpointId: newId() };
+          continue;
+        }
+        rec.endpoints[name] = await this.join(ep, rec.netns, `eth${i}`, i === 0, identityOf(rec));
+        i++;
+      }
+    } catch (e) {
+      await this.unplug(rec);
+      throw e;
+    }
+  }
+
+  /** Undoes plugIn: every endpoint left (addresses released), then the namespace deleted. */
+  async unplug(rec: ContainerRecord): Promise<void> {
+    for (const [n, ep] of Object.entries(rec.endpoints)) rec.endpoints[n] = await this.leave(ep, rec.netns);
+    await deleteSandbox(rec.netns).catch((e: unknown) => log.warn({ err: e, netns: rec.netns }, 'netns delete failed'));
   }
 
   /**

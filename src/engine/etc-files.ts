@@ -1,4 +1,11 @@
-/** The /etc/hosts, /etc/hostname and /etc/resolv.conf a container gets, written as Docker writes them. */
+/**
+ * The /etc/hosts, /etc/hostname and /etc/resolv.conf a container gets, written as Docker writes them
+ * (pure text builders), and `writeEtcFiles`, which writes the three files bound into the container.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { strList } from './container-config.js';
+import type { EtcContributions } from './container-hooks.js';
+import type { ContainerRecord } from './container-types.js';
 
 export function hostsFile(entries: { ipv4?: string; ipv6?: string; hostname: string; domainname?: string }, extraHosts: string[]): string {
   const lines = [
@@ -40,4 +47,18 @@ export function resolvConf(hostText: string, opts: { dns: string[]; search: stri
   if (search.length) out.push(`search ${search.join(' ')}`);
   if (options.length) out.push(`options ${options.join(' ')}`);
   return out.join('\n') + '\n';
+}
+
+/** Writes the container's three files from its record, the host's resolv.conf and the features' additions. */
+export async function writeEtcFiles(rec: ContainerRecord, etc: EtcContributions, hostResolvConf: string): Promise<void> {
+  const first = Object.values(rec.endpoints).find((e) => e.ipv4Address || e.ipv6Address);
+  const extra = strList(rec.hostConfig.ExtraHosts, 'ExtraHosts');
+  const hostText = await readFile(hostResolvConf, 'utf8').catch(() => '');
+  const hostname = String(rec.config.Hostname);
+  const domainname = String(rec.config.Domainname ?? '');
+  await writeFile(rec.hostnamePath, `${hostname}\n`);
+  const hosts = hostsFile({ ...(first?.ipv4Address ? { ipv4: first.ipv4Address } : {}), ...(first?.ipv6Address ? { ipv6: first.ipv6Address } : {}), hostname, domainname }, extra);
+  await writeFile(rec.hostsPath, hosts + etc.hostsLines.map((l) => `${l}\n`).join(''));
+  const dns = { dns: strList(rec.hostConfig.Dns, 'Dns'), search: strList(rec.hostConfig.DnsSearch, 'DnsSearch'), options: strList(rec.hostConfig.DnsOptions, 'DnsOptions') };
+  await writeFile(rec.resolvConfPath, etc.resolvConf ?? resolvConf(hostText, dns));
 }

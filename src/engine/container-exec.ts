@@ -1,0 +1,91 @@
+/**
+ * `docker exec`: exec instances (in memory, as dockerd keeps them) run inside a running container
+ * through the runtime's exec shim. The process starts from the container's own process settings
+ * (config.json): its capabilities, env and user, with the exec's command, env, user and directory.
+ *
+ * Beware: an exec's exit code is known only from its shim; the CLI reads it from exec inspect after
+ * the stream ends, so a failed start records Docker's 126/127 before the error goes back.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execProcess, type OciProcess } from '../runtime/index.js';
+import { conflict, invalidParameter, notFound } from '../util/errors.js';
+import { newId } from '../util/ids.js';
+import { liveSession } from './attach-session.js';
+import { strList } from './container-config.js';
+import type { AttachSession, ContainerRecord, ExecRecord } from './container-types.js';
+import { mergeEnv, resolveUser } from './process-settings.js';
+
+type LiveExec = ExecRecord & { resizeTo?: (h: number, w: number) => void };
+
+export class ContainerExecs {
+  private readonly execs = new Map<string, LiveExec>();
+
+  constructor(
+    private readonly runcRoot: string,
+    private readonly containerById: (id: string) => ContainerRecord,
+  ) {}
+
+  async create(rec: ContainerRecord, body: unknown): Promise<string> {
+    if (rec.state.status !== 'running') throw conflict('container.not_running', `container ${rec.id} is not running`);
+    const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+    const cmd = strList(b.Cmd, 'Cmd');
+    if (cmd.length === 0) throw invalidParameter('exec.no_command', 'No exec command specified');
+    const id = newId();
+    this.execs.set(id, {
+      id, containerId: rec.id, running: false, exitCode: null, pid: 0,
+      openStdin: b.AttachStdin === true, openStdout: b.AttachStdout !== false, openStderr: b.AttachStderr !== false,
+      tty: b.Tty === true, entrypoint: cmd[0] as string, arguments: cmd.slice(1), privileged: b.Privileged === true,
+      user: typeof b.User === 'string' ? b.User : '', workingDir: typeof b.WorkingDir === 'string' ? b.WorkingDir : '',
+      env: strList(b.Env, 'Env'), detachKeys: '', canRemove: false,
+    });
+    return id;
+  }
+
+  async start(execId: string, opts: { detach: boolean; tty: boolean; consoleSize?: [number, number] }): Promise<AttachSession | null> {
+    const ex = this.get(execId);
+    if (ex.running || ex.exitCode !== null) throw conflict('exec.already_started', `Exec command ${execId} has already run`);
+    const rec = this.containerById(ex.containerId);
+    if (rec.state.status !== 'running') throw conflict('container.not_running', `container ${rec.id} is not running`);
+    const base = (JSON.parse(await readFile(join(rec.dir, 'config.json'), 'utf8')) as { process: OciProcess }).process;
+    const rootfs = join(rec.dir, 'rootfs');
+    const processSpec: OciProcess = {
+      ...base,
+      args: [ex.entrypoint, ...ex.arguments],
+      env: mergeEnv(base.env, ex.env),
+      cwd: ex.workingDir || base.cwd,
+      user: ex.user ? await resolveUser(rootfs, ex.user) : base.user,
+      terminal: ex.tty,
+      ...(opts.consoleSize ? { consoleSize: { height: opts.consoleSize[0], width: opts.consoleSize[1] } } : {}),
+    };
+    // Output that is delivered must be read, or the process pauses: a detached exec asks for none.
+    const p = await execProcess({ id: rec.id, runcRoot: this.runcRoot, processSpec, tty: ex.tty, stdin: ex.openStdin && !opts.detach, stdout: !opts.detach, stderr: !opts.detach }).catch((e: unknown) => {
+      // The CLI reads the exit code from exec inspect: Docker's 127 for a missing program, else 126.
+      ex.exitCode = /not found|no such file/i.test(String((e as Error).message)) ? 127 : 126;
+      throw e;
+    });
+    ex.running = true;
+    ex.pid = p.pid;
+    ex.resizeTo = (h, w) => p.stream.resize(h, w);
+    void p.exitCode.then((code) => {
+      ex.running = false;
+      ex.exitCode = code;
+    });
+    if (opts.detach) return null;
+    return liveSession(ex.tty, p.stream);
+  }
+
+  inspect(execId: string): ExecRecord {
+    return this.get(execId);
+  }
+
+  resize(execId: string, height: number, width: number): void {
+    this.get(execId).resizeTo?.(height, width);
+  }
+
+  private get(execId: string): LiveExec {
+    const ex = this.execs.get(execId);
+    if (!ex) throw notFound('exec.not_found', `No such exec instance: ${execId}`);
+    return ex;
+  }
+}

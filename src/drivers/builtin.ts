@@ -12,6 +12,10 @@ class SingletonDriver implements NetworkDriver {
     return { ...options };
   }
 
+  reservedAddresses(): Record<string, string> {
+    return {};
+  }
+
   checkCreate(_net: DriverNetwork, existing: readonly DriverNetwork[]): void {
     if (existing.length > 0) {
       throw forbidden('network.singleton', `only one instance of "${this.name}" network is allowed`);

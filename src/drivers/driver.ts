@@ -26,6 +26,11 @@ export interface NetworkDriver {
    * where Docker shows them). Throws an invalid-parameter RedesError with Docker's text. No I/O.
    */
   parseOptions(options: Readonly<Record<string, string>>, ctx: { id: string; isDefault: boolean }): Record<string, string>;
+  /**
+   * Addresses of the network's subnet the driver uses itself (say, a host shim), by name: the engine
+   * reserves them in IPAM like `--aux-address`, so no container is given one. No I/O.
+   */
+  reservedAddresses(options: Readonly<Record<string, string>>): Record<string, string>;
   /** Checks the request against the networks that already exist (e.g. one `host` network only). */
   checkCreate(net: DriverNetwork, existing: readonly DriverNetwork[]): void;
   /** Creates the network's kernel objects. On failure it removes whatever it had made, then throws. */

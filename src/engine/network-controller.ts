@@ -204,6 +204,11 @@ export class NetworkController {
       defaults: this.deps.ipam,
       networkId: id,
     });
+    // Addresses the driver keeps for itself are held back from containers like aux addresses.
+    for (const [key, addr] of Object.entries(driver.reservedAddresses(storedOptions))) {
+      const pool = addr.includes(':') ? ipam.v6 : ipam.v4;
+      if (pool && !Object.values(pool.auxAddresses).includes(addr)) pool.auxAddresses[key] = addr;
+    }
     return {
       id,
       name,

@@ -42,6 +42,10 @@ export class BridgeDriver implements NetworkDriver {
     return { ...options };
   }
 
+  reservedAddresses(): Record<string, string> {
+    return {};
+  }
+
   checkCreate(net: DriverNetwork, existing: readonly DriverNetwork[]): void {
     const mine = parseBridgeOptions(net.options, net.id, false).bridgeName;
     for (const other of existing) {

@@ -54,6 +54,11 @@ export class MacvlanDriver implements NetworkDriver {
     return { ...options };
   }
 
+  reservedAddresses(options: Readonly<Record<string, string>>): Record<string, string> {
+    const shim = parseMacvlanOptions(options).hostShim;
+    return shim ? { host_shim: shim } : {};
+  }
+
   checkCreate(net: DriverNetwork, existing: readonly DriverNetwork[]): void {
     const mine = this.toMacvlan(net);
     const others = existing.filter((n) => n.id !== net.id).map((n) => this.toMacvlan(n));

@@ -212,12 +212,14 @@ test('host shim: -o redes.macvlan.host_shim lets the engine host ping and fetch 
   assert.match(await errorOf(['network', 'create', '-d', 'macvlan', '--subnet=198.51.100.0/24', '--gateway=198.51.100.1', '-o', 'parent=eth1', '-o', `${K}=198.51.100.2`, 'bad_shim']), /198\.51\.100\.2 is already an address of the host \(on eth1\)$/);
   assert.deepEqual(await hostLinks(), hostLinksBefore);
 
-  // The shim address is reserved in IPAM with --aux-address, so no container is ever given it.
+  // The engine reserves the shim address in IPAM by itself (shown as an aux address), so no container is given it.
   const id = (
-    await sb.docker(['network', 'create', '-d', 'macvlan', '--subnet=198.51.100.0/24', '--gateway=198.51.100.1', '--aux-address', 'host_shim=198.51.100.254', '-o', 'parent=eth1', '-o', `${K}=198.51.100.254`, 'mv_shim'], T)
+    await sb.docker(['network', 'create', '-d', 'macvlan', '--subnet=198.51.100.0/24', '--gateway=198.51.100.1', '-o', 'parent=eth1', '-o', `${K}=198.51.100.254`, 'mv_shim'], T)
   ).stdout.trim();
   const shim = `mvs-${id.slice(0, 8)}`;
   assert.deepEqual((await inspectNetwork('mv_shim')).Options, { parent: 'eth1', [K]: '198.51.100.254' });
+  const auxOut = await sb.docker(['network', 'inspect', '-f', '{{json (index .IPAM.Config 0).AuxiliaryAddresses}}', 'mv_shim'], T);
+  assert.equal(auxOut.stdout.trim(), '{"host_shim":"198.51.100.254"}');
   assert.deepEqual(v4ByLink(await sb.ipJson(['addr', 'show', 'dev', shim])), { [shim]: ['198.51.100.254/32'] });
   await runDetached(sb, ['--name', 'h1', '--net=mv_shim', '--ip=198.51.100.21', 'busybox', ...HTTPD]);
   await runDetached(sb, ['--name', 'h2', '--net=mv_shim', 'busybox', 'sleep', '3600']);

@@ -7,7 +7,11 @@ import { strList } from './container-config.js';
 import type { EtcContributions } from './container-hooks.js';
 import type { ContainerRecord } from './container-types.js';
 
-export function hostsFile(entries: { ipv4?: string; ipv6?: string; hostname: string; domainname?: string }, extraHosts: string[]): string {
+/**
+ * /etc/hosts in Docker's order: the fixed entries, `--add-host` entries, features' lines (legacy
+ * links), then the container's own addresses last.
+ */
+export function hostsFile(entries: { ipv4?: string; ipv6?: string; hostname: string; domainname?: string }, extraHosts: string[], featureLines: readonly string[] = []): string {
   const lines = [
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',
@@ -20,6 +24,7 @@ export function hostsFile(entries: { ipv4?: string; ipv6?: string; hostname: str
     const i = eh.indexOf(':');
     if (i > 0) lines.push(`${eh.slice(i + 1)}\t${eh.slice(0, i)}`);
   }
+  lines.push(...featureLines);
   const names = entries.domainname ? `${entries.hostname}.${entries.domainname} ${entries.hostname}` : entries.hostname;
   if (entries.ipv4) lines.push(`${entries.ipv4}\t${names}`);
   if (entries.ipv6) lines.push(`${entries.ipv6}\t${names}`);
@@ -57,8 +62,8 @@ export async function writeEtcFiles(rec: ContainerRecord, etc: EtcContributions,
   const hostname = String(rec.config.Hostname);
   const domainname = String(rec.config.Domainname ?? '');
   await writeFile(rec.hostnamePath, `${hostname}\n`);
-  const hosts = hostsFile({ ...(first?.ipv4Address ? { ipv4: first.ipv4Address } : {}), ...(first?.ipv6Address ? { ipv6: first.ipv6Address } : {}), hostname, domainname }, extra);
-  await writeFile(rec.hostsPath, hosts + etc.hostsLines.map((l) => `${l}\n`).join(''));
+  const own = { ...(first?.ipv4Address ? { ipv4: first.ipv4Address } : {}), ...(first?.ipv6Address ? { ipv6: first.ipv6Address } : {}), hostname, domainname };
+  await writeFile(rec.hostsPath, hostsFile(own, extra, etc.hostsLines));
   const dns = { dns: strList(rec.hostConfig.Dns, 'Dns'), search: strList(rec.hostConfig.DnsSearch, 'DnsSearch'), options: strList(rec.hostConfig.DnsOptions, 'DnsOptions') };
   await writeFile(rec.resolvConfPath, etc.resolvConf ?? resolvConf(hostText, dns));
 }

@@ -1,0 +1,16 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { hostsFile, resolvConf } from './etc-files.js';
+
+test('hosts: fixed entries, --add-host, link lines, then the container itself last (Docker\'s order)', () => {
+  const text = hostsFile({ ipv4: '172.17.0.3', hostname: 'abc123' }, ['db:10.0.0.9'], ['172.17.0.2\talias a0eaab7cacca apache2']);
+  const lines = text.trimEnd().split('\n');
+  assert.equal(lines[0], '127.0.0.1\tlocalhost');
+  assert.deepEqual(lines.slice(-3), ['10.0.0.9\tdb', '172.17.0.2\talias a0eaab7cacca apache2', '172.17.0.3\tabc123']);
+});
+
+test('resolv.conf drops loopback nameservers and lets --dns, --dns-search, --dns-option replace parts', () => {
+  const host = 'nameserver 127.0.0.53\nnameserver 203.0.113.1\nsearch example.test\noptions edns0\n';
+  assert.equal(resolvConf(host, { dns: [], search: [], options: [] }), 'nameserver 203.0.113.1\nsearch example.test\noptions edns0\n');
+  assert.equal(resolvConf(host, { dns: ['198.51.100.53'], search: ['a.test'], options: ['ndots:2'] }), 'nameserver 198.51.100.53\nsearch a.test\noptions ndots:2\n');
+});

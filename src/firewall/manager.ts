@@ -55,22 +55,7 @@ export class FirewallManager {
 
   /** Replaces one owner's published ports with one element delta. */
   setPorts(owner: string, ports: readonly FirewallPort[]): Promise<void> {
-    const before = this.ports.get(owner) ?? [];
-    this.loadPorts(owner, ports);
-    const oldKeys = new Set(before.map(key));
-    const newKeys = new Set(ports.map(key));
-    const added = ports.filter((p) => !oldKeys.has(key(p)));
-    const removed = before.filter((p) => !newKeys.has(key(p)));
-    if (!added.length && !removed.length) return this.queue;
-    const keep = [...this.ports.values()].flat();
-    return this.enqueue(async () => {
-      try {
-        await this.firewall.applyDelta(renderPortDelta(this.table, added, removed, keep));
-      } catch (e) {
-        log.warn({ err: e, owner }, 'port delta refused; re-rendering the whole table');
-        await this.applyFull();
-      }
-    });
+    return this.setElements('port', this.ports, owner, ports, key, (added, removed, keep) => renderPortDelta(this.table, added, removed, keep));
   }
 
   removePorts(owner: string): Promise<void> {
@@ -79,27 +64,43 @@ export class FirewallManager {
 
   /** Replaces one owner's (a parent container's) link elements with one element delta. */
   setLinks(owner: string, links: readonly FirewallLink[]): Promise<void> {
-    const before = this.links.get(owner) ?? [];
-    if (links.length) this.links.set(owner, [...links]);
-    else this.links.delete(owner);
-    const oldKeys = new Set(before.map(linkElement));
-    const newKeys = new Set(links.map(linkElement));
-    const added = links.filter((l) => !oldKeys.has(linkElement(l)));
-    const removed = before.filter((l) => !newKeys.has(linkElement(l)));
-    if (!added.length && !removed.length) return this.queue;
-    const keep = [...this.links.values()].flat();
-    return this.enqueue(async () => {
-      try {
-        await this.firewall.applyDelta(renderLinkDelta(this.table, added, removed, keep));
-      } catch (e) {
-        log.warn({ err: e, owner }, 'link delta refused; re-rendering the whole table');
-        await this.applyFull();
-      }
-    });
+    return this.setElements('link', this.links, owner, links, linkElement, (added, removed, keep) => renderLinkDelta(this.table, added, removed, keep));
   }
 
   removeLinks(owner: string): Promise<void> {
     return this.setLinks(owner, []);
+  }
+
+  /**
+   * The shared path of ports and links: record an owner's new elements, render only what changed
+   * (elements another owner still needs are kept), apply it; if the kernel refuses the delta (say,
+   * after `nft flush ruleset`), fall back to the full table.
+   */
+  private setElements<T>(
+    what: string,
+    byOwner: Map<string, readonly T[]>,
+    owner: string,
+    items: readonly T[],
+    keyOf: (item: T) => string,
+    renderDelta: (added: T[], removed: T[], keep: T[]) => string,
+  ): Promise<void> {
+    const before = byOwner.get(owner) ?? [];
+    if (items.length) byOwner.set(owner, [...items]);
+    else byOwner.delete(owner);
+    const oldKeys = new Set(before.map(keyOf));
+    const newKeys = new Set(items.map(keyOf));
+    const added = items.filter((i) => !oldKeys.has(keyOf(i)));
+    const removed = before.filter((i) => !newKeys.has(keyOf(i)));
+    if (!added.length && !removed.length) return this.queue;
+    const keep = [...byOwner.values()].flat();
+    return this.enqueue(async () => {
+      try {
+        await this.firewall.applyDelta(renderDelta(added, removed, keep));
+      } catch (e) {
+        log.warn({ err: e, owner }, `${what} delta refused; re-rendering the whole table`);
+        await this.applyFull();
+      }
+    });
   }
 
   /** Owners with ports (for pruning at daemon start). */

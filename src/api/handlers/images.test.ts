@@ -6,16 +6,16 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { notFound } from '../../util/errors.js';
 import { busyboxImageTar, openImageService, type LocalImageService } from '../../engine/images.js';
 import { Router } from '../router.js';
-import { createApiServer, listenUnix } from '../server.js';
 import { systemRoutes } from './system.js';
 import { imageRoutes } from './images.js';
+import { serveForCli } from './cli-harness.js';
 
 const skip =
   spawnSync('docker', ['--version']).status !== 0
@@ -46,27 +46,7 @@ async function startEngine(t: TestContext, extraRoutes?: (r: Router) => void): P
   });
   imageRoutes(router, { images });
   extraRoutes?.(router);
-  const server = createApiServer(router);
-  const sock = join(dir, 'docker.sock');
-  await listenUnix(server, sock);
-  t.after(() => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  await mkdir(join(dir, 'docker-config'));
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(dir, 'docker-config') };
-  const docker: Engine['docker'] = (args, input) =>
-    new Promise((resolve, reject) => {
-      const p = spawn('docker', args, { env, timeout: 60_000 });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      p.once('error', reject);
-      p.once('close', (code) => resolve({ code, stdout, stderr }));
-      p.stdin.on('error', () => undefined); // the CLI may exit before reading all of stdin
-      p.stdin.end(input);
-    });
+  const { docker } = await serveForCli(t, dir, router);
   return { dir, images, docker };
 }
 

@@ -11,9 +11,8 @@
  *
  * Every call is recorded in `calls` (method and arguments) for assertions.
  */
-import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,10 +26,9 @@ import { newId } from '../../util/ids.js';
 import { nowRfc3339Nano, ZERO_TIME } from '../../util/time.js';
 import type { NetworkRecord } from '../../engine/index.js';
 import { Router } from '../router.js';
-import { createApiServer, listenUnix } from '../server.js';
-import { handleUpgrade } from '../hijack.js';
 import { systemRoutes } from './system.js';
 import { containerRoutes } from './containers.js';
+import { serveForCli, type CliResult } from './cli-harness.js';
 
 interface Io {
   out(stream: 'stdout' | 'stderr', data: string | Buffer): void;
@@ -364,16 +362,12 @@ export const BRIDGE: NetworkRecord = {
   enableIPv4: true, enableIPv6: false, ipam: { driver: 'default', options: null }, options: {}, labels: {}, predefined: true,
 };
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type { CliResult };
 
 export interface FakeEngine {
   fake: FakeContainers;
   sock: string;
-  env: Record<string, string>;
+  env: NodeJS.ProcessEnv;
   /** Runs the docker CLI against the server (60 s timeout), feeding `input` as its stdin. */
   docker(args: string[], input?: string): Promise<CliResult>;
   /** Runs a program with the CLI's environment (e.g. `script` to give the CLI a terminal). */
@@ -392,35 +386,14 @@ export async function startFakeEngine(t: TestContext): Promise<FakeEngine> {
     daemonId: 'test', dataRoot: dir, counts: () => ({ ...fake.counts(), images: 0 }), iptables: false, bridgeNfIptables: false, defaultAddressPools: [],
   });
   containerRoutes(router, { containers: fake, networks: { all: () => [BRIDGE] } });
-  const server = createApiServer(router);
-  handleUpgrade(server, router);
-  const sock = join(dir, 'docker.sock');
-  await listenUnix(server, sock);
-  t.after(() => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  await mkdir(join(dir, 'docker-config'));
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(dir, 'docker-config'), TERM: 'dumb' };
-  const exec = (argv: string[], input?: string, timeoutMs = 60_000): Promise<CliResult> =>
-    new Promise((resolve, reject) => {
-      const p = spawn(argv[0] as string, argv.slice(1), { env, timeout: timeoutMs });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      p.stdout.on('data', (c: Buffer) => out.push(c));
-      p.stderr.on('data', (c: Buffer) => err.push(c));
-      p.on('error', reject);
-      p.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-      p.stdin.on('error', () => undefined);
-      p.stdin.end(input);
-    });
+  const { sock, env, exec, docker } = await serveForCli(t, dir, router);
   const raw = (): Promise<Socket> =>
     new Promise((resolve, reject) => {
       const s = connect(sock);
       s.once('connect', () => resolve(s));
       s.once('error', reject);
     });
-  return { fake, sock, env, docker: (args, input) => exec(['docker', ...args], input), exec, raw };
+  return { fake, sock, env, docker, exec, raw };
 }
 
 /** Everything a raw connection receives until the server ends it. */

@@ -15,7 +15,8 @@ const USAGE = `Usage: redes sandbox COMMAND
 Isolated engine hosts with a simulated outside world.
 
 Commands:
-  up [--name N] [--lan] [--log-level L]   Create (or repair) sandbox N and start redesd in it;
+  up [--name N] [--lan] [--log-level L] [--daemon-arg=FLAG]...
+                                          Create (or repair) sandbox N and start redesd in it;
                                           prints: export DOCKER_HOST=unix:///run/redes/N/docker.sock
   down N                                  Stop and remove everything of sandbox N
   ls                                      List sandboxes
@@ -70,12 +71,17 @@ function positionalsOf(args: string[], max: number): string[] {
 async function up(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { name: { type: 'string', short: 'n' }, lan: { type: 'boolean' }, 'log-level': { type: 'string' } },
+    options: {
+      name: { type: 'string', short: 'n' },
+      lan: { type: 'boolean' },
+      'log-level': { type: 'string' },
+      'daemon-arg': { type: 'string', multiple: true },
+    },
     strict: true,
   });
   const name = values.name ?? DEFAULT_NAME;
   checkName(name);
-  const r = await sandboxUp({ name, lan: values.lan === true, logLevel: values['log-level'] });
+  const r = await sandboxUp({ name, lan: values.lan === true, logLevel: values['log-level'], ...(values['daemon-arg'] ? { daemonArgs: values['daemon-arg'] } : {}) });
   process.stdout.write(`${r.exportLine}\n`);
   return 0;
 }

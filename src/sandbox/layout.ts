@@ -107,6 +107,8 @@ export interface SandboxRecord {
   links: { netns: string; name: string; address?: string }[];
   pids: { daemon?: number; world?: number; lan?: number };
   daemonEntry: string;
+  /** Extra redesd flags given with `up --daemon-arg`, used again whenever the daemon is (re)started. */
+  daemonArgs?: string[];
   dockerHost: string;
   dataRoot: string;
   execRoot: string;

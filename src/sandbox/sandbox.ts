@@ -37,6 +37,11 @@ export interface UpOptions {
   entry?: string;
   /** Passed to the daemon as `--log-level`. */
   logLevel?: string;
+  /**
+   * Extra redesd flags (e.g. `--icc=false`), kept in sandbox.json and used again by later `up`s that
+   * give none. The flags the sandbox sets itself (--prefix, -H, --data-root, --exec-root) are refused.
+   */
+  daemonArgs?: string[];
   /** Milliseconds to wait for the daemon's /_ping (default 20 s). */
   readyTimeoutMs?: number;
   progress?: Progress;
@@ -72,13 +77,15 @@ export async function sandboxUp(opts: UpOptions = {}): Promise<UpResult> {
   await writeIfChanged(p.resolvConf, `nameserver ${L.WORLD_ADDR}\n`);
 
   const entry = daemonEntry(opts.entry);
+  const daemonArgs = opts.daemonArgs ?? prior?.daemonArgs ?? [];
+  checkDaemonArgs(daemonArgs);
   // Recorded before anything starts, so a failed start still leaves the record `down` and `up` read.
-  await L.writeRecord(makeRecord(p, lan, entry, prior?.createdAt, prior?.pids ?? {}));
+  await L.writeRecord({ ...makeRecord(p, lan, entry, prior?.createdAt, prior?.pids ?? {}), daemonArgs });
   // The servers and the daemon start in parallel: each is a node start of ~50-100 ms.
   const [world, lanServer, daemon] = await Promise.all([
     ensureServer(name, worldSpec(p), await readPidfile(p.worldPid)),
     lan ? ensureServer(name, lanSpec(p), await readPidfile(p.lanPid)) : undefined,
-    ensureDaemon({ name, paths: p, entry, logLevel: opts.logLevel, readyTimeoutMs: opts.readyTimeoutMs ?? 20_000 }, await readPidfile(p.daemonPid)),
+    ensureDaemon({ name, paths: p, entry, logLevel: opts.logLevel, extraArgs: daemonArgs, readyTimeoutMs: opts.readyTimeoutMs ?? 20_000 }, await readPidfile(p.daemonPid)),
   ]);
   if (world.started) say(`started world server (pid ${world.pid})`);
   if (lanServer?.started) say(`started lan server (pid ${lanServer.pid})`);
@@ -86,9 +93,20 @@ export async function sandboxUp(opts: UpOptions = {}): Promise<UpResult> {
 
   const runningEntry = daemon.started ? entry : (prior?.daemonEntry ?? entry);
   const pids = { daemon: daemon.pid, world: world.pid, lan: lanServer?.pid };
-  await L.writeRecord(makeRecord(p, lan, runningEntry, prior?.createdAt, pids));
+  await L.writeRecord({ ...makeRecord(p, lan, runningEntry, prior?.createdAt, pids), daemonArgs });
   const changed = made.length > 0 || world.started || !!lanServer?.started || daemon.started;
   return { name, dockerHost: p.dockerHost, exportLine: L.exportLine(name), daemonPid: daemon.pid, changed };
+}
+
+/** The sandbox's own daemon flags cannot be overridden: `down` and `up` find the daemon by them. */
+const OWN_FLAGS = ['--prefix', '-H', '--host', '--data-root', '--exec-root'];
+
+function checkDaemonArgs(args: readonly string[]): void {
+  for (const a of args) {
+    if (OWN_FLAGS.some((f) => a === f || a.startsWith(`${f}=`))) {
+      throw new Error(`daemon flag ${JSON.stringify(a)} is set by the sandbox itself and cannot be given with --daemon-arg`);
+    }
+  }
 }
 
 function makeRecord(p: L.SandboxPaths, lan: boolean, entry: string, createdAt: string | undefined, pids: L.SandboxRecord['pids']): L.SandboxRecord {

@@ -106,6 +106,8 @@ export interface DaemonSpec {
   paths: SandboxPaths;
   entry: string;
   logLevel?: string;
+  /** More redesd flags, after the sandbox's own. */
+  extraArgs?: readonly string[];
   readyTimeoutMs: number;
 }
 
@@ -157,6 +159,7 @@ export async function ensureDaemon(spec: DaemonSpec, oldPid: number | undefined)
     '--resolv-conf', join(paths.execRoot, 'resolv.conf'),
     '--busybox-image',
     ...(spec.logLevel ? ['--log-level', spec.logLevel] : []),
+    ...(spec.extraArgs ?? []),
   ]);
   const pid = await startDetached(argv, { logPath: paths.daemonLog });
   await writePidfile(paths.daemonPid, pid);

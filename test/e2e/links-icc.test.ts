@@ -1,28 +1,18 @@
 // Legacy links through the default bridge with ICC off (dockerd's `--icc=false`): a linked parent
 // reaches its target's exposed ports and nothing else; an unlinked container reaches nothing; the
 // `links4` elements follow the target's stop and start and leave with the parent.
-// The sandbox starts redesd with fixed flags, so the daemon entry is a small wrapper that adds
-// `--icc=false` (REDESD_ENTRY; the `--prefix` the sandbox checks stays on the command line).
+// The daemon gets `--icc=false` through `redes sandbox up --daemon-arg`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startSandbox, type Sandbox } from '../helpers/sandbox.js';
 import { inspectContainer, runDetached, waitFor } from '../helpers/containers.js';
 
 let sb: Sandbox;
-const wrapperDir = mkdtempSync(join(tmpdir(), 'redes-lnkicc-'));
 before(async () => {
-  const entry = join(wrapperDir, 'redesd-icc-off.mjs');
-  const real = new URL('../../src/cli/redesd.js', import.meta.url).href;
-  writeFileSync(entry, `process.argv.push('--icc=false');\nawait import(${JSON.stringify(real)});\n`);
-  process.env.REDESD_ENTRY = entry;
-  sb = await startSandbox(undefined, { prefix: 'lnkicc' });
+  sb = await startSandbox(undefined, { prefix: 'lnkicc', daemonArgs: ['--icc=false'] });
 });
 after(async () => {
   await sb?.down();
-  rmSync(wrapperDir, { recursive: true, force: true });
 });
 
 const T = { timeoutMs: 20_000 };

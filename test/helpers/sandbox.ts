@@ -109,10 +109,14 @@ function dockerEnv(dockerHost: string): NodeJS.ProcessEnv {
  * Start a fresh sandbox with a running daemon. With `t`, it is removed after the test (or the suite,
  * when `t` is a suite context); without, the caller disposes it.
  */
-export async function startSandbox(t?: Pick<TestContext, 'after'>, opts: { prefix?: string; lan?: boolean } = {}): Promise<Sandbox> {
+export async function startSandbox(
+  t?: Pick<TestContext, 'after'>,
+  opts: { prefix?: string; lan?: boolean; daemonArgs?: readonly string[] } = {},
+): Promise<Sandbox> {
   const name = randomSandboxName(opts.prefix);
   // --lan: also the lan namespace `<name>-lan` (198.51.100.1/24, HTTP) behind the host's eth1.
-  const up = await cmd([REDES_BIN, 'sandbox', 'up', '--name', name, ...(opts.lan ? ['--lan'] : [])], { allowFail: true, timeoutMs: 60_000 });
+  const flags = [...(opts.lan ? ['--lan'] : []), ...(opts.daemonArgs ?? []).map((a) => `--daemon-arg=${a}`)];
+  const up = await cmd([REDES_BIN, 'sandbox', 'up', '--name', name, ...flags], { allowFail: true, timeoutMs: 60_000 });
   const sb = makeSandbox(name);
   if (up.code !== 0) {
     await sb.down().catch(() => undefined);

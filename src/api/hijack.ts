@@ -20,6 +20,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { AttachSession, OutputChunk } from '../engine/container-types.js';
 import { invalidParameter, notFound } from '../util/errors.js';
 import { logger } from '../util/log.js';
+import { drainOrClose } from '../util/streams.js';
 import type { Handler, Router } from './router.js';
 import { statusOf } from './http-status.js';
 import { DetachScanner, frame } from './stream-framing.js';
@@ -257,7 +258,7 @@ export async function pumpSession(conn: HijackedConnection, session: AttachSessi
     for await (const chunk of session.output as AsyncIterable<OutputChunk>) {
       if (output.destroyed) break;
       const ok = output.write(opts.multiplexed ? frame(chunk.stream, chunk.data) : chunk.data);
-      if (!ok) await drained(output);
+      if (!ok) await drainOrClose(output);
     }
     if (!done && opts.beforeEnd) await opts.beforeEnd();
   } catch (e) {
@@ -297,14 +298,3 @@ function feedStdin(input: Readable, session: AttachSession, detachKeys: Buffer |
   });
 }
 
-function drained(s: Socket): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      s.off('drain', done);
-      s.off('close', done);
-      resolve();
-    };
-    s.on('drain', done);
-    s.on('close', done);
-  });
-}

@@ -68,6 +68,8 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   private readonly pending = new Map<string, Array<{ s: LateAttach; opts: { stdin: boolean; stdout: boolean; stderr: boolean } }>>();
   private readonly exec: ContainerExecs;
   private readonly runcRoot: string;
+  /** The daemon's capability bounding set and open-files limit: fixed for its lifetime, read once. */
+  private readonly hostLimits = readHostLimits();
 
   constructor(private readonly deps: ContainerControllerDeps) {
     super(deps.store.collection<ContainerRecord>('containers'));
@@ -238,7 +240,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
         capAdd: strList(rec.hostConfig.CapAdd, 'CapAdd'),
         capDrop: strList(rec.hostConfig.CapDrop, 'CapDrop'),
         privileged: rec.hostConfig.Privileged === true,
-        host: readHostLimits(),
+        host: this.hostLimits,
       });
       await writeFile(join(rec.dir, 'config.json'), JSON.stringify(spec));
       mark('bundle');

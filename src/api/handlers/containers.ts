@@ -8,13 +8,13 @@
  * Beware: wait answers its headers at once and the body only when the condition holds (the CLI's
  * `docker run` waits for those headers before it starts the container); logs likewise streams.
  */
-import type { ServerResponse } from 'node:http';
 import type { ContainerService } from '../../engine/container-types.js';
 import type { NetworkController } from '../../engine/index.js';
 import { invalidParameter, isRedesError, RedesError } from '../../util/errors.js';
 import { logger } from '../../util/log.js';
 import type { Router } from '../router.js';
 import { queryBool, readJson, requireJson, sendEmpty, sendJson } from '../body.js';
+import { drainOrClose } from '../../util/streams.js';
 import { hijackable, pumpSession } from '../hijack.js';
 import { encodeLogLine, parseDetachKeys, parseTail, parseUnixTime, streamContentType } from '../stream-framing.js';
 import { compareVersions } from '../version.js';
@@ -51,18 +51,6 @@ function stopOptions(query: URLSearchParams, version: string): { signal?: string
   return opts;
 }
 
-function write(res: ServerResponse, data: Buffer): Promise<void> | undefined {
-  if (res.write(data)) return undefined;
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}
 
 export function containerRoutes(router: Router, deps: ContainerRoutesDeps): void {
   const { containers } = deps;
@@ -206,7 +194,7 @@ export function containerRoutes(router: Router, deps: ContainerRoutesDeps): void
     try {
       for await (const line of lines) {
         if (res.destroyed) break;
-        await write(res, encodeLogLine(line, { tty, timestamps }));
+        if (!res.write(encodeLogLine(line, { tty, timestamps }))) await drainOrClose(res);
       }
       res.end();
     } catch (e) {

@@ -14,6 +14,7 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tarStream from 'tar-stream';
 import { invalidParameter } from '../../util/errors.js';
+import { drainOrClose } from '../../util/streams.js';
 
 /** A tar entry header as tar-stream decodes it (any field may be missing in odd archives). */
 export interface TarHeader {
@@ -124,17 +125,6 @@ export async function readAll(body: AsyncIterable<Buffer>, limit: number): Promi
   return Buffer.concat(parts);
 }
 
-function drainOrClose(stream: NodeJS.EventEmitter): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('close', done);
-  });
-}
 
 function isZlibError(e: unknown): e is Error {
   const code: unknown = e instanceof Error ? (e as Error & { code?: unknown }).code : undefined;

@@ -11,11 +11,14 @@ const layers = {
   store: ['util', 'ipam'],
   dns: ['kernel', 'util'],
   runtime: ['kernel', 'util'],
-  drivers: ['firewall', 'kernel', 'ipam', 'util'],
-  engine: ['drivers', 'ipam', 'store', 'runtime', 'dns', 'util'],
-  api: ['engine', 'util'],
-  sandbox: ['kernel', 'util'],
-  cli: ['api', 'engine', 'drivers', 'firewall', 'store', 'runtime', 'dns', 'sandbox', 'kernel', 'ipam', 'util'],
+  images: ['runtime', 'store', 'kernel', 'util'],
+  cluster: ['runtime', 'kernel', 'ipam', 'util'],
+  drivers: ['cluster', 'firewall', 'kernel', 'ipam', 'util'],
+  engine: ['drivers', 'cluster', 'images', 'ipam', 'store', 'runtime', 'dns', 'util'],
+  audit: ['engine', 'firewall', 'kernel', 'util'],
+  api: ['engine', 'audit', 'util'],
+  sandbox: ['kernel', 'runtime', 'util'],
+  cli: ['api', 'audit', 'engine', 'drivers', 'cluster', 'images', 'firewall', 'store', 'runtime', 'dns', 'sandbox', 'kernel', 'ipam', 'util'],
 };
 const all = Object.keys(layers);
 

@@ -4,7 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# One line per feature, so that each says why its packages are here.
 pkgs=(runc nftables busybox-static iproute2 util-linux attr gcc libc6-dev make g++ python3 procps iperf3 tmux)
+pkgs+=(bridge-utils tcpdump openssl)                 # the course's tools (brctl), captures in docs and tests
+pkgs+=(etcd-server wireguard-go)                     # overlay: the cluster store, encryption without kernel WireGuard
+pkgs+=(docker-registry mmdebstrap)                   # images: the sandbox registry, Debian-built images
+pkgs+=(docker-compose python3-docker)                # clients proven against redesd in tests
+pkgs+=(chromium)                                     # the topology web view's browser test
+pkgs+=(apparmor tini)                                # confinement: profile compile check; docker run --init
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,81 @@
+/**
+ * The cluster store: the small key-value interface through which every engine of a cluster shares
+ * state (nodes, overlay networks, address allocations, endpoints, VNIs). etcd backs it in a real
+ * cluster (etcd-store.ts); an in-memory fake (memory-store.ts) backs the unit tests of the layers
+ * above.
+ *
+ * Use: the engine receives a `ClusterStore` from cli/redesd.ts (undefined when the engine is not in a
+ * cluster) and builds keys with `clusterKeys` (the one place that knows the layout).
+ *
+ * Beware:
+ * - Keys given to a store are relative to the cluster's root: a store of cluster `c` stores `nodes/x`
+ *   under `/redes/c/nodes/x` in etcd. Nobody outside the implementations sees the root.
+ * - Leased keys (`lease: true`) belong to this host's liveness lease: they vanish when the host stops
+ *   renewing it (crash, partition longer than the TTL). An implementation re-creates a lost lease and
+ *   re-puts the leased keys it wrote, so a host that comes back re-appears on its own.
+ * - Revisions are the store's global, increasing revision numbers; a watch started from the revision of
+ *   a `list` sees every change after that listing, in order, even across reconnects.
+ */
+
+/** One key with its value and the store revision that last changed it. */
+export interface StoredValue {
+  key: string;
+  value: string;
+  modRevision: number;
+}
+
+/** A change under a watched prefix. */
+export type WatchEvent =
+  | { type: 'put'; key: string; value: string; revision: number }
+  | { type: 'delete'; key: string; revision: number };
+
+/** A running watch; `close` stops the events (none is delivered after it resolves). */
+export interface StoreWatch {
+  close(): Promise<void>;
+}
+
+export interface ClusterStore {
+  /** This host's node id (stable across restarts of this engine). */
+  readonly nodeId: string;
+  /** The value of key, or undefined when absent. */
+  get(key: string): Promise<StoredValue | undefined>;
+  /** Every key under prefix, plus the store revision the listing was read at (to start a watch from). */
+  list(prefix: string): Promise<{ items: StoredValue[]; revision: number }>;
+  /** Plain put; `lease: true` ties the key to this host's liveness lease (it vanishes when the host dies). */
+  put(key: string, value: string, opts?: { lease?: boolean }): Promise<void>;
+  /** Removes key; a missing key is not an error. */
+  delete(key: string): Promise<void>;
+  /** Creates key only if absent (atomic); false when it already exists. Used for address allocation. */
+  create(key: string, value: string, opts?: { lease?: boolean }): Promise<boolean>;
+  /** Events under prefix after `fromRevision` (exclusive), in order; resumes after reconnects. */
+  watch(prefix: string, fromRevision: number, onEvent: (ev: WatchEvent) => void): Promise<StoreWatch>;
+  /** Stops watches and the lease keeper; leased keys are revoked (the host leaves gracefully). */
+  close(): Promise<void>;
+}
+
+/**
+ * The key layout, relative to the cluster root. Prefixes end with `/` so that a listing of
+ * `networks/` never matches `networks-x`.
+ */
+export const clusterKeys = {
+  nodes: 'nodes/',
+  /** The node record (JSON): role, addresses, hostname, engine version. */
+  node: (nodeId: string): string => `nodes/${nodeId}`,
+  alive: 'alive/',
+  /** Leased marker of a live node: present while the node renews its lease. */
+  aliveNode: (nodeId: string): string => `alive/${nodeId}`,
+  networks: 'networks/',
+  /** Overlay network record: name, subnet(s), gateway, VNI, attachable, encrypted, options. */
+  network: (networkId: string): string => `networks/${networkId}`,
+  /** Every allocation of one network (`ipam/<networkId>/`). */
+  ipamOf: (networkId: string): string => `ipam/${networkId}/`,
+  /** One address allocation, created with `create` (never twice); value = endpoint id. */
+  ipam: (networkId: string, ip: string): string => `ipam/${networkId}/${ip}`,
+  /** Every endpoint of one network (`endpoints/<networkId>/`). */
+  endpointsOf: (networkId: string): string => `endpoints/${networkId}/`,
+  /** Leased endpoint record: node, container name, aliases, IP, MAC, VTEP, WireGuard key. */
+  endpoint: (networkId: string, endpointId: string): string => `endpoints/${networkId}/${endpointId}`,
+  vnis: 'vni/',
+  /** One VNI allocation, created with `create`; value = network id. */
+  vni: (vni: number): string => `vni/${vni}`,
+} as const;

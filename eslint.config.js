@@ -16,7 +16,7 @@ const layers = {
   drivers: ['cluster', 'firewall', 'kernel', 'ipam', 'util'],
   engine: ['drivers', 'cluster', 'images', 'ipam', 'store', 'runtime', 'dns', 'util'],
   audit: ['engine', 'firewall', 'kernel', 'util'],
-  api: ['engine', 'audit', 'util'],
+  api: ['engine', 'audit', 'images', 'util'],
   sandbox: ['kernel', 'runtime', 'util'],
   cli: ['api', 'audit', 'engine', 'drivers', 'cluster', 'images', 'firewall', 'store', 'runtime', 'dns', 'sandbox', 'kernel', 'ipam', 'util'],
 };

@@ -10,7 +10,7 @@
  * when it fails; the failure is a JSON `error` line in the stream, which makes the exit status 1.
  */
 import { request, type IncomingMessage } from 'node:http';
-import { busyboxImageTar } from '../runtime/images/index.js';
+import { busyboxImageTar } from '../images/index.js';
 import { API_VERSION } from '../api/index.js';
 import { DEFAULT_HOST, parseDaemonSubcommand } from './daemon-subcommand.js';
 

@@ -12,7 +12,7 @@ import { imageRoutes } from '../api/handlers/images.js';
 import { containerRoutes, containersOf } from '../api/handlers/containers.js';
 import { closeHijacked, handleUpgrade } from '../api/hijack.js';
 import { ContainerController, ContainerNetworking, NetworkController } from '../engine/index.js';
-import { openImageService } from '../engine/images.js';
+import { openImageService } from '../images/index.js';
 import { createServiceDiscovery } from '../engine/service-discovery.js';
 import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, type NetworkDriver } from '../drivers/index.js';
 import { FirewallManager, NftFirewall, NoFirewall } from '../firewall/index.js';

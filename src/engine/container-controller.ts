@@ -18,7 +18,7 @@ import {
   attach as runtimeAttach, buildOciSpec, createContainer, deleteContainer, exitStatus, isRunning,
   readHostLimits, readLogs, resize as runtimeResize, signalContainer, startCreated, waitExit, type ExitStatus,
 } from '../runtime/index.js';
-import { mountRootfs, unmountRootfs } from '../runtime/images/index.js';
+import { mountRootfs, unmountRootfs } from '../images/index.js';
 import { conflict, forbidden, invalidParameter } from '../util/errors.js';
 import { newId } from '../util/ids.js';
 import { logger } from '../util/log.js';

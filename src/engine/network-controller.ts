@@ -14,7 +14,7 @@ import { conflict, forbidden, invalidParameter, notFound, RedesError } from '../
 import { newId } from '../util/ids.js';
 import { nowRfc3339Nano, rfc3339ToSeconds } from '../util/time.js';
 import { logger } from '../util/log.js';
-import { Filters } from './filters.js';
+import { Filters } from '../util/filters.js';
 import { Mutex } from './lock.js';
 import { planIpam, type IpamDefaults } from './ipam-plan.js';
 import { PREDEFINED_NAMES, type NetworkCreateRequest, type NetworkRecord } from './network-record.js';

@@ -2,7 +2,7 @@
  * runtime/: running container processes with runc through redes-shim (shim/redes-shim.c).
  * The engine builds a spec (buildOciSpec), writes the bundle, starts the container, attaches,
  * reads logs, waits for the exit, execs; after a daemon restart it re-adopts running containers
- * with isRunning + waitExit. Images, rootfs and overlay mounts live in runtime/images/.
+ * with isRunning + waitExit. Images, rootfs and overlay mounts live in images/ (a layer above).
  */
 export { attach, type AttachOptions, type Attachment } from './attach.js';
 export {

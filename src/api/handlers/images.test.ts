@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { notFound } from '../../util/errors.js';
-import { busyboxImageTar, openImageService, type LocalImageService } from '../../engine/images.js';
+import { busyboxImageTar, openImageService, type LocalImageService } from '../../images/index.js';
 import { Router } from '../router.js';
 import { systemRoutes } from './system.js';
 import { imageRoutes } from './images.js';

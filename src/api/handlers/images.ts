@@ -13,7 +13,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
-import type { ImageService, LoadedImage } from '../../engine/images.js';
+import type { ImageService, LoadedImage } from '../../images/index.js';
 import { invalidParameter } from '../../util/errors.js';
 import { logger } from '../../util/log.js';
 import type { RequestContext, Router } from '../router.js';

@@ -17,9 +17,9 @@
 import { constants } from 'node:fs';
 import { chmod, lchown, link, lstat, lutimes, mkdir, open, readlink, rm, symlink } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { invalidParameter } from '../../util/errors.js';
-import { logger } from '../../util/log.js';
-import { run } from '../../kernel/run.js';
+import { invalidParameter } from '../util/errors.js';
+import { logger } from '../util/log.js';
+import { run } from '../kernel/run.js';
 import { drain, readTar, type TarHeader } from './tar-read.js';
 
 const log = logger.child({ component: 'images' });

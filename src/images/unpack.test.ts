@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { run } from '../../kernel/run.js';
+import { run } from '../kernel/run.js';
 import { packTar } from './tar-write.js';
 import { cleanEntryPath, unpackLayer } from './unpack.js';
 

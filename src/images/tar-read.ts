@@ -13,8 +13,8 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tarStream from 'tar-stream';
-import { invalidParameter } from '../../util/errors.js';
-import { drainOrClose } from '../../util/streams.js';
+import { invalidParameter } from '../util/errors.js';
+import { drainOrClose } from '../util/streams.js';
 
 /** A tar entry header as tar-stream decodes it (any field may be missing in odd archives). */
 export interface TarHeader {

@@ -1,6 +1,6 @@
 /**
  * The engine's view of local images: what the Engine API's /images routes (and the container code)
- * need from the image store in runtime/images, plus Docker's list filters, history and prune, and
+ * need from the image store (store.ts), plus Docker's list filters, history and prune, and
  * the offline answer to a pull.
  *
  * Use: `const images = await openImageService(join(dataRoot, 'images'), { inUse })`, then hand
@@ -14,29 +14,14 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import {
-  BUSYBOX_REF,
-  ImageStore,
-  busyboxImageTar,
-  ensureBusyboxImage,
-  familiarName,
-  familiarTagged,
-  imageInspect,
-  imageSummary,
-  parseNamed,
-  tagKey,
-  type DeleteRecord,
-  type Image,
-  type ImageInspectJson,
-  type ImageSummaryJson,
-  type InUseCheck,
-  type LoadedImage,
-} from '../runtime/images/index.js';
+import { imageInspect, imageSummary, type ImageInspectJson, type ImageSummaryJson } from './api-shapes.js';
+import { ensureBusyboxImage } from './busybox.js';
+import { familiarName, familiarTagged, parseNamed, tagKey } from './reference.js';
+import { ImageStore } from './store.js';
+import type { DeleteRecord, Image, InUseCheck, LoadedImage } from './types.js';
 import { forbidden, internal, invalidParameter, isRedesError, notFound, type RedesError } from '../util/errors.js';
-import { Filters } from './filters.js';
+import { Filters } from '../util/filters.js';
 
-export { BUSYBOX_REF, busyboxImageTar };
-export type { DeleteRecord, Image, ImageInspectJson, ImageSummaryJson, InUseCheck, LoadedImage };
 
 /** One entry of `GET /images/{name}/history`, newest first. */
 export interface ImageHistoryItem {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { isRedesError } from '../../util/errors.js';
+import { isRedesError } from '../util/errors.js';
 import { imageInspect, imageSummary } from './api-shapes.js';
 import { hostArchitecture, sha256 } from './spec.js';
 import { ImageStore } from './store.js';

@@ -3,7 +3,7 @@
  * old `{"key":["value"]}`. Matching follows moby's filters package: `match` is an exact match or a
  * regular-expression search, `exactMatch` is exact only, labels match `key` or `key=value`.
  */
-import { invalidParameter } from '../util/errors.js';
+import { invalidParameter } from './errors.js';
 
 export class Filters {
   private constructor(private readonly args: Map<string, string[]>) {}

@@ -1,7 +1,12 @@
 /**
- * Local images for the container runtime: the image store (`docker import`, `docker load`, tags,
- * removal), the API JSON shapes, the locally built busybox image, and overlayfs root filesystems.
- * The daemon opens one `ImageStore` at `<data-root>/images`.
+ * images/: local images. The image store (`docker import`, `docker load`, tags, removal), the API
+ * JSON shapes, the locally built busybox image, overlayfs root filesystems, and the image service
+ * the /images routes and the container code use (filters, history, prune, offline pull).
+ *
+ * Use: the daemon opens one service with `openImageService(<data-root>/images)`; other layers import
+ * only from this file.
+ *
+ * Beware: no registry is configured; see service.ts for what a pull means offline.
  */
 export { ImageStore } from './store.js';
 export { imageSummary, imageInspect, type ImageSummaryJson, type ImageInspectJson } from './api-shapes.js';
@@ -23,3 +28,14 @@ export type {
   InUseCheck,
   RemoveOptions,
 } from './types.js';
+export {
+  LocalImageService,
+  openImageService,
+  familiarMatch,
+  type ImageHistoryItem,
+  type ImageService,
+  type ImageServiceDeps,
+  type ImportRequest,
+  type LocalPull,
+  type PruneReport,
+} from './service.js';

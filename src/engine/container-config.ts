@@ -3,6 +3,7 @@
  * NetworkingConfig, defaults filled in, Docker's errors for conflicting options. Pure.
  */
 import { invalidParameter } from '../util/errors.js';
+import { checkCreateFields, checkEndpointFields } from './create-fields.js';
 import { mergeEnv } from './process-settings.js';
 
 export interface ParsedCreate {
@@ -34,7 +35,8 @@ export function strList(v: unknown, field: string): string[] {
   return v as string[];
 }
 
-export function parseEndpointRequest(v: unknown): EndpointRequest {
+export function parseEndpointRequest(v: unknown, network = ''): EndpointRequest {
+  checkEndpointFields(v, network);
   const o = isObj(v) ? v : {};
   const ipam = isObj(o.IPAMConfig) ? o.IPAMConfig : {};
   const r: EndpointRequest = { aliases: strList(o.Aliases, 'Aliases'), links: strList(o.Links, 'Links') };
@@ -49,6 +51,7 @@ export function parseEndpointRequest(v: unknown): EndpointRequest {
 
 export function parseCreateBody(body: unknown): ParsedCreate {
   if (!isObj(body)) throw invalidParameter('api.empty_body', 'config cannot be empty in order to create a container');
+  checkCreateFields(body);
   const { HostConfig, NetworkingConfig, ...rest } = body;
   const config: Obj = { ...rest };
   const image = typeof config.Image === 'string' ? config.Image : '';
@@ -60,7 +63,7 @@ export function parseCreateBody(body: unknown): ParsedCreate {
   const nc = isObj(NetworkingConfig) ? NetworkingConfig : {};
   const eps = isObj(nc.EndpointsConfig) ? nc.EndpointsConfig : {};
   const endpointsConfig: Record<string, EndpointRequest> = {};
-  for (const [name, v] of Object.entries(eps)) endpointsConfig[name === 'default' ? 'bridge' : name] = parseEndpointRequest(v);
+  for (const [name, v] of Object.entries(eps)) endpointsConfig[name === 'default' ? 'bridge' : name] = parseEndpointRequest(v, name);
   // API < 1.44 put the MAC in Config; newer CLIs put it in the endpoint.
   if (typeof config.MacAddress === 'string' && config.MacAddress) {
     const first = endpointsConfig[networkMode] ?? (endpointsConfig[networkMode] = { aliases: [], links: [] });

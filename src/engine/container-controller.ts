@@ -471,7 +471,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
         throw forbidden('container.none_multi', 'container cannot be connected to multiple networks with one of the networks in private (none) mode');
       }
       if (rec.endpoints[net.name]) throw forbidden('container.already_connected', `endpoint with name ${rec.name} already exists in network ${net.name}`);
-      const req = parseEndpointRequest(endpointConfig);
+      const req = parseEndpointRequest(endpointConfig, net.name);
       this.deps.networking.checkEndpointRequest(net, req, 'connect');
       let ep = this.deps.networking.blankEndpoint(net, req);
       if (rec.state.status === 'running') {

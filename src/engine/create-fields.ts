@@ -1,0 +1,233 @@
+/**
+ * The rule of `POST /containers/create`: every field of Config, HostConfig and EndpointSettings is
+ * either honoured for real or refused with a 400 that names it; nothing is accepted and dropped.
+ * This file is the table (the source of truth for "what does redes do with field X") and the check
+ * that enforces it on each request.
+ *
+ * Use: `checkCreateFields(body)` first thing at create; `FIELD_TABLES` for docs and the test that
+ * walks the API's swagger definitions (create-fields.test.ts).
+ * Beware: a field counts as "set" unless its value is one of the zero values clients send for
+ * "unset" (null, false, 0, "", [], {}, or a per-field unset value such as MemorySwappiness -1). A
+ * handled field may still refuse some values (`accepts`), e.g. IpcMode "container:x". A field the
+ * table does not know is refused too when set: an unknown field cannot be honoured.
+ */
+import { invalidParameter } from '../util/errors.js';
+
+/** What redes does with a field. */
+export type FieldStatus =
+  /** Honoured: the container behaves as Docker's would. */
+  | 'handled'
+  /** Filled by the engine (inspect output); ignored on input, as Docker ignores it. */
+  | 'output'
+  /** Used by the client only (the CLI reads it); the daemon has nothing to do, as in Docker. */
+  | 'client'
+  /** Not supported: a request that sets it fails with 400 naming the field. */
+  | 'refused';
+
+export interface FieldRule {
+  status: FieldStatus;
+  /** How it is honoured, or why it is refused. */
+  note: string;
+  /** Values (beyond the generic zero values) that mean "unset". */
+  unset?: readonly unknown[];
+  /** For a handled field: the reason a particular value is refused, or undefined when accepted. */
+  accepts?: (value: unknown) => string | undefined;
+}
+
+const h = (note: string, more: Partial<FieldRule> = {}): FieldRule => ({ status: 'handled', note, ...more });
+const refused = (note: string, more: Partial<FieldRule> = {}): FieldRule => ({ status: 'refused', note, ...more });
+const output = (note = 'set by the engine, shown by inspect; ignored on input as Docker does'): FieldRule => ({ status: 'output', note });
+
+/** Accepts only the listed string values ('' always means "default"). */
+function oneOf(values: readonly string[], what: string): (v: unknown) => string | undefined {
+  return (v) => (typeof v === 'string' && (v === '' || values.includes(v)) ? undefined : `${what} ${JSON.stringify(v)} is not supported (supported: ${values.join(', ')})`);
+}
+
+/** `Config` (Docker's ContainerConfig): the top level of the create body. */
+export const CONFIG_FIELDS: Record<string, FieldRule> = {
+  Hostname: h('the container\'s UTS hostname, /etc/hostname and /etc/hosts'),
+  Domainname: h('the UTS domain name and the /etc/hosts entry'),
+  User: h('uid:gid or names resolved in the image\'s /etc/passwd and /etc/group'),
+  AttachStdin: h('the CLI attaches before start'),
+  AttachStdout: h('the CLI attaches before start'),
+  AttachStderr: h('the CLI attaches before start'),
+  ExposedPorts: h('shown in ps/inspect; published by -P; links and ICC rules'),
+  Tty: h('a pseudo-terminal held by the shim'),
+  OpenStdin: h('stdin kept open by the shim'),
+  StdinOnce: h('stdin closed after the first attach ends'),
+  Env: h('merged over the image\'s environment'),
+  Cmd: h('merged with the image\'s Entrypoint/Cmd as dockerd does'),
+  Healthcheck: refused('healthchecks are not run by this engine', { unset: [{ Test: ['NONE'] }] }),
+  ArgsEscaped: refused('Windows only'),
+  Image: h('resolved in the image store'),
+  Volumes: refused('anonymous volumes are not supported'),
+  WorkingDir: h('the process\'s working directory'),
+  Entrypoint: h('merged with the image\'s as dockerd does'),
+  NetworkDisabled: refused('use --network none'),
+  MacAddress: h('API < 1.44: the MAC of the first endpoint'),
+  OnBuild: h('stored and shown (image metadata; it has no effect on a container, as in Docker)'),
+  Labels: h('merged over the image\'s labels; filters'),
+  StopSignal: h('docker stop\'s first signal'),
+  StopTimeout: h('docker stop\'s grace period'),
+  Shell: h('stored and shown (image metadata; it has no effect on a container, as in Docker)'),
+};
+
+/** `HostConfig`, including the `Resources` it embeds. */
+export const HOST_CONFIG_FIELDS: Record<string, FieldRule> = {
+  CpuShares: refused('CPU limits are not written to cgroups yet'),
+  Memory: refused('memory limits are not written to cgroups yet'),
+  CgroupParent: refused('containers live under /<prefix>/<id> in every hierarchy'),
+  BlkioWeight: refused('block I/O weights are not supported'),
+  BlkioWeightDevice: refused('block I/O weights are not supported'),
+  BlkioDeviceReadBps: refused('block I/O throttling is not supported'),
+  BlkioDeviceWriteBps: refused('block I/O throttling is not supported'),
+  BlkioDeviceReadIOps: refused('block I/O throttling is not supported'),
+  BlkioDeviceWriteIOps: refused('block I/O throttling is not supported'),
+  CpuPeriod: refused('CPU limits are not written to cgroups yet'),
+  CpuQuota: refused('CPU limits are not written to cgroups yet'),
+  CpuRealtimePeriod: refused('real-time CPU scheduling is not supported'),
+  CpuRealtimeRuntime: refused('real-time CPU scheduling is not supported'),
+  CpusetCpus: refused('cpusets are not written to cgroups yet'),
+  CpusetMems: refused('cpusets are not written to cgroups yet'),
+  Devices: refused('device nodes are not supported yet'),
+  DeviceCgroupRules: refused('device cgroup rules are not supported'),
+  DeviceRequests: refused('device requests (GPUs) are not supported'),
+  KernelMemoryTCP: refused('kernel TCP memory limits are not supported (deprecated in Docker)'),
+  MemoryReservation: refused('memory limits are not written to cgroups yet'),
+  MemorySwap: refused('memory limits are not written to cgroups yet'),
+  MemorySwappiness: refused('memory limits are not written to cgroups yet', { unset: [-1] }),
+  NanoCpus: refused('CPU limits are not written to cgroups yet'),
+  OomKillDisable: refused('memory limits are not written to cgroups yet'),
+  Init: refused('--init is not supported yet'),
+  PidsLimit: refused('pids limits are not written to cgroups yet', { unset: [-1] }),
+  Ulimits: refused('ulimits are not supported yet'),
+  CpuCount: refused('Windows only'),
+  CpuPercent: refused('Windows only'),
+  IOMaximumIOps: refused('Windows only'),
+  IOMaximumBandwidth: refused('Windows only'),
+  Binds: refused('bind mounts and volumes are not supported yet'),
+  ContainerIDFile: { status: 'client', note: 'the CLI writes the file itself' },
+  LogConfig: h('json-file only (the shim keeps the log)', {
+    accepts: (v) => {
+      const t = (v as { Type?: unknown } | null)?.Type;
+      return t === undefined || t === '' || t === 'json-file' ? undefined : `log driver ${JSON.stringify(t)} is not supported (only json-file)`;
+    },
+  }),
+  NetworkMode: h('bridge, host, none, container:<id> or a network'),
+  PortBindings: h('nftables DNAT, host ports reserved'),
+  RestartPolicy: refused('restart policies are not executed yet', {
+    unset: [{ Name: 'no', MaximumRetryCount: 0 }, { Name: '', MaximumRetryCount: 0 }, { Name: 'no' }, { Name: '' }],
+  }),
+  AutoRemove: h('the container is removed when it exits'),
+  VolumeDriver: refused('volume drivers other than local are not supported'),
+  VolumesFrom: refused('volumes are not supported yet'),
+  Mounts: refused('mounts are not supported yet'),
+  ConsoleSize: h('the initial size of the pseudo-terminal'),
+  Annotations: refused('OCI annotations are not supported yet'),
+  CapAdd: h('Docker\'s capability rules, cut to what the daemon has'),
+  CapDrop: h('Docker\'s capability rules'),
+  CgroupnsMode: h('host (this machine has cgroup v1)', { accepts: oneOf(['host'], 'cgroup namespace mode') }),
+  Dns: h('/etc/resolv.conf or the embedded DNS\'s upstreams'),
+  DnsOptions: h('/etc/resolv.conf options'),
+  DnsSearch: h('/etc/resolv.conf search list'),
+  ExtraHosts: h('/etc/hosts lines'),
+  GroupAdd: refused('supplementary groups are not supported yet'),
+  IpcMode: h('a private IPC namespace', { accepts: oneOf(['private', 'shareable'], 'IPC mode') }),
+  Cgroup: refused('joining another container\'s cgroup is not supported'),
+  Links: h('legacy links: /etc/hosts, environment, ICC rules'),
+  OomScoreAdj: refused('oom score adjustment is not supported yet'),
+  PidMode: h('a private PID namespace', { accepts: oneOf([], 'PID mode') }),
+  Privileged: h('all capabilities and devices, no seccomp, no masked paths'),
+  PublishAllPorts: h('every exposed port on an ephemeral host port'),
+  ReadonlyRootfs: refused('read-only root filesystems are not supported yet'),
+  SecurityOpt: refused('security options are not supported yet'),
+  StorageOpt: refused('storage options are not supported'),
+  Tmpfs: refused('tmpfs mounts are not supported yet'),
+  UTSMode: h('a private UTS namespace', { accepts: oneOf([], 'UTS mode') }),
+  UsernsMode: h('no user namespace (as Docker without userns-remap)', { accepts: oneOf(['host'], 'user namespace mode') }),
+  ShmSize: refused('/dev/shm size is not configurable yet'),
+  Sysctls: refused('sysctls are not supported yet'),
+  Runtime: h('runc', { accepts: oneOf(['runc'], 'runtime') }),
+  Isolation: h('Linux namespaces', { accepts: oneOf(['default'], 'isolation') }),
+  MaskedPaths: refused('masked paths are not configurable yet'),
+  ReadonlyPaths: refused('read-only paths are not configurable yet'),
+};
+
+/** `NetworkingConfig.EndpointsConfig[network]` (EndpointSettings). */
+export const ENDPOINT_FIELDS: Record<string, FieldRule> = {
+  IPAMConfig: h('--ip, --ip6 (see IPAM_CONFIG_FIELDS)'),
+  Links: h('legacy links on a user network'),
+  MacAddress: h('the endpoint\'s MAC'),
+  Aliases: h('names in the embedded DNS'),
+  DriverOpts: refused('endpoint driver options are not supported'),
+  GwPriority: refused('gateway priorities are not supported'),
+  NetworkID: output(),
+  EndpointID: output(),
+  Gateway: output(),
+  IPAddress: output(),
+  IPPrefixLen: output(),
+  IPv6Gateway: output(),
+  GlobalIPv6Address: output(),
+  GlobalIPv6PrefixLen: output(),
+  DNSNames: output(),
+};
+
+/** `EndpointSettings.IPAMConfig`. */
+export const IPAM_CONFIG_FIELDS: Record<string, FieldRule> = {
+  IPv4Address: h('the endpoint\'s fixed IPv4 address'),
+  IPv6Address: h('the endpoint\'s fixed IPv6 address'),
+  LinkLocalIPs: refused('link-local addresses are not supported'),
+};
+
+export const FIELD_TABLES = {
+  Config: CONFIG_FIELDS,
+  HostConfig: HOST_CONFIG_FIELDS,
+  EndpointSettings: ENDPOINT_FIELDS,
+  EndpointIPAMConfig: IPAM_CONFIG_FIELDS,
+} as const;
+
+/** The zero values clients send for a field they leave unset. */
+export function isZero(v: unknown): boolean {
+  if (v === undefined || v === null || v === false || v === 0 || v === '') return true;
+  if (Array.isArray(v)) return v.length === 0 || v.every((x) => x === 0);
+  if (typeof v === 'object') return Object.keys(v as object).length === 0;
+  return false;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The reason a field's value is refused, or undefined when it is unset or honoured. */
+export function refusal(rule: FieldRule | undefined, value: unknown): string | undefined {
+  if (isZero(value) || rule?.unset?.some((u) => sameJson(u, value))) return undefined;
+  if (!rule) return 'unknown field';
+  if (rule.status === 'refused') return rule.note;
+  if (rule.status === 'handled') return rule.accepts?.(value);
+  return undefined;
+}
+
+function checkObject(where: string, obj: unknown, table: Record<string, FieldRule>, skip: readonly string[] = []): void {
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return;
+  for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+    if (skip.includes(k)) continue;
+    const why = refusal(table[k], v);
+    if (why) throw invalidParameter('container.unsupported_field', `${where}${k} is not supported by this engine: ${why}`);
+  }
+}
+
+/** Refuses (400, naming the field) any field of a create body that is set but not honoured. */
+export function checkCreateFields(body: Record<string, unknown>): void {
+  checkObject('Config.', body, CONFIG_FIELDS, ['HostConfig', 'NetworkingConfig']);
+  checkObject('HostConfig.', body.HostConfig, HOST_CONFIG_FIELDS);
+  const eps = (body.NetworkingConfig as { EndpointsConfig?: unknown } | null | undefined)?.EndpointsConfig;
+  if (eps && typeof eps === 'object') {
+    for (const [net, ep] of Object.entries(eps as Record<string, unknown>)) checkEndpointFields(ep, net);
+  }
+}
+
+/** The same rule for one EndpointSettings (create, and `POST /networks/{id}/connect`). */
+export function checkEndpointFields(ep: unknown, network: string): void {
+  checkObject(`EndpointsConfig[${JSON.stringify(network)}].`, ep, ENDPOINT_FIELDS, ['IPAMConfig']);
+  checkObject(`EndpointsConfig[${JSON.stringify(network)}].IPAMConfig.`, (ep as { IPAMConfig?: unknown } | null)?.IPAMConfig, IPAM_CONFIG_FIELDS);
+}

@@ -4,3 +4,4 @@
  */
 export { type ClusterStore, type StoreWatch, type StoredValue, type WatchEvent, clusterKeys } from './store.js';
 export { MemoryClusterBackend, MemoryClusterStore, memoryClusterStore } from './memory-store.js';
+export { type EtcdStoreOptions, type EtcdTls, EtcdClusterStore, etcdRoot, openEtcdClusterStore } from './etcd-store.js';

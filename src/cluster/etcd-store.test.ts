@@ -1,0 +1,94 @@
+/**
+ * The shared ClusterStore suite against a real etcd member. The test process itself stays in the
+ * machine's root namespace and never talks to the network: it makes a private network namespace and
+ * runs this same file again inside it (REDES_ETCD_INSIDE=1), where a single TLS etcd member listens
+ * on 127.0.0.1 with random ports.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes, randomInt } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { netnsAdd, netnsDelete, nsenterArgv, pidsInNetns } from '../kernel/netns.js';
+import { killPids } from '../kernel/process.js';
+import { run } from '../kernel/run.js';
+import { makeCa, makeKeyAndCsr, signCsr } from '../runtime/cluster/pki.js';
+import { clientUrl, ensureEtcdMember, peerUrl, stopEtcdMember } from '../runtime/cluster/etcd-member.js';
+import { openEtcdClusterStore } from './etcd-store.js';
+import { clusterStoreCases } from './store.case.test.js';
+
+if (process.env.REDES_ETCD_INSIDE === '1') await insideSuite();
+else {
+  test('etcd store: the shared store suite passes against a real TLS etcd member', { timeout: 120_000 }, async () => {
+    const ns = `rt${randomBytes(4).toString('hex')}`;
+    await netnsAdd(ns);
+    try {
+      await run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+      const self = fileURLToPath(import.meta.url);
+      // Without NODE_TEST_CONTEXT the inner run reports TAP on stdout instead of to this runner.
+      const { NODE_TEST_CONTEXT: _ctx, ...env } = process.env;
+      const r = await run(nsenterArgv(ns, [process.execPath, '--test-reporter=tap', self]), {
+        env: { ...env, REDES_ETCD_INSIDE: '1' },
+        allowFailure: true,
+        timeoutMs: 110_000,
+      });
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, /# pass 1\d/);
+      assert.match(r.stdout, /# fail 0/);
+    } finally {
+      await killPids(await pidsInNetns(ns));
+      await netnsDelete(ns);
+    }
+  });
+}
+
+async function insideSuite(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'redes-etcd-test-'));
+  const ca = await makeCa('redes-test-ca');
+  const node = await makeKeyAndCsr('m1', 'swarm-manager');
+  const cert = await signCsr(ca, node.csrPem, { commonName: 'm1', unit: 'swarm-manager', ips: ['127.0.0.1'] });
+  const files = { ca: join(dir, 'ca.crt'), cert: join(dir, 'node.crt'), key: join(dir, 'node.key') };
+  await writeFile(files.ca, ca.certPem);
+  await writeFile(files.cert, cert);
+  await writeFile(files.key, node.keyPem, { mode: 0o600 });
+  const tls = { ca: Buffer.from(ca.certPem), cert: Buffer.from(cert), key: Buffer.from(node.keyPem) };
+  const clientPort = 20000 + randomInt(20000);
+  const peerPort = clientPort + 1;
+  const spec = {
+    name: 'm1',
+    dataDir: join(dir, 'etcd'),
+    address: '127.0.0.1',
+    clientPort,
+    peerPort,
+    initialCluster: `m1=${peerUrl('127.0.0.1', peerPort)}`,
+    state: 'new' as const,
+    clusterToken: 'test',
+    tls: files,
+    pidPath: join(dir, 'etcd.pid'),
+    logPath: join(dir, 'etcd.log'),
+  };
+  await ensureEtcdMember(spec, tls);
+  let cluster = 0;
+  clusterStoreCases('etcd', async () => {
+    const clusterId = `c${++cluster}${randomBytes(3).toString('hex')}`;
+    const open = (nodeId: string) =>
+      openEtcdClusterStore({ endpoints: [clientUrl('127.0.0.1', clientPort)], tls, clusterId, nodeId, leaseTtl: 3 });
+    const a = await open('node-a');
+    const b = await open('node-b');
+    return {
+      a,
+      b,
+      expireLease: async (nodeId) => (nodeId === a.nodeId ? a : b).close(),
+      cleanup: async () => {
+        await a.close();
+        await b.close();
+      },
+    };
+  });
+  test('etcd store: stop the member', async () => {
+    await stopEtcdMember(spec);
+    await rm(dir, { recursive: true, force: true });
+  });
+}

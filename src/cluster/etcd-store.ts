@@ -1,0 +1,173 @@
+/**
+ * The ClusterStore on etcd (v3 API, npm `etcd3`): every key lives under `/redes/<clusterId>/`, leased
+ * keys hang off one lease per engine (its liveness), creates are transactions on the key's create
+ * revision, watches start from the revision the caller read at.
+ *
+ * Use: `const s = await openEtcdClusterStore({ endpoints: ['https://198.51.100.11:2379'], tls,
+ * clusterId, nodeId })`; `await s.close()` revokes the lease (a graceful leave).
+ *
+ * Beware:
+ * - When etcd declares the lease lost (no quorum for longer than the TTL), the store grants a new one
+ *   and puts every leased key it wrote again, so a host comes back on its own; keys it wrote were
+ *   deleted in between, and watchers elsewhere saw those deletes.
+ * - A watch resumes after a reconnect from the last revision it delivered (the client keeps it); a
+ *   watch asked to start at a compacted revision fails.
+ * - The etcd3 client retries failed calls on another endpoint; a call to a dead member costs one try.
+ */
+import { Etcd3, type Lease, type Namespace, type Watcher } from 'etcd3';
+import { logger } from '../util/log.js';
+import type { ClusterStore, StoreWatch, StoredValue, WatchEvent } from './store.js';
+
+const log = logger.child({ component: 'cluster-store' });
+
+export interface EtcdTls {
+  /** PEM of the CA that signed the etcd members' certificates. */
+  ca: Buffer;
+  /** PEM client certificate and key, when the members ask for client certificates. */
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+export interface EtcdStoreOptions {
+  endpoints: string[];
+  tls?: EtcdTls;
+  clusterId: string;
+  nodeId: string;
+  /** Liveness lease TTL in seconds (default 6). */
+  leaseTtl?: number;
+}
+
+/** The root of a cluster's keys in etcd. */
+export const etcdRoot = (clusterId: string): string => `/redes/${clusterId}/`;
+
+export class EtcdClusterStore implements ClusterStore {
+  private lease: Lease;
+  /** Leased keys this host wrote, to put again when a lost lease is replaced. */
+  private readonly leased = new Map<string, string>();
+  private readonly watchers = new Set<Watcher>();
+  private closed = false;
+  private readonly ns: Namespace;
+
+  private constructor(
+    private readonly client: Etcd3,
+    readonly nodeId: string,
+    clusterId: string,
+    private readonly ttl: number,
+  ) {
+    this.ns = client.namespace(etcdRoot(clusterId));
+    this.lease = this.newLease();
+  }
+
+  static async open(opts: EtcdStoreOptions): Promise<EtcdClusterStore> {
+    const client = new Etcd3({
+      hosts: opts.endpoints,
+      credentials: opts.tls && { rootCertificate: opts.tls.ca, privateKey: opts.tls.key, certChain: opts.tls.cert },
+      dialTimeout: 5000,
+    });
+    const s = new EtcdClusterStore(client, opts.nodeId, opts.clusterId, opts.leaseTtl ?? 6);
+    try {
+      await s.lease.grant();
+    } catch (e) {
+      client.close();
+      throw new Error(`cannot reach the cluster store at ${opts.endpoints.join(',')}: ${(e as Error).message}`, { cause: e });
+    }
+    return s;
+  }
+
+  private newLease(): Lease {
+    const lease = this.ns.lease(this.ttl);
+    lease.on('lost', (err) => {
+      if (this.closed || lease !== this.lease) return;
+      log.warn({ err: err.message }, 'liveness lease lost; granting a new one and publishing again');
+      this.lease = this.newLease();
+      void this.republish();
+    });
+    return lease;
+  }
+
+  private async republish(): Promise<void> {
+    for (const [key, value] of this.leased) {
+      try {
+        await this.lease.put(key).value(value);
+      } catch (e) {
+        log.warn({ key, err: (e as Error).message }, 'cannot publish a leased key again');
+      }
+    }
+  }
+
+  async get(key: string): Promise<StoredValue | undefined> {
+    const res = await this.ns.get(key).exec();
+    const kv = res.kvs[0];
+    return kv && { key, value: kv.value.toString(), modRevision: Number(kv.mod_revision) };
+  }
+
+  async list(prefix: string): Promise<{ items: StoredValue[]; revision: number }> {
+    const res = await this.ns.getAll().prefix(prefix).sort('Key', 'Ascend').exec();
+    const items = res.kvs.map((kv) => ({
+      key: kv.key.toString(),
+      value: kv.value.toString(),
+      modRevision: Number(kv.mod_revision),
+    }));
+    return { items, revision: Number(res.header.revision) };
+  }
+
+  async put(key: string, value: string, opts: { lease?: boolean } = {}): Promise<void> {
+    if (opts.lease) {
+      this.leased.set(key, value);
+      await this.lease.put(key).value(value);
+    } else {
+      this.leased.delete(key);
+      await this.ns.put(key).value(value);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    this.leased.delete(key);
+    await this.ns.delete().key(key);
+  }
+
+  async create(key: string, value: string, opts: { lease?: boolean } = {}): Promise<boolean> {
+    const put = opts.lease ? this.lease.put(key).value(value) : this.ns.put(key).value(value);
+    if (opts.lease) await this.lease.grant();
+    const res = await this.ns.if(key, 'Create', '==', 0).then(put).commit();
+    if (res.succeeded && opts.lease) this.leased.set(key, value);
+    return res.succeeded;
+  }
+
+  async watch(prefix: string, fromRevision: number, onEvent: (ev: WatchEvent) => void): Promise<StoreWatch> {
+    const w = await this.ns.watch().prefix(prefix).startRevision(String(fromRevision + 1)).create();
+    this.watchers.add(w);
+    w.on('data', (res) => {
+      for (const ev of res.events) {
+        const key = ev.kv.key.toString();
+        const revision = Number(ev.kv.mod_revision);
+        if (ev.type === 'Put') onEvent({ type: 'put', key, value: ev.kv.value.toString(), revision });
+        else onEvent({ type: 'delete', key, revision });
+      }
+    });
+    return {
+      close: async () => {
+        this.watchers.delete(w);
+        w.removeAllListeners('data');
+        await w.cancel();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const w of this.watchers) {
+      w.removeAllListeners('data');
+      await w.cancel().catch(() => undefined);
+    }
+    this.watchers.clear();
+    await this.lease.revoke().catch(() => undefined);
+    this.client.close();
+  }
+}
+
+/** Opens the etcd store of a cluster; see EtcdStoreOptions. */
+export function openEtcdClusterStore(opts: EtcdStoreOptions): Promise<EtcdClusterStore> {
+  return EtcdClusterStore.open(opts);
+}

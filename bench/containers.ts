@@ -15,6 +15,7 @@
 import { startSandbox, type Sandbox } from '../test/helpers/sandbox.js';
 import { apiRequest, keepAliveAgent } from '../test/helpers/engine-api.js';
 import { formatTable, median, runD, runIfMain, time, type Row } from './lib.js';
+import { writeResults } from './results-file.js';
 
 const WARMUP = 3;
 const MANY = 100;
@@ -113,6 +114,7 @@ async function viaApi(sb: Sandbox, rounds: number): Promise<Row[]> {
 
 interface Many {
   rows: Row[];
+  each: number[];
   totalMs: number;
   rmMs: number;
 }
@@ -132,6 +134,7 @@ async function many(sb: Sandbox, net: string): Promise<Many> {
       { op: `cli run -d #1-10 of ${MANY}`, samples: each.slice(0, 10) },
       { op: `cli run -d #${MANY - 9}-${MANY} of ${MANY}`, samples: each.slice(-10) },
     ],
+    each,
     totalMs,
     rmMs,
   };
@@ -155,10 +158,14 @@ export async function main(n: number): Promise<Row[]> {
     process.stdout.write(`containers: ${n} rounds each after ${WARMUP} warm-up (sandbox ${sb.name})\n`);
     process.stdout.write(`${formatTable(rows)}\n`);
     const [first, last] = m.rows.map((r) => median(r.samples));
-    process.stdout.write(
+    const summary =
       `${MANY} containers on one network: ${(m.totalMs / 1000).toFixed(2)} s in total (${(m.totalMs / MANY).toFixed(1)} ms each), ` +
-        `median first ten ${first?.toFixed(1)} ms vs last ten ${last?.toFixed(1)} ms; docker rm -f of all ${(m.rmMs / 1000).toFixed(2)} s\n`,
-    );
+      `median first ten ${first?.toFixed(1)} ms vs last ten ${last?.toFixed(1)} ms; docker rm -f of all ${(m.rmMs / 1000).toFixed(2)} s`;
+    process.stdout.write(`${summary}\n`);
+    await writeResults('containers', rows, {
+      notes: [summary],
+      series: [{ name: 'cli run -d, user network', xLabel: 'container number', yLabel: 'ms until running', points: m.each.map((ms, i) => [i + 1, Math.round(ms * 10) / 10]) }],
+    });
     return rows;
   } finally {
     await sb.down();

@@ -20,6 +20,7 @@ import { containerNetns } from '../test/helpers/containers.js';
 import { DOCKER_BIN } from '../test/helpers/sandbox.js';
 import { dnsLoad, dnsWaitFor, type LoadResult } from '../test/helpers/dns-probe.js';
 import { formatTable, runD, runIfMain, type Row } from './lib.js';
+import { writeResults } from './results-file.js';
 
 
 function loadLine(what: string, r: LoadResult): string {
@@ -91,6 +92,7 @@ export async function benchDns(sb: Sandbox, rounds: number): Promise<string> {
     { op: 'docker run --rm ping -c1 <name>', samples: pingCli },
     { op: 'CLI spawn → first ping by name ok (target 150)', samples: firstPing },
   ];
+  await writeResults('dns', rows, { notes: out });
   return `${out.join('\n')}\n\n${formatTable(rows)}`;
 }
 

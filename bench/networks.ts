@@ -11,6 +11,7 @@
 import { startSandbox, type Sandbox } from '../test/helpers/sandbox.js';
 import { apiRequest, keepAliveAgent } from '../test/helpers/engine-api.js';
 import { formatTable, runIfMain, time, type Row } from './lib.js';
+import { writeResults } from './results-file.js';
 
 const WARMUP = 3;
 
@@ -82,6 +83,7 @@ export async function main(n: number): Promise<Row[]> {
     const rows = [...(await viaCli(sb, n)), ...(await viaApi(sb, n))];
     process.stdout.write(`networks: create and rm of a bridge network, ${n} rounds each after ${WARMUP} warm-up (sandbox ${sb.name})\n`);
     process.stdout.write(`${formatTable(rows)}\n`);
+    await writeResults('networks', rows);
     return rows;
   } finally {
     await sb.down();

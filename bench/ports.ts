@@ -11,6 +11,7 @@
  */
 import { startSandbox } from '../test/helpers/sandbox.js';
 import { formatTable, runD, runIfMain, time, type Row } from './lib.js';
+import { writeResults } from './results-file.js';
 
 
 function publish(first: number, count: number): string[] {
@@ -52,6 +53,7 @@ export async function main(n: number): Promise<Row[]> {
     rows.push({ op: 'nft add 100 port elements (one transaction)', samples: nft });
     await sb.exec(['nft', 'delete', 'table', 'inet', 'benchscratch']);
     process.stdout.write(`ports: ${n} rounds each (sandbox ${sb.name})\n${formatTable(rows)}\n`);
+    await writeResults('ports', rows);
     return rows;
   } finally {
     await sb.down();

@@ -4,6 +4,8 @@
  *
  * Use: `npm run bench` (builds, then `node dist/bench/run.js`); `node dist/bench/run.js networks`
  * runs only the modules whose names contain one of the arguments. Exit code 1 when any failed.
+ * Each module writes bench/results/<module>.json; at the end the report (bench/results/README.md
+ * and its SVG charts) is rendered again from every results file there.
  *
  * Beware: modules run in sequence on purpose: two at once would share the machine's 2 cores and
  * measure each other.
@@ -12,9 +14,12 @@ import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeReport } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const self = basename(fileURLToPath(import.meta.url));
+/** Modules of bench/ that are shared code, not benchmarks. */
+const LIBRARIES = new Set([self, 'lib.js', 'report.js', 'results-file.js']);
 
 function runModule(path: string): Promise<number> {
   return new Promise((resolve) => {
@@ -26,7 +31,7 @@ function runModule(path: string): Promise<number> {
 
 async function main(only: string[]): Promise<number> {
   const modules = (await readdir(here))
-    .filter((f) => f.endsWith('.js') && f !== self)
+    .filter((f) => f.endsWith('.js') && !LIBRARIES.has(f) && !f.endsWith('.test.js'))
     .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
     .sort();
   if (modules.length === 0) {
@@ -41,6 +46,7 @@ async function main(only: string[]): Promise<number> {
     process.stdout.write(`== ${m.replace(/\.js$/, '')}: ${code === 0 ? 'done' : `failed (exit ${code})`} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     if (code !== 0) failed.push(m);
   }
+  process.stdout.write(`\nbench report: ${await writeReport()}\n`);
   if (failed.length) process.stderr.write(`bench: failed: ${failed.join(', ')}\n`);
   return failed.length ? 1 : 0;
 }

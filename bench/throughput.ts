@@ -27,6 +27,7 @@ import { startSandbox, type Sandbox } from '../test/helpers/sandbox.js';
 import { containerNetns, inspectContainer } from '../test/helpers/containers.js';
 import { startDetached, stopPid } from '../src/kernel/process.js';
 import { runD, runIfMain } from './lib.js';
+import { writeResults } from './results-file.js';
 
 const PORT = 5201;
 const HOST = '203.0.113.2';
@@ -92,15 +93,15 @@ export async function main(n: number): Promise<Map<string, number[]>> {
     };
     const direct = med('host -> direct');
     const pct = (op: string): string => `${((100 * med(op)) / direct).toFixed(0)}%`;
-    process.stdout.write(
-      [
+    const lines = [
         `throughput: iperf3 one TCP stream, ${SECONDS} s x ${n} rounds per path, container ${ip} (sandbox ${sb.name})`,
         `${'path'.padEnd(20)}  ${'n'.padStart(2)}  ${'median Gb/s'.padStart(10)}  ${'min'.padStart(8)}  ${'max'.padStart(8)}`,
         ...paths.map((p) => summary(p.op, results.get(p.op) ?? [])),
         `world -> published / host -> direct: ${pct('world -> published')} (target >= 90%)`,
         `host -> published / host -> direct: ${pct('host -> published')} (same origin: the cost of DNAT alone)`,
-      ].join('\n') + '\n',
-    );
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    await writeResults('throughput', [], { notes: lines });
     await sb.docker(['rm', '-f', id]);
     return results;
   } finally {

@@ -26,6 +26,7 @@ import { Store } from '../store/index.js';
 import { newId } from '../util/ids.js';
 import { logger, setLogLevel } from '../util/log.js';
 import { DAEMON_USAGE, parseDaemonOptions, type DaemonOptions } from './daemon-options.js';
+import { installEscapedErrorHandlers } from './escaped-errors.js';
 
 const log = logger.child({ component: 'daemon' });
 
@@ -52,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   setLogLevel(opts.logLevel);
+  installEscapedErrorHandlers();
   // Two guards: not the root namespace, and a namespace someone named under /run/netns (a sandbox
   // host). The second also holds on kernels where the root namespace cannot be recognised.
   if (!opts.allowRootNetns && ((await isRootNetns()) || !(await inNamedNetns()))) {

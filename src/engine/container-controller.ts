@@ -74,7 +74,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   constructor(private readonly deps: ContainerControllerDeps) {
     super(deps.store.collection<ContainerRecord>('containers'));
     this.runcRoot = join(deps.execRoot, 'runc');
-    this.exec = new ContainerExecs(this.runcRoot, (id) => this.mustGet(id));
+    this.exec = new ContainerExecs(this.runcRoot, (id) => this.mustGet(id), join(deps.execRoot, 'exec'));
     this.events.setMaxListeners(0);
   }
 
@@ -109,6 +109,8 @@ export class ContainerController extends ContainerQueries implements ContainerSe
 
   /** Daemon start: re-adopt running containers, settle those that exited meanwhile, drop orphans. */
   async init(): Promise<void> {
+    // Process files of execs a previous daemon was starting when it died.
+    await rm(join(this.deps.execRoot, 'exec'), { recursive: true, force: true });
     const keep = new Set<string>();
     for (const rec of this.containers.list()) {
       if (rec.state.status !== 'running') continue;

@@ -11,10 +11,16 @@ import { join } from 'node:path';
 import { execProcess, type OciProcess } from '../runtime/index.js';
 import { conflict, invalidParameter, notFound } from '../util/errors.js';
 import { newId } from '../util/ids.js';
+import { logger } from '../util/log.js';
 import { liveSession } from './attach-session.js';
 import { strList } from './container-config.js';
 import type { AttachSession, ContainerRecord, ExecRecord } from './container-types.js';
 import { mergeEnv, resolveUser } from './process-settings.js';
+
+const log = logger.child({ component: 'exec' });
+
+/** What exec inspect reports when the exit code was lost (as for a container whose shim vanished). */
+const LOST_EXIT_CODE = 255;
 
 type LiveExec = ExecRecord & { resizeTo?: (h: number, w: number) => void };
 
@@ -24,6 +30,8 @@ export class ContainerExecs {
   constructor(
     private readonly runcRoot: string,
     private readonly containerById: (id: string) => ContainerRecord,
+    /** Process files of execs being started (under the daemon's exec root, removed at start). */
+    private readonly tmpDir?: string,
   ) {}
 
   async create(rec: ContainerRecord, body: unknown): Promise<string> {
@@ -59,7 +67,10 @@ export class ContainerExecs {
       ...(opts.consoleSize ? { consoleSize: { height: opts.consoleSize[0], width: opts.consoleSize[1] } } : {}),
     };
     // Output that is delivered must be read, or the process pauses: a detached exec asks for none.
-    const p = await execProcess({ id: rec.id, runcRoot: this.runcRoot, processSpec, tty: ex.tty, stdin: ex.openStdin && !opts.detach, stdout: !opts.detach, stderr: !opts.detach }).catch((e: unknown) => {
+    const p = await execProcess({
+      id: rec.id, runcRoot: this.runcRoot, processSpec, tty: ex.tty, stdin: ex.openStdin && !opts.detach,
+      stdout: !opts.detach, stderr: !opts.detach, ...(this.tmpDir ? { tmpDir: this.tmpDir } : {}),
+    }).catch((e: unknown) => {
       // The CLI reads the exit code from exec inspect: Docker's 127 for a missing program, else 126.
       ex.exitCode = /not found|no such file/i.test(String((e as Error).message)) ? 127 : 126;
       throw e;
@@ -67,12 +78,22 @@ export class ContainerExecs {
     ex.running = true;
     ex.pid = p.pid;
     ex.resizeTo = (h, w) => p.stream.resize(h, w);
-    void p.exitCode.then((code) => {
-      ex.running = false;
-      ex.exitCode = code;
-    });
+    p.exitCode.then(
+      (code) => {
+        ex.running = false;
+        ex.exitCode = code;
+      },
+      (e: unknown) => {
+        // The shim vanished without an exit frame (killed from outside): the code is unknown.
+        log.warn({ err: e, exec: execId, container: rec.id }, 'exec ended without an exit code');
+        ex.running = false;
+        ex.exitCode = LOST_EXIT_CODE;
+      },
+    );
     if (opts.detach) return null;
-    return liveSession(ex.tty, p.stream);
+    // A client that leaves (or detaches with the detach keys) lets go of the output only: the
+    // shim connection stays, so the process is never blocked and its exit code still arrives.
+    return { ...liveSession(ex.tty, p.stream), close: () => p.stream.discardOutput() };
   }
 
   inspect(execId: string): ExecRecord {

@@ -6,11 +6,15 @@
  * Use: `const p = await execProcess({...})` resolves once the process runs (rejects with runc's
  * message when it cannot start, e.g. executable not found); read `p.stream.output`, write
  * `p.stream.write()`, end `p.stream.stdin`, `p.stream.resize(h, w)`, await `p.exitCode`.
+ * A client that goes away must not end the stream: call `p.stream.discardOutput()` (the process
+ * goes on, its output is dropped, `exitCode` still resolves); `p.stream.close()` cuts the shim off,
+ * and `exitCode` then rejects with `exec-lost`.
  * Beware: the exec shim is the daemon's child: if the daemon dies the process goes on but its
- * output is dropped (Docker loses an exec's stream on restart too).
+ * output is dropped (Docker loses an exec's stream on restart too). The process file lives in
+ * `tmpDir` (the daemon's exec root) only until runc has read it.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -33,6 +37,8 @@ export interface ExecOptions {
    */
   stdout?: boolean;
   stderr?: boolean;
+  /** Where the process file is written (default: the system's temp dir); it is removed at start. */
+  tmpDir?: string;
 }
 
 export interface ExecProcess {
@@ -48,7 +54,8 @@ const execFailed = (detail: string): Error =>
   internal('oci-runtime-exec-failed', `OCI runtime exec failed: ${detail}: unknown`);
 
 export function execProcess(opts: ExecOptions): Promise<ExecProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'redes-exec-'));
+  if (opts.tmpDir) mkdirSync(opts.tmpDir, { recursive: true, mode: 0o700 });
+  const dir = mkdtempSync(join(opts.tmpDir ?? tmpdir(), 'redes-exec-'));
   const processFile = join(dir, 'process.json');
   writeFileSync(processFile, JSON.stringify({ ...opts.processSpec, terminal: opts.tty }));
   const argv = ['exec', '--id', opts.id, '--process', processFile, '--root', resolve(opts.runcRoot)];
@@ -63,6 +70,7 @@ export function execProcess(opts: ExecOptions): Promise<ExecProcess> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const fail = (detail: string): void => {
+      cleanup();
       if (settled) return;
       settled = true;
       reject(execFailed(detail));
@@ -75,6 +83,7 @@ export function execProcess(opts: ExecOptions): Promise<ExecProcess> {
       onError: fail,
       onStarted: (pid) => {
         settled = true;
+        cleanup(); // runc has read the process file
         const exitCode = stream.exited.then((code) => {
           if (code === null) throw internal('exec-lost', 'exec: the shim ended without reporting an exit code');
           return code;

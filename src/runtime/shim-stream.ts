@@ -45,6 +45,8 @@ export class ShimStream {
   /** Live output kept back while the log is replayed (see `hold`). */
   private held: { frame: OutputFrame; offset: bigint }[] | null = null;
   private ended = false;
+  /** Output is read and dropped (an exec whose client went away: the process goes on). */
+  private discarding = false;
   private wake: (() => void) | undefined;
   private onHello: ((offset: bigint | null) => void) | undefined;
 
@@ -66,7 +68,7 @@ export class ShimStream {
       sock.on('close', () => {
         this.onHello?.(null);
         this.ended = true;
-        if (this.held === null) this.output.push(null);
+        if (this.held === null && !this.discarding) this.output.push(null);
         resolve(this.exitCode);
       });
     });
@@ -122,6 +124,19 @@ export class ShimStream {
     this.sock.destroy();
   }
 
+  /**
+   * Lets the reader go but keeps the connection: output from now on is read and dropped, so the
+   * process never blocks on a full pipe, and `exited` still gets the exit code (an exec's only
+   * record of it). `output` ends here.
+   */
+  discardOutput(): void {
+    if (this.discarding) return;
+    this.discarding = true;
+    this.held = null;
+    if (!this.output.destroyed && !this.output.readableEnded) this.output.push(null);
+    this.sock.resume();
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<OutputFrame> {
     return this.output[Symbol.asyncIterator]();
   }
@@ -141,10 +156,10 @@ export class ShimStream {
   private onFrame(frame: Frame): void {
     const stream = streamOf(frame.type);
     if (stream) {
-      if (!this.opts[stream] || frame.arg < this.skipBelow) return;
+      if (this.discarding || !this.opts[stream] || frame.arg < this.skipBelow) return;
       const out: OutputFrame = { stream, data: Buffer.from(frame.data) };
       if (this.held) this.held.push({ frame: out, offset: frame.arg });
-      else if (!this.output.push(out)) this.sock.pause();
+      else if (!this.output.push(out) && !this.output.destroyed) this.sock.pause();
     } else if (frame.type === FrameType.exit) {
       this.exitCode = Number(frame.arg);
     } else if (frame.type === FrameType.hello) {

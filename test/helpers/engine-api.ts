@@ -4,9 +4,10 @@
  *
  * Use: `const r = await apiRequest(sb.socket, 'GET', '/_ping')`; `r.status`, `r.headers`, `r.body`,
  * `r.json()`. Pass a keep-alive `agent` (see `keepAliveAgent`) to reuse one connection, as the
- * docker CLI does within one command.
+ * docker CLI does within one command. `hijack(...)` opens an attach or exec stream by hand.
  */
 import http from 'node:http';
+import net from 'node:net';
 
 export interface ApiResponse {
   status: number;
@@ -44,5 +45,39 @@ export function apiRequest(socketPath: string, method: string, path: string, opt
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in ${opts.timeoutMs ?? 30_000} ms`)));
     req.on('error', reject);
     req.end(payload);
+  });
+}
+
+/** A hijacked connection after `101 UPGRADED`: the raw socket, and the bytes after the head. */
+export interface Hijacked {
+  socket: net.Socket;
+  head: string;
+  /** Output bytes that arrived with the head. */
+  rest: Buffer;
+}
+
+/**
+ * Sends an upgrading POST (as the docker CLI does for attach and exec start) and resolves once the
+ * response head arrived; the caller owns the socket (write stdin, destroy it to vanish).
+ */
+export function hijack(socketPath: string, path: string, body: unknown): Promise<Hijacked> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(socketPath);
+    let got = Buffer.alloc(0);
+    const onData = (c: Buffer): void => {
+      got = Buffer.concat([got, c]);
+      const end = got.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      socket.off('data', onData);
+      socket.pause();
+      resolve({ socket, head: got.subarray(0, end).toString('utf8'), rest: got.subarray(end + 4) });
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+    socket.write(
+      `POST ${path} HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`,
+    );
   });
 }

@@ -8,7 +8,8 @@
  *   const links = await sb.ipJson(['link', 'show']);  // `ip -json` in the engine's host netns
  *   const table = await sb.nftJson();                 // the daemon's `inet <name>` table
  * `down()` (also run by dispose and by `t.after` when `t` was given) removes the sandbox and checks
- * that nothing of it is left (`assertNothingLeft`).
+ * that nothing of it is left (`assertNothingLeft`) and that its daemon log holds no escaped error or
+ * crash (`daemonLogFaults`): a test whose daemon lost an error fails.
  *
  * Beware:
  * - Names are `e2e` (or another short prefix) + 6 random characters, so two test files never share
@@ -19,7 +20,7 @@
  */
 import type { TestContext } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type RunResult } from '../../src/kernel/run.js';
@@ -27,6 +28,7 @@ import { netnsList, nsenterArgv } from '../../src/kernel/netns.js';
 import { pidAlive, pidCmdline, readPidfile } from '../../src/kernel/process.js';
 import { mountsUnder } from '../../src/kernel/mounts.js';
 import { cgroupTreeDirs } from '../../src/kernel/cgroups.js';
+import { ESCAPED_ERROR_MSG } from '../../src/cli/escaped-errors.js';
 
 /** bin/redes of this checkout (dist/test/helpers/ is three levels below the repo root). */
 export const REDES_BIN = fileURLToPath(new URL('../../../bin/redes', import.meta.url));
@@ -178,14 +180,31 @@ function makeSandbox(name: string): Sandbox {
     },
     down() {
       downed ??= (async () => {
+        const faults = await daemonLogFaults(name);
         await cmd([REDES_BIN, 'sandbox', 'down', name], { timeoutMs: 60_000 });
         await assertNothingLeft(name);
+        if (faults.length) throw new Error(`sandbox ${name}: the daemon log holds escaped errors:\n${faults.join('\n')}`);
       })();
       return downed;
     },
     [Symbol.asyncDispose]: () => sb.down(),
   };
   return sb;
+}
+
+/**
+ * Lines of the daemon's log (all its runs) that report an error no request caught: the daemon's
+ * `escaped error` lines, or Node's report of a crash (a stack then `Node.js vN`).
+ */
+export async function daemonLogFaults(name: string): Promise<string[]> {
+  const text = await readFile(`/run/redes/${name}/redesd.log`, 'utf8').catch(() => '');
+  const lines = text.split('\n');
+  const faults: string[] = [];
+  lines.forEach((line, i) => {
+    if (line.includes(`"msg":"${ESCAPED_ERROR_MSG}"`)) faults.push(line.slice(0, 2000));
+    else if (/^Node\.js v\d+/.test(line)) faults.push(lines.slice(Math.max(0, i - 12), i + 1).join('\n'));
+  });
+  return faults;
 }
 
 const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);

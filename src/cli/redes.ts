@@ -1,8 +1,8 @@
 /**
- * `redes`: the user's command line. Subcommands: `sandbox` (isolated engine hosts), and later `image`,
+ * `redes`: the user's command line. Subcommands: `sandbox` (isolated engine hosts), `lab` (several of them on one LAN), and later `image`,
  * `firewall`, `audit`. Talks to a running daemon over its socket where a subcommand needs one.
  */
-import { sandboxCommand } from '../sandbox/index.js';
+import { labCommand, sandboxCommand } from '../sandbox/index.js';
 import { imageCommand } from './image-command.js';
 import { firewallCommand } from './firewall-command.js';
 
@@ -10,6 +10,7 @@ const USAGE = `Usage: redes COMMAND
 
 Commands:
   sandbox   Create, use and remove isolated engine hosts (redes sandbox --help)
+  lab       Several engine hosts on one simulated LAN, for swarm and overlay (redes lab --help)
   image     Load locally built images into the daemon (redes image busybox)
   firewall  Re-apply the daemon's nftables ruleset (redes firewall reload)
 
@@ -21,6 +22,8 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'sandbox':
       return sandboxCommand(rest);
+    case 'lab':
+      return labCommand(rest);
     case 'image':
       return imageCommand(rest);
     case 'firewall':

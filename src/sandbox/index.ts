@@ -3,6 +3,8 @@
  * layout.ts). The CLI wires `sandboxCommand` in as `redes sandbox ...`; tests use the functions.
  */
 export { sandboxCommand } from './cli.js';
+export { labCommand } from './lab-cli.js';
+export { type LabHost, type LabInfo, type LabRecord, type LabUpOptions, labDown, labHost, labList, labUp } from './lab.js';
 export {
   sandboxDown,
   sandboxExec,

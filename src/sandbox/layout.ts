@@ -96,6 +96,21 @@ export function exportLine(name: string): string {
   return `export DOCKER_HOST=${sandboxPaths(name).dockerHost}`;
 }
 
+/**
+ * A sandbox that is one host of a lab: instead of a world and a lan of its own, its `eth0` and `eth1`
+ * are ports (named `port`) of bridges in namespaces it shares with the lab's other hosts.
+ */
+export interface SharedSegments {
+  worldNetns: string;
+  lanNetns: string;
+  /** The host's veth end on both shared bridges (unique in the lab, short: `h1`, `h2`, ...). */
+  port: string;
+  /** The host's eth0 address on the shared world (203.0.113.0/24). */
+  worldAddr: string;
+  /** The host's eth1 address on the shared lan (198.51.100.0/24). */
+  lanAddr: string;
+}
+
 /** sandbox.json: what `up` made, rewritten by every `up`. */
 export interface SandboxRecord {
   version: 1;
@@ -107,6 +122,8 @@ export interface SandboxRecord {
   links: { netns: string; name: string; address?: string }[];
   pids: { daemon?: number; world?: number; lan?: number };
   daemonEntry: string;
+  /** Set when the sandbox is a lab host (see SharedSegments). */
+  shared?: SharedSegments;
   /** Extra redesd flags given with `up --daemon-arg`, used again whenever the daemon is (re)started. */
   daemonArgs?: string[];
   dockerHost: string;

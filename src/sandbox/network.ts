@@ -21,6 +21,7 @@ import {
   WORLD_ADDR,
   WORLD_IF,
   type SandboxPaths,
+  type SharedSegments,
 } from './layout.js';
 
 /** Make namespace `name` unless a live one exists; returns true when it was (re)made. */
@@ -56,27 +57,55 @@ async function ensureVeth(a: string, aIf: string, b: string, bIf: string): Promi
 }
 
 /** The engine host `N` and the world `N-world`, joined by the uplink, with addresses and route. */
-export async function ensureUplink(p: SandboxPaths): Promise<void> {
-  await ensureVeth(p.hostNetns, HOST_IF, p.worldNetns, WORLD_IF);
-  // World side first, so the host's link has carrier when its default route goes in.
-  await ipBatch(p.worldNetns, [
-    'link set lo up',
-    `address replace ${WORLD_ADDR}/${UPLINK_PREFIX_LEN} dev ${WORLD_IF}`,
-    `link set ${WORLD_IF} up`,
-  ]);
+export async function ensureUplink(p: SandboxPaths, shared?: SharedSegments): Promise<void> {
+  if (shared) {
+    await ensureSharedBridge(shared.worldNetns, WORLD_ADDR);
+    await ensureVeth(p.hostNetns, HOST_IF, shared.worldNetns, shared.port);
+    await ipBatch(shared.worldNetns, [`link set ${shared.port} master ${LAN_BRIDGE}`, `link set ${shared.port} up`]);
+  } else {
+    await ensureVeth(p.hostNetns, HOST_IF, p.worldNetns, WORLD_IF);
+    // World side first, so the host's link has carrier when its default route goes in.
+    await ipBatch(p.worldNetns, [
+      'link set lo up',
+      `address replace ${WORLD_ADDR}/${UPLINK_PREFIX_LEN} dev ${WORLD_IF}`,
+      `link set ${WORLD_IF} up`,
+    ]);
+  }
   await ipBatch(p.hostNetns, [
     'link set lo up',
-    `address replace ${HOST_ADDR}/${UPLINK_PREFIX_LEN} dev ${HOST_IF}`,
+    `address replace ${shared?.worldAddr ?? HOST_ADDR}/${UPLINK_PREFIX_LEN} dev ${HOST_IF}`,
     `link set ${HOST_IF} up`,
     `route replace default via ${WORLD_ADDR} dev ${HOST_IF}`,
   ]);
 }
 
 /**
+ * A namespace of several hosts (a lab's world or lan): bridge `br0` holding `addr`, made unless
+ * present. The hosts' veth ends are its ports.
+ */
+export async function ensureSharedBridge(netns: string, addr: string): Promise<void> {
+  await ensureNetns(netns);
+  const lines = ['link set lo up'];
+  if (!(await linkNames(netns)).has(LAN_BRIDGE)) lines.push(`link add ${LAN_BRIDGE} type bridge`);
+  lines.push(`address replace ${addr}/${LAN_PREFIX_LEN} dev ${LAN_BRIDGE}`, `link set ${LAN_BRIDGE} up`);
+  await ipBatch(netns, lines);
+}
+
+/**
  * The lan `N-lan`: a bridge holding the address 198.51.100.1, with the host's `eth1` on a bridge
  * port, so macvlan children of the host's eth1 (each with its own MAC) reach it and each other.
  */
-export async function ensureLan(p: SandboxPaths): Promise<void> {
+export async function ensureLan(p: SandboxPaths, shared?: SharedSegments): Promise<void> {
+  if (shared) {
+    await ensureSharedBridge(shared.lanNetns, LAN_ADDR);
+    await ensureVeth(p.hostNetns, HOST_LAN_IF, shared.lanNetns, shared.port);
+    await ipBatch(shared.lanNetns, [`link set ${shared.port} master ${LAN_BRIDGE}`, `link set ${shared.port} up`]);
+    await ipBatch(p.hostNetns, [
+      `address replace ${shared.lanAddr}/${LAN_PREFIX_LEN} dev ${HOST_LAN_IF}`,
+      `link set ${HOST_LAN_IF} up`,
+    ]);
+    return;
+  }
   await ensureVeth(p.hostNetns, HOST_LAN_IF, p.lanNetns, LAN_PORT_IF);
   const lines = ['link set lo up'];
   if (!(await linkNames(p.lanNetns)).has(LAN_BRIDGE)) lines.push(`link add ${LAN_BRIDGE} type bridge`);

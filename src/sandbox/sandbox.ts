@@ -44,6 +44,11 @@ export interface UpOptions {
   daemonArgs?: string[];
   /** Milliseconds to wait for the daemon's /_ping (default 20 s). */
   readyTimeoutMs?: number;
+  /**
+   * Make the sandbox a host of a lab (lab.ts): its world and lan are the lab's, shared with other
+   * hosts, and run no server of the sandbox's own. Kept in sandbox.json for later `up`s.
+   */
+  shared?: L.SharedSegments;
   progress?: Progress;
 }
 
@@ -63,38 +68,39 @@ export async function sandboxUp(opts: UpOptions = {}): Promise<UpResult> {
   const p = L.sandboxPaths(name);
   const say = opts.progress ?? toStderr;
   const prior = await L.readRecord(name);
+  const shared = opts.shared ?? prior?.shared;
   // A lan once made stays, even when the `up` that made it failed before writing the record.
-  const lan = (opts.lan ?? false) || (prior?.lan ?? false) || (await netnsList()).includes(p.lanNetns);
+  const lan = !!shared || (opts.lan ?? false) || (prior?.lan ?? false) || (await netnsList()).includes(p.lanNetns);
   await mkdir(p.execRoot, { recursive: true, mode: 0o711 });
   await mkdir(p.dataRoot, { recursive: true, mode: 0o711 });
 
-  const namespaces = [p.hostNetns, p.worldNetns, ...(lan ? [p.lanNetns] : [])];
+  const namespaces = shared ? [p.hostNetns] : [p.hostNetns, p.worldNetns, ...(lan ? [p.lanNetns] : [])];
   const made: string[] = [];
   for (const ns of namespaces) if (await ensureNetns(ns)) made.push(ns);
   if (made.length) say(`created netns ${made.join(', ')}`);
-  await ensureUplink(p);
-  if (lan) await ensureLan(p);
+  await ensureUplink(p, shared);
+  if (lan) await ensureLan(p, shared);
   await writeIfChanged(p.resolvConf, `nameserver ${L.WORLD_ADDR}\n`);
 
   const entry = daemonEntry(opts.entry);
   const daemonArgs = opts.daemonArgs ?? prior?.daemonArgs ?? [];
   checkDaemonArgs(daemonArgs);
   // Recorded before anything starts, so a failed start still leaves the record `down` and `up` read.
-  await L.writeRecord({ ...makeRecord(p, lan, entry, prior?.createdAt, prior?.pids ?? {}), daemonArgs });
+  await L.writeRecord({ ...makeRecord(p, lan, entry, prior?.createdAt, prior?.pids ?? {}, shared), daemonArgs });
   // The servers and the daemon start in parallel: each is a node start of ~50-100 ms.
   const [world, lanServer, daemon] = await Promise.all([
-    ensureServer(name, worldSpec(p), await readPidfile(p.worldPid)),
-    lan ? ensureServer(name, lanSpec(p), await readPidfile(p.lanPid)) : undefined,
+    shared ? undefined : ensureServer(name, worldSpec(p), await readPidfile(p.worldPid)),
+    lan && !shared ? ensureServer(name, lanSpec(p), await readPidfile(p.lanPid)) : undefined,
     ensureDaemon({ name, paths: p, entry, logLevel: opts.logLevel, extraArgs: daemonArgs, readyTimeoutMs: opts.readyTimeoutMs ?? 20_000 }, await readPidfile(p.daemonPid)),
   ]);
-  if (world.started) say(`started world server (pid ${world.pid})`);
+  if (world?.started) say(`started world server (pid ${world.pid})`);
   if (lanServer?.started) say(`started lan server (pid ${lanServer.pid})`);
   if (daemon.started) say(`started redesd (pid ${daemon.pid}, log ${p.daemonLog})`);
 
   const runningEntry = daemon.started ? entry : (prior?.daemonEntry ?? entry);
-  const pids = { daemon: daemon.pid, world: world.pid, lan: lanServer?.pid };
-  await L.writeRecord({ ...makeRecord(p, lan, runningEntry, prior?.createdAt, pids), daemonArgs });
-  const changed = made.length > 0 || world.started || !!lanServer?.started || daemon.started;
+  const pids = { daemon: daemon.pid, world: world?.pid, lan: lanServer?.pid };
+  await L.writeRecord({ ...makeRecord(p, lan, runningEntry, prior?.createdAt, pids, shared), daemonArgs });
+  const changed = made.length > 0 || !!world?.started || !!lanServer?.started || daemon.started;
   return { name, dockerHost: p.dockerHost, exportLine: L.exportLine(name), daemonPid: daemon.pid, changed };
 }
 
@@ -109,15 +115,32 @@ function checkDaemonArgs(args: readonly string[]): void {
   }
 }
 
-function makeRecord(p: L.SandboxPaths, lan: boolean, entry: string, createdAt: string | undefined, pids: L.SandboxRecord['pids']): L.SandboxRecord {
+function makeRecord(
+  p: L.SandboxPaths,
+  lan: boolean,
+  entry: string,
+  createdAt: string | undefined,
+  pids: L.SandboxRecord['pids'],
+  shared: L.SharedSegments | undefined,
+): L.SandboxRecord {
   const now = new Date().toISOString();
   const addr = (a: string, len: number): string => `${a}/${len}`;
+  const common = { version: 1 as const, name: p.hostNetns, lan, createdAt: createdAt ?? now, updatedAt: now, pids, daemonEntry: entry, dockerHost: p.dockerHost, dataRoot: p.dataRoot, execRoot: p.execRoot };
+  if (shared) {
+    return {
+      ...common,
+      shared,
+      netns: [p.hostNetns],
+      links: [
+        { netns: p.hostNetns, name: L.HOST_IF, address: addr(shared.worldAddr, L.UPLINK_PREFIX_LEN) },
+        { netns: p.hostNetns, name: L.HOST_LAN_IF, address: addr(shared.lanAddr, L.LAN_PREFIX_LEN) },
+        { netns: shared.worldNetns, name: shared.port },
+        { netns: shared.lanNetns, name: shared.port },
+      ],
+    };
+  }
   return {
-    version: 1,
-    name: p.hostNetns,
-    lan,
-    createdAt: createdAt ?? now,
-    updatedAt: now,
+    ...common,
     netns: [p.hostNetns, p.worldNetns, ...(lan ? [p.lanNetns] : [])],
     links: [
       { netns: p.hostNetns, name: L.HOST_IF, address: addr(L.HOST_ADDR, L.UPLINK_PREFIX_LEN) },
@@ -130,21 +153,20 @@ function makeRecord(p: L.SandboxPaths, lan: boolean, entry: string, createdAt: s
           ]
         : []),
     ],
-    pids,
-    daemonEntry: entry,
-    dockerHost: p.dockerHost,
-    dataRoot: p.dataRoot,
-    execRoot: p.execRoot,
   };
 }
 
+/** The world server's arguments: DNS for world.test and HTTP, on the world's address. */
+export const WORLD_SERVER_ARGS = ['--dns', L.WORLD_ADDR, '--zone', `${L.WORLD_DOMAIN}=${L.WORLD_ADDR}`, '--http', L.WORLD_ADDR, '--text', L.WORLD_TEXT];
+/** The lan server's arguments: HTTP on the lan's own address. */
+export const LAN_SERVER_ARGS = ['--http', L.LAN_ADDR, '--text', L.LAN_TEXT];
+
 function worldSpec(p: L.SandboxPaths) {
-  const args = ['--dns', L.WORLD_ADDR, '--zone', `${L.WORLD_DOMAIN}=${L.WORLD_ADDR}`, '--http', L.WORLD_ADDR, '--text', L.WORLD_TEXT];
-  return { netns: p.worldNetns, pidPath: p.worldPid, logPath: p.worldLog, args };
+  return { netns: p.worldNetns, pidPath: p.worldPid, logPath: p.worldLog, args: WORLD_SERVER_ARGS };
 }
 
 function lanSpec(p: L.SandboxPaths) {
-  return { netns: p.lanNetns, pidPath: p.lanPid, logPath: p.lanLog, args: ['--http', L.LAN_ADDR, '--text', L.LAN_TEXT] };
+  return { netns: p.lanNetns, pidPath: p.lanPid, logPath: p.lanLog, args: LAN_SERVER_ARGS };
 }
 
 async function writeIfChanged(path: string, text: string): Promise<void> {
@@ -253,7 +275,8 @@ export async function sandboxList(): Promise<SandboxInfo[]> {
   for (const d of await readdir('/run/redes').catch(() => [] as string[])) if (L.NAME_PATTERN.test(d)) names.add(d);
   for (const ns of await netnsList()) {
     const m = /^([a-z][a-z0-9]{0,11})-world$/.exec(ns);
-    if (m?.[1]) names.add(m[1]);
+    // A lab's shared world (lab.ts) is not a sandbox's.
+    if (m?.[1] && !(await exists(`/run/redes-lab/${m[1]}`))) names.add(m[1]);
   }
   const out: SandboxInfo[] = [];
   for (const name of [...names].sort()) {

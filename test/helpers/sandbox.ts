@@ -94,14 +94,14 @@ function describe(argv: readonly string[], r: RunResult): string {
   return `${argv.join(' ')} exited ${r.code}:\n${r.stderr.trim() || r.stdout.trim()}`;
 }
 
-async function cmd(argv: readonly string[], opts: CmdOptions = {}, env?: NodeJS.ProcessEnv): Promise<RunResult> {
+export async function cmd(argv: readonly string[], opts: CmdOptions = {}, env?: NodeJS.ProcessEnv): Promise<RunResult> {
   const r = await run(argv, { input: opts.input, timeoutMs: opts.timeoutMs ?? 30_000, allowFailure: true, env });
   if (r.code !== 0 && !opts.allowFail) throw new Error(describe(argv, r));
   return r;
 }
 
 /** The environment docker runs with: this sandbox's socket, and nothing from the caller's docker setup. */
-function dockerEnv(dockerHost: string): NodeJS.ProcessEnv {
+export function dockerEnv(dockerHost: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: dockerHost, DOCKER_CLI_HINTS: 'false' };
   for (const k of ['DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_API_VERSION']) delete env[k];
   return env;
@@ -132,7 +132,8 @@ export async function startSandbox(
   return sb;
 }
 
-function makeSandbox(name: string): Sandbox {
+/** The handle of an existing sandbox (a lab host, for instance); `down` removes it. */
+export function makeSandbox(name: string): Sandbox {
   const execRoot = `/run/redes/${name}`;
   const socket = `${execRoot}/docker.sock`;
   const dockerHost = `unix://${socket}`;

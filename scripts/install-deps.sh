@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # One line per feature, so that each says why its packages are here.
 pkgs=(runc nftables busybox-static iproute2 util-linux attr gcc libc6-dev make g++ python3 procps iperf3 tmux)
 pkgs+=(bridge-utils tcpdump openssl)                 # the course's tools (brctl), captures in docs and tests
-pkgs+=(etcd-server wireguard-go)                     # overlay: the cluster store, encryption without kernel WireGuard
+pkgs+=(etcd-server wireguard-go wireguard-tools)     # overlay: the cluster store, encryption without kernel WireGuard (wg configures both)
 pkgs+=(docker-registry mmdebstrap)                   # images: the sandbox registry, Debian-built images
 pkgs+=(docker-compose python3-docker)                # clients proven against redesd in tests
 pkgs+=(chromium)                                     # the topology web view's browser test

@@ -1,0 +1,191 @@
+/**
+ * WireGuard for encrypted overlay networks: one interface per host that carries the VXLAN traffic of
+ * every encrypted network between hosts, addressed in a private tunnel range, so the LAN only ever
+ * sees WireGuard UDP. The kernel module is used when the kernel has it; otherwise Debian's
+ * `wireguard-go` (a TUN device served by a userspace process). Both are configured the same way,
+ * with `wg` (wireguard-tools), which finds wireguard-go's control socket by itself.
+ *
+ * Use: `wireguardSupport()` once; `ensureWireguard(spec)`; `syncWireguardPeers(ifname, peers)` as
+ * hosts come and go; `removeWireguard(ifname)`. Keys come from `generatePrivateKey`/`publicKeyOf`
+ * (X25519 in Node, no process).
+ *
+ * Beware:
+ * - wireguard-go's control socket `/var/run/wireguard/<ifname>.sock` is shared by every namespace of
+ *   the machine: interface names must be unique machine-wide, not only in their namespace.
+ * - wireguard-go takes every argument but `-f`/`--version` as an interface name; it runs until its
+ *   interface is deleted, so `removeWireguard` (a link delete) is also how the process ends.
+ * - Never create a VXLAN with `dev <wg-if>` (wireguard-go dies); route to the tunnel addresses.
+ * - The private key reaches `wg` through a file only root can read, removed at once, never on a command
+ *   line (`/dev/stdin` does not work: Node's stdio pipes are sockets, which cannot be opened by path).
+ */
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ipBatch, ipJson, type IpCommand, type IpLink } from './ip.js';
+import { nsenterArgv } from './netns.js';
+import { CommandError, run } from './run.js';
+
+export type WireguardKind = 'kernel' | 'wireguard-go';
+
+/** Bytes WireGuard adds on an IPv4 underlay: IP 20 + UDP 8 + WireGuard header and tag 32. */
+export const WIREGUARD_OVERHEAD = 60;
+
+const WG_GO = 'wireguard-go';
+const WG = 'wg';
+
+const inNetns = (argv: string[], netns?: string): string[] => (netns ? nsenterArgv(netns, argv) : argv);
+const stderrOf = (e: unknown): string => (e instanceof CommandError ? e.result.stderr.trim() : (e as Error).message);
+
+async function onPath(program: string): Promise<boolean> {
+  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+    if (await access(`${dir}/${program}`).then(() => true, () => false)) return true;
+  }
+  return false;
+}
+
+/**
+ * Which WireGuard this host can use, or the reason it has none (a sentence for the user's error).
+ * The kernel module is probed by making and deleting a throwaway link in `netns`.
+ */
+export async function wireguardSupport(netns?: string): Promise<{ kind: WireguardKind } | { missing: string }> {
+  if (!(await onPath(WG))) return { missing: 'the wg program (wireguard-tools) is not installed' };
+  const probe = `wgprobe${randomBytes(3).toString('hex')}`;
+  try {
+    await ipBatch([['link', 'add', 'name', probe, 'type', 'wireguard']], netns);
+    await ipBatch([['link', 'del', 'dev', probe]], netns).catch(() => undefined);
+    return { kind: 'kernel' };
+  } catch {
+    // No module: userspace below.
+  }
+  if (!(await onPath(WG_GO))) return { missing: 'the kernel has no WireGuard module and wireguard-go is not installed' };
+  if (!(await access('/dev/net/tun').then(() => true, () => false))) return { missing: 'the kernel has no WireGuard module and /dev/net/tun is missing for wireguard-go' };
+  return { kind: 'wireguard-go' };
+}
+
+// An X25519 private key as PKCS#8 DER is this fixed prefix plus the 32 raw bytes.
+const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
+
+/** A new private key, base64 (WireGuard's text form). */
+export function generatePrivateKey(): string {
+  const k = randomBytes(32);
+  // Clamped as WireGuard does, so the stored key is the one `wg genkey` would print.
+  k[0] = (k[0] ?? 0) & 248;
+  k[31] = ((k[31] ?? 0) & 127) | 64;
+  return k.toString('base64');
+}
+
+export function publicKeyOf(privateKey: string): string {
+  const raw = Buffer.from(privateKey, 'base64');
+  if (raw.length !== 32) throw new Error('wireguard: a private key is 32 bytes, base64');
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, raw]), format: 'der', type: 'pkcs8' });
+  const jwk = createPublicKey(key).export({ format: 'jwk' });
+  return Buffer.from(jwk.x ?? '', 'base64url').toString('base64');
+}
+
+async function withKeyFile<T>(key: string, fn: (file: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'redes-wgkey-'));
+  try {
+    const file = join(dir, 'key');
+    await writeFile(file, `${key}\n`, { mode: 0o600 });
+    return await fn(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface WireguardInterface {
+  ifname: string;
+  privateKey: string;
+  listenPort: number;
+  /** Tunnel address with the tunnel range's prefix length, e.g. "169.254.192.1/18". */
+  address: string;
+  mtu: number;
+  /** ifalias marking the link as ours. */
+  alias: string;
+}
+
+export interface WireguardPeer {
+  publicKey: string;
+  /** "ADDR:PORT" on the underlay. */
+  endpoint: string;
+  /** The peer's tunnel address, "/32". */
+  allowedIp: string;
+}
+
+interface LinkDetails extends IpLink {
+  ifalias?: string;
+}
+
+/**
+ * Makes (or keeps) the interface, with its key, port, address and MTU. Returns which WireGuard serves
+ * it. Throws a sentence naming what is missing when the host has no WireGuard at all.
+ */
+export async function ensureWireguard(spec: WireguardInterface, netns?: string): Promise<WireguardKind> {
+  const support = await wireguardSupport(netns);
+  if ('missing' in support) throw new Error(`no WireGuard on this host: ${support.missing}`);
+  const found = (await ipJson<LinkDetails[]>(['-details', 'link', 'show', 'dev', spec.ifname], netns).catch(() => [] as LinkDetails[]))[0];
+  if (found && found.ifalias !== spec.alias) throw new Error(`interface ${spec.ifname} exists and is not a WireGuard link of ours`);
+  if (!found) {
+    if (support.kind === 'kernel') await ipBatch([['link', 'add', 'name', spec.ifname, 'type', 'wireguard']], netns);
+    else await run(inNetns([WG_GO, spec.ifname], netns), { timeoutMs: 10_000 });
+  }
+  try {
+    await withKeyFile(spec.privateKey, (file) => run(inNetns([WG, 'set', spec.ifname, 'private-key', file, 'listen-port', String(spec.listenPort)], netns)));
+    const cmds: IpCommand[] = [
+      ['link', 'set', 'dev', spec.ifname, 'alias', spec.alias],
+      ['link', 'set', 'dev', spec.ifname, 'mtu', String(spec.mtu)],
+      ['addr', 'replace', spec.address, 'dev', spec.ifname],
+      ['link', 'set', 'dev', spec.ifname, 'up'],
+    ];
+    await ipBatch(cmds, netns);
+  } catch (e) {
+    if (!found) await removeWireguard(spec.ifname, netns);
+    throw new Error(`configure WireGuard interface ${spec.ifname} failed: ${stderrOf(e)}`, { cause: e });
+  }
+  return support.kind;
+}
+
+/** Deletes the interface (which also ends its wireguard-go); a missing one is fine. */
+export async function removeWireguard(ifname: string, netns?: string): Promise<void> {
+  await ipBatch([['link', 'del', 'dev', ifname]], netns).catch(() => undefined);
+}
+
+/** The interface's peers as `wg show dump` prints them (public key, endpoint, allowed IPs). */
+export async function listWireguardPeers(ifname: string, netns?: string): Promise<WireguardPeer[]> {
+  const { stdout } = await run(inNetns([WG, 'show', ifname, 'dump'], netns));
+  // First line: the interface itself; then one tab-separated line per peer.
+  return stdout
+    .trim()
+    .split('\n')
+    .slice(1)
+    .filter((l) => l.trim())
+    .map((l) => {
+      const [publicKey = '', , endpoint = '', allowed = ''] = l.split('\t');
+      return { publicKey, endpoint, allowedIp: allowed.split(',')[0] ?? '' };
+    });
+}
+
+const KEY = /^[A-Za-z0-9+/]{43}=$/;
+const ENDPOINT = /^[0-9.]+:\d{1,5}$/;
+const CIDR = /^[0-9.]+\/\d{1,2}$/;
+
+/**
+ * Makes the interface's peer set exactly `peers`: new ones added, changed ones updated, the others
+ * removed, in one `wg set`. Keepalive every 25 s keeps each peer's NAT and handshake state warm.
+ */
+export async function syncWireguardPeers(ifname: string, peers: readonly WireguardPeer[], netns?: string): Promise<void> {
+  for (const p of peers) {
+    if (!KEY.test(p.publicKey) || !ENDPOINT.test(p.endpoint) || !CIDR.test(p.allowedIp)) throw new Error(`wireguard: bad peer ${JSON.stringify(p)}`);
+  }
+  const have = await listWireguardPeers(ifname, netns);
+  const want = new Map(peers.map((p) => [p.publicKey, p]));
+  const args: string[] = [];
+  for (const h of have) if (!want.has(h.publicKey)) args.push('peer', h.publicKey, 'remove');
+  for (const p of peers) {
+    const h = have.find((x) => x.publicKey === p.publicKey);
+    if (h && h.endpoint === p.endpoint && h.allowedIp === p.allowedIp) continue;
+    args.push('peer', p.publicKey, 'endpoint', p.endpoint, 'allowed-ips', p.allowedIp, 'persistent-keepalive', '25');
+  }
+  if (args.length) await run(inNetns([WG, 'set', ifname, ...args], netns));
+}

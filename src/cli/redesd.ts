@@ -14,7 +14,7 @@ import { closeHijacked, handleUpgrade } from '../api/hijack.js';
 import { ContainerController, ContainerNetworking, NetworkController } from '../engine/index.js';
 import { openImageService } from '../images/index.js';
 import { createServiceDiscovery } from '../engine/service-discovery.js';
-import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, type NetworkDriver } from '../drivers/index.js';
+import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, predefinedNetworks, type NetworkDriver } from '../drivers/index.js';
 import { FirewallManager, NftFirewall, NoFirewall } from '../firewall/index.js';
 import { installPortPublishing } from '../engine/port-hooks.js';
 import { PortReservations } from '../kernel/port-reservation.js';
@@ -89,13 +89,14 @@ async function main(argv: string[]): Promise<number> {
   const networks = new NetworkController({
     store,
     drivers,
+    predefined: predefinedNetworks({ ...(opts.bip ? { bip: opts.bip } : {}), icc: opts.icc }),
     ipam: { pools },
     hostRoutes: () => listRoutePrefixes(),
     endpointsOf: (id) => late.containers?.endpointsOfNetwork(id).map((e) => ({ name: e.container.name, id: e.endpoint.endpointId })) ?? [],
   });
   // Before the networks are restored, so that the first full ruleset already holds the stored ports.
   const ports = await installPortPublishing({ store, networks, firewall: fwm, reservations: new PortReservations() });
-  await networks.init(opts.bip, opts.icc);
+  await networks.init();
 
   const images = await openImageService(join(opts.dataRoot, 'images'));
   if (opts.busyboxImage) await images.ensureBusybox();

@@ -3,17 +3,19 @@
  * one network of each (the predefined `host` and `none`).
  */
 import { forbidden } from '../util/errors.js';
-import type { DriverNetwork, NetworkDriver } from './driver.js';
+import type { Attachment, DriverNetwork, NetworkDriver, NetworkOptions } from './driver.js';
 
-class SingletonDriver implements NetworkDriver {
-  constructor(readonly name: string) {}
+class SingletonDriver implements NetworkDriver<null> {
+  readonly scope = 'local';
+  readonly allocator = 'local';
 
-  parseOptions(options: Readonly<Record<string, string>>): Record<string, string> {
-    return { ...options };
-  }
+  constructor(
+    readonly name: string,
+    private readonly attach: Attachment,
+  ) {}
 
-  reservedAddresses(): Record<string, string> {
-    return {};
+  parseOptions(raw: Readonly<Record<string, string>>): { shown: Record<string, string>; options: NetworkOptions<null> } {
+    return { shown: { ...raw }, options: { attach: this.attach, icc: true, reserved: {}, own: null } };
   }
 
   checkCreate(_net: DriverNetwork, existing: readonly DriverNetwork[]): void {
@@ -34,5 +36,7 @@ class SingletonDriver implements NetworkDriver {
   async leaveEndpoint(): Promise<void> {}
 }
 
-export const hostDriver: NetworkDriver = new SingletonDriver('host');
-export const nullDriver: NetworkDriver = new SingletonDriver('null');
+/** Containers on `host` share the engine host's namespace. */
+export const hostDriver: NetworkDriver<null> = new SingletonDriver('host', 'host');
+/** Containers on `none` have a namespace of their own with only `lo`. */
+export const nullDriver: NetworkDriver<null> = new SingletonDriver('null', 'none');

@@ -1,49 +1,122 @@
 /**
  * The network driver interface: one small set of calls per lifecycle step, each with one typed input.
- * The engine validates a request with `parseOptions` before anything touches the kernel, then calls
- * `createNetwork`; `deleteNetwork` undoes it. `restore` runs once at daemon start with every network
- * the store knows, recreating what is missing and removing what no network owns.
+ * The engine parses a request's options with `parseOptions` (once; the typed result is stored with the
+ * network) and runs `checkCreate` before anything touches the kernel, then calls `createNetwork`;
+ * `deleteNetwork` undoes it. `restore` runs once at daemon start with every network the store knows,
+ * recreating what is missing and removing what no network owns. Containers join and leave through
+ * `joinEndpoint`/`leaveEndpoint`, with addresses taken from `allocator` first.
+ *
+ * Use: a driver is a folder beside bridge/ and macvlan/ whose class implements `NetworkDriver<Own>`;
+ * the engine asks only the members below and never names a driver.
+ *
+ * Beware: a `global` driver's networks are shared by several engine hosts through the cluster store;
+ * its join/leave may program other hosts (by publishing endpoint records they watch), and its
+ * `allocator` hands out addresses cluster-wide. Everything the engine asks must be answered by
+ * `parseOptions`'s result or a member here: no optional methods, no name checks.
  */
-import type { EndpointSpec } from './endpoint.js';
+
+/** Where a driver's networks live: this engine host only, or every host of a cluster (cluster store). */
+export type DriverScope = 'local' | 'global';
+
+/** What a container gets on a network: an interface of its own, the engine host's namespace, or only `lo`. */
+export type Attachment = 'interface' | 'host' | 'none';
+
+/**
+ * A network's driver options, parsed once by `parseOptions` and stored with the network (JSON). The
+ * common members answer the engine's questions; `own` is the driver's typed options.
+ */
+export interface NetworkOptions<Own = unknown> {
+  /** What a container gets on the network (the same for every network of a driver). */
+  attach: Attachment;
+  /** Containers of the network reach each other directly; false: only what legacy links open (ICC off). */
+  icc: boolean;
+  /** Host IP a published port binds to when `-p` names none; undefined: the network publishes no ports. */
+  publishHostIp?: string;
+  /** Addresses of the subnet the driver keeps for itself, by name: the engine reserves them like `--aux-address`. */
+  reserved: Record<string, string>;
+  /** The driver's own options (say, the bridge's device name and MTU); the engine never reads them. */
+  own: Own;
+}
+
+/** One address pool of a network, as IPAM planned it. */
+export interface DriverPool {
+  subnet: string;
+  gateway: string;
+  ipRange?: string;
+  auxAddresses: Record<string, string>;
+}
 
 /** What a driver is told about a network (the engine's record, reduced to what drivers need). */
-export interface DriverNetwork {
+export interface DriverNetwork<Own = unknown> {
   id: string;
   name: string;
   internal: boolean;
   enableIPv4: boolean;
   enableIPv6: boolean;
-  /** Raw driver options (`-o key=value`), already accepted by `parseOptions`. */
-  options: Readonly<Record<string, string>>;
-  ipv4?: { subnet: string; gateway: string };
-  ipv6?: { subnet: string; gateway: string };
+  /** The typed options `parseOptions` returned when the network was made. */
+  options: NetworkOptions<Own>;
+  ipv4?: DriverPool;
+  ipv6?: DriverPool;
 }
 
-export interface NetworkDriver {
+/** A container's endpoint on a network, addresses already allocated, as a driver joins it. */
+export interface EndpointSpec {
+  /** Endpoint id (64 hex): a global driver keys its published endpoint record by it. */
+  id: string;
+  /** The container's name and network-scoped aliases (what other hosts' DNS answers). */
+  container: { id: string; name: string; aliases: readonly string[] };
+  /** Interface name inside the container (eth0, eth1, ...). */
+  ifname: string;
+  mac: string;
+  /** "10.1.1.2/24", or undefined. */
+  ipv4?: string;
+  ipv6?: string;
+  /** Default route via this gateway (only for the container's gateway endpoint). */
+  gatewayV4?: string;
+  gatewayV6?: string;
+  /** The engine's default; a driver may use its own network MTU instead. */
+  mtu: number;
+}
+
+/** The endpoint `leaveEndpoint` removes. */
+export interface EndpointRef {
+  id: string;
+  ifname: string;
+}
+
+/** Addresses an endpoint asks for (`--ip`, `--ip6`); absent: any free one. */
+export interface AddressRequest {
+  ipv4?: string;
+  ipv6?: string;
+}
+
+/** Hands out endpoint addresses of a network (libnetwork's driver/IPAM split). */
+export interface AddressAllocator {
+  /** Takes addresses for `endpointId` (the requested ones, else free ones); throws Docker's text when taken or full. */
+  allocate(net: DriverNetwork, endpointId: string, want: AddressRequest): Promise<{ ipv4?: string; ipv6?: string }>;
+  /** Frees what `endpointId` holds on the network; holding nothing is fine (delete may run twice). */
+  release(net: DriverNetwork, endpointId: string): Promise<void>;
+}
+
+export interface NetworkDriver<Own = unknown> {
+  /** The `--driver` name it serves. */
   readonly name: string;
-  /**
-   * Checks a create request's driver options and returns the options to store (defaults filled in
-   * where Docker shows them). Throws an invalid-parameter RedesError with Docker's text. No I/O.
-   */
-  parseOptions(options: Readonly<Record<string, string>>, ctx: { id: string; isDefault: boolean }): Record<string, string>;
-  /**
-   * Addresses of the network's subnet the driver uses itself (say, a host shim), by name: the engine
-   * reserves them in IPAM like `--aux-address`, so no container is given one. No I/O.
-   */
-  reservedAddresses(options: Readonly<Record<string, string>>): Record<string, string>;
-  /** Checks the request against the networks that already exist (e.g. one `host` network only). */
-  checkCreate(net: DriverNetwork, existing: readonly DriverNetwork[]): void;
-  /** Creates the network's kernel objects. On failure it removes whatever it had made, then throws. */
-  createNetwork(net: DriverNetwork): Promise<void>;
-  /** Removes the network's kernel objects; missing objects are not an error. */
-  deleteNetwork(net: DriverNetwork): Promise<void>;
+  /** `local`: state on this host only; `global`: shared by the cluster's hosts through the cluster store. */
+  readonly scope: DriverScope;
+  /** Endpoint addresses: `local` is the engine's IPAM in its own store; a global driver gives its cluster-wide allocator. */
+  readonly allocator: 'local' | AddressAllocator;
+  /** Checks `-o` options and returns what inspect shows plus the typed options to store; Docker's texts; no I/O. */
+  parseOptions(raw: Readonly<Record<string, string>>, ctx: { id: string; predefined: boolean }): { shown: Record<string, string>; options: NetworkOptions<Own> };
+  /** Checks the request against the driver's existing networks (e.g. one `host` network only); no I/O. */
+  checkCreate(net: DriverNetwork<Own>, existing: readonly DriverNetwork<Own>[]): void;
+  /** Creates the network's objects (kernel; cluster records for a global driver); on failure undoes them, then throws. */
+  createNetwork(net: DriverNetwork<Own>): Promise<void>;
+  /** Removes what createNetwork made; missing objects are not an error. */
+  deleteNetwork(net: DriverNetwork<Own>): Promise<void>;
   /** Daemon start: make the kernel match `nets` (all networks of this driver), removing orphans of ours. */
-  restore(nets: readonly DriverNetwork[]): Promise<void>;
-  /**
-   * Gives the container whose namespace is `netns` an interface on the network (addresses already
-   * allocated by the engine). Returns the host-side interface name. On failure nothing is left.
-   */
-  joinEndpoint(net: DriverNetwork, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }>;
-  /** Undoes joinEndpoint; a missing interface or namespace is fine. */
-  leaveEndpoint(net: DriverNetwork, netns: string, ifname: string): Promise<void>;
+  restore(nets: readonly DriverNetwork<Own>[]): Promise<void>;
+  /** Gives the container in namespace `netns` its interface (and, global, tells other hosts); returns the host-side name ('' if none); on failure leaves nothing. */
+  joinEndpoint(net: DriverNetwork<Own>, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }>;
+  /** Undoes joinEndpoint (here and on other hosts); a missing interface, namespace or record is fine. */
+  leaveEndpoint(net: DriverNetwork<Own>, netns: string, ep: EndpointRef): Promise<void>;
 }

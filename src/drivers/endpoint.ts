@@ -6,19 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { ipBatch, type IpCommand } from '../kernel/ip.js';
 import { netnsAdd, netnsDelete, netnsList } from '../kernel/netns.js';
-
-export interface EndpointSpec {
-  /** Interface name inside the container (eth0, eth1, ...). */
-  ifname: string;
-  mac: string;
-  /** "10.1.1.2/24", or undefined. */
-  ipv4?: string;
-  ipv6?: string;
-  /** Default route via this gateway (only for the container's gateway endpoint). */
-  gatewayV4?: string;
-  gatewayV6?: string;
-  mtu: number;
-}
+import type { EndpointSpec } from './driver.js';
 
 /** Docker's host-side name: "veth" + 7 hex. */
 export function newHostIfname(): string {

@@ -1,10 +1,23 @@
-export type { DriverNetwork, NetworkDriver } from './driver.js';
+/**
+ * drivers/: network drivers (bridge, macvlan, host, null) behind one interface (driver.ts), and the
+ * networks every engine starts with. Each driver parses its own options; nothing else does.
+ */
+export type {
+  AddressAllocator,
+  AddressRequest,
+  Attachment,
+  DriverNetwork,
+  DriverPool,
+  DriverScope,
+  EndpointRef,
+  EndpointSpec,
+  NetworkDriver,
+  NetworkOptions,
+} from './driver.js';
 export { BridgeDriver } from './bridge/bridge-driver.js';
-export { OPT as BRIDGE_OPT, defaultBridgeShownOptions, parseBridgeOptions } from './bridge/options.js';
 export type { BridgeOptions } from './bridge/options.js';
 export { hostDriver, nullDriver } from './builtin.js';
-export { addBridgeEndpoint, delEndpoint, createSandbox, deleteSandbox, listSandboxes, newHostIfname } from './endpoint.js';
-export type { EndpointSpec } from './endpoint.js';
+export { createSandbox, deleteSandbox, listSandboxes } from './endpoint.js';
 export { MacvlanDriver } from './macvlan/macvlan-driver.js';
-export { MACVLAN_OPT, parseMacvlanOptions, privateParentName } from './macvlan/options.js';
 export type { MacvlanMode, MacvlanOptions } from './macvlan/options.js';
+export { DEFAULT_DRIVER, predefinedNetworks, type PredefinedNetwork } from './predefined.js';

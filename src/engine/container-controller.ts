@@ -154,10 +154,10 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     } else {
       const names = [networkMode, ...Object.keys(p.endpointsConfig).filter((k) => k !== networkMode)];
       const nets = names.map((n) => this.deps.networks.resolve(n));
-      if (nets.length > 1 && nets.some((n) => n.driver === 'null')) {
+      if (nets.length > 1 && nets.some((n) => n.driverOptions.attach === 'none')) {
         throw invalidParameter('container.none_multi', 'container cannot be connected to multiple networks with one of the networks in private (none) mode');
       }
-      if (nets.length > 1 && nets.some((n) => n.driver === 'host')) {
+      if (nets.length > 1 && nets.some((n) => n.driverOptions.attach === 'host')) {
         throw invalidParameter('container.host_multi', 'container cannot be connected to multiple networks with one of the networks in host mode');
       }
       nets.forEach((net, i) => {
@@ -165,7 +165,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
         this.deps.networking.checkEndpointRequest(net, req, 'create');
         endpoints[net.name] = this.deps.networking.blankEndpoint(net, req);
       });
-      if (nets[0]?.driver === 'host') netns = '';
+      if (nets[0]?.driverOptions.attach === 'host') netns = '';
     }
     const { config, argv } = mergeImageConfig(p, image.config, { id, hostHostname: networkMode === 'host' ? osHostname() : undefined });
     const dir = join(this.deps.dataRoot, 'containers', id);
@@ -469,7 +469,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       if (rec.networkMode.startsWith('container:')) {
         throw forbidden('container.shared_netns', 'container sharing network namespace with another container or host cannot be connected to any other network');
       }
-      if (net.driver === 'null' || Object.values(rec.endpoints).some((e) => this.deps.networks.get(e.networkId)?.driver === 'null')) {
+      if (net.driverOptions.attach === 'none' || Object.values(rec.endpoints).some((e) => this.deps.networks.get(e.networkId)?.driverOptions.attach === 'none')) {
         throw forbidden('container.none_multi', 'container cannot be connected to multiple networks with one of the networks in private (none) mode');
       }
       if (rec.endpoints[net.name]) throw forbidden('container.already_connected', `endpoint with name ${rec.name} already exists in network ${net.name}`);
@@ -506,7 +506,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     const net = this.deps.networks.resolve(networkTerm);
     await this.lock(rec0.id).run(async () => {
       const rec = this.mustGet(rec0.id);
-      if (net.driver === 'host' || rec.networkMode === 'host') {
+      if (net.driverOptions.attach === 'host' || rec.networkMode === 'host') {
         throw forbidden('container.host_network', 'container cannot be disconnected from host network or connected to host network');
       }
       await change(rec, net);

@@ -4,20 +4,17 @@
  * the network's driver. Used by the container controller for start, stop, connect and disconnect.
  */
 import type { Store } from '../store/index.js';
-import { createSandbox, deleteSandbox, type NetworkDriver } from '../drivers/index.js';
-import { allocateAddress, macFromIPv4, randomMac, type NormalizedPool } from '../ipam/index.js';
+import { createSandbox, deleteSandbox, type AddressAllocator, type NetworkDriver } from '../drivers/index.js';
+import { macFromIPv4, randomMac } from '../ipam/index.js';
 import { forbidden, invalidParameter, notFound } from '../util/errors.js';
 import { logger } from '../util/log.js';
 import { newId } from '../util/ids.js';
 import type { NetworkController } from './network-controller.js';
 import { toDriverNetwork } from './network-controller.js';
-import type { IpamPoolRecord, NetworkRecord } from './network-record.js';
+import type { NetworkRecord } from './network-record.js';
 import type { ContainerRecord, EndpointRecord } from './container-types.js';
 import type { EndpointRequest } from './container-config.js';
-
-function pool(p: IpamPoolRecord, family: 4 | 6): NormalizedPool {
-  return { family, subnet: p.subnet, gateway: p.gateway, auxAddresses: p.auxAddresses, static: true, ...(p.ipRange ? { ipRange: p.ipRange } : {}) };
-}
+import { LocalAddresses } from './local-addresses.js';
 
 /** The fields of an endpoint that exist only while it is plugged in (a running container's). */
 const UNPLUGGED = {
@@ -58,11 +55,15 @@ export function dnsNames(net: NetworkRecord, aliases: readonly string[], c: DnsI
 }
 
 export class ContainerNetworking {
+  private readonly local: LocalAddresses;
+
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly networks: NetworkController,
     private readonly drivers: ReadonlyMap<string, NetworkDriver>,
-  ) {}
+  ) {
+    this.local = new LocalAddresses(store);
+  }
 
   /**
    * Checks a request to put a container on `net` (Docker's rules for the default bridge). Docker
@@ -112,7 +113,7 @@ export class ContainerNetworking {
       for (const [name, ep] of Object.entries(rec.endpoints)) {
         const net = this.networks.get(ep.networkId);
         if (!net) throw notFound('network.not_found', `network ${name} not found`);
-        if (net.driver === 'null' || net.driver === 'host') {
+        if (net.driverOptions.attach !== 'interface') {
           rec.endpoints[name] = { ...ep, endpointId: newId() };
           continue;
         }
@@ -139,9 +140,11 @@ export class ContainerNetworking {
     const net = this.networks.get(ep.networkId);
     if (!net) throw forbidden('network.gone', `network ${ep.networkName} not found`);
     const endpointId = newId();
-    const used = new Set(this.store.allocations(net.id).map((a) => a.address));
-    const v4 = net.ipam.v4 ? allocateAddress(pool(net.ipam.v4, 4), used, ep.ipamConfig.ipv4Address) : undefined;
-    const v6 = net.ipam.v6 ? allocateAddress(pool(net.ipam.v6, 6), used, ep.ipamConfig.ipv6Address) : undefined;
+    const driver = this.driverOf(net);
+    const dn = toDriverNetwork(net);
+    const allocator = this.allocatorOf(driver);
+    const want = { ...(ep.ipamConfig.ipv4Address ? { ipv4: ep.ipamConfig.ipv4Address } : {}), ...(ep.ipamConfig.ipv6Address ? { ipv6: ep.ipamConfig.ipv6Address } : {}) };
+    const { ipv4: v4, ipv6: v6 } = await allocator.allocate(dn, endpointId, want);
     const mac = ep.requestedMac || (v4 ? macFromIPv4(v4) : randomMac());
     const joined: EndpointRecord = {
       ...ep,
@@ -155,13 +158,10 @@ export class ContainerNetworking {
       ipv6Gateway: v6 && net.ipam.v6 ? net.ipam.v6.gateway : '',
       ifname,
     };
-    this.store.transaction(() => {
-      if (v4) this.store.allocate({ networkId: net.id, address: v4, owner: endpointId });
-      if (v6) this.store.allocate({ networkId: net.id, address: v6, owner: endpointId });
-    });
     try {
-      const driver = this.driverOf(net);
-      const { hostIfname } = await driver.joinEndpoint(toDriverNetwork(net), netns, {
+      const { hostIfname } = await driver.joinEndpoint(dn, netns, {
+        id: endpointId,
+        container: { id: container.id, name: container.name, aliases: ep.aliases },
         ifname,
         mac,
         mtu: 1500,
@@ -172,7 +172,7 @@ export class ContainerNetworking {
       });
       return { ...joined, hostIfname, dnsNames: dnsNames(net, ep.aliases, container) };
     } catch (e) {
-      this.store.transaction(() => this.store.releaseOwner(endpointId));
+      await allocator.release(dn, endpointId);
       throw e;
     }
   }
@@ -180,9 +180,21 @@ export class ContainerNetworking {
   /** Unplugs and releases addresses; returns the endpoint as a created container shows it. */
   async leave(ep: EndpointRecord, netns: string): Promise<EndpointRecord> {
     const net = this.networks.get(ep.networkId);
-    if (net && ep.ifname) await this.driverOf(net).leaveEndpoint(toDriverNetwork(net), netns, ep.ifname).catch(() => undefined);
-    if (ep.endpointId) this.store.transaction(() => this.store.releaseOwner(ep.endpointId));
+    const driver = net ? this.drivers.get(net.driver) : undefined;
+    const dn = net ? toDriverNetwork(net) : undefined;
+    if (driver && dn && ep.ifname) {
+      await driver.leaveEndpoint(dn, netns, { id: ep.endpointId, ifname: ep.ifname }).catch((e: unknown) => log.warn({ err: e, endpoint: ep.endpointId }, 'leaving the network failed'));
+    }
+    // With the network (or its driver) gone, whatever the engine's own IPAM holds is still freed.
+    if (ep.endpointId) {
+      if (driver && dn) await this.allocatorOf(driver).release(dn, ep.endpointId);
+      else await this.local.release(undefined, ep.endpointId);
+    }
     return { ...ep, ...UNPLUGGED, macAddress: ep.requestedMac ?? '' };
+  }
+
+  private allocatorOf(driver: NetworkDriver): AddressAllocator {
+    return driver.allocator === 'local' ? this.local : driver.allocator;
   }
 
   private driverOf(net: NetworkRecord): NetworkDriver {

@@ -50,7 +50,7 @@ export function createDnsHooks(deps: DnsHookDeps): ContainerHooks {
     const out: Array<[EndpointRecord, NetworkRecord]> = [];
     for (const ep of Object.values(rec.endpoints)) {
       const net = deps.networks.get(ep.networkId);
-      if (net && !net.predefined && net.driver !== 'host' && net.driver !== 'null') out.push([ep, net]);
+      if (net && !net.predefined && net.driverOptions.attach === 'interface') out.push([ep, net]);
     }
     return out;
   };

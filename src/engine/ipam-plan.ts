@@ -33,19 +33,19 @@ function one(pools: NormalizedPool[], fam: string): IpamPoolRecord | undefined {
 
 export async function planIpam(raw: unknown, ctx: IpamPlanContext): Promise<NetworkRecord['ipam']> {
   const ipam = (raw && typeof raw === 'object' ? raw : {}) as { Driver?: unknown; Config?: unknown; Options?: unknown };
-  const driver = typeof ipam.Driver === 'string' && ipam.Driver ? ipam.Driver : 'default';
-  if (driver !== 'default') throw notFound('ipam.driver_not_found', `plugin "${driver}" not found`);
+  const ipamDriver = typeof ipam.Driver === 'string' && ipam.Driver ? ipam.Driver : 'default';
+  if (ipamDriver !== 'default') throw notFound('ipam.driver_not_found', `plugin "${ipamDriver}" not found`);
   if (ipam.Config !== undefined && ipam.Config !== null && !Array.isArray(ipam.Config)) {
     throw invalidParameter('api.field_type', 'invalid JSON: field IPAM.Config must be an array');
   }
   const config = (ipam.Config ?? []) as IpamConfigEntry[];
   const options = ipam.Options && typeof ipam.Options === 'object' ? (ipam.Options as Record<string, string>) : null;
-  if (!ctx.enableIPv4 && !ctx.enableIPv6) return { driver, options };
+  if (!ctx.enableIPv4 && !ctx.enableIPv6) return { driver: ipamDriver, options };
   const n = validateIpamConfig(
     { Config: config, EnableIPv4: ctx.enableIPv4, EnableIPv6: ctx.enableIPv6 },
     { otherSubnets: ctx.usedSubnets, pools: ctx.defaults.pools, reserved: ctx.hostRoutes },
   );
   const v4 = one(n.v4, 'IPv4');
   const v6 = one(n.v6, 'IPv6');
-  return { driver, options, ...(v4 ? { v4 } : {}), ...(v6 ? { v6 } : {}) };
+  return { driver: ipamDriver, options, ...(v4 ? { v4 } : {}), ...(v6 ? { v6 } : {}) };
 }

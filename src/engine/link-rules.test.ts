@@ -14,7 +14,7 @@ function rec(id: string, ip: string, extra: { links?: string[]; exposed?: string
   } as unknown as ContainerRecord;
 }
 
-function setup(icc: string) {
+function setup(icc: boolean) {
   const all = new Map<string, ContainerRecord>();
   const fw = { calls: [] as Array<[string, readonly LinkRule[]]>, state: new Map<string, readonly LinkRule[]>() };
   const firewall = {
@@ -25,7 +25,7 @@ function setup(icc: string) {
     resolve: (t: string) => all.get(t) ?? (() => { throw new Error('nope'); })(),
     list: () => [...all.values()],
   };
-  const net = { id: 'net', options: { 'com.docker.network.bridge.enable_icc': icc } } as unknown as NetworkRecord;
+  const net = { id: 'net', driverOptions: { attach: 'interface', icc, reserved: {}, own: {} } } as unknown as NetworkRecord;
   const rules = new LinkRules({ firewall, containers, networks: { get: () => net } });
   return { all, fw, rules };
 }
@@ -38,7 +38,7 @@ test('exposed ports: proto default tcp, ranges expanded, junk skipped', () => {
 });
 
 test('a parent gets its targets\' exposed ports; a target restart moves them; stop and ICC on clear them', async () => {
-  const { all, fw, rules } = setup('false');
+  const { all, fw, rules } = setup(false);
   all.set('b', rec('b', '172.17.0.2', { exposed: ['80/tcp', '53/udp'] }));
   const a = rec('a', '172.17.0.3', { links: ['/b:/a/web'] });
   all.set('a', a);
@@ -59,7 +59,7 @@ test('a parent gets its targets\' exposed ports; a target restart moves them; st
   await rules.targetChanged(all.get('b') as ContainerRecord);
   assert.equal(fw.calls.length, n, 'a parent that stopped gets nothing back');
 
-  const on = setup('true');
+  const on = setup(true);
   on.all.set('b', rec('b', '172.17.0.2', { exposed: ['80/tcp'] }));
   await on.rules.parentStarting(a);
   assert.deepEqual(on.fw.state.get('a'), [], 'ICC on: nothing to allow');

@@ -11,15 +11,11 @@
  * Beware: IPv4 only, like Docker's links. `live` holds the parents whose elements are programmed;
  * a target event refreshes only those, so a parent that is stopping never gets elements back.
  */
-import { parseBridgeOptions } from '../drivers/index.js';
 import type { PortProto } from '../ipam/ports.js';
-import { logger } from '../util/log.js';
 import { strList } from './container-config.js';
 import type { ContainerRecord } from './container-types.js';
 import type { ContainerLookup } from './dns-hooks.js';
 import type { NetworkRecord } from './network-record.js';
-
-const log = logger.child({ component: 'links' });
 
 /** One allowed parent → target port (the firewall's FirewallLink, by shape: engine/ may not import firewall/). */
 export interface LinkRule {
@@ -38,7 +34,7 @@ export interface LinkFirewall {
 export interface LinkRulesDeps {
   firewall: LinkFirewall;
   containers: ContainerLookup;
-  /** To read the bridge's ICC option; without it, elements are programmed whatever ICC says. */
+  /** To read the network's ICC; without it, elements are programmed whatever ICC says. */
   networks?: { get(id: string): NetworkRecord | undefined };
 }
 
@@ -115,13 +111,7 @@ export class LinkRules {
 
   private iccOff(networkId: string): boolean {
     const net = this.deps.networks?.get(networkId);
-    if (!net) return true;
-    try {
-      return !parseBridgeOptions(net.options, net.id, false).icc;
-    } catch (e) {
-      log.warn({ err: e, network: net.id }, 'bridge options unreadable; programming link rules anyway');
-      return true;
-    }
+    return !net || !net.driverOptions.icc;
   }
 
   private lookup(term: string): ContainerRecord | undefined {

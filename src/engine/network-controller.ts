@@ -8,8 +8,7 @@
  * `init()`, which hands every stored network to its driver's `restore`.
  */
 import type { Store, Collection } from '../store/index.js';
-import type { DriverNetwork, NetworkDriver } from '../drivers/index.js';
-import { BRIDGE_OPT, defaultBridgeShownOptions } from '../drivers/index.js';
+import { DEFAULT_DRIVER, type DriverNetwork, type NetworkDriver, type PredefinedNetwork } from '../drivers/index.js';
 import { conflict, forbidden, invalidParameter, notFound, RedesError } from '../util/errors.js';
 import { newId } from '../util/ids.js';
 import { nowRfc3339Nano, rfc3339ToSeconds } from '../util/time.js';
@@ -24,6 +23,8 @@ const log = logger.child({ component: 'networks' });
 export interface NetworkControllerDeps {
   store: Store;
   drivers: ReadonlyMap<string, NetworkDriver>;
+  /** The networks made at first start (bridge, host, none), with the daemon's options for them. */
+  predefined: readonly PredefinedNetwork[];
   ipam: IpamDefaults;
   /** Subnets routed in the engine's host namespace, which automatic subnets must avoid. */
   hostRoutes: () => Promise<string[]>;
@@ -43,8 +44,9 @@ export class NetworkController {
   }
 
   /** Daemon start: makes the predefined networks exist, then restores every network's kernel objects. */
-  async init(bridgeSubnet: { subnet: string; gateway: string } | undefined, icc = true): Promise<void> {
-    await this.ensurePredefined(bridgeSubnet, icc);
+  async init(): Promise<void> {
+    this.parseStoredOptions();
+    await this.ensurePredefined();
     const all = this.networks.list();
     for (const [name, driver] of this.deps.drivers) {
       await driver.restore(all.filter((n) => n.driver === name).map(toDriverNetwork));
@@ -138,7 +140,8 @@ export class NetworkController {
     return !n.predefined && (this.deps.endpointsOf?.(n.id) ?? []).length === 0;
   }
 
-  private driverOf(n: { driver: string }): NetworkDriver {
+  /** The driver of a network (or of a create request's `--driver`); Docker's text when there is none. */
+  driverOf(n: { driver: string }): NetworkDriver {
     const d = this.deps.drivers.get(n.driver);
     if (!d) throw notFound('network.driver_not_found', `plugin "${n.driver}" not found`);
     return d;
@@ -175,11 +178,13 @@ export class NetworkController {
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) {
       throw invalidParameter('network.name_invalid', `invalid network name ${JSON.stringify(name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     }
-    const driverName = str(req.Driver, 'Driver') || 'bridge';
+    const driverName = str(req.Driver, 'Driver') || DEFAULT_DRIVER;
     const driver = this.driverOf({ driver: driverName });
-    const scope = str(req.Scope, 'Scope');
-    if (scope && scope !== 'local') {
-      throw invalidParameter('network.scope', `scope ${JSON.stringify(scope)} is not supported by this engine: only "local" networks exist without a swarm`);
+    // Docker shows a global driver's networks (overlay) with scope "swarm".
+    const scope = driver.scope === 'global' ? 'swarm' : 'local';
+    const askedScope = str(req.Scope, 'Scope');
+    if (askedScope && askedScope !== scope) {
+      throw invalidParameter('network.scope', `scope ${JSON.stringify(askedScope)} is not supported by driver ${driverName}: its networks are ${JSON.stringify(scope)}`);
     }
     const id = how.id ?? newId();
     const options = strMap(req.Options, 'Options');
@@ -192,8 +197,8 @@ export class NetworkController {
     if (req.ConfigOnly === true || (req.ConfigFrom !== undefined && req.ConfigFrom !== null)) {
       throw invalidParameter('network.config_only', 'config-only networks (--config-only, --config-from) are not supported by this engine');
     }
-    const storedOptions = driver.parseOptions(options, { id, isDefault: how.predefined && name === 'bridge' });
-    const usesAddresses = driverName !== 'host' && driverName !== 'null';
+    const parsed = driver.parseOptions(options, { id, predefined: how.predefined });
+    const usesAddresses = parsed.options.attach === 'interface';
     const others = this.networks.list();
     const ipam = await planIpam(req.IPAM, {
       enableIPv4: enableIPv4 && usesAddresses,
@@ -205,7 +210,7 @@ export class NetworkController {
       networkId: id,
     });
     // Addresses the driver keeps for itself are held back from containers like aux addresses.
-    for (const [key, addr] of Object.entries(driver.reservedAddresses(storedOptions))) {
+    for (const [key, addr] of Object.entries(parsed.options.reserved)) {
       const pool = addr.includes(':') ? ipam.v6 : ipam.v4;
       if (pool && !Object.values(pool.auxAddresses).includes(addr)) pool.auxAddresses[key] = addr;
     }
@@ -213,32 +218,45 @@ export class NetworkController {
       id,
       name,
       driver: driverName,
-      scope: 'local',
+      scope,
       created: nowRfc3339Nano(),
       internal,
       attachable,
       enableIPv4,
       enableIPv6,
       ipam,
-      options: storedOptions,
+      options: parsed.shown,
+      driverOptions: parsed.options,
       labels,
       predefined: how.predefined,
     };
   }
 
-  private async ensurePredefined(bridgeSubnet: { subnet: string; gateway: string } | undefined, icc: boolean): Promise<void> {
-    const have = new Set(this.networks.list().map((n) => n.name));
-    // The default bridge's ICC comes from the daemon's --icc at every start, as dockerd does.
-    const stored = this.networks.list().find((n) => n.name === 'bridge' && n.predefined);
-    if (stored && stored.options[BRIDGE_OPT.icc] !== String(icc)) this.networks.put({ ...stored, options: { ...stored.options, [BRIDGE_OPT.icc]: String(icc) } });
-    if (!have.has('bridge')) {
-      const IPAM = { Driver: 'default', Config: [{ Subnet: bridgeSubnet?.subnet ?? '172.17.0.0/16', Gateway: bridgeSubnet?.gateway ?? '172.17.0.1' }] };
-      const Options = { ...defaultBridgeShownOptions(), [BRIDGE_OPT.icc]: String(icc) };
-      const rec = await this.buildRecord({ Name: 'bridge', Driver: 'bridge', IPAM, Options }, { predefined: true });
-      this.networks.put(rec);
+  /**
+   * Makes the missing predefined networks, and gives the existing ones the daemon's options of this
+   * start (say, the default bridge's ICC after a restart with another `--icc`).
+   */
+  private async ensurePredefined(): Promise<void> {
+    for (const p of this.deps.predefined) {
+      const stored = this.networks.list().find((n) => n.name === p.name && n.predefined);
+      if (stored) {
+        if (Object.entries(p.options).every(([k, v]) => stored.options[k] === v)) continue;
+        const parsed = this.driverOf(stored).parseOptions({ ...stored.options, ...p.options }, { id: stored.id, predefined: true });
+        this.networks.put({ ...stored, options: parsed.shown, driverOptions: parsed.options });
+        continue;
+      }
+      const IPAM = p.ipv4 ? { Driver: 'default', Config: [{ Subnet: p.ipv4.subnet, Gateway: p.ipv4.gateway }] } : undefined;
+      this.networks.put(await this.buildRecord({ Name: p.name, Driver: p.driver, IPAM, Options: p.options }, { predefined: true }));
     }
-    if (!have.has('host')) this.networks.put(await this.buildRecord({ Name: 'host', Driver: 'host' }, { predefined: true }));
-    if (!have.has('none')) this.networks.put(await this.buildRecord({ Name: 'none', Driver: 'null' }, { predefined: true }));
+  }
+
+  /** Records written before options were parsed at create get their typed options now (once). */
+  private parseStoredOptions(): void {
+    for (const n of this.networks.list()) {
+      if (n.driverOptions) continue;
+      const parsed = this.driverOf(n).parseOptions(n.options, { id: n.id, predefined: n.predefined });
+      this.networks.put({ ...n, driverOptions: parsed.options });
+    }
   }
 }
 
@@ -249,9 +267,9 @@ export function toDriverNetwork(n: NetworkRecord): DriverNetwork {
     internal: n.internal,
     enableIPv4: n.enableIPv4,
     enableIPv6: n.enableIPv6,
-    options: n.options,
-    ...(n.ipam.v4 ? { ipv4: { subnet: n.ipam.v4.subnet, gateway: n.ipam.v4.gateway } } : {}),
-    ...(n.ipam.v6 ? { ipv6: { subnet: n.ipam.v6.subnet, gateway: n.ipam.v6.gateway } } : {}),
+    options: n.driverOptions,
+    ...(n.ipam.v4 ? { ipv4: n.ipam.v4 } : {}),
+    ...(n.ipam.v6 ? { ipv6: n.ipam.v6 } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 /** The stored form of a network (one JSON document per network in the store's `networks` collection). */
+import type { NetworkOptions } from '../drivers/index.js';
 
 export interface IpamPoolRecord {
   subnet: string;
@@ -11,7 +12,8 @@ export interface NetworkRecord {
   id: string;
   name: string;
   driver: string;
-  scope: 'local';
+  /** `local`, or `swarm` for a global driver's network (what Docker shows for overlay networks). */
+  scope: 'local' | 'swarm';
   /** RFC 3339 with nanoseconds. */
   created: string;
   internal: boolean;
@@ -24,7 +26,10 @@ export interface NetworkRecord {
     v4?: IpamPoolRecord;
     v6?: IpamPoolRecord;
   };
+  /** Driver options as `docker network inspect` shows them. */
   options: Record<string, string>;
+  /** The same, parsed once by the driver at create (its answers to the engine's questions, and its own). */
+  driverOptions: NetworkOptions;
   labels: Record<string, string>;
   /** bridge, host and none: made at first start, never removed or re-created. */
   predefined: boolean;

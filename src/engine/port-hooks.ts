@@ -12,11 +12,11 @@
  * dockerd does: a port a host process holds cannot be published, and no host process can take a
  * published one. The sockets are bound again at daemon start for the restored publications.
  *
- * Beware: ports are published on one endpoint: the first bridge endpoint of a network that is not
- * internal (the container's gateway network, as Docker does). Internal networks publish nothing.
+ * Beware: ports are published on one endpoint: the first endpoint of a network that publishes ports
+ * (its driver gave it a default host IP: bridge) and is not internal (the container's gateway
+ * network, as Docker does). Internal networks publish nothing.
  */
 import type { Collection, Store } from '../store/index.js';
-import { parseBridgeOptions } from '../drivers/index.js';
 import { enableHairpin, localPortRange } from '../drivers/bridge/host.js';
 import { isV6, parsePortRequests, PortAllocator, type PortProto } from '../ipam/ports.js';
 import { isRedesError, RedesError } from '../util/errors.js';
@@ -122,8 +122,7 @@ export class PortPublishing implements ContainerHooks {
     if (!requests.length) return;
     const target = this.publishingEndpoint(rec);
     if (!target) return;
-    const { ep, net } = target;
-    const defaultIp = parseBridgeOptions(net.options, net.id, false).hostBindingIPv4;
+    const { ep, hostIp: defaultIp } = target;
     const resolved = requests.map((r) => ({ ...r, hostIp: r.hostIp || defaultIp }));
     // A binding on every IPv4 address also takes every IPv6 address when the container has one.
     const also = (ip: string): string[] => (ip === '0.0.0.0' && ep.ipv6Address ? ['::'] : []);
@@ -220,11 +219,13 @@ export class PortPublishing implements ContainerHooks {
     await this.deps.firewall.setPorts(id, []);
   }
 
-  private publishingEndpoint(rec: ContainerRecord): { ep: EndpointRecord; net: NetworkRecord } | undefined {
+  /** The endpoint ports go to, and the host IP of a binding that names none (the network's default). */
+  private publishingEndpoint(rec: ContainerRecord): { ep: EndpointRecord; hostIp: string } | undefined {
     for (const ep of Object.values(rec.endpoints)) {
       const net = this.deps.networks.get(ep.networkId);
-      if (!net || net.driver !== 'bridge' || net.internal || !ep.hostIfname) continue;
-      if (ep.ipv4Address || ep.ipv6Address) return { ep, net };
+      const hostIp = net?.driverOptions.publishHostIp;
+      if (!net || hostIp === undefined || net.internal || !ep.hostIfname) continue;
+      if (ep.ipv4Address || ep.ipv6Address) return { ep, hostIp };
     }
     return undefined;
   }

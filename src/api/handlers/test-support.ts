@@ -360,6 +360,7 @@ export class FakeContainers implements ContainerService {
 export const BRIDGE: NetworkRecord = {
   id: 'bridge-id', name: 'bridge', driver: 'bridge', scope: 'local', created: ZERO_TIME, internal: false, attachable: false,
   enableIPv4: true, enableIPv6: false, ipam: { driver: 'default', options: null }, options: {}, labels: {}, predefined: true,
+  driverOptions: { attach: 'interface', icc: true, publishHostIp: '0.0.0.0', reserved: {}, own: {} },
 };
 
 export type { CliResult };

@@ -10,52 +10,46 @@
 import { randomBytes } from 'node:crypto';
 import { ipBatch, ipJson, listLinks, type IpAddr, type IpCommand, type IpLink } from '../../kernel/ip.js';
 import { ensureSysctl } from '../../kernel/sysctl.js';
-import { FirewallManager, type Firewall, type FirewallNetwork } from '../../firewall/index.js';
+import type { FirewallManager, FirewallNetwork } from '../../firewall/index.js';
 import { logger } from '../../util/log.js';
 import { conflict, forbidden } from '../../util/errors.js';
-import type { DriverNetwork, NetworkDriver } from '../driver.js';
+import type { DriverNetwork, EndpointRef, EndpointSpec, NetworkDriver, NetworkOptions } from '../driver.js';
 import { parseBridgeOptions, type BridgeOptions } from './options.js';
-import { addBridgeEndpoint, delEndpoint, newHostIfname, type EndpointSpec } from '../endpoint.js';
+import { addBridgeEndpoint, delEndpoint, newHostIfname } from '../endpoint.js';
 
 const log = logger.child({ component: 'bridge' });
 /** Bridges of ours: the default, user networks' default names, and tombstones of removed ones. */
 const OURS = /^(docker0|br-[0-9a-f]{12}|rdel-[0-9a-f]{8})$/;
 
 interface BridgeNetwork {
-  net: DriverNetwork;
+  net: DriverNetwork<BridgeOptions>;
   opts: BridgeOptions;
 }
 
-export class BridgeDriver implements NetworkDriver {
+export class BridgeDriver implements NetworkDriver<BridgeOptions> {
   readonly name = 'bridge';
+  readonly scope = 'local';
+  readonly allocator = 'local';
   private readonly nets = new Map<string, BridgeNetwork>();
-  /** Shared with the port-publishing hook: both update one table through it. */
-  readonly firewall: FirewallManager;
+  /** `firewall`: the daemon's manager, shared with port publishing and links (one table). */
+  constructor(private readonly firewall: FirewallManager) {}
 
-  /** Give the daemon's FirewallManager; a bare Firewall (plus table name) gets a manager of its own. */
-  constructor(firewall: FirewallManager | Firewall, tableName = 'redes') {
-    this.firewall = firewall instanceof FirewallManager ? firewall : new FirewallManager(firewall, tableName);
+  parseOptions(raw: Readonly<Record<string, string>>, ctx: { id: string; predefined: boolean }): { shown: Record<string, string>; options: NetworkOptions<BridgeOptions> } {
+    const own = parseBridgeOptions(raw, ctx.id, ctx.predefined);
+    // Docker shows the options as given; the default bridge's come with every key filled in.
+    return { shown: { ...raw }, options: { attach: 'interface', icc: own.icc, publishHostIp: own.hostBindingIPv4, reserved: {}, own } };
   }
 
-  parseOptions(options: Readonly<Record<string, string>>, ctx: { id: string; isDefault: boolean }): Record<string, string> {
-    parseBridgeOptions(options, ctx.id, ctx.isDefault);
-    return { ...options };
-  }
-
-  reservedAddresses(): Record<string, string> {
-    return {};
-  }
-
-  checkCreate(net: DriverNetwork, existing: readonly DriverNetwork[]): void {
-    const mine = parseBridgeOptions(net.options, net.id, false).bridgeName;
+  checkCreate(net: DriverNetwork<BridgeOptions>, existing: readonly DriverNetwork<BridgeOptions>[]): void {
+    const mine = net.options.own.bridgeName;
     for (const other of existing) {
-      if (parseBridgeOptions(other.options, other.id, false).bridgeName === mine) {
+      if (other.options.own.bridgeName === mine) {
         throw conflict('bridge.name_in_use', `bridge name ${mine} is already used by network ${other.name}`);
       }
     }
   }
 
-  async createNetwork(net: DriverNetwork): Promise<void> {
+  async createNetwork(net: DriverNetwork<BridgeOptions>): Promise<void> {
     const b = this.toBridge(net);
     let created = false;
     this.nets.set(net.id, b);
@@ -71,14 +65,14 @@ export class BridgeDriver implements NetworkDriver {
     }
   }
 
-  async deleteNetwork(net: DriverNetwork): Promise<void> {
+  async deleteNetwork(net: DriverNetwork<BridgeOptions>): Promise<void> {
     const b = this.nets.get(net.id) ?? this.toBridge(net);
     this.nets.delete(net.id);
     // Independent kernel changes: the bridge delete waits on RCU (tens of ms), so overlap them.
     await Promise.all([this.applyFirewall(), this.removeBridge(b.opts.bridgeName)]);
   }
 
-  async restore(nets: readonly DriverNetwork[]): Promise<void> {
+  async restore(nets: readonly DriverNetwork<BridgeOptions>[]): Promise<void> {
     await ensureSysctl('net/ipv4/ip_forward', '1');
     if (nets.some((n) => n.enableIPv6)) await ensureSysctl('net/ipv6/conf/all/forwarding', '1');
     this.nets.clear();
@@ -98,25 +92,19 @@ export class BridgeDriver implements NetworkDriver {
     await this.applyFirewall();
   }
 
-  async joinEndpoint(net: DriverNetwork, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }> {
+  async joinEndpoint(net: DriverNetwork<BridgeOptions>, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }> {
     const b = this.nets.get(net.id) ?? this.toBridge(net);
     const hostIfname = newHostIfname();
     await addBridgeEndpoint(b.opts.bridgeName, netns, hostIfname, { ...ep, mtu: b.opts.mtu });
     return { hostIfname };
   }
 
-  async leaveEndpoint(_net: DriverNetwork, netns: string, ifname: string): Promise<void> {
-    await delEndpoint(netns, ifname);
+  async leaveEndpoint(_net: DriverNetwork<BridgeOptions>, netns: string, ep: EndpointRef): Promise<void> {
+    await delEndpoint(netns, ep.ifname);
   }
 
-  /** The bridge device name of a network (for endpoints and the API). */
-  bridgeName(net: DriverNetwork): string {
-    return (this.nets.get(net.id) ?? this.toBridge(net)).opts.bridgeName;
-  }
-
-  private toBridge(net: DriverNetwork): BridgeNetwork {
-    const isDefault = net.options['com.docker.network.bridge.default_bridge'] === 'true';
-    return { net, opts: parseBridgeOptions(net.options, net.id, isDefault) };
+  private toBridge(net: DriverNetwork<BridgeOptions>): BridgeNetwork {
+    return { net, opts: net.options.own };
   }
 
   /**

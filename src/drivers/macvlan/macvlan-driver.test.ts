@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { run } from '../../kernel/run.js';
 import { ipJson, type IpAddr } from '../../kernel/ip.js';
 import { netnsAdd, netnsDelete, nsenterArgv } from '../../kernel/netns.js';
-import type { DriverNetwork } from '../driver.js';
+import type { DriverNetwork, EndpointSpec } from '../driver.js';
+import type { MacvlanOptions } from './options.js';
 import { MacvlanDriver } from './macvlan-driver.js';
 import { OWNER_ALIAS } from './options.js';
 
@@ -34,15 +35,18 @@ async function lab(t: { after: (fn: () => Promise<void>) => void }): Promise<Lab
 
 const ID = (c: string): string => c.repeat(64);
 
-const net = (id: string, options: Record<string, string>, v4 = { subnet: '198.51.100.0/24', gateway: '198.51.100.1' }): DriverNetwork => ({
+const net = (id: string, raw: Record<string, string>, v4 = { subnet: '198.51.100.0/24', gateway: '198.51.100.1', auxAddresses: {} }): DriverNetwork<MacvlanOptions> => ({
   id,
   name: `mv-${id.slice(0, 4)}`,
   internal: false,
   enableIPv4: true,
   enableIPv6: false,
-  options,
+  options: new MacvlanDriver().parseOptions(raw).options,
   ipv4: v4,
 });
+
+/** An endpoint's identity; the test gives the addresses. */
+const ep = (ifname: string): Pick<EndpointSpec, 'id' | 'container' | 'ifname'> => ({ id: `e-${ifname}`, container: { id: 'c'.repeat(64), name: 'c', aliases: [] }, ifname });
 
 async function ping(ns: string, to: string): Promise<boolean> {
   const r = await run(nsenterArgv(ns, ['busybox', 'ping', '-c', '1', '-W', '1', to]), { allowFailure: true, timeoutMs: 5000 });
@@ -59,10 +63,10 @@ test('bridge mode: children with the given MAC and address reach the lan and eac
   const n = net(ID('a'), { parent: 'eth1' });
   await d.restore([]);
   await d.createNetwork(n);
-  const r = await d.joinEndpoint(n, l.c1, { ifname: 'eth0', mac: '02:42:c6:33:64:03', ipv4: '198.51.100.3/24', gatewayV4: '198.51.100.1', mtu: 1500 });
+  const r = await d.joinEndpoint(n, l.c1, { ...ep('eth0'), mac: '02:42:c6:33:64:03', ipv4: '198.51.100.3/24', gatewayV4: '198.51.100.1', mtu: 1500 });
   assert.equal(r.hostIfname, '');
-  await d.joinEndpoint(n, l.c2, { ifname: 'eth0', mac: '02:42:c6:33:64:04', ipv4: '198.51.100.4/24', ipv6: 'fd00:64::4/64', mtu: 1500 });
-  await d.joinEndpoint(n, l.c1, { ifname: 'eth1', mac: '02:42:c6:33:64:05', ipv6: 'fd00:64::5/64', mtu: 1500 });
+  await d.joinEndpoint(n, l.c2, { ...ep('eth0'), mac: '02:42:c6:33:64:04', ipv4: '198.51.100.4/24', ipv6: 'fd00:64::4/64', mtu: 1500 });
+  await d.joinEndpoint(n, l.c1, { ...ep('eth1'), mac: '02:42:c6:33:64:05', ipv6: 'fd00:64::5/64', mtu: 1500 });
   const ping6 = await run(nsenterArgv(l.c1, ['busybox', 'ping', '-6', '-c', '1', '-W', '2', 'fd00:64::4']), { allowFailure: true, timeoutMs: 5000 });
   assert.equal(ping6.code, 0, `IPv6 between children (a second interface eth1 in c1): ${ping6.stdout}${ping6.stderr}`);
   const [eth0] = await ipJson<Array<IpAddr & { linkinfo?: { info_kind?: string; info_data?: { mode?: string } } }>>(['-details', 'addr', 'show', 'dev', 'eth0'], l.c1);
@@ -77,9 +81,9 @@ test('bridge mode: children with the given MAC and address reach the lan and eac
   assert.ok(await ping(l.lan, '198.51.100.3'));
   // The host's eth1 is only a parent: nothing new appears beside it.
   assert.deepEqual((await linkNames(l.host)).sort(), ['eth1', 'lo']);
-  await d.leaveEndpoint(n, l.c1, 'eth0');
-  await d.leaveEndpoint(n, l.c1, 'eth0'); // twice is fine
-  await d.leaveEndpoint(n, l.c1, 'eth1');
+  await d.leaveEndpoint(n, l.c1, { id: `e-eth0`, ifname: 'eth0' });
+  await d.leaveEndpoint(n, l.c1, { id: `e-eth0`, ifname: 'eth0' }); // twice is fine
+  await d.leaveEndpoint(n, l.c1, { id: `e-eth1`, ifname: 'eth1' });
   assert.deepEqual(await linkNames(l.c1), ['lo']);
   await d.deleteNetwork(n);
   assert.deepEqual((await linkNames(l.host)).sort(), ['eth1', 'lo'], 'a parent the driver did not make stays');
@@ -90,8 +94,8 @@ test('private mode: children reach the lan but not each other', async (t) => {
   const d = new MacvlanDriver(l.host);
   const n = net(ID('b'), { parent: 'eth1', macvlan_mode: 'private' });
   await d.createNetwork(n);
-  await d.joinEndpoint(n, l.c1, { ifname: 'eth0', mac: '02:42:c6:33:64:03', ipv4: '198.51.100.3/24', mtu: 1500 });
-  await d.joinEndpoint(n, l.c2, { ifname: 'eth0', mac: '02:42:c6:33:64:04', ipv4: '198.51.100.4/24', mtu: 1500 });
+  await d.joinEndpoint(n, l.c1, { ...ep('eth0'), mac: '02:42:c6:33:64:03', ipv4: '198.51.100.3/24', mtu: 1500 });
+  await d.joinEndpoint(n, l.c2, { ...ep('eth0'), mac: '02:42:c6:33:64:04', ipv4: '198.51.100.4/24', mtu: 1500 });
   assert.ok(await ping(l.c1, '198.51.100.1'));
   assert.ok(await ping(l.c2, '198.51.100.1'));
   assert.equal(await ping(l.c1, '198.51.100.4'), false);
@@ -100,13 +104,13 @@ test('private mode: children reach the lan but not each other', async (t) => {
 test('no parent: a private dm- bridge, children reach only each other, no default route; restore and delete clean up', async (t) => {
   const l = await lab(t);
   const d = new MacvlanDriver(l.host);
-  const n = net(ID('c'), {}, { subnet: '10.77.0.0/24', gateway: '10.77.0.1' });
+  const n = net(ID('c'), {}, { subnet: '10.77.0.0/24', gateway: '10.77.0.1', auxAddresses: {} });
   await d.createNetwork(n);
   const [dm] = await ipJson<Array<IpAddr & { ifalias?: string; linkinfo?: { info_kind?: string } }>>(['-details', 'link', 'show', 'dev', 'dm-cccccccccccc'], l.host);
   assert.equal(dm?.linkinfo?.info_kind, 'bridge');
   assert.equal(dm?.ifalias, OWNER_ALIAS);
-  await d.joinEndpoint(n, l.c1, { ifname: 'eth0', mac: '02:42:0a:4d:00:02', ipv4: '10.77.0.2/24', gatewayV4: '10.77.0.1', mtu: 1500 });
-  await d.joinEndpoint(n, l.c2, { ifname: 'eth0', mac: '02:42:0a:4d:00:03', ipv4: '10.77.0.3/24', mtu: 1500 });
+  await d.joinEndpoint(n, l.c1, { ...ep('eth0'), mac: '02:42:0a:4d:00:02', ipv4: '10.77.0.2/24', gatewayV4: '10.77.0.1', mtu: 1500 });
+  await d.joinEndpoint(n, l.c2, { ...ep('eth0'), mac: '02:42:0a:4d:00:03', ipv4: '10.77.0.3/24', mtu: 1500 });
   assert.ok(await ping(l.c1, '10.77.0.3'));
   assert.deepEqual(await ipJson(['route', 'show', 'default'], l.c1), []);
 
@@ -144,14 +148,14 @@ test('errors: missing parent (create and join), VLAN parent on a kernel without 
   const n = net(ID('e'), { parent: 'eth1' });
   await d.createNetwork(n);
   await run(['ip', '-n', l.host, 'link', 'set', 'eth1', 'name', 'eth7']);
-  await assert.rejects(d.joinEndpoint(n, l.c1, { ifname: 'eth0', mac: '02:42:c6:33:64:03', ipv4: '198.51.100.3/24', mtu: 1500 }), {
+  await assert.rejects(d.joinEndpoint(n, l.c1, { ...ep('eth0'), mac: '02:42:c6:33:64:03', ipv4: '198.51.100.3/24', mtu: 1500 }), {
     message: 'the requested parent interface eth1 was not found on the Docker host',
   });
   assert.deepEqual(await linkNames(l.c1), ['lo']);
   const p = net(ID('f'), { parent: 'eth7', macvlan_mode: 'passthru' });
   await d.createNetwork(p);
-  await d.joinEndpoint(p, l.c1, { ifname: 'eth0', mac: '02:42:c6:33:64:03', ipv4: '198.51.100.3/24', mtu: 1500 });
-  await assert.rejects(d.joinEndpoint(p, l.c2, { ifname: 'eth0', mac: '02:42:c6:33:64:04', ipv4: '198.51.100.4/24', mtu: 1500 }), /failed to create the macvlan port: /);
+  await d.joinEndpoint(p, l.c1, { ...ep('eth0'), mac: '02:42:c6:33:64:03', ipv4: '198.51.100.3/24', mtu: 1500 });
+  await assert.rejects(d.joinEndpoint(p, l.c2, { ...ep('eth0'), mac: '02:42:c6:33:64:04', ipv4: '198.51.100.4/24', mtu: 1500 }), /failed to create the macvlan port: /);
   assert.ok(await ping(l.c1, '198.51.100.1'));
 });
 
@@ -175,8 +179,8 @@ test('host shim: the host reaches children through mvs-<id> (a /32 route each), 
   assert.equal(shim?.linkinfo?.info_data?.mode, 'bridge');
   assert.equal(shim?.ifalias, 'redes-macvlan-shim');
   assert.deepEqual(shim?.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`), ['198.51.100.254/32']);
-  await d.joinEndpoint(n, l.c1, { ifname: 'eth0', mac: '02:42:c6:33:64:03', ipv4: '198.51.100.3/24', gatewayV4: '198.51.100.1', mtu: 1500 });
-  await d.joinEndpoint(n, l.c2, { ifname: 'eth0', mac: '02:42:c6:33:64:04', ipv4: '198.51.100.4/24', mtu: 1500 });
+  await d.joinEndpoint(n, l.c1, { ...ep('eth0'), mac: '02:42:c6:33:64:03', ipv4: '198.51.100.3/24', gatewayV4: '198.51.100.1', mtu: 1500 });
+  await d.joinEndpoint(n, l.c2, { ...ep('eth0'), mac: '02:42:c6:33:64:04', ipv4: '198.51.100.4/24', mtu: 1500 });
   const shimRoutes = async (): Promise<string[]> => (await ipJson<Route[]>(['route', 'show', 'dev', 'mvs-99999999'], l.host)).map((r) => `${r.dst} src ${r.prefsrc}`).sort();
   assert.deepEqual(await shimRoutes(), ['198.51.100.3 src 198.51.100.254', '198.51.100.4 src 198.51.100.254']);
   // The parent keeps its on-link route for the rest of the segment.
@@ -187,9 +191,9 @@ test('host shim: the host reaches children through mvs-<id> (a /32 route each), 
   assert.ok(await ping(l.lan, '198.51.100.3'), 'lan → c1');
   assert.ok(await ping(l.c1, '198.51.100.4'));
   // The shim address itself is never given to a container.
-  await assert.rejects(d.joinEndpoint(n, l.c2, { ifname: 'eth1', mac: '02:42:c6:33:64:fe', ipv4: '198.51.100.254/24', mtu: 1500 }), { kind: 'forbidden', message: /is the host shim of network/ });
+  await assert.rejects(d.joinEndpoint(n, l.c2, { ...ep('eth1'), mac: '02:42:c6:33:64:fe', ipv4: '198.51.100.254/24', mtu: 1500 }), { kind: 'forbidden', message: /is the host shim of network/ });
   assert.deepEqual(await linkNames(l.c2), ['lo', 'eth0']);
-  await d.leaveEndpoint(n, l.c2, 'eth0');
+  await d.leaveEndpoint(n, l.c2, { id: `e-eth0`, ifname: 'eth0' });
   assert.deepEqual(await shimRoutes(), ['198.51.100.3 src 198.51.100.254']);
   assert.equal(await ping(l.host, '198.51.100.4'), false);
 
@@ -201,11 +205,11 @@ test('host shim: the host reaches children through mvs-<id> (a /32 route each), 
   const fresh = new MacvlanDriver(l.host);
   await fresh.restore([n]);
   assert.ok((await linkNames(l.host)).includes('mvs-99999999'));
-  await fresh.joinEndpoint(n, l.c2, { ifname: 'eth0', mac: '02:42:c6:33:64:04', ipv4: '198.51.100.4/24', mtu: 1500 });
+  await fresh.joinEndpoint(n, l.c2, { ...ep('eth0'), mac: '02:42:c6:33:64:04', ipv4: '198.51.100.4/24', mtu: 1500 });
   assert.ok(await ping(l.host, '198.51.100.4'), 'a re-made shim routes containers that join');
-  await fresh.leaveEndpoint(n, l.c2, 'eth0');
+  await fresh.leaveEndpoint(n, l.c2, { id: `e-eth0`, ifname: 'eth0' });
   await run(['ip', '-n', l.host, 'link', 'del', 'mvs-99999999']);
-  await fresh.joinEndpoint(n, l.c2, { ifname: 'eth0', mac: '02:42:c6:33:64:04', ipv4: '198.51.100.4/24', mtu: 1500 });
+  await fresh.joinEndpoint(n, l.c2, { ...ep('eth0'), mac: '02:42:c6:33:64:04', ipv4: '198.51.100.4/24', mtu: 1500 });
   assert.ok(await ping(l.host, '198.51.100.4'), 'a join re-makes a shim deleted by hand');
   await new MacvlanDriver(l.host).restore([]);
   assert.deepEqual((await linkNames(l.host)).sort(), ['eth1', 'lo']);

@@ -21,8 +21,8 @@ import { ipBatch, ipJson, type IpAddr, type IpCommand, type IpLink } from '../..
 import { CommandError } from '../../kernel/run.js';
 import { logger } from '../../util/log.js';
 import { forbidden, internal, invalidParameter, notImplemented, RedesError } from '../../util/errors.js';
-import type { DriverNetwork, NetworkDriver } from '../driver.js';
-import { delEndpoint, type EndpointSpec } from '../endpoint.js';
+import type { DriverNetwork, EndpointRef, EndpointSpec, NetworkDriver, NetworkOptions } from '../driver.js';
+import { delEndpoint } from '../endpoint.js';
 import { effectiveParent, MACVLAN_OPT, OWNER_ALIAS, parseMacvlanOptions, parseVlanParent, type MacvlanOptions } from './options.js';
 import { checkShimAddress, ensureShim, removeOrphanShims, removeShim, shimName, shimRoute, shimUnroute } from './shim.js';
 
@@ -34,32 +34,30 @@ interface LinkDetails extends IpLink {
 }
 
 interface MacvlanNetwork {
-  net: DriverNetwork;
+  net: DriverNetwork<MacvlanOptions>;
   opts: MacvlanOptions;
   parent: string;
 }
 
 const stderrOf = (e: unknown): string => (e instanceof CommandError ? e.result.stderr.trim() : (e as Error).message);
 
-export class MacvlanDriver implements NetworkDriver {
+export class MacvlanDriver implements NetworkDriver<MacvlanOptions> {
   readonly name = 'macvlan';
+  readonly scope = 'local';
+  readonly allocator = 'local';
   private readonly nets = new Map<string, MacvlanNetwork>();
 
   /** `hostNetns`: act in that named namespace instead of the daemon's own (tests). */
   constructor(private readonly hostNetns?: string) {}
 
-  parseOptions(options: Readonly<Record<string, string>>): Record<string, string> {
-    parseMacvlanOptions(options);
-    // Docker shows the options as given (`parent` only when set; no default mode filled in).
-    return { ...options };
+  parseOptions(raw: Readonly<Record<string, string>>): { shown: Record<string, string>; options: NetworkOptions<MacvlanOptions> } {
+    const own = parseMacvlanOptions(raw);
+    // Docker shows the options as given (`parent` only when set; no default mode filled in). No ports
+    // are published (the containers sit on the parent's segment), and ICC is the parent's business.
+    return { shown: { ...raw }, options: { attach: 'interface', icc: true, reserved: own.hostShim ? { host_shim: own.hostShim } : {}, own } };
   }
 
-  reservedAddresses(options: Readonly<Record<string, string>>): Record<string, string> {
-    const shim = parseMacvlanOptions(options).hostShim;
-    return shim ? { host_shim: shim } : {};
-  }
-
-  checkCreate(net: DriverNetwork, existing: readonly DriverNetwork[]): void {
+  checkCreate(net: DriverNetwork<MacvlanOptions>, existing: readonly DriverNetwork<MacvlanOptions>[]): void {
     const mine = this.toMacvlan(net);
     const others = existing.filter((n) => n.id !== net.id).map((n) => this.toMacvlan(n));
     if (mine.opts.hostShim) {
@@ -77,7 +75,7 @@ export class MacvlanDriver implements NetworkDriver {
     }
   }
 
-  async createNetwork(net: DriverNetwork): Promise<void> {
+  async createNetwork(net: DriverNetwork<MacvlanOptions>): Promise<void> {
     const m = this.toMacvlan(net);
     if (!m.opts.parent) await this.ensurePrivateParent(m.parent);
     else if (!(await this.link(m.parent))) await this.createVlanParent(m.parent);
@@ -93,7 +91,7 @@ export class MacvlanDriver implements NetworkDriver {
     this.nets.set(net.id, m);
   }
 
-  async deleteNetwork(net: DriverNetwork): Promise<void> {
+  async deleteNetwork(net: DriverNetwork<MacvlanOptions>): Promise<void> {
     const m = this.nets.get(net.id) ?? this.toMacvlan(net);
     this.nets.delete(net.id);
     if (m.opts.hostShim) await removeShim(shimName(net.id), this.hostNetns);
@@ -102,7 +100,7 @@ export class MacvlanDriver implements NetworkDriver {
     await this.removeOwnedLink(m.parent);
   }
 
-  async restore(nets: readonly DriverNetwork[]): Promise<void> {
+  async restore(nets: readonly DriverNetwork<MacvlanOptions>[]): Promise<void> {
     this.nets.clear();
     for (const net of nets) this.nets.set(net.id, this.toMacvlan(net));
     const wanted = new Set([...this.nets.values()].map((m) => m.parent));
@@ -131,7 +129,7 @@ export class MacvlanDriver implements NetworkDriver {
     }
   }
 
-  async joinEndpoint(net: DriverNetwork, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }> {
+  async joinEndpoint(net: DriverNetwork<MacvlanOptions>, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }> {
     const m = this.nets.get(net.id) ?? this.toMacvlan(net);
     const ip4 = ep.ipv4?.split('/')[0];
     if (m.opts.hostShim && ip4 === m.opts.hostShim) {
@@ -175,7 +173,8 @@ export class MacvlanDriver implements NetworkDriver {
     return { hostIfname: '' };
   }
 
-  async leaveEndpoint(net: DriverNetwork, netns: string, ifname: string): Promise<void> {
+  async leaveEndpoint(net: DriverNetwork<MacvlanOptions>, netns: string, ep: EndpointRef): Promise<void> {
+    const ifname = ep.ifname;
     const m = this.nets.get(net.id) ?? this.toMacvlan(net);
     // The container's address is read from its interface before that goes: leave is given no address.
     const addrs = m.opts.hostShim ? await ipJson<IpAddr[]>(['-4', 'addr', 'show', 'dev', ifname], netns).catch(() => [] as IpAddr[]) : [];
@@ -188,8 +187,8 @@ export class MacvlanDriver implements NetworkDriver {
     return ensureShim({ name: shimName(m.net.id), parent: m.parent, address, inOwnNetns: this.hostNetns === undefined, ...(this.hostNetns ? { netns: this.hostNetns } : {}) });
   }
 
-  private toMacvlan(net: DriverNetwork): MacvlanNetwork {
-    const opts = parseMacvlanOptions(net.options);
+  private toMacvlan(net: DriverNetwork<MacvlanOptions>): MacvlanNetwork {
+    const opts = net.options.own;
     return { net, opts, parent: effectiveParent(opts, net.id) };
   }
 

@@ -4,6 +4,7 @@ import { effectiveParent, parseMacvlanOptions, parseVlanParent, privateParentNam
 import { MacvlanDriver } from './macvlan-driver.js';
 import { shimName } from './shim.js';
 import type { DriverNetwork } from '../driver.js';
+import type { MacvlanOptions } from './options.js';
 
 const ID_A = 'a'.repeat(64);
 const ID_B = 'b'.repeat(64);
@@ -40,18 +41,19 @@ test('a missing parent is checked as a VLAN sub-interface, in Docker order and w
   assert.throws(() => parseVlanParent('eth1.0', has), { message: 'vlan id must be between 1-4094, received: 0' });
 });
 
-const net = (id: string, options: Record<string, string>): DriverNetwork => ({
+const net = (id: string, raw: Record<string, string>): DriverNetwork<MacvlanOptions> => ({
   id,
   name: `n-${id.slice(0, 4)}`,
   internal: false,
   enableIPv4: true,
   enableIPv6: false,
-  options,
+  options: new MacvlanDriver().parseOptions(raw).options,
 });
 
 test('passthru takes a parent alone, with Docker texts both ways; other modes share it', () => {
   const d = new MacvlanDriver();
-  assert.deepEqual(d.parseOptions({ parent: 'eth1' }), { parent: 'eth1' });
+  assert.deepEqual(d.parseOptions({ parent: 'eth1' }).shown, { parent: 'eth1' });
+  assert.deepEqual(d.parseOptions({ parent: 'eth1', 'redes.macvlan.host_shim': '198.51.100.9' }).options.reserved, { host_shim: '198.51.100.9' });
   d.checkCreate(net(ID_B, { parent: 'eth1', macvlan_mode: 'private' }), [net(ID_A, { parent: 'eth1' })]);
   d.checkCreate(net(ID_B, { parent: 'eth1', macvlan_mode: 'passthru' }), [net(ID_A, { parent: 'eth2' })]);
   assert.throws(() => d.checkCreate(net(ID_B, { parent: 'eth1', macvlan_mode: 'passthru' }), [net(ID_A, { parent: 'eth1' })]), {
@@ -79,8 +81,8 @@ test('host shim option: one IPv4 address, parent and bridge mode required; the s
 test('host shim address: inside the subnet, not the gateway, network, broadcast or another network shim', () => {
   const k = 'redes.macvlan.host_shim';
   const d = new MacvlanDriver();
-  const v4 = { subnet: '198.51.100.0/24', gateway: '198.51.100.1' };
-  const withShim = (id: string, a: string): DriverNetwork => ({ ...net(id, { parent: 'eth1', [k]: a }), ipv4: v4 });
+  const v4 = { subnet: '198.51.100.0/24', gateway: '198.51.100.1', auxAddresses: {} };
+  const withShim = (id: string, a: string): DriverNetwork<MacvlanOptions> => ({ ...net(id, { parent: 'eth1', [k]: a }), ipv4: v4 });
   d.checkCreate(withShim(ID_B, '198.51.100.254'), [withShim(ID_A, '198.51.100.253')]);
   const cases: Array<[string, RegExp]> = [
     ['10.0.0.1', /is not in the network's subnet 198\.51\.100\.0\/24$/],

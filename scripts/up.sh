@@ -4,4 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# The docker CLI plugin (`docker redes audit`, `docker redes topology`): a link, so a rebuild updates it.
+mkdir -p "$HOME/.docker/cli-plugins"
+ln -sfn "$PWD/bin/docker-redes" "$HOME/.docker/cli-plugins/docker-redes"
 exec bin/redes sandbox up "$@"

@@ -22,6 +22,8 @@ export interface DaemonOptions {
   busyboxImage: boolean;
   /** Budget of one DNS query the embedded server forwards upstream, in ms (--dns-upstream-timeout). */
   dnsUpstreamTimeoutMs: number;
+  /** A network namespace standing for "the world" in `redes audit --verify` probes (--audit-world-netns). */
+  auditWorldNetns?: string;
 }
 
 export const DAEMON_USAGE = `Usage: redesd [OPTIONS]
@@ -39,6 +41,7 @@ Options:
       --icc=false                     No traffic between containers on the default bridge but linked ports
       --resolv-conf FILE              Upstream resolvers for containers (default /etc/resolv.conf)
       --dns-upstream-timeout MS       Budget of a DNS query forwarded upstream (default 1000)
+      --audit-world-netns NAME        Namespace the audit probes "the world" from (sandboxes set it)
       --busybox-image                 Make busybox:latest present at start (sandboxes use it)
       --log-level LEVEL               debug, info, warn, error, fatal (default info)
   -D, --debug                         Same as --log-level debug
@@ -83,6 +86,7 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
       'allow-root-netns': { type: 'string' },
       'busybox-image': { type: 'string' },
       'dns-upstream-timeout': { type: 'string' },
+      'audit-world-netns': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -110,7 +114,10 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
   if (!/^[0-9]+$/.test(dnsTimeout) || Number(dnsTimeout) < 1 || Number(dnsTimeout) > 60_000) {
     throw new Error(`invalid --dns-upstream-timeout ${JSON.stringify(dnsTimeout)}: want milliseconds from 1 to 60000`);
   }
+  const world = values['audit-world-netns'];
+  if (world !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(world)) throw new Error(`invalid --audit-world-netns ${JSON.stringify(world)}: want a name under /run/netns`);
   return {
+    ...(world ? { auditWorldNetns: world } : {}),
     socketPath: host.slice('unix://'.length),
     dataRoot: values['data-root'] ?? `/var/lib/redes/${prefix}`,
     execRoot: values['exec-root'] ?? `/run/redes/${prefix}`,

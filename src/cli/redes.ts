@@ -5,6 +5,8 @@
 import { labCommand, sandboxCommand } from '../sandbox/index.js';
 import { imageCommand } from './image-command.js';
 import { firewallCommand } from './firewall-command.js';
+import { auditCommand } from './audit-command.js';
+import { topologyCommand } from './topology-command.js';
 
 const USAGE = `Usage: redes COMMAND
 
@@ -13,6 +15,8 @@ Commands:
   lab       Several engine hosts on one simulated LAN, for swarm and overlay (redes lab --help)
   image     Load locally built images into the daemon (redes image busybox)
   firewall  Re-apply the daemon's nftables ruleset (redes firewall reload)
+  audit     Who reaches whom and what is exposed; --verify probes, --policy gates (redes audit --help)
+  topology  Draw the networks and containers as SVG (redes topology --svg FILE)
 
 Run 'redes COMMAND --help' for more information on a command.
 `;
@@ -28,6 +32,10 @@ async function main(argv: string[]): Promise<number> {
       return imageCommand(rest);
     case 'firewall':
       return firewallCommand(rest);
+    case 'audit':
+      return auditCommand(rest);
+    case 'topology':
+      return topologyCommand(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -19,6 +19,8 @@ import { FirewallManager, NftFirewall, NoFirewall } from '../firewall/index.js';
 import { installPortPublishing } from '../engine/port-hooks.js';
 import { PortReservations } from '../kernel/port-reservation.js';
 import { firewallRoutes } from '../api/handlers/firewall.js';
+import { auditRoutes } from '../api/handlers/audit.js';
+import { Auditor } from '../audit/index.js';
 import { DEFAULT_LOCAL_POOLS, withUlaPool } from '../ipam/index.js';
 import { isRootNetns, netnsId, netnsList } from '../kernel/netns.js';
 import { listRoutePrefixes } from '../kernel/ip.js';
@@ -146,6 +148,20 @@ async function main(argv: string[]): Promise<number> {
     enabled: opts.iptables,
     reload: () => fwm.reload(),
     summary: () => ({ networks: fwm.state().networks.length, ports: fwm.state().ports?.length ?? 0 }),
+  });
+  const auditor = new Auditor(
+    { prefix: opts.prefix, networks: () => networks.all(), containers: () => ctl.list({ all: true }), firewall: () => fwm.state() },
+    opts.auditWorldNetns ? { worldNetns: opts.auditWorldNetns } : {},
+  );
+  auditRoutes(router, {
+    report: (o) => auditor.report(o),
+    topologySvg: () => auditor.topologySvg(),
+    fingerprint: () =>
+      JSON.stringify([
+        ctl.list({ all: true }).map((c) => [c.id, c.name, c.state.status, Object.values(c.endpoints).map((e) => e.ipv4Address)]),
+        networks.all().map((n) => n.id),
+        fwm.state().ports?.length ?? 0,
+      ]),
   });
   const server = createApiServer(router);
   handleUpgrade(server, router);

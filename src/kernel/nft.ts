@@ -38,3 +38,10 @@ export async function nftTableJson(family: string, name: string): Promise<unknow
 export async function nftDeleteTable(family: string, name: string): Promise<void> {
   await run(['nft', 'delete', 'table', family, name], { allowFailure: true });
 }
+
+/** The whole live ruleset as `nft -j list ruleset` prints it (every table, the operators' too). */
+export async function nftRulesetJson(netns?: string): Promise<unknown> {
+  const argv = netns ? ['nsenter', `--net=/run/netns/${netns}`, 'nft', '-j', 'list', 'ruleset'] : ['nft', '-j', 'list', 'ruleset'];
+  const { stdout } = await run(argv);
+  return JSON.parse(stdout) as unknown;
+}

@@ -1,0 +1,13 @@
+export { Auditor } from './auditor.js';
+export type { AuditSources } from './collect.js';
+export { buildReport, AUDIT_SCHEMA } from './report.js';
+export type { AuditReport } from './report.js';
+export type { AuditFacts, AuditNetwork, AuditContainer, AuditEndpoint, AuditPort, AuditHost } from './facts.js';
+export type { Matrix, Cell, Check, Verdict, CellKind, Peer } from './matrix.js';
+export type { Exposure, ExposedPort } from './exposure.js';
+export type { VerifyResult, Disagreement } from './verify.js';
+export { REASONS } from './reasons.js';
+export type { Reason } from './reasons.js';
+export { topologySvg, topologyGraph } from './topology.js';
+export type { TopoGraph, TopoNode, TopoEdge } from './topology.js';
+export { UI_PAGE } from './ui-page.js';

@@ -17,7 +17,7 @@
 import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
-import type { AttachSession, OutputChunk } from '../engine/container-types.js';
+import type { AttachSession, OutputChunk } from '../engine/index.js';
 import { invalidParameter, notFound } from '../util/errors.js';
 import { logger } from '../util/log.js';
 import { drainOrClose } from '../util/streams.js';

@@ -11,12 +11,10 @@ import { createApiServer, listenUnix, networkRoutes, Router, systemRoutes } from
 import { imageRoutes } from '../api/handlers/images.js';
 import { containerRoutes, containersOf } from '../api/handlers/containers.js';
 import { closeHijacked, handleUpgrade } from '../api/hijack.js';
-import { ContainerController, ContainerNetworking, NetworkController } from '../engine/index.js';
+import { ContainerController, ContainerNetworking, NetworkController, createServiceDiscovery, installPortPublishing } from '../engine/index.js';
 import { openImageService } from '../images/index.js';
-import { createServiceDiscovery } from '../engine/service-discovery.js';
 import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, predefinedNetworks, type NetworkDriver } from '../drivers/index.js';
 import { FirewallManager, NftFirewall, NoFirewall } from '../firewall/index.js';
-import { installPortPublishing } from '../engine/port-hooks.js';
 import { PortReservations } from '../kernel/port-reservation.js';
 import { firewallRoutes } from '../api/handlers/firewall.js';
 import { auditRoutes } from '../api/handlers/audit.js';

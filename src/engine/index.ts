@@ -1,10 +1,12 @@
-export { NetworkController, toDriverNetwork } from './network-controller.js';
-export type { NetworkControllerDeps } from './network-controller.js';
-export type { NetworkRecord, IpamPoolRecord, NetworkCreateRequest } from './network-record.js';
-export { Mutex } from './lock.js';
-export type { IpamDefaults } from './ipam-plan.js';
-export { ContainerController } from './container-controller.js';
-export type { ContainerControllerDeps, ImageLookup } from './container-controller.js';
-export { ContainerNetworking } from './container-network.js';
-export type * from './container-types.js';
-export type { ContainerHooks, EtcContributions } from './container-hooks.js';
+/**
+ * engine/: the controller of every request, in folders by concern: networks/, containers/, and the
+ * container features ports/, links/ and discovery/ (embedded DNS). Makes no kernel calls itself:
+ * drivers/ and runtime/ do. Other layers import only from this file.
+ */
+export { NetworkController, toDriverNetwork, type NetworkControllerDeps, type IpamDefaults } from './networks/index.js';
+export type { NetworkRecord, IpamPoolRecord, NetworkCreateRequest } from './networks/index.js';
+export { ContainerController, ContainerNetworking, type ContainerControllerDeps, type ImageLookup } from './containers/index.js';
+export type { ContainerHooks, EtcContributions } from './containers/index.js';
+export type * from './containers/container-types.js';
+export { installPortPublishing, PortPublishing, type PortMapView } from './ports/index.js';
+export { createServiceDiscovery, type ServiceDiscovery } from './discovery/index.js';

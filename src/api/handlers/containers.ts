@@ -8,7 +8,7 @@
  * Beware: wait answers its headers at once and the body only when the condition holds (the CLI's
  * `docker run` waits for those headers before it starts the container); logs likewise streams.
  */
-import type { ContainerService } from '../../engine/container-types.js';
+import type { ContainerService } from '../../engine/index.js';
 import type { NetworkController } from '../../engine/index.js';
 import { invalidParameter, isRedesError, RedesError } from '../../util/errors.js';
 import { logger } from '../../util/log.js';

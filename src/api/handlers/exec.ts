@@ -6,7 +6,7 @@
  * starting it (no such executable, container stopped) reaches the client inside the stream, and the
  * CLI then reads the exit code from exec inspect.
  */
-import type { ContainerService } from '../../engine/container-types.js';
+import type { ContainerService } from '../../engine/index.js';
 import { invalidParameter } from '../../util/errors.js';
 import { logger } from '../../util/log.js';
 import type { Router } from '../router.js';

@@ -20,7 +20,7 @@ import { PassThrough, Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import type {
   AttachSession, ContainerRecord, ContainerService, EndpointRecord, ExecRecord, LogLine, LogOptions, OutputChunk,
-} from '../../engine/container-types.js';
+} from '../../engine/containers/container-types.js';
 import { conflict, internal, notFound } from '../../util/errors.js';
 import { newId } from '../../util/ids.js';
 import { nowRfc3339Nano, ZERO_TIME } from '../../util/time.js';

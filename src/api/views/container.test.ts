@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ContainerRecord, EndpointRecord, ExecRecord } from '../../engine/container-types.js';
+import type { ContainerRecord, EndpointRecord, ExecRecord } from '../../engine/index.js';
 import type { NetworkRecord } from '../../engine/index.js';
 import { ZERO_TIME } from '../../util/time.js';
 import {

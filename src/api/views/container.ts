@@ -9,7 +9,7 @@
  * default `bridge` network (empty otherwise), as in Docker 28; a container sharing another's
  * namespace (`container:<id>`) shows no networks of its own.
  */
-import type { ContainerRecord, ContainerState, EndpointRecord, ExecRecord } from '../../engine/container-types.js';
+import type { ContainerRecord, ContainerState, EndpointRecord, ExecRecord } from '../../engine/index.js';
 import type { NetworkRecord } from '../../engine/index.js';
 import { ZERO_TIME } from '../../util/time.js';
 import { parseDetachKeys } from '../stream-framing.js';

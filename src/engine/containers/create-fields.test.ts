@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { checkCreateFields, checkEndpointFields, FIELD_TABLES, refusal } from './create-fields.js';
 
-const fixture = JSON.parse(readFileSync(fileURLToPath(new URL('../../../src/engine/testdata/create-fields-v1.50.json', import.meta.url)), 'utf8')) as Record<string, string[]>;
+const fixture = JSON.parse(readFileSync(fileURLToPath(new URL('../../../../src/engine/containers/testdata/create-fields-v1.50.json', import.meta.url)), 'utf8')) as Record<string, string[]>;
 
 const TABLE_OF: Record<string, keyof typeof FIELD_TABLES> = {
   ContainerConfig: 'Config',

@@ -14,12 +14,12 @@
  * same inode must be kept: writeFile truncates and writes).
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { EMBEDDED_DNS_ADDRESS, embeddedResolvConf, searchAndOptions, upstreamServers, type ClientView, type DnsEndpoint, type EmbeddedDns } from '../dns/index.js';
-import { strList } from './container-config.js';
-import type { ContainerHooks } from './container-hooks.js';
-import type { ContainerRecord, EndpointRecord } from './container-types.js';
-import type { NetworkRecord } from './network-record.js';
-import { parseLink } from './link-env.js';
+import { EMBEDDED_DNS_ADDRESS, embeddedResolvConf, searchAndOptions, upstreamServers, type ClientView, type DnsEndpoint, type EmbeddedDns } from '../../dns/index.js';
+import { strList } from '../containers/container-config.js';
+import type { ContainerHooks } from '../containers/container-hooks.js';
+import type { ContainerRecord, EndpointRecord } from '../containers/container-types.js';
+import type { NetworkRecord } from '../networks/network-record.js';
+import { parseLink } from '../links/link-env.js';
 
 /** What the hooks need to know about other containers (the container controller provides it). */
 export interface ContainerLookup {

@@ -17,15 +17,15 @@
  * (link-rules.ts); without one, links change no firewall state.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { internal, invalidParameter, isRedesError, notFound } from '../util/errors.js';
-import { logger } from '../util/log.js';
-import { strList } from './container-config.js';
-import type { ContainerHooks } from './container-hooks.js';
-import type { ContainerRecord } from './container-types.js';
-import type { ContainerLookup } from './dns-hooks.js';
+import { internal, invalidParameter, isRedesError, notFound } from '../../util/errors.js';
+import { logger } from '../../util/log.js';
+import { strList } from '../containers/container-config.js';
+import type { ContainerHooks } from '../containers/container-hooks.js';
+import type { ContainerRecord } from '../containers/container-types.js';
+import type { ContainerLookup } from '../discovery/dns-hooks.js';
 import { linkEnv, linkHostsLines, parseLink, replaceLinkHostsLines, type LinkTarget } from './link-env.js';
 import { LinkRules, type LinkFirewall } from './link-rules.js';
-import type { NetworkRecord } from './network-record.js';
+import type { NetworkRecord } from '../networks/network-record.js';
 
 const log = logger.child({ component: 'links' });
 

@@ -7,14 +7,14 @@
  * driver fails, the record is deleted again. A crash between the two is repaired at the next start by
  * `init()`, which hands every stored network to its driver's `restore`.
  */
-import type { Store, Collection } from '../store/index.js';
-import { DEFAULT_DRIVER, type DriverNetwork, type NetworkDriver, type PredefinedNetwork } from '../drivers/index.js';
-import { conflict, forbidden, invalidParameter, notFound, RedesError } from '../util/errors.js';
-import { newId } from '../util/ids.js';
-import { nowRfc3339Nano, rfc3339ToSeconds } from '../util/time.js';
-import { logger } from '../util/log.js';
-import { Filters } from '../util/filters.js';
-import { Mutex } from './lock.js';
+import type { Store, Collection } from '../../store/index.js';
+import { DEFAULT_DRIVER, type DriverNetwork, type NetworkDriver, type PredefinedNetwork } from '../../drivers/index.js';
+import { conflict, forbidden, invalidParameter, notFound, RedesError } from '../../util/errors.js';
+import { newId } from '../../util/ids.js';
+import { nowRfc3339Nano, rfc3339ToSeconds } from '../../util/time.js';
+import { logger } from '../../util/log.js';
+import { Filters } from '../../util/filters.js';
+import { Mutex } from '../lock.js';
 import { planIpam, type IpamDefaults } from './ipam-plan.js';
 import { PREDEFINED_NAMES, type NetworkCreateRequest, type NetworkRecord } from './network-record.js';
 

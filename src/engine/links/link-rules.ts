@@ -11,11 +11,11 @@
  * Beware: IPv4 only, like Docker's links. `live` holds the parents whose elements are programmed;
  * a target event refreshes only those, so a parent that is stopping never gets elements back.
  */
-import type { PortProto } from '../ipam/ports.js';
-import { strList } from './container-config.js';
-import type { ContainerRecord } from './container-types.js';
-import type { ContainerLookup } from './dns-hooks.js';
-import type { NetworkRecord } from './network-record.js';
+import type { PortProto } from '../../ipam/ports.js';
+import { strList } from '../containers/container-config.js';
+import type { ContainerRecord } from '../containers/container-types.js';
+import type { ContainerLookup } from '../discovery/dns-hooks.js';
+import type { NetworkRecord } from '../networks/network-record.js';
 
 /** One allowed parent → target port (the firewall's FirewallLink, by shape: engine/ may not import firewall/). */
 export interface LinkRule {

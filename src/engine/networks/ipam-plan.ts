@@ -2,8 +2,8 @@
  * Turns a create request's `IPAM` object into the pools a network record keeps, using the pure ipam/
  * module for every check (Docker's texts). One subnet per address family is supported.
  */
-import { validateIpamConfig, type IpamConfigEntry, type NormalizedPool, type PoolSpec } from '../ipam/index.js';
-import { invalidParameter, notFound } from '../util/errors.js';
+import { validateIpamConfig, type IpamConfigEntry, type NormalizedPool, type PoolSpec } from '../../ipam/index.js';
+import { invalidParameter, notFound } from '../../util/errors.js';
 import type { IpamPoolRecord, NetworkRecord } from './network-record.js';
 
 export interface IpamDefaults {

@@ -12,17 +12,17 @@ import { EventEmitter } from 'node:events';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import type { Collection, Store } from '../store/index.js';
-import { listSandboxes } from '../drivers/index.js';
+import type { Collection, Store } from '../../store/index.js';
+import { listSandboxes } from '../../drivers/index.js';
 import {
   attach as runtimeAttach, buildOciSpec, createContainer, deleteContainer, exitStatus, isRunning,
   readHostLimits, readLogs, resize as runtimeResize, signalContainer, startCreated, waitExit, type ExitStatus,
-} from '../runtime/index.js';
-import { mountRootfs, unmountRootfs } from '../images/index.js';
-import { conflict, forbidden, invalidParameter } from '../util/errors.js';
-import { newId } from '../util/ids.js';
-import { logger } from '../util/log.js';
-import { nowRfc3339Nano, ZERO_TIME } from '../util/time.js';
+} from '../../runtime/index.js';
+import { mountRootfs, unmountRootfs } from '../../images/index.js';
+import { conflict, forbidden, invalidParameter } from '../../util/errors.js';
+import { newId } from '../../util/ids.js';
+import { logger } from '../../util/log.js';
+import { nowRfc3339Nano, ZERO_TIME } from '../../util/time.js';
 import { endedSession, LateAttach, liveSession } from './attach-session.js';
 import { mergeImageConfig, parseCreateBody, parseEndpointRequest, strList } from './container-config.js';
 import { identityOf, type ContainerNetworking } from './container-network.js';
@@ -32,10 +32,10 @@ import { writeEtcFiles } from './etc-files.js';
 import { ContainerExecs } from './container-exec.js';
 import { consoleSize, resolveUser } from './process-settings.js';
 import type { ContainerHooks, EtcContributions } from './container-hooks.js';
-import { Mutex } from './lock.js';
+import { Mutex } from '../lock.js';
 import { CONTAINER_NAME, randomName } from './names.js';
-import type { NetworkController } from './network-controller.js';
-import type { NetworkRecord } from './network-record.js';
+import type { NetworkController } from '../networks/network-controller.js';
+import type { NetworkRecord } from '../networks/network-record.js';
 
 const log = logger.child({ component: 'containers' });
 

@@ -1,5 +1,5 @@
 /** The stored form of a network (one JSON document per network in the store's `networks` collection). */
-import type { NetworkOptions } from '../drivers/index.js';
+import type { NetworkOptions } from '../../drivers/index.js';
 
 export interface IpamPoolRecord {
   subnet: string;

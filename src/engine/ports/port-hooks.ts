@@ -16,14 +16,14 @@
  * (its driver gave it a default host IP: bridge) and is not internal (the container's gateway
  * network, as Docker does). Internal networks publish nothing.
  */
-import type { Collection, Store } from '../store/index.js';
-import { enableHairpin, localPortRange } from '../drivers/bridge/host.js';
-import { isV6, parsePortRequests, PortAllocator, type PortProto } from '../ipam/ports.js';
-import { isRedesError, RedesError } from '../util/errors.js';
-import { logger } from '../util/log.js';
-import type { ContainerHooks } from './container-hooks.js';
-import type { ContainerRecord, EndpointRecord } from './container-types.js';
-import type { NetworkRecord } from './network-record.js';
+import type { Collection, Store } from '../../store/index.js';
+import { enableHairpin, localPortRange } from '../../drivers/bridge/host.js';
+import { isV6, parsePortRequests, PortAllocator, type PortProto } from '../../ipam/ports.js';
+import { isRedesError, RedesError } from '../../util/errors.js';
+import { logger } from '../../util/log.js';
+import type { ContainerHooks } from '../containers/container-hooks.js';
+import type { ContainerRecord, EndpointRecord } from '../containers/container-types.js';
+import type { NetworkRecord } from '../networks/network-record.js';
 
 const log = logger.child({ component: 'ports' });
 

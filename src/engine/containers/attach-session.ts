@@ -3,7 +3,7 @@
  * starts the container: output and stdin are held until the shim exists, then joined to it.
  */
 import { PassThrough, Writable } from 'node:stream';
-import type { Attachment } from '../runtime/index.js';
+import type { Attachment } from '../../runtime/index.js';
 import type { AttachSession } from './container-types.js';
 
 /** Wraps a live runtime attachment. */

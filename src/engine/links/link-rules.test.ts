@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ContainerRecord } from './container-types.js';
-import type { NetworkRecord } from './network-record.js';
+import type { ContainerRecord } from '../containers/container-types.js';
+import type { NetworkRecord } from '../networks/network-record.js';
 import { exposedPorts, LinkRules, type LinkRule } from './link-rules.js';
 
 function rec(id: string, ip: string, extra: { links?: string[]; exposed?: string[]; running?: boolean } = {}): ContainerRecord {

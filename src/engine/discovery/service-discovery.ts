@@ -11,13 +11,13 @@
  * Beware: `containers` is late-bound (the controller is made after its hooks); it is only called
  * from inside hook calls, when the controller exists.
  */
-import { EmbeddedDns } from '../dns/index.js';
-import type { ContainerHooks } from './container-hooks.js';
-import type { ContainerRecord } from './container-types.js';
+import { EmbeddedDns } from '../../dns/index.js';
+import type { ContainerHooks } from '../containers/container-hooks.js';
+import type { ContainerRecord } from '../containers/container-types.js';
 import { createDnsHooks, type ContainerLookup } from './dns-hooks.js';
-import { createLinkHooks, type LinkHooks } from './link-hooks.js';
-import type { LinkFirewall } from './link-rules.js';
-import type { NetworkRecord } from './network-record.js';
+import { createLinkHooks, type LinkHooks } from '../links/link-hooks.js';
+import type { LinkFirewall } from '../links/link-rules.js';
+import type { NetworkRecord } from '../networks/network-record.js';
 
 export interface ServiceDiscovery {
   readonly dns: EmbeddedDns;

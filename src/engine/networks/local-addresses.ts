@@ -7,9 +7,9 @@
  *
  * Beware: release is by owner, so it frees the addresses even when the network record is gone.
  */
-import type { AddressAllocator, AddressRequest, DriverNetwork, DriverPool } from '../drivers/index.js';
-import { allocateAddress, type NormalizedPool } from '../ipam/index.js';
-import type { Store } from '../store/index.js';
+import type { AddressAllocator, AddressRequest, DriverNetwork, DriverPool } from '../../drivers/index.js';
+import { allocateAddress, type NormalizedPool } from '../../ipam/index.js';
+import type { Store } from '../../store/index.js';
 
 function pool(p: DriverPool, family: 4 | 6): NormalizedPool {
   return { family, subnet: p.subnet, gateway: p.gateway, auxAddresses: p.auxAddresses, static: true, ...(p.ipRange ? { ipRange: p.ipRange } : {}) };

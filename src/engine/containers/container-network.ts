@@ -3,18 +3,18 @@
  * transaction), creating and removing a container's namespace, and joining/leaving networks through
  * the network's driver. Used by the container controller for start, stop, connect and disconnect.
  */
-import type { Store } from '../store/index.js';
-import { createSandbox, deleteSandbox, type AddressAllocator, type NetworkDriver } from '../drivers/index.js';
-import { macFromIPv4, randomMac } from '../ipam/index.js';
-import { forbidden, invalidParameter, notFound } from '../util/errors.js';
-import { logger } from '../util/log.js';
-import { newId } from '../util/ids.js';
-import type { NetworkController } from './network-controller.js';
-import { toDriverNetwork } from './network-controller.js';
-import type { NetworkRecord } from './network-record.js';
+import type { Store } from '../../store/index.js';
+import { createSandbox, deleteSandbox, type AddressAllocator, type NetworkDriver } from '../../drivers/index.js';
+import { macFromIPv4, randomMac } from '../../ipam/index.js';
+import { forbidden, invalidParameter, notFound } from '../../util/errors.js';
+import { logger } from '../../util/log.js';
+import { newId } from '../../util/ids.js';
+import type { NetworkController } from '../networks/network-controller.js';
+import { toDriverNetwork } from '../networks/network-controller.js';
+import type { NetworkRecord } from '../networks/network-record.js';
 import type { ContainerRecord, EndpointRecord } from './container-types.js';
 import type { EndpointRequest } from './container-config.js';
-import { LocalAddresses } from './local-addresses.js';
+import { LocalAddresses } from '../networks/local-addresses.js';
 
 /** The fields of an endpoint that exist only while it is plugged in (a running container's). */
 const UNPLUGGED = {

@@ -7,24 +7,38 @@
  * command's own code on.
  */
 import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_NAME, checkName } from './layout.js';
-import { sandboxDown, sandboxExec, sandboxList, sandboxUp, sandboxWorld } from './sandbox.js';
+import { sandboxDown, sandboxExec, sandboxLan, sandboxList, sandboxUp, sandboxWorld } from './sandbox.js';
+
+/** The tour of the course chapter: index pages in Spanish and English (dist/src/sandbox/ is 3 levels down). */
+const TOUR_PAGES = [
+  ['es', fileURLToPath(new URL('../../../docs/curso/README.md', import.meta.url))],
+  ['en', fileURLToPath(new URL('../../../docs/course/README.md', import.meta.url))],
+] as const;
 
 const USAGE = `Usage: redes sandbox COMMAND
 
 Isolated engine hosts with a simulated outside world.
 
 Commands:
-  up [--name N] [--lan] [--log-level L] [--daemon-arg=FLAG]...
+  up [--name N] [--lan] [--tour] [--log-level L] [--daemon-arg=FLAG]...
                                           Create (or repair) sandbox N and start redesd in it;
                                           prints: export DOCKER_HOST=unix:///run/redes/N/docker.sock
+                                          (--tour: also says, on stderr, where the course's tour starts)
   down N                                  Stop and remove everything of sandbox N
   ls                                      List sandboxes
-  exec N -- CMD...                        Run CMD in the engine host namespace N
-  world N -- CMD...                       Run CMD in the world namespace N-world
+  exec [N] -- CMD...                      Run CMD in the engine host namespace N
+  world [N] -- CMD...                     Run CMD in the world namespace N-world
+  lan [N] -- CMD...                       Run CMD in the lan namespace N-lan (made by up --lan)
 
-Default N: ${DEFAULT_NAME}. Names match ^[a-z][a-z0-9]{0,11}$.
+Default N: $REDES_SANDBOX when set, else ${DEFAULT_NAME}. Names match ^[a-z][a-z0-9]{0,11}$.
 `;
+
+/** The sandbox a command means when it names none: $REDES_SANDBOX, else `redes`. */
+function defaultName(): string {
+  return process.env.REDES_SANDBOX || DEFAULT_NAME;
+}
 
 class UsageError extends Error {}
 
@@ -44,6 +58,8 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
         return await execLike(rest, sandboxExec);
       case 'world':
         return await execLike(rest, sandboxWorld);
+      case 'lan':
+        return await execLike(rest, sandboxLan);
       case undefined:
       case 'help':
       case '-h':
@@ -76,13 +92,18 @@ async function up(args: string[]): Promise<number> {
       lan: { type: 'boolean' },
       'log-level': { type: 'string' },
       'daemon-arg': { type: 'string', multiple: true },
+      tour: { type: 'boolean' },
     },
     strict: true,
   });
-  const name = values.name ?? DEFAULT_NAME;
+  const name = values.name ?? defaultName();
   checkName(name);
   const r = await sandboxUp({ name, lan: values.lan === true, logLevel: values['log-level'], ...(values['daemon-arg'] ? { daemonArgs: values['daemon-arg'] } : {}) });
   process.stdout.write(`${r.exportLine}\n`);
+  if (values.tour) {
+    const pages = TOUR_PAGES.map(([lang, path]) => `  ${lang}: ${path}`).join('\n');
+    process.stderr.write(`redes sandbox: the tour of the course chapter starts here (run its commands in this shell after eval):\n${pages}\n`);
+  }
   return 0;
 }
 
@@ -104,13 +125,16 @@ async function ls(args: string[]): Promise<number> {
   return 0;
 }
 
-/** `exec N -- CMD...` (the `--` may be left out when CMD has no options before it). */
+/**
+ * `exec [N] -- CMD...` (the `--` may be left out when CMD has no options before it; N may be left
+ * out when `--` is given).
+ */
 async function execLike(args: string[], fn: (name: string, argv: string[]) => Promise<number>): Promise<number> {
   const dash = args.indexOf('--');
   const head = dash < 0 ? args.slice(0, 1) : args.slice(0, dash);
   const command = dash < 0 ? args.slice(1) : args.slice(dash + 1);
   const positionals = positionalsOf(head, 1);
-  const name = positionals[0];
+  const name = positionals[0] ?? (dash >= 0 ? defaultName() : undefined);
   if (!name) throw new UsageError('a sandbox name is needed');
   if (command.length === 0) throw new UsageError('a command is needed after "--"');
   checkName(name);

@@ -8,6 +8,7 @@ export { type LabHost, type LabInfo, type LabRecord, type LabUpOptions, labDown,
 export {
   sandboxDown,
   sandboxExec,
+  sandboxLan,
   sandboxList,
   sandboxUp,
   sandboxWorld,

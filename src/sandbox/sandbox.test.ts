@@ -41,8 +41,8 @@ after(() => rm(dir, { recursive: true, force: true }));
 const newName = (): string => `t${randomBytes(4).toString('hex')}`;
 
 /** `redes sandbox ARGS` in a child process, with the stub daemon. */
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run([process.execPath, runner, ...args], { allowFailure: true, env: { ...process.env, REDESD_ENTRY: stub } });
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return run([process.execPath, runner, ...args], { allowFailure: true, env: { ...process.env, REDESD_ENTRY: stub, ...env } });
 }
 
 async function up(t: { after: (fn: () => Promise<unknown>) => void }, name: string, lan = false) {
@@ -112,6 +112,27 @@ test('up makes a host whose world answers DNS and HTTP; a second up reprints the
   assert.equal(down.code, 0, down.stderr);
   assert.equal(down.stdout, '');
   await assertGone(name, pids);
+});
+
+test('$REDES_SANDBOX names the sandbox when none is given; --tour says where the tour starts', async (t) => {
+  const name = newName();
+  t.after(() => sandboxDown(name, { progress: quiet }).catch(() => undefined));
+  const env = { REDES_SANDBOX: name };
+  const r = await cli(['up', '--tour'], env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, `export DOCKER_HOST=unix:///run/redes/${name}/docker.sock\n`);
+  assert.match(r.stderr, /tour .*starts here/);
+  assert.match(r.stderr, /es: \/.*\/docs\/curso\/README\.md$/m);
+  assert.match(r.stderr, /en: \/.*\/docs\/course\/README\.md$/m);
+  assert.equal((await cli(['exec', '--', 'sh', '-c', 'exit 5'], env)).code, 5);
+  const world = await cli(['world', '--', 'ip', '-br', 'addr', 'show', 'dev', 'uplink'], env);
+  assert.match(world.stdout, /203\.0\.113\.1\/24/);
+  const noLan = await cli(['lan', '--', 'true'], env);
+  assert.equal(noLan.code, 1);
+  assert.match(noLan.stderr, new RegExp(`sandbox netns "${name}-lan" not found`));
+  const noDash = await cli(['exec', 'true'], env);
+  assert.equal(noDash.code, 2, 'without --, the first word is the sandbox name');
+  assert.match(noDash.stderr, /a command is needed/);
 });
 
 test('two sandboxes run at once and go down separately', async (t) => {

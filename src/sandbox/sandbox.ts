@@ -304,3 +304,8 @@ export function sandboxExec(name: string, argv: readonly string[]): Promise<numb
 export function sandboxWorld(name: string, argv: readonly string[]): Promise<number> {
   return execIn(L.sandboxPaths(name).worldNetns, argv);
 }
+
+/** Run `argv` in the lan namespace of sandbox `name` (made by `up --lan`), with inherited stdio. */
+export function sandboxLan(name: string, argv: readonly string[]): Promise<number> {
+  return execIn(L.sandboxPaths(name).lanNetns, argv);
+}

@@ -3,14 +3,25 @@
  * `redes firewall ...`): flags (-H/--host, -h/--help), one subcommand word, and the daemon's socket
  * (--host, else DOCKER_HOST, else redesd's default).
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export const DEFAULT_HOST = 'unix:///run/redes/redes/docker.sock';
 
-/** Either what to do (the subcommand and the socket path), or the exit code to return at once. */
-export type ParsedSubcommand = { sub: string; socketPath: string } | { exit: number };
+/** A subcommand's own flags' values (strings, booleans, or lists of strings for `multiple` flags). */
+export type SubcommandValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
-export function parseDaemonSubcommand(argv: string[], cmd: { name: string; subcommands: readonly string[]; usage: string }): ParsedSubcommand {
+/** Either what to do (the subcommand, the socket path, its flags), or the exit code to return at once. */
+export type ParsedSubcommand = { sub: string; socketPath: string; values: SubcommandValues } | { exit: number };
+
+export interface SubcommandSpec {
+  name: string;
+  subcommands: readonly string[];
+  usage: string;
+  /** Extra flags (node's parseArgs options), accepted with any subcommand. */
+  options?: ParseArgsConfig['options'];
+}
+
+export function parseDaemonSubcommand(argv: string[], cmd: SubcommandSpec): ParsedSubcommand {
   const fail = (msg: string): ParsedSubcommand => {
     process.stderr.write(`redes ${cmd.name}: ${msg}\n\n${cmd.usage}`);
     return { exit: 2 };
@@ -19,7 +30,7 @@ export function parseDaemonSubcommand(argv: string[], cmd: { name: string; subco
   try {
     parsed = parseArgs({
       args: argv,
-      options: { host: { type: 'string', short: 'H' }, help: { type: 'boolean', short: 'h' } },
+      options: { ...cmd.options, host: { type: 'string', short: 'H' }, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,
     });
@@ -38,5 +49,6 @@ export function parseDaemonSubcommand(argv: string[], cmd: { name: string; subco
     process.stderr.write(`redes ${cmd.name}: invalid host ${JSON.stringify(host)}: only unix://PATH sockets are supported\n`);
     return { exit: 2 };
   }
-  return { sub, socketPath: host.slice('unix://'.length) };
+  const { host: _h, help: _help, ...values } = parsed.values;
+  return { sub, socketPath: host.slice('unix://'.length), values };
 }

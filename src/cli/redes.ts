@@ -13,7 +13,7 @@ const USAGE = `Usage: redes COMMAND
 Commands:
   sandbox   Create, use and remove isolated engine hosts (redes sandbox --help)
   lab       Several engine hosts on one simulated LAN, for swarm and overlay (redes lab --help)
-  image     Load locally built images into the daemon (redes image busybox)
+  image     Build images on this machine and load them into the daemon (redes image busybox|debian|course)
   firewall  Re-apply the daemon's nftables ruleset (redes firewall reload)
   audit     Who reaches whom and what is exposed; --verify probes, --policy gates (redes audit --help)
   topology  Draw the networks and containers as SVG (redes topology --svg FILE)

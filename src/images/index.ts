@@ -13,6 +13,10 @@ export { imageSummary, imageInspect, type ImageSummaryJson, type ImageInspectJso
 export { buildBusyboxRootfs, busyboxImageTar, ensureBusyboxImage, BUSYBOX_REF, DEFAULT_PATH_ENV } from './busybox.js';
 export { mountRootfs, unmountRootfs, isMountPoint, OVERLAY_SOURCE } from './rootfs.js';
 export { applyChanges } from './changes.js';
+export { splitWords } from './shell-words.js';
+export { debianImage, exposedPort, DEFAULT_SUITE, SOURCE_LABEL, type DebianImage, type DebianImageRequest } from './debian.js';
+export { debianRootfs, DEFAULT_IMAGE_CACHE, type DebianRootfs } from './debian-rootfs.js';
+export { presetFor, PRESETS, type DebianPreset } from './debian-presets.js';
 export { parseNamed, familiarName, familiarTagged, tagKey, shortImageId, type NamedRef } from './reference.js';
 export { packTar, type TarEntry } from './tar-write.js';
 export type {

@@ -4,7 +4,10 @@
  *
  * Beware: everything is held in memory; this is for archives of a few megabytes, not for exports.
  */
-import tarStream from 'tar-stream';
+import tarStream, { type Header, type Pack } from 'tar-stream';
+
+/** A header to write: a name, and whichever other fields apply. */
+export type PackHeader = Partial<Header> & { name: string };
 
 export interface TarEntry {
   name: string;
@@ -47,4 +50,23 @@ export async function packTar(entries: readonly TarEntry[]): Promise<Buffer> {
   pack.finalize();
   await collecting;
   return Buffer.concat(chunks);
+}
+
+/**
+ * Add one entry to a tar-stream pack with its body streamed (a file of `header.size` bytes) or none;
+ * resolves when the pack has taken it. For archives too big for memory (layers, image archives).
+ */
+export async function packStreamed(pack: Pack, header: PackHeader, body?: AsyncIterable<Buffer | Uint8Array>): Promise<void> {
+  const sink = pack.entry(header);
+  const done = new Promise<void>((resolve, reject) => {
+    sink.once('finish', () => resolve());
+    sink.once('error', reject);
+  });
+  if (body) {
+    for await (const chunk of body) {
+      if (!sink.write(chunk)) await new Promise<void>((r) => sink.once('drain', () => r()));
+    }
+  }
+  sink.end(undefined); // streamx's end() takes an optional last chunk, typed as required
+  await done;
 }

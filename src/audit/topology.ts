@@ -101,7 +101,7 @@ export async function layoutTopology(g: TopoGraph): Promise<LaidOut> {
   const elk = new elkModule.default();
   const root: ElkNode = {
     id: 'root',
-    layoutOptions: { 'elk.algorithm': 'layered', 'elk.direction': 'DOWN', 'elk.spacing.nodeNode': '30', 'elk.layered.spacing.nodeNodeBetweenLayers': '50', 'elk.edgeRouting': 'ORTHOGONAL' },
+    layoutOptions: { 'elk.algorithm': 'layered', 'elk.direction': 'RIGHT', 'elk.spacing.nodeNode': '20', 'elk.layered.spacing.nodeNodeBetweenLayers': '70', 'elk.edgeRouting': 'ORTHOGONAL' },
     children: g.nodes.map((n) => ({ id: n.id, width: Math.ceil(Math.max(...n.lines.map((l) => l.length)) * CHAR + 20), height: n.lines.length * LINE + 12 })),
     edges: g.edges.map((e): ElkExtendedEdge => ({ id: e.id, sources: [e.from], targets: [e.to] })),
   };

@@ -61,6 +61,8 @@ suite('course pages, each against a fresh sandbox', { concurrency: Math.max(1, M
       }
       reports.push(report);
       t.diagnostic(`${report.blocks} blocks, ${report.commands} commands, ${report.checked} outputs checked, ${report.notRun.length} not run, ${report.ms} ms`);
+      const slowest = [...report.blockMs].sort((a, b) => b.ms - a.ms).slice(0, 3);
+      t.diagnostic(`slowest blocks: ${slowest.map((b) => `line ${b.line} ${b.ms} ms`).join(', ')}`);
       for (const n of report.notRun) t.diagnostic(`not run: ${path}:${n.line}: ${n.reason}: ${n.commands.join(' ; ')}`);
       await assertNothingLeft(sandbox);
       if (report.failure !== undefined) assert.fail(report.failure);

@@ -43,6 +43,8 @@ export interface PageReport {
   failure?: string;
   /** Milliseconds the page took. */
   ms: number;
+  /** Milliseconds each block that ran took, by its line. */
+  blockMs: Array<{ line: number; ms: number }>;
 }
 
 const MARK = '\x1eredes-doc';
@@ -112,7 +114,7 @@ async function runBash(scriptPath: string, block: RunBlock, env: NodeJS.ProcessE
 /** Run every step of `page` in order; see the header. Never throws for a failing command. */
 export async function runPage(page: Page, opts: RunPageOptions): Promise<PageReport> {
   const started = Date.now();
-  const report: PageReport = { path: page.path, blocks: 0, commands: 0, checked: 0, notRun: [], ms: 0 };
+  const report: PageReport = { path: page.path, blocks: 0, commands: 0, checked: 0, notRun: [], ms: 0, blockMs: [] };
   const work = await mkdtemp(join(tmpdir(), `redes-docs-${opts.sandbox}-`));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -132,7 +134,9 @@ export async function runPage(page: Page, opts: RunPageOptions): Promise<PageRep
       }
       const scriptPath = join(work, `block-${step.line}.sh`);
       await writeFile(scriptPath, scriptOf(step));
+      const t0 = Date.now();
       const { raw, timedOut } = await runBash(scriptPath, step, env, work, opts.blockTimeoutMs ?? 120_000);
+      report.blockMs.push({ line: step.line, ms: Date.now() - t0 });
       const segs = splitOutput(raw);
       report.blocks++;
       report.commands += segs.filter((s) => s.rc !== undefined).length;

@@ -7,3 +7,5 @@ export type { FirewallLink } from './render-links.js';
 export { NftFirewall, NoFirewall, RecordingFirewall } from './firewall.js';
 export type { Firewall } from './firewall.js';
 export { FirewallManager } from './manager.js';
+export { overlayTable, renderOverlayGuard, renderOverlayGuardTeardown } from './render-overlay.js';
+export type { OverlayGuardState } from './render-overlay.js';

@@ -5,11 +5,12 @@
  * Beware: nftables 1.0.6 (Debian 12) wants each rule and each closing brace on its own line; the
  * renderers in firewall/ write rulesets that way.
  */
+import { nsenterArgv } from './netns.js';
 import { run } from './run.js';
 
-/** Applies a ruleset script in one transaction. */
-export async function nftApply(script: string): Promise<void> {
-  await run(['nft', '-f', '-'], { input: script });
+/** Applies a ruleset script in one transaction (in named namespace `netns` when given: tests). */
+export async function nftApply(script: string, netns?: string): Promise<void> {
+  await run(netns ? nsenterArgv(netns, ['nft', '-f', '-']) : ['nft', '-f', '-'], { input: script });
 }
 
 /** Checks a script without applying it (`nft -c`). */

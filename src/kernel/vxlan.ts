@@ -118,23 +118,23 @@ function checkPeer(p: OverlayPeer): void {
 }
 
 /**
- * Adds the entries of `add` and removes those of `del` (one ip and one bridge batch each). Adding is a
- * `replace` (safe to repeat, and a container that moved hosts is re-pointed); a missing entry on
- * delete is fine.
+ * Removes the entries of `del`, then adds those of `add` (one ip and one bridge batch each), so an
+ * address that moved to another MAC or host ends up pointing at the new one. Adding is a `replace`
+ * (safe to repeat); a missing entry on delete is fine.
  */
 export async function programPeers(vxlan: string, add: readonly OverlayPeer[], del: readonly OverlayPeer[], netns?: string): Promise<void> {
   [...add, ...del].forEach(checkPeer);
-  if (add.length) {
-    await ipBatch(add.map((p) => ['neigh', 'replace', p.ip, 'lladdr', p.mac, 'dev', vxlan, 'nud', 'permanent']), netns);
-    const fdb = add.map((p) => `fdb replace ${p.mac} dev ${vxlan} dst ${p.vtep} self permanent`).join('\n') + '\n';
-    await run(bridgeArgv(netns), { input: fdb });
-  }
   if (del.length) {
     // `-force` goes on past entries already gone (a batch stops at its first error otherwise).
     const neigh = del.map((p) => `neigh del ${p.ip} dev ${vxlan}`).join('\n') + '\n';
     await run(netns ? ['ip', '-n', netns, '-force', '-batch', '-'] : ['ip', '-force', '-batch', '-'], { input: neigh, allowFailure: true });
     const fdb = del.map((p) => `fdb del ${p.mac} dev ${vxlan} dst ${p.vtep} self`).join('\n') + '\n';
     await run([...bridgeArgv(netns).slice(0, -2), '-force', '-batch', '-'], { input: fdb, allowFailure: true });
+  }
+  if (add.length) {
+    await ipBatch(add.map((p) => ['neigh', 'replace', p.ip, 'lladdr', p.mac, 'dev', vxlan, 'nud', 'permanent']), netns);
+    const fdb = add.map((p) => `fdb replace ${p.mac} dev ${vxlan} dst ${p.vtep} self permanent`).join('\n') + '\n';
+    await run(bridgeArgv(netns), { input: fdb });
   }
 }
 

@@ -1,0 +1,202 @@
+// The overlay driver against the real kernel and the in-memory cluster store: three "hosts"
+// (namespaces on one LAN, kernel/test-lan.ts), one driver per host acting in its namespace, one
+// container namespace per host. Checks reachability by address, the records other hosts see, lease
+// expiry of a dead host, its restart with the same addresses, and clean removal.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryClusterBackend, clusterKeys } from '../../cluster/index.js';
+import { listOwnedLinks, listPeers } from '../../kernel/vxlan.js';
+import { nftTableJson } from '../../kernel/nft.js';
+import { run } from '../../kernel/run.js';
+import { nsenterArgv } from '../../kernel/netns.js';
+import { listWireguardPeers } from '../../kernel/wireguard.js';
+import { makeTestLan, type TestLan } from '../../kernel/test-lan.js';
+import type { DriverNetwork } from '../driver.js';
+import { wireguardIfname } from './host-wireguard.js';
+import { OWNER_ALIAS, vxlanName, type OverlayOptions } from './options.js';
+import { ERR_NOT_SWARM_MANAGER, OverlayDriver } from './overlay-driver.js';
+
+const NET_ID = 'c0ffee'.padEnd(64, '1');
+
+interface Host {
+  driver: OverlayDriver;
+  ns: string;
+  ctr: string;
+  dataDir: string;
+  node: string;
+}
+
+async function setup(t: { after: (fn: () => Promise<void>) => void }, hosts: number): Promise<{ lan: TestLan; backend: MemoryClusterBackend; hs: Host[]; dir: string; make: (i: number) => OverlayDriver }> {
+  const lan = await makeTestLan('ovd', hosts);
+  const dir = await mkdtemp(join(tmpdir(), `${lan.prefix}-`));
+  const backend = new MemoryClusterBackend();
+  const hs: Host[] = [];
+  const make = (i: number): OverlayDriver => {
+    const store = backend.store(`node-${i + 1}`);
+    const ns = lan.hosts[i] ?? '';
+    return new OverlayDriver({ cluster: () => ({ store, advertiseAddress: lan.hostAddr(i) }), instance: `${lan.prefix}h${i + 1}`, dataDir: join(dir, `h${i + 1}`), hostNetns: ns });
+  };
+  for (let i = 0; i < hosts; i++) {
+    const driver = make(i);
+    hs.push({ driver, ns: lan.hosts[i] ?? '', ctr: lan.containers[i] ?? '', dataDir: join(dir, `h${i + 1}`), node: `node-${i + 1}` });
+    lan.wgLinks.push({ ns: lan.hosts[i] ?? '', ifname: wireguardIfname(`${lan.prefix}h${i + 1}`) });
+  }
+  t.after(async () => {
+    for (const h of hs) await h.driver.close();
+    await lan.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { lan, backend, hs, dir, make };
+}
+
+function overlayNet(driver: OverlayDriver, raw: Record<string, string> = {}, id = NET_ID): DriverNetwork<OverlayOptions> {
+  const { options } = driver.parseOptions(raw, { id, predefined: false });
+  return { id, name: 'ov1', internal: false, enableIPv4: true, enableIPv6: false, options, ipv4: { subnet: '10.0.9.0/24', gateway: '10.0.9.1', auxAddresses: {} } };
+}
+
+async function join1(h: Host, net: DriverNetwork<OverlayOptions>, n: number): Promise<{ ip: string; epId: string }> {
+  const epId = `${String(n).repeat(12)}`.padEnd(64, 'e');
+  const { ipv4 } = await h.driver.allocator.allocate(net, epId, {});
+  assert.ok(ipv4);
+  const mac = `02:42:0a:00:09:${(Number(ipv4.split('.')[3])).toString(16).padStart(2, '0')}`;
+  await h.driver.joinEndpoint(net, h.ctr, { id: epId, container: { id: `c${n}`.padEnd(64, '0'), name: `web${n}`, aliases: [`alias${n}`] }, ifname: 'eth0', mac, ipv4: `${ipv4}/24`, mtu: 1500 });
+  return { ip: ipv4, epId };
+}
+
+async function ping(ns: string, to: string): Promise<boolean> {
+  return (await run(nsenterArgv(ns, ['busybox', 'ping', '-c', '1', '-W', '1', to]), { allowFailure: true, timeoutMs: 5000 })).code === 0;
+}
+
+test('three hosts: containers reach each other; a dead host expires everywhere and comes back with its addresses', async (t) => {
+  const { hs, backend, make } = await setup(t, 3);
+  const net = overlayNet(hs[0]!.driver);
+  for (const h of hs) await h.driver.restore([]);
+  for (const h of hs) await h.driver.createNetwork(net);
+  assert.equal(backend.read(clusterKeys.vni(net.options.own.vni))?.value, NET_ID);
+  const eps = await Promise.all(hs.map((h, i) => join1(h, net, i + 1)));
+  assert.equal(new Set(eps.map((e) => e.ip)).size, 3, 'three distinct addresses');
+  for (const h of hs) await h.driver.settled();
+  // MTU: underlay 1500 - 50.
+  const [c1link] = JSON.parse((await run(['ip', '-n', hs[0]!.ctr, '-json', 'link', 'show', 'dev', 'eth0'])).stdout) as Array<{ mtu: number }>;
+  assert.equal(c1link?.mtu, 1450);
+  for (const [i, h] of hs.entries()) {
+    for (const [j, e] of eps.entries()) if (i !== j) assert.ok(await ping(h.ctr, e.ip), `c${i + 1} -> ${e.ip}`);
+  }
+  assert.deepEqual(hs[0]!.driver.remoteEndpoints(NET_ID).map((r) => r.name).sort(), ['web2', 'web3']);
+  assert.deepEqual(hs[0]!.driver.remoteEndpoints(NET_ID).find((r) => r.name === 'web3')?.aliases, ['alias3']);
+
+  // kill -9 of host 3: its watch stops, its lease runs out.
+  await hs[2]!.driver.close();
+  backend.expireLease('node-3');
+  await backend.settle();
+  for (const h of hs.slice(0, 2)) await h.driver.settled();
+  assert.deepEqual((await listPeers(vxlanName(NET_ID), hs[0]!.ns)).map((p) => p.ip), [eps[1]!.ip]);
+  assert.equal(await ping(hs[0]!.ctr, eps[2]!.ip), false);
+
+  // Restarted from its data dir, it publishes its running container again: same address, reachable.
+  const again = make(2);
+  hs[2]!.driver = again;
+  await again.restore([net]);
+  await backend.settle();
+  for (const h of hs) await h.driver.settled();
+  assert.deepEqual((await listPeers(vxlanName(NET_ID), hs[0]!.ns)).map((p) => p.ip).sort(), [eps[1]!.ip, eps[2]!.ip].sort());
+  assert.ok(await ping(hs[0]!.ctr, eps[2]!.ip));
+  assert.ok(await ping(hs[2]!.ctr, eps[0]!.ip), 'the restarted host programmed the others again');
+  assert.equal((await listPeers(vxlanName(NET_ID), hs[2]!.ns)).length, 2, 'nothing duplicated on the restarted host');
+
+  // docker rm on host 2: released and unprogrammed everywhere.
+  await hs[1]!.driver.leaveEndpoint(net, hs[1]!.ctr, { id: eps[1]!.epId, ifname: 'eth0' });
+  await hs[1]!.driver.allocator.release(net, eps[1]!.epId);
+  await backend.settle();
+  for (const h of hs) await h.driver.settled();
+  assert.deepEqual((await listPeers(vxlanName(NET_ID), hs[0]!.ns)).map((p) => p.ip), [eps[2]!.ip]);
+  assert.equal(backend.read(clusterKeys.ipam(NET_ID, eps[1]!.ip)), undefined);
+
+  for (const [i, h] of hs.entries()) {
+    if (i !== 1) await h.driver.leaveEndpoint(net, h.ctr, { id: eps[i]!.epId, ifname: 'eth0' });
+    await h.driver.deleteNetwork(net);
+    assert.deepEqual(await listOwnedLinks(OWNER_ALIAS, h.ns), []);
+  }
+  assert.equal(backend.read(clusterKeys.vni(net.options.own.vni)), undefined);
+  assert.deepEqual(backend.list('ipam/').items, []);
+});
+
+test('60 concurrent allocations over 3 hosts: no address twice', async () => {
+  const backend = new MemoryClusterBackend();
+  const drivers = [1, 2, 3].map((i) => {
+    const store = backend.store(`node-${i}`);
+    return new OverlayDriver({ cluster: () => ({ store, advertiseAddress: `198.51.100.${10 + i}` }), instance: `x${i}`, dataDir: '/nonexistent' });
+  });
+  const net = overlayNet(drivers[0]!);
+  const got = await Promise.all(Array.from({ length: 60 }, (_, i) => drivers[i % 3]!.allocator.allocate(net, `ep${i}`.padEnd(64, '0'), {})));
+  const ips = got.map((g) => g.ipv4);
+  assert.equal(new Set(ips).size, 60);
+  assert.equal(backend.list(clusterKeys.ipamOf(NET_ID)).items.length, 60);
+  await assert.rejects(drivers[1]!.allocator.allocate(net, 'other'.padEnd(64, '0'), { ipv4: ips[0] }), /Address already in use/);
+  // The same endpoint asking again for its own address gets it (a retried start).
+  assert.deepEqual(await drivers[0]!.allocator.allocate(net, 'ep0'.padEnd(64, '0'), { ipv4: ips[0] }), { ipv4: ips[0] });
+});
+
+test('outside a cluster: Docker\'s swarm text; a VNI held by another network is refused', async () => {
+  const d = new OverlayDriver({ cluster: () => undefined, instance: 'x', dataDir: '/nonexistent' });
+  const net = overlayNet(d);
+  assert.throws(() => d.checkCreate(net, []), (e: Error) => e.message === ERR_NOT_SWARM_MANAGER);
+  await assert.rejects(d.createNetwork(net), (e: Error) => e.message === ERR_NOT_SWARM_MANAGER);
+  const backend = new MemoryClusterBackend();
+  const store = backend.store('n1');
+  const c = new OverlayDriver({ cluster: () => ({ store, advertiseAddress: '198.51.100.11' }), instance: 'x', dataDir: '/nonexistent' });
+  const other = overlayNet(c, { 'com.docker.network.driver.overlay.vxlanid_list': '5000' }, 'b'.repeat(64));
+  const mine = overlayNet(c, { 'com.docker.network.driver.overlay.vxlanid_list': '5000' });
+  assert.throws(() => c.checkCreate(mine, [other]), /vxlan id 5000 is already in use by network ov1/);
+  await store.create(clusterKeys.vni(5000), 'b'.repeat(64));
+  await assert.rejects(c.createNetwork(mine), /vxlan id 5000 is already in use by network bbbbbbbbbbbb/);
+});
+
+test('encrypted: VXLAN inside WireGuard, guard table for the VNI, peers follow the hosts; no WireGuard is a clear error', async (t) => {
+  const { hs, backend } = await setup(t, 2);
+  const net = overlayNet(hs[0]!.driver, { encrypted: '' });
+  for (const h of hs) await h.driver.createNetwork(net);
+  const eps = await Promise.all(hs.map((h, i) => join1(h, net, i + 1)));
+  await backend.settle();
+  for (const h of hs) await h.driver.settled();
+  const [c1link] = JSON.parse((await run(['ip', '-n', hs[0]!.ctr, '-json', 'link', 'show', 'dev', 'eth0'])).stdout) as Array<{ mtu: number }>;
+  assert.equal(c1link?.mtu, 1390, '1500 - 50 (VXLAN) - 60 (WireGuard)');
+  assert.ok(await ping(hs[0]!.ctr, eps[1]!.ip));
+  const wgIf = wireguardIfname(`${hs[0]!.ns.slice(0, -3)}h1`);
+  const peers = await listWireguardPeers(wgIf, hs[0]!.ns);
+  assert.equal(peers.length, 1);
+  assert.equal(peers[0]?.endpoint, '198.51.100.12:51820');
+  const guard = JSON.stringify(await run(nsenterArgv(hs[0]!.ns, ['nft', '-j', 'list', 'ruleset'])).then((r) => r.stdout));
+  assert.match(guard, new RegExp(String(net.options.own.vni)));
+  assert.match(guard, /encrypted overlay VNIs arrive through WireGuard only/);
+  assert.equal(await nftTableJson('inet', 'nonexistent-table'), undefined);
+
+  // Host 2 dies: it leaves host 1's peer set.
+  await hs[1]!.driver.close();
+  backend.expireLease('node-2');
+  await backend.settle();
+  await hs[0]!.driver.settled();
+  assert.deepEqual(await listWireguardPeers(wgIf, hs[0]!.ns), []);
+
+  // No WireGuard on a host: a clear error, nothing made.
+  const store = backend.store('node-9');
+  const path = process.env.PATH;
+  const noWg = new OverlayDriver({ cluster: () => ({ store, advertiseAddress: '198.51.100.11' }), instance: `${hs[0]!.ns}x`, dataDir: join(hs[0]!.dataDir, 'x'), hostNetns: hs[0]!.ns });
+  // A PATH with the usual tools but neither wg nor wireguard-go: a host without WireGuard.
+  const bin = join(hs[0]!.dataDir, 'bin');
+  await mkdir(bin, { recursive: true });
+  for (const tool of ['ip', 'bridge', 'nft', 'nsenter']) {
+    const where = (await run(['sh', '-c', 'command -v "$0"', tool])).stdout.trim();
+    await symlink(where, join(bin, tool));
+  }
+  process.env.PATH = bin;
+  try {
+    await assert.rejects(noWg.createNetwork(overlayNet(noWg, { encrypted: '' }, 'd'.repeat(64))), /encrypted overlay networks need WireGuard on every host, and this host has none: the wg program/);
+  } finally {
+    process.env.PATH = path;
+  }
+  assert.deepEqual((await listOwnedLinks(OWNER_ALIAS, hs[0]!.ns)).map((l) => l.ifname).sort(), [`ov-${NET_ID.slice(0, 12)}`, `vx-${NET_ID.slice(0, 12)}`].sort());
+});

@@ -1,0 +1,312 @@
+/**
+ * The overlay driver (global scope): networks shared by every engine host of a cluster through the
+ * cluster store, carried between hosts by VXLAN, optionally inside WireGuard (`--opt encrypted`).
+ *
+ * Per network and host: a bridge `ov-<id>` and a VXLAN device `vx-<id>` (kernel/vxlan.ts); a
+ * container's veth joins the bridge. Addresses are cluster-wide (cluster-addresses.ts). A joined
+ * container is published as a leased record `endpoints/<net>/<endpoint>`; every host watches
+ * `endpoints/` and programs a static FDB + neighbour entry per remote container (and, for encrypted
+ * networks, one WireGuard peer per remote host), removing them when the record goes, whether by
+ * `docker rm` or by the lease of a dead host expiring. See peers.ts for the watch.
+ *
+ * Restart: the endpoints this host published are kept in `<dataDir>/overlay-endpoints.json` and
+ * re-published at `restore`; the watch starts again from a fresh listing (its revision), and the
+ * kernel's entries are reconciled against it, so nothing is missed or left over.
+ *
+ * Beware: needs a cluster (`cluster()` answers undefined outside one): Docker's texts otherwise.
+ * Kernel calls act in the daemon's namespace, or in `hostNetns` when given (tests).
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ClusterStore } from '../../cluster/index.js';
+import { clusterKeys } from '../../cluster/index.js';
+import { renderOverlayGuard, renderOverlayGuardTeardown } from '../../firewall/index.js';
+import { ipBatch, ipJson, type IpAddr } from '../../kernel/ip.js';
+import { nftApply } from '../../kernel/nft.js';
+import { ensureOverlayLinks, listOwnedLinks, removeOverlayLinks, VXLAN_OVERHEAD } from '../../kernel/vxlan.js';
+import { WIREGUARD_OVERHEAD } from '../../kernel/wireguard.js';
+import { conflict, forbidden, unavailable } from '../../util/errors.js';
+import { logger } from '../../util/log.js';
+import type { DriverNetwork, EndpointRef, EndpointSpec, NetworkDriver, NetworkOptions } from '../driver.js';
+import { ClusterAddresses } from './cluster-addresses.js';
+import { HostWireguard } from './host-wireguard.js';
+import { bridgeName, OWNER_ALIAS, parseOverlayOptions, shownOverlayOptions, vxlanName, type OverlayOptions } from './options.js';
+import { PeerWatch, type RemoteEndpoint } from './peers.js';
+import type { EndpointRecord } from './records.js';
+
+const log = logger.child({ component: 'overlay' });
+
+/** What the driver needs of the cluster this engine is in. */
+export interface OverlayCluster {
+  store: ClusterStore;
+  /** This host's underlay address: the VTEP of plain networks, the WireGuard endpoint. */
+  advertiseAddress: string;
+}
+
+export interface OverlayDriverDeps {
+  /** The cluster now, or undefined when the engine is in none (it may join one after start). */
+  cluster: () => OverlayCluster | undefined;
+  /** The engine's instance prefix (unique interface and table names on the machine). */
+  instance: string;
+  /** Where the WireGuard key and this host's published endpoints are kept. */
+  dataDir: string;
+  /** Act in this named namespace instead of the daemon's own (tests). */
+  hostNetns?: string;
+  /** Remote endpoints of a network changed (the embedded DNS answers their names). */
+  onRemoteEndpoints?: (networkId: string, endpoints: readonly RemoteEndpoint[]) => void;
+}
+
+/** Docker's text for overlay work on an engine outside a swarm. */
+export const ERR_NOT_SWARM_MANAGER =
+  'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
+
+interface LocalEndpoint {
+  networkId: string;
+  record: EndpointRecord;
+}
+
+export class OverlayDriver implements NetworkDriver<OverlayOptions> {
+  readonly name = 'overlay';
+  readonly scope = 'global';
+  readonly allocator: ClusterAddresses;
+  private readonly nets = new Map<string, DriverNetwork<OverlayOptions>>();
+  private readonly mtus = new Map<string, number>();
+  private readonly local = new Map<string, LocalEndpoint>();
+  private readonly wg: HostWireguard;
+  private watch: PeerWatch | undefined;
+  private loaded = false;
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: OverlayDriverDeps) {
+    this.allocator = new ClusterAddresses(() => this.cluster().store);
+    this.wg = new HostWireguard({ instance: deps.instance, dataDir: deps.dataDir, ...(deps.hostNetns ? { hostNetns: deps.hostNetns } : {}) }, () => this.cluster());
+  }
+
+  parseOptions(raw: Readonly<Record<string, string>>, ctx: { id: string; predefined: boolean }): { shown: Record<string, string>; options: NetworkOptions<OverlayOptions> } {
+    const own = parseOverlayOptions(raw, ctx.id);
+    // Published ports and outbound traffic go through the host's gateway bridge, not the overlay.
+    return { shown: shownOverlayOptions(raw, own), options: { attach: 'interface', icc: true, reserved: {}, own } };
+  }
+
+  checkCreate(net: DriverNetwork<OverlayOptions>, existing: readonly DriverNetwork<OverlayOptions>[]): void {
+    this.cluster();
+    const clash = existing.find((n) => n.id !== net.id && n.options.own.vni === net.options.own.vni);
+    if (clash) throw conflict('overlay.vni_taken', `vxlan id ${net.options.own.vni} is already in use by network ${clash.name}`);
+  }
+
+  async createNetwork(net: DriverNetwork<OverlayOptions>): Promise<void> {
+    const { store } = this.cluster();
+    const vni = net.options.own.vni;
+    if (!(await store.create(clusterKeys.vni(vni), net.id))) {
+      const holder = await store.get(clusterKeys.vni(vni));
+      if (holder && holder.value !== net.id) throw conflict('overlay.vni_taken', `vxlan id ${vni} is already in use by network ${holder.value.slice(0, 12)}`);
+    }
+    try {
+      await this.setUpNetwork(net);
+    } catch (e) {
+      await this.teardownLinks(net);
+      throw e;
+    }
+  }
+
+  async deleteNetwork(net: DriverNetwork<OverlayOptions>): Promise<void> {
+    this.nets.delete(net.id);
+    this.mtus.delete(net.id);
+    await this.teardownLinks(net);
+    await this.applyGuard();
+    this.watch?.forget(net.id);
+    const c = this.deps.cluster();
+    if (!c) return;
+    // Every host runs this when the network goes: the cluster keys are removed once, idempotently.
+    const holder = await c.store.get(clusterKeys.vni(net.options.own.vni));
+    if (holder?.value === net.id) await c.store.delete(clusterKeys.vni(net.options.own.vni));
+    for (const it of (await c.store.list(clusterKeys.ipamOf(net.id))).items) await c.store.delete(it.key);
+  }
+
+  async restore(nets: readonly DriverNetwork<OverlayOptions>[]): Promise<void> {
+    await this.loadLocal();
+    const wanted = new Set(nets.flatMap((n) => [bridgeName(n.id), vxlanName(n.id)]));
+    const orphans = (await listOwnedLinks(OWNER_ALIAS, this.deps.hostNetns)).filter((l) => !wanted.has(l.ifname));
+    if (orphans.length) {
+      log.info({ links: orphans.map((l) => l.ifname) }, 'removing overlay links no network owns');
+      for (const l of orphans) await ipBatch([['link', 'del', 'dev', l.ifname]], this.deps.hostNetns).catch(() => undefined);
+    }
+    if (!this.deps.cluster()) {
+      if (nets.length) log.warn({ networks: nets.map((n) => n.name) }, 'overlay networks are kept but not set up: this engine is in no cluster');
+      return;
+    }
+    for (const n of nets) {
+      await this.setUpNetwork(n).catch((e: unknown) => log.error({ err: e, network: n.name }, 'restoring overlay network failed'));
+    }
+    // Containers kept running through the restart: publish their endpoints again (the old lease is gone or going).
+    const { store } = this.cluster();
+    for (const [id, ep] of this.local) {
+      if (!this.nets.has(ep.networkId)) continue;
+      await store.put(clusterKeys.endpoint(ep.networkId, id), JSON.stringify(ep.record), { lease: true });
+    }
+  }
+
+  async joinEndpoint(net: DriverNetwork<OverlayOptions>, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }> {
+    const { store, advertiseAddress } = this.cluster();
+    if (!this.nets.has(net.id)) await this.setUpNetwork(net);
+    const mtu = this.mtus.get(net.id) ?? ep.mtu;
+    const hostIfname = `vo${ep.id.slice(0, 12)}`;
+    const ipv4 = ep.ipv4?.split('/')[0];
+    const record: EndpointRecord = {
+      node: store.nodeId,
+      containerId: ep.container.id,
+      name: ep.container.name,
+      aliases: [...ep.container.aliases],
+      ...(ipv4 ? { ipv4 } : {}),
+      ...(ep.ipv6 ? { ipv6: ep.ipv6.split('/')[0] ?? '' } : {}),
+      mac: ep.mac,
+      vtep: net.options.own.encrypted ? (this.wg.info?.tunnel ?? '') : advertiseAddress,
+      ...(net.options.own.encrypted && this.wg.info ? { wireguard: this.wg.info } : {}),
+    };
+    await this.addVeth(bridgeName(net.id), netns, hostIfname, { ...ep, mtu });
+    try {
+      this.local.set(ep.id, { networkId: net.id, record });
+      await this.saveLocal();
+      await store.put(clusterKeys.endpoint(net.id, ep.id), JSON.stringify(record), { lease: true });
+    } catch (e) {
+      this.local.delete(ep.id);
+      await this.saveLocal().catch(() => undefined);
+      await ipBatch([['link', 'del', 'dev', hostIfname]], this.deps.hostNetns).catch(() => undefined);
+      throw e;
+    }
+    return { hostIfname };
+  }
+
+  async leaveEndpoint(net: DriverNetwork<OverlayOptions>, netns: string, ep: EndpointRef): Promise<void> {
+    await ipBatch([['link', 'del', 'dev', ep.ifname]], netns).catch(() => undefined);
+    this.local.delete(ep.id);
+    await this.saveLocal();
+    const c = this.deps.cluster();
+    if (c) await c.store.delete(clusterKeys.endpoint(net.id, ep.id));
+  }
+
+  /** The remote endpoints of a network as this host knows them (DNS, tests). */
+  remoteEndpoints(networkId: string): RemoteEndpoint[] {
+    return this.watch?.remote(networkId) ?? [];
+  }
+
+  /** Waits until every change seen so far is in the kernel (tests, benchmarks). */
+  async settled(): Promise<void> {
+    await this.watch?.settled();
+  }
+
+  /** Stops the watch; kernel objects stay (daemon stop). */
+  async close(): Promise<void> {
+    await this.watch?.close();
+    this.watch = undefined;
+  }
+
+  private cluster(): OverlayCluster {
+    const c = this.deps.cluster();
+    if (!c) throw unavailable('overlay.not_in_swarm', ERR_NOT_SWARM_MANAGER);
+    return c;
+  }
+
+  /** Kernel objects of one network on this host (WireGuard first when encrypted), and the watch. */
+  private async setUpNetwork(net: DriverNetwork<OverlayOptions>): Promise<void> {
+    const { store, advertiseAddress } = this.cluster();
+    const own = net.options.own;
+    const underlay = await this.underlayMtu(advertiseAddress);
+    let local = advertiseAddress;
+    let overhead = VXLAN_OVERHEAD;
+    if (own.encrypted) {
+      local = (await this.wg.ensure()).tunnel;
+      overhead += WIREGUARD_OVERHEAD;
+    }
+    const mtu = own.mtu ?? underlay - overhead;
+    await ensureOverlayLinks({ bridge: bridgeName(net.id), vxlan: vxlanName(net.id), vni: own.vni, local, mtu, alias: OWNER_ALIAS }, this.deps.hostNetns);
+    this.nets.set(net.id, net);
+    this.mtus.set(net.id, mtu);
+    if (own.encrypted) await this.applyGuard();
+    if (!this.watch) {
+      this.watch = new PeerWatch({
+        store,
+        hostNetns: this.deps.hostNetns,
+        wireguard: this.wg,
+        network: (id) => this.nets.get(id),
+        ...(this.deps.onRemoteEndpoints ? { onRemote: this.deps.onRemoteEndpoints } : {}),
+      });
+      await this.watch.start();
+    } else {
+      await this.watch.reconcile(net.id);
+    }
+  }
+
+  private async teardownLinks(net: DriverNetwork<OverlayOptions>): Promise<void> {
+    await removeOverlayLinks({ bridge: bridgeName(net.id), vxlan: vxlanName(net.id) }, this.deps.hostNetns);
+  }
+
+  /** The guard table: encrypted VNIs only through WireGuard; removed when none is left. */
+  private async applyGuard(): Promise<void> {
+    const vnis = [...this.nets.values()].filter((n) => n.options.own.encrypted).map((n) => n.options.own.vni);
+    const script = vnis.length ? renderOverlayGuard({ table: this.deps.instance, wireguardIf: this.wg.ifname, encryptedVnis: vnis }) : renderOverlayGuardTeardown(this.deps.instance);
+    await nftApply(script, this.deps.hostNetns);
+    if (!vnis.length && this.wg.info) await this.wg.remove();
+  }
+
+  /** MTU of the interface holding the advertise address (1500 when it cannot be found). */
+  private async underlayMtu(address: string): Promise<number> {
+    const addrs = await ipJson<IpAddr[]>(['-4', 'addr', 'show'], this.deps.hostNetns).catch(() => [] as IpAddr[]);
+    return addrs.find((l) => l.addr_info.some((a) => a.local === address))?.mtu ?? 1500;
+  }
+
+  private async addVeth(bridge: string, netns: string, hostIfname: string, ep: EndpointSpec): Promise<void> {
+    const mtu = String(ep.mtu);
+    await ipBatch(
+      [
+        ['link', 'add', 'name', hostIfname, 'mtu', mtu, 'type', 'veth', 'peer', 'name', ep.ifname, 'address', ep.mac, 'mtu', mtu, 'netns', netns],
+        ['link', 'set', 'dev', hostIfname, 'master', bridge, 'up'],
+      ],
+      this.deps.hostNetns,
+    );
+    try {
+      const inside: string[][] = [];
+      if (ep.ipv4) inside.push(['addr', 'add', ep.ipv4, 'dev', ep.ifname]);
+      if (ep.ipv6) inside.push(['addr', 'add', ep.ipv6, 'dev', ep.ifname, 'nodad']);
+      inside.push(['link', 'set', 'dev', ep.ifname, 'up']);
+      // The overlay has no router on this host: a default route would lead nowhere (see README).
+      await ipBatch(inside, netns);
+    } catch (e) {
+      await ipBatch([['link', 'del', 'dev', hostIfname]], this.deps.hostNetns).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private get localFile(): string {
+    return join(this.deps.dataDir, 'overlay-endpoints.json');
+  }
+
+  private async loadLocal(): Promise<void> {
+    if (this.loaded) return;
+    this.loaded = true;
+    const text = await readFile(this.localFile, 'utf8').catch(() => '');
+    if (!text) return;
+    try {
+      for (const [id, ep] of Object.entries(JSON.parse(text) as Record<string, LocalEndpoint>)) this.local.set(id, ep);
+    } catch (e) {
+      log.error({ err: e, file: this.localFile }, 'unreadable overlay endpoint file: endpoints of running containers are not re-published');
+    }
+  }
+
+  /** Writes the file of this host's endpoints; writes are serialised (each one writes the latest map). */
+  private saveLocal(): Promise<void> {
+    const write = async (): Promise<void> => {
+      await mkdir(this.deps.dataDir, { recursive: true });
+      const tmp = `${this.localFile}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify(Object.fromEntries(this.local)));
+      await rename(tmp, this.localFile);
+    };
+    this.saving = this.saving.catch(() => undefined).then(write);
+    return this.saving;
+  }
+}
+
+/** Docker refuses `docker run --net` on an overlay made without `--attachable`. */
+export function checkAttachable(net: { name: string; attachable: boolean }): void {
+  if (!net.attachable) throw forbidden('overlay.not_attachable', `Could not attach to network ${net.name}: rpc error: code = PermissionDenied desc = network ${net.name} not manually attachable`);
+}

@@ -1,0 +1,159 @@
+/**
+ * The watch that keeps this host's data plane in step with the cluster: it lists `endpoints/`, then
+ * watches it from the listing's revision, and for each overlay network this host carries programs
+ * one static FDB + neighbour entry per remote endpoint (kernel/vxlan.ts) and, for encrypted
+ * networks, one WireGuard peer per remote host; entries whose record is gone (removed, or expired
+ * with a dead host's lease) are removed.
+ *
+ * Use: `new PeerWatch({...}).start()` once the first network is set up; `reconcile(net)` after a
+ * network is (re)made; `settled()` waits until every event seen is in the kernel.
+ *
+ * Beware: changes are applied one at a time, in order, on one promise chain; each network's state
+ * starts from what the kernel holds (`listPeers`), so a restart neither duplicates nor leaks entries.
+ */
+import type { ClusterStore, StoreWatch, WatchEvent } from '../../cluster/index.js';
+import { listPeers, programPeers, type OverlayPeer } from '../../kernel/vxlan.js';
+import { logger } from '../../util/log.js';
+import type { DriverNetwork } from '../driver.js';
+import type { HostWireguard } from './host-wireguard.js';
+import type { OverlayOptions } from './options.js';
+import { vxlanName } from './options.js';
+import { parseEndpointRecord, type EndpointRecord } from './records.js';
+
+const log = logger.child({ component: 'overlay-peers' });
+
+/** A container of another host, as DNS needs it. */
+export interface RemoteEndpoint {
+  endpointId: string;
+  node: string;
+  name: string;
+  aliases: readonly string[];
+  containerId: string;
+  ipv4?: string;
+  ipv6?: string;
+}
+
+export interface PeerWatchDeps {
+  store: ClusterStore;
+  hostNetns: string | undefined;
+  wireguard: HostWireguard;
+  /** The network if this host carries it (set up), else undefined: its endpoints are only remembered. */
+  network: (id: string) => DriverNetwork<OverlayOptions> | undefined;
+  onRemote?: (networkId: string, endpoints: readonly RemoteEndpoint[]) => void;
+}
+
+/** Every endpoint record of the cluster (`clusterKeys.endpointsOf(net)` for each network). */
+const ENDPOINTS = 'endpoints/';
+
+const peerKey = (p: OverlayPeer): string => `${p.ip}|${p.mac}|${p.vtep}`;
+
+export class PeerWatch {
+  /** networkId -> endpointId -> record, for every endpoint of the cluster. */
+  private readonly records = new Map<string, Map<string, EndpointRecord>>();
+  /** networkId -> what the kernel holds for it (peerKey -> peer). */
+  private readonly programmed = new Map<string, Map<string, OverlayPeer>>();
+  private chain: Promise<void> = Promise.resolve();
+  private handle: StoreWatch | undefined;
+
+  constructor(private readonly deps: PeerWatchDeps) {}
+
+  async start(): Promise<void> {
+    const { items, revision } = await this.deps.store.list(ENDPOINTS);
+    for (const it of items) this.apply({ type: 'put', key: it.key, value: it.value, revision: it.modRevision });
+    const nets = new Set([...this.records.keys()]);
+    this.handle = await this.deps.store.watch(ENDPOINTS, revision, (ev) => {
+      const net = this.apply(ev);
+      if (net) this.enqueue(net);
+    });
+    for (const n of nets) this.enqueue(n);
+    await this.settled();
+  }
+
+  /** Programs one network from scratch against the kernel (after it was made or re-made). */
+  reconcile(networkId: string): Promise<void> {
+    this.programmed.delete(networkId);
+    this.enqueue(networkId);
+    return this.settled();
+  }
+
+  forget(networkId: string): void {
+    this.programmed.delete(networkId);
+  }
+
+  remote(networkId: string): RemoteEndpoint[] {
+    const me = this.deps.store.nodeId;
+    return [...(this.records.get(networkId) ?? new Map<string, EndpointRecord>()).entries()]
+      .filter(([, r]) => r.node !== me)
+      .map(([endpointId, r]) => ({
+        endpointId,
+        node: r.node,
+        name: r.name,
+        aliases: r.aliases,
+        containerId: r.containerId,
+        ...(r.ipv4 ? { ipv4: r.ipv4 } : {}),
+        ...(r.ipv6 ? { ipv6: r.ipv6 } : {}),
+      }));
+  }
+
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
+  async close(): Promise<void> {
+    await this.handle?.close();
+    this.handle = undefined;
+    await this.chain;
+  }
+
+  /** Updates the record map from one event; returns the network it touched. */
+  private apply(ev: WatchEvent): string | undefined {
+    const rest = ev.key.slice(ENDPOINTS.length);
+    const [networkId, endpointId] = rest.split('/');
+    if (!networkId || !endpointId) return undefined;
+    let m = this.records.get(networkId);
+    if (ev.type === 'delete') {
+      m?.delete(endpointId);
+      return networkId;
+    }
+    const rec = parseEndpointRecord(ev.value);
+    if (!rec) {
+      log.warn({ key: ev.key }, 'skipping a malformed endpoint record');
+      return undefined;
+    }
+    if (!m) this.records.set(networkId, (m = new Map()));
+    m.set(endpointId, rec);
+    return networkId;
+  }
+
+  private enqueue(networkId: string): void {
+    this.chain = this.chain
+      .then(() => this.program(networkId))
+      .catch((e: unknown) => log.error({ err: e, network: networkId }, 'programming overlay peers failed'));
+  }
+
+  private async program(networkId: string): Promise<void> {
+    const net = this.deps.network(networkId);
+    this.deps.onRemote?.(networkId, this.remote(networkId));
+    if (!net) return;
+    const me = this.deps.store.nodeId;
+    const vxlan = vxlanName(networkId);
+    const want = new Map<string, OverlayPeer>();
+    for (const r of this.records.get(networkId)?.values() ?? []) {
+      if (r.node === me || !r.ipv4) continue;
+      // An encrypted network's peers are reached through their tunnel address only.
+      if (net.options.own.encrypted && !r.wireguard) continue;
+      const p = { ip: r.ipv4, mac: r.mac, vtep: r.vtep };
+      want.set(peerKey(p), p);
+    }
+    let have = this.programmed.get(networkId);
+    if (!have) have = new Map((await listPeers(vxlan, this.deps.hostNetns)).map((p) => [peerKey(p), p]));
+    const add = [...want.entries()].filter(([k]) => !have.has(k)).map(([, p]) => p);
+    const del = [...have.entries()].filter(([k]) => !want.has(k)).map(([, p]) => p);
+    if (net.options.own.encrypted) {
+      const all = [...this.records.entries()].filter(([id]) => this.deps.network(id)?.options.own.encrypted).flatMap(([, m]) => [...m.values()]);
+      await this.deps.wireguard.syncPeers(all, me);
+    }
+    if (add.length || del.length) await programPeers(vxlan, add, del, this.deps.hostNetns);
+    this.programmed.set(networkId, want);
+  }
+}

@@ -82,14 +82,12 @@ test('requested addresses: in use, held back, or outside the subnet', () => {
   for (const a of ['10.1.2.5', 'junk', '2001:db8::5']) assert.throws(() => allocateAddress(p, new Set(), a), outside(a), a);
 });
 
-test('a /16 with thousands of used addresses allocates without walking the subnet', () => {
+test('a /16 with sixty thousand used addresses gives the first free one after them', () => {
   const p = pool('10.5.0.0/16', '10.5.0.1');
   const used = new Set<string>();
   for (let i = 2; i < 60002; i++) used.add(`10.5.${i >> 8}.${i & 255}`);
-  const start = process.hrtime.bigint();
+  // Its speed is a benchmark's business (bench/), not a test's: tests assert no timings.
   for (let k = 0; k < 5; k++) assert.equal(allocateAddress(p, used), '10.5.234.98');
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  assert.ok(ms < 2000, `took ${ms} ms`);
   assert.equal(allocateAddress(p, new Set(['10.9.0.2'])), '10.5.0.2', 'addresses outside the subnet do not matter');
 });
 

@@ -34,3 +34,27 @@ test('dockerd-style booleans and help', () => {
   assert.equal(parseDaemonOptions(['-h']), 'help');
   assert.throws(() => parseDaemonOptions(['--iptables=maybe']), /invalid value "maybe" for --iptables/);
 });
+
+test('--cluster-store: etcd endpoints, cluster id, advertise address and TLS files', () => {
+  const o = parse([
+    '--cluster-store', 'etcd://198.51.100.11:2379,198.51.100.12:2379/lab',
+    '--cluster-advertise', '198.51.100.13',
+    '--cluster-store-opt', 'kv.cacertfile=/c/ca.crt', '--cluster-store-opt', 'kv.certfile=/c/n.crt', '--cluster-store-opt', 'kv.keyfile=/c/n.key',
+  ]);
+  assert.deepEqual(o.clusterStore, {
+    endpoints: ['https://198.51.100.11:2379', 'https://198.51.100.12:2379'],
+    clusterId: 'lab',
+    advertise: '198.51.100.13',
+    tls: { ca: '/c/ca.crt', cert: '/c/n.crt', key: '/c/n.key' },
+  });
+  assert.deepEqual(parse(['--cluster-store', 'etcd://h1:2379', '--cluster-advertise', '10.0.0.1']).clusterStore, {
+    endpoints: ['http://h1:2379'],
+    clusterId: 'default',
+    advertise: '10.0.0.1',
+  });
+  assert.throws(() => parse(['--cluster-store', 'consul://h1:8500', '--cluster-advertise', '10.0.0.1']), /invalid --cluster-store/);
+  assert.throws(() => parse(['--cluster-store', 'etcd://h1:2379']), /needs --cluster-advertise/);
+  assert.throws(() => parse(['--cluster-advertise', '10.0.0.1']), /need --cluster-store/);
+  assert.throws(() => parse(['--cluster-store', 'etcd://h1:2379', '--cluster-advertise', '10.0.0.1', '--cluster-store-opt', 'kv.path=/x']), /invalid --cluster-store-opt/);
+  assert.throws(() => parse(['--hostname', 'a b']), /invalid --hostname/);
+});

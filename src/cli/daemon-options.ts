@@ -24,6 +24,19 @@ export interface DaemonOptions {
   dnsUpstreamTimeoutMs: number;
   /** A network namespace standing for "the world" in `redes audit --verify` probes (--audit-world-netns). */
   auditWorldNetns?: string;
+  /** The host name the engine reports (info Name, swarm node HOSTNAME). */
+  hostname?: string;
+  /** An existing etcd cluster to use as the cluster store (--cluster-store etcd://...). */
+  clusterStore?: ClusterStoreOption;
+}
+
+export interface ClusterStoreOption {
+  /** Client URLs (https when TLS files are given, else http). */
+  endpoints: string[];
+  clusterId: string;
+  /** This engine's address for the other hosts (--cluster-advertise). */
+  advertise: string;
+  tls?: { ca: string; cert?: string; key?: string };
 }
 
 export const DAEMON_USAGE = `Usage: redesd [OPTIONS]
@@ -43,6 +56,10 @@ Options:
       --dns-upstream-timeout MS       Budget of a DNS query forwarded upstream (default 1000)
       --audit-world-netns NAME        Namespace the audit probes "the world" from (sandboxes set it)
       --busybox-image                 Make busybox:latest present at start (sandboxes use it)
+      --hostname NAME                 Host name the engine reports (info Name, swarm node HOSTNAME)
+      --cluster-store etcd://H:P[,H:P...][/CLUSTER]  Use an existing etcd cluster as the cluster store
+      --cluster-advertise ADDR        This engine's address for the cluster (with --cluster-store)
+      --cluster-store-opt kv.cacertfile=F|kv.certfile=F|kv.keyfile=F   TLS files for --cluster-store (repeatable)
       --log-level LEVEL               debug, info, warn, error, fatal (default info)
   -D, --debug                         Same as --log-level debug
       --allow-root-netns              Allow running in the machine's root network namespace
@@ -87,6 +104,10 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
       'busybox-image': { type: 'string' },
       'dns-upstream-timeout': { type: 'string' },
       'audit-world-netns': { type: 'string' },
+      hostname: { type: 'string' },
+      'cluster-store': { type: 'string' },
+      'cluster-advertise': { type: 'string' },
+      'cluster-store-opt': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -116,8 +137,14 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
   }
   const world = values['audit-world-netns'];
   if (world !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(world)) throw new Error(`invalid --audit-world-netns ${JSON.stringify(world)}: want a name under /run/netns`);
+  if (values.hostname !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(values.hostname)) {
+    throw new Error(`invalid --hostname ${JSON.stringify(values.hostname)}: want letters, digits, '.', '_' or '-'`);
+  }
+  const clusterStore = parseClusterStore(values['cluster-store'], values['cluster-advertise'], values['cluster-store-opt'] ?? []);
   return {
     ...(world ? { auditWorldNetns: world } : {}),
+    ...(values.hostname ? { hostname: values.hostname } : {}),
+    ...(clusterStore ? { clusterStore } : {}),
     socketPath: host.slice('unix://'.length),
     dataRoot: values['data-root'] ?? `/var/lib/redes/${prefix}`,
     execRoot: values['exec-root'] ?? `/run/redes/${prefix}`,
@@ -131,5 +158,33 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
     resolvConf: values['resolv-conf'] ?? '/etc/resolv.conf',
     busyboxImage: parseBoolFlag('busybox-image', values['busybox-image'], false),
     dnsUpstreamTimeoutMs: Number(dnsTimeout),
+  };
+}
+
+/** --cluster-store etcd://h1:2379,h2:2379[/cluster-id] with --cluster-advertise and TLS options. */
+export function parseClusterStore(url: string | undefined, advertise: string | undefined, opts: readonly string[]): ClusterStoreOption | undefined {
+  if (url === undefined) {
+    if (advertise !== undefined || opts.length) throw new Error('--cluster-advertise and --cluster-store-opt need --cluster-store');
+    return undefined;
+  }
+  const m = /^etcd:\/\/([^/]+)(?:\/([a-z0-9][a-z0-9-]{0,62}))?\/?$/.exec(url);
+  if (!m?.[1]) throw new Error(`invalid --cluster-store ${JSON.stringify(url)}: want etcd://HOST:PORT[,HOST:PORT...][/CLUSTER-ID]`);
+  const hosts = m[1].split(',');
+  for (const h of hosts) if (!/^[A-Za-z0-9.:[\]-]+:\d{1,5}$/.test(h)) throw new Error(`invalid --cluster-store host ${JSON.stringify(h)}: want HOST:PORT`);
+  if (!advertise || !/^[0-9a-fA-F.:]+$/.test(advertise)) throw new Error('--cluster-store needs --cluster-advertise ADDR (this engine\'s IP address)');
+  const files: Record<string, string> = {};
+  for (const o of opts) {
+    const [k, v] = [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)];
+    if (!['kv.cacertfile', 'kv.certfile', 'kv.keyfile'].includes(k) || !v) throw new Error(`invalid --cluster-store-opt ${JSON.stringify(o)}: want kv.cacertfile=, kv.certfile= or kv.keyfile=`);
+    files[k] = v;
+  }
+  if ((files['kv.certfile'] || files['kv.keyfile']) && !files['kv.cacertfile']) throw new Error('--cluster-store-opt kv.certfile/kv.keyfile need kv.cacertfile');
+  const ca = files['kv.cacertfile'];
+  const tls = ca ? { ca, ...(files['kv.certfile'] ? { cert: files['kv.certfile'] } : {}), ...(files['kv.keyfile'] ? { key: files['kv.keyfile'] } : {}) } : undefined;
+  return {
+    endpoints: hosts.map((h) => `${tls ? 'https' : 'http'}://${h}`),
+    clusterId: m[2] ?? 'default',
+    advertise,
+    ...(tls ? { tls } : {}),
   };
 }

@@ -7,7 +7,8 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createApiServer, listenUnix, networkRoutes, Router, systemRoutes } from '../api/index.js';
+import { ENGINE_VERSION, createApiServer, listenUnix, networkRoutes, Router, systemRoutes } from '../api/index.js';
+import { swarmRoutes } from '../api/handlers/swarm.js';
 import { imageRoutes } from '../api/handlers/images.js';
 import { containerRoutes, containersOf } from '../api/handlers/containers.js';
 import { closeHijacked, handleUpgrade } from '../api/hijack.js';
@@ -26,6 +27,7 @@ import { Store } from '../store/index.js';
 import { newId } from '../util/ids.js';
 import { logger, setLogLevel } from '../util/log.js';
 import { DAEMON_USAGE, parseDaemonOptions, type DaemonOptions } from './daemon-options.js';
+import { openDaemonCluster } from './cluster-wiring.js';
 import { installEscapedErrorHandlers } from './escaped-errors.js';
 
 const log = logger.child({ component: 'daemon' });
@@ -73,6 +75,8 @@ async function main(argv: string[]): Promise<number> {
     daemonId = newId();
     store.setMeta('daemon-id', daemonId);
   }
+  // The cluster store (swarm membership or --cluster-store), for global drivers; undefined outside a cluster.
+  const cluster = await openDaemonCluster(opts, store, daemonId, ENGINE_VERSION);
   const firewall = opts.iptables ? new NftFirewall() : new NoFirewall();
   const fwm = new FirewallManager(firewall, opts.prefix);
   const bridge = new BridgeDriver(fwm);
@@ -138,7 +142,10 @@ async function main(argv: string[]): Promise<number> {
     iptables: opts.iptables,
     bridgeNfIptables: true,
     defaultAddressPools: pools.map((p) => ({ Base: p.base, Size: p.size })),
+    hostname: cluster.hostname,
+    swarm: () => cluster.swarm.info(),
   });
+  swarmRoutes(router, { swarm: cluster.swarm });
   networkRoutes(router, { networks, containersOf: (id) => containersOf(ctl, id) });
   imageRoutes(router, { images });
   containerRoutes(router, { containers: ctl, networks, portsOf: (id) => ports.portsOf(id) });
@@ -178,6 +185,7 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   sd.close();
+  await cluster.close();
   store.close();
   await rm(opts.socketPath, { force: true });
   return 0;

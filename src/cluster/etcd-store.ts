@@ -28,6 +28,14 @@ export interface EtcdTls {
   key?: Buffer;
 }
 
+/** One member of the etcd cluster (its name is the node id of the engine that runs it). */
+export interface EtcdMember {
+  id: string;
+  name: string;
+  peerUrls: string[];
+  clientUrls: string[];
+}
+
 export interface EtcdStoreOptions {
   endpoints: string[];
   tls?: EtcdTls;
@@ -152,6 +160,27 @@ export class EtcdClusterStore implements ClusterStore {
         await w.cancel();
       },
     };
+  }
+
+  /** The members of the etcd cluster. */
+  async members(): Promise<EtcdMember[]> {
+    const r = await this.client.cluster.memberList({});
+    return r.members.map((m) => ({ id: m.ID, name: m.name, peerUrls: m.peerURLs, clientUrls: m.clientURLs }));
+  }
+
+  /** Announces a new member (before it starts); returns the members including it (it has no name yet). */
+  async addMember(peerUrl: string): Promise<EtcdMember[]> {
+    const r = await this.client.cluster.memberAdd({ peerURLs: [peerUrl] });
+    return r.members.map((m) => ({ id: m.ID, name: m.name, peerUrls: m.peerURLs, clientUrls: m.clientURLs }));
+  }
+
+  async removeMember(id: string): Promise<void> {
+    await this.client.cluster.memberRemove({ ID: id });
+  }
+
+  /** The member id of the current raft leader (as one reachable member sees it). */
+  async leaderId(): Promise<string> {
+    return (await this.client.maintenance.status()).leader;
   }
 
   async close(): Promise<void> {

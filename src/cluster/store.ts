@@ -54,6 +54,29 @@ export interface ClusterStore {
 }
 
 /**
+ * How the engine reaches the cluster store: it appears when the engine inits or joins a swarm (or at
+ * start, with --cluster-store or a swarm membership on disk) and goes when it leaves. Consumers (the
+ * overlay driver) read `store` when they need it and subscribe to changes with `onStore`.
+ */
+export interface ClusterAccess {
+  /** The store while this engine is in a cluster, else undefined. */
+  readonly store: ClusterStore | undefined;
+  /** Calls fn now and whenever the store appears or goes; returns the unsubscribe. */
+  onStore(fn: (store: ClusterStore | undefined) => void): () => void;
+}
+
+/** A ClusterAccess whose store never changes (tests; --cluster-store). */
+export function fixedClusterAccess(store: ClusterStore | undefined): ClusterAccess {
+  return {
+    store,
+    onStore(fn) {
+      fn(store);
+      return () => undefined;
+    },
+  };
+}
+
+/**
  * The key layout, relative to the cluster root. Prefixes end with `/` so that a listing of
  * `networks/` never matches `networks-x`.
  */

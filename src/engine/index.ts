@@ -10,3 +10,4 @@ export type { ContainerHooks, EtcContributions } from './containers/index.js';
 export type * from './containers/container-types.js';
 export { installPortPublishing, PortPublishing, type PortMapView } from './ports/index.js';
 export { createServiceDiscovery, type ServiceDiscovery } from './discovery/index.js';
+export type { SwarmController, SwarmInitRequest, SwarmJoinRequest } from '../cluster/index.js';

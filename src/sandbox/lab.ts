@@ -151,7 +151,9 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabRecord> {
   await Promise.all(
     hosts.map(async (h) => {
       const shared: SharedSegments = { worldNetns: p.worldNetns, lanNetns: p.lanNetns, port: `h${h.index}`, worldAddr: h.worldAddr, lanAddr: h.lanAddr };
-      const r = await sandboxUp({ name: h.sandbox, shared, entry: opts.entry, logLevel: opts.logLevel, daemonArgs: opts.daemonArgs, progress: (m) => say(`${h.sandbox}: ${m}`) });
+      // Every host shares the machine's host name: each engine reports its context name instead.
+      const daemonArgs = [`--hostname=${h.context}`, ...(opts.daemonArgs ?? [])];
+      const r = await sandboxUp({ name: h.sandbox, shared, entry: opts.entry, logLevel: opts.logLevel, daemonArgs, progress: (m) => say(`${h.sandbox}: ${m}`) });
       await ensureContext(h.context, r.dockerHost);
     }),
   );

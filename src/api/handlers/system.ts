@@ -14,6 +14,10 @@ export interface SystemDeps {
   iptables: boolean;
   bridgeNfIptables: boolean;
   defaultAddressPools: Array<{ Base: string; Size: number }>;
+  /** The host name reported (info Name); default the machine's. */
+  hostname?: string;
+  /** `docker info`'s Swarm block; inactive when absent. */
+  swarm?: () => Promise<Record<string, unknown>>;
 }
 
 const goArch = (): string => ({ x64: 'amd64', arm64: 'arm64', ia32: '386' })[arch()] ?? arch();
@@ -57,8 +61,9 @@ export function systemRoutes(router: Router, deps: SystemDeps): void {
       BuildTime: '',
     });
   });
-  router.on('GET', '/info', ({ res }) => {
+  router.on('GET', '/info', async ({ res }) => {
     const c = deps.counts();
+    const swarm = deps.swarm ? await deps.swarm() : { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null };
     sendJson(res, 200, {
       ID: deps.daemonId,
       Containers: c.containers,
@@ -102,13 +107,13 @@ export function systemRoutes(router: Router, deps: SystemDeps): void {
       HttpProxy: '',
       HttpsProxy: '',
       NoProxy: '',
-      Name: hostname(),
+      Name: deps.hostname ?? hostname(),
       Labels: [],
       ExperimentalBuild: false,
       ServerVersion: ENGINE_VERSION,
       Runtimes: { runc: { path: 'runc' } },
       DefaultRuntime: 'runc',
-      Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+      Swarm: swarm,
       LiveRestoreEnabled: true,
       Isolation: '',
       InitBinary: '',

@@ -50,7 +50,7 @@ async function genKey(path: string): Promise<void> {
 }
 
 /** A new self-signed CA (P-256, 20 years, CN `commonName`). */
-export function makeCa(commonName: string): Promise<CaMaterial> {
+export async function makeCa(commonName: string): Promise<CaMaterial> {
   checkSubject(commonName);
   return inTempDir(async (dir) => {
     const key = join(dir, 'ca.key');
@@ -67,7 +67,7 @@ export function makeCa(commonName: string): Promise<CaMaterial> {
 }
 
 /** A node key and a certificate request for it. */
-export function makeKeyAndCsr(commonName: string, unit: string): Promise<KeyAndCsr> {
+export async function makeKeyAndCsr(commonName: string, unit: string): Promise<KeyAndCsr> {
   checkSubject(commonName, unit);
   return inTempDir(async (dir) => {
     const key = join(dir, 'node.key');
@@ -89,7 +89,7 @@ export interface SignOptions {
 const IP = /^[0-9a-fA-F:.]{2,45}$/;
 
 /** Signs a node's certificate request with the CA, setting subject and names itself. */
-export function signCsr(ca: CaMaterial, csrPem: string, opts: SignOptions): Promise<string> {
+export async function signCsr(ca: CaMaterial, csrPem: string, opts: SignOptions): Promise<string> {
   checkSubject(opts.commonName, opts.unit);
   for (const ip of opts.ips) if (!IP.test(ip)) throw new Error(`invalid certificate address ${JSON.stringify(ip)}`);
   return inTempDir(async (dir) => {

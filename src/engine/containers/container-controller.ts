@@ -19,7 +19,7 @@ import {
   readHostLimits, readLogs, resize as runtimeResize, signalContainer, startCreated, waitExit, type ExitStatus,
 } from '../../runtime/index.js';
 import { mountRootfs, unmountRootfs } from '../../images/index.js';
-import { conflict, forbidden, invalidParameter } from '../../util/errors.js';
+import { conflict, forbidden, invalidParameter, notFound } from '../../util/errors.js';
 import { newId } from '../../util/ids.js';
 import { logger } from '../../util/log.js';
 import { nowRfc3339Nano, ZERO_TIME } from '../../util/time.js';
@@ -194,7 +194,12 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     });
   }
 
-  private async startLocked(rec: ContainerRecord): Promise<void> {
+  /** Starts under the container's lock, holding its networks so that none is removed meanwhile. */
+  private startLocked(rec: ContainerRecord): Promise<void> {
+    return this.deps.networks.using(Object.values(rec.endpoints).map((e) => e.networkId), () => this.startHeld(rec));
+  }
+
+  private async startHeld(rec: ContainerRecord): Promise<void> {
     const cfg = rec.config;
     // Phase timings (debug log): where a start spends its time, for the benchmarks' sake.
     const t0 = process.hrtime.bigint();
@@ -487,12 +492,31 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     });
   }
 
-  disconnect(networkTerm: string, containerTerm: string, _force: boolean): Promise<void> {
+  async disconnect(networkTerm: string, containerTerm: string, force: boolean): Promise<void> {
+    // As dockerd, `-f` also drops an endpoint whose network no longer exists.
+    if (force && !this.deps.networks.all().some((n) => n.id === networkTerm || n.name === networkTerm || n.id.startsWith(networkTerm))) {
+      return this.dropOrphanEndpoint(networkTerm, containerTerm);
+    }
     return this.changeEndpoints(networkTerm, containerTerm, async (rec, net) => {
       const ep = rec.endpoints[net.name];
       if (!ep) throw forbidden('container.not_connected', `container ${rec.id} is not connected to network ${net.name}`);
       if (rec.state.status === 'running') await this.deps.networking.leave(ep, rec.netns);
       delete rec.endpoints[net.name];
+    });
+  }
+
+  private async dropOrphanEndpoint(networkTerm: string, containerTerm: string): Promise<void> {
+    const rec0 = this.resolve(containerTerm);
+    await this.lock(rec0.id).run(async () => {
+      const rec = this.mustGet(rec0.id);
+      const found = Object.entries(rec.endpoints).find(([name, ep]) => name === networkTerm || (networkTerm !== '' && ep.networkId.startsWith(networkTerm)));
+      if (!found) throw notFound('network.not_found', `network ${networkTerm} not found`);
+      const [name, ep] = found;
+      if (rec.state.status === 'running') await this.deps.networking.leave(ep, rec.netns);
+      delete rec.endpoints[name];
+      this.deps.store.transaction(() => this.containers.put(rec));
+      if (rec.state.status === 'running') await this.notify('endpointsChanged', (h) => h.endpointsChanged?.(rec));
+      log.info({ id: rec.id, network: name }, 'endpoint on a missing network dropped');
     });
   }
 
@@ -504,15 +528,19 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   ): Promise<void> {
     const rec0 = this.resolve(containerTerm);
     const net = this.deps.networks.resolve(networkTerm);
-    await this.lock(rec0.id).run(async () => {
-      const rec = this.mustGet(rec0.id);
-      if (net.driverOptions.attach === 'host' || rec.networkMode === 'host') {
-        throw forbidden('container.host_network', 'container cannot be disconnected from host network or connected to host network');
-      }
-      await change(rec, net);
-      this.deps.store.transaction(() => this.containers.put(rec));
-      if (rec.state.status === 'running') await this.notify('endpointsChanged', (h) => h.endpointsChanged?.(rec));
-    });
+    // Container lock, then a hold on the network (the model's lock order, see NetworkController).
+    await this.lock(rec0.id).run(() =>
+      this.deps.networks.using([net.id], async () => {
+        const rec = this.mustGet(rec0.id);
+        if (!this.deps.networks.get(net.id)) throw notFound('network.not_found', `network ${networkTerm} not found`);
+        if (net.driverOptions.attach === 'host' || rec.networkMode === 'host') {
+          throw forbidden('container.host_network', 'container cannot be disconnected from host network or connected to host network');
+        }
+        await change(rec, net);
+        this.deps.store.transaction(() => this.containers.put(rec));
+        if (rec.state.status === 'running') await this.notify('endpointsChanged', (h) => h.endpointsChanged?.(rec));
+      }),
+    );
   }
 }
 

@@ -4,7 +4,7 @@
  * the network's driver. Used by the container controller for start, stop, connect and disconnect.
  */
 import type { Store } from '../../store/index.js';
-import { createSandbox, deleteSandbox, type AddressAllocator, type NetworkDriver } from '../../drivers/index.js';
+import { createSandbox, delEndpoint, deleteSandbox, type AddressAllocator, type NetworkDriver } from '../../drivers/index.js';
 import { macFromIPv4, randomMac } from '../../ipam/index.js';
 import { forbidden, invalidParameter, notFound } from '../../util/errors.js';
 import { logger } from '../../util/log.js';
@@ -185,6 +185,8 @@ export class ContainerNetworking {
     if (driver && dn && ep.ifname) {
       await driver.leaveEndpoint(dn, netns, { id: ep.endpointId, ifname: ep.ifname }).catch((e: unknown) => log.warn({ err: e, endpoint: ep.endpointId }, 'leaving the network failed'));
     }
+    // An endpoint whose network is gone (left by a crash or an older daemon): its interface still goes.
+    else if (ep.ifname) await delEndpoint(netns, ep.ifname).catch(() => undefined);
     // With the network (or its driver) gone, whatever the engine's own IPAM holds is still freed.
     if (ep.endpointId) {
       if (driver && dn) await this.allocatorOf(driver).release(dn, ep.endpointId);

@@ -6,6 +6,12 @@
  * Order of a create: validate → write the record (one transaction) → driver.createNetwork. If the
  * driver fails, the record is deleted again. A crash between the two is repaired at the next start by
  * `init()`, which hands every stored network to its driver's `restore`.
+ *
+ * Lock order: a container's own lock, then `using(networkIds)` (shared holds on networks); `remove`
+ * takes the exclusive side: it marks the network as being removed (new holds wait, then find it
+ * gone), waits until no hold is left, and only then checks for endpoints. So an operation that puts
+ * a container on a network (start, connect) either finishes first and blocks the removal, or starts
+ * after it and fails; it never leaves an endpoint on a network that is gone.
  */
 import type { Store, Collection } from '../../store/index.js';
 import { DEFAULT_DRIVER, type DriverNetwork, type NetworkDriver, type PredefinedNetwork } from '../../drivers/index.js';
@@ -38,6 +44,11 @@ const PRUNE_FILTERS = ['label', 'label!', 'until'];
 export class NetworkController {
   private readonly networks: Collection<NetworkRecord>;
   private readonly mutex = new Mutex();
+  /** Operations under way that plug containers into a network, by network id. */
+  private readonly holds = new Map<string, number>();
+  /** Networks being removed: resolves when the removal is over (either way). */
+  private readonly removing = new Map<string, Promise<void>>();
+  private readonly drained = new Map<string, () => void>();
 
   constructor(private readonly deps: NetworkControllerDeps) {
     this.networks = deps.store.collection<NetworkRecord>('networks');
@@ -98,22 +109,61 @@ export class NetworkController {
     return this.mutex.run(() => this.createLocked(req));
   }
 
+  /**
+   * Runs `fn` while none of these networks can be removed (a shared hold each). A network that is
+   * being removed is waited for first; `fn` must check that its networks still exist (`get`).
+   */
+  async using<T>(networkIds: readonly string[], fn: () => Promise<T>): Promise<T> {
+    const ids = [...new Set(networkIds)];
+    for (;;) {
+      const pending = ids.map((id) => this.removing.get(id)).filter((p): p is Promise<void> => p !== undefined);
+      if (pending.length === 0) break;
+      await Promise.allSettled(pending);
+    }
+    for (const id of ids) this.holds.set(id, (this.holds.get(id) ?? 0) + 1);
+    try {
+      return await fn();
+    } finally {
+      for (const id of ids) {
+        const left = (this.holds.get(id) ?? 1) - 1;
+        if (left > 0) this.holds.set(id, left);
+        else {
+          this.holds.delete(id);
+          this.drained.get(id)?.();
+        }
+      }
+    }
+  }
+
   remove(term: string): Promise<void> {
     return this.mutex.run(async () => {
       const n = this.resolve(term);
       if (n.predefined) throw forbidden('network.predefined', `${n.name} is a pre-defined network and cannot be removed`);
-      const eps = this.deps.endpointsOf?.(n.id) ?? [];
-      if (eps.length > 0) {
-        const list = eps.map((e) => `name:${JSON.stringify(e.name)} id:${JSON.stringify(e.id.slice(0, 12))}`).join(', ');
-        throw forbidden('network.in_use', `error while removing network: network ${n.name} has active endpoints (${list})`);
+      let done!: () => void;
+      this.removing.set(n.id, new Promise<void>((resolve) => (done = resolve)));
+      try {
+        if (this.holds.has(n.id)) await new Promise<void>((resolve) => this.drained.set(n.id, resolve));
+        await this.removeUnheld(n);
+      } finally {
+        this.drained.delete(n.id);
+        this.removing.delete(n.id);
+        done();
       }
-      await this.driverOf(n).deleteNetwork(toDriverNetwork(n));
-      this.deps.store.transaction(() => {
-        this.networks.delete(n.id);
-        this.deps.store.releaseNetwork(n.id);
-      });
-      log.info({ id: n.id, name: n.name }, 'network removed');
     });
+  }
+
+  private async removeUnheld(n: NetworkRecord): Promise<void> {
+    const eps = this.deps.endpointsOf?.(n.id) ?? [];
+    if (eps.length > 0) {
+      const list = eps.map((e) => `name:${JSON.stringify(e.name)} id:${JSON.stringify(e.id.slice(0, 12))}`).join(', ');
+      throw forbidden('network.in_use', `error while removing network: network ${n.name} has active endpoints (${list})`);
+    }
+    await this.driverOf(n).deleteNetwork(toDriverNetwork(n));
+    this.deps.store.transaction(() => {
+      this.networks.delete(n.id);
+      this.deps.store.releaseNetwork(n.id);
+    });
+    log.info({ id: n.id, name: n.name }, 'network removed');
   }
 
   /** Removes unused custom networks matching the prune filters; returns the names removed. */

@@ -11,6 +11,9 @@ import { ENGINE_VERSION, createApiServer, listenUnix, networkRoutes, Router, sys
 import { swarmRoutes } from '../api/handlers/swarm.js';
 import { imageRoutes } from '../api/handlers/images.js';
 import { containerRoutes, containersOf } from '../api/handlers/containers.js';
+import { containerOpsRoutes } from '../api/handlers/container-ops.js';
+import { ContainerUpdates } from '../engine/containers/container-update.js';
+import { ContainerObserver } from '../engine/containers/container-observer.js';
 import { closeHijacked, handleUpgrade } from '../api/hijack.js';
 import { ContainerController, ContainerNetworking, NetworkController, createServiceDiscovery, installPortPublishing } from '../engine/index.js';
 import { openImageService } from '../images/index.js';
@@ -149,6 +152,10 @@ async function main(argv: string[]): Promise<number> {
   networkRoutes(router, { networks, containersOf: (id) => containersOf(ctl, id) });
   imageRoutes(router, { images });
   containerRoutes(router, { containers: ctl, networks, portsOf: (id) => ports.portsOf(id) });
+  containerOpsRoutes(router, {
+    updates: new ContainerUpdates(ctl),
+    observer: new ContainerObserver({ resolve: (t) => ctl.resolve(t), cgroupPath: (id) => ctl.cgroupPath(id) }),
+  });
   firewallRoutes(router, {
     enabled: opts.iptables,
     reload: () => fwm.reload(),

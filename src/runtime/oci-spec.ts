@@ -46,11 +46,13 @@ export interface OciDevice {
   fileMode?: number;
   uid?: number;
   gid?: number;
+  /** Cgroup access (`--device A:B:rw`), rwm by default; not written into the spec's device list. */
+  access?: string;
 }
 
 export interface OciResources {
   devices?: OciDeviceRule[];
-  memory?: { limit?: number; reservation?: number; swap?: number };
+  memory?: { limit?: number; reservation?: number; swap?: number; swappiness?: number; disableOOMKiller?: boolean };
   cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
   pids?: { limit: number };
 }
@@ -62,6 +64,7 @@ export interface OciSpec {
   hostname: string;
   domainname?: string;
   mounts: OciMount[];
+  annotations?: Record<string, string>;
   linux: {
     namespaces: { type: string; path?: string }[];
     cgroupsPath: string;
@@ -102,6 +105,16 @@ export interface OciSpecInput {
   /** Generated files bound over the image's. */
   etcFiles?: { hosts?: string; hostname?: string; resolvConf?: string };
   binds?: BindMount[];
+  /** More mounts (tmpfs, volumes), placed among the binds by depth. */
+  mounts?: OciMount[];
+  /** Replace Docker's masked and read-only /proc paths (`--security-opt systempaths=unconfined`: []). */
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+  /** Extra device cgroup rules (`--device-cgroup-rule`). */
+  deviceRules?: OciDeviceRule[];
+  /** A cgroup namespace of its own (`--cgroupns private`). */
+  cgroupNamespace?: boolean;
+  annotations?: Record<string, string>;
   /** Absolute: /<prefix>/<container id>. */
   cgroupsPath: string;
   capAdd?: string[];
@@ -215,6 +228,7 @@ function buildMounts(input: OciSpecInput): OciMount[] {
     source: b.source,
     options: ['rbind', b.propagation ?? 'rprivate', rwOpt(b.readonly)],
   }));
+  extra.push(...(input.mounts ?? []));
   const etc = input.etcFiles ?? {};
   for (const [file, source] of [['hosts', etc.hosts], ['hostname', etc.hostname], ['resolv.conf', etc.resolvConf]]) {
     if (!source) continue;
@@ -244,11 +258,13 @@ export function buildOciSpec(input: OciSpecInput): OciSpec {
     .filter((t) => t === 'mount' || !shared.has(t as 'pid' | 'ipc' | 'uts'))
     .map((type) => ({ type }));
   if (input.network !== 'host') namespaces.push({ type: 'network', path: input.network.netnsPath });
+  if (input.cgroupNamespace) namespaces.push({ type: 'cgroup' });
   const deviceRules: OciDeviceRule[] = privileged
     ? [{ allow: true, access: 'rwm' }]
     : [
         ...DEFAULT_DEVICE_RULES,
-        ...(input.devices ?? []).map((d) => ({ allow: true, type: d.type, major: d.major, minor: d.minor, access: 'rwm' })),
+        ...(input.devices ?? []).map((d) => ({ allow: true, type: d.type, major: d.major, minor: d.minor, access: d.access ?? 'rwm' })),
+        ...(input.deviceRules ?? []),
       ];
   const sysctl = { ...(input.network !== 'host' ? PRIVATE_NETNS_SYSCTLS : {}), ...input.sysctls };
   const spec: OciSpec = {
@@ -269,13 +285,14 @@ export function buildOciSpec(input: OciSpecInput): OciSpec {
     hostname: shared.has('uts') ? '' : (input.hostname ?? ''), // runc refuses a hostname in the host's UTS
     ...(input.domainname ? { domainname: input.domainname } : {}),
     mounts: buildMounts(input),
+    ...(input.annotations && Object.keys(input.annotations).length ? { annotations: input.annotations } : {}),
     linux: {
       namespaces,
       cgroupsPath: input.cgroupsPath,
       resources: { devices: deviceRules, ...input.resources },
-      devices: input.devices ?? [],
-      maskedPaths: privileged ? [] : [...MASKED_PATHS],
-      readonlyPaths: privileged ? [] : [...READONLY_PATHS],
+      devices: (input.devices ?? []).map(({ access: _access, ...d }) => d),
+      maskedPaths: privileged ? [] : [...(input.maskedPaths ?? MASKED_PATHS)],
+      readonlyPaths: privileged ? [] : [...(input.readonlyPaths ?? READONLY_PATHS)],
       ...(Object.keys(sysctl).length ? { sysctl } : {}),
     },
   };

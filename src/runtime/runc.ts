@@ -79,3 +79,13 @@ export async function runcDelete(rc: Runc, id: string): Promise<void> {
     if (!missing(e)) throw e;
   }
 }
+
+/** Changes the cgroup limits of a running container (`runc update -r -`, OCI `linux.resources` JSON). */
+export async function runcUpdate(rc: Runc, id: string, resources: object): Promise<void> {
+  await run(argv(rc, 'update', '-r', '-', id), { input: JSON.stringify(resources), timeoutMs: 10_000 });
+}
+
+/** Freezes every process of the container (freezer cgroup), or thaws them. */
+export async function runcPause(rc: Runc, id: string, pause: boolean): Promise<void> {
+  await run(argv(rc, pause ? 'pause' : 'resume', id), { timeoutMs: 10_000 });
+}

@@ -101,6 +101,11 @@ function configDefaults(id: string): Record<string, unknown> {
 
 const LIVE: ReadonlySet<string> = new Set(['running', 'paused', 'restarting']);
 
+/** The status Docker shows: a frozen running container is "paused". */
+export function shownStatus(state: ContainerState): ContainerState['status'] {
+  return state.paused && state.status === 'running' ? 'paused' : state.status;
+}
+
 export function isLive(state: ContainerState): boolean {
   return LIVE.has(state.status);
 }
@@ -134,7 +139,7 @@ export function humanDuration(ms: number): string {
 /** The `Status` column of `docker ps`: "Up 3 seconds", "Exited (0) 2 minutes ago", "Created". */
 export function statusText(state: ContainerState, now: number): string {
   const since = (t: string): string => humanDuration(Math.max(0, now - (parseTime(t) ?? now)));
-  switch (state.status) {
+  switch (shownStatus(state)) {
     case 'running':
       return `Up ${since(state.startedAt)}`;
     case 'paused':
@@ -153,9 +158,9 @@ export function statusText(state: ContainerState, now: number): string {
 
 function stateView(s: ContainerState): Record<string, unknown> {
   return {
-    Status: s.status,
+    Status: shownStatus(s),
     Running: isLive(s),
-    Paused: s.status === 'paused',
+    Paused: shownStatus(s) === 'paused',
     Restarting: s.status === 'restarting',
     OOMKilled: s.oomKilled,
     Dead: s.status === 'dead',
@@ -323,7 +328,7 @@ export function containerSummaryView(rec: ContainerRecord, now: number = Date.no
     Created: created === null ? 0 : Math.floor(created / 1000),
     Ports: portSummary(extras.ports ?? derivePorts(rec)),
     Labels: labels && typeof labels === 'object' ? labels : {},
-    State: rec.state.status,
+    State: shownStatus(rec.state),
     Status: statusText(rec.state, now),
     HostConfig: { NetworkMode: rec.networkMode },
     NetworkSettings: { Networks: networksView(rec) },

@@ -4,6 +4,8 @@
  */
 import { invalidParameter } from '../../util/errors.js';
 import { checkCreateFields, checkEndpointFields } from './create-fields.js';
+import { checkHostResources } from './host-config-spec.js';
+import { checkRestartPolicy } from './restart-policy.js';
 import { mergeEnv } from './process-settings.js';
 
 export interface ParsedCreate {
@@ -52,6 +54,10 @@ export function parseEndpointRequest(v: unknown, network = ''): EndpointRequest 
 export function parseCreateBody(body: unknown): ParsedCreate {
   if (!isObj(body)) throw invalidParameter('api.empty_body', 'config cannot be empty in order to create a container');
   checkCreateFields(body);
+  if (isObj(body.HostConfig)) {
+    checkHostResources(body.HostConfig);
+    checkRestartPolicy(body.HostConfig);
+  }
   const { HostConfig, NetworkingConfig, ...rest } = body;
   const config: Obj = { ...rest };
   const image = typeof config.Image === 'string' ? config.Image : '';

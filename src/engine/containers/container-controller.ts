@@ -16,8 +16,9 @@ import type { Collection, Store } from '../../store/index.js';
 import { listSandboxes } from '../../drivers/index.js';
 import {
   attach as runtimeAttach, buildOciSpec, createContainer, deleteContainer, exitStatus, isRunning,
-  readHostLimits, readLogs, resize as runtimeResize, signalContainer, startCreated, waitExit, type ExitStatus,
+  readHostLimits, readLogs, resize as runtimeResize, signalContainer, startCreated, waitExit, type ExitStatus, type Runc,
 } from '../../runtime/index.js';
+import { runcPause } from '../../runtime/runc.js';
 import { mountRootfs, unmountRootfs } from '../../images/index.js';
 import { conflict, forbidden, invalidParameter, notFound } from '../../util/errors.js';
 import { newId } from '../../util/ids.js';
@@ -31,8 +32,11 @@ import type { AttachSession, ContainerRecord, ContainerService, EndpointRecord, 
 import { writeEtcFiles } from './etc-files.js';
 import { ContainerExecs } from './container-exec.js';
 import { consoleSize, resolveUser } from './process-settings.js';
+import { specSettings } from './host-config-spec.js';
 import type { ContainerHooks, EtcContributions } from './container-hooks.js';
 import { Mutex } from '../lock.js';
+import { RestartBackoff, startsWithDaemon, timeMs } from './restart-policy.js';
+import { oomKilled as oomKilledLog } from '../../runtime/cgroup-stats.js';
 import { CONTAINER_NAME, randomName } from './names.js';
 import type { NetworkController } from '../networks/network-controller.js';
 import type { NetworkRecord } from '../networks/network-record.js';
@@ -64,6 +68,10 @@ const SIGNALS = /^(SIG)?[A-Z0-9+-]+$|^\d+$/;
 
 export class ContainerController extends ContainerQueries implements ContainerService {
   private readonly locks = new Map<string, Mutex>();
+  private readonly backoff = new RestartBackoff();
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  /** Containers being stopped by the user: their exit is not a reason to restart. */
+  private readonly noRestart = new Set<string>();
   private readonly events = new EventEmitter();
   private readonly pending = new Map<string, Array<{ s: LateAttach; opts: { stdin: boolean; stdout: boolean; stderr: boolean } }>>();
   private readonly exec: ContainerExecs;
@@ -76,6 +84,22 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     this.runcRoot = join(deps.execRoot, 'runc');
     this.exec = new ContainerExecs(this.runcRoot, (id) => this.mustGet(id), join(deps.execRoot, 'exec'));
     this.events.setMaxListeners(0);
+  }
+
+  /** runc as this daemon runs it (features beside the lifecycle: update, pause, top). */
+  get runc(): Runc {
+    return { root: this.runcRoot };
+  }
+
+  /** Runs `fn` under the container's lock with its current record, then saves the record. */
+  modify<T>(term: string, fn: (rec: ContainerRecord) => Promise<T>): Promise<T> {
+    const id = this.resolve(term).id;
+    return this.lock(id).run(async () => {
+      const rec = this.mustGet(id);
+      const out = await fn(rec);
+      this.deps.store.transaction(() => this.containers.put(rec));
+      return out;
+    });
   }
 
   private get containers(): Collection<ContainerRecord> {
@@ -103,6 +127,11 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     }
   }
 
+  /** The container's cgroup in every hierarchy: /<prefix>/<id>. */
+  cgroupPath(id: string): string {
+    return `/${this.deps.prefix}/${id}`;
+  }
+
   private stateDir(rec: ContainerRecord): string {
     return join(rec.dir, 'state');
   }
@@ -124,6 +153,13 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     }
     const running = this.containers.list().filter((c) => c.state.status === 'running');
     await this.notify('restore', (h) => h.restore?.(running));
+    // Restart policies across a daemon restart: what dockerd's restore starts again.
+    for (const rec of this.containers.list()) {
+      if ((rec.state.status === 'exited' || rec.state.status === 'restarting') && !this.restartTimers.has(rec.id) && startsWithDaemon(rec)) {
+        if (rec.state.status === 'exited') this.deps.store.transaction(() => this.containers.put({ ...rec, state: { ...rec.state, status: 'restarting' } }));
+        void this.autoRestart(rec.id, 'daemon-start');
+      }
+    }
     for (const ns of await listSandboxes(`${this.deps.prefix}-c-`)) {
       if (!keep.has(ns)) {
         log.info({ netns: ns }, 'removing namespace no container owns');
@@ -189,6 +225,9 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     return this.lock(rec0.id).run(async () => {
       const rec = this.mustGet(rec0.id);
       if (rec.state.status === 'running') return false;
+      this.cancelRestart(rec);
+      rec.restartCount = 0;
+      rec.state = { ...rec.state, manuallyStopped: false };
       await this.startLocked(rec);
       return true;
     });
@@ -201,6 +240,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
 
   private async startHeld(rec: ContainerRecord): Promise<void> {
     const cfg = rec.config;
+    this.noRestart.delete(rec.id);
     // Phase timings (debug log): where a start spends its time, for the benchmarks' sake.
     const t0 = process.hrtime.bigint();
     const phases: Record<string, number> = {};
@@ -232,18 +272,21 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       mark('etc');
       const layers = this.deps.images.rootfsLayers(rec.image);
       const rootfs = await mountRootfs(layers, rec.dir);
+      const { args, additionalGids, ...settings } = await specSettings(rec, rootfs, [rec.path, ...rec.args]);
+      const user = await resolveUser(rootfs, String(cfg.User ?? ''));
       const spec = buildOciSpec({
+        ...settings,
         rootfs,
-        args: [rec.path, ...rec.args],
+        args,
         env: [...(cfg.Env as string[]), ...etc.env, `HOSTNAME=${String(cfg.Hostname)}`, ...(tty ? ['TERM=xterm'] : [])],
         cwd: (cfg.WorkingDir as string) || '/',
-        user: await resolveUser(rootfs, String(cfg.User ?? '')),
+        user: additionalGids.length ? { ...user, additionalGids } : user,
         tty,
         ...consoleSize(rec.hostConfig.ConsoleSize),
         hostname: rec.networkMode === 'host' ? osHostname() : String(cfg.Hostname),
         network: netnsPath === 'host' ? 'host' : { netnsPath },
         etcFiles: { hosts: rec.hostsPath, hostname: rec.hostnamePath, resolvConf: rec.resolvConfPath },
-        cgroupsPath: `/${this.deps.prefix}/${rec.id}`,
+        cgroupsPath: this.cgroupPath(rec.id),
         capAdd: strList(rec.hostConfig.CapAdd, 'CapAdd'),
         capDrop: strList(rec.hostConfig.CapDrop, 'CapDrop'),
         privileged: rec.hostConfig.Privileged === true,
@@ -295,13 +338,15 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     return this.lock(id).run(async () => {
       const rec = this.containers.get(id);
       if (!rec || rec.state.status !== 'running') return;
+      const oomKilled = Number(rec.hostConfig.Memory ?? 0) > 0 && (st?.exitCode ?? 0) !== 0 && oomKilledLog(this.cgroupPath(id));
       await deleteContainer({ id, runcRoot: this.runcRoot }).catch((e: unknown) => log.warn({ err: e, id }, 'runc delete failed'));
       await this.releaseNetwork(rec);
       await unmountRootfs(rec.dir).catch((e: unknown) => log.warn({ err: e, id }, 'unmount failed'));
-      rec.state = { ...rec.state, status: 'exited', pid: 0, exitCode: st?.exitCode ?? 255, finishedAt: st?.finishedAt ?? nowRfc3339Nano() };
+      rec.state = { ...rec.state, status: 'exited', paused: false, oomKilled, pid: 0, exitCode: st?.exitCode ?? 255, finishedAt: st?.finishedAt ?? nowRfc3339Nano() };
       this.deps.store.transaction(() => this.containers.put(rec));
       log.info({ id, name: rec.name, exitCode: rec.state.exitCode }, 'container exited');
       this.events.emit(`exit:${id}`, rec.state.exitCode);
+      this.scheduleRestart(rec);
       if (rec.hostConfig.AutoRemove === true) void this.remove(id, { force: true, volumes: false, link: false }).catch(() => undefined);
     });
   }
@@ -321,6 +366,12 @@ export class ContainerController extends ContainerQueries implements ContainerSe
 
   async stop(term: string, opts: { signal?: string; timeout?: number }): Promise<boolean> {
     const rec = this.resolve(term);
+    this.noRestart.add(rec.id);
+    this.markStopped(rec.id);
+    if (rec.state.status === 'restarting') {
+      await this.lock(rec.id).run(async () => this.cancelRestart(this.mustGet(rec.id)));
+      return true;
+    }
     if (rec.state.status !== 'running') return false;
     const exited = this.nextExit(rec.id);
     const signal = opts.signal || (rec.config.StopSignal as string | undefined) || 'SIGTERM';
@@ -349,12 +400,63 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   async kill(term: string, signal?: string): Promise<void> {
     const rec = this.resolve(term);
     if (rec.state.status !== 'running') throw conflict('container.not_running', `container ${rec.id} is not running`);
-    await this.signal(rec, signal || 'SIGKILL');
+    this.markStopped(rec.id);
+    const sig = signal || 'SIGKILL';
+    const exited = this.nextExit(rec.id);
+    await this.signal(rec, sig);
+    // As dockerd: a kill with SIGKILL returns once the container is dead.
+    if (/^(SIG)?KILL$|^9$/.test(sig)) await Promise.race([exited, sleep(10_000)]);
+  }
+
+  /** `docker stop`/`kill`: remembered (unless-stopped stays down, also across daemon restarts). */
+  private markStopped(id: string): void {
+    const cur = this.containers.get(id);
+    if (cur && !cur.state.manuallyStopped) this.deps.store.transaction(() => this.containers.put({ ...cur, state: { ...cur.state, manuallyStopped: true } }));
+  }
+
+  /** Drops a pending policy restart; a `restarting` container becomes `exited`. Under the lock. */
+  private cancelRestart(rec: ContainerRecord): void {
+    const t = this.restartTimers.get(rec.id);
+    if (t) clearTimeout(t);
+    this.restartTimers.delete(rec.id);
+    this.backoff.forget(rec.id);
+    if (rec.state.status === 'restarting') {
+      rec.state = { ...rec.state, status: 'exited' };
+      this.deps.store.transaction(() => this.containers.put(rec));
+    }
+  }
+
+  /** After an exit: the restart policy's decision, and the timer of Docker's back-off. Under the lock. */
+  private scheduleRestart(rec: ContainerRecord): void {
+    if (this.noRestart.has(rec.id)) return;
+    const ran = Math.max(0, timeMs(rec.state.finishedAt) - timeMs(rec.state.startedAt));
+    const delay = this.backoff.afterExit(rec, ran);
+    if (delay === undefined) return;
+    rec.state = { ...rec.state, status: 'restarting' };
+    this.deps.store.transaction(() => this.containers.put(rec));
+    this.restartTimers.set(rec.id, setTimeout(() => void this.autoRestart(rec.id, 'policy'), delay));
+  }
+
+  /** A restart by the policy (or at daemon start): counted in RestartCount, as Docker does. */
+  private autoRestart(id: string, why: 'policy' | 'daemon-start'): Promise<void> {
+    this.restartTimers.delete(id);
+    return this.lock(id).run(async () => {
+      const rec = this.containers.get(id);
+      if (!rec || (rec.state.status !== 'restarting' && why === 'policy') || rec.state.status === 'running') return;
+      if (why === 'policy') rec.restartCount++;
+      await this.startLocked(rec).catch((e: unknown) => log.warn({ err: e, id }, 'restart by policy failed'));
+    });
   }
 
   private async signal(rec: ContainerRecord, signal: string): Promise<void> {
     if (!SIGNALS.test(signal)) throw invalidParameter('container.signal', `invalid signal: ${signal}`);
     await signalContainer({ id: rec.id, runcRoot: this.runcRoot }, /^\d+$/.test(signal) ? Number(signal) : signal.replace(/^SIG/, ''));
+    // A frozen process takes no signal until thawed: as dockerd, a signalled paused container is unpaused.
+    if (rec.state.paused) {
+      await runcPause(this.runc, rec.id, false).catch(() => undefined);
+      const cur = this.containers.get(rec.id);
+      if (cur) this.deps.store.transaction(() => this.containers.put({ ...cur, state: { ...cur.state, paused: false } }));
+    }
   }
 
   async wait(term: string, condition: string): Promise<{ StatusCode: number; Error: { Message: string } | null }> {

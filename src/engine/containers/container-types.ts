@@ -41,6 +41,10 @@ export interface ContainerState {
   startedAt: string;
   finishedAt: string;
   oomKilled: boolean;
+  /** Frozen by `docker pause` (status stays running; views show "paused"). */
+  paused?: boolean;
+  /** Stopped or killed by the user (dockerd's HasBeenManuallyStopped): unless-stopped stays down. */
+  manuallyStopped?: boolean;
 }
 
 export interface ContainerRecord {

@@ -12,13 +12,14 @@ const layers = {
   dns: ['kernel', 'util'],
   runtime: ['kernel', 'util'],
   images: ['runtime', 'store', 'kernel', 'util'],
+  volumes: ['store', 'kernel', 'util'],
   cluster: ['runtime', 'kernel', 'ipam', 'util'],
   drivers: ['cluster', 'firewall', 'kernel', 'ipam', 'util'],
-  engine: ['drivers', 'cluster', 'images', 'ipam', 'store', 'runtime', 'dns', 'util'],
+  engine: ['drivers', 'cluster', 'images', 'volumes', 'ipam', 'store', 'runtime', 'dns', 'util'],
   audit: ['engine', 'firewall', 'kernel', 'util'],
   api: ['engine', 'audit', 'images', 'util'],
   sandbox: ['kernel', 'runtime', 'util'],
-  cli: ['api', 'audit', 'engine', 'drivers', 'cluster', 'images', 'firewall', 'store', 'runtime', 'dns', 'sandbox', 'kernel', 'ipam', 'util'],
+  cli: ['api', 'audit', 'engine', 'drivers', 'cluster', 'images', 'volumes', 'firewall', 'store', 'runtime', 'dns', 'sandbox', 'kernel', 'ipam', 'util'],
 };
 const all = Object.keys(layers);
 

@@ -12,6 +12,8 @@ import { swarmRoutes } from '../api/handlers/swarm.js';
 import { imageRoutes } from '../api/handlers/images.js';
 import { containerRoutes, containersOf } from '../api/handlers/containers.js';
 import { containerOpsRoutes } from '../api/handlers/container-ops.js';
+import { volumeRoutes } from '../api/handlers/volumes.js';
+import { Volumes } from '../volumes/index.js';
 import { ContainerUpdates } from '../engine/containers/container-update.js';
 import { ContainerObserver } from '../engine/containers/container-observer.js';
 import { closeHijacked, handleUpgrade } from '../api/hijack.js';
@@ -116,7 +118,14 @@ async function main(argv: string[]): Promise<number> {
     firewall: fwm,
     upstreamTimeoutMs: opts.dnsUpstreamTimeoutMs,
   });
+  const volumes = new Volumes({
+    store,
+    root: join(opts.dataRoot, 'volumes'),
+    usersOf: (name) => late.containers?.volumeUsers(name) ?? [],
+    runningUsersOf: (name) => late.containers?.volumeUsers(name, true) ?? [],
+  });
   const ctl = new ContainerController({
+    volumes,
     hooks: [ports, ...sd.hooks],
     removeLink: (name) => sd.links.removeLink(name),
     store,
@@ -152,6 +161,7 @@ async function main(argv: string[]): Promise<number> {
   networkRoutes(router, { networks, containersOf: (id) => containersOf(ctl, id) });
   imageRoutes(router, { images });
   containerRoutes(router, { containers: ctl, networks, portsOf: (id) => ports.portsOf(id) });
+  volumeRoutes(router, { volumes });
   containerOpsRoutes(router, {
     updates: new ContainerUpdates(ctl),
     observer: new ContainerObserver({ resolve: (t) => ctl.resolve(t), cgroupPath: (id) => ctl.cgroupPath(id) }),

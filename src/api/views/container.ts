@@ -11,6 +11,7 @@
  */
 import type { ContainerRecord, ContainerState, EndpointRecord, ExecRecord } from '../../engine/index.js';
 import type { NetworkRecord } from '../../engine/index.js';
+import { mountsView } from '../../engine/containers/container-mounts.js';
 import { ZERO_TIME } from '../../util/time.js';
 import { parseDetachKeys } from '../stream-framing.js';
 import type { NetworkContainerView } from './network.js';
@@ -287,7 +288,7 @@ export function containerInspectView(
     ExecIDs: extras.execIds?.length ? extras.execIds : null,
     HostConfig: hostConfigView(rec.hostConfig, rec.networkMode),
     GraphDriver: { Data: null, Name: 'overlay2' },
-    Mounts: [],
+    Mounts: mountsView(rec.mounts),
     Config: { ...configDefaults(rec.id), Image: rec.imageRef, ...rec.config },
     NetworkSettings: networkSettingsView(rec, networksById, extras.ports),
   };
@@ -332,7 +333,7 @@ export function containerSummaryView(rec: ContainerRecord, now: number = Date.no
     Status: statusText(rec.state, now),
     HostConfig: { NetworkMode: rec.networkMode },
     NetworkSettings: { Networks: networksView(rec) },
-    Mounts: [],
+    Mounts: mountsView(rec.mounts),
   };
 }
 

@@ -33,6 +33,8 @@ import { writeEtcFiles } from './etc-files.js';
 import { ContainerExecs } from './container-exec.js';
 import { consoleSize, resolveUser } from './process-settings.js';
 import { specSettings } from './host-config-spec.js';
+import { checkBindSources, ociMounts, planMounts, releaseMounts, type MountPoint } from './container-mounts.js';
+import type { Volumes } from '../../volumes/index.js';
 import type { ContainerHooks, EtcContributions } from './container-hooks.js';
 import { Mutex } from '../lock.js';
 import { RestartBackoff, startsWithDaemon, timeMs } from './restart-policy.js';
@@ -44,7 +46,7 @@ import type { NetworkRecord } from '../networks/network-record.js';
 const log = logger.child({ component: 'containers' });
 
 export interface ImageLookup {
-  resolve(ref: string): { id: string; config: { Cmd?: string[]; Entrypoint?: string[]; Env?: string[]; WorkingDir?: string; User?: string; ExposedPorts?: Record<string, unknown>; Labels?: Record<string, string>; StopSignal?: string } };
+  resolve(ref: string): { id: string; config: { Cmd?: string[]; Entrypoint?: string[]; Env?: string[]; WorkingDir?: string; User?: string; ExposedPorts?: Record<string, unknown>; Labels?: Record<string, string>; StopSignal?: string; Volumes?: Record<string, unknown> | null } };
   rootfsLayers(imageId: string): string[];
 }
 
@@ -60,6 +62,8 @@ export interface ContainerControllerDeps {
   resolvConfPath: string;
   /** Features plugged into the lifecycle (ports, DNS, links), called in this order. */
   hooks?: readonly ContainerHooks[];
+  /** Named and anonymous volumes (binds and tmpfs need nothing more). */
+  volumes?: Volumes;
   /** `docker rm --link /parent/alias`: drops a legacy link (the links feature). */
   removeLink?: (name: string) => unknown;
 }
@@ -205,13 +209,14 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     }
     const { config, argv } = mergeImageConfig(p, image.config, { id, hostHostname: networkMode === 'host' ? osHostname() : undefined });
     const dir = join(this.deps.dataRoot, 'containers', id);
+    const mounts = await this.planMounts(p, image.config.Volumes);
     const rec: ContainerRecord = {
       id, name, created: nowRfc3339Nano(), image: image.id, imageRef: p.image, path: argv[0] as string, args: argv.slice(1),
       config, hostConfig: p.hostConfig, networkMode, endpoints,
       state: { status: 'created', pid: 0, exitCode: 0, error: '', startedAt: ZERO_TIME, finishedAt: ZERO_TIME, oomKilled: false },
       restartCount: 0, netns,
       hostnamePath: join(dir, 'hostname'), hostsPath: join(dir, 'hosts'), resolvConfPath: join(dir, 'resolv.conf'),
-      logPath: join(dir, 'state', 'log'), dir,
+      logPath: join(dir, 'state', 'log'), dir, mounts,
     };
     for (const h of this.hooks) h.validateCreate?.(rec);
     await mkdir(join(dir, 'state'), { recursive: true, mode: 0o700 });
@@ -272,10 +277,12 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       mark('etc');
       const layers = this.deps.images.rootfsLayers(rec.image);
       const rootfs = await mountRootfs(layers, rec.dir);
+      const volumeMounts = this.deps.volumes ? await ociMounts(rec.mounts ?? [], rootfs, this.deps.volumes) : [];
       const { args, additionalGids, ...settings } = await specSettings(rec, rootfs, [rec.path, ...rec.args]);
       const user = await resolveUser(rootfs, String(cfg.User ?? ''));
       const spec = buildOciSpec({
         ...settings,
+        mounts: [...(settings.mounts ?? []), ...volumeMounts],
         rootfs,
         args,
         env: [...(cfg.Env as string[]), ...etc.env, `HOSTNAME=${String(cfg.Hostname)}`, ...(tty ? ['TERM=xterm'] : [])],
@@ -316,6 +323,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       if (hooksStarted) await this.notify('beforeStop', (h) => h.beforeStop?.(rec));
       await deleteContainer({ id: rec.id, runcRoot: this.runcRoot }).catch(() => undefined);
       await unmountRootfs(rec.dir).catch(() => undefined);
+      if (this.deps.volumes) await releaseMounts(rec.mounts ?? [], this.deps.volumes);
       if (pluggedIn) await this.deps.networking.unplug(rec);
       for (const [name, ep] of Object.entries(rec.endpoints)) if (!ep.ifname) rec.endpoints[name] = { ...ep, endpointId: '' };
       rec.state = { ...rec.state, status: rec.state.startedAt === ZERO_TIME ? 'created' : 'exited', error: (e as Error).message, exitCode: 128 };
@@ -345,9 +353,10 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       rec.state = { ...rec.state, status: 'exited', paused: false, oomKilled, pid: 0, exitCode: st?.exitCode ?? 255, finishedAt: st?.finishedAt ?? nowRfc3339Nano() };
       this.deps.store.transaction(() => this.containers.put(rec));
       log.info({ id, name: rec.name, exitCode: rec.state.exitCode }, 'container exited');
+      if (this.deps.volumes) await releaseMounts(rec.mounts ?? [], this.deps.volumes);
       this.events.emit(`exit:${id}`, rec.state.exitCode);
       this.scheduleRestart(rec);
-      if (rec.hostConfig.AutoRemove === true) void this.remove(id, { force: true, volumes: false, link: false }).catch(() => undefined);
+      if (rec.hostConfig.AutoRemove === true) void this.remove(id, { force: true, volumes: true, link: false }).catch(() => undefined);
     });
   }
 
@@ -496,11 +505,37 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       await unmountRootfs(rec.dir).catch(() => undefined);
       await rm(rec.dir, { recursive: true, force: true });
       this.deps.store.transaction(() => this.containers.delete(rec.id));
+      if (opts.volumes) await this.removeAnonymousVolumes(rec);
       await this.notify('removed', (h) => h.removed?.(rec));
       log.info({ id: rec.id, name: rec.name }, 'container removed');
       this.events.emit(`removed:${rec.id}`, rec.state.exitCode);
     });
     this.locks.delete(rec0.id);
+  }
+
+  /** `docker rm -v` and `--rm`: the container's anonymous volumes go with it (named ones stay). */
+  private async removeAnonymousVolumes(rec: ContainerRecord): Promise<void> {
+    const vols = this.deps.volumes;
+    if (!vols) return;
+    for (const m of rec.mounts ?? []) {
+      if (m.type !== 'volume' || !vols.find(m.source)?.anonymous) continue;
+      await vols.remove(m.source).catch((e: unknown) => log.warn({ err: e, volume: m.source }, 'removing an anonymous volume failed'));
+    }
+  }
+
+  /** Mount points of a new container (Docker's texts for bad specs); volumes made as needed. */
+  private async planMounts(p: ReturnType<typeof parseCreateBody>, imageVolumes: Record<string, unknown> | null | undefined): Promise<MountPoint[]> {
+    const hc = p.hostConfig;
+    const wants = [hc.Binds, hc.Mounts, hc.Tmpfs, hc.VolumesFrom, p.config.Volumes, imageVolumes].some((v) => v && Object.keys(v).length);
+    if (!wants) return [];
+    if (!this.deps.volumes) throw invalidParameter('container.volumes', 'mounts are not supported by this engine instance');
+    await checkBindSources(hc);
+    return planMounts(p.config, hc, { volumes: this.deps.volumes, mountsOf: (t) => this.resolve(t).mounts ?? [], imageVolumes: Object.keys(imageVolumes ?? {}) });
+  }
+
+  /** Containers whose mounts name a volume (any state), and those of them running. */
+  volumeUsers(name: string, runningOnly = false): string[] {
+    return this.containers.list().filter((c) => (!runningOnly || c.state.status === 'running') && (c.mounts ?? []).some((m) => m.type === 'volume' && m.source === name)).map((c) => c.id);
   }
 
   /** A running container whose exit we never saw (kill failed): clean it as if it had exited. */

@@ -3,6 +3,7 @@
  * the service interface. The API builds Docker's JSON from these; it never reaches the runtime itself.
  */
 import type { Readable, Writable } from 'node:stream';
+import type { MountPoint } from './container-mounts.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -75,6 +76,8 @@ export interface ContainerRecord {
   logPath: string;
   /** Data directory of this container. */
   dir: string;
+  /** Binds, volumes and tmpfs mounts, planned at create (container-mounts.ts). */
+  mounts?: MountPoint[];
 }
 
 /** One chunk of a container's or exec's output. */

@@ -49,6 +49,11 @@ test('an output block right after a sh block is its expected output; an input bl
   assert.equal(b.expected, '...');
 });
 
+test('timeout=SECONDS gives a block more time, also with tty', () => {
+  const p = extractPage(page(['```sh timeout=1800', 'redes image debian --include nginx-light --tag nginx', '```', '```sh tty timeout=60', 'docker run -it busybox sh', '```']), 'p.md');
+  assert.deepEqual(p.steps.map((s) => (s.kind === 'run' ? [s.tty, s.timeoutS] : [])), [[false, 1800], [true, 60]]);
+});
+
 test('not-run blocks keep their reason and commands', () => {
   const p = extractPage(page(['```sh not-run: needs docker swarm (overlay), pending', 'docker swarm init', '```']), 'p.md');
   assert.deepEqual(p.steps, [{ kind: 'not-run', line: 1, reason: 'needs docker swarm (overlay), pending', commands: [{ text: 'docker swarm init', code: 'docker swarm init', line: 2, exit: 0 }] }]);
@@ -59,7 +64,8 @@ test('malformed pages are refused with path and line', () => {
   assert.throws(() => extractPage(page(['```console', '$ ls', '```']), 'x.md'), /x\.md:1: a ```console fence/);
   assert.throws(() => extractPage(page(['```sh', 'ls', '```', 'words', '```output', 'a', '```']), 'x.md'), /x\.md:5: an output block must follow/);
   assert.throws(() => extractPage(page(['```sh', 'ls', '```', '```input', 'a', '```']), 'x.md'), /belongs to a ```sh tty block/);
-  assert.throws(() => extractPage(page(['```sh skip', 'ls', '```']), 'x.md'), /unknown sh fence attributes "skip"/);
+  assert.throws(() => extractPage(page(['```sh skip', 'ls', '```']), 'x.md'), /unknown sh fence attribute "skip"/);
+  assert.throws(() => extractPage(page(['```sh timeout=soon', 'ls', '```']), 'x.md'), /unknown sh fence attribute "timeout=soon"/);
   assert.throws(() => extractPage(page(['```sh', '# only a comment', '```']), 'x.md'), /sh block without commands/);
   assert.throws(() => extractPage(page(['```sh', 'ls \\', '```']), 'x.md'), /line continuation/);
   assert.throws(() => extractPage('```sh\nls\n', 'x.md'), /fence not closed/);

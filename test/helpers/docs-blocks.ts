@@ -8,6 +8,8 @@
  *                          must exit N (default 0).
  *   ```sh tty              the same, under a pseudo-terminal (for `docker run -it`); an ```input
  *                          block right after it is what is typed into it.
+ *   ```sh timeout=SECONDS  the block may take that long (default: the runner's, 120 s), e.g. for
+ *                          a first image build; combines with tty.
  *   ```sh not-run: REASON  shown but not run; the runner counts and reports it with REASON.
  *   ```output              right after a sh block (or its input block): what the whole block
  *                          prints, stdout and stderr together, checked by docs-match.ts.
@@ -39,6 +41,8 @@ export interface RunBlock {
   tty: boolean;
   /** What is typed into a tty block. */
   input?: string;
+  /** Seconds the block may take (`timeout=N`), when it says. */
+  timeoutS?: number;
   /** The expected output (the text of the ```output block), when one follows. */
   expected?: string;
   expectedLine?: number;
@@ -161,11 +165,15 @@ export function extractPage(text: string, path: string): Page {
       if (notRun?.[1]) {
         steps.push({ kind: 'not-run', line: f.line, reason: notRun[1].trim(), commands });
         last = undefined;
-      } else if (attrs === '' || attrs === 'tty') {
-        last = { kind: 'run', line: f.line, commands, tty: attrs === 'tty' };
-        steps.push(last);
       } else {
-        throw new Error(`${at}: unknown sh fence attributes "${attrs}" (allowed: tty, not-run: REASON)`);
+        last = { kind: 'run', line: f.line, commands, tty: false };
+        for (const a of attrs.split(/\s+/).filter(Boolean)) {
+          const t = /^timeout=(\d+)$/.exec(a);
+          if (a === 'tty') last.tty = true;
+          else if (t) last.timeoutS = Number(t[1]);
+          else throw new Error(`${at}: unknown sh fence attribute "${a}" (allowed: tty, timeout=SECONDS, not-run: REASON)`);
+        }
+        steps.push(last);
       }
     } else if (f.lang === 'input' || f.lang === 'output') {
       if (!last || !adjacent(f)) throw new Error(`${at}: an ${f.lang} block must follow a sh block directly`);
@@ -192,7 +200,7 @@ export function pageSignature(page: Page): string {
   return JSON.stringify(
     page.steps.map((s) =>
       s.kind === 'run'
-        ? ['run', s.tty, s.commands.map((c) => [c.code, c.exit]), s.input ?? null, s.expected ?? null]
+        ? ['run', s.tty, s.timeoutS ?? null, s.commands.map((c) => [c.code, c.exit]), s.input ?? null, s.expected ?? null]
         : ['not-run', s.commands.map((c) => [c.code, c.exit])],
     ),
   );

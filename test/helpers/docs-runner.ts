@@ -68,7 +68,7 @@ interface Segment {
 
 /** The per-command outputs and exit codes found between the markers. */
 export function splitOutput(raw: string): Segment[] {
-  const text = raw.replace(/\r\n?/g, '\n');
+  const text = raw.replace(/\r*\n/g, '\n'); // a lone CR (a terminal's return to column 0) stays; normalizeLine drops it
   const segs: Segment[] = [];
   const re = new RegExp(`${MARK}-start (\\d+)\\n([\\s\\S]*?)(?:\\n${MARK}-end \\d+ (\\d+)\\n|$)`, 'g');
   for (const m of text.matchAll(re)) {
@@ -135,7 +135,7 @@ export async function runPage(page: Page, opts: RunPageOptions): Promise<PageRep
       const scriptPath = join(work, `block-${step.line}.sh`);
       await writeFile(scriptPath, scriptOf(step));
       const t0 = Date.now();
-      const { raw, timedOut } = await runBash(scriptPath, step, env, work, opts.blockTimeoutMs ?? 120_000);
+      const { raw, timedOut } = await runBash(scriptPath, step, env, work, step.timeoutS !== undefined ? step.timeoutS * 1000 : (opts.blockTimeoutMs ?? 120_000));
       report.blockMs.push({ line: step.line, ms: Date.now() - t0 });
       const segs = splitOutput(raw);
       report.blocks++;

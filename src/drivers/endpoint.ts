@@ -5,6 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ipBatch, type IpCommand } from '../kernel/ip.js';
+import { CommandError } from '../kernel/run.js';
+import { forbidden } from '../util/errors.js';
 import { netnsAdd, netnsDelete, netnsList } from '../kernel/netns.js';
 import type { EndpointSpec } from './driver.js';
 
@@ -16,10 +18,16 @@ export function newHostIfname(): string {
 /** Creates the pair, plugs the host end into `bridge`, and configures the container end in `netns`. */
 export async function addBridgeEndpoint(bridge: string, netns: string, hostIfname: string, ep: EndpointSpec): Promise<void> {
   const mtu = String(ep.mtu);
-  await ipBatch([
-    ['link', 'add', hostIfname, 'mtu', mtu, 'type', 'veth', 'peer', 'name', ep.ifname, 'address', ep.mac, 'mtu', mtu, 'netns', netns],
-    ['link', 'set', hostIfname, 'master', bridge, 'up'],
-  ]);
+  try {
+    await ipBatch([
+      ['link', 'add', hostIfname, 'mtu', mtu, 'type', 'veth', 'peer', 'name', ep.ifname, 'address', ep.mac, 'mtu', mtu, 'netns', netns],
+      ['link', 'set', hostIfname, 'master', bridge, 'up'],
+    ]);
+  } catch (e) {
+    // The pair may exist when plugging it in failed (a full bridge): leave nothing behind.
+    await ipBatch([['link', 'del', hostIfname]]).catch(() => undefined);
+    throw bridgeFull(e, bridge) ?? e;
+  }
   const inside: IpCommand[] = [];
   if (ep.ipv4) inside.push(['addr', 'add', ep.ipv4, 'dev', ep.ifname]);
   if (ep.ipv6) inside.push(['addr', 'add', ep.ipv6, 'dev', ep.ifname, 'nodad']);
@@ -33,6 +41,17 @@ export async function addBridgeEndpoint(bridge: string, netns: string, hostIfnam
     await ipBatch([['link', 'del', hostIfname]]).catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * Ports a Linux bridge takes: BR_MAX_PORTS is 1024, but port number 0 is never used, so the 1024th
+ * port already fails (measured); the kernel says only "Exchange full" (see bridgeFull).
+ */
+export const BRIDGE_MAX_PORTS = 1023;
+
+export function bridgeFull(e: unknown, bridge: string): Error | undefined {
+  if (!(e instanceof CommandError) || !/exchange full/i.test(e.result.stderr)) return undefined;
+  return forbidden('bridge.full', `bridge ${bridge} already has ${BRIDGE_MAX_PORTS} ports, the most a Linux bridge takes: use another network for more containers`);
 }
 
 /**

@@ -24,6 +24,12 @@ export interface DaemonOptions {
   dnsUpstreamTimeoutMs: number;
   /** A network namespace standing for "the world" in `redes audit --verify` probes (--audit-world-netns). */
   auditWorldNetns?: string;
+  /** docker.io mirrors (--registry-mirror URL, repeatable). */
+  registryMirrors: string[];
+  /** Registries reached over http or unverified TLS (--insecure-registry HOST[:PORT]|CIDR). */
+  insecureRegistries: string[];
+  /** certs.d layout of per-registry CA and client certificates (--registry-certs-dir). */
+  registryCertsDir: string;
   /** The host name the engine reports (info Name, swarm node HOSTNAME). */
   hostname?: string;
   /** An existing etcd cluster to use as the cluster store (--cluster-store etcd://...). */
@@ -60,6 +66,9 @@ Options:
       --cluster-store etcd://H:P[,H:P...][/CLUSTER]  Use an existing etcd cluster as the cluster store
       --cluster-advertise ADDR        This engine's address for the cluster (with --cluster-store)
       --cluster-store-opt kv.cacertfile=F|kv.certfile=F|kv.keyfile=F   TLS files for --cluster-store (repeatable)
+      --registry-mirror URL           A docker.io mirror tried before Docker Hub (repeatable)
+      --insecure-registry HOST|CIDR   Allow http and unverified TLS for a registry (repeatable)
+      --registry-certs-dir DIR        Per-registry certificates, certs.d layout (default /etc/docker/certs.d)
       --log-level LEVEL               debug, info, warn, error, fatal (default info)
   -D, --debug                         Same as --log-level debug
       --allow-root-netns              Allow running in the machine's root network namespace
@@ -108,6 +117,9 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
       'cluster-store': { type: 'string' },
       'cluster-advertise': { type: 'string' },
       'cluster-store-opt': { type: 'string', multiple: true },
+      'registry-mirror': { type: 'string', multiple: true },
+      'insecure-registry': { type: 'string', multiple: true },
+      'registry-certs-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -158,6 +170,12 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
     resolvConf: values['resolv-conf'] ?? '/etc/resolv.conf',
     busyboxImage: parseBoolFlag('busybox-image', values['busybox-image'], false),
     dnsUpstreamTimeoutMs: Number(dnsTimeout),
+    registryMirrors: (values['registry-mirror'] ?? []).map((m) => {
+      if (!/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]+)?\/?$/.test(m)) throw new Error(`invalid --registry-mirror ${JSON.stringify(m)}: want http(s)://HOST[:PORT]`);
+      return m;
+    }),
+    insecureRegistries: values['insecure-registry'] ?? [],
+    registryCertsDir: values['registry-certs-dir'] ?? '/etc/docker/certs.d',
   };
 }
 

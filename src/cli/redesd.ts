@@ -107,7 +107,9 @@ async function main(argv: string[]): Promise<number> {
   const ports = await installPortPublishing({ store, networks, firewall: fwm, reservations: new PortReservations() });
   await networks.init();
 
-  const images = await openImageService(join(opts.dataRoot, 'images'));
+  const images = await openImageService(join(opts.dataRoot, 'images'), {
+    registries: { mirrors: opts.registryMirrors, insecure: opts.insecureRegistries, certsDir: opts.registryCertsDir, resolvConf: opts.resolvConf },
+  });
   if (opts.busyboxImage) await images.ensureBusybox();
   // Embedded DNS (127.0.0.11 in each container on a user network) and legacy links.
   const sd = createServiceDiscovery({

@@ -17,6 +17,8 @@ export { splitWords } from './shell-words.js';
 export { debianImage, exposedPort, DEFAULT_SUITE, SOURCE_LABEL, type DebianImage, type DebianImageRequest } from './debian.js';
 export { debianRootfs, DEFAULT_IMAGE_CACHE, type DebianRootfs } from './debian-rootfs.js';
 export { presetFor, PRESETS, type DebianPreset } from './debian-presets.js';
+export type { Credentials } from './registry/client.js';
+export type { JsonMessage, PreparedPull, Progress } from './registry/pull.js';
 export { parseNamed, familiarName, familiarTagged, tagKey, shortImageId, type NamedRef } from './reference.js';
 export { packTar, type TarEntry } from './tar-write.js';
 export type {

@@ -6,9 +6,9 @@
  * Use: `const images = await openImageService(join(dataRoot, 'images'), { inUse })`, then hand
  * `images` to `imageRoutes` (api/) and to the container code (`resolve`, `store.rootfsLayers`).
  *
- * Beware: there is no registry. A pull succeeds only when the image is already present (a no-op, so
- * `docker pull busybox` and `docker run --pull always` work offline) and otherwise fails with a 404
- * that says so. `deps.inUse` is read at every call, so the daemon may set it after it has built the
+ * Beware: a pull asks the registry (registry/); when no registry can be reached and the image is
+ * already present, it is the old offline no-op (so `docker pull busybox` and `docker run --pull
+ * always` keep working on machines without a registry). `deps.inUse` is read at every call, so the daemon may set it after it has built the
  * container code (`images.deps.inUse = ...`).
  */
 import { lstat, readdir } from 'node:fs/promises';
@@ -18,8 +18,13 @@ import { imageInspect, imageSummary, type ImageInspectJson, type ImageSummaryJso
 import { ensureBusyboxImage } from './busybox.js';
 import { familiarName, familiarTagged, parseNamed, tagKey } from './reference.js';
 import { ImageStore } from './store.js';
+import type { Credentials } from './registry/client.js';
+import { Registries, type RegistryOptions } from './registry/endpoints.js';
+import { loginRegistry } from './registry/login.js';
+import { preparePull, type PreparedPull, type Progress } from './registry/pull.js';
+import { pushImage } from './registry/push.js';
 import type { DeleteRecord, Image, InUseCheck, LoadedImage } from './types.js';
-import { forbidden, internal, invalidParameter, isRedesError, notFound, type RedesError } from '../util/errors.js';
+import { forbidden, internal, invalidParameter, isRedesError, notFound, unavailable, type RedesError } from '../util/errors.js';
 import { Filters } from '../util/filters.js';
 
 
@@ -61,6 +66,8 @@ export interface PruneReport {
 export interface ImageServiceDeps {
   /** Which container uses an image (blocks or hides `docker rmi`); no containers when absent. */
   inUse?: InUseCheck;
+  /** Mirrors, insecure registries, certificates and resolver for registry connections. */
+  registries?: RegistryOptions;
 }
 
 /** What the API and the container code ask of local images. Errors carry Docker's texts. */
@@ -85,6 +92,15 @@ export interface ImageService {
   prune(filters?: string | null): Promise<PruneReport>;
   /** `POST /images/create?fromImage=`: succeeds only for an image already present. */
   pull(fromImage: string, tag?: string): LocalPull;
+  /**
+   * `docker pull` from a registry: the manifest is resolved now (errors are API errors); `run`
+   * downloads. When no registry can be reached and the image is present, the local answer (offline).
+   */
+  pullRemote(fromImage: string, tag: string | undefined, creds: Credentials | undefined): Promise<PreparedPull | LocalPull>;
+  /** `docker push NAME[:TAG]` (no tag: every local tag of the repository). */
+  push(name: string, tag: string | undefined, creds: Credentials | undefined, progress: Progress): Promise<void>;
+  /** `docker login`: check credentials against a registry's /v2/. */
+  login(server: string, creds: Credentials): Promise<void>;
   /** Delete images force-removed while in use once no container uses them; returns their ids. */
   collectGarbage(): Promise<string[]>;
   /** Make `busybox:latest` present (built from this machine's busybox-static). */
@@ -96,10 +112,42 @@ const PRUNE_FILTERS = ['dangling', 'label', 'label!', 'until'];
 const NO_REGISTRY = 'no registry is configured on this engine (add images with docker load or docker import)';
 
 export class LocalImageService implements ImageService {
+  /** Undefined without `deps.registries`: then no registry is ever contacted (tests, offline). */
+  readonly registries: Registries | undefined;
+
   constructor(
     readonly store: ImageStore,
     readonly deps: ImageServiceDeps = {},
-  ) {}
+  ) {
+    this.registries = deps.registries ? new Registries(deps.registries) : undefined;
+  }
+
+  async pullRemote(fromImage: string, tag: string | undefined, creds: Credentials | undefined): Promise<PreparedPull | LocalPull> {
+    if (!this.registries) return this.pull(fromImage, tag);
+    const base = fromImage.replace(/:$/, '');
+    if (familiarName(parseNamed(base).name) === 'scratch') throw forbidden('reserved-name', "'scratch' is a reserved name");
+    const text = tag ? (/^sha256:/.test(tag) ? `${base}@${tag}` : `${base}:${tag}`) : base;
+    try {
+      return await preparePull({ store: this.store, registries: this.registries, creds }, text);
+    } catch (e) {
+      if (!isRedesError(e) || e.code !== 'registry-unreachable') throw e;
+      try {
+        return this.pull(fromImage, tag); // offline, and the image is here: as before registries existed
+      } catch {
+        throw e;
+      }
+    }
+  }
+
+  async push(name: string, tag: string | undefined, creds: Credentials | undefined, progress: Progress): Promise<void> {
+    if (!this.registries) throw unavailable('no-registry', NO_REGISTRY);
+    return pushImage({ store: this.store, registries: this.registries, creds }, name, tag, progress);
+  }
+
+  async login(server: string, creds: Credentials): Promise<void> {
+    if (!this.registries) throw unavailable('no-registry', NO_REGISTRY);
+    return loginRegistry(this.registries, server, creds);
+  }
 
   list(filters?: string | null): ImageSummaryJson[] {
     const f = Filters.parse(filters).validate(LIST_FILTERS);

@@ -6,6 +6,7 @@
  *   index.json            tags → image ids, per-image size/tag time, per-layer size (atomic rewrite)
  *   configs/<hex>.json    each image's config, byte for byte (the image id is its sha256)
  *   layers/<hex>/         each layer unpacked, named by its diff id; an overlayfs lower directory
+ *   layer-tars/<hex>.tar  each layer's tar as it arrived (uncompressed): what `docker push` sends
  *   tmp/                  spooled archives and half-unpacked layers; emptied at open
  *
  * Use: `const store = await ImageStore.open(root)`; queries are synchronous reads of memory, and
@@ -18,6 +19,7 @@
  * layers until `collectGarbage` finds it unused.
  */
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -26,7 +28,7 @@ import { nowRfc3339Nano } from '../util/time.js';
 import { writeAtomic } from './atomic-file.js';
 import { applyChanges } from './changes.js';
 import { loadArchive } from './load.js';
-import { FULL_IMAGE_ID, HEX_ID, familiarTagged, idHex, parseNamed, tagKey, type NamedRef } from './reference.js';
+import { FULL_IMAGE_ID, HEX_ID, familiarName, familiarTagged, idHex, parseNamed, tagKey, type NamedRef } from './reference.js';
 import { planRemove } from './remove.js';
 import { chainIds, importSpec, parseSpec, sha256 } from './spec.js';
 import { unpackLayer } from './unpack.js';
@@ -37,6 +39,8 @@ interface IndexFile {
   images: Record<string, { size: number; lastTagTime?: string; hidden?: boolean }>;
   tags: Record<string, string>;
   layers: Record<string, { size: number }>;
+  /** `name@sha256:<manifest digest>` (familiar) → image id, for images pulled or pushed. */
+  digests?: Record<string, string>;
 }
 
 export class ImageStore {
@@ -49,7 +53,7 @@ export class ImageStore {
   /** Open (creating if needed) the store at `root` and sweep what a crash may have left. */
   static async open(root: string): Promise<ImageStore> {
     const s = new ImageStore(root);
-    for (const d of ['configs', 'layers', 'tmp']) await mkdir(join(root, d), { recursive: true });
+    for (const d of ['configs', 'layers', 'layer-tars', 'tmp']) await mkdir(join(root, d), { recursive: true });
     const text = await readFile(join(root, 'index.json'), 'utf8').catch(() => undefined);
     if (text) s.index = JSON.parse(text) as IndexFile;
     for (const hex of Object.keys(s.index.images)) {
@@ -86,7 +90,7 @@ export class ImageStore {
       return img;
     }
     const ref: NamedRef = parseNamed(refOrId);
-    const id = ref.digest ? undefined : this.index.tags[familiarTagged(ref)];
+    const id = ref.digest ? this.index.digests?.[`${familiarName(ref.name)}@${ref.digest}`] : this.index.tags[familiarTagged(ref)];
     if (id && this.index.images[idHex(id)]) return this.image(id);
     const byPrefix = this.searchPrefix(refOrId);
     if (byPrefix) return this.image(byPrefix);
@@ -179,6 +183,55 @@ export class ImageStore {
     return join(this.root, 'layers', idHex(diffId));
   }
 
+  /** The layer's tar as it arrived (uncompressed); absent for layers stored before tars were kept. */
+  layerTar(diffId: string): string {
+    return join(this.root, 'layer-tars', `${idHex(diffId)}.tar`);
+  }
+
+  /** True when the layer is stored (unpacked), as a pull asks before downloading it. */
+  hasLayer(diffId: string): boolean {
+    return this.index.layers[idHex(diffId)] !== undefined;
+  }
+
+  /** The image's config file bytes, exactly as stored (the image id is their sha256). */
+  async configBytes(imageId: string): Promise<Buffer> {
+    if (!this.get(imageId)) throw notFound('image-not-found', `No such image: ${imageId}`);
+    return readFile(join(this.root, 'configs', `${idHex(imageId)}.json`));
+  }
+
+  /** Repository digests (`name@sha256:...`) of an image, sorted. */
+  repoDigests(imageId: string): string[] {
+    return Object.entries(this.index.digests ?? {}).filter(([, id]) => id === imageId).map(([d]) => d).sort();
+  }
+
+  /**
+   * Store a pulled image: its layers (uncompressed tar streams, each checked against its diff id,
+   * skipped when present) one after another, then the config, tags and repository digest. Nothing
+   * is kept of a pull that fails (layers it added are dropped, no tag moves).
+   */
+  async addPulled(config: Buffer, layers: readonly { diffId: string; open: () => AsyncIterable<Buffer>; done?: () => void }[], tags: string[], repoDigest?: string): Promise<LoadedImage> {
+    return this.changing(async () => {
+      for (const l of layers) {
+        if (this.index.layers[idHex(l.diffId)]) continue;
+        const { diffId } = await this.addLayer(l.open());
+        if (diffId !== l.diffId) throw invalidParameter('layer-digest', `layer diff id mismatch: expected ${l.diffId}, got ${diffId}`);
+        l.done?.();
+      }
+      const loaded = await this.addImage(config, tags);
+      if (repoDigest) await this.recordDigest(repoDigest, loaded.id, false);
+      return loaded;
+    });
+  }
+
+  /** Remember that `name@sha256:...` is image `id` (after a pull or a push). */
+  async recordDigest(repoDigest: string, id: string, lock = true): Promise<void> {
+    const write = async (): Promise<void> => {
+      this.index.digests = { ...this.index.digests, [repoDigest]: id };
+      await this.save();
+    };
+    return lock ? this.locked(write) : write();
+  }
+
   private image(id: string, tags?: string[]): Image {
     const spec = this.specs.get(id);
     const e = this.index.images[idHex(id)];
@@ -212,17 +265,23 @@ export class ImageStore {
   /** Unpack a layer into tmp/, then move it to layers/<hex> unless an identical one is there. */
   private async addLayer(input: AsyncIterable<Buffer>): Promise<{ diffId: string }> {
     const tmp = join(this.root, 'tmp', `layer-${randomBytes(6).toString('hex')}`);
+    const tmpTar = `${tmp}.tar`;
     await mkdir(tmp, { mode: 0o755 });
+    const copy = createWriteStream(tmpTar);
     try {
-      const { diffId, size } = await unpackLayer(input, tmp);
+      const { diffId, size } = await unpackLayer(input, tmp, copy);
+      await new Promise<void>((resolve, reject) => copy.end((e?: Error | null) => (e ? reject(e) : resolve())));
       if (!this.index.layers[idHex(diffId)]) {
         await rm(this.layerDir(diffId), { recursive: true, force: true }); // crash leftover, not indexed
         await rename(tmp, this.layerDir(diffId));
+        await rename(tmpTar, this.layerTar(diffId));
         this.index.layers[idHex(diffId)] = { size };
       }
       return { diffId };
     } finally {
+      copy.destroy();
       await rm(tmp, { recursive: true, force: true });
+      await rm(tmpTar, { force: true });
     }
   }
 
@@ -258,6 +317,7 @@ export class ImageStore {
     delete this.index.images[idHex(id)];
     this.specs.delete(id);
     for (const [t, target] of Object.entries(this.index.tags)) if (target === id) delete this.index.tags[t];
+    for (const [d, target] of Object.entries(this.index.digests ?? {})) if (target === id) delete this.index.digests?.[d];
     const diffIds = spec?.rootfs.diff_ids ?? [];
     const used = new Set([...this.specs.values()].flatMap((s) => s.rootfs.diff_ids));
     const chains = chainIds(diffIds);
@@ -265,6 +325,7 @@ export class ImageStore {
     for (const { d } of removed) delete this.index.layers[idHex(d)];
     await this.save();
     for (const { d } of removed) await rm(this.layerDir(d), { recursive: true, force: true });
+    for (const { d } of removed) await rm(this.layerTar(d), { force: true });
     await rm(join(this.root, 'configs', `${idHex(id)}.json`), { force: true });
     return [...new Set(removed.map((r) => r.chain))].reverse();
   }
@@ -280,6 +341,9 @@ export class ImageStore {
     for (const f of await readdir(join(this.root, 'layers'))) {
       if (!this.index.layers[f]) await rm(join(this.root, 'layers', f), { recursive: true, force: true });
     }
+    for (const f of await readdir(join(this.root, 'layer-tars'))) {
+      if (!this.index.layers[f.replace(/\.tar$/, '')]) await rm(join(this.root, 'layer-tars', f), { force: true });
+    }
     for (const f of await readdir(join(this.root, 'configs'))) {
       if (!this.index.images[f.replace(/\.json$/, '')]) await rm(join(this.root, 'configs', f), { force: true });
     }
@@ -292,6 +356,7 @@ export class ImageStore {
     for (const h of unused) delete this.index.layers[h];
     await this.save();
     for (const h of unused) await rm(join(this.root, 'layers', h), { recursive: true, force: true });
+    for (const h of unused) await rm(join(this.root, 'layer-tars', `${h}.tar`), { force: true });
   }
 
   /** Run `fn` alone; when it fails, clean up the layers it left behind. */

@@ -10,7 +10,8 @@
  * no decoder for them built in.
  */
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { Readable, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tarStream from 'tar-stream';
 import { invalidParameter } from '../util/errors.js';
@@ -69,8 +70,11 @@ export async function decompressed(input: AsyncIterable<Buffer>): Promise<AsyncI
   return whole;
 }
 
-/** Read every entry of an uncompressed (or gzip) tar; returns the `sha256:` digest of the tar bytes. */
-export async function readTar(input: AsyncIterable<Buffer>, onEntry: EntryHandler): Promise<{ digest: string }> {
+/**
+ * Read every entry of an uncompressed (or gzip) tar; returns the `sha256:` digest of the tar bytes.
+ * With `copyTo`, every uncompressed byte is also written there (the caller ends it).
+ */
+export async function readTar(input: AsyncIterable<Buffer>, onEntry: EntryHandler, copyTo?: Writable): Promise<{ digest: string }> {
   const source = await decompressed(input);
   const hash = createHash('sha256');
   const extract = tarStream.extract();
@@ -84,6 +88,7 @@ export async function readTar(input: AsyncIterable<Buffer>, onEntry: EntryHandle
     try {
       for await (const chunk of source) {
         hash.update(chunk);
+        if (copyTo && !copyTo.write(chunk)) await once(copyTo, 'drain');
         if (extract.destroyed) return;
         if (!extract.write(chunk)) await drainOrClose(extract);
       }

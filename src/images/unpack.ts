@@ -17,6 +17,7 @@
 import { constants } from 'node:fs';
 import { chmod, lchown, link, lstat, lutimes, mkdir, open, readlink, rm, symlink } from 'node:fs/promises';
 import { posix } from 'node:path';
+import type { Writable } from 'node:stream';
 import { invalidParameter } from '../util/errors.js';
 import { logger } from '../util/log.js';
 import { run } from '../kernel/run.js';
@@ -44,10 +45,10 @@ export function cleanEntryPath(name: string): string {
   return clean === '.' ? '' : clean;
 }
 
-/** Unpack a layer tar (plain or gzip) into `dest`, an existing empty directory. */
-export async function unpackLayer(input: AsyncIterable<Buffer>, dest: string): Promise<UnpackResult> {
+/** Unpack a layer tar (plain or gzip) into `dest`, an existing empty directory; `copyTo` gets the tar bytes. */
+export async function unpackLayer(input: AsyncIterable<Buffer>, dest: string, copyTo?: Writable): Promise<UnpackResult> {
   const u = new Unpacker(dest);
-  const { digest } = await readTar(input, (h, body) => u.entry(h, body));
+  const { digest } = await readTar(input, (h, body) => u.entry(h, body), copyTo);
   await u.finish();
   return { diffId: digest, size: u.size };
 }

@@ -13,7 +13,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
-import type { ImageService, LoadedImage } from '../../images/index.js';
+import type { Credentials, ImageService, LoadedImage } from '../../images/index.js';
 import { invalidParameter } from '../../util/errors.js';
 import { logger } from '../../util/log.js';
 import type { RequestContext, Router } from '../router.js';
@@ -32,6 +32,12 @@ export function imageRoutes(router: Router, deps: ImageRoutesDeps): void {
     sendJson(res, 200, images.list(query.get('filters')));
   });
   router.on('POST', '/images/create', (ctx) => createImage(images, ctx));
+  router.on('POST', '/images/:name*/push', (ctx) => pushImage(images, ctx));
+  router.on('POST', '/auth', async ({ req, res }) => {
+    const body = JSON.parse((await readAll(req)).toString('utf8') || '{}') as Credentials & { serveraddress?: string };
+    await images.login(body.serveraddress ?? '', body);
+    sendJson(res, 200, { Status: 'Login Succeeded', IdentityToken: '' });
+  });
   router.on('POST', '/images/load', (ctx) => loadImages(images, ctx));
   router.on('POST', '/images/prune', async ({ res, query }) => {
     sendJson(res, 200, await images.prune(query.get('filters')));
@@ -58,8 +64,18 @@ async function createImage(images: ImageService, { req, res, query }: RequestCon
   const fromImage = query.get('fromImage');
   if (fromImage) {
     await drain(req);
-    const pull = images.pull(fromImage, query.get('tag') ?? undefined);
+    const pull = await images.pullRemote(fromImage, query.get('tag') ?? undefined, registryAuth(req));
     startStream(res);
+    if ('run' in pull) {
+      try {
+        await pull.run((m) => writeLine(res, m));
+      } catch (e) {
+        if (statusOf(e) >= 500) log.error({ err: e }, 'pull failed');
+        writeStreamError(res, e);
+      }
+      res.end();
+      return;
+    }
     for (const tag of pull.tags) writeLine(res, { status: `Pulling from ${pull.path}`, id: tag });
     writeLine(res, { status: `Status: Image is up to date for ${pull.ref}` });
     res.end();
@@ -89,6 +105,45 @@ async function createImage(images: ImageService, { req, res, query }: RequestCon
     await drain(req);
     throw e;
   }
+}
+
+/** `POST /images/{name}/push`: Docker's push progress; failures after the start go into the stream. */
+async function pushImage(images: ImageService, { req, res, params, query }: RequestContext): Promise<void> {
+  await drain(req);
+  const name = params.name ?? '';
+  const tag = query.get('tag') || undefined;
+  if (tag) images.resolve(`${name}:${tag}`); // a missing image is a 404, before the stream starts
+  startStream(res);
+  try {
+    await images.push(name, tag, registryAuth(req), (m) => writeLine(res, m));
+  } catch (e) {
+    if (statusOf(e) >= 500) log.error({ err: e }, 'push failed');
+    writeStreamError(res, e);
+  }
+  res.end();
+}
+
+/** The CLI's credentials: base64url JSON in X-Registry-Auth (absent or `{}` for anonymous). */
+export function registryAuth(req: IncomingMessage): Credentials | undefined {
+  const h = req.headers['x-registry-auth'];
+  if (typeof h !== 'string' || !h) return undefined;
+  try {
+    const v = JSON.parse(Buffer.from(h, 'base64url').toString('utf8')) as Credentials;
+    return typeof v === 'object' && v !== null ? v : undefined;
+  } catch {
+    throw invalidParameter('invalid-registry-auth', 'invalid X-Registry-Auth header');
+  }
+}
+
+async function readAll(req: IncomingMessage): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > 1 << 20) throw invalidParameter('body-too-large', 'request body too large');
+    parts.push(c);
+  }
+  return Buffer.concat(parts);
 }
 
 /** `POST /images/load`: always 200; each image's lines as `docker load` prints them. */

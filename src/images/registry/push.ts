@@ -1,0 +1,161 @@
+/**
+ * `docker push`: send a local image's layers (gzip-compressed from the tars the store keeps), its
+ * config and a Docker schema 2 manifest to a registry, skipping blobs the repository already has;
+ * with Docker's progress messages and final `TAG: digest: sha256:... size: N` line.
+ *
+ * Use: `await pushImage(ctx, 'registry.test:5000/app', 'v1', progress)`; no tag pushes every local
+ * tag of the repository, as dockerd does.
+ *
+ * Beware: compression is deterministic (node's zlib, fixed level, no timestamps in the header), so
+ * pushing the same image twice gives the same blob and manifest digests. The image's config is sent
+ * byte for byte: a pull gives the same image id back. Layers stored before the store kept layer tars
+ * cannot be pushed (a clear error says so: load or pull the image again).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { invalidParameter, notFound, unavailable } from '../../util/errors.js';
+import { familiarName, parseNamed } from '../reference.js';
+import { sha256 } from '../spec.js';
+import type { ImageStore } from '../store.js';
+import { RegistryError, RepoClient, registryError, type Credentials } from './client.js';
+import { splitName, type Registries } from './endpoints.js';
+import { progressBar, type Progress } from './pull.js';
+
+export interface PushContext {
+  store: ImageStore;
+  registries: Registries;
+  creds?: Credentials;
+}
+
+const SCHEMA2 = 'application/vnd.docker.distribution.manifest.v2+json';
+const CONFIG_TYPE = 'application/vnd.docker.container.image.v1+json';
+const LAYER_TYPE = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
+
+interface Blob {
+  digest: string;
+  size: number;
+  file?: string;
+  bytes?: Buffer;
+}
+
+export async function pushImage(ctx: PushContext, repoText: string, tag: string | undefined, progress: Progress): Promise<void> {
+  const named = parseNamed(repoText);
+  const familiar = familiarName(named.name);
+  const tags = tag ? [tag] : ctx.store.list().flatMap((i) => i.repoTags).filter((t) => t.startsWith(`${familiar}:`)).map((t) => t.slice(familiar.length + 1));
+  if (!tags.length) throw notFound('image-not-found', `An image does not exist locally with the tag: ${familiar}`);
+  const [domain, repo] = splitName(named.name);
+  const endpoints = await ctx.registries.endpoints(domain);
+  progress({ status: `The push refers to repository [${named.name.startsWith('docker.io/') ? named.name : familiar}]` });
+  let lastErr: unknown;
+  for (const ep of endpoints) {
+    const c = new RepoClient(ep, repo, ctx.creds, 'pull,push');
+    try {
+      for (const t of tags) await pushTag(ctx, c, `${familiar}:${t}`, t, progress);
+      return;
+    } catch (e) {
+      lastErr = e;
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      if (!/^(ECONNREFUSED|ENOTFOUND|ECONNRESET|EHOSTUNREACH|ETIMEDOUT|EPROTO|ERR_SSL_WRONG_VERSION_NUMBER)$/.test(code)) break;
+    }
+  }
+  if (lastErr instanceof RegistryError) {
+    if (lastErr.status === 401 || lastErr.status === 403) throw unavailable('push-denied', lastErr.message);
+    throw unavailable('registry', lastErr.message);
+  }
+  throw lastErr instanceof Error ? lastErr : new Error(String(lastErr));
+}
+
+async function pushTag(ctx: PushContext, c: RepoClient, ref: string, tag: string, progress: Progress): Promise<void> {
+  const img = ctx.store.resolve(ref);
+  const config = await ctx.store.configBytes(img.id);
+  const tmp: string[] = [];
+  try {
+    const layers: Blob[] = [];
+    const shorts = [...img.layers].reverse().map((d) => d.slice(7, 19));
+    for (const s of shorts) progress({ status: 'Preparing', progressDetail: {}, id: s });
+    for (const diffId of img.layers) {
+      const tar = ctx.store.layerTar(diffId);
+      if (!(await stat(tar).catch(() => undefined))) {
+        throw invalidParameter('layer-archive-missing', `layer ${diffId} has no archive in the store (stored by an older redes): load or pull the image again`);
+      }
+      const file = join(ctx.store.root, 'tmp', `push-${randomBytes(6).toString('hex')}.gz`);
+      tmp.push(file);
+      layers.push({ ...(await gzipFile(tar, file)), file });
+    }
+    for (const [i, b] of [...layers].entries()) {
+      const short = img.layers[i]?.slice(7, 19) ?? '';
+      if (await c.hasBlob(b.digest)) {
+        progress({ status: 'Layer already exists', progressDetail: {}, id: short });
+        continue;
+      }
+      await upload(c, b, (current) => progress({ status: 'Pushing', progressDetail: { current, total: b.size }, progress: progressBar(current, b.size), id: short }));
+      progress({ status: 'Pushed', progressDetail: {}, id: short });
+    }
+    const cfg: Blob = { digest: sha256(config), size: config.length, bytes: config };
+    if (!(await c.hasBlob(cfg.digest))) await upload(c, cfg, () => undefined);
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: SCHEMA2,
+        config: { mediaType: CONFIG_TYPE, size: cfg.size, digest: cfg.digest },
+        layers: layers.map((l) => ({ mediaType: LAYER_TYPE, size: l.size, digest: l.digest })),
+      }),
+    );
+    const res = await c.request('PUT', `${c.repo}/manifests/${tag}`, { 'content-type': SCHEMA2, 'content-length': manifest.length }, manifest);
+    if (res.statusCode !== 201) throw await registryError(res, 'manifest');
+    res.resume();
+    const digest = sha256(manifest);
+    await ctx.store.recordDigest(`${ref.slice(0, ref.lastIndexOf(':'))}@${digest}`, img.id);
+    progress({ status: `${tag}: digest: ${digest} size: ${manifest.length}` });
+  } finally {
+    for (const f of tmp) await rm(f, { force: true });
+  }
+}
+
+/** gzip `src` into `dst`; the compressed digest and size. */
+async function gzipFile(src: string, dst: string): Promise<{ digest: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  await pipeline(
+    createReadStream(src),
+    createGzip({ level: 6 }),
+    async function* (chunks: AsyncIterable<Buffer>) {
+      for await (const c of chunks) {
+        hash.update(c);
+        size += c.length;
+        yield c;
+      }
+    },
+    createWriteStream(dst),
+  );
+  return { digest: `sha256:${hash.digest('hex')}`, size };
+}
+
+/** POST an upload session, then PUT the whole blob to it with its digest (a monolithic upload). */
+async function upload(c: RepoClient, b: Blob, onProgress: (current: number) => void): Promise<void> {
+  const start = await c.request('POST', `${c.repo}/blobs/uploads/`, { 'content-length': 0 });
+  if (start.statusCode !== 202) throw await registryError(start, 'blob upload');
+  start.resume();
+  const loc = start.headers.location;
+  if (!loc) throw new RegistryError(502, [], 'blob upload: the registry gave no upload location');
+  const url = new URL(loc, c.url(''));
+  url.searchParams.set('digest', b.digest);
+  let sent = 0;
+  const body = b.bytes
+    ? b.bytes
+    : () => {
+        const s = createReadStream(b.file ?? '');
+        s.on('data', (chunk) => {
+          sent += chunk.length;
+          onProgress(sent);
+        });
+        return s;
+      };
+  const res = await c.request('PUT', '', { 'content-type': 'application/octet-stream', 'content-length': b.size }, body, url);
+  if (res.statusCode !== 201) throw await registryError(res, 'blob upload');
+  res.resume();
+}

@@ -256,7 +256,9 @@ function publishedFromWorld(ctx: Ctx, hostIp: string, p: Packet): Result {
 }
 
 function worldChecks(ctx: Ctx, src: AuditContainer, world: NonNullable<AuditFacts['host']['uplink']>): Check[] {
-  const specs: Array<{ proto: L4; port: number }> = [{ proto: 'icmp', port: 0 }, { proto: 'tcp', port: 80 }, { proto: 'udp', port: 9 }];
+  // No UDP toward the world: every container reaches it from the host's one masquerade address, and
+  // the world rate-limits its ICMP port-unreachable answers per address (icmp_ratelimit).
+  const specs: Array<{ proto: L4; port: number }> = [{ proto: 'icmp', port: 0 }, { proto: 'tcp', port: 80 }];
   const out = egressEndpoint(ctx.facts, src);
   const net = out ? networkById(ctx.facts, out.networkId) : undefined;
   return specs.map((s) => {

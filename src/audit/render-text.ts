@@ -52,6 +52,7 @@ export function renderReport(r: AuditReport, opts: { violations?: Violation[] } 
   if (flagged.length) out.push('\nFLAGS\n', table(['KIND', 'NAME', 'FLAGS'], flagged));
   if (r.verify) {
     const v = r.verify;
+    for (const e of r.verify.errors ?? []) out.push(`\nVERIFY ERROR: ${e}\n`);
     out.push(`\nVERIFY: ${v.probes} probes, ${v.agreed} agree with the model, ${v.disagreements.length} disagree, ${v.skipped} not probed (${(v.milliseconds / 1000).toFixed(1)} s)\n`);
     if (v.disagreements.length) {
       out.push(table(['FROM', 'TO', 'VIA', 'CHECK', 'ADDRESS', 'MODEL', 'REASON', 'PROBE'], v.disagreements.map((d) => [d.from, d.to, d.via, d.proto === 'icmp' ? 'icmp' : `${d.port}/${d.proto}`, d.addr, d.model, d.reason, d.probe])));

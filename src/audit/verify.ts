@@ -16,7 +16,7 @@ import type { ProbeOutcome, ProbeRequest, ProbeResult } from '../kernel/probe.js
 import type { Cell, Check, Matrix, Verdict } from './matrix.js';
 
 /** kernel/probe.ts's runProbes, or a fake in tests. */
-export type ProbeFn = (netns: string | undefined, probes: ProbeRequest[], timeoutMs: number) => Promise<ProbeResult[]>;
+export type ProbeFn = (groups: Array<{ netns: string | undefined; probes: ProbeRequest[] }>, timeoutMs: number) => Promise<ProbeResult[]>;
 
 export interface Disagreement {
   from: string;
@@ -36,7 +36,12 @@ export interface VerifyResult {
   /** Checks not probed (the world has no namespace to probe from, or the model said unknown). */
   skipped: number;
   milliseconds: number;
+  /** Probes tried a second time (their first result disagreed), and how long the first pass took. */
+  retried: number;
+  firstPassMs: number;
   disagreements: Disagreement[];
+  /** Probe agents that failed twice (their checks count as skipped). */
+  errors?: string[];
 }
 
 export interface ProbedCheck extends Check {
@@ -92,21 +97,37 @@ export async function verifyMatrix(facts: AuditFacts, m: Matrix, opts: { probe: 
   const disagreements: Disagreement[] = [];
   let probes = 0;
   const groups = [...bySource.values()];
-  const first = await Promise.all(groups.map((g) => opts.probe(g.netns, g.items.map((i) => i.req), timeoutMs)));
+  const errors: string[] = [];
+  // One program probes from every namespace at once. A failed run is tried once more; its checks are
+  // then left unprobed and the error reported, never turned into verdicts.
+  const probe = async (batch: Array<{ netns: string | undefined; probes: ProbeRequest[] }>, ms: number): Promise<ProbeResult[]> => {
+    if (batch.every((b) => b.probes.length === 0)) return [];
+    try {
+      return await opts.probe(batch, ms);
+    } catch {
+      try {
+        return await opts.probe(batch, ms);
+      } catch (e) {
+        errors.push((e as Error).message);
+        return [];
+      }
+    }
+  };
+  const firstResults = await probe(groups.map((g) => ({ netns: g.netns, probes: g.items.map((i) => i.req) })), timeoutMs);
+  const firstMs = Math.round(performance.now() - t0);
   // A loaded machine can starve a probe past its budget: a check whose probe disagrees is tried
   // once more with three times the budget before it counts as a disagreement.
-  const again = await Promise.all(
-    groups.map((g, i) => {
-      const byId = new Map((first[i] ?? []).map((r) => [r.id, r]));
-      const retry = g.items.filter((it) => {
-        const r = byId.get(it.req.id);
-        return !r || reached(it.cell, r.outcome) !== (it.check.verdict === 'allowed');
-      });
-      return opts.probe(g.netns, retry.map((it) => it.req), timeoutMs * 3);
-    }),
-  );
-  groups.forEach((g, i) => {
-    const byId = new Map([...(first[i] ?? []), ...(again[i] ?? [])].map((r) => [r.id, r]));
+  const firstById = new Map(firstResults.map((r) => [r.id, r]));
+  const retry = groups.map((g) => ({
+    netns: g.netns,
+    probes: g.items.filter((it) => {
+      const r = firstById.get(it.req.id);
+      return !!r && reached(it.cell, r.outcome) !== (it.check.verdict === 'allowed');
+    }).map((it) => it.req),
+  }));
+  const again = await probe(retry, timeoutMs * 3);
+  const byId = new Map([...firstResults, ...again].map((r) => [r.id, r]));
+  for (const g of groups) {
     for (const it of g.items) {
       const r = byId.get(it.req.id);
       if (!r) continue;
@@ -117,6 +138,9 @@ export async function verifyMatrix(facts: AuditFacts, m: Matrix, opts: { probe: 
         disagreements.push({ from: peerName(it.cell.from), to: peerName(it.cell.to), via: it.cell.via, proto: it.check.proto, port: it.check.port, addr: it.check.addr, model: it.check.verdict, reason: it.check.reason, probe: r.outcome });
       }
     }
-  });
-  return { probes, agreed: probes - disagreements.length, skipped, milliseconds: Math.round(performance.now() - t0), disagreements };
+  }
+  const probed = groups.reduce((n, g) => n + g.items.length, 0);
+  const retried = again.length;
+  return { probes, agreed: probes - disagreements.length, skipped: skipped + probed - probes, retried, firstPassMs: firstMs, milliseconds: Math.round(performance.now() - t0), disagreements, ...(errors.length ? { errors } : {}) };
 }
+

@@ -17,7 +17,7 @@ Commands:
   down L           Stop and remove everything of lab L (daemons, etcd, state, contexts)
   ls               List labs and their hosts
 
-Default L: ${DEFAULT_LAB}. Lab names match ^[a-z]([a-z0-9]{0,6}[a-z])?$.
+Default L: $REDES_LAB when set, else ${DEFAULT_LAB}. Lab names match ^[a-z]([a-z0-9]{0,6}[a-z])?$.
 `;
 
 class UsageError extends Error {}
@@ -61,7 +61,7 @@ async function up(args: string[]): Promise<number> {
     },
     strict: true,
   });
-  const name = values.name ?? DEFAULT_LAB;
+  const name = values.name ?? (process.env.REDES_LAB || DEFAULT_LAB);
   checkLabName(name);
   let hosts: number | undefined;
   if (values.hosts !== undefined) {

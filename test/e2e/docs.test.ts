@@ -53,18 +53,20 @@ suite('course pages, each against a fresh sandbox', { concurrency: Math.max(1, M
     }
     test(`${path} runs as written`, async (t) => {
       const sandbox = randomSandboxName('doc');
+      const lab = `${randomSandboxName('d')}l`; // lab names end with a letter
       let report: PageReport;
       try {
-        report = await runPage(page, { sandbox, binDir });
+        report = await runPage(page, { sandbox, lab, binDir });
       } finally {
         await run([REDES_BIN, 'sandbox', 'down', sandbox], { timeoutMs: 60_000, allowFailure: true });
+        await run([REDES_BIN, 'lab', 'down', lab], { timeoutMs: 120_000, allowFailure: true });
       }
       reports.push(report);
       t.diagnostic(`${report.blocks} blocks, ${report.commands} commands, ${report.checked} outputs checked, ${report.notRun.length} not run, ${report.ms} ms`);
       const slowest = [...report.blockMs].sort((a, b) => b.ms - a.ms).slice(0, 3);
       t.diagnostic(`slowest blocks: ${slowest.map((b) => `line ${b.line} ${b.ms} ms`).join(', ')}`);
       for (const n of report.notRun) t.diagnostic(`not run: ${path}:${n.line}: ${n.reason}: ${n.commands.join(' ; ')}`);
-      await assertNothingLeft(sandbox);
+      for (const name of [sandbox, lab, `${lab}1`, `${lab}2`, `${lab}3`]) await assertNothingLeft(name);
       if (report.failure !== undefined) assert.fail(report.failure);
       const runnable = page.steps.filter((s) => s.kind === 'run').length;
       assert.equal(report.blocks, runnable, 'every runnable block ran');

@@ -26,6 +26,8 @@ import { matchOutput } from './docs-match.js';
 export interface RunPageOptions {
   /** The sandbox name the page's commands get as REDES_SANDBOX. */
   sandbox: string;
+  /** The lab name they get as REDES_LAB (for `redes lab up`). */
+  lab?: string;
   /** Directory holding the `redes` executable under test. */
   binDir: string;
   /** Milliseconds one block may take (default 120 s). */
@@ -120,6 +122,7 @@ export async function runPage(page: Page, opts: RunPageOptions): Promise<PageRep
     ...process.env,
     PATH: `${opts.binDir}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
     REDES_SANDBOX: opts.sandbox,
+    ...(opts.lab ? { REDES_LAB: opts.lab } : {}),
     DOCKER_HOST: `unix:///run/redes/${opts.sandbox}/docker.sock`,
     DOCKER_CONFIG: join(work, 'docker-config'),
     DOCKER_CLI_HINTS: 'false',

@@ -22,8 +22,9 @@ const USAGE = `Usage: redes sandbox COMMAND
 Isolated engine hosts with a simulated outside world.
 
 Commands:
-  up [--name N] [--lan] [--tour] [--log-level L] [--daemon-arg=FLAG]...
-                                          Create (or repair) sandbox N and start redesd in it;
+  up [--name N] [--lan] [--tour] [--log-level L] [--daemon-arg=FLAG]... [--no-registry] [--registry-htpasswd FILE]
+                                          Create (or repair) sandbox N and start redesd in it, and the
+                                          registry registry.test:5000 (TLS, trusted by the daemon) in its world;
                                           prints: export DOCKER_HOST=unix:///run/redes/N/docker.sock
                                           (--tour: also says, on stderr, where the course's tour starts)
   down N                                  Stop and remove everything of sandbox N
@@ -93,12 +94,21 @@ async function up(args: string[]): Promise<number> {
       'log-level': { type: 'string' },
       'daemon-arg': { type: 'string', multiple: true },
       tour: { type: 'boolean' },
+      'no-registry': { type: 'boolean' },
+      'registry-htpasswd': { type: 'string' },
     },
     strict: true,
   });
   const name = values.name ?? defaultName();
   checkName(name);
-  const r = await sandboxUp({ name, lan: values.lan === true, logLevel: values['log-level'], ...(values['daemon-arg'] ? { daemonArgs: values['daemon-arg'] } : {}) });
+  const r = await sandboxUp({
+    name,
+    lan: values.lan === true,
+    logLevel: values['log-level'],
+    ...(values['daemon-arg'] ? { daemonArgs: values['daemon-arg'] } : {}),
+    registry: values['no-registry'] !== true,
+    ...(values['registry-htpasswd'] ? { registryHtpasswd: values['registry-htpasswd'] } : {}),
+  });
   process.stdout.write(`${r.exportLine}\n`);
   if (values.tour) {
     const pages = TOUR_PAGES.map(([lang, path]) => `  ${lang}: ${path}`).join('\n');

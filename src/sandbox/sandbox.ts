@@ -14,6 +14,7 @@
  *   namespaces or cgroups), so it works after a kill -9 or a start that never finished.
  * - Two calls on the same sandbox at once are not supported (no lock).
  */
+import { ensureRegistry, stopRegistry, REGISTRY_HOST, REGISTRY_NAME } from './registry.js';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { netnsId, netnsList, netnsDelete, nsenterArgv, pidsInNetns } from '../kernel/netns.js';
 import { killPids, pidAlive, readPidfile, runInherit, stopPid } from '../kernel/process.js';
@@ -49,6 +50,10 @@ export interface UpOptions {
    * hosts, and run no server of the sandbox's own. Kept in sandbox.json for later `up`s.
    */
   shared?: L.SharedSegments;
+  /** Start the registry `registry.test:5000` in the world (default true; never for lab hosts). */
+  registry?: boolean;
+  /** An htpasswd file: the registry then asks for Basic credentials. */
+  registryHtpasswd?: string;
   progress?: Progress;
 }
 
@@ -94,6 +99,10 @@ export async function sandboxUp(opts: UpOptions = {}): Promise<UpResult> {
     ensureDaemon({ name, paths: p, entry, logLevel: opts.logLevel, extraArgs: daemonArgs, readyTimeoutMs: opts.readyTimeoutMs ?? 20_000 }, await readPidfile(p.daemonPid)),
   ]);
   if (world?.started) say(`started world server (pid ${world.pid})`);
+  if (!shared && opts.registry !== false) {
+    const reg = await ensureRegistry(p, L.WORLD_ADDR, { htpasswd: opts.registryHtpasswd });
+    if (reg.started) say(`started registry ${REGISTRY_HOST} (pid ${reg.pid})`);
+  }
   if (lanServer?.started) say(`started lan server (pid ${lanServer.pid})`);
   if (daemon.started) say(`started redesd (pid ${daemon.pid}, log ${p.daemonLog})`);
 
@@ -157,7 +166,7 @@ function makeRecord(
 }
 
 /** The world server's arguments: DNS for world.test and HTTP, on the world's address. */
-export const WORLD_SERVER_ARGS = ['--dns', L.WORLD_ADDR, '--zone', `${L.WORLD_DOMAIN}=${L.WORLD_ADDR}`, '--http', L.WORLD_ADDR, '--text', L.WORLD_TEXT];
+export const WORLD_SERVER_ARGS = ['--dns', L.WORLD_ADDR, '--zone', `${L.WORLD_DOMAIN}=${L.WORLD_ADDR}`, '--zone', `${REGISTRY_NAME}=${L.WORLD_ADDR}`, '--http', L.WORLD_ADDR, '--text', L.WORLD_TEXT];
 /** The lan server's arguments: HTTP on the lan's own address. */
 export const LAN_SERVER_ARGS = ['--http', L.LAN_ADDR, '--text', L.LAN_TEXT];
 
@@ -223,6 +232,7 @@ export async function sandboxDown(name: string, opts: DownOptions = {}): Promise
     await killPids(await cgroupTreePids(name));
   });
   await step('stop servers', async () => {
+    await stopRegistry(p);
     const pids = [...(await recorded(p.worldPid, record?.pids.world)), ...(await recorded(p.lanPid, record?.pids.lan))];
     for (const pid of pids) if ((await pidAlive(pid)) && (await isOurServer(pid, name))) await stopPid(pid, { graceMs: 2_000 });
   });

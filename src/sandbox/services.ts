@@ -158,6 +158,8 @@ export async function ensureDaemon(spec: DaemonSpec, oldPid: number | undefined)
     // The sandbox's upstream resolver is its world's DNS server, never the machine's own.
     '--resolv-conf', join(paths.execRoot, 'resolv.conf'),
     '--busybox-image',
+    // Trust the sandbox registry's CA (registry.ts): the certs.d layout under the exec-root.
+    '--registry-certs-dir', join(paths.execRoot, 'certs.d'),
     // `redes audit --verify` probes "the world" from the sandbox's world namespace.
     '--audit-world-netns', paths.worldNetns,
     ...(spec.logLevel ? ['--log-level', spec.logLevel] : []),

@@ -68,7 +68,7 @@ async function assertGone(c: { id: string; runcRoot: string; stateDir: string })
   assert.deepEqual(leftoverCgroups(env.prefix).filter((p) => p.endsWith(c.id)), [], 'cgroups removed');
 }
 
-describe('container processes with runc and redes-shim', { skip, timeout: 60_000 }, () => {
+describe('container processes with runc and redes-shim', { skip, timeout: 300_000 }, () => {
   before(async () => {
     await ensureShim();
     env = await setupEnv();

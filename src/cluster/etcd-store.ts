@@ -14,7 +14,8 @@
  *   watch asked to start at a compacted revision fails.
  * - The etcd3 client retries failed calls on another endpoint; a call to a dead member costs one try.
  */
-import { Etcd3, type Lease, type Namespace, type Watcher } from 'etcd3';
+import { ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
+import { Etcd3, isRecoverableError, type Lease, type Namespace, type Watcher } from 'etcd3';
 import { logger } from '../util/log.js';
 import type { ClusterStore, StoreWatch, StoredValue, WatchEvent } from './store.js';
 
@@ -71,6 +72,12 @@ export class EtcdClusterStore implements ClusterStore {
       hosts: opts.endpoints,
       credentials: opts.tls && { rootCertificate: opts.tls.ca, privateKey: opts.tls.key, certChain: opts.tls.cert },
       dialTimeout: 5000,
+      // Unary calls give up after 5 s (no quorum, dead members) instead of hanging; watches and
+      // lease keep-alives are streams and keep reconnecting.
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + 5000 }),
+      // A member that fails three calls in a row is skipped for 1 s (the client's default is 5 s,
+      // longer than an etcd leader election here): calls go to the other members meanwhile.
+      faultHandling: { host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }) },
     });
     const s = new EtcdClusterStore(client, opts.nodeId, opts.clusterId, opts.leaseTtl ?? 6);
     try {

@@ -341,7 +341,7 @@ export class SwarmController implements ClusterAccess {
     const before = await store.members();
     const etcdEndpoints = [...new Set(before.flatMap((m) => m.clientUrls))];
     if (role === 'worker') return { clusterId: s.clusterId, nodeId, role, certPem, etcdEndpoints };
-    const after = await store.addMember(peerUrl(req.advertiseAddr));
+    const after = await addMemberWhenReady(store, peerUrl(req.advertiseAddr));
     const initialCluster = after
       .map((m) => `${m.name || nodeId}=${m.peerUrls[0] ?? ''}`)
       .join(',');
@@ -364,13 +364,14 @@ export class SwarmController implements ClusterAccess {
         }
         throw E.managerLeaveRefused(reachable, unreachable);
       }
+      // Best effort, each step bounded: a node leaves even when the cluster has lost its quorum.
       if (store) {
-        await store.delete(clusterKeys.aliveNode(s.nodeId)).catch(() => undefined);
+        await bounded(store.delete(clusterKeys.aliveNode(s.nodeId))).catch(() => undefined);
         if (s.role === 'manager') {
           try {
-            const members = await store.members();
+            const members = await bounded(store.members());
             const me = members.find((m) => m.name === s.nodeId);
-            if (me && members.length > 1) await store.removeMember(me.id);
+            if (me && members.length > 1) await bounded(store.removeMember(me.id));
           } catch (e) {
             log.warn({ err: (e as Error).message }, 'could not remove this node from the etcd members');
           }
@@ -390,7 +391,7 @@ export class SwarmController implements ClusterAccess {
     this.joinServer = undefined;
     const store = this.etcd;
     this.setStore(undefined);
-    await store?.close().catch(() => undefined);
+    await bounded(store?.close() ?? Promise.resolve()).catch(() => undefined);
     await stopEtcdMember(this.etcdSpec(s, '', 'existing'));
     await rm(this.deps.dataDir, { recursive: true, force: true });
   }
@@ -529,6 +530,31 @@ export class SwarmController implements ClusterAccess {
   async certificate(): Promise<{ commonName: string; unit: string }> {
     return describeCert(await readFile(this.files.cert, 'utf8'));
   }
+}
+
+/**
+ * etcd refuses a new voting member until every member has been connected for 5 s ("unhealthy
+ * cluster", its strict reconfiguration check): right after another join it is retried for 15 s.
+ */
+async function addMemberWhenReady(store: EtcdClusterStore, url: string): Promise<Awaited<ReturnType<EtcdClusterStore['addMember']>>> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      return await store.addMember(url);
+    } catch (e) {
+      if (!/unhealthy cluster|circuit breaker is open/.test((e as Error).message) || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+/** `p`, or a rejection after `ms` (the etcd client's own deadline does not cover every call). */
+function bounded<T>(p: Promise<T>, ms = 3000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 function checkAvailability(a: string | undefined): void {

@@ -45,6 +45,7 @@ export {
   validateIpamConfig,
   validateIpamEntries,
 } from './network-config.js';
+export { checkNotHostNetwork, checkSubnetUsable } from './subnet-rules.js';
 export {
   type AllocateOptions,
   type NormalizedPool,

@@ -121,7 +121,7 @@ test('a subnet overlapping another network or another entry is forbidden', () =>
   assert.equal(v4([{ Subnet: '172.18.0.0/24' }]).v4[0]?.subnet, '172.18.0.0/24');
 });
 
-test('a gateway or auxiliary address on a held-back address fails as dockerd does (internal)', () => {
+test("a gateway or auxiliary address on a held-back address fails with dockerd's text, as the client's error", () => {
   const cases: Array<[IpamConfigEntry, string, string]> = [
     [{ Subnet: '10.1.1.0/24', Gateway: '10.1.1.0' }, 'ipam-gateway-in-use', 'failed to allocate gateway (10.1.1.0): Address already in use'],
     [{ Subnet: '10.1.1.0/24', Gateway: '10.1.1.255' }, 'ipam-gateway-in-use', 'failed to allocate gateway (10.1.1.255): Address already in use'],
@@ -145,7 +145,7 @@ test('a gateway or auxiliary address on a held-back address fails as dockerd doe
     ],
   ];
   for (const [cfg, code, message] of cases) {
-    assert.throws(() => v4([cfg], { EnableIPv6: true }), { kind: 'internal', code, message }, message);
+    assert.throws(() => v4([cfg], { EnableIPv6: true }), { kind: 'invalid-parameter', code, message }, message);
   }
 });
 

@@ -13,7 +13,8 @@
  * - IPv6 entries are dropped without error when EnableIPv6 is false (moby #47202); IPv4 entries
  *   are validated, then dropped, when EnableIPv4 is false.
  * - A gateway on the network or broadcast address, or an auxiliary address on one of those or on the
- *   gateway, fails with an internal (500) error, as dockerd's does.
+ *   gateway, fails with dockerd's text but as the client's error (400): dockerd answers 500 there,
+ *   yet nothing on the server is wrong, and a 500 must mean a defect of ours.
  * - Unlike dockerd, a subnet with an ip-range is checked for overlap too: dockerd skips that check
  *   (moby #46756) and lets two networks share one address set; we have no shared sets.
  */
@@ -135,11 +136,11 @@ function settlePool(cfg: IpamConfigEntry, subnet: Prefix): NormalizedPool {
   if (cfg.Gateway) {
     gateway = known(cfg.Gateway).addr;
     if (held.has(gateway)) {
-      throw internal('ipam-gateway-in-use', `failed to allocate gateway (${cfg.Gateway}): ${ERR_ADDRESS_IN_USE}`);
+      throw invalidParameter('ipam-gateway-in-use', `failed to allocate gateway (${cfg.Gateway}): ${ERR_ADDRESS_IN_USE}`);
     }
   } else {
     const free = lowestFree(subnet, range, () => false);
-    if (free === undefined) throw internal('ipam-gateway-unavailable', `failed to allocate gateway (): ${ERR_NO_AVAILABLE_IPS}`);
+    if (free === undefined) throw invalidParameter('ipam-gateway-unavailable', `failed to allocate gateway (): ${ERR_NO_AVAILABLE_IPS}`);
     gateway = free;
   }
   held.add(gateway);
@@ -147,7 +148,7 @@ function settlePool(cfg: IpamConfigEntry, subnet: Prefix): NormalizedPool {
   for (const [name, value] of Object.entries(cfg.AuxiliaryAddresses ?? {})) {
     const a = known(value);
     if (held.has(a.addr)) {
-      throw internal('ipam-aux-in-use', `failed to allocate secondary ip address (${name}:${value}): ${ERR_ADDRESS_IN_USE}`);
+      throw invalidParameter('ipam-aux-in-use', `failed to allocate secondary ip address (${name}:${value}): ${ERR_ADDRESS_IN_USE}`);
     }
     held.add(a.addr);
     auxAddresses[name] = addressToString(a);

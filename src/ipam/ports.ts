@@ -12,6 +12,7 @@
  * are taken in order from the range (after the last one given), as Docker's allocator does.
  */
 import { invalidParameter, RedesError } from '../util/errors.js';
+import { addressToString, tryParseAddress } from './cidr.js';
 
 export type PortProto = 'tcp' | 'udp' | 'sctp';
 
@@ -64,12 +65,13 @@ function parseHostPort(text: string): [number, number] {
   return [start, end];
 }
 
+/** An address literal only: a name here would mean a lookup (slow, and not Docker's way). */
 function checkHostIp(ip: string): string {
   const bare = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
-  if (bare !== '' && !/^\d{1,3}(\.\d{1,3}){3}$/.test(bare) && !/^[0-9a-fA-F:.]+$/.test(bare)) {
-    throw invalidParameter('port.invalid', `invalid host IP: ${ip}`);
-  }
-  return bare.toLowerCase();
+  if (bare === '') return '';
+  const a = tryParseAddress(bare);
+  if (a === undefined || a.zone !== undefined) throw invalidParameter('port.invalid', `invalid host IP: ${ip}`);
+  return addressToString(a);
 }
 
 /**

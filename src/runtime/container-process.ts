@@ -13,7 +13,7 @@ import { mkdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { CommandError, run } from '../kernel/run.js';
-import { conflict, internal } from '../util/errors.js';
+import { conflict, internal, RedesError } from '../util/errors.js';
 import { runcDelete, runcKill, runcStart, type Runc } from './runc.js';
 import { shimBinary } from './shim-binary.js';
 import { encodeFrame, FrameType, resizeArg } from './shim-protocol.js';
@@ -39,11 +39,12 @@ const runcOf = (o: { runcRoot: string; runcPath?: string }): Runc => ({ root: o.
 /** Docker's wording around runc's own message, which the engine may inspect (exit 127 / 126 cases). */
 function createFailed(e: unknown): Error {
   const detail = e instanceof CommandError ? e.result.stderr.trim() || e.message : String(e);
-  return internal(
-    'oci-runtime-create-failed',
-    `failed to create task for container: failed to create shim task: OCI runtime create failed: ${detail}: unknown`,
-    e,
-  );
+  const message = `failed to create task for container: failed to create shim task: OCI runtime create failed: ${detail}: unknown`;
+  // As dockerd: a command that is missing or may not be run is the request's fault (400), not ours.
+  if (/executable file not found|no such file or directory|permission denied/i.test(detail)) {
+    return new RedesError('invalid-parameter', 'oci-runtime-bad-command', message, { cause: e });
+  }
+  return internal('oci-runtime-create-failed', message, e);
 }
 
 /**

@@ -121,28 +121,34 @@ export class BridgeDriver implements NetworkDriver<BridgeOptions> {
     const cmds: IpCommand[] = [];
     if (!link) cmds.push(['link', 'add', 'name', name, 'mtu', String(b.opts.mtu), 'type', 'bridge']);
     else if (link.mtu !== b.opts.mtu) cmds.push(['link', 'set', 'dev', name, 'mtu', String(b.opts.mtu)]);
-    if (b.net.ipv6) {
-      // Router advertisements must never configure our bridges (CVE-2020-13401): set accept_ra before
-      // any v6 address exists, which costs a second batch; v4-only bridges set it after, in passing.
-      if (cmds.length) await ipBatch(cmds.splice(0));
-      await ensureSysctl(`net/ipv6/conf/${name}/accept_ra`, '0');
-      await ensureSysctl(`net/ipv6/conf/${name}/disable_ipv6`, '0');
-      // A network made after start needs v6 routing too (`restore` sets it only for networks it finds).
-      await ensureSysctl('net/ipv6/conf/all/forwarding', '1');
+    try {
+      if (b.net.ipv6) {
+        // Router advertisements must never configure our bridges (CVE-2020-13401): set accept_ra before
+        // any v6 address exists, which costs a second batch; v4-only bridges set it after, in passing.
+        if (cmds.length) await ipBatch(cmds.splice(0));
+        await ensureSysctl(`net/ipv6/conf/${name}/accept_ra`, '0');
+        await ensureSysctl(`net/ipv6/conf/${name}/disable_ipv6`, '0');
+        // A network made after start needs v6 routing too (`restore` sets it only for networks it finds).
+        await ensureSysctl('net/ipv6/conf/all/forwarding', '1');
+      }
+      const have = new Set((link?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+      for (const fam of [b.net.ipv4, b.net.ipv6]) {
+        if (!fam) continue;
+        const plen = fam.subnet.split('/')[1] ?? '';
+        const cidr = `${fam.gateway}/${plen}`;
+        if (!have.has(cidr)) cmds.push(['addr', 'add', cidr, 'dev', name, ...(fam === b.net.ipv6 ? ['nodad'] : [])]);
+      }
+      cmds.push(['link', 'set', 'dev', name, 'up']);
+      await ipBatch(cmds);
+      // The host reaches ports published on 127.0.0.1 through the bridge; the firewall's guard chain
+      // drops every other packet for 127.0.0.0/8 that did not come from lo (CVE-2020-8558).
+      await ensureSysctl(`net/ipv4/conf/${name}/route_localnet`, '1');
+      if (!b.net.ipv6) await ensureSysctl(`net/ipv6/conf/${name}/accept_ra`, '0').catch(() => undefined);
+    } catch (e) {
+      // A bridge this call made goes again: a failed create leaves nothing behind.
+      if (!link) await this.removeBridge(name).catch(() => undefined);
+      throw e;
     }
-    const have = new Set((link?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
-    for (const fam of [b.net.ipv4, b.net.ipv6]) {
-      if (!fam) continue;
-      const plen = fam.subnet.split('/')[1] ?? '';
-      const cidr = `${fam.gateway}/${plen}`;
-      if (!have.has(cidr)) cmds.push(['addr', 'add', cidr, 'dev', name, ...(fam === b.net.ipv6 ? ['nodad'] : [])]);
-    }
-    cmds.push(['link', 'set', 'dev', name, 'up']);
-    await ipBatch(cmds);
-    // The host reaches ports published on 127.0.0.1 through the bridge; the firewall's guard chain
-    // drops every other packet for 127.0.0.0/8 that did not come from lo (CVE-2020-8558).
-    await ensureSysctl(`net/ipv4/conf/${name}/route_localnet`, '1');
-    if (!b.net.ipv6) await ensureSysctl(`net/ipv6/conf/${name}/accept_ra`, '0').catch(() => undefined);
     return !link;
   }
 

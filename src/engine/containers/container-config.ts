@@ -6,6 +6,7 @@ import { invalidParameter } from '../../util/errors.js';
 import { checkCreateFields, checkEndpointFields } from './create-fields.js';
 import { checkHostResources } from './host-config-spec.js';
 import { checkRestartPolicy } from './restart-policy.js';
+import { checkCreateTypes, checkEndpointTypes } from './create-types.js';
 import { mergeEnv } from './process-settings.js';
 
 export interface ParsedCreate {
@@ -38,6 +39,7 @@ export function strList(v: unknown, field: string): string[] {
 }
 
 export function parseEndpointRequest(v: unknown, network = ''): EndpointRequest {
+  checkEndpointTypes(v, 'EndpointConfig');
   checkEndpointFields(v, network);
   const o = isObj(v) ? v : {};
   const ipam = isObj(o.IPAMConfig) ? o.IPAMConfig : {};
@@ -53,6 +55,7 @@ export function parseEndpointRequest(v: unknown, network = ''): EndpointRequest 
 
 export function parseCreateBody(body: unknown): ParsedCreate {
   if (!isObj(body)) throw invalidParameter('api.empty_body', 'config cannot be empty in order to create a container');
+  checkCreateTypes(body);
   checkCreateFields(body);
   if (isObj(body.HostConfig)) {
     checkHostResources(body.HostConfig);

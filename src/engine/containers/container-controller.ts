@@ -76,6 +76,8 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   /** Containers being stopped by the user: their exit is not a reason to restart. */
   private readonly noRestart = new Set<string>();
+  /** Containers being removed (a second removal is refused, as dockerd does). */
+  private readonly removing = new Set<string>();
   private readonly events = new EventEmitter();
   private readonly pending = new Map<string, Array<{ s: LateAttach; opts: { stdin: boolean; stdout: boolean; stderr: boolean } }>>();
   private readonly exec: ContainerExecs;
@@ -489,6 +491,17 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       return;
     }
     const rec0 = this.resolve(term);
+    // As dockerd: a second removal of the same container is refused at once, never queued behind the first.
+    if (this.removing.has(rec0.id)) throw conflict('container.removal_in_progress', `removal of container ${term} is already in progress`);
+    this.removing.add(rec0.id);
+    try {
+      await this.removeOnce(rec0, term, opts);
+    } finally {
+      this.removing.delete(rec0.id);
+    }
+  }
+
+  private async removeOnce(rec0: ContainerRecord, term: string, opts: { force: boolean; volumes: boolean }): Promise<void> {
     if (rec0.state.status === 'running') {
       if (!opts.force) {
         throw conflict('container.running', `cannot remove container "${term}": container is running: stop the container before removing or force remove`);

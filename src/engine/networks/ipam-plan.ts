@@ -32,12 +32,9 @@ function one(pools: NormalizedPool[], fam: string): IpamPoolRecord | undefined {
 }
 
 export async function planIpam(raw: unknown, ctx: IpamPlanContext): Promise<NetworkRecord['ipam']> {
-  const ipam = (raw && typeof raw === 'object' ? raw : {}) as { Driver?: unknown; Config?: unknown; Options?: unknown };
+  const ipam = checkIpamTypes(raw);
   const ipamDriver = typeof ipam.Driver === 'string' && ipam.Driver ? ipam.Driver : 'default';
   if (ipamDriver !== 'default') throw notFound('ipam.driver_not_found', `plugin "${ipamDriver}" not found`);
-  if (ipam.Config !== undefined && ipam.Config !== null && !Array.isArray(ipam.Config)) {
-    throw invalidParameter('api.field_type', 'invalid JSON: field IPAM.Config must be an array');
-  }
   const config = (ipam.Config ?? []) as IpamConfigEntry[];
   const options = ipam.Options && typeof ipam.Options === 'object' ? (ipam.Options as Record<string, string>) : null;
   if (!ctx.enableIPv4 && !ctx.enableIPv6) return { driver: ipamDriver, options };
@@ -48,4 +45,37 @@ export async function planIpam(raw: unknown, ctx: IpamPlanContext): Promise<Netw
   const v4 = one(n.v4, 'IPv4');
   const v6 = one(n.v6, 'IPv6');
   return { driver: ipamDriver, options, ...(v4 ? { v4 } : {}), ...(v6 ? { v6 } : {}) };
+}
+
+const typeError = (field: string, what: string): Error => invalidParameter('api.field_type', `invalid JSON: field ${field} must be ${what}`);
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function optionalString(v: unknown, field: string): void {
+  if (v !== undefined && v !== null && typeof v !== 'string') throw typeError(field, 'a string');
+}
+
+function stringMap(v: unknown, field: string): void {
+  if (v === undefined || v === null) return;
+  if (!isObject(v)) throw typeError(field, 'an object');
+  for (const [k, x] of Object.entries(v)) if (typeof x !== 'string') throw typeError(`${field}.${k}`, 'a string');
+}
+
+/** The shape of `IPAM` as dockerd's JSON decoding enforces it: a wrong type is a 400, never ignored. */
+function checkIpamTypes(raw: unknown): { Driver?: unknown; Config?: unknown; Options?: unknown } {
+  if (raw === undefined || raw === null) return {};
+  if (!isObject(raw)) throw typeError('IPAM', 'an object');
+  optionalString(raw.Driver, 'IPAM.Driver');
+  stringMap(raw.Options, 'IPAM.Options');
+  if (raw.Config !== undefined && raw.Config !== null) {
+    if (!Array.isArray(raw.Config)) throw typeError('IPAM.Config', 'an array');
+    raw.Config.forEach((c: unknown, i) => {
+      if (!isObject(c)) throw typeError(`IPAM.Config[${i}]`, 'an object');
+      for (const k of ['Subnet', 'IPRange', 'Gateway']) optionalString(c[k], `IPAM.Config[${i}].${k}`);
+      stringMap(c.AuxiliaryAddresses, `IPAM.Config[${i}].AuxiliaryAddresses`);
+    });
+  }
+  return raw;
 }

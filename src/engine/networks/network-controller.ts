@@ -20,6 +20,7 @@ import { newId } from '../../util/ids.js';
 import { nowRfc3339Nano, rfc3339ToSeconds } from '../../util/time.js';
 import { logger } from '../../util/log.js';
 import { Filters } from '../../util/filters.js';
+import { checkNotHostNetwork, checkSubnetUsable } from '../../ipam/index.js';
 import { Mutex } from '../lock.js';
 import { planIpam, type IpamDefaults } from './ipam-plan.js';
 import { PREDEFINED_NAMES, type NetworkCreateRequest, type NetworkRecord } from './network-record.js';
@@ -250,15 +251,23 @@ export class NetworkController {
     const parsed = driver.parseOptions(options, { id, predefined: how.predefined });
     const usesAddresses = parsed.options.attach === 'interface';
     const others = this.networks.list();
+    const usedSubnets = others.flatMap((n) => [n.ipam.v4?.subnet, n.ipam.v6?.subnet].filter((s): s is string => !!s));
+    // Host routes steer an automatic subnet choice, and a bridge may not sit on the host's own networks.
+    const isBridge = driverName === 'bridge' && !how.predefined;
+    const hostRoutes = usesAddresses && (isBridge || needsAutomaticSubnet(req.IPAM, enableIPv4, enableIPv6)) ? await this.deps.hostRoutes() : [];
     const ipam = await planIpam(req.IPAM, {
       enableIPv4: enableIPv4 && usesAddresses,
       enableIPv6: enableIPv6 && usesAddresses,
-      usedSubnets: others.flatMap((n) => [n.ipam.v4?.subnet, n.ipam.v6?.subnet].filter((s): s is string => !!s)),
-      // Host routes matter only to an automatic subnet choice; skip the lookup when every family has one.
-      hostRoutes: usesAddresses && needsAutomaticSubnet(req.IPAM, enableIPv4, enableIPv6) ? await this.deps.hostRoutes() : [],
+      usedSubnets,
+      hostRoutes,
       defaults: this.deps.ipam,
       networkId: id,
     });
+    for (const pool of [ipam.v4, ipam.v6]) {
+      if (!pool || how.predefined) continue;
+      checkSubnetUsable(pool.subnet);
+      if (isBridge) checkNotHostNetwork(pool.subnet, hostRoutes, usedSubnets);
+    }
     // Addresses the driver keeps for itself are held back from containers like aux addresses.
     for (const [key, addr] of Object.entries(parsed.options.reserved)) {
       const pool = addr.includes(':') ? ipam.v6 : ipam.v4;

@@ -13,6 +13,9 @@ import { imageRoutes } from '../api/handlers/images.js';
 import { containerRoutes, containersOf } from '../api/handlers/containers.js';
 import { containerOpsRoutes } from '../api/handlers/container-ops.js';
 import { volumeRoutes } from '../api/handlers/volumes.js';
+import { eventRoutes } from '../api/handlers/events.js';
+import { EventBus } from '../engine/events.js';
+import { healthHooks } from '../engine/containers/health.js';
 import { Volumes } from '../volumes/index.js';
 import { ContainerUpdates } from '../engine/containers/container-update.js';
 import { ContainerObserver } from '../engine/containers/container-observer.js';
@@ -120,7 +123,9 @@ async function main(argv: string[]): Promise<number> {
     firewall: fwm,
     upstreamTimeoutMs: opts.dnsUpstreamTimeoutMs,
   });
+  const bus = new EventBus();
   const volumes = new Volumes({
+    onEvent: (action, name) => bus.emit('volume', action, name, { driver: 'local' }),
     store,
     root: join(opts.dataRoot, 'volumes'),
     usersOf: (name) => late.containers?.volumeUsers(name) ?? [],
@@ -128,7 +133,16 @@ async function main(argv: string[]): Promise<number> {
   });
   const ctl = new ContainerController({
     volumes,
-    hooks: [ports, ...sd.hooks],
+    bus,
+    hooks: [
+      ports,
+      ...sd.hooks,
+      healthHooks({
+        runcRoot: join(opts.execRoot, 'runc'),
+        modify: (id, fn) => (late.containers as ContainerController).modify(id, fn),
+        emitEvent: (rec, action) => late.containers?.emitEvent(rec, action),
+      }),
+    ],
     removeLink: (name) => sd.links.removeLink(name),
     store,
     networks,
@@ -160,10 +174,11 @@ async function main(argv: string[]): Promise<number> {
     swarm: () => cluster.swarm.info(),
   });
   swarmRoutes(router, { swarm: cluster.swarm });
-  networkRoutes(router, { networks, containersOf: (id) => containersOf(ctl, id) });
+  networkRoutes(router, { networks, containersOf: (id) => containersOf(ctl, id), onEvent: (action, id, attrs) => bus.emit('network', action, id, attrs) });
   imageRoutes(router, { images });
   containerRoutes(router, { containers: ctl, networks, portsOf: (id) => ports.portsOf(id) });
   volumeRoutes(router, { volumes });
+  eventRoutes(router, { bus });
   containerOpsRoutes(router, {
     updates: new ContainerUpdates(ctl),
     observer: new ContainerObserver({ resolve: (t) => ctl.resolve(t), cgroupPath: (id) => ctl.cgroupPath(id) }),

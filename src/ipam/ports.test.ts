@@ -63,3 +63,8 @@ test('a host range takes its first free port; all-or-nothing per container', () 
   ]), /Bind for 0\.0\.0\.0:9000-9001 failed/);
   assert.deepEqual(a.allocate('c4', [{ proto: 'tcp', hostIp: '0.0.0.0', hostPortStart: 7000, hostPortEnd: 7000 }]), [7000]);
 });
+
+test('host port "0" means any free port, as Docker takes it', () => {
+  const [r] = parsePortRequests({ '80/tcp': [{ HostPort: '0' }] }, {}, false);
+  assert.deepEqual([r?.hostPortStart, r?.hostPortEnd], [0, 0]);
+});

@@ -57,7 +57,8 @@ export function parsePortKey(key: string): [number, number, PortProto] {
 
 /** "", "8080", "8000-8010" → [first, last] (0, 0 for any). */
 function parseHostPort(text: string): [number, number] {
-  if (text === '') return [0, 0];
+  // "0" asks for any free port, as "" does (Docker; testcontainers sends it for withExposedPorts).
+  if (text === '' || text === '0') return [0, 0];
   const [a = '', b] = text.split('-');
   const start = portNumber(a, 'hostPort');
   const end = b === undefined ? start : portNumber(b, 'hostPort');

@@ -40,6 +40,8 @@ export interface VolumesDeps {
   usersOf: (name: string) => string[];
   /** Ids of running containers using it (a mounted driver option stays while any runs). */
   runningUsersOf: (name: string) => string[];
+  /** Volume create/destroy events (docker events). */
+  onEvent?: (action: 'create' | 'destroy', name: string) => void;
 }
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -71,6 +73,7 @@ export class Volumes {
     if (existing) return existing;
     const rec: VolumeRecord = { id: name, driver: 'local', labels: stringMap(req.Labels, 'Labels'), options, createdAt: nowRfc3339Nano(), anonymous };
     this.deps.store.transaction(() => this.records.put(rec));
+    this.deps.onEvent?.('create', name);
     return rec;
   }
 
@@ -115,6 +118,7 @@ export class Volumes {
     if ((await mountsUnder(join(this.deps.root, name))).length) throw conflict('volume.busy', `remove ${name}: volume is still mounted`);
     await rm(join(this.deps.root, name), { recursive: true, force: true });
     this.deps.store.transaction(() => this.records.delete(name));
+    this.deps.onEvent?.('destroy', name);
   }
 
   /** Unused volumes: anonymous ones only, unless the filter says `all=true` (Docker 28). */

@@ -141,8 +141,10 @@ export function humanDuration(ms: number): string {
 export function statusText(state: ContainerState, now: number): string {
   const since = (t: string): string => humanDuration(Math.max(0, now - (parseTime(t) ?? now)));
   switch (shownStatus(state)) {
-    case 'running':
-      return `Up ${since(state.startedAt)}`;
+    case 'running': {
+      const h = state.health?.Status;
+      return `Up ${since(state.startedAt)}${h ? ` (${h === 'starting' ? 'health: starting' : h})` : ''}`;
+    }
     case 'paused':
       return `Up ${since(state.startedAt)} (Paused)`;
     case 'restarting':
@@ -170,6 +172,7 @@ function stateView(s: ContainerState): Record<string, unknown> {
     Error: s.error,
     StartedAt: s.startedAt || ZERO_TIME,
     FinishedAt: s.finishedAt || ZERO_TIME,
+    ...(s.health ? { Health: s.health } : {}),
   };
 }
 

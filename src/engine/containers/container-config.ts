@@ -107,6 +107,7 @@ export interface ImageDefaults {
   ExposedPorts?: Record<string, unknown>;
   Labels?: Record<string, string>;
   StopSignal?: string;
+  Healthcheck?: object;
 }
 
 /**
@@ -134,7 +135,19 @@ export function mergeImageConfig(
     Entrypoint: entrypoint.length ? entrypoint : null, OnBuild: null,
     Labels: { ...(img.Labels ?? {}), ...((cfg.Labels as Record<string, string> | undefined) ?? {}) },
     ...(cfg.StopSignal || img.StopSignal ? { StopSignal: cfg.StopSignal ?? img.StopSignal } : {}),
+    ...mergeHealthcheck(cfg.Healthcheck as Record<string, unknown> | undefined, img.Healthcheck as Record<string, unknown> | undefined),
     ...(typeof cfg.StopTimeout === 'number' ? { StopTimeout: cfg.StopTimeout } : {}),
   };
   return { config, argv };
+}
+
+/** dockerd's merge: the request's healthcheck over the image's, field by field (zero = the image's). */
+function mergeHealthcheck(req: Record<string, unknown> | undefined, img: Record<string, unknown> | undefined): { Healthcheck?: Record<string, unknown> } {
+  if (!req && !img) return {};
+  const out: Record<string, unknown> = { ...(img ?? {}) };
+  for (const [k, v] of Object.entries(req ?? {})) {
+    if (v === undefined || v === null || v === 0 || (Array.isArray(v) && v.length === 0)) continue;
+    out[k] = v;
+  }
+  return { Healthcheck: out };
 }

@@ -10,7 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { hostname as osHostname } from 'node:os';
+import { constants as osConstants, hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { Collection, Store } from '../../store/index.js';
 import { listSandboxes } from '../../drivers/index.js';
@@ -35,6 +35,7 @@ import { consoleSize, resolveUser } from './process-settings.js';
 import { specSettings } from './host-config-spec.js';
 import { checkBindSources, ociMounts, planMounts, releaseMounts, type MountPoint } from './container-mounts.js';
 import type { Volumes } from '../../volumes/index.js';
+import type { EventBus } from '../events.js';
 import type { ContainerHooks, EtcContributions } from './container-hooks.js';
 import { Mutex } from '../lock.js';
 import { RestartBackoff, startsWithDaemon, timeMs } from './restart-policy.js';
@@ -46,7 +47,7 @@ import type { NetworkRecord } from '../networks/network-record.js';
 const log = logger.child({ component: 'containers' });
 
 export interface ImageLookup {
-  resolve(ref: string): { id: string; config: { Cmd?: string[]; Entrypoint?: string[]; Env?: string[]; WorkingDir?: string; User?: string; ExposedPorts?: Record<string, unknown>; Labels?: Record<string, string>; StopSignal?: string; Volumes?: Record<string, unknown> | null } };
+  resolve(ref: string): { id: string; config: { Cmd?: string[]; Entrypoint?: string[]; Env?: string[]; WorkingDir?: string; User?: string; ExposedPorts?: Record<string, unknown>; Labels?: Record<string, string>; StopSignal?: string; Volumes?: Record<string, unknown> | null; Healthcheck?: object } };
   rootfsLayers(imageId: string): string[];
 }
 
@@ -62,6 +63,8 @@ export interface ContainerControllerDeps {
   resolvConfPath: string;
   /** Features plugged into the lifecycle (ports, DNS, links), called in this order. */
   hooks?: readonly ContainerHooks[];
+  /** The daemon's event stream (docker events). */
+  bus?: EventBus;
   /** Named and anonymous volumes (binds and tmpfs need nothing more). */
   volumes?: Volumes;
   /** `docker rm --link /parent/alias`: drops a legacy link (the links feature). */
@@ -224,6 +227,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     await mkdir(join(dir, 'state'), { recursive: true, mode: 0o700 });
     this.deps.store.transaction(() => this.containers.put(rec));
     log.info({ id, name }, 'container created');
+    this.emitEvent(rec, 'create');
     return { id, warnings: [] };
   }
 
@@ -318,6 +322,9 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       await this.notify('afterStart', (h) => h.afterStart?.(rec));
       mark('hooks');
       log.info({ id: rec.id, name: rec.name, pid }, 'container started');
+      this.networkEvents(rec, 'connect');
+      this.volumeEvents(rec, 'mount');
+      this.emitEvent(rec, 'start');
       log.debug({ id: rec.id, ms: phases }, 'start phases (cumulative ms)');
     } catch (e) {
       for (const { s } of this.pending.get(rec.id) ?? []) s.fail();
@@ -350,12 +357,16 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       if (!rec || rec.state.status !== 'running') return;
       const oomKilled = Number(rec.hostConfig.Memory ?? 0) > 0 && (st?.exitCode ?? 0) !== 0 && oomKilledLog(this.cgroupPath(id));
       await deleteContainer({ id, runcRoot: this.runcRoot }).catch((e: unknown) => log.warn({ err: e, id }, 'runc delete failed'));
+      this.networkEvents(rec, 'disconnect');
       await this.releaseNetwork(rec);
       await unmountRootfs(rec.dir).catch((e: unknown) => log.warn({ err: e, id }, 'unmount failed'));
       rec.state = { ...rec.state, status: 'exited', paused: false, oomKilled, pid: 0, exitCode: st?.exitCode ?? 255, finishedAt: st?.finishedAt ?? nowRfc3339Nano() };
       this.deps.store.transaction(() => this.containers.put(rec));
       log.info({ id, name: rec.name, exitCode: rec.state.exitCode }, 'container exited');
       if (this.deps.volumes) await releaseMounts(rec.mounts ?? [], this.deps.volumes);
+      if (oomKilled) this.emitEvent(rec, 'oom');
+      this.volumeEvents(rec, 'unmount');
+      this.emitEvent(rec, 'die', { exitCode: String(rec.state.exitCode) });
       this.events.emit(`exit:${id}`, rec.state.exitCode);
       this.scheduleRestart(rec);
       if (rec.hostConfig.AutoRemove === true) void this.remove(id, { force: true, volumes: true, link: false }).catch(() => undefined);
@@ -393,7 +404,32 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       await this.signal(rec, 'SIGKILL').catch(() => undefined);
       await exited;
     }
+    this.emitEvent(rec, 'stop');
     return true;
+  }
+
+  /** Docker's event for a container: its labels, image and name, plus `extra`. */
+  emitEvent(rec: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    const labels = (rec.config.Labels as Record<string, string> | undefined) ?? {};
+    this.deps.bus?.emit('container', action, rec.id, { ...labels, image: rec.imageRef, name: rec.name, ...extra });
+  }
+
+  private networkEvents(rec: ContainerRecord, action: 'connect' | 'disconnect'): void {
+    for (const ep of Object.values(rec.endpoints)) this.networkEvent(rec, ep, action);
+  }
+
+  private networkEvent(rec: ContainerRecord, ep: EndpointRecord, action: 'connect' | 'disconnect'): void {
+    const type = this.deps.networks.get(ep.networkId)?.driver ?? '';
+    this.deps.bus?.emit('network', action, ep.networkId, { container: rec.id, name: ep.networkName, type });
+  }
+
+  private volumeEvents(rec: ContainerRecord, action: 'mount' | 'unmount'): void {
+    for (const m of rec.mounts ?? []) {
+      if (m.type !== 'volume') continue;
+      const attrs: Record<string, string> = { container: rec.id, driver: 'local' };
+      if (action === 'mount') Object.assign(attrs, { destination: m.destination, propagation: m.propagation, 'read/write': String(m.rw) });
+      this.deps.bus?.emit('volume', action, m.source, attrs);
+    }
   }
 
   async restart(term: string, opts: { signal?: string; timeout?: number }): Promise<void> {
@@ -405,6 +441,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
         r.restartCount = 0;
         await this.startLocked(r);
       }
+      this.emitEvent(r, 'restart');
     });
   }
 
@@ -461,6 +498,8 @@ export class ContainerController extends ContainerQueries implements ContainerSe
 
   private async signal(rec: ContainerRecord, signal: string): Promise<void> {
     if (!SIGNALS.test(signal)) throw invalidParameter('container.signal', `invalid signal: ${signal}`);
+    const sigName = `SIG${signal.replace(/^SIG/, '')}` as keyof typeof osConstants.signals;
+    this.emitEvent(rec, 'kill', { signal: /^\d+$/.test(signal) ? signal : String(osConstants.signals[sigName] ?? signal) });
     await signalContainer({ id: rec.id, runcRoot: this.runcRoot }, /^\d+$/.test(signal) ? Number(signal) : signal.replace(/^SIG/, ''));
     // A frozen process takes no signal until thawed: as dockerd, a signalled paused container is unpaused.
     if (rec.state.paused) {
@@ -521,6 +560,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       if (opts.volumes) await this.removeAnonymousVolumes(rec);
       await this.notify('removed', (h) => h.removed?.(rec));
       log.info({ id: rec.id, name: rec.name }, 'container removed');
+      this.emitEvent(rec, 'destroy');
       this.events.emit(`removed:${rec.id}`, rec.state.exitCode);
     });
     this.locks.delete(rec0.id);
@@ -570,6 +610,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     }
     this.deps.store.transaction(() => this.containers.put(rec));
     await this.notify('renamed', (h) => h.renamed?.(rec, oldName));
+    this.emitEvent(rec, 'rename', { oldName: `/${oldName}` });
   }
 
   async attach(term: string, opts: { stdin: boolean; stdout: boolean; stderr: boolean; logs: boolean; stream: boolean }): Promise<AttachSession> {
@@ -639,6 +680,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
         ep = await this.deps.networking.join(ep, rec.netns, `eth${i}`, !hasGateway, identityOf(rec));
       }
       rec.endpoints[net.name] = ep;
+      if (rec.state.status === 'running') this.networkEvent(rec, ep, 'connect');
     });
   }
 
@@ -652,6 +694,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       if (!ep) throw forbidden('container.not_connected', `container ${rec.id} is not connected to network ${net.name}`);
       if (rec.state.status === 'running') await this.deps.networking.leave(ep, rec.netns);
       delete rec.endpoints[net.name];
+      if (rec.state.status === 'running') this.networkEvent(rec, ep, 'disconnect');
     });
   }
 
@@ -683,6 +726,9 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       this.deps.networks.using([net.id], async () => {
         const rec = this.mustGet(rec0.id);
         if (!this.deps.networks.get(net.id)) throw notFound('network.not_found', `network ${networkTerm} not found`);
+        if (rec.networkMode === 'host' && net.driverOptions.attach !== 'host') {
+          throw forbidden('container.shared_netns', 'container sharing network namespace with another container or host cannot be connected to any other network');
+        }
         if (net.driverOptions.attach === 'host' || rec.networkMode === 'host') {
           throw forbidden('container.host_network', 'container cannot be disconnected from host network or connected to host network');
         }

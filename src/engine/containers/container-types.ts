@@ -34,6 +34,13 @@ export interface EndpointRecord {
   dnsNames: string[];
 }
 
+/** Docker's State.Health. */
+export interface HealthState {
+  Status: 'starting' | 'healthy' | 'unhealthy';
+  FailingStreak: number;
+  Log: Array<{ Start: string; End: string; ExitCode: number; Output: string }>;
+}
+
 export interface ContainerState {
   status: ContainerStatus;
   pid: number;
@@ -46,6 +53,8 @@ export interface ContainerState {
   paused?: boolean;
   /** Stopped or killed by the user (dockerd's HasBeenManuallyStopped): unless-stopped stays down. */
   manuallyStopped?: boolean;
+  /** Set when the container has a healthcheck (health.ts). */
+  health?: HealthState;
 }
 
 export interface ContainerRecord {

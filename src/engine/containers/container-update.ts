@@ -47,6 +47,7 @@ export class ContainerUpdates {
       checkHostResources(hc);
       if (rec.state.status === 'running') await runcUpdate(this.ctl.runc, rec.id, resourcesOf(hc));
       rec.hostConfig = hc;
+      this.ctl.emitEvent(rec, 'update');
       return { Warnings: [] };
     });
   }
@@ -57,6 +58,7 @@ export class ContainerUpdates {
       if (rec.state.paused) throw conflict('container.paused', `Container ${rec.id} is already paused`);
       await runcPause(this.ctl.runc, rec.id, true);
       rec.state = { ...rec.state, paused: true };
+      this.ctl.emitEvent(rec, 'pause');
     });
   }
 
@@ -65,6 +67,7 @@ export class ContainerUpdates {
       if (!rec.state.paused || rec.state.status !== 'running') throw conflict('container.not_paused', `Container ${rec.id} is not paused`);
       await runcPause(this.ctl.runc, rec.id, false);
       rec.state = { ...rec.state, paused: false };
+      this.ctl.emitEvent(rec, 'unpause');
     });
   }
 }

@@ -57,7 +57,7 @@ export const CONFIG_FIELDS: Record<string, FieldRule> = {
   StdinOnce: h('stdin closed after the first attach ends'),
   Env: h('merged over the image\'s environment'),
   Cmd: h('merged with the image\'s Entrypoint/Cmd as dockerd does'),
-  Healthcheck: refused('healthchecks are not run by this engine', { unset: [{ Test: ['NONE'] }] }),
+  Healthcheck: h('probes exec\'d in the container with Docker\'s states, log and events; NONE disables the image\'s'),
   ArgsEscaped: refused('Windows only'),
   Image: h('resolved in the image store'),
   Volumes: h('anonymous volumes (local driver), filled from the image on first use'),

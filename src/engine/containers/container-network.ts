@@ -4,7 +4,7 @@
  * the network's driver. Used by the container controller for start, stop, connect and disconnect.
  */
 import type { Store } from '../../store/index.js';
-import { createSandbox, delEndpoint, deleteSandbox, type AddressAllocator, type NetworkDriver } from '../../drivers/index.js';
+import { checkAttachable, createSandbox, delEndpoint, deleteSandbox, type AddressAllocator, type NetworkDriver } from '../../drivers/index.js';
 import { macFromIPv4, randomMac } from '../../ipam/index.js';
 import { forbidden, invalidParameter, notFound } from '../../util/errors.js';
 import { logger } from '../../util/log.js';
@@ -71,6 +71,8 @@ export class ContainerNetworking {
    * `invalid config for network X: ` in front of it on create (`context`).
    */
   checkEndpointRequest(net: NetworkRecord, req: EndpointRequest, context: 'create' | 'connect'): void {
+    // Swarm networks take standalone containers only when made with --attachable (Docker's text).
+    if (net.scope === 'swarm') checkAttachable(net);
     const problems: string[] = [];
     if (net.predefined && (req.ipv4Address || req.ipv6Address)) problems.push('user specified IP address is supported on user defined networks only');
     if (net.predefined && req.aliases.length > 0) problems.push('network-scoped alias is supported only for containers in user defined networks');

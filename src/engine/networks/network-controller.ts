@@ -21,7 +21,9 @@ import { nowRfc3339Nano, rfc3339ToSeconds } from '../../util/time.js';
 import { logger } from '../../util/log.js';
 import { Filters } from '../../util/filters.js';
 import { checkNotHostNetwork, checkSubnetUsable } from '../../ipam/index.js';
+import type { ClusterStore } from '../../cluster/index.js';
 import { Mutex } from '../lock.js';
+import { GLOBAL_DEFAULT_POOLS, GlobalNetworks } from './global-networks.js';
 import { planIpam, type IpamDefaults } from './ipam-plan.js';
 import { PREDEFINED_NAMES, type NetworkCreateRequest, type NetworkRecord } from './network-record.js';
 
@@ -37,6 +39,8 @@ export interface NetworkControllerDeps {
   hostRoutes: () => Promise<string[]>;
   /** The endpoints attached to a network (container name, endpoint id). */
   endpointsOf?: (networkId: string) => Array<{ name: string; id: string }>;
+  /** The cluster store while the engine is in a cluster (global drivers' networks); absent: never. */
+  cluster?: () => ClusterStore | undefined;
 }
 
 const LIST_FILTERS = ['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type'];
@@ -50,9 +54,11 @@ export class NetworkController {
   /** Networks being removed: resolves when the removal is over (either way). */
   private readonly removing = new Map<string, Promise<void>>();
   private readonly drained = new Map<string, () => void>();
+  private readonly global: GlobalNetworks;
 
   constructor(private readonly deps: NetworkControllerDeps) {
     this.networks = deps.store.collection<NetworkRecord>('networks');
+    this.global = new GlobalNetworks(deps.cluster ?? (() => undefined));
   }
 
   /** Daemon start: makes the predefined networks exist, then restores every network's kernel objects. */
@@ -63,6 +69,25 @@ export class NetworkController {
     for (const [name, driver] of this.deps.drivers) {
       await driver.restore(all.filter((n) => n.driver === name).map(toDriverNetwork));
     }
+    await this.followCluster();
+  }
+
+  /**
+   * Mirrors the cluster's global networks into this engine's list and follows them (at init, and
+   * again whenever the engine joins a cluster). Outside a cluster it does nothing.
+   */
+  async followCluster(): Promise<void> {
+    if (!this.global.inCluster) return this.global.stop();
+    await this.global.start({
+      put: (rec) => this.mutex.run(() => this.mirror(rec)),
+      gone: (id) => this.mutex.run(() => this.dropMirrored(id)),
+      held: () => this.networks.list().filter((n) => n.scope === 'swarm').map((n) => n.id),
+    });
+  }
+
+  /** Stops following the cluster (daemon stop). */
+  async close(): Promise<void> {
+    await this.global.stop();
   }
 
   list(filterText?: string | null): NetworkRecord[] {
@@ -154,7 +179,10 @@ export class NetworkController {
   }
 
   private async removeUnheld(n: NetworkRecord): Promise<void> {
-    const eps = this.deps.endpointsOf?.(n.id) ?? [];
+    const local = this.deps.endpointsOf?.(n.id) ?? [];
+    // A swarm network is also in use while any other host has an endpoint on it.
+    const remote = n.scope === 'swarm' ? (await this.global.endpoints(n.id)).filter((r) => !local.some((l) => l.id === r.id)) : [];
+    const eps = [...local, ...remote];
     if (eps.length > 0) {
       const list = eps.map((e) => `name:${JSON.stringify(e.name)} id:${JSON.stringify(e.id.slice(0, 12))}`).join(', ');
       throw forbidden('network.in_use', `error while removing network: network ${n.name} has active endpoints (${list})`);
@@ -164,6 +192,8 @@ export class NetworkController {
       this.networks.delete(n.id);
       this.deps.store.releaseNetwork(n.id);
     });
+    // The other engines drop their copy when the key goes.
+    if (n.scope === 'swarm') await this.global.unpublish(n.id);
     log.info({ id: n.id, name: n.name }, 'network removed');
   }
 
@@ -206,6 +236,12 @@ export class NetworkController {
     this.deps.store.transaction(() => this.networks.put(rec));
     try {
       await driver.createNetwork(dn);
+      if (rec.scope === 'swarm') {
+        await this.global.publish(rec).catch(async (e: unknown) => {
+          await driver.deleteNetwork(dn).catch(() => undefined);
+          throw e;
+        });
+      }
     } catch (e) {
       this.deps.store.transaction(() => this.networks.delete(rec.id));
       if (e instanceof RedesError) throw e;
@@ -237,6 +273,9 @@ export class NetworkController {
     if (askedScope && askedScope !== scope) {
       throw invalidParameter('network.scope', `scope ${JSON.stringify(askedScope)} is not supported by driver ${driverName}: its networks are ${JSON.stringify(scope)}`);
     }
+    // A global network's name and subnet are checked against the whole cluster, not this engine only.
+    const clusterNets = scope === 'swarm' ? await this.global.records() : [];
+    if (clusterNets.some((n) => n.name === name)) throw conflict('network.name_exists', `network with name ${name} already exists`);
     const id = how.id ?? newId();
     const options = strMap(req.Options, 'Options');
     const labels = strMap(req.Labels, 'Labels');
@@ -250,7 +289,7 @@ export class NetworkController {
     }
     const parsed = driver.parseOptions(options, { id, predefined: how.predefined });
     const usesAddresses = parsed.options.attach === 'interface';
-    const others = this.networks.list();
+    const others = [...this.networks.list(), ...clusterNets];
     const usedSubnets = others.flatMap((n) => [n.ipam.v4?.subnet, n.ipam.v6?.subnet].filter((s): s is string => !!s));
     // Host routes steer an automatic subnet choice, and a bridge may not sit on the host's own networks.
     const isBridge = driverName === 'bridge' && !how.predefined;
@@ -260,7 +299,8 @@ export class NetworkController {
       enableIPv6: enableIPv6 && usesAddresses,
       usedSubnets,
       hostRoutes,
-      defaults: this.deps.ipam,
+      // Swarm's default pool for overlay networks: 10.0.0.0/8 in /24s.
+      defaults: scope === 'swarm' ? { pools: GLOBAL_DEFAULT_POOLS } : this.deps.ipam,
       networkId: id,
     });
     for (const pool of [ipam.v4, ipam.v6]) {
@@ -289,6 +329,32 @@ export class NetworkController {
       labels,
       predefined: how.predefined,
     };
+  }
+
+  /** A cluster network this engine does not hold yet: kept locally and set up by its driver. */
+  private async mirror(rec: NetworkRecord): Promise<void> {
+    if (this.networks.get(rec.id)) return;
+    const driver = this.deps.drivers.get(rec.driver);
+    const clash = this.networks.list().find((n) => n.name === rec.name);
+    if (!driver || driver.scope !== 'global' || clash) {
+      log.warn({ network: rec.name, driver: rec.driver, clash: clash?.id }, 'a cluster network cannot be mirrored here');
+      return;
+    }
+    this.networks.put(rec);
+    // A host where set-up fails still lists the network; its driver sets up again at the first join.
+    await driver.createNetwork(toDriverNetwork(rec)).catch((e: unknown) => log.error({ err: e, network: rec.name }, 'setting up a cluster network failed'));
+    log.info({ id: rec.id, name: rec.name }, 'cluster network mirrored');
+  }
+
+  private async dropMirrored(id: string): Promise<void> {
+    const n = this.networks.get(id);
+    if (!n || n.scope !== 'swarm') return;
+    await this.driverOf(n).deleteNetwork(toDriverNetwork(n)).catch((e: unknown) => log.error({ err: e, network: n.name }, 'removing a cluster network failed'));
+    this.deps.store.transaction(() => {
+      this.networks.delete(id);
+      this.deps.store.releaseNetwork(id);
+    });
+    log.info({ id, name: n.name }, 'cluster network removed');
   }
 
   /**

@@ -36,6 +36,7 @@ import { newId } from '../util/ids.js';
 import { logger, setLogLevel } from '../util/log.js';
 import { DAEMON_USAGE, parseDaemonOptions, type DaemonOptions } from './daemon-options.js';
 import { openDaemonCluster } from './cluster-wiring.js';
+import { overlayWiring } from './overlay-wiring.js';
 import { installEscapedErrorHandlers } from './escaped-errors.js';
 
 const log = logger.child({ component: 'daemon' });
@@ -94,6 +95,9 @@ async function main(argv: string[]): Promise<number> {
     ['null', nullDriver],
     ['macvlan', new MacvlanDriver()],
   ]);
+  // Overlay networks (global scope) live in the cluster store; the driver follows the membership.
+  const overlay = overlayWiring(cluster.access, { prefix: opts.prefix, dataRoot: opts.dataRoot, role: () => (opts.clusterStore ? undefined : cluster.swarm.local?.role) });
+  drivers.set('overlay', overlay.driver);
   const pools = withUlaPool(opts.pools ?? DEFAULT_LOCAL_POOLS, daemonId);
   // The network controller asks the container controller which endpoints use a network; the
   // two are made one after the other, so the question goes through this late-bound reference.
@@ -105,10 +109,12 @@ async function main(argv: string[]): Promise<number> {
     ipam: { pools },
     hostRoutes: () => listRoutePrefixes(),
     endpointsOf: (id) => late.containers?.endpointsOfNetwork(id).map((e) => ({ name: e.container.name, id: e.endpoint.endpointId })) ?? [],
+    cluster: () => cluster.access.store,
   });
   // Before the networks are restored, so that the first full ruleset already holds the stored ports.
   const ports = await installPortPublishing({ store, networks, firewall: fwm, reservations: new PortReservations() });
   await networks.init();
+  await overlay.follow(networks);
 
   const images = await openImageService(join(opts.dataRoot, 'images'), {
     registries: { mirrors: opts.registryMirrors, insecure: opts.insecureRegistries, certsDir: opts.registryCertsDir, resolvConf: opts.resolvConf },
@@ -219,6 +225,8 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   sd.close();
+  await overlay.close();
+  await networks.close();
   await cluster.close();
   store.close();
   await rm(opts.socketPath, { force: true });

@@ -41,6 +41,8 @@ export interface OverlayCluster {
   store: ClusterStore;
   /** This host's underlay address: the VTEP of plain networks, the WireGuard endpoint. */
   advertiseAddress: string;
+  /** A swarm worker may use overlay networks but not create them; absent: no roles (--cluster-store). */
+  role?: 'manager' | 'worker';
 }
 
 export interface OverlayDriverDeps {
@@ -59,6 +61,8 @@ export interface OverlayDriverDeps {
 /** Docker's text for overlay work on an engine outside a swarm. */
 export const ERR_NOT_SWARM_MANAGER =
   'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
+/** Docker's text for `network create -d overlay` on a worker. */
+export const ERR_WORKER_CREATE = 'Cannot create a multi-host network from a worker node. Please create the network from a manager node.';
 
 interface LocalEndpoint {
   networkId: string;
@@ -89,7 +93,7 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
   }
 
   checkCreate(net: DriverNetwork<OverlayOptions>, existing: readonly DriverNetwork<OverlayOptions>[]): void {
-    this.cluster();
+    if (this.cluster().role === 'worker') throw forbidden('overlay.worker_create', ERR_WORKER_CREATE);
     const clash = existing.find((n) => n.id !== net.id && n.options.own.vni === net.options.own.vni);
     if (clash) throw conflict('overlay.vni_taken', `vxlan id ${net.options.own.vni} is already in use by network ${clash.name}`);
   }

@@ -1,0 +1,106 @@
+/**
+ * Overlay networks across engine hosts, with the stock docker CLI: a lab of three hosts (one swarm
+ * manager, two workers), one attachable overlay network, a container on each host. Checks what the
+ * CLI prints, what each host's kernel holds (FDB/neighbour entries on the VXLAN device), traffic
+ * between hosts, Docker's errors, and a kill -9 of one engine (its endpoint expires elsewhere; it
+ * comes back with the same address). One lab for the whole file keeps it to about a minute.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startLab, type Lab } from '../helpers/lab.js';
+
+interface Fdb {
+  mac: string;
+  dst?: string;
+}
+
+const ipOf = async (lab: Lab, host: number, name: string): Promise<string> =>
+  (await lab.context(host, ['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', name])).stdout.trim();
+
+async function fdbOf(lab: Lab, host: number, netId: string): Promise<Fdb[]> {
+  const r = await lab.hosts[host - 1]!.exec(['bridge', '-json', 'fdb', 'show', 'dev', `vx-${netId.slice(0, 12)}`]);
+  return (JSON.parse(r.stdout || '[]') as Fdb[]).filter((e) => e.dst);
+}
+
+async function waitFor(what: string, ms: number, ok: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${ms} ms`);
+    await sleep(100);
+  }
+}
+
+test('overlay across three hosts: visible everywhere, traffic between hosts, Docker errors, a killed engine expires and comes back', { timeout: 300_000 }, async (t) => {
+  const lab = await startLab(t, { hosts: 3 });
+  const outside = await lab.context(1, ['network', 'create', '-d', 'overlay', 'early'], { allowFail: true });
+  assert.equal(outside.code, 1);
+  assert.equal(outside.stderr.trim(), 'Error response from daemon: This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.');
+
+  await lab.context(1, ['swarm', 'init', '--advertise-addr', lab.lanAddr(1)]);
+  const token = (await lab.context(1, ['swarm', 'join-token', '-q', 'worker'])).stdout.trim();
+  for (const h of [2, 3]) await lab.context(h, ['swarm', 'join', '--token', token, `${lab.lanAddr(1)}:2377`], { timeoutMs: 60_000 });
+
+  const netId = (await lab.context(1, ['network', 'create', '-d', 'overlay', '--attachable', 'ov1'])).stdout.trim();
+  for (const h of [1, 2, 3]) {
+    await waitFor(`ov1 listed on host ${h}`, 5000, async () => (await lab.context(h, ['network', 'ls', '--filter', 'name=ov1', '--format', '{{.Name}} {{.Driver}} {{.Scope}}'])).stdout.trim() === 'ov1 overlay swarm');
+  }
+  const shown = JSON.parse((await lab.context(2, ['network', 'inspect', 'ov1'])).stdout) as Array<{ Scope: string; Attachable: boolean; Options: Record<string, string>; IPAM: { Config: Array<{ Subnet: string }> } }>;
+  assert.equal(shown[0]?.Scope, 'swarm');
+  assert.equal(shown[0]?.Attachable, true);
+  assert.match(shown[0]?.Options['com.docker.network.driver.overlay.vxlanid_list'] ?? '', /^\d+$/);
+  assert.equal(shown[0]?.IPAM.Config[0]?.Subnet, '10.0.0.0/24');
+
+  // Docker's errors: a worker cannot create, a non-attachable network takes no `docker run`, subnets overlap.
+  const onWorker = await lab.context(2, ['network', 'create', '-d', 'overlay', 'ovw'], { allowFail: true });
+  assert.equal(onWorker.stderr.trim(), 'Error response from daemon: Cannot create a multi-host network from a worker node. Please create the network from a manager node.');
+  await lab.context(1, ['network', 'create', '-d', 'overlay', 'closed']);
+  await waitFor('closed listed on host 3', 5000, async () => (await lab.context(3, ['network', 'ls', '-q', '--filter', 'name=closed'])).stdout.trim() !== '');
+  const notAttachable = await lab.context(3, ['run', '--rm', '--net', 'closed', 'busybox', 'true'], { allowFail: true });
+  assert.equal(notAttachable.code, 125);
+  assert.match(notAttachable.stderr, /Could not attach to network closed: rpc error: code = PermissionDenied desc = network closed not manually attachable/);
+  const overlap = await lab.context(1, ['network', 'create', '-d', 'overlay', '--subnet', '10.0.0.0/25', 'ovx'], { allowFail: true });
+  assert.match(overlap.stderr, /Pool overlaps with other one on this address space/);
+
+  // A container on each host, started at once.
+  await Promise.all([1, 2, 3].map((h) => lab.context(h, ['run', '-d', '--name', `c${h}`, '--net', 'ov1', 'busybox', 'sh', '-c', `mkdir -p /www && echo from-c${h} > /www/i.txt && httpd -f -p 80 -h /www`], { timeoutMs: 60_000 })));
+  const ips = await Promise.all([1, 2, 3].map((h) => ipOf(lab, h, `c${h}`)));
+  assert.equal(new Set(ips).size, 3, `three addresses: ${ips.join(' ')}`);
+  for (const [i, ip] of ips.entries()) {
+    // Inspect and the container's own interface agree.
+    const inside = (await lab.context(i + 1, ['exec', `c${i + 1}`, 'ip', '-4', '-o', 'addr', 'show', 'eth0'])).stdout;
+    assert.match(inside, new RegExp(`inet ${ip.replace(/\./g, '\\.')}/24`));
+  }
+  // Each host holds one FDB entry per remote container, pointing at that container's host.
+  await waitFor('FDB entries on host 1', 5000, async () => (await fdbOf(lab, 1, netId)).length === 2);
+  const fdb1 = await fdbOf(lab, 1, netId);
+  assert.deepEqual(fdb1.map((e) => e.dst).sort(), [lab.lanAddr(2), lab.lanAddr(3)]);
+  for (const [i] of ips.entries()) {
+    for (const [j, ip] of ips.entries()) {
+      if (i === j) continue;
+      const r = await lab.context(i + 1, ['exec', `c${i + 1}`, 'ping', '-c1', '-W2', ip], { allowFail: true });
+      assert.equal(r.code, 0, `c${i + 1} -> c${j + 1} (${ip}): ${r.stdout}${r.stderr}`);
+    }
+  }
+  // A TCP transfer across hosts.
+  const got = await lab.context(1, ['exec', 'c1', 'timeout', '5', 'wget', '-qO-', `http://${ips[1]}/i.txt`]);
+  assert.equal(got.stdout.trim(), 'from-c2');
+
+  // kill -9 of host 3's engine: its endpoint's lease runs out and host 1 unprograms it.
+  await lab.hosts[2]!.kill9Daemon();
+  await waitFor('host 3 endpoint expired on host 1', 20_000, async () => (await fdbOf(lab, 1, netId)).every((e) => e.dst !== lab.lanAddr(3)));
+  // Restarted, it publishes its running container again: same address, reachable again.
+  await lab.hosts[2]!.restartDaemon();
+  assert.equal(await ipOf(lab, 3, 'c3'), ips[2]);
+  await waitFor('host 3 endpoint back on host 1', 20_000, async () => (await fdbOf(lab, 1, netId)).some((e) => e.dst === lab.lanAddr(3)));
+  const back = await lab.context(1, ['exec', 'c1', 'timeout', '5', 'wget', '-qO-', `http://${ips[2]}/i.txt`], { allowFail: true });
+  assert.equal(back.stdout.trim(), 'from-c3', back.stderr);
+
+  // rm everywhere, then the network goes from every host.
+  await Promise.all([1, 2, 3].map((h) => lab.context(h, ['rm', '-f', `c${h}`])));
+  await waitFor('ov1 free of endpoints', 10_000, async () => (await lab.context(1, ['network', 'rm', 'ov1'], { allowFail: true })).code === 0);
+  for (const h of [2, 3]) await waitFor(`ov1 gone from host ${h}`, 5000, async () => (await lab.context(h, ['network', 'ls', '-q', '--filter', 'name=ov1'])).stdout.trim() === '');
+  const links = (await lab.hosts[1]!.ipJson<Array<{ ifname: string }>>(['link', 'show'])).map((l) => l.ifname);
+  assert.ok(!links.includes(`vx-${netId.slice(0, 12)}`) && !links.includes(`ov-${netId.slice(0, 12)}`), links.join(' '));
+  await lab.down();
+});

@@ -12,7 +12,8 @@
  */
 import type { ClusterAccess, ClusterStore, NodeRecord } from '../cluster/index.js';
 import { clusterKeys } from '../cluster/index.js';
-import { OverlayDriver, type DriverNetwork, type OverlayCluster, type OverlayOptions } from '../drivers/index.js';
+import { OverlayDriver, type DriverNetwork, type OverlayCluster, type OverlayOptions, type RemoteEndpoint } from '../drivers/index.js';
+import type { DnsRecords } from '../dns/index.js';
 import { toDriverNetwork, type NetworkController } from '../engine/index.js';
 import { logger } from '../util/log.js';
 
@@ -20,6 +21,11 @@ const log = logger.child({ component: 'overlay-wiring' });
 
 export interface OverlayWiring {
   driver: OverlayDriver;
+  /**
+   * Where remote endpoints go (the embedded DNS's records, made after the driver): what the driver
+   * reported before is replayed at once.
+   */
+  setRemoteSink(fn: (networkId: string, endpoints: readonly RemoteEndpoint[]) => void): void;
   /** Starts following the cluster (after the network controller's init); returns when the first pass is done. */
   follow(networks: NetworkController): Promise<void>;
   close(): Promise<void>;
@@ -42,7 +48,17 @@ function withRole(c: OverlayCluster, role: 'manager' | 'worker' | undefined): Ov
 
 export function overlayWiring(access: ClusterAccess, opts: { prefix: string; dataRoot: string; role: () => 'manager' | 'worker' | undefined }): OverlayWiring {
   let current: OverlayCluster | undefined;
-  const driver = new OverlayDriver({ cluster: () => current && withRole(current, opts.role()), instance: opts.prefix, dataDir: `${opts.dataRoot}/overlay` });
+  const remote = new Map<string, readonly RemoteEndpoint[]>();
+  let sink: ((networkId: string, endpoints: readonly RemoteEndpoint[]) => void) | undefined;
+  const driver = new OverlayDriver({
+    cluster: () => current && withRole(current, opts.role()),
+    instance: opts.prefix,
+    dataDir: `${opts.dataRoot}/overlay`,
+    onRemoteEndpoints: (networkId, endpoints) => {
+      remote.set(networkId, endpoints);
+      sink?.(networkId, endpoints);
+    },
+  });
   let chain: Promise<void> = Promise.resolve();
   let unsubscribe: (() => void) | undefined;
   const onStore = (networks: NetworkController, store: ClusterStore | undefined): Promise<void> => {
@@ -63,6 +79,10 @@ export function overlayWiring(access: ClusterAccess, opts: { prefix: string; dat
   };
   return {
     driver,
+    setRemoteSink(fn) {
+      sink = fn;
+      for (const [networkId, endpoints] of remote) fn(networkId, endpoints);
+    },
     async follow(networks) {
       let first: Promise<void> = Promise.resolve();
       unsubscribe = access.onStore((s) => {
@@ -75,5 +95,26 @@ export function overlayWiring(access: ClusterAccess, opts: { prefix: string; dat
       await chain;
       await driver.close();
     },
+  };
+}
+
+/**
+ * A sink for `setRemoteSink` that keeps the embedded DNS's records of other hosts' containers: each
+ * remote endpoint is a record of its own (keyed `remote:<endpoint id>`), answering the container's
+ * name, its aliases and its short id, on that network only.
+ */
+export function remoteDnsSink(records: DnsRecords, networkName: (id: string) => string): (networkId: string, endpoints: readonly RemoteEndpoint[]) => void {
+  const held = new Map<string, Set<string>>();
+  return (networkId, endpoints) => {
+    const before = held.get(networkId) ?? new Set<string>();
+    const now = new Set<string>();
+    for (const e of endpoints) {
+      const key = `remote:${e.endpointId}`;
+      now.add(key);
+      const names = [...new Set([e.name, ...e.aliases, e.containerId.slice(0, 12)].filter((n) => n))];
+      records.setContainer(key, [{ containerId: key, networkId, networkName: networkName(networkId), names, ...(e.ipv4 ? { ipv4: e.ipv4 } : {}), ...(e.ipv6 ? { ipv6: e.ipv6 } : {}) }]);
+    }
+    for (const key of before) if (!now.has(key)) records.deleteContainer(key);
+    held.set(networkId, now);
   };
 }

@@ -36,7 +36,7 @@ import { newId } from '../util/ids.js';
 import { logger, setLogLevel } from '../util/log.js';
 import { DAEMON_USAGE, parseDaemonOptions, type DaemonOptions } from './daemon-options.js';
 import { openDaemonCluster } from './cluster-wiring.js';
-import { overlayWiring } from './overlay-wiring.js';
+import { overlayWiring, remoteDnsSink } from './overlay-wiring.js';
 import { installEscapedErrorHandlers } from './escaped-errors.js';
 
 const log = logger.child({ component: 'daemon' });
@@ -129,6 +129,8 @@ async function main(argv: string[]): Promise<number> {
     firewall: fwm,
     upstreamTimeoutMs: opts.dnsUpstreamTimeoutMs,
   });
+  // Containers of other hosts on a shared overlay network answer by name too.
+  overlay.setRemoteSink(remoteDnsSink(sd.dns.records, (id) => networks.get(id)?.name ?? ''));
   const bus = new EventBus();
   const volumes = new Volumes({
     onEvent: (action, name) => bus.emit('volume', action, name, { driver: 'local' }),

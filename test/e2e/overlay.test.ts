@@ -3,11 +3,14 @@
  * manager, two workers), one attachable overlay network, a container on each host. Checks what the
  * CLI prints, what each host's kernel holds (FDB/neighbour entries on the VXLAN device), traffic
  * between hosts, Docker's errors, and a kill -9 of one engine (its endpoint expires elsewhere; it
- * comes back with the same address). One lab for the whole file keeps it to about a minute.
+ * comes back with the same address), names across hosts, and an encrypted network whose traffic the
+ * LAN carries only as WireGuard. One lab for the whole file keeps it to about two minutes.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { captureContains, countPackets, startCapture } from '../../src/kernel/capture.js';
 import { startLab, type Lab } from '../helpers/lab.js';
 
 interface Fdb {
@@ -63,7 +66,7 @@ test('overlay across three hosts: visible everywhere, traffic between hosts, Doc
   assert.match(overlap.stderr, /Pool overlaps with other one on this address space/);
 
   // A container on each host, started at once.
-  await Promise.all([1, 2, 3].map((h) => lab.context(h, ['run', '-d', '--name', `c${h}`, '--net', 'ov1', 'busybox', 'sh', '-c', `mkdir -p /www && echo from-c${h} > /www/i.txt && httpd -f -p 80 -h /www`], { timeoutMs: 60_000 })));
+  await Promise.all([1, 2, 3].map((h) => lab.context(h, ['run', '-d', '--name', `c${h}`, '--net', 'ov1', '--network-alias', `web${h}`, 'busybox', 'sh', '-c', `mkdir -p /www && echo from-c${h} > /www/i.txt && httpd -f -p 80 -h /www`], { timeoutMs: 60_000 })));
   const ips = await Promise.all([1, 2, 3].map((h) => ipOf(lab, h, `c${h}`)));
   assert.equal(new Set(ips).size, 3, `three addresses: ${ips.join(' ')}`);
   for (const [i, ip] of ips.entries()) {
@@ -82,9 +85,16 @@ test('overlay across three hosts: visible everywhere, traffic between hosts, Doc
       assert.equal(r.code, 0, `c${i + 1} -> c${j + 1} (${ip}): ${r.stdout}${r.stderr}`);
     }
   }
-  // A TCP transfer across hosts.
-  const got = await lab.context(1, ['exec', 'c1', 'timeout', '5', 'wget', '-qO-', `http://${ips[1]}/i.txt`]);
+  // A TCP transfer across hosts, by a network alias of a container on another host.
+  const got = await lab.context(1, ['exec', 'c1', 'timeout', '5', 'wget', '-qO-', 'http://web2/i.txt']);
   assert.equal(got.stdout.trim(), 'from-c2');
+  // Names of containers on other hosts resolve through the embedded DNS.
+  for (const [from, to] of [[1, 3], [3, 2], [2, 1]] as const) {
+    const r = await lab.context(from, ['exec', `c${from}`, 'nslookup', `c${to}`, '127.0.0.11'], { allowFail: true });
+    assert.match(r.stdout, new RegExp(`Address: ${ips[to - 1]!.replace(/\./g, '\\.')}`), `c${from} resolves c${to}: ${r.stdout}${r.stderr}`);
+  }
+  const ping = await lab.context(3, ['exec', 'c3', 'ping', '-c1', '-W2', 'c1'], { allowFail: true });
+  assert.equal(ping.code, 0, `c3 pings c1 by name: ${ping.stdout}${ping.stderr}`);
 
   // kill -9 of host 3's engine: its endpoint's lease runs out and host 1 unprograms it.
   await lab.hosts[2]!.kill9Daemon();
@@ -95,6 +105,31 @@ test('overlay across three hosts: visible everywhere, traffic between hosts, Doc
   await waitFor('host 3 endpoint back on host 1', 20_000, async () => (await fdbOf(lab, 1, netId)).some((e) => e.dst === lab.lanAddr(3)));
   const back = await lab.context(1, ['exec', 'c1', 'timeout', '5', 'wget', '-qO-', `http://${ips[2]}/i.txt`], { allowFail: true });
   assert.equal(back.stdout.trim(), 'from-c3', back.stderr);
+
+  // Encrypted: the LAN carries WireGuard only, never VXLAN or the payload.
+  await lab.context(1, ['network', 'create', '-d', 'overlay', '--attachable', '--opt', 'encrypted', 'sec']);
+  await waitFor('sec listed on host 2', 5000, async () => (await lab.context(2, ['network', 'ls', '-q', '--filter', 'name=sec'])).stdout.trim() !== '');
+  const marker = 'OVERLAY-SECRET-5a7e';
+  await lab.context(2, ['run', '-d', '--name', 's2', '--net', 'sec', 'busybox', 'sh', '-c', `mkdir -p /www && for i in $(seq 500); do echo ${marker}; done > /www/m.txt && httpd -f -p 80 -h /www`], { timeoutMs: 60_000 });
+  await lab.context(1, ['run', '-d', '--name', 's1', '--net', 'sec', 'busybox', 'sleep', '3600'], { timeoutMs: 60_000 });
+  const pcap = `/tmp/${lab.name}-lan.pcap`;
+  const cap = await startCapture(`${lab.name}-lan`, 'br0', pcap);
+  let body = '';
+  for (let i = 0; i < 20 && !body.includes(marker); i++) {
+    body = (await lab.context(1, ['exec', 's1', 'timeout', '3', 'wget', '-qO-', 'http://s2/m.txt'], { allowFail: true })).stdout;
+    if (!body.includes(marker)) await sleep(300);
+  }
+  assert.equal(body.split('\n').filter((l) => l === marker).length, 500, 'the transfer crossed the encrypted network');
+  await cap.stop();
+  try {
+    assert.equal(await countPackets(pcap, 'udp port 4789'), 0, 'no VXLAN on the LAN');
+    assert.ok((await countPackets(pcap, 'udp port 51820')) > 10, 'WireGuard carried the transfer');
+    assert.equal(await captureContains(pcap, marker), false, 'no plaintext on the LAN');
+  } finally {
+    await rm(pcap, { force: true });
+  }
+  await lab.context(1, ['rm', '-f', 's1']);
+  await lab.context(2, ['rm', '-f', 's2']);
 
   // rm everywhere, then the network goes from every host.
   await Promise.all([1, 2, 3].map((h) => lab.context(h, ['rm', '-f', `c${h}`])));

@@ -80,6 +80,7 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
   private watch: PeerWatch | undefined;
   private loaded = false;
   private saving: Promise<void> = Promise.resolve();
+  private readonly settingUp = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: OverlayDriverDeps) {
     this.allocator = new ClusterAddresses(() => this.cluster().store);
@@ -152,7 +153,7 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
 
   async joinEndpoint(net: DriverNetwork<OverlayOptions>, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }> {
     const { store, advertiseAddress } = this.cluster();
-    if (!this.nets.has(net.id)) await this.setUpNetwork(net);
+    if (!this.nets.has(net.id) || this.settingUp.has(net.id)) await this.setUpNetwork(net);
     const mtu = this.mtus.get(net.id) ?? ep.mtu;
     const hostIfname = `vo${ep.id.slice(0, 12)}`;
     const ipv4 = ep.ipv4?.split('/')[0];
@@ -211,8 +212,20 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
     return c;
   }
 
+  /**
+   * Sets a network up once at a time: a container joining while the network is still being set up
+   * (just mirrored from another host, WireGuard starting) waits for that set-up instead of racing it.
+   */
+  private setUpNetwork(net: DriverNetwork<OverlayOptions>): Promise<void> {
+    const running = this.settingUp.get(net.id);
+    if (running) return running;
+    const p = this.setUpNetworkNow(net).finally(() => this.settingUp.delete(net.id));
+    this.settingUp.set(net.id, p);
+    return p;
+  }
+
   /** Kernel objects of one network on this host (WireGuard first when encrypted), and the watch. */
-  private async setUpNetwork(net: DriverNetwork<OverlayOptions>): Promise<void> {
+  private async setUpNetworkNow(net: DriverNetwork<OverlayOptions>): Promise<void> {
     const { store, advertiseAddress } = this.cluster();
     const own = net.options.own;
     const underlay = await this.underlayMtu(advertiseAddress);

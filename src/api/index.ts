@@ -1,4 +1,4 @@
-export { createApiServer, listenUnix } from './server.js';
+export { createApiServer, createTlsApiServer, listenTcp, listenUnix } from './server.js';
 export { Router } from './router.js';
 export type { RequestContext, Handler } from './router.js';
 export { networkRoutes } from './handlers/networks.js';

@@ -58,3 +58,21 @@ test('--cluster-store: etcd endpoints, cluster id, advertise address and TLS fil
   assert.throws(() => parse(['--cluster-store', 'etcd://h1:2379', '--cluster-advertise', '10.0.0.1', '--cluster-store-opt', 'kv.path=/x']), /invalid --cluster-store-opt/);
   assert.throws(() => parse(['--hostname', 'a b']), /invalid --hostname/);
 });
+
+test('-H: one unix socket plus tcp listeners; tcp needs mutual TLS or --insecure-tcp', () => {
+  const tlsFlags = ['--tlsverify', '--tlscacert', 'ca.pem', '--tlscert', 'cert.pem', '--tlskey', 'key.pem'];
+  const o = parse(['-H', 'unix:///tmp/x.sock', '-H', 'tcp://10.0.0.1:2376', ...tlsFlags]);
+  assert.equal(o.socketPath, '/tmp/x.sock');
+  assert.deepEqual(o.tcp, [{ address: '10.0.0.1', port: 2376 }]);
+  assert.deepEqual(o.tls, { ca: 'ca.pem', cert: 'cert.pem', key: 'key.pem' });
+  assert.equal(o.socketGroup, 'docker');
+  assert.deepEqual(parse(['-H=tcp://[::1]:2375', '--insecure-tcp']).tcp, [{ address: '::1', port: 2375 }]);
+  assert.throws(() => parse(['-H', 'tcp://10.0.0.1:2376']), /refusing to listen on tcp:\/\/ without TLS.*--insecure-tcp/);
+  assert.throws(() => parse(['-H', 'tcp://10.0.0.1:2376', '--tlsverify', '--tlscacert', 'ca.pem']), /--tlsverify needs --tlscacert, --tlscert and --tlskey/);
+  assert.throws(() => parse(['--tlscert', 'cert.pem']), /need --tlsverify/);
+  assert.throws(() => parse(['-H', 'tcp://example.com:2376', '--insecure-tcp']), /invalid -H/);
+  assert.throws(() => parse(['-H', 'tcp://10.0.0.1:0', '--insecure-tcp']), /invalid -H/);
+  assert.throws(() => parse(['-H', 'unix:///a', '-H', 'unix:///b']), /only one unix/);
+  assert.equal(parse(['--group', 'redesapi']).socketGroup, 'redesapi');
+  assert.throws(() => parse(['--group', '../x']), /invalid --group/);
+});

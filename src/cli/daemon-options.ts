@@ -7,6 +7,12 @@ import { parseAddressPoolFlags, parsePrefix, formatNetwork, formatAddress, type 
 
 export interface DaemonOptions {
   socketPath: string;
+  /** Group owning the unix socket (--group, default docker; created as a system group if missing). */
+  socketGroup: string;
+  /** TCP listeners (-H tcp://ADDR:PORT), served with mutual TLS unless --insecure-tcp. */
+  tcp: TcpListen[];
+  /** --tlsverify files: client certificates must chain to `ca`. */
+  tls?: { ca: string; cert: string; key: string };
   dataRoot: string;
   execRoot: string;
   prefix: string;
@@ -36,6 +42,11 @@ export interface DaemonOptions {
   clusterStore?: ClusterStoreOption;
 }
 
+export interface TcpListen {
+  address: string;
+  port: number;
+}
+
 export interface ClusterStoreOption {
   /** Client URLs (https when TLS files are given, else http). */
   endpoints: string[];
@@ -50,7 +61,13 @@ export const DAEMON_USAGE = `Usage: redesd [OPTIONS]
 A Docker-compatible networking engine (serves the Docker Engine API on a unix socket).
 
 Options:
-  -H, --host unix://PATH              Socket to listen on (default unix:///run/redes/<prefix>/docker.sock)
+  -H, --host unix://PATH|tcp://ADDR:PORT   Socket to listen on, repeatable (default unix:///run/redes/<prefix>/docker.sock)
+      --group NAME                    Group owning the unix socket, mode 0660 (default docker, created if missing)
+      --tlsverify                     Serve tcp:// hosts with TLS and require client certificates signed by --tlscacert
+      --tlscacert FILE                CA that client certificates must chain to
+      --tlscert FILE                  Server certificate
+      --tlskey FILE                   Server key
+      --insecure-tcp                  Allow tcp:// hosts without TLS (anyone reaching the port is root)
       --data-root DIR                 Persistent state (default /var/lib/redes/<prefix>)
       --exec-root DIR                 Runtime files (default /run/redes/<prefix>)
       --prefix NAME                   Instance prefix carried by every kernel object (default redes)
@@ -75,12 +92,13 @@ Options:
   -h, --help                          Print this help
 `;
 
-const BOOL_FLAGS = new Set(['--iptables', '--icc', '--debug', '--allow-root-netns', '--busybox-image']);
+const BOOL_FLAGS = new Set(['--iptables', '--icc', '--debug', '--allow-root-netns', '--busybox-image', '--tlsverify', '--insecure-tcp']);
 
 function normalise(argv: readonly string[]): string[] {
   return argv.map((a) => {
     if (BOOL_FLAGS.has(a)) return `${a}=true`;
     if (a === '-D') return '--debug=true';
+    if (a.startsWith('-H=')) return `--host=${a.slice(3)}`; // dockerd accepts -H=VALUE; parseArgs would keep the '='
     return a;
   });
 }
@@ -98,7 +116,13 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
   const { values } = parseArgs({
     args: normalise(argv),
     options: {
-      host: { type: 'string', short: 'H' },
+      host: { type: 'string', short: 'H', multiple: true },
+      group: { type: 'string' },
+      tlsverify: { type: 'string' },
+      tlscacert: { type: 'string' },
+      tlscert: { type: 'string' },
+      tlskey: { type: 'string' },
+      'insecure-tcp': { type: 'string' },
       'data-root': { type: 'string' },
       'exec-root': { type: 'string' },
       prefix: { type: 'string' },
@@ -128,10 +152,15 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
   if (values.help) return 'help';
   const prefix = values.prefix ?? 'redes';
   if (!PREFIX.test(prefix)) throw new Error(`invalid --prefix ${JSON.stringify(prefix)}: want 1 to 12 lowercase letters and digits, starting with a letter`);
-  const host = values.host ?? `unix:///run/redes/${prefix}/docker.sock`;
-  if (!host.startsWith('unix://') || host.length <= 'unix://'.length) {
-    throw new Error(`invalid -H ${JSON.stringify(host)}: only unix://PATH sockets are supported`);
-  }
+  const listen = parseHosts(values.host ?? [], prefix, {
+    tlsverify: parseBoolFlag('tlsverify', values.tlsverify, false),
+    insecureTcp: parseBoolFlag('insecure-tcp', values['insecure-tcp'], false),
+    ca: values.tlscacert,
+    cert: values.tlscert,
+    key: values.tlskey,
+  });
+  const group = values.group ?? 'docker';
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(group)) throw new Error(`invalid --group ${JSON.stringify(group)}: want a group name (lowercase letters, digits, '_' or '-')`);
   let bip: DaemonOptions['bip'];
   if (values.bip) {
     const p = parsePrefix(values.bip);
@@ -157,7 +186,8 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
     ...(world ? { auditWorldNetns: world } : {}),
     ...(values.hostname ? { hostname: values.hostname } : {}),
     ...(clusterStore ? { clusterStore } : {}),
-    socketPath: host.slice('unix://'.length),
+    ...listen,
+    socketGroup: group,
     dataRoot: values['data-root'] ?? `/var/lib/redes/${prefix}`,
     execRoot: values['exec-root'] ?? `/run/redes/${prefix}`,
     prefix,
@@ -177,6 +207,44 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
     insecureRegistries: values['insecure-registry'] ?? [],
     registryCertsDir: values['registry-certs-dir'] ?? '/etc/docker/certs.d',
   };
+}
+
+interface TlsFlags {
+  tlsverify: boolean;
+  insecureTcp: boolean;
+  ca: string | undefined;
+  cert: string | undefined;
+  key: string | undefined;
+}
+
+/** -H flags as dockerd: one unix socket (the default one when none is given) plus any tcp:// listeners. */
+export function parseHosts(hosts: readonly string[], prefix: string, t: TlsFlags): Pick<DaemonOptions, 'socketPath' | 'tcp' | 'tls'> {
+  const unix: string[] = [];
+  const tcp: TcpListen[] = [];
+  for (const h of hosts) {
+    if (h.startsWith('unix://') && h.length > 'unix://'.length) {
+      unix.push(h.slice('unix://'.length));
+      continue;
+    }
+    const m = /^tcp:\/\/(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d{1,5})$/.exec(h);
+    const port = Number(m?.[2]);
+    if (!m?.[1] || port < 1 || port > 65535) throw new Error(`invalid -H ${JSON.stringify(h)}: want unix://PATH or tcp://ADDR:PORT (an IP address)`);
+    tcp.push({ address: m[1].replace(/^\[|\]$/g, ''), port });
+  }
+  if (unix.length > 1) throw new Error('only one unix:// host can be given');
+  let tls: DaemonOptions['tls'];
+  if (t.tlsverify) {
+    if (!t.ca || !t.cert || !t.key) throw new Error('--tlsverify needs --tlscacert, --tlscert and --tlskey');
+    tls = { ca: t.ca, cert: t.cert, key: t.key };
+  } else if (t.ca || t.cert || t.key) {
+    throw new Error('--tlscacert, --tlscert and --tlskey need --tlsverify (redesd serves TCP only with mutual TLS)');
+  }
+  if (tcp.length && !tls && !t.insecureTcp) {
+    throw new Error(
+      'refusing to listen on tcp:// without TLS: anyone who reaches the port controls the host. Give --tlsverify --tlscacert --tlscert --tlskey, or --insecure-tcp to accept the risk',
+    );
+  }
+  return { socketPath: unix[0] ?? `/run/redes/${prefix}/docker.sock`, tcp, ...(tls ? { tls } : {}) };
 }
 
 /** --cluster-store etcd://h1:2379,h2:2379[/cluster-id] with --cluster-advertise and TLS options. */

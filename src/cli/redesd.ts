@@ -7,7 +7,7 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ENGINE_VERSION, createApiServer, listenUnix, networkRoutes, Router, systemRoutes } from '../api/index.js';
+import { ENGINE_VERSION, createApiServer, createTlsApiServer, listenTcp, listenUnix, networkRoutes, Router, systemRoutes } from '../api/index.js';
 import { swarmRoutes } from '../api/handlers/swarm.js';
 import { imageRoutes } from '../api/handlers/images.js';
 import { containerRoutes, containersOf } from '../api/handlers/containers.js';
@@ -31,6 +31,7 @@ import { Auditor } from '../audit/index.js';
 import { DEFAULT_LOCAL_POOLS, withUlaPool } from '../ipam/index.js';
 import { isRootNetns, netnsId, netnsList } from '../kernel/netns.js';
 import { listRoutePrefixes } from '../kernel/ip.js';
+import { ensureSystemGroup } from '../kernel/groups.js';
 import { Store } from '../store/index.js';
 import { newId } from '../util/ids.js';
 import { logger, setLogLevel } from '../util/log.js';
@@ -212,16 +213,29 @@ async function main(argv: string[]): Promise<number> {
   });
   const server = createApiServer(router);
   handleUpgrade(server, router);
-  await listenUnix(server, opts.socketPath);
-  log.info({ socket: opts.socketPath, prefix: opts.prefix, dataRoot: opts.dataRoot }, 'redesd ready');
+  await listenUnix(server, opts.socketPath, await ensureSystemGroup(opts.socketGroup));
+  const servers = [server];
+  for (const t of opts.tcp) {
+    const s = opts.tls ? await createTlsApiServer(router, opts.tls) : createApiServer(router);
+    handleUpgrade(s, router);
+    await listenTcp(s, t.address, t.port);
+    servers.push(s);
+    log.info({ address: t.address, port: t.port, tls: Boolean(opts.tls) }, opts.tls ? 'API on tcp with mutual TLS' : 'API on tcp WITHOUT TLS (--insecure-tcp)');
+  }
+  log.info({ socket: opts.socketPath, group: opts.socketGroup, prefix: opts.prefix, dataRoot: opts.dataRoot }, 'redesd ready');
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       log.info({ signal }, 'shutting down');
       // Open attach, exec, `logs -f` and `wait` connections would keep the server from closing.
       closeHijacked();
-      server.closeAllConnections();
-      server.close(() => resolve());
+      let open = servers.length;
+      for (const s of servers) {
+        s.closeAllConnections();
+        s.close(() => {
+          if (--open === 0) resolve();
+        });
+      }
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

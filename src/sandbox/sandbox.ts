@@ -118,6 +118,8 @@ const OWN_FLAGS = ['--prefix', '-H', '--host', '--data-root', '--exec-root'];
 
 function checkDaemonArgs(args: readonly string[]): void {
   for (const a of args) {
+    // Extra tcp:// listeners are the user's; the unix socket stays the sandbox's.
+    if (/^(-H|--host)=tcp:\/\//.test(a)) continue;
     if (OWN_FLAGS.some((f) => a === f || a.startsWith(`${f}=`))) {
       throw new Error(`daemon flag ${JSON.stringify(a)} is set by the sandbox itself and cannot be given with --daemon-arg`);
     }

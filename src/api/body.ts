@@ -1,6 +1,6 @@
 /** Reading request bodies and writing JSON answers, with Docker's errors for bad input. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { invalidParameter } from '../util/errors.js';
+import { invalidParameter } from '../util/index.js';
 
 const MAX_JSON = 16 * 1024 * 1024;
 

@@ -18,9 +18,7 @@ import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
 import type { AttachSession, OutputChunk } from '../engine/index.js';
-import { invalidParameter, notFound } from '../util/errors.js';
-import { logger } from '../util/log.js';
-import { drainOrClose } from '../util/streams.js';
+import { invalidParameter, notFound, logger, drainOrClose } from '../util/index.js';
 import type { Handler, Router } from './router.js';
 import { statusOf } from './http-status.js';
 import { DetachScanner, frame } from './stream-framing.js';

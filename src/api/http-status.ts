@@ -3,8 +3,7 @@
  * Only 5xx errors are logged (a 4xx is the client's business).
  */
 import type { ServerResponse } from 'node:http';
-import { isRedesError, type ErrorKind } from '../util/errors.js';
-import { logger } from '../util/log.js';
+import { isRedesError, type ErrorKind, logger } from '../util/index.js';
 
 const STATUS: Record<ErrorKind, number> = {
   'invalid-parameter': 400,

@@ -8,8 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { chmod, chown, readFile, rm } from 'node:fs/promises';
-import { notFound } from '../util/errors.js';
-import { logger } from '../util/log.js';
+import { notFound, logger } from '../util/index.js';
 import { Router } from './router.js';
 import { splitVersion } from './version.js';
 import { writeError } from './http-status.js';

@@ -10,7 +10,7 @@
  * Beware: the content type says which format a response uses, and API versions below 1.42 always
  * got `raw-stream` even when the body is multiplexed.
  */
-import { invalidParameter } from '../util/errors.js';
+import { invalidParameter } from '../util/index.js';
 import { compareVersions } from './version.js';
 
 export const RAW_STREAM = 'application/vnd.docker.raw-stream';

@@ -2,7 +2,7 @@
  * API versions: every path is served bare and under `/v1.24` … `/v1.50`, as dockerd does.
  * A request for a newer or older version than we support gets Docker's 400 message.
  */
-import { invalidParameter } from '../util/errors.js';
+import { invalidParameter } from '../util/index.js';
 
 export const API_VERSION = '1.50';
 export const MIN_API_VERSION = '1.24';

@@ -7,7 +7,7 @@
  * Beware: two audits at once are fine (reads only), but verify probes from every container's
  * namespace at once: on 2 cores keep them to one at a time (the API serialises them here).
  */
-import { runProbes } from '../kernel/probe.js';
+import { runProbes } from '../kernel/index.js';
 import { collectFacts, liveRuleset, type AuditSources } from './collect.js';
 import { buildReport, type AuditReport } from './report.js';
 import { topologySvg } from './topology.js';

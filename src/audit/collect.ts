@@ -12,8 +12,7 @@
  */
 import type { ContainerRecord, NetworkRecord } from '../engine/index.js';
 import type { FirewallState } from '../firewall/index.js';
-import { ipJson, listAddrs } from '../kernel/ip.js';
-import { nftRulesetJson } from '../kernel/nft.js';
+import { ipJson, listAddrs, nftRulesetJson } from '../kernel/index.js';
 import type { AuditContainer, AuditFacts, AuditNetwork, AuditProto } from './facts.js';
 
 export interface AuditSources {

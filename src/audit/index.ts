@@ -11,3 +11,5 @@ export type { Reason } from './reasons.js';
 export { topologySvg, topologyGraph } from './topology.js';
 export type { TopoGraph, TopoNode, TopoEdge } from './topology.js';
 export { UI_PAGE } from './ui-page.js';
+export { checkPolicy, parsePolicy, PolicyError, type Policy, type Violation } from './policy.js';
+export { renderReport } from './render-text.js';

@@ -12,7 +12,7 @@
  * ports need a listener behind them to verify as allowed.
  */
 import type { AuditFacts } from './facts.js';
-import type { ProbeOutcome, ProbeRequest, ProbeResult } from '../kernel/probe.js';
+import type { ProbeOutcome, ProbeRequest, ProbeResult } from '../kernel/index.js';
 import type { Cell, Check, Matrix, Verdict } from './matrix.js';
 
 /** kernel/probe.ts's runProbes, or a fake in tests. */

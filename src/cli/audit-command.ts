@@ -6,9 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { checkPolicy, parsePolicy, type Violation } from '../audit/policy.js';
-import { renderReport } from '../audit/render-text.js';
-import type { AuditReport } from '../audit/index.js';
+import { checkPolicy, parsePolicy, type Violation, renderReport, type AuditReport } from '../audit/index.js';
 import { DEFAULT_HOST } from './daemon-subcommand.js';
 import { daemonGet, socketOf } from './daemon-get.js';
 

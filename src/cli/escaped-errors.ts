@@ -7,7 +7,7 @@
  * Beware: each such log line (msg `ESCAPED_ERROR_MSG`) is a defect: request paths must end in their
  * own response or stream; the e2e harness fails any test whose daemon log holds one.
  */
-import { logger } from '../util/log.js';
+import { logger } from '../util/index.js';
 
 export const ESCAPED_ERROR_MSG = 'escaped error';
 

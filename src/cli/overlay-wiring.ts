@@ -10,12 +10,11 @@
  *
  * Beware: store changes are handled one at a time, in order (a swarm leave followed at once by a join).
  */
-import type { ClusterAccess, ClusterStore, NodeRecord } from '../cluster/index.js';
-import { clusterKeys } from '../cluster/index.js';
+import { type ClusterAccess, type ClusterStore, type NodeRecord, clusterKeys } from '../cluster/index.js';
 import { OverlayDriver, type DriverNetwork, type OverlayCluster, type OverlayOptions, type RemoteEndpoint } from '../drivers/index.js';
 import type { DnsRecords } from '../dns/index.js';
 import { toDriverNetwork, type NetworkController } from '../engine/index.js';
-import { logger } from '../util/log.js';
+import { logger } from '../util/index.js';
 
 const log = logger.child({ component: 'overlay-wiring' });
 

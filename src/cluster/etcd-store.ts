@@ -16,7 +16,7 @@
  */
 import { ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import { Etcd3, isRecoverableError, type Lease, type Namespace, type Watcher } from 'etcd3';
-import { logger } from '../util/log.js';
+import { logger } from '../util/index.js';
 import type { ClusterStore, StoreWatch, StoredValue, WatchEvent } from './store.js';
 
 const log = logger.child({ component: 'cluster-store' });

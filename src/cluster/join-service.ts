@@ -13,7 +13,7 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RedesError, invalidParameter, unavailable } from '../util/errors.js';
+import { RedesError, invalidParameter, unavailable } from '../util/index.js';
 
 export const SWARM_PORT = 2377;
 

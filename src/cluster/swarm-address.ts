@@ -10,7 +10,7 @@
  * candidates.
  */
 import { networkInterfaces } from 'node:os';
-import { invalidParameter } from '../util/errors.js';
+import { invalidParameter } from '../util/index.js';
 import { parsePrefix, prefixContains, tryParseAddress } from '../ipam/index.js';
 
 export interface LocalAddress {

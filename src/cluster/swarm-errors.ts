@@ -2,7 +2,7 @@
  * Docker's texts for the swarm API, word for word (moby daemon/cluster), with the kind that gives
  * their HTTP status (503 for "not in a swarm"/"not a manager", as clients such as docker-py expect).
  */
-import { RedesError, invalidParameter, notFound, notImplemented, unavailable } from '../util/errors.js';
+import { RedesError, invalidParameter, notFound, notImplemented, unavailable } from '../util/index.js';
 
 export const ERR_NOT_MANAGER =
   'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';

@@ -17,11 +17,9 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { arch, cpus, totalmem } from 'node:os';
 import { join as joinPath } from 'node:path';
-import { invalidParameter, notImplemented, conflict } from '../util/errors.js';
-import { logger } from '../util/log.js';
+import { invalidParameter, notImplemented, conflict, logger } from '../util/index.js';
 import { tryParseAddress } from '../ipam/index.js';
-import { describeCert, makeCa, makeKeyAndCsr, signCsr, signedBy, type CaMaterial } from '../runtime/cluster/pki.js';
-import { clientUrl, ensureEtcdMember, peerUrl, stopEtcdMember, type EtcdMemberSpec } from '../runtime/cluster/etcd-member.js';
+import { describeCert, makeCa, makeKeyAndCsr, signCsr, signedBy, type CaMaterial, clientUrl, ensureEtcdMember, peerUrl, stopEtcdMember, type EtcdMemberSpec } from '../runtime/index.js';
 import { openEtcdClusterStore, type EtcdClusterStore } from './etcd-store.js';
 import { SWARM_PORT, fetchRemoteCa, requestJoin, startJoinServer, type JoinRequest, type JoinResponse, type JoinServer } from './join-service.js';
 import { addressToward, chooseAdvertiseAddr, localInterfaces, splitHostPort, type LocalAddress } from './swarm-address.js';

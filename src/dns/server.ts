@@ -18,8 +18,8 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket, { type DecodedPacket } from 'dns-packet';
-import { openSocketsInNetns, type NetnsSockets } from '../kernel/netns-socket.js';
-import { logger } from '../util/log.js';
+import { openSocketsInNetns, type NetnsSockets } from '../kernel/index.js';
+import { logger } from '../util/index.js';
 import { answerLocally, encodeForUdp, reply, udpLimit, type ClientView } from './answer.js';
 import { forwardTcp, forwardUdp } from './forwarder.js';
 import { DnsRecords } from './records.js';

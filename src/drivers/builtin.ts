@@ -2,7 +2,7 @@
  * The `host` and `null` drivers: networks without kernel objects of their own. Docker allows exactly
  * one network of each (the predefined `host` and `none`).
  */
-import { forbidden } from '../util/errors.js';
+import { forbidden } from '../util/index.js';
 import type { Attachment, DriverNetwork, NetworkDriver, NetworkOptions } from './driver.js';
 
 class SingletonDriver implements NetworkDriver<null> {

@@ -4,10 +4,8 @@
  * host namespace), then configures it there in one `ip -n NS -batch`.
  */
 import { randomBytes } from 'node:crypto';
-import { ipBatch, type IpCommand } from '../kernel/ip.js';
-import { CommandError } from '../kernel/run.js';
-import { forbidden } from '../util/errors.js';
-import { netnsAdd, netnsDelete, netnsList } from '../kernel/netns.js';
+import { ipBatch, type IpCommand, CommandError, netnsAdd, netnsDelete, netnsList } from '../kernel/index.js';
+import { forbidden } from '../util/index.js';
 import type { EndpointSpec } from './driver.js';
 
 /** Docker's host-side name: "veth" + 7 hex. */

@@ -25,3 +25,4 @@ export { ERR_NOT_SWARM_MANAGER, OverlayDriver, checkAttachable } from './overlay
 export type { OverlayCluster, OverlayDriverDeps } from './overlay/overlay-driver.js';
 export type { RemoteEndpoint } from './overlay/peers.js';
 export type { OverlayOptions } from './overlay/options.js';
+export { enableHairpin, localPortRange } from './bridge/host.js';

@@ -9,8 +9,7 @@
  * them; `Action` may carry details after ": " (`exec_create: sh -c x`, `health_status: healthy`),
  * and the `event` filter matches the part before it as well as the whole.
  */
-import { invalidParameter } from '../util/errors.js';
-import { Filters } from '../util/filters.js';
+import { invalidParameter, Filters } from '../util/index.js';
 
 export type EventType = 'container' | 'network' | 'volume' | 'image' | 'daemon';
 

@@ -11,3 +11,13 @@ export type * from './containers/container-types.js';
 export { installPortPublishing, PortPublishing, type PortMapView } from './ports/index.js';
 export { createServiceDiscovery, type ServiceDiscovery } from './discovery/index.js';
 export type { SwarmController, SwarmInitRequest, SwarmJoinRequest } from '../cluster/index.js';
+export { ContainerObserver } from './containers/container-observer.js';
+export { ContainerUpdates } from './containers/container-update.js';
+export { mountsView } from './containers/container-mounts.js';
+
+export type { VolumeRecord, Volumes } from './containers/volume-service.js';
+export { EventBus } from './events.js';
+export type { EventMessage } from './events.js';
+export { eventFilter } from './events.js';
+export { healthHooks } from './containers/health.js';
+export { parseEventTime } from './events.js';

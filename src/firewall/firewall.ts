@@ -3,7 +3,7 @@
  * `--iptables=false` daemon uses (it programs nothing); `RecordingFirewall` serves tests of the
  * layers above.
  */
-import { nftApply } from '../kernel/nft.js';
+import { nftApply } from '../kernel/index.js';
 import { renderRuleset, renderTeardown, type FirewallState } from './render.js';
 
 export interface Firewall {

@@ -12,7 +12,7 @@
  * Beware: when a delta fails (our table or an element is gone, e.g. someone flushed the ruleset),
  * the manager falls back to a full render, which restores the whole table.
  */
-import { logger } from '../util/log.js';
+import { logger } from '../util/index.js';
 import type { Firewall } from './firewall.js';
 import type { FirewallNetwork, FirewallState } from './render.js';
 import { portElement, renderPortDelta, type FirewallPort } from './render-ports.js';

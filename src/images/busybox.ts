@@ -12,8 +12,8 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { isRedesError, unavailable } from '../util/errors.js';
-import { run } from '../kernel/run.js';
+import { isRedesError, unavailable } from '../util/index.js';
+import { run } from '../kernel/index.js';
 import { hostArchitecture, sha256 } from './spec.js';
 import { packTar, type TarEntry } from './tar-write.js';
 import type { ImageStore } from './store.js';

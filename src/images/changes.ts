@@ -10,7 +10,7 @@
  * config's Shell). ENTRYPOINT clears a Cmd not set by an earlier CMD in the same changes.
  */
 import { posix } from 'node:path';
-import { invalidParameter, type RedesError } from '../util/errors.js';
+import { invalidParameter, type RedesError } from '../util/index.js';
 import type { HealthConfig, ImageConfig } from './types.js';
 import { expandWord, splitWords } from './shell-words.js';
 

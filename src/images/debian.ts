@@ -14,7 +14,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
-import { invalidParameter } from '../util/errors.js';
+import { invalidParameter } from '../util/index.js';
 import { DEFAULT_PATH_ENV } from './busybox.js';
 import { debianRootfs, type DebianRootfs, type DebianRootfsRequest } from './debian-rootfs.js';
 import { presetFor, type DebianPreset } from './debian-presets.js';

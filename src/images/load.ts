@@ -14,7 +14,7 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { invalidParameter, type RedesError } from '../util/errors.js';
+import { invalidParameter, type RedesError } from '../util/index.js';
 import { familiarTagged, parseNamed } from './reference.js';
 import { DIGEST, hostArchitecture, parseSpec, sha256 } from './spec.js';
 import { drain, readTar } from './tar-read.js';

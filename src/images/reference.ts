@@ -8,7 +8,7 @@
  * Beware: a bare 64-hex string is an image id, never a name, and an id prefix like `abc` is also a
  * valid name: the store tries the name first, then the id prefix, as Docker does.
  */
-import { invalidParameter, type RedesError } from '../util/errors.js';
+import { invalidParameter, type RedesError } from '../util/index.js';
 
 export interface NamedRef {
   /** Normalized name: `docker.io/library/busybox`, `localhost:5000/app`. */

@@ -8,7 +8,7 @@
  *
  * Beware: the messages are Docker's, word for word, because scripts match them.
  */
-import { conflict } from '../util/errors.js';
+import { conflict } from '../util/index.js';
 import { familiarTagged, idHex, parseNamed, shortImageId } from './reference.js';
 import type { Image, ImageUser, RemoveOptions } from './types.js';
 

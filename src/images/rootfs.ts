@@ -15,8 +15,8 @@
  */
 import { mkdir, readFile, realpath, rm, symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { internal, invalidParameter } from '../util/errors.js';
-import { run } from '../kernel/run.js';
+import { internal, invalidParameter } from '../util/index.js';
+import { run } from '../kernel/index.js';
 
 /** The mount source shown in /proc/mounts; marks our mounts for cleanup scripts. */
 export const OVERLAY_SOURCE = 'redes-overlay';

@@ -24,8 +24,7 @@ import { loginRegistry } from './registry/login.js';
 import { preparePull, type PreparedPull, type Progress } from './registry/pull.js';
 import { pushImage } from './registry/push.js';
 import type { DeleteRecord, Image, InUseCheck, LoadedImage } from './types.js';
-import { forbidden, internal, invalidParameter, isRedesError, notFound, unavailable, type RedesError } from '../util/errors.js';
-import { Filters } from '../util/filters.js';
+import { forbidden, internal, invalidParameter, isRedesError, notFound, unavailable, type RedesError, Filters } from '../util/index.js';
 
 
 /** One entry of `GET /images/{name}/history`, newest first. */

@@ -6,7 +6,7 @@
  * Beware: this is the Dockerfile dialect, not POSIX sh: no command substitution, no globbing, and an
  * unset variable expands to nothing.
  */
-import { invalidParameter } from '../util/errors.js';
+import { invalidParameter } from '../util/index.js';
 
 /** Split on whitespace outside quotes; quotes and escapes stay in the words for `expandWord`. */
 export function splitWords(s: string): string[] {

@@ -5,8 +5,7 @@
  * view drops them so the rest of redes only sees absent or real values.
  */
 import { createHash } from 'node:crypto';
-import { invalidParameter } from '../util/errors.js';
-import { nowRfc3339Nano } from '../util/time.js';
+import { invalidParameter, nowRfc3339Nano } from '../util/index.js';
 import type { ImageConfig, ImageSpec } from './types.js';
 
 export const DIGEST = /^sha256:[a-f0-9]{64}$/;

@@ -14,8 +14,7 @@ import { once } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tarStream from 'tar-stream';
-import { invalidParameter } from '../util/errors.js';
-import { drainOrClose } from '../util/streams.js';
+import { invalidParameter, drainOrClose } from '../util/index.js';
 
 /** A tar entry header as tar-stream decodes it (any field may be missing in odd archives). */
 export interface TarHeader {

@@ -18,9 +18,8 @@ import { constants } from 'node:fs';
 import { chmod, lchown, link, lstat, lutimes, mkdir, open, readlink, rm, symlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Writable } from 'node:stream';
-import { invalidParameter } from '../util/errors.js';
-import { logger } from '../util/log.js';
-import { run } from '../kernel/run.js';
+import { invalidParameter, logger } from '../util/index.js';
+import { run } from '../kernel/index.js';
 import { drain, readTar, type TarHeader } from './tar-read.js';
 
 const log = logger.child({ component: 'images' });

@@ -19,7 +19,7 @@
  *   02:42:+IPv4 scheme of Docker <= 27, which 28 keeps only for overlay networks.
  */
 import { randomBytes } from 'node:crypto';
-import { RedesError, forbidden, internal, invalidParameter } from '../util/errors.js';
+import { RedesError, forbidden, internal, invalidParameter } from '../util/index.js';
 import {
   type Family,
   type Prefix,

@@ -15,7 +15,7 @@
  *   subnet, so callers compare the two.
  * - An address with a zone ("fe80::1%eth0") parses (as netip does) but no prefix contains it.
  */
-import { RedesError } from '../util/errors.js';
+import { RedesError } from '../util/index.js';
 
 export type Family = 4 | 6;
 

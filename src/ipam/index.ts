@@ -58,3 +58,4 @@ export {
   randomMac,
   subnetReserved,
 } from './allocator.js';
+export { PortAllocator, isV6, parsePortRequests, type PortProto } from './ports.js';

@@ -18,7 +18,7 @@
  * - Unlike dockerd, a subnet with an ip-range is checked for overlap too: dockerd skips that check
  *   (moby #46756) and lets two networks share one address set; we have no shared sets.
  */
-import { forbidden, internal, invalidParameter } from '../util/errors.js';
+import { forbidden, internal, invalidParameter } from '../util/index.js';
 import {
   type Address,
   type Family,

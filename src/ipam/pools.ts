@@ -16,7 +16,7 @@
  *   engines said "could not find an available, non-overlapping IPv4 address pool …").
  */
 import { createHash } from 'node:crypto';
-import { RedesError, invalidParameter } from '../util/errors.js';
+import { RedesError, invalidParameter } from '../util/index.js';
 import {
   type Family,
   type Prefix,

@@ -11,7 +11,7 @@
  * conflicts with a binding of the same port on any one address, and the other way round. Random ports
  * are taken in order from the range (after the last one given), as Docker's allocator does.
  */
-import { invalidParameter, RedesError } from '../util/errors.js';
+import { invalidParameter, RedesError } from '../util/index.js';
 import { addressToString, tryParseAddress } from './cidr.js';
 
 export type PortProto = 'tcp' | 'udp' | 'sctp';

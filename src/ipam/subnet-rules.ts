@@ -9,7 +9,7 @@
  * engine's host is already on (its uplink): the bridge would take that traffic.
  * Beware: the subnet must already be valid CIDR (validateIpamEntries ran first).
  */
-import { invalidParameter } from '../util/errors.js';
+import { invalidParameter } from '../util/index.js';
 import { formatNetwork, parsePrefix, prefixesOverlap, tryParsePrefix, type Prefix } from './cidr.js';
 
 const V4_UNUSABLE: ReadonlyArray<[string, string]> = [

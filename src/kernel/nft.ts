@@ -13,31 +13,11 @@ export async function nftApply(script: string, netns?: string): Promise<void> {
   await run(netns ? nsenterArgv(netns, ['nft', '-f', '-']) : ['nft', '-f', '-'], { input: script });
 }
 
-/** Checks a script without applying it (`nft -c`). */
-export async function nftCheck(script: string): Promise<void> {
-  await run(['nft', '-c', '-f', '-'], { input: script });
-}
-
-export interface NftTableRef {
-  family: string;
-  name: string;
-}
-
-export async function nftListTables(): Promise<NftTableRef[]> {
-  const { stdout } = await run(['nft', '-j', 'list', 'tables']);
-  const parsed = JSON.parse(stdout) as { nftables: Array<{ table?: NftTableRef }> };
-  return parsed.nftables.flatMap((o) => (o.table ? [{ family: o.table.family, name: o.table.name }] : []));
-}
-
 /** The JSON listing of one table, or undefined when it does not exist. */
 export async function nftTableJson(family: string, name: string): Promise<unknown> {
   const r = await run(['nft', '-j', 'list', 'table', family, name], { allowFailure: true });
   if (r.code !== 0) return undefined;
   return JSON.parse(r.stdout) as unknown;
-}
-
-export async function nftDeleteTable(family: string, name: string): Promise<void> {
-  await run(['nft', 'delete', 'table', family, name], { allowFailure: true });
 }
 
 /** The whole live ruleset as `nft -j list ruleset` prints it (every table, the operators' too). */

@@ -10,7 +10,7 @@
  */
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { CGROUP_ROOT } from '../kernel/cgroups.js';
+import { CGROUP_ROOT } from '../kernel/index.js';
 
 function checkPath(path: string): void {
   if (!/^(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)+$/.test(path)) throw new Error(`invalid cgroup path "${path}"`);

@@ -12,8 +12,8 @@
 import { mkdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
-import { CommandError, run } from '../kernel/run.js';
-import { conflict, internal, RedesError } from '../util/errors.js';
+import { CommandError, run } from '../kernel/index.js';
+import { conflict, internal, RedesError } from '../util/index.js';
 import { runcDelete, runcKill, runcStart, type Runc } from './runc.js';
 import { shimBinary } from './shim-binary.js';
 import { encodeFrame, FrameType, resizeArg } from './shim-protocol.js';

@@ -8,7 +8,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { invalidParameter } from '../util/errors.js';
+import { invalidParameter } from '../util/index.js';
 import type { OciDevice } from './oci-spec.js';
 
 /** Linux's dev_t encoding (glibc gnu_dev_major/minor). */

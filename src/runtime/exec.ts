@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { internal } from '../util/errors.js';
+import { internal } from '../util/index.js';
 import type { OciProcess } from './oci-spec.js';
 import { shimBinary } from './shim-binary.js';
 import { ShimStream } from './shim-stream.js';

@@ -35,3 +35,30 @@ export {
 export { runcDelete, runcKill, runcList, runcStart, runcState, type Runc, type RuncState, type RuncStatus } from './runc.js';
 export { ShimStream, type OutputFrame } from './shim-stream.js';
 export { exitStatus, formatNs, initPid, shimPid, type ExitStatus } from './state-files.js';
+export { DEFAULT_MIRROR, mmdebstrapTar, validateDebianInput, type MmdebstrapOptions } from './mmdebstrap.js';
+export { describeCert, makeCa, makeKeyAndCsr, signCsr, signedBy, type CaMaterial, type KeyAndCsr, type SignOptions } from './cluster/pki.js';
+export {
+  ETCD_CLIENT_PORT,
+  ETCD_PEER_PORT,
+  clientUrl,
+  ensureEtcdMember,
+  etcdHealthy,
+  etcdMemberPid,
+  peerUrl,
+  stopEtcdMember,
+  type EtcdMemberSpec,
+  type EtcdTlsFiles,
+} from './cluster/etcd-member.js';
+export type { CgroupStats } from './cgroup-stats.js';
+export type { OciDeviceRule } from './oci-defaults.js';
+export type { OciMount } from './oci-defaults.js';
+export type { ProcessTable } from './top.js';
+export { cgroupPids } from './cgroup-stats.js';
+export { cgroupStats } from './cgroup-stats.js';
+export { hostDevices } from './devices.js';
+export { netDev } from './cgroup-stats.js';
+export { oomKilled } from './cgroup-stats.js';
+export { processTable } from './top.js';
+export { runcPause } from './runc.js';
+export { runcUpdate } from './runc.js';
+export { systemCpuNs } from './cgroup-stats.js';

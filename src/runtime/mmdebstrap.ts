@@ -18,7 +18,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { invalidParameter } from '../util/errors.js';
+import { invalidParameter } from '../util/index.js';
 
 export const MMDEBSTRAP = '/usr/bin/mmdebstrap';
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';

@@ -9,7 +9,7 @@
  * given; capabilities are cut to those the daemon has (`host`, see host-limits.ts), since runc
  * cannot grant more; NoNewPrivileges is off by default, as in Docker (setuid binaries work).
  */
-import { invalidParameter } from '../util/errors.js';
+import { invalidParameter } from '../util/index.js';
 import type { HostLimits } from './host-limits.js';
 import {
   ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_DEVICE_RULES, MASKED_PATHS, PRIVATE_NETNS_SYSCTLS, READONLY_PATHS,

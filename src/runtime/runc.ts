@@ -7,8 +7,8 @@
  * not `ip netns exec` (which remounts /sys). `--log /dev/null` keeps runc's error on stderr as one
  * plain line rather than logrus text.
  */
-import { CommandError, run } from '../kernel/run.js';
-import { conflict, notFound } from '../util/errors.js';
+import { CommandError, run } from '../kernel/index.js';
+import { conflict, notFound } from '../util/index.js';
 
 export interface Runc {
   /** runc's state directory (`--root`), one per daemon instance. */

@@ -4,7 +4,7 @@
  */
 import { accessSync, constants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { unavailable } from '../util/errors.js';
+import { unavailable } from '../util/index.js';
 
 let found: string | undefined;
 

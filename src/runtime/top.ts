@@ -6,8 +6,8 @@
  * Beware: ps arguments come from the request; they are passed as argv (never through a shell) and
  * must keep a PID column, else Docker's error.
  */
-import { run } from '../kernel/run.js';
-import { internal, invalidParameter } from '../util/errors.js';
+import { run } from '../kernel/index.js';
+import { internal, invalidParameter } from '../util/index.js';
 
 export interface ProcessTable {
   Titles: string[];

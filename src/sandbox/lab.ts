@@ -20,10 +20,8 @@
  * - Processes the engines start in their host namespace (etcd members) go with their sandbox.
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { netnsDelete, netnsList, pidsInNetns } from '../kernel/netns.js';
-import { killPids, pidAlive, readPidfile, stopPid } from '../kernel/process.js';
-import { run } from '../kernel/run.js';
-import { invalidParameter } from '../util/errors.js';
+import { netnsDelete, netnsList, pidsInNetns, killPids, pidAlive, readPidfile, stopPid, run } from '../kernel/index.js';
+import { invalidParameter } from '../util/index.js';
 import { LAN_ADDR, WORLD_ADDR, sandboxPaths, type SharedSegments } from './layout.js';
 import { ensureSharedBridge } from './network.js';
 import { LAN_SERVER_ARGS, WORLD_SERVER_ARGS, sandboxDown, sandboxList, sandboxUp, type DaemonState, type Progress } from './sandbox.js';

@@ -17,7 +17,7 @@
  * for PIDs, and `down` works without either.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { invalidParameter } from '../util/errors.js';
+import { invalidParameter } from '../util/index.js';
 
 export const NAME_PATTERN = /^[a-z][a-z0-9]{0,11}$/;
 export const DEFAULT_NAME = 'redes';

@@ -6,8 +6,7 @@
  * namespace. A veth pair lives or dies whole; if only one end is found (someone deleted a link by
  * hand), it is deleted and the pair made again.
  */
-import { netnsAdd, netnsDelete, netnsId } from '../kernel/netns.js';
-import { run } from '../kernel/run.js';
+import { netnsAdd, netnsDelete, netnsId, run } from '../kernel/index.js';
 import {
   HOST_ADDR,
   HOST_IF,

@@ -12,9 +12,7 @@
  */
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { nsenterArgv } from '../kernel/netns.js';
-import { pidAlive, pidCmdline, readPidfile, startDetached, stopPid, writePidfile } from '../kernel/process.js';
-import { run } from '../kernel/run.js';
+import { nsenterArgv, pidAlive, pidCmdline, readPidfile, startDetached, stopPid, writePidfile, run } from '../kernel/index.js';
 import type { SandboxPaths } from './layout.js';
 
 export const REGISTRY_NAME = 'registry.test';

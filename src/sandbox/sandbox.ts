@@ -16,12 +16,8 @@
  */
 import { ensureRegistry, stopRegistry, REGISTRY_HOST, REGISTRY_NAME } from './registry.js';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { netnsId, netnsList, netnsDelete, nsenterArgv, pidsInNetns } from '../kernel/netns.js';
-import { killPids, pidAlive, readPidfile, runInherit, stopPid } from '../kernel/process.js';
-import { mountsUnder, unmountAllUnder } from '../kernel/mounts.js';
-import { cgroupTreeDirs, cgroupTreePids, removeCgroupTree, thawCgroupTree } from '../kernel/cgroups.js';
-import { run } from '../kernel/run.js';
-import { notFound } from '../util/errors.js';
+import { netnsId, netnsList, netnsDelete, nsenterArgv, pidsInNetns, killPids, pidAlive, readPidfile, runInherit, stopPid, mountsUnder, unmountAllUnder, cgroupTreeDirs, cgroupTreePids, removeCgroupTree, thawCgroupTree, run } from '../kernel/index.js';
+import { notFound } from '../util/index.js';
 import * as L from './layout.js';
 import { ensureLan, ensureNetns, ensureUplink } from './network.js';
 import { daemonEntry, ensureDaemon, ensureServer, isOurDaemon, isOurServer, ping } from './services.js';

@@ -10,9 +10,8 @@ import { join } from 'node:path';
 import http from 'node:http';
 import { access, open, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { nsenterArgv, pidInNetns } from '../kernel/netns.js';
-import { pidAlive, pidCmdline, startDetached, stopPid, writePidfile } from '../kernel/process.js';
-import { unavailable } from '../util/errors.js';
+import { nsenterArgv, pidInNetns, pidAlive, pidCmdline, startDetached, stopPid, writePidfile } from '../kernel/index.js';
+import { unavailable } from '../util/index.js';
 import type { SandboxPaths } from './layout.js';
 
 const WORLD_SERVER = fileURLToPath(new URL('./world-server.js', import.meta.url));

@@ -1,4 +1,4 @@
-/** Identifiers as Docker makes them: 64 lowercase hex digits, shown shortened to 12. */
+/** Identifiers as Docker makes them: 64 lowercase hex digits. */
 import { randomBytes } from 'node:crypto';
 
 export function newId(): string {
@@ -9,9 +9,3 @@ export function newId(): string {
     if (/[a-f]/.test(id.slice(0, 12))) return id;
   }
 }
-
-export function shortId(id: string): string {
-  return id.slice(0, 12);
-}
-
-export const FULL_ID = /^[0-9a-f]{64}$/;

@@ -12,13 +12,9 @@
  */
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { mountFilesystem, unmountFilesystem } from '../kernel/fs-mount.js';
-import { mountsUnder } from '../kernel/mounts.js';
+import { mountFilesystem, unmountFilesystem, mountsUnder } from '../kernel/index.js';
 import type { Collection, Store } from '../store/index.js';
-import { conflict, invalidParameter, notFound } from '../util/errors.js';
-import { Filters } from '../util/filters.js';
-import { newId } from '../util/ids.js';
-import { nowRfc3339Nano } from '../util/time.js';
+import { conflict, invalidParameter, notFound, Filters, newId, nowRfc3339Nano } from '../util/index.js';
 
 export interface VolumeRecord {
   /** The name (the store key). */

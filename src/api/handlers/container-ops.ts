@@ -7,8 +7,7 @@
  * Beware: `stats?stream=true` (the default) writes one JSON document per second until the client
  * closes; `one-shot` skips the second sample (precpu stays empty), as in Docker.
  */
-import type { ContainerUpdates } from '../../engine/containers/container-update.js';
-import type { ContainerObserver } from '../../engine/containers/container-observer.js';
+import type { ContainerUpdates, ContainerObserver } from '../../engine/index.js';
 import { queryBool, readJson, sendEmpty, sendJson } from '../body.js';
 import type { Router } from '../router.js';
 

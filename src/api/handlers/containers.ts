@@ -8,13 +8,10 @@
  * Beware: wait answers its headers at once and the body only when the condition holds (the CLI's
  * `docker run` waits for those headers before it starts the container); logs likewise streams.
  */
-import type { ContainerService } from '../../engine/index.js';
-import type { NetworkController } from '../../engine/index.js';
-import { invalidParameter, isRedesError, RedesError } from '../../util/errors.js';
-import { logger } from '../../util/log.js';
+import type { ContainerService, NetworkController } from '../../engine/index.js';
+import { invalidParameter, isRedesError, RedesError, logger, drainOrClose } from '../../util/index.js';
 import type { Router } from '../router.js';
 import { queryBool, readJson, requireJson, sendEmpty, sendJson } from '../body.js';
-import { drainOrClose } from '../../util/streams.js';
 import { hijackable, pumpSession } from '../hijack.js';
 import { encodeLogLine, parseDetachKeys, parseTail, parseUnixTime, streamContentType } from '../stream-framing.js';
 import { compareVersions } from '../version.js';

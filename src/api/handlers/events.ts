@@ -6,7 +6,7 @@
  * Beware: the headers go out at once (clients wait for them before they do what they want to
  * watch); an `until` in the past answers the replay and ends.
  */
-import { eventFilter, parseEventTime, type EventBus, type EventMessage } from '../../engine/events.js';
+import { eventFilter, parseEventTime, type EventBus, type EventMessage } from '../../engine/index.js';
 import type { Router } from '../router.js';
 
 export function eventRoutes(router: Router, deps: { bus: EventBus }): void {

@@ -7,8 +7,7 @@
  * CLI then reads the exit code from exec inspect.
  */
 import type { ContainerService } from '../../engine/index.js';
-import { invalidParameter } from '../../util/errors.js';
-import { logger } from '../../util/log.js';
+import { invalidParameter, logger } from '../../util/index.js';
 import type { Router } from '../router.js';
 import { readJson, sendEmpty, sendJson } from '../body.js';
 import { hijackable, pumpSession } from '../hijack.js';

@@ -4,7 +4,7 @@
  * (clients such as docker-py rely on it); services and the rest answer 501 on a manager.
  */
 import type { SwarmController, SwarmInitRequest, SwarmJoinRequest } from '../../engine/index.js';
-import { invalidParameter, notImplemented } from '../../util/errors.js';
+import { invalidParameter, notImplemented } from '../../util/index.js';
 import type { Router } from '../router.js';
 import { queryBool, readJson, requireJson, sendJson } from '../body.js';
 

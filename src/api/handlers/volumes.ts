@@ -5,7 +5,7 @@
  * Use: `volumeRoutes(router, { volumes })`.
  * Beware: `ls` answers `Warnings: null` as dockerd; create of an existing name returns that volume.
  */
-import type { VolumeRecord, Volumes } from '../../engine/containers/volume-service.js';
+import type { VolumeRecord, Volumes } from '../../engine/index.js';
 import { queryBool, readJson, sendEmpty, sendJson } from '../body.js';
 import type { Router } from '../router.js';
 

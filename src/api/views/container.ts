@@ -9,10 +9,8 @@
  * default `bridge` network (empty otherwise), as in Docker 28; a container sharing another's
  * namespace (`container:<id>`) shows no networks of its own.
  */
-import type { ContainerRecord, ContainerState, EndpointRecord, ExecRecord } from '../../engine/index.js';
-import type { NetworkRecord } from '../../engine/index.js';
-import { mountsView } from '../../engine/containers/container-mounts.js';
-import { ZERO_TIME } from '../../util/time.js';
+import { type ContainerRecord, type ContainerState, type EndpointRecord, type ExecRecord, type NetworkRecord, mountsView } from '../../engine/index.js';
+import { ZERO_TIME } from '../../util/index.js';
 import { parseDetachKeys } from '../stream-framing.js';
 import type { NetworkContainerView } from './network.js';
 

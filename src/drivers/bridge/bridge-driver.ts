@@ -8,11 +8,9 @@
  * `restore` never deletes a bridge a person made by hand with another name.
  */
 import { randomBytes } from 'node:crypto';
-import { ipBatch, ipJson, listLinks, type IpAddr, type IpCommand, type IpLink } from '../../kernel/ip.js';
-import { ensureSysctl } from '../../kernel/sysctl.js';
+import { ipBatch, ipJson, listLinks, type IpAddr, type IpCommand, type IpLink, ensureSysctl } from '../../kernel/index.js';
 import type { FirewallManager, FirewallNetwork } from '../../firewall/index.js';
-import { logger } from '../../util/log.js';
-import { conflict, forbidden } from '../../util/errors.js';
+import { logger, conflict, forbidden } from '../../util/index.js';
 import type { DriverNetwork, EndpointRef, EndpointSpec, NetworkDriver, NetworkOptions } from '../driver.js';
 import { parseBridgeOptions, type BridgeOptions } from './options.js';
 import { addBridgeEndpoint, delEndpoint, newHostIfname } from '../endpoint.js';

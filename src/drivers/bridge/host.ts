@@ -4,8 +4,7 @@
  *
  * Beware: both act in the daemon's own network namespace (its sandbox host), as the rest of the driver.
  */
-import { ipBatch } from '../../kernel/ip.js';
-import { sysctlRead } from '../../kernel/sysctl.js';
+import { ipBatch, sysctlRead } from '../../kernel/index.js';
 
 /**
  * Lets frames leave by the bridge port they came in on, so a container reaches itself through its

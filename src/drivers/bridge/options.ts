@@ -3,7 +3,7 @@
  * Keys are Docker's; unknown keys are kept and ignored, as Docker does, so that existing compose files
  * keep working.
  */
-import { invalidParameter } from '../../util/errors.js';
+import { invalidParameter } from '../../util/index.js';
 
 export const OPT = {
   name: 'com.docker.network.bridge.name',

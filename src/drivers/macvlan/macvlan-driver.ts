@@ -17,10 +17,8 @@
  * (frames the parent itself sends never reach its macvlan children), unless the network has a shim.
  * Kernel calls act in the daemon's namespace, or in `hostNetns` when given (tests).
  */
-import { ipBatch, ipJson, type IpAddr, type IpCommand, type IpLink } from '../../kernel/ip.js';
-import { CommandError } from '../../kernel/run.js';
-import { logger } from '../../util/log.js';
-import { forbidden, internal, invalidParameter, notImplemented, RedesError } from '../../util/errors.js';
+import { ipBatch, ipJson, type IpAddr, type IpCommand, type IpLink, CommandError } from '../../kernel/index.js';
+import { logger, forbidden, internal, invalidParameter, notImplemented, RedesError } from '../../util/index.js';
 import type { DriverNetwork, EndpointRef, EndpointSpec, NetworkDriver, NetworkOptions } from '../driver.js';
 import { delEndpoint } from '../endpoint.js';
 import { effectiveParent, MACVLAN_OPT, OWNER_ALIAS, parseMacvlanOptions, parseVlanParent, type MacvlanOptions } from './options.js';

@@ -9,7 +9,7 @@
  * exists (Docker uses an existing `eth0.10` as it is); `parseVlanParent` is that later check.
  */
 import { formatAddress, tryParseAddress } from '../../ipam/index.js';
-import { invalidParameter } from '../../util/errors.js';
+import { invalidParameter } from '../../util/index.js';
 
 export const MACVLAN_OPT = { parent: 'parent', mode: 'macvlan_mode', hostShim: 'redes.macvlan.host_shim' } as const;
 

@@ -16,11 +16,9 @@
  * out of `--ip-range`), else the driver refuses the container that would be given it. A shim re-made
  * by `restore` (someone deleted it) has no container routes until those containers rejoin.
  */
-import { ipBatch, ipJson, type IpAddr, type IpCommand } from '../../kernel/ip.js';
-import { CommandError } from '../../kernel/run.js';
-import { ensureSysctl } from '../../kernel/sysctl.js';
+import { ipBatch, ipJson, type IpAddr, type IpCommand, CommandError, ensureSysctl } from '../../kernel/index.js';
 import { broadcastAddress, parseAddress, parsePrefix, prefixContains } from '../../ipam/index.js';
-import { forbidden, internal, invalidParameter } from '../../util/errors.js';
+import { forbidden, internal, invalidParameter } from '../../util/index.js';
 import type { DriverNetwork } from '../driver.js';
 import { MACVLAN_OPT } from './options.js';
 

@@ -8,10 +8,9 @@
  * Beware: the addresses of a dead host stay held (the keys are not leased) so that its containers
  * keep them when it comes back; `docker rm` on that host, or removing the network, frees them.
  */
-import type { ClusterStore } from '../../cluster/index.js';
-import { clusterKeys } from '../../cluster/index.js';
+import { type ClusterStore, clusterKeys } from '../../cluster/index.js';
 import { allocateAddress, ERR_ADDRESS_IN_USE, type NormalizedPool } from '../../ipam/index.js';
-import { forbidden, unavailable } from '../../util/errors.js';
+import { forbidden, unavailable } from '../../util/index.js';
 import type { AddressAllocator, AddressRequest, DriverNetwork, DriverPool } from '../driver.js';
 
 /** Attempts before giving up when every try loses a race (each loss teaches one more taken address). */

@@ -15,8 +15,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClusterStore } from '../../cluster/index.js';
 import { formatAddress, parsePrefix } from '../../ipam/index.js';
-import { ensureWireguard, generatePrivateKey, publicKeyOf, removeWireguard, syncWireguardPeers, wireguardSupport, type WireguardPeer } from '../../kernel/wireguard.js';
-import { notImplemented } from '../../util/errors.js';
+import { ensureWireguard, generatePrivateKey, publicKeyOf, removeWireguard, syncWireguardPeers, wireguardSupport, type WireguardPeer } from '../../kernel/index.js';
+import { notImplemented } from '../../util/index.js';
 import { wgipKey, WGIP_PREFIX, type EndpointRecord, type WireguardInfo } from './records.js';
 
 /** Tunnel addresses of the hosts (link-local: never routed beyond a host's WireGuard interface). */

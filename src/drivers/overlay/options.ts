@@ -11,7 +11,7 @@
  *
  * Beware: interface names are at most 15 bytes; `ov-` / `vx-` + 12 hex of the network id fit.
  */
-import { invalidParameter } from '../../util/errors.js';
+import { invalidParameter } from '../../util/index.js';
 
 export const OVERLAY_OPT = {
   vxlanIds: 'com.docker.network.driver.overlay.vxlanid_list',

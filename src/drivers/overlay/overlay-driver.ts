@@ -18,15 +18,10 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ClusterStore } from '../../cluster/index.js';
-import { clusterKeys } from '../../cluster/index.js';
+import { type ClusterStore, clusterKeys } from '../../cluster/index.js';
 import { renderOverlayGuard, renderOverlayGuardTeardown } from '../../firewall/index.js';
-import { ipBatch, ipJson, type IpAddr } from '../../kernel/ip.js';
-import { nftApply } from '../../kernel/nft.js';
-import { ensureOverlayLinks, listOwnedLinks, removeOverlayLinks, VXLAN_OVERHEAD } from '../../kernel/vxlan.js';
-import { WIREGUARD_OVERHEAD } from '../../kernel/wireguard.js';
-import { conflict, forbidden, unavailable } from '../../util/errors.js';
-import { logger } from '../../util/log.js';
+import { ipBatch, ipJson, type IpAddr, nftApply, ensureOverlayLinks, listOwnedLinks, removeOverlayLinks, VXLAN_OVERHEAD, WIREGUARD_OVERHEAD } from '../../kernel/index.js';
+import { conflict, forbidden, unavailable, logger } from '../../util/index.js';
 import type { DriverNetwork, EndpointRef, EndpointSpec, NetworkDriver, NetworkOptions } from '../driver.js';
 import { ClusterAddresses } from './cluster-addresses.js';
 import { HostWireguard } from './host-wireguard.js';

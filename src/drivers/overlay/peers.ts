@@ -12,8 +12,8 @@
  * starts from what the kernel holds (`listPeers`), so a restart neither duplicates nor leaks entries.
  */
 import type { ClusterStore, StoreWatch, WatchEvent } from '../../cluster/index.js';
-import { listPeers, programPeers, type OverlayPeer } from '../../kernel/vxlan.js';
-import { logger } from '../../util/log.js';
+import { listPeers, programPeers, type OverlayPeer } from '../../kernel/index.js';
+import { logger } from '../../util/index.js';
 import type { DriverNetwork } from '../driver.js';
 import type { HostWireguard } from './host-wireguard.js';
 import type { OverlayOptions } from './options.js';

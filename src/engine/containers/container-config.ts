@@ -2,7 +2,7 @@
  * Parsing and checking `POST /containers/create` bodies: Docker's Config + HostConfig +
  * NetworkingConfig, defaults filled in, Docker's errors for conflicting options. Pure.
  */
-import { invalidParameter } from '../../util/errors.js';
+import { invalidParameter } from '../../util/index.js';
 import { checkCreateFields, checkEndpointFields } from './create-fields.js';
 import { checkHostResources } from './host-config-spec.js';
 import { checkRestartPolicy } from './restart-policy.js';

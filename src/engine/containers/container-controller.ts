@@ -14,16 +14,9 @@ import { constants as osConstants, hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { Collection, Store } from '../../store/index.js';
 import { listSandboxes } from '../../drivers/index.js';
-import {
-  attach as runtimeAttach, buildOciSpec, createContainer, deleteContainer, exitStatus, isRunning,
-  readHostLimits, readLogs, resize as runtimeResize, signalContainer, startCreated, waitExit, type ExitStatus, type Runc,
-} from '../../runtime/index.js';
-import { runcPause } from '../../runtime/runc.js';
+import { attach as runtimeAttach, buildOciSpec, createContainer, deleteContainer, exitStatus, isRunning, readHostLimits, readLogs, resize as runtimeResize, signalContainer, startCreated, waitExit, type ExitStatus, type Runc, runcPause, oomKilled as oomKilledLog } from '../../runtime/index.js';
 import { mountRootfs, unmountRootfs } from '../../images/index.js';
-import { conflict, forbidden, invalidParameter, notFound } from '../../util/errors.js';
-import { newId } from '../../util/ids.js';
-import { logger } from '../../util/log.js';
-import { nowRfc3339Nano, ZERO_TIME } from '../../util/time.js';
+import { conflict, forbidden, invalidParameter, notFound, newId, logger, nowRfc3339Nano, ZERO_TIME } from '../../util/index.js';
 import { endedSession, LateAttach, liveSession } from './attach-session.js';
 import { mergeImageConfig, parseCreateBody, parseEndpointRequest, strList } from './container-config.js';
 import { identityOf, type ContainerNetworking } from './container-network.js';
@@ -39,7 +32,6 @@ import type { EventBus } from '../events.js';
 import type { ContainerHooks, EtcContributions } from './container-hooks.js';
 import { Mutex } from '../lock.js';
 import { RestartBackoff, startsWithDaemon, timeMs } from './restart-policy.js';
-import { oomKilled as oomKilledLog } from '../../runtime/cgroup-stats.js';
 import { CONTAINER_NAME, randomName } from './names.js';
 import type { NetworkController } from '../networks/network-controller.js';
 import type { NetworkRecord } from '../networks/network-record.js';

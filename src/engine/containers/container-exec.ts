@@ -9,9 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execProcess, type OciProcess } from '../../runtime/index.js';
-import { conflict, invalidParameter, notFound } from '../../util/errors.js';
-import { newId } from '../../util/ids.js';
-import { logger } from '../../util/log.js';
+import { conflict, invalidParameter, notFound, newId, logger } from '../../util/index.js';
 import { liveSession } from './attach-session.js';
 import { strList } from './container-config.js';
 import type { AttachSession, ContainerRecord, ExecRecord } from './container-types.js';

@@ -11,8 +11,8 @@
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
-import type { OciMount } from '../../runtime/oci-defaults.js';
-import { invalidParameter } from '../../util/errors.js';
+import type { OciMount } from '../../runtime/index.js';
+import { invalidParameter } from '../../util/index.js';
 import { copyUp, type Volumes } from '../../volumes/index.js';
 
 export interface MountPoint {

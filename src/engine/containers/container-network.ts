@@ -6,9 +6,7 @@
 import type { Store } from '../../store/index.js';
 import { checkAttachable, createSandbox, delEndpoint, deleteSandbox, type AddressAllocator, type NetworkDriver } from '../../drivers/index.js';
 import { macFromIPv4, randomMac } from '../../ipam/index.js';
-import { forbidden, invalidParameter, notFound } from '../../util/errors.js';
-import { logger } from '../../util/log.js';
-import { newId } from '../../util/ids.js';
+import { forbidden, invalidParameter, notFound, logger, newId } from '../../util/index.js';
 import type { NetworkController } from '../networks/network-controller.js';
 import { toDriverNetwork } from '../networks/network-controller.js';
 import type { NetworkRecord } from '../networks/network-record.js';

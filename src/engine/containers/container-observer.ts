@@ -9,10 +9,8 @@
  * no `networks`. The memory limit is capped at the machine's memory, as Docker reports it.
  */
 import { totalmem } from 'node:os';
-import { cgroupPids, cgroupStats, netDev, systemCpuNs, type CgroupStats } from '../../runtime/cgroup-stats.js';
-import { processTable, type ProcessTable } from '../../runtime/top.js';
-import { conflict } from '../../util/errors.js';
-import { nowRfc3339Nano, ZERO_TIME } from '../../util/time.js';
+import { cgroupPids, cgroupStats, netDev, systemCpuNs, type CgroupStats, processTable, type ProcessTable } from '../../runtime/index.js';
+import { conflict, nowRfc3339Nano, ZERO_TIME } from '../../util/index.js';
 import type { ContainerRecord } from './container-types.js';
 
 export interface ObserverDeps {

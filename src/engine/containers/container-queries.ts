@@ -1,7 +1,6 @@
 /** Read-only questions about containers: lookup by id/name/prefix, list filters, counts. */
 import type { Collection } from '../../store/index.js';
-import { invalidParameter, notFound } from '../../util/errors.js';
-import { Filters } from '../../util/filters.js';
+import { invalidParameter, notFound, Filters } from '../../util/index.js';
 import type { ContainerRecord, EndpointRecord } from './container-types.js';
 
 const LIST_FILTERS = ['id', 'name', 'status', 'label', 'network', 'exited', 'ancestor', 'before', 'since', 'health', 'volume', 'publish', 'expose', 'isolation', 'is-task'];

@@ -7,8 +7,8 @@
  * Beware: an update body carries every field, zero when unchanged (the CLI's UpdateConfig): only
  * non-zero fields change anything. Fields an update cannot change are refused by name.
  */
-import { runcPause, runcUpdate } from '../../runtime/runc.js';
-import { conflict, invalidParameter } from '../../util/errors.js';
+import { runcPause, runcUpdate } from '../../runtime/index.js';
+import { conflict, invalidParameter } from '../../util/index.js';
 import { isZero, refusal, HOST_CONFIG_FIELDS } from './create-fields.js';
 import type { ContainerController } from './container-controller.js';
 import { checkHostResources, resourcesOf } from './host-config-spec.js';

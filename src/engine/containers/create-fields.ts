@@ -11,7 +11,7 @@
  * handled field may still refuse some values (`accepts`), e.g. IpcMode "container:x". A field the
  * table does not know is refused too when set: an unknown field cannot be honoured.
  */
-import { invalidParameter } from '../../util/errors.js';
+import { invalidParameter } from '../../util/index.js';
 
 /** What redes does with a field. */
 export type FieldStatus =

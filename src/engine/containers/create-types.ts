@@ -7,7 +7,7 @@
  * Use: `checkCreateTypes(body)` before any other look at the body (container-config.ts).
  * Beware: `Cmd`, `Entrypoint` and `Shell` are Docker's StrSlice: a string means a one-item list.
  */
-import { invalidParameter } from '../../util/errors.js';
+import { invalidParameter } from '../../util/index.js';
 
 type Kind = 'string' | 'bool' | 'int' | 'strings' | 'strslice' | 'strmap' | 'object' | 'ports' | 'endpoints';
 

@@ -13,8 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execProcess, type OciProcess } from '../../runtime/index.js';
-import { logger } from '../../util/log.js';
-import { nowRfc3339Nano } from '../../util/time.js';
+import { logger, nowRfc3339Nano } from '../../util/index.js';
 import type { ContainerHooks } from './container-hooks.js';
 import type { ContainerRecord, HealthState } from './container-types.js';
 

@@ -13,10 +13,8 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { hostDevices } from '../../runtime/devices.js';
-import type { OciDevice, OciSpecInput } from '../../runtime/oci-spec.js';
-import type { OciDeviceRule, OciMount } from '../../runtime/oci-defaults.js';
-import { invalidParameter } from '../../util/errors.js';
+import { hostDevices, type OciDevice, type OciSpecInput, type OciDeviceRule, type OciMount } from '../../runtime/index.js';
+import { invalidParameter } from '../../util/index.js';
 import type { ContainerRecord } from './container-types.js';
 
 type Obj = Record<string, unknown>;

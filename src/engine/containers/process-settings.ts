@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { invalidParameter } from '../../util/errors.js';
+import { invalidParameter } from '../../util/index.js';
 
 /** `HostConfig.ConsoleSize` [height, width], which `docker run -it` sends before any resize. */
 export function consoleSize(v: unknown): { consoleSize?: { height: number; width: number } } {

@@ -9,7 +9,7 @@
  * unless-stopped container down, also across daemon restarts); `docker kill` sets it too but does not
  * cancel, so `always` still restarts a killed container, as in Docker.
  */
-import { invalidParameter } from '../../util/errors.js';
+import { invalidParameter } from '../../util/index.js';
 import type { ContainerRecord } from './container-types.js';
 
 export interface RestartPolicy {

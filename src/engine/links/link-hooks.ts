@@ -17,8 +17,7 @@
  * (link-rules.ts); without one, links change no firewall state.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { internal, invalidParameter, isRedesError, notFound } from '../../util/errors.js';
-import { logger } from '../../util/log.js';
+import { internal, invalidParameter, isRedesError, notFound, logger } from '../../util/index.js';
 import { strList } from '../containers/container-config.js';
 import type { ContainerHooks } from '../containers/container-hooks.js';
 import type { ContainerRecord } from '../containers/container-types.js';

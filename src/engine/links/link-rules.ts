@@ -11,7 +11,7 @@
  * Beware: IPv4 only, like Docker's links. `live` holds the parents whose elements are programmed;
  * a target event refreshes only those, so a parent that is stopping never gets elements back.
  */
-import type { PortProto } from '../../ipam/ports.js';
+import type { PortProto } from '../../ipam/index.js';
 import { strList } from '../containers/container-config.js';
 import type { ContainerRecord } from '../containers/container-types.js';
 import type { ContainerLookup } from '../discovery/dns-hooks.js';

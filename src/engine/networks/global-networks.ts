@@ -11,9 +11,8 @@
  * before it reaches the local store or a driver. The watch starts from the listing's revision, so a
  * record published between the two is never missed.
  */
-import type { ClusterStore, StoreWatch } from '../../cluster/index.js';
-import { clusterKeys } from '../../cluster/index.js';
-import { logger } from '../../util/log.js';
+import { type ClusterStore, type StoreWatch, clusterKeys } from '../../cluster/index.js';
+import { logger } from '../../util/index.js';
 import type { NetworkRecord } from './network-record.js';
 
 const log = logger.child({ component: 'global-networks' });

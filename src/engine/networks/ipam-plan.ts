@@ -3,7 +3,7 @@
  * module for every check (Docker's texts). One subnet per address family is supported.
  */
 import { validateIpamConfig, type IpamConfigEntry, type NormalizedPool, type PoolSpec } from '../../ipam/index.js';
-import { invalidParameter, notFound } from '../../util/errors.js';
+import { invalidParameter, notFound } from '../../util/index.js';
 import type { IpamPoolRecord, NetworkRecord } from './network-record.js';
 
 export interface IpamDefaults {

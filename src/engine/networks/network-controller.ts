@@ -15,11 +15,7 @@
  */
 import type { Store, Collection } from '../../store/index.js';
 import { DEFAULT_DRIVER, type DriverNetwork, type NetworkDriver, type PredefinedNetwork } from '../../drivers/index.js';
-import { conflict, forbidden, invalidParameter, notFound, RedesError } from '../../util/errors.js';
-import { newId } from '../../util/ids.js';
-import { nowRfc3339Nano, rfc3339ToSeconds } from '../../util/time.js';
-import { logger } from '../../util/log.js';
-import { Filters } from '../../util/filters.js';
+import { conflict, forbidden, invalidParameter, notFound, RedesError, newId, nowRfc3339Nano, rfc3339ToSeconds, logger, Filters } from '../../util/index.js';
 import { checkNotHostNetwork, checkSubnetUsable } from '../../ipam/index.js';
 import type { ClusterStore } from '../../cluster/index.js';
 import { Mutex } from '../lock.js';

@@ -17,10 +17,9 @@
  * network, as Docker does). Internal networks publish nothing.
  */
 import type { Collection, Store } from '../../store/index.js';
-import { enableHairpin, localPortRange } from '../../drivers/bridge/host.js';
-import { isV6, parsePortRequests, PortAllocator, type PortProto } from '../../ipam/ports.js';
-import { isRedesError, RedesError } from '../../util/errors.js';
-import { logger } from '../../util/log.js';
+import { enableHairpin, localPortRange } from '../../drivers/index.js';
+import { isV6, parsePortRequests, PortAllocator, type PortProto } from '../../ipam/index.js';
+import { isRedesError, RedesError, logger } from '../../util/index.js';
 import type { ContainerHooks } from '../containers/container-hooks.js';
 import type { ContainerRecord, EndpointRecord } from '../containers/container-types.js';
 import type { NetworkRecord } from '../networks/network-record.js';

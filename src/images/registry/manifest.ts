@@ -8,7 +8,7 @@
  * Beware: the media type comes from the document when it has one, else from Content-Type. Schema 1
  * manifests (signed, deprecated) are refused with Docker 28's reason.
  */
-import { invalidParameter } from '../../util/errors.js';
+import { invalidParameter } from '../../util/index.js';
 import { DIGEST } from '../spec.js';
 
 export interface Descriptor {

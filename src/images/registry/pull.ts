@@ -18,7 +18,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
-import { invalidParameter, notFound, RedesError, unavailable } from '../../util/errors.js';
+import { invalidParameter, notFound, RedesError, unavailable } from '../../util/index.js';
 import { familiarName, familiarTagged, parseNamed } from '../reference.js';
 import { hostArchitecture, parseSpec, sha256 } from '../spec.js';
 import type { ImageStore } from '../store.js';

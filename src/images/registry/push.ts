@@ -17,7 +17,7 @@ import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { invalidParameter, notFound, unavailable } from '../../util/errors.js';
+import { invalidParameter, notFound, unavailable } from '../../util/index.js';
 import { familiarName, parseNamed } from '../reference.js';
 import { sha256 } from '../spec.js';
 import type { ImageStore } from '../store.js';

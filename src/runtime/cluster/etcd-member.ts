@@ -16,7 +16,7 @@
  */
 import https from 'node:https';
 import { mkdir } from 'node:fs/promises';
-import { pidAlive, pidCmdline, readPidfile, startDetached, stopPid, writePidfile } from '../../kernel/process.js';
+import { pidAlive, pidCmdline, readPidfile, startDetached, stopPid, writePidfile } from '../../kernel/index.js';
 
 export interface EtcdTlsFiles {
   ca: string;

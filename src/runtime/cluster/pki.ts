@@ -17,7 +17,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate, randomInt } from 'node:crypto';
-import { run } from '../../kernel/run.js';
+import { run } from '../../kernel/index.js';
 
 export interface CaMaterial {
   certPem: string;

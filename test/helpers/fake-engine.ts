@@ -18,16 +18,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
-import type {
-  AttachSession, ContainerRecord, ContainerService, EndpointRecord, ExecRecord, LogLine, LogOptions, OutputChunk,
-} from '../../engine/containers/container-types.js';
-import { conflict, internal, notFound } from '../../util/errors.js';
-import { newId } from '../../util/ids.js';
-import { nowRfc3339Nano, ZERO_TIME } from '../../util/time.js';
-import type { NetworkRecord } from '../../engine/index.js';
-import { Router } from '../router.js';
-import { systemRoutes } from './system.js';
-import { containerRoutes } from './containers.js';
+import type { AttachSession, ContainerRecord, ContainerService, EndpointRecord, ExecRecord, LogLine, LogOptions, OutputChunk, NetworkRecord } from '../../src/engine/index.js';
+import { conflict, internal, notFound, newId, nowRfc3339Nano, ZERO_TIME } from '../../src/util/index.js';
+import { Router } from '../../src/api/router.js';
+import { systemRoutes } from '../../src/api/handlers/system.js';
+import { containerRoutes } from '../../src/api/handlers/containers.js';
 import { serveForCli, type CliResult } from './cli-harness.js';
 
 interface Io {

@@ -9,9 +9,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run } from '../kernel/run.js';
+import { run } from '../../src/kernel/index.js';
 import { randomBytes } from 'node:crypto';
-import type { OciSpec } from './oci-spec.js';
+import type { OciSpec } from '../../src/runtime/oci-spec.js';
 
 export const canRunContainers = (): boolean =>
   process.getuid?.() === 0 && existsSync('/usr/sbin/runc') && existsSync('/bin/busybox');

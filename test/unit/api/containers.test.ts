@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { startFakeEngine } from './test-support.js';
+import { startFakeEngine } from '../../helpers/fake-engine.js';
 
 const skip = spawnSync('docker', ['--version']).status !== 0 ? 'the docker CLI is not installed' : false;
 

@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
-import { FrameDecoder, type StreamName } from './stream-framing.js';
-import { closeHijacked } from './hijack.js';
-import { readAll, splitHead, startFakeEngine, type FakeEngine } from './handlers/test-support.js';
+import { FrameDecoder, type StreamName } from '../../../src/api/stream-framing.js';
+import { closeHijacked } from '../../../src/api/hijack.js';
+import { readAll, splitHead, startFakeEngine, type FakeEngine } from '../../helpers/fake-engine.js';
 
 interface Reply {
   status: number;

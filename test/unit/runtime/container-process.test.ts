@@ -6,16 +6,16 @@ import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { attach } from './attach.js';
-import { createContainer, isRunning, resize, signalContainer, startContainer, startCreated, waitExit } from './container-process.js';
-import { execProcess } from './exec.js';
-import { readHostLimits } from './host-limits.js';
-import { readLogs } from './logs.js';
-import { buildOciSpec, type OciSpecInput } from './oci-spec.js';
-import { runcState } from './runc.js';
-import type { ShimStream } from './shim-stream.js';
-import { shimPid } from './state-files.js';
-import { canRunContainers, ensureShim, leftoverCgroups, setupEnv, sweep, writeBundle, type TestEnv } from './test-support.js';
+import { attach } from '../../../src/runtime/attach.js';
+import { createContainer, isRunning, resize, signalContainer, startContainer, startCreated, waitExit } from '../../../src/runtime/container-process.js';
+import { execProcess } from '../../../src/runtime/exec.js';
+import { readHostLimits } from '../../../src/runtime/host-limits.js';
+import { readLogs } from '../../../src/runtime/logs.js';
+import { buildOciSpec, type OciSpecInput } from '../../../src/runtime/oci-spec.js';
+import { runcState } from '../../../src/runtime/runc.js';
+import type { ShimStream } from '../../../src/runtime/shim-stream.js';
+import { shimPid } from '../../../src/runtime/state-files.js';
+import { canRunContainers, ensureShim, leftoverCgroups, setupEnv, sweep, writeBundle, type TestEnv } from '../../helpers/runtime.js';
 
 const skip = canRunContainers() ? false : 'needs root, runc and busybox-static';
 let env: TestEnv;
@@ -101,7 +101,7 @@ describe('container processes with runc and redes-shim', { skip, timeout: 300_00
 
   test('a container outlives a daemon killed with SIGKILL and its exit is found later', async () => {
     const c = prepare(['sh', '-c', 'echo early; sleep 1; echo late; exit 7']);
-    const index = new URL('./index.js', import.meta.url).href;
+    const index = new URL('../../../src/runtime/index.js', import.meta.url).href;
     const script = `const r = await import(${JSON.stringify(index)});
       await r.startContainer(${JSON.stringify(c)}); process.stdout.write('started\\n'); setInterval(() => {}, 1000);`;
     const daemon = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { createApiServer, listenUnix } from '../server.js';
-import { handleUpgrade } from '../hijack.js';
-import type { Router } from '../router.js';
+import { createApiServer, listenUnix } from '../../src/api/server.js';
+import { handleUpgrade } from '../../src/api/hijack.js';
+import type { Router } from '../../src/api/router.js';
 
 export interface CliResult {
   code: number | null;

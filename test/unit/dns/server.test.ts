@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { run } from '../kernel/run.js';
-import { netnsAdd, netnsDelete, netnsPath } from '../kernel/netns.js';
-import { dnsQuery } from '../../test/helpers/dns-probe.js';
-import { EmbeddedDns } from './server.js';
+import { run } from '../../../src/kernel/run.js';
+import { netnsAdd, netnsDelete, netnsPath } from '../../../src/kernel/netns.js';
+import { dnsQuery } from '../../helpers/dns-probe.js';
+import { EmbeddedDns } from '../../../src/dns/server.js';
 
 // The server is tried in a throwaway namespace (never the machine's own): its sockets are made there
 // by the addon and the client runs there under nsenter. Forwarding is covered end to end (e2e/dns).

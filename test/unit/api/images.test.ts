@@ -10,12 +10,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { notFound } from '../../util/errors.js';
-import { busyboxImageTar, openImageService, type LocalImageService } from '../../images/index.js';
-import { Router } from '../router.js';
-import { systemRoutes } from './system.js';
-import { imageRoutes } from './images.js';
-import { serveForCli } from './cli-harness.js';
+import { notFound } from '../../../src/util/errors.js';
+import { busyboxImageTar, openImageService, type LocalImageService } from '../../../src/images/index.js';
+import { Router } from '../../../src/api/router.js';
+import { systemRoutes } from '../../../src/api/handlers/system.js';
+import { imageRoutes } from '../../../src/api/handlers/images.js';
+import { serveForCli } from '../../helpers/cli-harness.js';
 
 const skip =
   spawnSync('docker', ['--version']).status !== 0

@@ -1,0 +1,83 @@
+/**
+ * kernel/: the only code that touches the kernel (with runtime/, which runs containers): programs
+ * spawned with argument arrays (`ip`, `nft`, `nsenter`), /proc and /sys, network namespaces, mounts,
+ * cgroups, host-port sockets, VXLAN and WireGuard links. Other layers import only from this file.
+ *
+ * Beware: every call acts in the calling process's network namespace unless given one; never setns
+ * the Node main thread (netns-socket.ts does it on a thread of its own, in the addon).
+ */
+export { CGROUP_ROOT, cgroupTreeDirs, cgroupTreePids, removeCgroupTree, thawCgroupTree } from './cgroups.js';
+export {
+  ipBatch,
+  ipJson,
+  listAddrs,
+  listLinks,
+  listRoutePrefixes,
+  type IpAddr,
+  type IpAddrInfo,
+  type IpCommand,
+  type IpLink,
+  type IpRoute,
+} from './ip.js';
+export { mountsUnder, parseMountinfo, unmountAllUnder } from './mounts.js';
+export { openSocketsInNetns, type NetnsSockets } from './netns-socket.js';
+export {
+  INIT_NETNS_INO,
+  NETNS_DIR,
+  isRootNetns,
+  netnsAdd,
+  netnsDelete,
+  netnsExists,
+  netnsId,
+  netnsList,
+  netnsPath,
+  nsenterArgv,
+  pidInNetns,
+  pidsInNetns,
+  type NsId,
+} from './netns.js';
+export { nftApply, nftRulesetJson, nftTableJson } from './nft.js';
+export { PortReservationError, PortReservations, bindPort, type ReservedPort } from './port-reservation.js';
+export {
+  killPids,
+  pidAlive,
+  pidCmdline,
+  readPidfile,
+  runInherit,
+  startDetached,
+  stopPid,
+  writePidfile,
+  type DetachedOptions,
+  type StopOptions,
+  type StopResult,
+} from './process.js';
+export { CommandError, run, type RunOptions, type RunResult } from './run.js';
+export { ensureSysctl, sysctlRead, sysctlWrite } from './sysctl.js';
+export {
+  VXLAN_OVERHEAD,
+  VXLAN_PORT,
+  ensureOverlayLinks,
+  listOwnedLinks,
+  listPeers,
+  programPeers,
+  removeOverlayLinks,
+  type OverlayLinks,
+  type OverlayPeer,
+} from './vxlan.js';
+export {
+  WIREGUARD_OVERHEAD,
+  ensureWireguard,
+  generatePrivateKey,
+  listWireguardPeers,
+  publicKeyOf,
+  removeWireguard,
+  syncWireguardPeers,
+  wireguardSupport,
+  type WireguardInterface,
+  type WireguardKind,
+  type WireguardPeer,
+} from './wireguard.js';
+export { runProbes, type ProbeOutcome, type ProbeRequest, type ProbeResult } from './probe.js';
+export { mountFilesystem } from './fs-mount.js';
+export { unmountFilesystem } from './fs-mount.js';
+export { ensureSystemGroup } from './groups.js';

@@ -1,0 +1,21 @@
+/**
+ * util/: what every layer shares: errors (kinds and Docker's texts), ids, logging, time, Docker's
+ * list filters and a stream helper. No I/O beyond the log; imports nothing of ours.
+ */
+export {
+  RedesError,
+  conflict,
+  forbidden,
+  internal,
+  invalidParameter,
+  isRedesError,
+  notFound,
+  notImplemented,
+  unavailable,
+  type ErrorKind,
+} from './errors.js';
+export { Filters } from './filters.js';
+export { newId } from './ids.js';
+export { logger, setLogLevel, type Logger } from './log.js';
+export { drainOrClose } from './streams.js';
+export { ZERO_TIME, nowRfc3339Nano, rfc3339ToSeconds } from './time.js';

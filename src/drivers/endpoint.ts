@@ -4,7 +4,7 @@
  * host namespace), then configures it there in one `ip -n NS -batch`.
  */
 import { randomBytes } from 'node:crypto';
-import { ipBatch, type IpCommand, CommandError, netnsAdd, netnsDelete, netnsList } from '../kernel/index.js';
+import { ipBatch, listLinks, type IpCommand, CommandError, netnsAdd, netnsDelete, netnsList } from '../kernel/index.js';
 import { forbidden } from '../util/index.js';
 import type { EndpointSpec } from './driver.js';
 
@@ -89,4 +89,10 @@ export async function deleteSandbox(netns: string): Promise<void> {
 
 export async function listSandboxes(prefix: string): Promise<string[]> {
   return (await netnsList()).filter((n) => n.startsWith(prefix));
+}
+
+/** The endpoint interfaces (`eth<N>`, and tombstones of deletes cut short) in a container namespace. */
+export async function listEndpointIfnames(netns: string): Promise<string[]> {
+  const links = await listLinks(netns).catch(() => []);
+  return links.map((l) => l.ifname).filter((n) => /^(eth\d+|rdel[0-9a-f]{8})$/.test(n));
 }

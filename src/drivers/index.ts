@@ -17,7 +17,7 @@ export type {
 export { BridgeDriver } from './bridge/bridge-driver.js';
 export type { BridgeOptions } from './bridge/options.js';
 export { hostDriver, nullDriver } from './builtin.js';
-export { createSandbox, delEndpoint, deleteSandbox, listSandboxes } from './endpoint.js';
+export { createSandbox, delEndpoint, deleteSandbox, listEndpointIfnames, listSandboxes } from './endpoint.js';
 export { MacvlanDriver } from './macvlan/macvlan-driver.js';
 export type { MacvlanMode, MacvlanOptions } from './macvlan/options.js';
 export { DEFAULT_DRIVER, predefinedNetworks, type PredefinedNetwork } from './predefined.js';

@@ -1,6 +1,6 @@
 /**
  * util/: what every layer shares: errors (kinds and Docker's texts), ids, logging, time, Docker's
- * list filters and a stream helper. No I/O beyond the log; imports nothing of ours.
+ * list filters, a stream helper and crash-test failpoints. No I/O beyond the log; imports nothing of ours.
  */
 export {
   RedesError,
@@ -17,5 +17,6 @@ export {
 export { Filters } from './filters.js';
 export { newId } from './ids.js';
 export { logger, setLogLevel, type Logger } from './log.js';
+export { FAILPOINTS, failpoint, type Failpoint } from './failpoints.js';
 export { drainOrClose } from './streams.js';
 export { ZERO_TIME, nowRfc3339Nano, rfc3339ToSeconds } from './time.js';

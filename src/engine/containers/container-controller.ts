@@ -16,7 +16,8 @@ import type { Collection, Store } from '../../store/index.js';
 import { listSandboxes } from '../../drivers/index.js';
 import { attach as runtimeAttach, buildOciSpec, createContainer, deleteContainer, exitStatus, isRunning, readHostLimits, readLogs, resize as runtimeResize, signalContainer, startCreated, waitExit, type ExitStatus, type Runc, runcPause, oomKilled as oomKilledLog } from '../../runtime/index.js';
 import { mountRootfs, unmountRootfs } from '../../images/index.js';
-import { conflict, forbidden, invalidParameter, notFound, newId, logger, nowRfc3339Nano, ZERO_TIME } from '../../util/index.js';
+import { conflict, forbidden, invalidParameter, notFound, newId, logger, nowRfc3339Nano, ZERO_TIME, failpoint } from '../../util/index.js';
+import { recoverInterrupted } from './recovery.js';
 import { endedSession, LateAttach, liveSession } from './attach-session.js';
 import { mergeImageConfig, parseCreateBody, parseEndpointRequest, strList } from './container-config.js';
 import { identityOf, type ContainerNetworking } from './container-network.js';
@@ -152,6 +153,17 @@ export class ContainerController extends ContainerQueries implements ContainerSe
         await this.onExit(rec.id, exitStatus(this.stateDir(rec)));
       }
     }
+    const recovered = await recoverInterrupted({
+      store: this.deps.store,
+      records: () => this.containers.list(),
+      save: (r) => this.deps.store.transaction(() => this.containers.put(r)),
+      networking: this.deps.networking,
+      networkIds: () => this.deps.networks.all().map((n) => n.id),
+      stateDir: (r) => this.stateDir(r),
+      runcRoot: this.runcRoot,
+      containersDir: join(this.deps.dataRoot, 'containers'),
+    });
+    for (const what of recovered) log.info({ recovery: what }, 'crash recovery');
     const running = this.containers.list().filter((c) => c.state.status === 'running');
     await this.notify('restore', (h) => h.restore?.(running));
     // Restart policies across a daemon restart: what dockerd's restore starts again.
@@ -217,6 +229,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     };
     for (const h of this.hooks) h.validateCreate?.(rec);
     await mkdir(join(dir, 'state'), { recursive: true, mode: 0o700 });
+    failpoint('container.create.after-dir');
     this.deps.store.transaction(() => this.containers.put(rec));
     log.info({ id, name }, 'container created');
     this.emitEvent(rec, 'create');
@@ -263,6 +276,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       } else if (rec.netns) {
         await this.deps.networking.plugIn(rec);
         pluggedIn = true;
+        failpoint('container.start.after-plug');
         netnsPath = `/run/netns/${rec.netns}`;
       } else {
         for (const [name, ep] of Object.entries(rec.endpoints)) rec.endpoints[name] = { ...ep, endpointId: newId() };
@@ -306,8 +320,10 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       }
       this.pending.delete(rec.id);
       mark('create');
+      failpoint('container.start.after-create');
       await startCreated({ id: rec.id, runcRoot: this.runcRoot });
       mark('start');
+      failpoint('container.start.after-start');
       rec.state = { ...rec.state, status: 'running', pid, exitCode: 0, error: '', startedAt: nowRfc3339Nano(), finishedAt: rec.state.finishedAt };
       this.deps.store.transaction(() => this.containers.put(rec));
       this.monitor(rec);
@@ -350,6 +366,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       const oomKilled = Number(rec.hostConfig.Memory ?? 0) > 0 && (st?.exitCode ?? 0) !== 0 && oomKilledLog(this.cgroupPath(id));
       await deleteContainer({ id, runcRoot: this.runcRoot }).catch((e: unknown) => log.warn({ err: e, id }, 'runc delete failed'));
       this.networkEvents(rec, 'disconnect');
+      failpoint('container.exit.after-delete');
       await this.releaseNetwork(rec);
       await unmountRootfs(rec.dir).catch((e: unknown) => log.warn({ err: e, id }, 'unmount failed'));
       rec.state = { ...rec.state, status: 'exited', paused: false, oomKilled, pid: 0, exitCode: st?.exitCode ?? 255, finishedAt: st?.finishedAt ?? nowRfc3339Nano() };
@@ -547,6 +564,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       if (rec.state.status === 'running') await this.onExitUnlocked(rec);
       await deleteContainer({ id: rec.id, runcRoot: this.runcRoot }).catch(() => undefined);
       await unmountRootfs(rec.dir).catch(() => undefined);
+      failpoint('container.rm.after-unmount');
       await rm(rec.dir, { recursive: true, force: true });
       this.deps.store.transaction(() => this.containers.delete(rec.id));
       if (opts.volumes) await this.removeAnonymousVolumes(rec);
@@ -670,6 +688,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
         while (used.has(`eth${i}`)) i++;
         const hasGateway = Object.values(rec.endpoints).some((e) => e.ifname);
         ep = await this.deps.networking.join(ep, rec.netns, `eth${i}`, !hasGateway, identityOf(rec));
+        failpoint('connect.after-join');
       }
       rec.endpoints[net.name] = ep;
       if (rec.state.status === 'running') this.networkEvent(rec, ep, 'connect');
@@ -685,6 +704,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       const ep = rec.endpoints[net.name];
       if (!ep) throw forbidden('container.not_connected', `container ${rec.id} is not connected to network ${net.name}`);
       if (rec.state.status === 'running') await this.deps.networking.leave(ep, rec.netns);
+      failpoint('disconnect.after-leave');
       delete rec.endpoints[net.name];
       if (rec.state.status === 'running') this.networkEvent(rec, ep, 'disconnect');
     });

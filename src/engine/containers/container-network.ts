@@ -4,7 +4,7 @@
  * the network's driver. Used by the container controller for start, stop, connect and disconnect.
  */
 import type { Store } from '../../store/index.js';
-import { checkAttachable, createSandbox, delEndpoint, deleteSandbox, type AddressAllocator, type NetworkDriver } from '../../drivers/index.js';
+import { checkAttachable, createSandbox, delEndpoint, deleteSandbox, listEndpointIfnames, type AddressAllocator, type NetworkDriver } from '../../drivers/index.js';
 import { macFromIPv4, randomMac } from '../../ipam/index.js';
 import { forbidden, invalidParameter, notFound, logger, newId } from '../../util/index.js';
 import type { NetworkController } from '../networks/network-controller.js';
@@ -193,6 +193,29 @@ export class ContainerNetworking {
       else await this.local.release(undefined, ep.endpointId);
     }
     return { ...ep, ...UNPLUGGED, macAddress: ep.requestedMac ?? '' };
+  }
+
+  /**
+   * After a crash, makes a running container's namespace match its record: interfaces no endpoint
+   * names go (a connect cut short), and endpoints whose interface is gone are dropped (a disconnect
+   * cut short; their addresses are released). Returns what it changed.
+   */
+  async reconcile(rec: ContainerRecord): Promise<string[]> {
+    const changed: string[] = [];
+    const present = new Set(await listEndpointIfnames(rec.netns));
+    const wanted = new Set(Object.values(rec.endpoints).map((e) => e.ifname).filter(Boolean));
+    for (const name of present) {
+      if (wanted.has(name)) continue;
+      await delEndpoint(rec.netns, name).catch(() => undefined);
+      changed.push(`interface ${name} removed`);
+    }
+    for (const [net, ep] of Object.entries(rec.endpoints)) {
+      if (!ep.ifname || present.has(ep.ifname)) continue;
+      await this.leave(ep, rec.netns);
+      delete rec.endpoints[net];
+      changed.push(`endpoint on ${net} dropped (no ${ep.ifname})`);
+    }
+    return changed;
   }
 
   private allocatorOf(driver: NetworkDriver): AddressAllocator {

@@ -15,7 +15,7 @@
  */
 import type { Store, Collection } from '../../store/index.js';
 import { DEFAULT_DRIVER, type DriverNetwork, type NetworkDriver, type PredefinedNetwork } from '../../drivers/index.js';
-import { conflict, forbidden, invalidParameter, notFound, RedesError, newId, nowRfc3339Nano, rfc3339ToSeconds, logger, Filters } from '../../util/index.js';
+import { conflict, forbidden, invalidParameter, notFound, RedesError, newId, nowRfc3339Nano, rfc3339ToSeconds, logger, Filters, failpoint } from '../../util/index.js';
 import { checkNotHostNetwork, checkSubnetUsable } from '../../ipam/index.js';
 import type { ClusterStore } from '../../cluster/index.js';
 import { Mutex } from '../lock.js';
@@ -184,6 +184,7 @@ export class NetworkController {
       throw forbidden('network.in_use', `error while removing network: network ${n.name} has active endpoints (${list})`);
     }
     await this.driverOf(n).deleteNetwork(toDriverNetwork(n));
+    failpoint('network.rm.after-driver');
     this.deps.store.transaction(() => {
       this.networks.delete(n.id);
       this.deps.store.releaseNetwork(n.id);
@@ -230,8 +231,10 @@ export class NetworkController {
     const dn = toDriverNetwork(rec);
     driver.checkCreate(dn, this.networks.list().filter((n) => n.driver === rec.driver).map(toDriverNetwork));
     this.deps.store.transaction(() => this.networks.put(rec));
+    failpoint('network.create.after-record');
     try {
       await driver.createNetwork(dn);
+      failpoint('network.create.after-driver');
       if (rec.scope === 'swarm') {
         await this.global.publish(rec).catch(async (e: unknown) => {
           await driver.deleteNetwork(dn).catch(() => undefined);

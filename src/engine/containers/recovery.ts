@@ -1,0 +1,83 @@
+/**
+ * Crash recovery at daemon start, after running containers were re-adopted or found exited: whatever
+ * an operation cut short by a crash left behind is finished or undone, so the API and the kernel
+ * agree again.
+ * - A container the store does not call running but whose runc container or shim exists (a start
+ *   cut short): killed and deleted, its rootfs unmounted; it stays `created`/`exited`.
+ * - A running container's namespace: interfaces no endpoint names removed, endpoints whose
+ *   interface is gone dropped (a connect or disconnect cut short).
+ * - Addresses held by no endpoint of a running container are released.
+ * - Container directories no record owns (a create cut short) are removed.
+ *
+ * Use: `await recoverInterrupted(deps)` once in ContainerController.init; it returns what it did.
+ * Beware: runs before the API serves, so nothing else changes the records meanwhile.
+ */
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { unmountRootfs } from '../../images/index.js';
+import { deleteContainer, isRunning, signalContainer, waitExit } from '../../runtime/index.js';
+import type { Store } from '../../store/index.js';
+import type { ContainerNetworking } from './container-network.js';
+import type { ContainerRecord } from './container-types.js';
+
+export interface RecoveryDeps {
+  store: Store;
+  records: () => ContainerRecord[];
+  save: (rec: ContainerRecord) => void;
+  networking: ContainerNetworking;
+  networkIds: () => string[];
+  stateDir: (rec: ContainerRecord) => string;
+  runcRoot: string;
+  containersDir: string;
+}
+
+const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
+
+export async function recoverInterrupted(d: RecoveryDeps): Promise<string[]> {
+  const did: string[] = [];
+  const records = d.records();
+  for (const rec of records) {
+    if (rec.state.status === 'running') continue;
+    const stateDir = d.stateDir(rec);
+    if (isRunning(stateDir) || (await exists(join(d.runcRoot, rec.id)))) {
+      await signalContainer({ id: rec.id, runcRoot: d.runcRoot }, 'KILL').catch(() => undefined);
+      await deleteContainer({ id: rec.id, runcRoot: d.runcRoot }).catch(() => undefined);
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(), 5000);
+      await waitExit(stateDir, ac.signal).catch(() => undefined);
+      clearTimeout(timer);
+      did.push(`container ${rec.id.slice(0, 12)}: interrupted start undone`);
+    }
+    await unmountRootfs(rec.dir).catch(() => undefined);
+  }
+  for (const rec of d.records()) {
+    if (rec.state.status !== 'running' || !rec.netns || rec.networkMode.startsWith('container:')) continue;
+    const changed = await d.networking.reconcile(rec);
+    if (changed.length) {
+      d.save(rec);
+      did.push(...changed.map((c) => `container ${rec.id.slice(0, 12)}: ${c}`));
+    }
+  }
+  const held = new Set<string>();
+  for (const rec of d.records()) {
+    if (rec.state.status !== 'running') continue;
+    for (const ep of Object.values(rec.endpoints)) if (ep.endpointId) held.add(ep.endpointId);
+  }
+  const orphans = new Set<string>();
+  for (const id of d.networkIds()) for (const a of d.store.allocations(id)) if (!held.has(a.owner)) orphans.add(a.owner);
+  if (orphans.size) {
+    d.store.transaction(() => {
+      for (const o of orphans) d.store.releaseOwner(o);
+    });
+    did.push(`released the addresses of ${orphans.size} endpoint(s) that no longer exist`);
+  }
+  const known = new Set(d.records().map((r) => r.id));
+  for (const name of await readdir(d.containersDir).catch(() => [] as string[])) {
+    if (known.has(name)) continue;
+    const dir = join(d.containersDir, name);
+    await unmountRootfs(dir).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+    did.push(`directory ${name.slice(0, 12)} without a container removed`);
+  }
+  return did;
+}

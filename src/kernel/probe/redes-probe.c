@@ -14,7 +14,10 @@
  * network unreachable), timeout (silence), error.
  *
  * Beware: ICMP uses raw sockets (root); each raw socket sees every ICMP packet of its namespace, so
- * replies are matched by source address and the echo identifier.
+ * replies are matched by source address and the echo identifier. An echo request is sent again every
+ * RESEND_MS until answered, as ping does: one lost request (a neighbour still resolving, a busy
+ * softirq) must not read as "blocked". When the deadline passes, what already sits in the sockets is
+ * still read once: a process starved by a loaded machine wakes late but its answers are there.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -43,7 +46,10 @@ struct probe {
   const char *outcome;
   long ms;
   unsigned short echo_id;
+  unsigned short echo_seq;
 };
+
+#define RESEND_MS 250
 
 static long now_ms(void) {
   struct timespec ts;
@@ -67,17 +73,22 @@ static const char *errno_outcome(int e) {
   return "error";
 }
 
+/* Sends one more echo request; a failed send is an outcome only for the first one. */
+static void send_echo(struct probe *p) {
+  struct icmphdr h;
+  memset(&h, 0, sizeof h);
+  h.type = ICMP_ECHO;
+  h.un.echo.id = htons(p->echo_id);
+  h.un.echo.sequence = htons(++p->echo_seq);
+  h.checksum = checksum(&h, sizeof h);
+  if (sendto(p->fd, &h, sizeof h, 0, (struct sockaddr *)&p->addr, sizeof p->addr) < 0 && p->echo_seq == 1) p->outcome = errno_outcome(errno);
+}
+
 static void start(struct probe *p, long t0) {
   if (p->proto == ICMP) {
     p->fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP);
     if (p->fd < 0) { p->outcome = "error"; return; }
-    struct icmphdr h;
-    memset(&h, 0, sizeof h);
-    h.type = ICMP_ECHO;
-    h.un.echo.id = htons(p->echo_id);
-    h.un.echo.sequence = htons(1);
-    h.checksum = checksum(&h, sizeof h);
-    if (sendto(p->fd, &h, sizeof h, 0, (struct sockaddr *)&p->addr, sizeof p->addr) < 0) p->outcome = errno_outcome(errno);
+    send_echo(p);
   } else {
     p->fd = socket(AF_INET, (p->proto == TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (p->fd < 0) { p->outcome = "error"; return; }
@@ -178,10 +189,11 @@ int main(int argc, char **argv) {
   if (setns(self, CLONE_NEWNET) < 0) perror("redes-probe: back");
   /* The deadline counts from the end of the set-up, so a slow start does not eat the budget. */
   long deadline = now_ms() + timeout;
+  long next_resend = now_ms() + RESEND_MS;
   struct pollfd *pfd = calloc(n ? n : 1, sizeof *pfd);
   size_t *idx = calloc(n ? n : 1, sizeof *idx);
   if (!pfd || !idx) return 1;
-  for (;;) {
+  for (int last = 0;;) {
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
       if (ps[i].outcome || ps[i].fd < 0) continue;
@@ -190,9 +202,18 @@ int main(int argc, char **argv) {
       pfd[m].revents = 0;
       idx[m++] = i;
     }
-    long left = deadline - now_ms();
-    if (m == 0 || left <= 0) break;
-    int r = poll(pfd, m, (int)left);
+    if (m == 0) break;
+    long now = now_ms();
+    if (!last && now >= next_resend && now < deadline) {
+      for (size_t k = 0; k < m; k++) {
+        if (ps[idx[k]].proto == ICMP) send_echo(&ps[idx[k]]);
+      }
+      next_resend = now + RESEND_MS;
+    }
+    long left = deadline - now;
+    if (left <= 0) last = 1;
+    long wait = left <= 0 ? 0 : (next_resend - now < left ? next_resend - now : left);
+    int r = poll(pfd, m, (int)(wait > 0 ? wait : 0));
     if (r < 0 && errno != EINTR) break;
     for (size_t k = 0; k < m; k++) {
       if (!pfd[k].revents) continue;
@@ -200,6 +221,7 @@ int main(int argc, char **argv) {
       finish(p, pfd[k].revents);
       if (p->outcome) p->ms = now_ms() - t0;
     }
+    if (last) break;
   }
   for (size_t i = 0; i < n; i++) {
     if (!ps[i].outcome) { ps[i].outcome = "timeout"; ps[i].ms = now_ms() - t0; }

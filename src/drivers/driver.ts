@@ -32,6 +32,12 @@ export interface NetworkOptions<Own = unknown> {
   icc: boolean;
   /** Host IP a published port binds to when `-p` names none; undefined: the network publishes no ports. */
   publishHostIp?: string;
+  /**
+   * The network gives its containers no way out of the host (overlay): the engine also puts each of
+   * them on the host's gateway bridge, `docker_gwbridge`, for outbound NAT and published ports, as
+   * Docker does. Absent: false.
+   */
+  gatewayBridge?: boolean;
   /** Addresses of the subnet the driver keeps for itself, by name: the engine reserves them like `--aux-address`. */
   reserved: Record<string, string>;
   /** The driver's own options (say, the bridge's device name and MTU); the engine never reads them. */

@@ -3,7 +3,8 @@
  * manager, two workers), one attachable overlay network, a container on each host. Checks what the
  * CLI prints, what each host's kernel holds (FDB/neighbour entries on the VXLAN device), traffic
  * between hosts, Docker's errors, and a kill -9 of one engine (its endpoint expires elsewhere; it
- * comes back with the same address), names across hosts, and an encrypted network whose traffic the
+ * comes back with the same address), names across hosts, the way out through each host's
+ * docker_gwbridge (outbound NAT, `-p` reached from the world), and an encrypted network whose traffic the
  * LAN carries only as WireGuard. One lab for the whole file keeps it to about two minutes.
  */
 import { test } from 'node:test';
@@ -66,7 +67,7 @@ test('overlay across three hosts: visible everywhere, traffic between hosts, Doc
   assert.match(overlap.stderr, /Pool overlaps with other one on this address space/);
 
   // A container on each host, started at once.
-  await Promise.all([1, 2, 3].map((h) => lab.context(h, ['run', '-d', '--name', `c${h}`, '--net', 'ov1', '--network-alias', `web${h}`, 'busybox', 'sh', '-c', `mkdir -p /www && echo from-c${h} > /www/i.txt && httpd -f -p 80 -h /www`], { timeoutMs: 60_000 })));
+  await Promise.all([1, 2, 3].map((h) => lab.context(h, ['run', '-d', '--name', `c${h}`, '--net', 'ov1', '--network-alias', `web${h}`, ...(h === 2 ? ['-p', '8080:80'] : []), 'busybox', 'sh', '-c', `mkdir -p /www && echo from-c${h} > /www/i.txt && httpd -f -p 80 -h /www`], { timeoutMs: 60_000 })));
   const ips = await Promise.all([1, 2, 3].map((h) => ipOf(lab, h, `c${h}`)));
   assert.equal(new Set(ips).size, 3, `three addresses: ${ips.join(' ')}`);
   for (const [i, ip] of ips.entries()) {
@@ -95,6 +96,24 @@ test('overlay across three hosts: visible everywhere, traffic between hosts, Doc
   }
   const ping = await lab.context(3, ['exec', 'c3', 'ping', '-c1', '-W2', 'c1'], { allowFail: true });
   assert.equal(ping.code, 0, `c3 pings c1 by name: ${ping.stdout}${ping.stderr}`);
+
+  // The way out: each container also sits on its host's docker_gwbridge (default route, outbound
+  // NAT, published ports), which inspect keeps out of the container's networks.
+  const world = await lab.context(1, ['exec', 'c1', 'timeout', '5', 'wget', '-qO-', 'http://203.0.113.1/'], { allowFail: true });
+  assert.equal(world.stdout.trim(), 'hello from world', `c1 reaches the world: ${world.stderr}`);
+  const published = await lab.world(['busybox', 'wget', '-qO-', 'http://203.0.113.12:8080/i.txt'], { allowFail: true, timeoutMs: 10_000 });
+  assert.equal(published.stdout.trim(), 'from-c2', `-p on an overlay container, from the world: ${published.stderr}`);
+  assert.match((await lab.context(2, ['exec', 'c2', 'ip', 'route'])).stdout, /^default via 172\.18\.0\.1 dev eth1/m);
+  assert.equal((await lab.context(2, ['inspect', '-f', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}', 'c2'])).stdout.trim(), 'ov1');
+  const c2id = (await lab.context(2, ['inspect', '-f', '{{.Id}}', 'c2'])).stdout.trim();
+  const gw = JSON.parse((await lab.context(2, ['network', 'inspect', 'docker_gwbridge'])).stdout) as Array<{ Scope: string; Options: Record<string, string>; IPAM: { Config: Array<{ Subnet: string }> }; Containers: Record<string, { Name: string; IPv4Address: string }> }>;
+  assert.equal(gw[0]?.Scope, 'local');
+  assert.equal(gw[0]?.IPAM.Config[0]?.Subnet, '172.18.0.0/16');
+  assert.equal(gw[0]?.Options['com.docker.network.bridge.enable_icc'], 'false');
+  assert.deepEqual(Object.keys(gw[0]?.Containers ?? {}), [c2id]);
+  assert.equal(gw[0]?.Containers[c2id]?.Name, `gateway_${c2id.slice(0, 12)}`);
+  const gwLink = (await lab.hosts[1]!.ipJson<Array<{ ifname: string }>>(['link', 'show', 'docker_gwbridge'])).map((l) => l.ifname);
+  assert.deepEqual(gwLink, ['docker_gwbridge']);
 
   // kill -9 of host 3's engine: its endpoint's lease runs out and host 1 unprograms it.
   await lab.hosts[2]!.kill9Daemon();
@@ -133,6 +152,7 @@ test('overlay across three hosts: visible everywhere, traffic between hosts, Doc
 
   // rm everywhere, then the network goes from every host.
   await Promise.all([1, 2, 3].map((h) => lab.context(h, ['rm', '-f', `c${h}`])));
+  assert.equal((await lab.context(2, ['network', 'inspect', '-f', '{{len .Containers}}', 'docker_gwbridge'])).stdout.trim(), '0');
   await waitFor('ov1 free of endpoints', 10_000, async () => (await lab.context(1, ['network', 'rm', 'ov1'], { allowFail: true })).code === 0);
   for (const h of [2, 3]) await waitFor(`ov1 gone from host ${h}`, 5000, async () => (await lab.context(h, ['network', 'ls', '-q', '--filter', 'name=ov1'])).stdout.trim() === '');
   const links = (await lab.hosts[1]!.ipJson<Array<{ ifname: string }>>(['link', 'show'])).map((l) => l.ifname);

@@ -30,6 +30,8 @@ export interface Lab extends AsyncDisposable {
   context(i: number, args: readonly string[], opts?: CmdOptions): Promise<RunResult>;
   /** A program in the lab's LAN namespace. */
   lan(argv: readonly string[], opts?: CmdOptions): Promise<RunResult>;
+  /** A program in the lab's shared world namespace (203.0.113.1; host i is 203.0.113.(10 + i) there). */
+  world(argv: readonly string[], opts?: CmdOptions): Promise<RunResult>;
   down(): Promise<void>;
 }
 
@@ -66,6 +68,7 @@ function makeLab(name: string, count: number): Lab {
     lanAddr: (i) => `198.51.100.${10 + i}`,
     context: (i, args, o) => cmd([DOCKER_BIN, '--context', `${name}-${i}`, ...args], o, env()),
     lan: (argv, o) => cmd(['nsenter', `--net=/run/netns/${name}-lan`, '--', ...argv], o),
+    world: (argv, o) => cmd(['nsenter', `--net=/run/netns/${name}-world`, '--', ...argv], o),
     down() {
       downed ??= (async () => {
         await cmd([REDES_BIN, 'lab', 'down', name], { timeoutMs: 90_000 });

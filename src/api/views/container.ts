@@ -203,7 +203,8 @@ export function endpointSettingsView(ep: EndpointRecord): Record<string, unknown
 function networksView(rec: ContainerRecord): Record<string, Record<string, unknown>> {
   if (rec.networkMode.startsWith('container:')) return {};
   const out: Record<string, Record<string, unknown>> = {};
-  for (const [name, ep] of Object.entries(rec.endpoints)) out[name] = endpointSettingsView(ep);
+  // The engine's own endpoint on docker_gwbridge is not one of the container's networks (as Docker).
+  for (const [name, ep] of Object.entries(rec.endpoints)) if (!ep.sandboxGateway) out[name] = endpointSettingsView(ep);
   return out;
 }
 
@@ -369,7 +370,8 @@ export function networkContainersView(entries: Array<{ container: ContainerRecor
   for (const { container, endpoint: ep } of entries) {
     if (!ep.endpointId) continue;
     out[container.id] = {
-      Name: container.name,
+      // Docker names a container's endpoint on docker_gwbridge gateway_<12 hex of the container id>.
+      Name: ep.sandboxGateway ? `gateway_${container.id.slice(0, 12)}` : container.name,
       EndpointID: ep.endpointId,
       MacAddress: ep.macAddress,
       IPv4Address: ep.ipv4Address ? `${ep.ipv4Address}/${ep.ipv4PrefixLen}` : '',

@@ -85,7 +85,7 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
   parseOptions(raw: Readonly<Record<string, string>>, ctx: { id: string; predefined: boolean }): { shown: Record<string, string>; options: NetworkOptions<OverlayOptions> } {
     const own = parseOverlayOptions(raw, ctx.id);
     // Published ports and outbound traffic go through the host's gateway bridge, not the overlay.
-    return { shown: shownOverlayOptions(raw, own), options: { attach: 'interface', icc: true, reserved: {}, own } };
+    return { shown: shownOverlayOptions(raw, own), options: { attach: 'interface', icc: true, gatewayBridge: true, reserved: {}, own } };
   }
 
   checkCreate(net: DriverNetwork<OverlayOptions>, existing: readonly DriverNetwork<OverlayOptions>[]): void {

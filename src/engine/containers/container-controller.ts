@@ -250,8 +250,11 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   }
 
   /** Starts under the container's lock, holding its networks so that none is removed meanwhile. */
-  private startLocked(rec: ContainerRecord): Promise<void> {
-    return this.deps.networks.using(Object.values(rec.endpoints).map((e) => e.networkId), () => this.startHeld(rec));
+  private async startLocked(rec: ContainerRecord): Promise<void> {
+    // The gateway bridge (overlay containers) is made before the holds: making it takes the network lock.
+    const gw = rec.netns && !rec.networkMode.startsWith('container:') ? await this.deps.networking.gatewayNetworkFor(rec.endpoints) : undefined;
+    const ids = [...Object.values(rec.endpoints).map((e) => e.networkId), ...(gw ? [gw.id] : [])];
+    return this.deps.networks.using(ids, () => this.startHeld(rec));
   }
 
   private async startHeld(rec: ContainerRecord): Promise<void> {
@@ -424,7 +427,8 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   }
 
   private networkEvents(rec: ContainerRecord, action: 'connect' | 'disconnect'): void {
-    for (const ep of Object.values(rec.endpoints)) this.networkEvent(rec, ep, action);
+    // Docker announces the container's networks only, not its endpoint on docker_gwbridge.
+    for (const ep of Object.values(rec.endpoints)) if (!ep.sandboxGateway) this.networkEvent(rec, ep, action);
   }
 
   private networkEvent(rec: ContainerRecord, ep: EndpointRecord, action: 'connect' | 'disconnect'): void {
@@ -683,15 +687,17 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       this.deps.networking.checkEndpointRequest(net, req, 'connect');
       let ep = this.deps.networking.blankEndpoint(net, req);
       if (rec.state.status === 'running') {
-        const used = new Set(Object.values(rec.endpoints).map((e) => e.ifname));
-        let i = 0;
-        while (used.has(`eth${i}`)) i++;
-        const hasGateway = Object.values(rec.endpoints).some((e) => e.ifname);
-        ep = await this.deps.networking.join(ep, rec.netns, `eth${i}`, !hasGateway, identityOf(rec));
+        // A network with a way out of its own replaces the gateway bridge's endpoint (Docker's rule).
+        await this.deps.networking.syncGateway(rec, { add: false, extra: ep });
+        const hasRoute = this.deps.networking.hasRoute(rec);
+        ep = await this.deps.networking.join(ep, rec.netns, this.deps.networking.nextIfname(rec), !hasRoute, identityOf(rec));
         failpoint('connect.after-join');
       }
       rec.endpoints[net.name] = ep;
-      if (rec.state.status === 'running') this.networkEvent(rec, ep, 'connect');
+      if (rec.state.status === 'running') {
+        this.networkEvent(rec, ep, 'connect');
+        await this.deps.networking.syncGateway(rec, { add: true });
+      }
     });
   }
 
@@ -706,7 +712,10 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       if (rec.state.status === 'running') await this.deps.networking.leave(ep, rec.netns);
       failpoint('disconnect.after-leave');
       delete rec.endpoints[net.name];
-      if (rec.state.status === 'running') this.networkEvent(rec, ep, 'disconnect');
+      if (rec.state.status === 'running') {
+        this.networkEvent(rec, ep, 'disconnect');
+        await this.deps.networking.syncGateway(rec, { add: true });
+      }
     });
   }
 
@@ -734,8 +743,10 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     const rec0 = this.resolve(containerTerm);
     const net = this.deps.networks.resolve(networkTerm);
     // Container lock, then a hold on the network (the model's lock order, see NetworkController).
-    await this.lock(rec0.id).run(() =>
-      this.deps.networks.using([net.id], async () => {
+    await this.lock(rec0.id).run(async () => {
+      const running = this.containers.get(rec0.id)?.state.status === 'running';
+      const gw = running ? await this.deps.networking.gatewayNetworkFor(rec0.endpoints, net) : undefined;
+      await this.deps.networks.using([net.id, ...(gw ? [gw.id] : [])], async () => {
         const rec = this.mustGet(rec0.id);
         if (!this.deps.networks.get(net.id)) throw notFound('network.not_found', `network ${networkTerm} not found`);
         if (rec.networkMode === 'host' && net.driverOptions.attach !== 'host') {
@@ -747,8 +758,8 @@ export class ContainerController extends ContainerQueries implements ContainerSe
         await change(rec, net);
         this.deps.store.transaction(() => this.containers.put(rec));
         if (rec.state.status === 'running') await this.notify('endpointsChanged', (h) => h.endpointsChanged?.(rec));
-      }),
-    );
+      });
+    });
   }
 }
 

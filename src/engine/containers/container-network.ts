@@ -13,6 +13,7 @@ import type { NetworkRecord } from '../networks/network-record.js';
 import type { ContainerRecord, EndpointRecord } from './container-types.js';
 import type { EndpointRequest } from './container-config.js';
 import { LocalAddresses } from '../networks/local-addresses.js';
+import { GATEWAY_NETWORK, GatewayBridge, gatewayKey, needsGateway, usesGatewayBridge } from './gateway-bridge.js';
 
 /** The fields of an endpoint that exist only while it is plugged in (a running container's). */
 const UNPLUGGED = {
@@ -54,6 +55,7 @@ export function dnsNames(net: NetworkRecord, aliases: readonly string[], c: DnsI
 
 export class ContainerNetworking {
   private readonly local: LocalAddresses;
+  private readonly gateway: GatewayBridge;
 
   constructor(
     store: Store,
@@ -61,6 +63,18 @@ export class ContainerNetworking {
     private readonly drivers: ReadonlyMap<string, NetworkDriver>,
   ) {
     this.local = new LocalAddresses(store);
+    this.gateway = new GatewayBridge(networks);
+  }
+
+  /**
+   * The gateway bridge network if a container with these endpoints (plus `extra`, a network it is
+   * being connected to) needs or may need one, made now if missing; undefined otherwise. Call it
+   * before holding the container's networks: making the network takes the controller's lock.
+   */
+  async gatewayNetworkFor(endpoints: Readonly<Record<string, EndpointRecord>>, extra?: NetworkRecord): Promise<NetworkRecord | undefined> {
+    const nets = [...Object.values(endpoints).map((e) => this.networks.get(e.networkId)), extra];
+    if (!nets.some((n) => usesGatewayBridge(n) && !n?.internal)) return undefined;
+    return this.gateway.ensure();
   }
 
   /**
@@ -109,6 +123,9 @@ export class ContainerNetworking {
   async plugIn(rec: ContainerRecord): Promise<void> {
     await createSandbox(rec.netns);
     try {
+      // A container only on networks without a way out also joins the gateway bridge (last, so ethN+1).
+      if (needsGateway(rec.endpoints, (id) => this.networks.get(id))) rec.endpoints[GATEWAY_NETWORK] = this.gatewayEndpoint();
+      const route = this.routeEndpoint(rec.endpoints);
       let i = 0;
       for (const [name, ep] of Object.entries(rec.endpoints)) {
         const net = this.networks.get(ep.networkId);
@@ -117,7 +134,7 @@ export class ContainerNetworking {
           rec.endpoints[name] = { ...ep, endpointId: newId() };
           continue;
         }
-        rec.endpoints[name] = await this.join(ep, rec.netns, `eth${i}`, i === 0, identityOf(rec));
+        rec.endpoints[name] = await this.join(ep, rec.netns, `eth${i}`, name === route, identityOf(rec));
         i++;
       }
     } catch (e) {
@@ -129,6 +146,8 @@ export class ContainerNetworking {
   /** Undoes plugIn: every endpoint left (addresses released), then the namespace deleted. */
   async unplug(rec: ContainerRecord): Promise<void> {
     for (const [n, ep] of Object.entries(rec.endpoints)) rec.endpoints[n] = await this.leave(ep, rec.netns);
+    const gw = gatewayKey(rec.endpoints);
+    if (gw) delete rec.endpoints[gw];
     await deleteSandbox(rec.netns).catch((e: unknown) => log.warn({ err: e, netns: rec.netns }, 'netns delete failed'));
   }
 
@@ -170,7 +189,7 @@ export class ContainerNetworking {
         ...(gateway && v4 && !net.internal ? { gatewayV4: joined.ipv4Gateway } : {}),
         ...(gateway && v6 && !net.internal ? { gatewayV6: joined.ipv6Gateway } : {}),
       });
-      return { ...joined, hostIfname, dnsNames: dnsNames(net, ep.aliases, container) };
+      return { ...joined, hostIfname, dnsNames: ep.sandboxGateway ? [] : dnsNames(net, ep.aliases, container) };
     } catch (e) {
       await allocator.release(dn, endpointId);
       throw e;
@@ -193,6 +212,51 @@ export class ContainerNetworking {
       else await this.local.release(undefined, ep.endpointId);
     }
     return { ...ep, ...UNPLUGGED, macAddress: ep.requestedMac ?? '' };
+  }
+
+  /**
+   * A running container's gateway endpoint after its networks changed (`extra`: a network being
+   * connected, not joined yet): removed when no longer needed; with `add`, joined when needed and
+   * missing (the gateway network must exist: `gatewayNetworkFor`).
+   */
+  async syncGateway(rec: ContainerRecord, opts: { add: boolean; extra?: EndpointRecord }): Promise<void> {
+    const key = gatewayKey(rec.endpoints);
+    const eps = opts.extra ? { ...rec.endpoints, [opts.extra.networkName]: opts.extra } : rec.endpoints;
+    const need = needsGateway(eps, (id) => this.networks.get(id));
+    if (key && !need) {
+      await this.leave(rec.endpoints[key] as EndpointRecord, rec.netns);
+      delete rec.endpoints[key];
+    } else if (!key && need && opts.add) {
+      rec.endpoints[GATEWAY_NETWORK] = await this.join(this.gatewayEndpoint(), rec.netns, this.nextIfname(rec), true, identityOf(rec));
+    }
+  }
+
+  /** Whether one of a running container's interfaces carries its default route already. */
+  hasRoute(rec: ContainerRecord): boolean {
+    return Object.values(rec.endpoints).some((e) => e.ifname && !usesGatewayBridge(this.networks.get(e.networkId)));
+  }
+
+  /** The first interface name (eth0, eth1, ...) the container does not use. */
+  nextIfname(rec: ContainerRecord): string {
+    const used = new Set(Object.values(rec.endpoints).map((e) => e.ifname));
+    let i = 0;
+    while (used.has(`eth${i}`)) i++;
+    return `eth${i}`;
+  }
+
+  /** The blank gateway endpoint (the network exists: made by `gatewayNetworkFor` before). */
+  private gatewayEndpoint(): EndpointRecord {
+    const gw = this.gateway.find();
+    if (!gw) throw forbidden('network.gone', `network ${GATEWAY_NETWORK} not found`);
+    return { ...this.blankEndpoint(gw, { aliases: [], links: [] }), sandboxGateway: true };
+  }
+
+  /** The endpoint that carries the default route: the first with an interface on a network with a way out. */
+  private routeEndpoint(endpoints: Readonly<Record<string, EndpointRecord>>): string | undefined {
+    return Object.entries(endpoints).find(([, ep]) => {
+      const net = this.networks.get(ep.networkId);
+      return net?.driverOptions.attach === 'interface' && !usesGatewayBridge(net);
+    })?.[0];
   }
 
   /**

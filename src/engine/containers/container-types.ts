@@ -32,6 +32,11 @@ export interface EndpointRecord {
   hostIfname: string;
   /** Names answered by the embedded DNS for this endpoint (name, aliases, short id, hostname). */
   dnsNames: string[];
+  /**
+   * The endpoint the engine added on `docker_gwbridge` for a container whose networks give it no way
+   * out (gateway-bridge.ts): not one of its networks in inspect, made at start, gone at stop.
+   */
+  sandboxGateway?: boolean;
 }
 
 /** Docker's State.Health. */

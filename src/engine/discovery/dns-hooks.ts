@@ -49,6 +49,8 @@ export function createDnsHooks(deps: DnsHookDeps): ContainerHooks {
   const userEndpoints = (rec: ContainerRecord): Array<[EndpointRecord, NetworkRecord]> => {
     const out: Array<[EndpointRecord, NetworkRecord]> = [];
     for (const ep of Object.values(rec.endpoints)) {
+      // The gateway bridge endpoint is anonymous, as in Docker: no names there.
+      if (ep.sandboxGateway) continue;
       const net = deps.networks.get(ep.networkId);
       if (net && !net.predefined && net.driverOptions.attach === 'interface') out.push([ep, net]);
     }

@@ -13,7 +13,7 @@
 import type { ContainerRecord, NetworkRecord } from '../engine/index.js';
 import type { FirewallState } from '../firewall/index.js';
 import { ipJson, listAddrs, nftRulesetJson } from '../kernel/index.js';
-import type { AuditContainer, AuditFacts, AuditNetwork, AuditProto } from './facts.js';
+import type { AuditContainer, AuditFacts, AuditNetwork, AuditProto, AuditRemote } from './facts.js';
 
 export interface AuditSources {
   prefix: string;
@@ -21,11 +21,15 @@ export interface AuditSources {
   containers(): ContainerRecord[];
   /** The firewall manager's state (bridges, ICC, published ports as programmed). */
   firewall(): FirewallState;
+  /** Endpoints of other engine hosts on overlay networks, as the cluster store tells them. */
+  /** The host devices of an overlay network (its bridge and VXLAN device), named by its driver. */
+  overlayDevices?(networkId: string): { bridge: string; vxlan: string };
+  remoteEndpoints?(): ReadonlyArray<{ networkId: string; node: string; name: string; containerId: string; ipv4?: string }>;
 }
 
 const PROTOS = new Set(['tcp', 'udp', 'sctp']);
 
-function toNetwork(n: NetworkRecord, fw: FirewallState): AuditNetwork {
+function toNetwork(n: NetworkRecord, fw: FirewallState, src: AuditSources): AuditNetwork {
   const fwn = fw.networks.find((x) => x.id === n.id);
   const kind = n.driver === 'bridge' ? 'bridge' : n.driver === 'macvlan' ? 'macvlan' : n.driver === 'overlay' ? 'overlay' : 'other';
   const out: AuditNetwork = {
@@ -38,6 +42,13 @@ function toNetwork(n: NetworkRecord, fw: FirewallState): AuditNetwork {
     labels: n.labels,
   };
   if (fwn) out.bridge = fwn.bridge;
+  if (kind === 'overlay' && src.overlayDevices) {
+    // Overlay bridges are not the firewall's: their devices are named by the driver.
+    const dev = src.overlayDevices(n.id);
+    out.bridge = dev.bridge;
+    const vni = Number(n.options['com.docker.network.driver.overlay.vxlanid_list']);
+    if (Number.isInteger(vni) && vni > 0) out.vxlan = { ifname: dev.vxlan, vni };
+  }
   if (n.ipam.v4?.subnet) out.subnet = n.ipam.v4.subnet;
   if (n.ipam.v4?.gateway) out.gateway = n.ipam.v4.gateway;
   if (kind === 'macvlan') {
@@ -103,7 +114,7 @@ async function defaultRoute(netns?: string): Promise<RouteJson | undefined> {
 
 export async function collectFacts(src: AuditSources): Promise<AuditFacts> {
   const fw = src.firewall();
-  const networks = src.networks().map((n) => toNetwork(n, fw));
+  const networks = src.networks().map((n) => toNetwork(n, fw, src));
   const containers = src.containers().map((c) => toContainer(c, fw));
   await Promise.all(
     containers.map(async (c) => {
@@ -119,7 +130,13 @@ export async function collectFacts(src: AuditSources): Promise<AuditFacts> {
   const up = route?.dev ? addrs.find((l) => l.ifname === route.dev) : undefined;
   const upAddr = up?.addr_info?.find((a) => a.family === 'inet')?.local;
   if (route?.dev && route.gateway && upAddr) host.uplink = { ifname: route.dev, addr: upAddr, gateway: route.gateway };
-  return { prefix: src.prefix, host, networks, containers };
+  const remotes: AuditRemote[] = (src.remoteEndpoints?.() ?? []).flatMap((r) => {
+    const n = networks.find((x) => x.id === r.networkId);
+    // An address with its prefix length (`10.0.0.3/24`) is stored that way by some records.
+    const ip = r.ipv4?.split('/')[0];
+    return n && ip ? [{ networkId: r.networkId, network: n.name, containerId: r.containerId, name: r.name, node: r.node, ip }] : [];
+  });
+  return { prefix: src.prefix, host, networks, containers, ...(remotes.length ? { remotes } : {}) };
 }
 
 /** The live ruleset of the daemon's namespace. */

@@ -8,7 +8,8 @@
  * Beware: a network's `kind` decides how traffic is modelled: `bridge` (through the host's netfilter),
  * `macvlan` (past the host, on the parent's segment), `overlay` (a bridge of its own joined to a
  * VXLAN device: modelled like a bridge, with its `vxlan` shown in the topology), `other` (not modelled:
- * its cells say so). IPv4 only.
+ * its cells say so). IPv4 only. Containers of other engine hosts on a shared overlay network are
+ * `remotes`: known from the cluster store only (name, address, host), probed from our side.
  */
 
 export type NetworkKind = 'bridge' | 'macvlan' | 'overlay' | 'other';
@@ -85,12 +86,25 @@ export interface AuditHost {
   localAddrs: string[];
 }
 
+/** A container of another engine host on an overlay network this host carries. */
+export interface AuditRemote {
+  networkId: string;
+  network: string;
+  containerId: string;
+  name: string;
+  /** The cluster node (engine host) it runs on. */
+  node: string;
+  ip: string;
+}
+
 export interface AuditFacts {
   /** The daemon's instance prefix: our table is `inet <prefix>`, the operators' `inet <prefix>-user`. */
   prefix: string;
   host: AuditHost;
   networks: AuditNetwork[];
   containers: AuditContainer[];
+  /** Overlay peers on other hosts (absent outside a cluster). */
+  remotes?: AuditRemote[];
 }
 
 /** The network of `c` whose subnet holds its default gateway (the way out), if any. */

@@ -89,3 +89,14 @@ test('exposure: web on every address reached by the host and other containers, a
   assert.deepEqual(api?.flags, ['loopback: CVE-2020-8558 blocked (cve-2020-8558)']);
   assert.deepEqual(e.networks.map((n) => `${n.name}:${n.flags.join(',')}`), ['bridge:icc off', 'n_int:internal', 'n_noicc:icc off']);
 });
+
+test('an overlay peer on another host: cells from the containers sharing its network only, named name@node', () => {
+  const app = facts.networks.find((n) => n.name === 'n_app');
+  assert.ok(app);
+  const withRemote = { ...facts, remotes: [{ networkId: app.id, network: 'n_app', containerId: 'f'.repeat(64), name: 'far', node: 'node2', ip: '172.20.0.200' }] };
+  const mm = computeMatrix(withRemote, ruleset);
+  const toFar = mm.cells.filter((c) => c.to.kind === 'container' && c.to.node === 'node2');
+  assert.deepEqual(toFar.map((c) => `${name(c.from)} ${c.via} ${c.verdict} ${c.reason}`).sort(), ['api n_app allowed same-network', 'web n_app allowed same-network']);
+  assert.deepEqual(toFar[0]?.checks.map((k) => `${k.proto}/${k.port} ${k.addr}`), ['icmp/0 172.20.0.200', 'tcp/9 172.20.0.200', 'udp/9 172.20.0.200']);
+  assert.equal(mm.cells.length, m.cells.length + 2);
+});

@@ -1,6 +1,7 @@
 /**
- * The reachability matrix: for every pair that matters (container→container per network,
- * host→container, world→published port, host→published port, container→world, container→host),
+ * The reachability matrix: for every pair that matters (container→container per network, overlay
+ * peers on other engine hosts included, host→container, world→published port, host→published port,
+ * container→world, container→host),
  * allowed or denied and why, from the facts (who is where, live routes) and the live ruleset (every
  * table, so an operator's own rules count).
  *
@@ -11,7 +12,7 @@
  * Beware: the first packet of each flow and its reply are evaluated (so a rule dropping replies
  * counts); anything the evaluator does not understand makes the check `unknown`, never a guess.
  */
-import { egressEndpoint, networkById, type AuditContainer, type AuditEndpoint, type AuditFacts, type AuditNetwork } from './facts.js';
+import { egressEndpoint, networkById, type AuditContainer, type AuditEndpoint, type AuditFacts, type AuditNetwork, type AuditRemote } from './facts.js';
 import { evaluateHook, inPrefix, type Decision, type L4, type Packet } from './nft/eval.js';
 import { ruleText, type Ruleset } from './nft/ruleset.js';
 import { reasonOfDrop, reasonOfAccept, type Reason } from './reasons.js';
@@ -19,7 +20,14 @@ import { reasonOfDrop, reasonOfAccept, type Reason } from './reasons.js';
 export type Verdict = 'allowed' | 'denied' | 'unknown';
 export type CellKind = 'container-container' | 'host-container' | 'world-published' | 'host-published' | 'container-world' | 'container-host';
 
-export type Peer = { kind: 'container'; name: string; id: string } | { kind: 'host' } | { kind: 'world' };
+/** A container; `node` is set for an overlay peer running on another engine host. */
+export type Peer = { kind: 'container'; name: string; id: string; node?: string } | { kind: 'host' } | { kind: 'world' };
+
+/** How a peer is named in tables and violations: `name`, `name@node` on another host, `host`, `world`. */
+export function peerLabel(p: Peer): string {
+  if (p.kind !== 'container') return p.kind;
+  return p.node ? `${p.name}@${p.node}` : p.name;
+}
 
 export interface Check {
   proto: L4;
@@ -133,11 +141,15 @@ function fromHost(ctx: Ctx, p: Packet, oifFor: (daddr: string) => string | undef
   return { verdict: 'allowed', ...reasonOfAccept(out, q.ctStatus.includes('dnat') ? 'published' : 'local'), packet: q };
 }
 
-/** The host's egress interface toward `addr` (a bridge, a macvlan shim, the uplink), if any. */
+/**
+ * The host's egress interface toward `addr` (a bridge, a macvlan shim, the uplink), if any. An
+ * overlay bridge holds no address of the host (as in Docker, the overlay's gateway is nobody's), so
+ * the host has no route into an overlay subnet.
+ */
 function hostRoute(ctx: Ctx, addr: string): string | undefined {
   for (const n of ctx.facts.networks) {
     if (!n.subnet || !inSubnet(addr, n.subnet)) continue;
-    if (n.kind === 'bridge' || n.kind === 'overlay') return n.bridge;
+    if (n.kind === 'bridge') return n.bridge;
     if (n.kind === 'macvlan') return n.shim?.ifname;
     return undefined;
   }
@@ -168,8 +180,14 @@ function containerToContainer(ctx: Ctx, src: AuditContainer, dst: AuditContainer
   if (!out) return { verdict: 'denied', reason: 'no-route', detail: `${src.name} has no default route (only internal networks, or none)` };
   const outNet = networkById(ctx.facts, out.networkId);
   if (outNet?.kind === 'macvlan') return { verdict: 'denied', reason: 'macvlan-parent', detail: `${src.name} leaves by macvlan parent ${outNet.parent ?? ''}, past this host` };
+  if (outNet?.kind === 'overlay') return overlayWayOut(src, outNet);
   const iif = outNet?.bridge ?? '';
   return plain(forwarded(ctx, packet({ iif, saddr: out.ip, daddr: dep.ip, proto, dport: port }, ctx), (a) => hostRoute(ctx, a), 'routed'));
+}
+
+/** A container whose default route is an overlay gateway: nobody holds that address. */
+function overlayWayOut(src: AuditContainer, net: AuditNetwork): Result {
+  return { verdict: 'denied', reason: 'no-route', detail: `${src.name} leaves by overlay network ${net.name}, whose gateway is on no host` };
 }
 
 function hostToContainer(ctx: Ctx, dep: AuditEndpoint, net: AuditNetwork, proto: L4, port: number): Result {
@@ -239,11 +257,40 @@ export function computeMatrix(facts: AuditFacts, rs: Ruleset): Matrix {
       cells.push(cell('host-published', { kind: 'host' }, cname(dst), via, [{ proto: p.proto, port: p.hostPort, addr: haddr, verdict: hr.verdict, reason: hr.reason, detail: hr.detail }]));
     }
   }
+  cells.push(...remoteCells(ctx, cs));
   for (const src of cs) {
     if (world) cells.push(cell('container-world', cname(src), { kind: 'world' }, world.ifname, worldChecks(ctx, src, world)));
     cells.push(...hostCells(ctx, src));
   }
   return { cells };
+}
+
+/** The stand-in of an overlay peer of another host: one endpoint, nothing exposed that we know of. */
+function remoteAsContainer(r: AuditRemote): AuditContainer {
+  const ep: AuditEndpoint = { networkId: r.networkId, network: r.network, ip: r.ip, prefixLen: 0, mac: '', ifname: '', hostIfname: '' };
+  return { id: r.containerId, name: r.name, labels: {}, image: '', running: true, networkMode: r.network, netns: '', endpoints: [ep], exposed: [], published: [], links: [], privileged: false, capAdd: [] };
+}
+
+/**
+ * Local containers to overlay peers on other hosts, for the networks they share: the packet crosses
+ * this host's overlay bridge toward its VXLAN port, so this host's ruleset decides as on any bridge
+ * (the peer's host applies its own, audited there).
+ */
+function remoteCells(ctx: Ctx, cs: readonly AuditContainer[]): Cell[] {
+  const cells: Cell[] = [];
+  for (const r of ctx.facts.remotes ?? []) {
+    const net = networkById(ctx.facts, r.networkId);
+    if (!net) continue;
+    const dst = remoteAsContainer(r);
+    const dep = dst.endpoints[0] as AuditEndpoint;
+    const to: Peer = { kind: 'container', name: r.name, id: r.containerId, node: r.node };
+    for (const src of cs) {
+      if (!src.endpoints.some((e) => e.networkId === r.networkId)) continue;
+      const checks = targetChecks(dst).map((s) => ({ ...s, addr: r.ip, ...containerToContainer(ctx, src, dst, dep, net, s.proto, s.port) }));
+      cells.push(cell('container-container', cname(src), to, net.name, checks));
+    }
+  }
+  return cells;
 }
 
 function publishedFromWorld(ctx: Ctx, hostIp: string, p: Packet): Result {
@@ -265,6 +312,7 @@ function worldChecks(ctx: Ctx, src: AuditContainer, world: NonNullable<AuditFact
     const base = { ...s, addr: world.gateway };
     if (!out || !net) return { ...base, verdict: 'denied' as const, reason: 'no-route' as const, detail: `${src.name} has no default route${src.endpoints.some((e) => networkById(ctx.facts, e.networkId)?.internal) ? ' (internal networks only)' : ''}` };
     if (net.kind === 'macvlan') return { ...base, verdict: 'unknown' as const, reason: 'macvlan-parent' as const, detail: `leaves by macvlan parent ${net.parent ?? ''}, past this host` };
+    if (net.kind === 'overlay') return { ...base, ...overlayWayOut(src, net) };
     const r = forwarded(ctx, packet({ iif: net.bridge ?? '', saddr: out.ip, daddr: world.gateway, proto: s.proto, dport: s.port }, ctx), (a) => hostRoute(ctx, a), 'routed');
     return { ...base, verdict: r.verdict, reason: r.reason, detail: r.detail };
   });
@@ -273,7 +321,7 @@ function worldChecks(ctx: Ctx, src: AuditContainer, world: NonNullable<AuditFact
 /** A container to the host: its own gateways, the other networks' gateways, the uplink address. */
 function hostCells(ctx: Ctx, src: AuditContainer): Cell[] {
   const targets: Array<{ addr: string; via: string }> = [];
-  for (const n of ctx.facts.networks) if (n.gateway && (n.kind === 'bridge' || n.kind === 'overlay')) targets.push({ addr: n.gateway, via: `gateway of ${n.name}` });
+  for (const n of ctx.facts.networks) if (n.gateway && n.kind === 'bridge') targets.push({ addr: n.gateway, via: `gateway of ${n.name}` });
   if (ctx.facts.host.uplink) targets.push({ addr: ctx.facts.host.uplink.addr, via: ctx.facts.host.uplink.ifname });
   const cells: Cell[] = [];
   for (const t of targets) {
@@ -292,6 +340,7 @@ function containerToHost(ctx: Ctx, src: AuditContainer, addr: string, proto: L4,
   const net = ep ? networkById(ctx.facts, ep.networkId) : undefined;
   if (!ep || !net) return { verdict: 'denied', reason: 'no-route', detail: `${src.name} has no route to ${addr}` };
   if (net.kind === 'macvlan') return { verdict: 'denied', reason: 'macvlan-parent', detail: `macvlan children do not reach their parent's host` };
+  if (net.kind === 'overlay') return overlayWayOut(src, net);
   return plain(forwarded(ctx, packet({ iif: net.bridge ?? '', saddr: ep.ip, daddr: addr, proto, dport: port }, ctx), (a) => hostRoute(ctx, a), 'local'));
 }
 

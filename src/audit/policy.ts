@@ -19,7 +19,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import type { AuditContainer, AuditFacts } from './facts.js';
-import type { Cell, Matrix } from './matrix.js';
+import { peerLabel, type Cell, type Matrix } from './matrix.js';
 
 export interface PolicyGroup {
   names?: string[];
@@ -119,13 +119,12 @@ function member(p: Policy, term: string, peer: Cell['from'], facts: AuditFacts):
 }
 
 const portOf = (k: { proto: string; port: number }): string => (k.proto === 'icmp' ? 'icmp' : `${k.port}/${k.proto}`);
-const peerName = (p: Cell['from']): string => (p.kind === 'container' ? p.name : p.kind);
 
 /** Violations of the policy by the matrix, both ways. */
 export function checkPolicy(p: Policy, report: { facts: AuditFacts; matrix: Matrix }): Violation[] {
   for (const r of p.allow) {
     for (const t of [r.from, r.to]) {
-      if (!BUILTIN.has(t) && !p.groups[t] && !report.facts.containers.some((c) => c.name === t)) {
+      if (!BUILTIN.has(t) && !p.groups[t] && !report.facts.containers.some((c) => c.name === t) && !(report.facts.remotes ?? []).some((c) => c.name === t)) {
         throw new PolicyError(`invalid policy: ${JSON.stringify(t)} is neither a group, a container, world, host nor "*"`);
       }
     }
@@ -138,10 +137,10 @@ export function checkPolicy(p: Policy, report: { facts: AuditFacts; matrix: Matr
     const undeclared = cell.checks.filter((k) => k.verdict === 'allowed' && !declared(k));
     if (undeclared.length) {
       const k = undeclared[0] as (typeof undeclared)[number];
-      out.push({ kind: 'undeclared', from: peerName(cell.from), to: peerName(cell.to), via: cell.via, ports: undeclared.map(portOf), reason: k.reason, detail: k.detail });
+      out.push({ kind: 'undeclared', from: peerLabel(cell.from), to: peerLabel(cell.to), via: cell.via, ports: undeclared.map(portOf), reason: k.reason, detail: k.detail });
     }
     if (rules.length === 0) continue;
-    const key = `${peerName(cell.from)}|${peerName(cell.to)}`;
+    const key = `${peerLabel(cell.from)}|${peerLabel(cell.to)}`;
     pairs.set(key, [...(pairs.get(key) ?? []), cell]);
   }
   // A declared flow is blocked when no path between the two (any network, any gateway) carries it.
@@ -156,7 +155,7 @@ export function checkPolicy(p: Policy, report: { facts: AuditFacts; matrix: Matr
     if (blockedPorts.length === 0 && !blockedAll) continue;
     const k = checks.find((x) => x.verdict !== 'allowed' && (blockedAll || blockedPorts.includes(portOf(x)))) ?? checks[0];
     const via = cells.map((c) => c.via).join(', ');
-    out.push({ kind: 'blocked', from: peerName(first.from), to: peerName(first.to), via, ports: blockedAll ? ['any'] : blockedPorts, reason: k?.reason ?? 'no-route', detail: k?.detail ?? '' });
+    out.push({ kind: 'blocked', from: peerLabel(first.from), to: peerLabel(first.to), via, ports: blockedAll ? ['any'] : blockedPorts, reason: k?.reason ?? 'no-route', detail: k?.detail ?? '' });
   }
   return out;
 }

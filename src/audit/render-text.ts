@@ -3,7 +3,7 @@
  *
  * Use: `renderReport(report, { violations })` → text.
  */
-import type { Cell } from './matrix.js';
+import { peerLabel, type Cell } from './matrix.js';
 import type { Violation } from './policy.js';
 import type { AuditReport } from './report.js';
 
@@ -14,15 +14,14 @@ export function table(headers: string[], rows: string[][]): string {
   return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n') + '\n';
 }
 
-const peer = (p: Cell['from']): string => (p.kind === 'container' ? p.name : p.kind);
 const SYMBOL: Record<Cell['verdict'], string> = { allowed: 'yes', denied: '-', partial: 'some', unknown: '?' };
 
 /** Sources down, container endpoints across (`name@network`). */
 function grid(cells: Cell[]): string {
   const cc = cells.filter((c) => c.kind === 'container-container' || c.kind === 'host-container');
-  const cols = [...new Set(cc.map((c) => `${peer(c.to)}@${c.via}`))].sort();
-  const rows = [...new Set(cc.map((c) => peer(c.from)))].sort((a, b) => (a === 'host' ? 1 : b === 'host' ? -1 : a.localeCompare(b)));
-  const at = new Map(cc.map((c) => [`${peer(c.from)}|${peer(c.to)}@${c.via}`, c]));
+  const cols = [...new Set(cc.map((c) => `${peerLabel(c.to)}@${c.via}`))].sort();
+  const rows = [...new Set(cc.map((c) => peerLabel(c.from)))].sort((a, b) => (a === 'host' ? 1 : b === 'host' ? -1 : a.localeCompare(b)));
+  const at = new Map(cc.map((c) => [`${peerLabel(c.from)}|${peerLabel(c.to)}@${c.via}`, c]));
   return table(['FROM \\ TO', ...cols], rows.map((r) => [r, ...cols.map((col) => {
     const c = at.get(`${r}|${col}`);
     return c ? SYMBOL[c.verdict] : r === col.split('@')[0] ? '(self)' : '';
@@ -39,7 +38,7 @@ export function renderReport(r: AuditReport, opts: { violations?: Violation[] } 
   out.push('REACHABILITY (yes: every check passes, some: only some ports, -: denied)\n');
   out.push(grid(r.matrix.cells));
   out.push('\nFLOWS\n');
-  out.push(table(['FROM', 'TO', 'VIA', 'VERDICT', 'ONLY', 'REASON', 'DETAIL'], r.matrix.cells.map((c) => [peer(c.from), peer(c.to), c.via, c.verdict, checksText(c), c.reason, c.verdict === 'allowed' ? '' : c.detail])));
+  out.push(table(['FROM', 'TO', 'VIA', 'VERDICT', 'ONLY', 'REASON', 'DETAIL'], r.matrix.cells.map((c) => [peerLabel(c.from), peerLabel(c.to), c.via, c.verdict, checksText(c), c.reason, c.verdict === 'allowed' ? '' : c.detail])));
   out.push('\nPUBLISHED PORTS\n');
   out.push(r.exposure.ports.length
     ? table(['CONTAINER', 'PUBLISHED', 'TO', 'WORLD', 'HOST', 'CONTAINERS', 'FLAGS'], r.exposure.ports.map((p) => [

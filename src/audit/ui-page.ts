@@ -36,7 +36,7 @@ td, th { border-bottom: 1px solid #eee; padding: 2px 6px; text-align: left; vert
 let report = null;
 let selected = null;
 let version = 0;
-const peer = (p) => p.kind === 'container' ? p.name : p.kind;
+const peer = (p) => p.kind === 'container' ? (p.node ? p.name + '@' + p.node : p.name) : p.kind;
 
 async function refresh() {
   const my = ++version;

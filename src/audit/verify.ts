@@ -13,7 +13,7 @@
  */
 import type { AuditFacts } from './facts.js';
 import type { ProbeOutcome, ProbeRequest, ProbeResult } from '../kernel/index.js';
-import type { Cell, Check, Matrix, Verdict } from './matrix.js';
+import { peerLabel, type Cell, type Check, type Matrix, type Verdict } from './matrix.js';
 
 /** kernel/probe.ts's runProbes, or a fake in tests. */
 export type ProbeFn = (groups: Array<{ netns: string | undefined; probes: ProbeRequest[] }>, timeoutMs: number) => Promise<ProbeResult[]>;
@@ -48,7 +48,6 @@ export interface ProbedCheck extends Check {
   probe?: { outcome: ProbeOutcome; ms: number; agrees: boolean };
 }
 
-const peerName = (p: Cell['from']): string => (p.kind === 'container' ? p.name : p.kind);
 
 /** Did the probe reach what the check is about? */
 export function reached(cell: Cell, outcome: ProbeOutcome): boolean {
@@ -135,7 +134,7 @@ export async function verifyMatrix(facts: AuditFacts, m: Matrix, opts: { probe: 
       const agrees = reached(it.cell, r.outcome) === (it.check.verdict === 'allowed');
       it.check.probe = { outcome: r.outcome, ms: r.ms, agrees };
       if (!agrees) {
-        disagreements.push({ from: peerName(it.cell.from), to: peerName(it.cell.to), via: it.cell.via, proto: it.check.proto, port: it.check.port, addr: it.check.addr, model: it.check.verdict, reason: it.check.reason, probe: r.outcome });
+        disagreements.push({ from: peerLabel(it.cell.from), to: peerLabel(it.cell.to), via: it.cell.via, proto: it.check.proto, port: it.check.port, addr: it.check.addr, model: it.check.verdict, reason: it.check.reason, probe: r.outcome });
       }
     }
   }

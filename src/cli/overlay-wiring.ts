@@ -25,6 +25,8 @@ export interface OverlayWiring {
    * reported before is replayed at once.
    */
   setRemoteSink(fn: (networkId: string, endpoints: readonly RemoteEndpoint[]) => void): void;
+  /** Every endpoint of other hosts on the overlay networks this host knows, as last reported. */
+  remoteEndpoints(): Array<RemoteEndpoint & { networkId: string }>;
   /** Starts following the cluster (after the network controller's init); returns when the first pass is done. */
   follow(networks: NetworkController): Promise<void>;
   close(): Promise<void>;
@@ -82,6 +84,7 @@ export function overlayWiring(access: ClusterAccess, opts: { prefix: string; dat
       sink = fn;
       for (const [networkId, endpoints] of remote) fn(networkId, endpoints);
     },
+    remoteEndpoints: () => [...remote].flatMap(([networkId, eps]) => eps.map((e) => ({ ...e, networkId }))),
     async follow(networks) {
       let first: Promise<void> = Promise.resolve();
       unsubscribe = access.onStore((s) => {

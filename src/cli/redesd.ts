@@ -11,7 +11,7 @@ import { ENGINE_VERSION, createApiServer, createTlsApiServer, listenTcp, listenU
 import { EventBus, healthHooks, ContainerUpdates, ContainerObserver, ContainerController, ContainerNetworking, NetworkController, createServiceDiscovery, installPortPublishing } from '../engine/index.js';
 import { Volumes } from '../volumes/index.js';
 import { openImageService } from '../images/index.js';
-import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, predefinedNetworks, type NetworkDriver } from '../drivers/index.js';
+import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, overlayDevices, predefinedNetworks, type NetworkDriver } from '../drivers/index.js';
 import { FirewallManager, NftFirewall, NoFirewall } from '../firewall/index.js';
 import { PortReservations, isRootNetns, netnsId, netnsList, listRoutePrefixes, ensureSystemGroup } from '../kernel/index.js';
 import { Auditor } from '../audit/index.js';
@@ -181,7 +181,7 @@ async function main(argv: string[]): Promise<number> {
     summary: () => ({ networks: fwm.state().networks.length, ports: fwm.state().ports?.length ?? 0 }),
   });
   const auditor = new Auditor(
-    { prefix: opts.prefix, networks: () => networks.all(), containers: () => ctl.list({ all: true }), firewall: () => fwm.state() },
+    { prefix: opts.prefix, networks: () => networks.all(), containers: () => ctl.list({ all: true }), firewall: () => fwm.state(), overlayDevices, remoteEndpoints: () => overlay.remoteEndpoints() },
     opts.auditWorldNetns ? { worldNetns: opts.auditWorldNetns } : {},
   );
   auditRoutes(router, {

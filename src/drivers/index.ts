@@ -22,6 +22,7 @@ export { MacvlanDriver } from './macvlan/macvlan-driver.js';
 export type { MacvlanMode, MacvlanOptions } from './macvlan/options.js';
 export { DEFAULT_DRIVER, predefinedNetworks, type PredefinedNetwork } from './predefined.js';
 export { ERR_NOT_SWARM_MANAGER, OverlayDriver, checkAttachable } from './overlay/overlay-driver.js';
+export { overlayDevices } from './overlay/options.js';
 export type { OverlayCluster, OverlayDriverDeps } from './overlay/overlay-driver.js';
 export type { RemoteEndpoint } from './overlay/peers.js';
 export type { OverlayOptions } from './overlay/options.js';

@@ -35,6 +35,8 @@ export const OWNER_ALIAS = 'redes-overlay';
 
 export const bridgeName = (networkId: string): string => `ov-${networkId.slice(0, 12)}`;
 export const vxlanName = (networkId: string): string => `vx-${networkId.slice(0, 12)}`;
+/** The host's devices of an overlay network (for the audit and the topology). */
+export const overlayDevices = (networkId: string): { bridge: string; vxlan: string } => ({ bridge: bridgeName(networkId), vxlan: vxlanName(networkId) });
 
 /** The VNI every host derives from a network id when none was given. */
 export function derivedVni(networkId: string): number {

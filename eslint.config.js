@@ -19,9 +19,10 @@ const layers = {
   drivers: ['cluster', 'firewall', 'kernel', 'ipam', 'util'],
   engine: ['drivers', 'cluster', 'images', 'volumes', 'ipam', 'store', 'runtime', 'dns', 'util'],
   audit: ['engine', 'firewall', 'kernel', 'util'],
-  api: ['engine', 'audit', 'images', 'util'],
+  build: ['engine', 'images', 'util'],
+  api: ['engine', 'audit', 'build', 'images', 'util'],
   sandbox: ['kernel', 'runtime', 'util'],
-  cli: ['api', 'audit', 'engine', 'drivers', 'cluster', 'images', 'volumes', 'firewall', 'store', 'runtime', 'dns', 'sandbox', 'kernel', 'ipam', 'util'],
+  cli: ['api', 'audit', 'build', 'engine', 'drivers', 'cluster', 'images', 'volumes', 'firewall', 'store', 'runtime', 'dns', 'sandbox', 'kernel', 'ipam', 'util'],
 };
 const root = dirname(fileURLToPath(import.meta.url));
 

@@ -15,3 +15,4 @@ export { swarmRoutes } from './handlers/swarm.js';
 export { containerOpsRoutes } from './handlers/container-ops.js';
 export { volumeRoutes } from './handlers/volumes.js';
 export { eventRoutes } from './handlers/events.js';
+export { buildRoutes } from './handlers/build.js';

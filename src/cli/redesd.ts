@@ -7,7 +7,7 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ENGINE_VERSION, createApiServer, createTlsApiServer, listenTcp, listenUnix, networkRoutes, Router, systemRoutes, swarmRoutes, imageRoutes, containerRoutes, containersOf, containerOpsRoutes, volumeRoutes, eventRoutes, closeHijacked, handleUpgrade, firewallRoutes, auditRoutes } from '../api/index.js';
+import { ENGINE_VERSION, createApiServer, createTlsApiServer, listenTcp, listenUnix, networkRoutes, Router, systemRoutes, swarmRoutes, imageRoutes, containerRoutes, containersOf, containerOpsRoutes, volumeRoutes, eventRoutes, closeHijacked, handleUpgrade, firewallRoutes, auditRoutes, buildRoutes } from '../api/index.js';
 import { EventBus, healthHooks, ContainerUpdates, ContainerObserver, ContainerController, ContainerNetworking, NetworkController, createServiceDiscovery, installPortPublishing } from '../engine/index.js';
 import { Volumes } from '../volumes/index.js';
 import { openImageService } from '../images/index.js';
@@ -168,6 +168,7 @@ async function main(argv: string[]): Promise<number> {
   swarmRoutes(router, { swarm: cluster.swarm });
   networkRoutes(router, { networks, containersOf: (id) => containersOf(ctl, id), onEvent: (action, id, attrs) => bus.emit('network', action, id, attrs) });
   imageRoutes(router, { images });
+  buildRoutes(router, { images, containers: ctl, tmpRoot: join(opts.dataRoot, 'images', 'tmp') });
   containerRoutes(router, { containers: ctl, networks, portsOf: (id) => ports.portsOf(id) });
   volumeRoutes(router, { volumes });
   eventRoutes(router, { bus });

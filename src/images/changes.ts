@@ -27,56 +27,78 @@ export function applyChanges(config: ImageConfig, changes: readonly string[]): I
     return { cmd: (m[1] ?? '').toLowerCase(), rest: (m[2] ?? '').trim() };
   });
   for (const p of parsed) if (!VALID.has(p.cmd)) throw bad(`${p.cmd} is not a valid change command`);
+  let c: ImageConfig = config;
+  const state = { cmdSet: false };
+  for (const { cmd, rest } of parsed) c = applyInstruction(c, cmd, rest, { state });
+  return c;
+}
+
+/** Options of `applyInstruction`. */
+export interface InstructionContext {
+  /** Build arguments in effect: variables for expansion, under the config's Env. */
+  args?: ReadonlyMap<string, string>;
+  /** Shared across instructions: whether a CMD was set (then ENTRYPOINT keeps it). */
+  state?: { cmdSet: boolean };
+}
+
+/** Apply one instruction (`cmd` lower-case: `env`, `label`...) to a copy of `config`. */
+export function applyInstruction(config: ImageConfig, cmd: string, rest: string, ctx: InstructionContext = {}): ImageConfig {
   const c: ImageConfig = structuredClone(config);
-  let cmdSet = false;
-  for (const { cmd, rest } of parsed) {
-    const env = envMap(c.Env);
-    const word = (w: string): string => expandWord(w, env);
-    switch (cmd) {
-      case 'cmd':
-        c.Cmd = commandForm(rest, c.Shell);
-        cmdSet = true;
-        break;
-      case 'entrypoint':
-        c.Entrypoint = commandForm(rest, c.Shell);
-        if (!cmdSet) delete c.Cmd;
-        break;
-      case 'env':
-        for (const [k, v] of nameValues('ENV', rest).map(([k, v]) => [word(k), word(v)] as const)) c.Env = setEnv(c.Env ?? [], k, v);
-        break;
-      case 'label':
-        for (const [k, v] of nameValues('LABEL', rest)) (c.Labels ??= {})[word(k)] = word(v);
-        break;
-      case 'expose':
-        for (const w of splitWords(rest)) for (const p of portSpecs(word(w))) (c.ExposedPorts ??= {})[p] = {};
-        break;
-      case 'user':
-        c.User = one('USER', word(rest));
-        break;
-      case 'workdir': {
-        const dir = one('WORKDIR', word(rest));
-        c.WorkingDir = posix.normalize(dir.startsWith('/') ? dir : posix.join('/', c.WorkingDir ?? '/', dir));
-        break;
-      }
-      case 'volume':
-        for (const v of jsonArray(rest) ?? splitWords(rest).map(word)) {
-          if (!v.trim()) throw bad('VOLUME specified can not be an empty string');
-          (c.Volumes ??= {})[v] = {};
-        }
-        break;
-      case 'stopsignal': {
-        const sig = word(rest);
-        if (!/^(?:\d+|(?:SIG)?[A-Z][A-Z0-9+-]*)$/.test(sig)) throw bad(`Invalid signal: ${sig}`);
-        c.StopSignal = sig;
-        break;
-      }
-      case 'onbuild':
-        c.OnBuild = [...(c.OnBuild ?? []), onBuildTrigger(rest)];
-        break;
-      case 'healthcheck':
-        c.Healthcheck = healthcheck(rest);
-        break;
+  const state = ctx.state ?? { cmdSet: false };
+  const env = new Map([...(ctx.args ?? new Map<string, string>()), ...envMap(c.Env)]);
+  const word = (w: string): string => expandWord(w, env);
+  switch (cmd) {
+    case 'cmd':
+      c.Cmd = commandForm(rest, c.Shell);
+      state.cmdSet = true;
+      break;
+    case 'entrypoint':
+      c.Entrypoint = commandForm(rest, c.Shell);
+      if (!state.cmdSet) delete c.Cmd;
+      break;
+    case 'env':
+      for (const [k, v] of nameValues('ENV', rest).map(([k, v]) => [word(k), word(v)] as const)) c.Env = setEnv(c.Env ?? [], k, v);
+      break;
+    case 'label':
+      for (const [k, v] of nameValues('LABEL', rest)) (c.Labels ??= {})[word(k)] = word(v);
+      break;
+    case 'expose':
+      for (const w of splitWords(rest)) for (const p of portSpecs(word(w))) (c.ExposedPorts ??= {})[p] = {};
+      break;
+    case 'user':
+      c.User = one('USER', word(rest));
+      break;
+    case 'workdir': {
+      const dir = one('WORKDIR', word(rest));
+      c.WorkingDir = posix.normalize(dir.startsWith('/') ? dir : posix.join('/', c.WorkingDir ?? '/', dir));
+      break;
     }
+    case 'volume':
+      for (const v of jsonArray(rest) ?? splitWords(rest).map(word)) {
+        if (!v.trim()) throw bad('VOLUME specified can not be an empty string');
+        (c.Volumes ??= {})[v] = {};
+      }
+      break;
+    case 'stopsignal': {
+      const sig = word(rest);
+      if (!/^(?:\d+|(?:SIG)?[A-Z][A-Z0-9+-]*)$/.test(sig)) throw bad(`Invalid signal: ${sig}`);
+      c.StopSignal = sig;
+      break;
+    }
+    case 'onbuild':
+      c.OnBuild = [...(c.OnBuild ?? []), onBuildTrigger(rest)];
+      break;
+    case 'healthcheck':
+      c.Healthcheck = healthcheck(rest);
+      break;
+    case 'shell': {
+      const shell = jsonArray(rest);
+      if (!shell) throw bad('SHELL requires the arguments to be in JSON form');
+      c.Shell = shell;
+      break;
+    }
+    default:
+      throw bad(`${cmd} is not a valid change command`);
   }
   return c;
 }

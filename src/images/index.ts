@@ -1,7 +1,8 @@
 /**
  * images/: local images. The image store (`docker import`, `docker load`, tags, removal), the API
- * JSON shapes, the locally built busybox image, overlayfs root filesystems, and the image service
- * the /images routes and the container code use (filters, history, prune, offline pull).
+ * JSON shapes, the locally built busybox image, overlayfs root filesystems, the image service
+ * the /images routes and the container code use (filters, history, prune, pull), and what the
+ * builder stores: build steps (`ImageStore.addBuilt`), layer tars of container changes (diff.ts).
  *
  * Use: the daemon opens one service with `openImageService(<data-root>/images)`; other layers import
  * only from this file.
@@ -12,8 +13,12 @@ export { ImageStore } from './store.js';
 export { imageSummary, imageInspect, type ImageSummaryJson, type ImageInspectJson } from './api-shapes.js';
 export { buildBusyboxRootfs, busyboxImageTar, ensureBusyboxImage, BUSYBOX_REF, DEFAULT_PATH_ENV } from './busybox.js';
 export { mountRootfs, unmountRootfs, isMountPoint, OVERLAY_SOURCE } from './rootfs.js';
-export { applyChanges } from './changes.js';
-export { splitWords } from './shell-words.js';
+export { applyChanges, applyInstruction } from './changes.js';
+export { upperEntries, packEntries, type FsEntry } from './diff.js';
+export { unpackLayer } from './unpack.js';
+export { hostArchitecture } from './spec.js';
+export type { BuiltStep } from './store.js';
+export { splitWords, expandWord } from './shell-words.js';
 export { debianImage, exposedPort, DEFAULT_SUITE, SOURCE_LABEL, type DebianImage, type DebianImageRequest } from './debian.js';
 export { debianRootfs, DEFAULT_IMAGE_CACHE, type DebianRootfs } from './debian-rootfs.js';
 export { presetFor, PRESETS, type DebianPreset } from './debian-presets.js';

@@ -86,7 +86,7 @@ export interface ImageService {
   /** `docker tag`: point `repo[:tag]` at `source`; returns the familiar `name:tag`. */
   tag(source: string, repo: string, tag?: string): Promise<string>;
   /** `docker rmi`: untag and delete with Docker's conflict rules. */
-  remove(name: string, opts?: { force?: boolean }): Promise<DeleteRecord[]>;
+  remove(name: string, opts?: { force?: boolean; noPrune?: boolean }): Promise<DeleteRecord[]>;
   /** `docker image prune`: dangling (or, with `dangling=false`, all) images no container uses. */
   prune(filters?: string | null): Promise<PruneReport>;
   /** `POST /images/create?fromImage=`: succeeds only for an image already present. */
@@ -193,10 +193,14 @@ export class LocalImageService implements ImageService {
       const created = h.created ? Math.floor(Date.parse(h.created) / 1000) : 0;
       items.unshift({ Id: '<missing>', Created: created, CreatedBy: h.created_by ?? '', Tags: null, Size: size, Comment: h.comment ?? '' });
     }
-    const top = items[0];
-    if (top) {
-      top.Id = img.id;
-      top.Tags = img.repoTags.length > 0 ? [...img.repoTags] : null;
+    // As dockerd: entries from the newest take the ids of the image and its parents (build steps).
+    let cur: Image | undefined = img;
+    for (const item of items) {
+      if (!cur) break;
+      item.Id = cur.id;
+      item.Tags = cur.repoTags.length > 0 ? [...cur.repoTags] : null;
+      const parent = this.store.parentOf(cur.id);
+      cur = parent ? this.store.get(parent) : undefined;
     }
     return items;
   }
@@ -219,8 +223,8 @@ export class LocalImageService implements ImageService {
     return this.store.tag(source, key);
   }
 
-  remove(name: string, opts: { force?: boolean } = {}): Promise<DeleteRecord[]> {
-    return this.store.remove(name, { force: opts.force === true, inUse: this.deps.inUse });
+  remove(name: string, opts: { force?: boolean; noPrune?: boolean } = {}): Promise<DeleteRecord[]> {
+    return this.store.remove(name, { force: opts.force === true, noPrune: opts.noPrune === true, inUse: this.deps.inUse });
   }
 
   async prune(filters?: string | null): Promise<PruneReport> {

@@ -35,11 +35,27 @@ import type { DeleteRecord, Image, ImageSpec, ImportOptions, InUseCheck, LoadedI
 
 interface IndexFile {
   version: 1;
-  images: Record<string, { size: number; lastTagTime?: string; hidden?: boolean }>;
+  images: Record<string, { size: number; lastTagTime?: string; hidden?: boolean; parent?: string; intermediate?: boolean }>;
   tags: Record<string, string>;
   layers: Record<string, { size: number }>;
   /** `name@sha256:<manifest digest>` (familiar) → image id, for images pulled or pushed. */
   digests?: Record<string, string>;
+  /** Build cache: step key (parent, instruction, sources) → image id of that step's result. */
+  buildCache?: Record<string, string>;
+}
+
+/** One build step to store (see `addBuilt`). */
+export interface BuiltStep {
+  /** The step's layer as an uncompressed tar stream; absent for a config-only step. */
+  layer?: AsyncIterable<Buffer>;
+  /** The config document, given the new layer's diff id (undefined without a layer). */
+  spec: (diffId: string | undefined) => ImageSpec;
+  /** The image this step started from (for `docker history` and `docker rmi`'s pruning). */
+  parent?: string;
+  /** Steps other than a build's last are not listed (`docker images`), as Docker hides them. */
+  intermediate: boolean;
+  /** Remember the result under this build-cache key. */
+  cacheKey?: string;
 }
 
 export class ImageStore {
@@ -67,7 +83,7 @@ export class ImageStore {
     const tagsById = new Map<string, string[]>();
     for (const [t, id] of Object.entries(this.index.tags)) tagsById.set(id, [...(tagsById.get(id) ?? []), t]);
     return Object.keys(this.index.images)
-      .filter((hex) => !this.index.images[hex]?.hidden)
+      .filter((hex) => !this.index.images[hex]?.hidden && !(this.index.images[hex]?.intermediate && !tagsById.has(`sha256:${hex}`)))
       .map((hex) => this.image(`sha256:${hex}`, tagsById.get(`sha256:${hex}`) ?? []))
       .sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''));
   }
@@ -156,7 +172,11 @@ export class ImageStore {
         delete this.index.tags[t];
         records.push({ Untagged: t });
       }
-      if (plan.del === 'delete') records.push({ Deleted: img.id }, ...(await this.dropImage(img.id)).map((c) => ({ Deleted: c })));
+      if (plan.del === 'delete') {
+        const parent = this.index.images[idHex(img.id)]?.parent;
+        records.push({ Deleted: img.id }, ...(await this.dropImage(img.id)).map((c) => ({ Deleted: c })));
+        if (!opts.noPrune) records.push(...(await this.pruneParents(parent, opts.inUse)));
+      }
       if (plan.del === 'hide') {
         this.entry(img.id).hidden = true; // a container still needs its layers
         records.push({ Deleted: img.id });
@@ -176,6 +196,46 @@ export class ImageStore {
       await this.save();
       return gone;
     });
+  }
+
+  /**
+   * Store one build step: its layer (skipped when an identical one is stored) and its config.
+   * Nothing is kept of a step that fails.
+   */
+  async addBuilt(step: BuiltStep): Promise<Image> {
+    return this.changing(async () => {
+      const diffId = step.layer ? (await this.addLayer(step.layer)).diffId : undefined;
+      const config = Buffer.from(JSON.stringify(step.spec(diffId)));
+      const isNew = !this.index.images[idHex(sha256(config))];
+      const { id } = await this.addImage(config, []);
+      const e = this.entry(id);
+      if (isNew && step.parent) e.parent = step.parent;
+      if (isNew && step.intermediate) e.intermediate = true;
+      if (!step.intermediate) delete e.intermediate;
+      if (step.cacheKey) this.index.buildCache = { ...this.index.buildCache, [step.cacheKey]: id };
+      await this.save();
+      return this.image(id);
+    });
+  }
+
+  /** The image a build step with this cache key made, while it is still stored. */
+  cached(cacheKey: string): Image | undefined {
+    const id = this.index.buildCache?.[cacheKey];
+    const e = id ? this.index.images[idHex(id)] : undefined;
+    return id && e && !e.hidden ? this.image(id) : undefined;
+  }
+
+  /** A build's result is listed from now on, even untagged (`<none>` in `docker images`). */
+  async markBuilt(id: string): Promise<void> {
+    return this.locked(async () => {
+      delete this.entry(id).intermediate;
+      await this.save();
+    });
+  }
+
+  /** The image a build step started from, when this store built it. */
+  parentOf(id: string): string | undefined {
+    return this.index.images[idHex(id)]?.parent;
   }
 
   layerDir(diffId: string): string {
@@ -310,6 +370,20 @@ export class ImageStore {
     return { id, repoTags: tags, renamed };
   }
 
+  /** `docker rmi`: untagged intermediate build steps that no other image builds on go too. */
+  private async pruneParents(parent: string | undefined, inUse: InUseCheck | undefined): Promise<DeleteRecord[]> {
+    const out: DeleteRecord[] = [];
+    for (let id = parent; id; ) {
+      const e = this.index.images[idHex(id)];
+      if (!e?.intermediate || Object.values(this.index.tags).includes(id) || inUse?.(id)) break;
+      if (Object.values(this.index.images).some((o) => o.parent === id)) break;
+      const next = e.parent;
+      out.push({ Deleted: id }, ...(await this.dropImage(id)).map((c) => ({ Deleted: c })));
+      id = next;
+    }
+    return out;
+  }
+
   /** Forget an image and delete the layers no other image uses; returns their chain ids, top first. */
   private async dropImage(id: string): Promise<string[]> {
     const spec = this.specs.get(id);
@@ -317,6 +391,7 @@ export class ImageStore {
     this.specs.delete(id);
     for (const [t, target] of Object.entries(this.index.tags)) if (target === id) delete this.index.tags[t];
     for (const [d, target] of Object.entries(this.index.digests ?? {})) if (target === id) delete this.index.digests?.[d];
+    for (const [k, target] of Object.entries(this.index.buildCache ?? {})) if (target === id) delete this.index.buildCache?.[k];
     const diffIds = spec?.rootfs.diff_ids ?? [];
     const used = new Set([...this.specs.values()].flatMap((s) => s.rootfs.diff_ids));
     const chains = chainIds(diffIds);

@@ -106,5 +106,7 @@ export type InUseCheck = (imageId: string) => ImageUser | boolean | undefined;
 
 export interface RemoveOptions {
   force?: boolean;
+  /** Keep the untagged build steps below the image (`docker rmi --no-prune`). */
+  noPrune?: boolean;
   inUse?: InUseCheck;
 }

@@ -53,8 +53,8 @@ export function imageRoutes(router: Router, deps: ImageRoutesDeps): void {
     res.end();
   });
   router.on('DELETE', '/images/:name*', async ({ res, params, query }) => {
-    // `noprune` is accepted and has no effect: images here have no parent chain to prune.
-    sendJson(res, 200, await images.remove(params.name ?? '', { force: queryBool(query, 'force') }));
+    // Untagged build steps below the image go with it unless `noprune` (docker rmi --no-prune).
+    sendJson(res, 200, await images.remove(params.name ?? '', { force: queryBool(query, 'force'), noPrune: queryBool(query, 'noprune') }));
   });
 }
 
@@ -178,13 +178,13 @@ function writeLine(res: ServerResponse, value: unknown): void {
 }
 
 /** Docker's in-stream error (jsonmessage): the CLI prints `message` and fails. */
-function writeStreamError(res: ServerResponse, e: unknown): void {
+export function writeStreamError(res: ServerResponse, e: unknown): void {
   const message = e instanceof Error ? e.message : String(e);
   writeLine(res, { errorDetail: { message }, error: message });
 }
 
 /** The request body as a stream whose destruction leaves the request (and its socket) alone. */
-function bodyStream(req: IncomingMessage): Readable {
+export function bodyStream(req: IncomingMessage): Readable {
   const pt = new PassThrough();
   req.pipe(pt);
   req.once('error', (e) => pt.destroy(e));
@@ -192,7 +192,7 @@ function bodyStream(req: IncomingMessage): Readable {
 }
 
 /** Read and discard what is left of the body, so the answer reaches a client still uploading. */
-async function drain(req: IncomingMessage): Promise<void> {
+export async function drain(req: IncomingMessage): Promise<void> {
   if (req.readableEnded || req.destroyed) return;
   req.unpipe();
   req.resume();

@@ -18,6 +18,12 @@ import { logger } from '../util/index.js';
 
 const log = logger.child({ component: 'overlay-wiring' });
 
+/** One entry of an overlay network's `Peers` (Engine API PeerInfo). */
+export interface PeerInfo {
+  Name: string;
+  IP: string;
+}
+
 export interface OverlayWiring {
   driver: OverlayDriver;
   /**
@@ -27,6 +33,12 @@ export interface OverlayWiring {
   setRemoteSink(fn: (networkId: string, endpoints: readonly RemoteEndpoint[]) => void): void;
   /** Every endpoint of other hosts on the overlay networks this host knows, as last reported. */
   remoteEndpoints(): Array<RemoteEndpoint & { networkId: string }>;
+  /**
+   * Inspect's `Peers` of an overlay network: every host with an endpoint on it, named as Docker's
+   * network database names nodes (`<hostname>-<12 characters>`), with its data address. Empty
+   * outside a cluster or when no host has an endpoint there.
+   */
+  peers(networkId: string): Promise<PeerInfo[]>;
   /** Starts following the cluster (after the network controller's init); returns when the first pass is done. */
   follow(networks: NetworkController): Promise<void>;
   close(): Promise<void>;
@@ -85,6 +97,28 @@ export function overlayWiring(access: ClusterAccess, opts: { prefix: string; dat
       for (const [networkId, endpoints] of remote) fn(networkId, endpoints);
     },
     remoteEndpoints: () => [...remote].flatMap(([networkId, eps]) => eps.map((e) => ({ ...e, networkId }))),
+    async peers(networkId) {
+      const c = current;
+      const nodes = driver.peerNodes(networkId);
+      if (!c || !nodes.length) return [];
+      const known = new Map<string, Partial<NodeRecord>>();
+      for (const it of (await c.store.list(clusterKeys.nodes)).items) {
+        try {
+          known.set(it.key.slice(clusterKeys.nodes.length), JSON.parse(it.value) as Partial<NodeRecord>);
+        } catch {
+          log.warn({ key: it.key }, 'skipping a malformed node record');
+        }
+      }
+      const out: PeerInfo[] = [];
+      for (const id of nodes) {
+        const n = known.get(id);
+        const ip = n?.dataAddr || n?.addr;
+        // A host whose record is gone (it left) is no peer any more, whatever endpoint keys linger.
+        if (!n || !ip) continue;
+        out.push({ Name: `${n.hostname ?? 'node'}-${id.slice(0, 12)}`, IP: ip });
+      }
+      return out.sort((a, b) => a.IP.localeCompare(b.IP, 'en', { numeric: true }));
+    },
     async follow(networks) {
       let first: Promise<void> = Promise.resolve();
       unsubscribe = access.onStore((s) => {

@@ -166,7 +166,7 @@ async function main(argv: string[]): Promise<number> {
     swarm: () => cluster.swarm.info(),
   });
   swarmRoutes(router, { swarm: cluster.swarm });
-  networkRoutes(router, { networks, containersOf: (id) => containersOf(ctl, id), onEvent: (action, id, attrs) => bus.emit('network', action, id, attrs) });
+  networkRoutes(router, { networks, containersOf: (id) => containersOf(ctl, id), peersOf: (id) => overlay.peers(id), onEvent: (action, id, attrs) => bus.emit('network', action, id, attrs) });
   imageRoutes(router, { images });
   buildRoutes(router, { images, containers: ctl, tmpRoot: join(opts.dataRoot, 'images', 'tmp') });
   containerRoutes(router, { containers: ctl, networks, portsOf: (id) => ports.portsOf(id) });

@@ -75,6 +75,11 @@ test('overlay across three hosts: visible everywhere, traffic between hosts, Doc
     const inside = (await lab.context(i + 1, ['exec', `c${i + 1}`, 'ip', '-4', '-o', 'addr', 'show', 'eth0'])).stdout;
     assert.match(inside, new RegExp(`inet ${ip.replace(/\./g, '\\.')}/24`));
   }
+  // inspect's Peers: every host with an endpoint on the network, as seen from any host; none on a network without endpoints.
+  const peers = JSON.parse((await lab.context(3, ['network', 'inspect', '-f', '{{json .Peers}}', 'ov1'])).stdout) as Array<{ Name: string; IP: string }>;
+  assert.deepEqual(peers.map((p) => p.IP), [lab.lanAddr(1), lab.lanAddr(2), lab.lanAddr(3)]);
+  for (const p of peers) assert.match(p.Name, /^\S+-[0-9a-zA-Z]{12}$/, p.Name);
+  assert.equal((await lab.context(1, ['network', 'inspect', '-f', '{{json .Peers}}', 'closed'])).stdout.trim(), 'null');
   // Each host holds one FDB entry per remote container, pointing at that container's host.
   await waitFor('FDB entries on host 1', 5000, async () => (await fdbOf(lab, 1, netId)).length === 2);
   const fdb1 = await fdbOf(lab, 1, netId);
@@ -118,6 +123,8 @@ test('overlay across three hosts: visible everywhere, traffic between hosts, Doc
   // kill -9 of host 3's engine: its endpoint's lease runs out and host 1 unprograms it.
   await lab.hosts[2]!.kill9Daemon();
   await waitFor('host 3 endpoint expired on host 1', 20_000, async () => (await fdbOf(lab, 1, netId)).every((e) => e.dst !== lab.lanAddr(3)));
+  const peersAfter = JSON.parse((await lab.context(1, ['network', 'inspect', '-f', '{{json .Peers}}', 'ov1'])).stdout) as Array<{ IP: string }>;
+  assert.deepEqual(peersAfter.map((p) => p.IP), [lab.lanAddr(1), lab.lanAddr(2)], 'a dead host is no peer');
   // Restarted, it publishes its running container again: same address, reachable again.
   await lab.hosts[2]!.restartDaemon();
   assert.equal(await ipOf(lab, 3, 'c3'), ips[2]);

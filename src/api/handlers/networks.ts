@@ -2,12 +2,14 @@
 import type { NetworkController, NetworkCreateRequest } from '../../engine/index.js';
 import type { Router } from '../router.js';
 import { requireJson, sendEmpty, sendJson } from '../body.js';
-import { networkView, type NetworkContainerView } from '../views/network.js';
+import { networkView, type NetworkContainerView, type NetworkPeerView } from '../views/network.js';
 
 export interface NetworkRoutesDeps {
   networks: NetworkController;
   /** Containers attached to a network, for inspect (empty until containers exist). */
   containersOf?: (networkId: string) => Record<string, NetworkContainerView>;
+  /** Hosts with an endpoint on a network (overlay networks' Peers); none for local networks. */
+  peersOf?: (networkId: string) => Promise<NetworkPeerView[]>;
   /** Network create/destroy events (docker events). */
   onEvent?: (action: 'create' | 'destroy', id: string, attributes: Record<string, string>) => void;
 }
@@ -19,9 +21,10 @@ export function networkRoutes(router: Router, deps: NetworkRoutesDeps): void {
     const list = networks.list(query.get('filters'));
     sendJson(res, 200, list.map((n) => networkView(n, {})));
   });
-  router.on('GET', '/networks/:id', ({ res, params }) => {
+  router.on('GET', '/networks/:id', async ({ res, params }) => {
     const n = networks.resolve(params.id ?? '');
-    sendJson(res, 200, networkView(n, deps.containersOf?.(n.id) ?? {}));
+    const peers = n.scope === 'swarm' && deps.peersOf ? await deps.peersOf(n.id) : [];
+    sendJson(res, 200, networkView(n, deps.containersOf?.(n.id) ?? {}, peers));
   });
   router.on('POST', '/networks/create', async ({ req, res }) => {
     const body = await requireJson<NetworkCreateRequest>(req);

@@ -17,7 +17,14 @@ function ipamConfig(p: IpamPoolRecord): Record<string, unknown> {
   return c;
 }
 
-export function networkView(n: NetworkRecord, containers: Record<string, NetworkContainerView> = {}): Record<string, unknown> {
+/** One host of an overlay network (Engine API PeerInfo). */
+export interface NetworkPeerView {
+  Name: string;
+  IP: string;
+}
+
+/** `peers`: inspect's Peers of an overlay network, left out when there are none (as Docker does). */
+export function networkView(n: NetworkRecord, containers: Record<string, NetworkContainerView> = {}, peers: readonly NetworkPeerView[] = []): Record<string, unknown> {
   const config = [n.ipam.v4, n.ipam.v6].filter((p): p is IpamPoolRecord => !!p).map(ipamConfig);
   return {
     Name: n.name,
@@ -36,5 +43,6 @@ export function networkView(n: NetworkRecord, containers: Record<string, Network
     Containers: containers,
     Options: n.options,
     Labels: n.labels,
+    ...(peers.length ? { Peers: peers } : {}),
   };
 }

@@ -190,6 +190,14 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
     return this.watch?.remote(networkId) ?? [];
   }
 
+  /** The hosts (node ids) with an endpoint on the network, this one included: inspect's Peers. */
+  peerNodes(networkId: string): string[] {
+    const nodes = new Set(this.watch?.nodesOf(networkId) ?? []);
+    const me = this.deps.cluster()?.store.nodeId;
+    if (me && [...this.local.values()].some((e) => e.networkId === networkId)) nodes.add(me);
+    return [...nodes];
+  }
+
   /** Waits until every change seen so far is in the kernel (tests, benchmarks). */
   async settled(): Promise<void> {
     await this.watch?.settled();

@@ -95,6 +95,11 @@ export class PeerWatch {
       }));
   }
 
+  /** The hosts (node ids) with at least one endpoint on the network, as the store says now. */
+  nodesOf(networkId: string): string[] {
+    return [...new Set([...(this.records.get(networkId)?.values() ?? [])].map((r) => r.node))];
+  }
+
   settled(): Promise<void> {
     return this.chain;
   }

@@ -19,7 +19,6 @@
  * layers until `collectGarbage` finds it unused.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -30,7 +29,7 @@ import { loadArchive } from './load.js';
 import { FULL_IMAGE_ID, HEX_ID, familiarName, familiarTagged, idHex, parseNamed, tagKey, type NamedRef } from './reference.js';
 import { planRemove } from './remove.js';
 import { chainIds, importSpec, parseSpec, sha256 } from './spec.js';
-import { unpackLayer } from './unpack.js';
+import { discardStaged, stageLayer, type StagedLayer } from './stage.js';
 import type { DeleteRecord, Image, ImageSpec, ImportOptions, InUseCheck, LoadedImage, RemoveOptions } from './types.js';
 
 interface IndexFile {
@@ -268,18 +267,22 @@ export class ImageStore {
    * skipped when present) one after another, then the config, tags and repository digest. Nothing
    * is kept of a pull that fails (layers it added are dropped, no tag moves).
    */
-  async addPulled(config: Buffer, layers: readonly { diffId: string; open: () => AsyncIterable<Buffer>; done?: () => void }[], tags: string[], repoDigest?: string): Promise<LoadedImage> {
-    return this.changing(async () => {
-      for (const l of layers) {
-        if (this.index.layers[idHex(l.diffId)]) continue;
-        const { diffId } = await this.addLayer(l.open());
-        if (diffId !== l.diffId) throw invalidParameter('layer-digest', `layer diff id mismatch: expected ${l.diffId}, got ${diffId}`);
-        l.done?.();
-      }
-      const loaded = await this.addImage(config, tags);
-      if (repoDigest) await this.recordDigest(repoDigest, loaded.id, false);
-      return loaded;
-    });
+  /**
+   * A pulled image: its layers were staged (unpacked into tmp/, see stage.ts) and checked by the
+   * caller; those the store lacks move into place, the others are discarded, then the config and
+   * tags are stored. Whatever happens, no staged file is left in tmp/.
+   */
+  async addPulled(config: Buffer, layers: readonly StagedLayer[], tags: string[], repoDigest?: string): Promise<LoadedImage> {
+    try {
+      return await this.changing(async () => {
+        for (const l of layers) if (this.isNewLayer(l)) await this.moveLayer(l);
+        const loaded = await this.addImage(config, tags);
+        if (repoDigest) await this.recordDigest(repoDigest, loaded.id, false);
+        return loaded;
+      });
+    } finally {
+      for (const l of layers) await discardStaged(l);
+    }
   }
 
   /** Remember that `name@sha256:...` is image `id` (after a pull or a push). */
@@ -323,25 +326,26 @@ export class ImageStore {
 
   /** Unpack a layer into tmp/, then move it to layers/<hex> unless an identical one is there. */
   private async addLayer(input: AsyncIterable<Buffer>): Promise<{ diffId: string }> {
-    const tmp = join(this.root, 'tmp', `layer-${randomBytes(6).toString('hex')}`);
-    const tmpTar = `${tmp}.tar`;
-    await mkdir(tmp, { mode: 0o755 });
-    const copy = createWriteStream(tmpTar);
+    const staged = await stageLayer(join(this.root, 'tmp'), input);
     try {
-      const { diffId, size } = await unpackLayer(input, tmp, copy);
-      await new Promise<void>((resolve, reject) => copy.end((e?: Error | null) => (e ? reject(e) : resolve())));
-      if (!this.index.layers[idHex(diffId)]) {
-        await rm(this.layerDir(diffId), { recursive: true, force: true }); // crash leftover, not indexed
-        await rename(tmp, this.layerDir(diffId));
-        await rename(tmpTar, this.layerTar(diffId));
-        this.index.layers[idHex(diffId)] = { size };
-      }
-      return { diffId };
+      if (this.isNewLayer(staged)) await this.moveLayer(staged);
+      return { diffId: staged.diffId };
     } finally {
-      copy.destroy();
-      await rm(tmp, { recursive: true, force: true });
-      await rm(tmpTar, { force: true });
+      await discardStaged(staged);
     }
+  }
+
+  /** Whether a staged layer is new to the store (then `moveLayer` must follow). */
+  private isNewLayer(l: StagedLayer): boolean {
+    return !this.index.layers[idHex(l.diffId)];
+  }
+
+  /** Move a staged layer into layers/ and layer-tars/ and index it. */
+  private async moveLayer(l: StagedLayer): Promise<void> {
+    await rm(this.layerDir(l.diffId), { recursive: true, force: true }); // crash leftover, not indexed
+    await rename(l.dir, this.layerDir(l.diffId));
+    await rename(l.tar, this.layerTar(l.diffId));
+    this.index.layers[idHex(l.diffId)] = { size: l.size };
   }
 
   /** Store config bytes as an image whose layers are all present, and point `tags` at it. */

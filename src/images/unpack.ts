@@ -191,10 +191,23 @@ class Unpacker {
   }
 }
 
+/** File content is written in batches of at least this many bytes (one writev each). */
+const WRITE_BATCH = 1 << 20;
+
 async function writeFile(path: string, body: AsyncIterable<Buffer>): Promise<void> {
   const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
-    for await (const chunk of body) await fh.write(chunk);
+    let batch: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of body) {
+      batch.push(chunk);
+      size += chunk.length;
+      if (size < WRITE_BATCH) continue;
+      await fh.writev(batch);
+      batch = [];
+      size = 0;
+    }
+    if (batch.length) await fh.writev(batch);
   } finally {
     await fh.close();
   }

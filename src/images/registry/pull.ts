@@ -7,20 +7,21 @@
  * errors: unknown tag, no access, unreachable), then `await p.run(progress)` (errors from here on
  * go into the progress stream).
  *
- * Beware: layers download concurrently (3 at a time, as dockerd) into the store's tmp/, each hashed
- * while written; a mismatch is `filesystem layer verification failed for digest ...` and nothing of
- * the pull is kept. Layers are then unpacked in order by the store, which checks each diff id.
- * gzip and uncompressed layers are decoded with node's zlib; zstd with the pure-JS fzstd decoder.
+ * Beware: layers download concurrently (3 at a time, as dockerd) and are decoded and unpacked into
+ * the store's tmp/ as they arrive (stage.ts), hashed on the way; only when every blob matched its
+ * digest and every tar its diff id does the store take them. A mismatch is `filesystem layer
+ * verification failed for digest ...` and nothing of the pull is kept. gzip is decoded with node's
+ * zlib (native); zstd with the pure-JS fzstd decoder.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { PassThrough, type Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { invalidParameter, notFound, RedesError, unavailable } from '../../util/index.js';
 import { familiarName, familiarTagged, parseNamed } from '../reference.js';
 import { hostArchitecture, parseSpec, sha256 } from '../spec.js';
+import { discardStaged, stageLayer, type StagedLayer } from '../stage.js';
 import type { ImageStore } from '../store.js';
 import { RegistryError, RepoClient, type Credentials } from './client.js';
 import { splitName, type Registries } from './endpoints.js';
@@ -48,6 +49,8 @@ export interface PreparedPull {
 
 const CONCURRENCY = 3;
 const MAX_CONFIG = 8 << 20;
+/** Decoded chunks (and so tar writes) of up to this size: 16 KiB chunks cost a syscall each. */
+const DECODE_CHUNK = 256 << 10;
 
 /** Docker's error for a failed manifest fetch. */
 function manifestError(e: unknown, ref: string, name: string): Error {
@@ -117,42 +120,54 @@ export async function preparePull(ctx: PullContext, refText: string): Promise<Pr
       const spec = parseSpec(config);
       if (spec.rootfs.diff_ids.length !== image.layers.length) throw invalidParameter('invalid-manifest', 'the manifest and its config disagree on the number of layers');
       const before = ctx.store.get(sha256(config));
-      const tmpFiles: string[] = [];
-      try {
-        const todo = image.layers.map((l, i) => ({ l, diffId: spec.rootfs.diff_ids[i] ?? '', short: l.digest.slice(7, 19), file: '' }));
-        const missing = todo.filter((t) => !ctx.store.hasLayer(t.diffId));
-        for (const t of todo) progress(missing.includes(t) ? { status: 'Pulling fs layer', progressDetail: {}, id: t.short } : { status: 'Already exists', progressDetail: {}, id: t.short });
-        let next = 0;
-        const worker = async (): Promise<void> => {
-          while (next < missing.length) {
-            const t = missing[next++];
-            if (!t) return;
-            t.file = join(ctx.store.root, 'tmp', `pull-${randomBytes(6).toString('hex')}`);
-            tmpFiles.push(t.file);
-            await download(c, t.l, t.file, t.short, progress);
-          }
-        };
-        for (const t of missing.slice(CONCURRENCY)) progress({ status: 'Waiting', progressDetail: {}, id: t.short });
-        await Promise.all(Array.from({ length: Math.min(CONCURRENCY, missing.length) }, worker));
-        const layers = missing.map((t) => ({
-          diffId: t.diffId,
-          open: () => {
-            progress({ status: 'Extracting', progressDetail: { current: 0, total: t.l.size }, id: t.short });
-            return decoded(t.file, t.l.mediaType);
-          },
-          done: () => progress({ status: 'Pull complete', progressDetail: {}, id: t.short }),
-        }));
-        const tags = named.tag || !named.digest ? [familiarTagged({ name: named.name, tag: reference })] : [];
-        const loaded = await ctx.store.addPulled(config, layers, tags, `${familiarName(named.name)}@${manifestDigest}`);
-        progress({ status: `Digest: ${manifestDigest}` });
-        const fresh = !before || !before.repoTags.includes(familiar);
-        progress({ status: `Status: ${fresh ? 'Downloaded newer image' : 'Image is up to date'} for ${familiar}` });
-        return { id: loaded.id };
-      } finally {
-        for (const f of tmpFiles) await rm(f, { force: true });
-      }
+      const todo = image.layers.map((l, i) => ({ l, diffId: spec.rootfs.diff_ids[i] ?? '', short: l.digest.slice(7, 19) }));
+      const missing = todo.filter((t) => !ctx.store.hasLayer(t.diffId));
+      for (const t of todo) progress(missing.includes(t) ? { status: 'Pulling fs layer', progressDetail: {}, id: t.short } : { status: 'Already exists', progressDetail: {}, id: t.short });
+      for (const t of missing.slice(CONCURRENCY)) progress({ status: 'Waiting', progressDetail: {}, id: t.short });
+      const staged = await fetchLayers(c, missing, join(ctx.store.root, 'tmp'), progress);
+      const tags = named.tag || !named.digest ? [familiarTagged({ name: named.name, tag: reference })] : [];
+      for (const t of missing) progress({ status: 'Extracting', progressDetail: { current: t.l.size, total: t.l.size }, progress: progressBar(t.l.size, t.l.size), id: t.short });
+      const loaded = await ctx.store.addPulled(config, staged, tags, `${familiarName(named.name)}@${manifestDigest}`);
+      for (const t of missing) progress({ status: 'Pull complete', progressDetail: {}, id: t.short });
+      progress({ status: `Digest: ${manifestDigest}` });
+      const fresh = !before || !before.repoTags.includes(familiar);
+      progress({ status: `Status: ${fresh ? 'Downloaded newer image' : 'Image is up to date'} for ${familiar}` });
+      return { id: loaded.id };
     },
   };
+}
+
+interface LayerTask {
+  l: Descriptor;
+  diffId: string;
+  short: string;
+}
+
+/**
+ * Download, verify and stage `tasks` (CONCURRENCY at a time). On the first failure the others are
+ * cut off, everything staged is removed, and that failure is thrown.
+ */
+async function fetchLayers(c: RepoClient, tasks: readonly LayerTask[], tmpDir: string, progress: Progress): Promise<StagedLayer[]> {
+  const staged: StagedLayer[] = [];
+  const abort = new AbortController();
+  let next = 0;
+  let failure: unknown;
+  const worker = async (): Promise<void> => {
+    for (let t = tasks[next++]; t && !abort.signal.aborted; t = tasks[next++]) {
+      try {
+        staged.push(await fetchLayer(c, t, tmpDir, progress, abort.signal));
+      } catch (e) {
+        failure ??= e;
+        abort.abort();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, tasks.length) }, worker));
+  if (failure !== undefined) {
+    for (const s of staged) await discardStaged(s);
+    throw failure;
+  }
+  return staged;
 }
 
 async function fetchSmall(c: RepoClient, d: Descriptor, limit: number): Promise<Buffer> {
@@ -184,45 +199,76 @@ function human(n: number): string {
   return `${i === 0 ? v : v.toFixed(v < 10 ? 3 : v < 100 ? 2 : 1).replace(/\.?0+$/, '')}${units[i]}`;
 }
 
-async function download(c: RepoClient, d: Descriptor, file: string, short: string, progress: Progress): Promise<void> {
+/**
+ * One layer, streamed: the blob is hashed as it arrives and decoded into the store's tmp/ at once
+ * (stage.ts); the compressed digest and size, then the diff id, must match before it counts. When
+ * decoding fails, the rest of the blob is still read and hashed: a blob that does not match its
+ * digest is reported as such, whatever garbage it made the decoder choke on.
+ */
+async function fetchLayer(c: RepoClient, t: LayerTask, tmpDir: string, progress: Progress, signal: AbortSignal): Promise<StagedLayer> {
+  const d = t.l;
   if (![...LAYER_GZIP, ...LAYER_ZSTD, ...LAYER_TAR].includes(d.mediaType)) {
     throw invalidParameter('layer-media-type', `unsupported layer media type "${d.mediaType}"`);
   }
   const res = await c.blob(d.digest);
+  const stop = (): void => void res.destroy(new Error('pull cancelled'));
+  signal.addEventListener('abort', stop, { once: true });
   const hash = createHash('sha256');
-  const out = createWriteStream(file);
+  const sink: Transform = LAYER_GZIP.includes(d.mediaType) ? createGunzip({ chunkSize: DECODE_CHUNK }) : new PassThrough({ highWaterMark: DECODE_CHUNK });
   let current = 0;
   let last = 0;
-  try {
-    for await (const chunk of res as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      current += chunk.length;
-      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-      const now = Date.now();
-      if (now - last > 100) {
-        last = now;
-        progress({ status: 'Downloading', progressDetail: { current, total: d.size }, progress: progressBar(current, d.size), id: short });
-      }
+  let blobDigest: string | undefined;
+  const digest = (): string => (blobDigest ??= `sha256:${hash.digest('hex')}`);
+  let decoding = true; // false once the decoder failed: the body is then only hashed
+  const finished = new Promise<boolean>((resolve) => res.once('close', () => resolve(res.complete)));
+  res.on('data', (chunk: Buffer) => {
+    hash.update(chunk);
+    current += chunk.length;
+    if (current > d.size) return void res.destroy(verifyError(d.digest));
+    const now = Date.now();
+    if (now - last > 100) {
+      last = now;
+      progress({ status: 'Downloading', progressDetail: { current, total: d.size }, progress: progressBar(current, d.size), id: t.short });
     }
-    if (!res.complete) throw unavailable('blob-incomplete', `failed to download layer ${d.digest}: unexpected EOF`);
+    if (decoding && !sink.write(chunk)) {
+      res.pause();
+      sink.once('drain', () => res.resume());
+    }
+  });
+  res.once('end', () => decoding && sink.end());
+  res.once('close', () => {
+    if (!res.complete) sink.destroy(unavailable('blob-incomplete', `failed to download layer ${d.digest}: unexpected EOF`));
+  });
+  sink.once('error', () => {
+    decoding = false;
+    res.resume();
+  });
+  let staged: StagedLayer | undefined;
+  try {
+    staged = await stageLayer(tmpDir, LAYER_ZSTD.includes(d.mediaType) ? zstdDecode(sink) : sink);
+    if (!(await finished)) throw unavailable('blob-incomplete', `failed to download layer ${d.digest}: unexpected EOF`);
+    progress({ status: 'Verifying Checksum', progressDetail: {}, id: t.short });
+    if (digest() !== d.digest || current !== d.size) throw verifyError(d.digest);
+    if (staged.diffId !== t.diffId) throw invalidParameter('layer-digest', `layer diff id mismatch: expected ${t.diffId}, got ${staged.diffId}`);
+    progress({ status: 'Download complete', progressDetail: {}, id: t.short });
+    return staged;
+  } catch (e) {
+    if (staged) await discardStaged(staged);
+    decoding = false;
+    sink.destroy();
+    res.resume();
+    const whole = await finished;
+    if (whole && !signal.aborted && !(e instanceof RedesError && e.code === 'blob-digest')) {
+      if (current !== d.size || digest() !== d.digest) throw verifyError(d.digest);
+    }
+    throw e;
   } finally {
-    await new Promise<void>((resolve) => out.end(() => resolve()));
+    signal.removeEventListener('abort', stop);
+    res.destroy();
   }
-  progress({ status: 'Verifying Checksum', progressDetail: {}, id: short });
-  const digest = `sha256:${hash.digest('hex')}`;
-  if (digest !== d.digest || current !== d.size) {
-    throw new RedesError('invalid-parameter', 'blob-digest', `filesystem layer verification failed for digest ${d.digest}`);
-  }
-  progress({ status: 'Download complete', progressDetail: {}, id: short });
 }
 
-/** The layer file as an uncompressed tar stream. */
-function decoded(file: string, mediaType: string): AsyncIterable<Buffer> {
-  const raw = createReadStream(file);
-  if (LAYER_GZIP.includes(mediaType)) return raw.pipe(createGunzip());
-  if (LAYER_ZSTD.includes(mediaType)) return zstdDecode(raw);
-  return raw;
-}
+const verifyError = (digest: string): RedesError => new RedesError('invalid-parameter', 'blob-digest', `filesystem layer verification failed for digest ${digest}`);
 
 async function* zstdDecode(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
   const out: Buffer[] = [];

@@ -164,7 +164,7 @@ export class LocalImageService implements ImageService {
       if (dangling === true && img.repoTags.length > 0) continue;
       const tags = f.has('reference') ? img.repoTags.filter((r) => f.get('reference').some((p) => familiarMatch(p, r))) : [...img.repoTags];
       if (tags.length === 0 && (dangling === false || f.has('reference'))) continue;
-      out.push({ ...imageSummary(img), RepoTags: tags });
+      out.push({ ...imageSummary(img), RepoTags: tags, RepoDigests: this.store.repoDigests(img.id) });
     }
     return out;
   }
@@ -175,7 +175,7 @@ export class LocalImageService implements ImageService {
 
   inspect(name: string): ImageInspectJson {
     const img = this.store.resolve(name);
-    return imageInspect(img, this.store.rootfsLayers(img.id));
+    return { ...imageInspect(img, this.store.rootfsLayers(img.id)), RepoDigests: this.store.repoDigests(img.id) };
   }
 
   async history(name: string): Promise<ImageHistoryItem[]> {

@@ -1,11 +1,15 @@
 // The sandbox registry (Debian's docker-registry as registry.test:5000 in the world, TLS from the
 // sandbox's CA) with the docker CLI: push, rmi, pull back the same image id; an unknown tag in
-// Docker's words; a corrupted blob refused with nothing stored, then a good pull.
+// Docker's words; a corrupted blob refused with nothing stored, then a good pull; crafted manifest
+// lists and OCI indexes (the linux/amd64 entry is pulled); a registry that dies halfway through a
+// pull (an error, nothing stored, the next pull works).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startSandbox, type Sandbox } from '../helpers/sandbox.js';
+import { craftImage, craftIndex, gzipLayer, pushCrafted, startWorldTool, trustPort, type Crafted } from '../helpers/registry-tools.js';
 
 let sb: Sandbox;
 before(async () => {
@@ -69,4 +73,64 @@ test('a corrupted layer blob is refused and nothing is stored; the repaired blob
   await flip();
   await sb.docker(['pull', REF]);
   assert.match(await imageId(REF), /^sha256:/);
+});
+
+const inspect = async (ref: string): Promise<{ Id: string; Architecture: string; RepoDigests: string[]; RootFS: { Layers: string[] } }> =>
+  JSON.parse((await sb.docker(['image', 'inspect', '-f', '{{json .}}', ref])).stdout) as { Id: string; Architecture: string; RepoDigests: string[]; RootFS: { Layers: string[] } };
+
+test('a manifest list and an OCI index: the linux/amd64 entry is pulled, an index without it is refused', async () => {
+  const image = async (arch: string, format: 'oci' | 'docker'): Promise<Crafted> => craftImage({ arch, format, layers: [await gzipLayer({ [`${format}-${arch}`]: `${arch}\n` })] });
+  const [arm, amd, ociArm, ociAmd] = [await image('arm64', 'docker'), await image('amd64', 'docker'), await image('arm64', 'oci'), await image('amd64', 'oci')];
+  const list = craftIndex('docker', [{ image: arm, arch: 'arm64', variant: 'v8' }, { image: amd, arch: 'amd64' }]);
+  const index = craftIndex('oci', [{ image: ociArm, arch: 'arm64', variant: 'v8' }, { image: ociAmd, arch: 'amd64' }]);
+  const armOnly = craftIndex('oci', [{ image: ociArm, arch: 'arm64', variant: 'v8' }]);
+  const images = [arm, amd, ociArm, ociAmd];
+  await pushCrafted(sb, [{ repo: 'crafted/multi', images, manifests: [...images.map((i) => ({ ref: i.manifest.digest, ...i.manifest })), { ref: 'list', ...list }, { ref: 'oci', ...index }, { ref: 'armonly', ...armOnly }] }]);
+  for (const [tag, top, want] of [['list', list, amd], ['oci', index, ociAmd]] as const) {
+    const ref = `registry.test:5000/crafted/multi:${tag}`;
+    const pull = await sb.docker(['pull', ref]);
+    assert.match(pull.stdout, new RegExp(`^Digest: ${top.digest}$`, 'm'), 'the digest of the list or index, as Docker prints it');
+    const got = await inspect(ref);
+    assert.equal(got.Id, want.id);
+    assert.equal(got.Architecture, 'amd64');
+    assert.deepEqual(got.RootFS.Layers, want.layers.map((l) => l.diffId));
+    assert.ok(got.RepoDigests.includes(`registry.test:5000/crafted/multi@${top.digest}`), JSON.stringify(got.RepoDigests));
+  }
+  // By digest: the index's digest names the same image.
+  await sb.docker(['rmi', 'registry.test:5000/crafted/multi:oci']);
+  await sb.docker(['pull', `registry.test:5000/crafted/multi@${index.digest}`]);
+  assert.equal((await inspect(`registry.test:5000/crafted/multi@${index.digest}`)).Id, ociAmd.id);
+  const none = await sb.docker(['pull', 'registry.test:5000/crafted/multi:armonly'], { allowFail: true });
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /no matching manifest for linux\/amd64 in the manifest list entries/);
+});
+
+test('the registry dies halfway through a pull: an error, no image and no layer kept; the next pull works', async () => {
+  const layers = [];
+  for (let i = 0; i < 3; i++) layers.push(await gzipLayer({ [`big${i}`]: randomBytes(3 << 20) }, 1));
+  const big = craftImage({ arch: 'amd64', layers });
+  await pushCrafted(sb, [{ repo: 'crafted/big', images: [big], manifests: [{ ref: 'v1', ...big.manifest }] }]);
+  await trustPort(sb, 5003);
+  const ref = 'registry.test:5003/crafted/big:v1';
+  // A proxy in front of the registry that exits once it has passed 1 MiB of a layer.
+  const dying = await startWorldTool(sb, ['proxy', '5003', String(1 << 20)]);
+  try {
+    const r = await sb.docker(['pull', ref], { allowFail: true, timeoutMs: 120_000 });
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, /unexpected EOF|ECONNRESET|socket hang up|aborted/);
+  } finally {
+    await dying.stop();
+  }
+  assert.equal((await sb.docker(['image', 'inspect', ref], { allowFail: true })).code, 1, 'no image');
+  const store = `/var/lib/redes/${sb.name}/images`;
+  const kept = await readdir(join(store, 'layers'));
+  for (const l of layers) assert.ok(!kept.includes(l.diffId.slice(7)), `layer ${l.diffId} kept`);
+  assert.deepEqual(await readdir(join(store, 'tmp')), [], 'no download or staged layer left');
+  const proxy = await startWorldTool(sb, ['proxy', '5003', '0']);
+  try {
+    await sb.docker(['pull', ref], { timeoutMs: 120_000 });
+    assert.equal((await inspect(ref)).Id, big.id);
+  } finally {
+    await proxy.stop();
+  }
 });

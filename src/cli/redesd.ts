@@ -11,7 +11,7 @@ import { ENGINE_VERSION, createApiServer, createTlsApiServer, listenTcp, listenU
 import { EventBus, healthHooks, ContainerUpdates, ContainerObserver, ContainerController, ContainerNetworking, NetworkController, createServiceDiscovery, installPortPublishing } from '../engine/index.js';
 import { Volumes } from '../volumes/index.js';
 import { openImageService } from '../images/index.js';
-import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, overlayDevices, predefinedNetworks, type NetworkDriver } from '../drivers/index.js';
+import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, overlayDevices, predefinedNetworks, type GuardedPort, type NetworkDriver } from '../drivers/index.js';
 import { FirewallManager, NftFirewall, NoFirewall } from '../firewall/index.js';
 import { PortReservations, isRootNetns, netnsId, netnsList, listRoutePrefixes, ensureSystemGroup } from '../kernel/index.js';
 import { Auditor } from '../audit/index.js';
@@ -72,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
   const cluster = await openDaemonCluster(opts, store, daemonId, ENGINE_VERSION);
   const firewall = opts.iptables ? new NftFirewall() : new NoFirewall();
   const fwm = new FirewallManager(firewall, opts.prefix);
-  const bridge = new BridgeDriver(fwm);
+  const bridge = new BridgeDriver(fwm, store.collection<GuardedPort>('l2guard'));
   const drivers = new Map<string, NetworkDriver>([
     ['bridge', bridge],
     ['host', hostDriver],

@@ -14,7 +14,8 @@ export type {
   NetworkDriver,
   NetworkOptions,
 } from './driver.js';
-export { BridgeDriver } from './bridge/bridge-driver.js';
+export { BridgeDriver, memoryGuardBook } from './bridge/bridge-driver.js';
+export type { GuardBook, GuardedPort } from './bridge/bridge-driver.js';
 export type { BridgeOptions } from './bridge/options.js';
 export { hostDriver, nullDriver } from './builtin.js';
 export { createSandbox, delEndpoint, deleteSandbox, listEndpointIfnames, listSandboxes } from './endpoint.js';

@@ -9,3 +9,5 @@ export type { Firewall } from './firewall.js';
 export { FirewallManager } from './manager.js';
 export { overlayTable, renderOverlayGuard, renderOverlayGuardTeardown } from './render-overlay.js';
 export type { OverlayGuardState } from './render-overlay.js';
+export { linkLocalOf, renderL2Delta, L2_COUNTERS } from './render-l2.js';
+export type { FirewallEndpoint } from './render-l2.js';

@@ -44,3 +44,16 @@ test('links are element deltas by owner and part of every full render', async ()
   await m.removeLinks('parent');
   assert.equal(fw.deltas.length, 2, 'nothing left, no transaction');
 });
+
+test('a guarded endpoint is one delta; a network change renders every guarded endpoint', async () => {
+  const fw = new RecordingFirewall();
+  const m = new FirewallManager(fw, 'redes');
+  m.loadEndpoint('e0', { port: 'veth0000000', mac: '02:42:ac:11:00:09', ipv4: '172.17.0.9' });
+  await m.setEndpoint('e1', { port: 'veth1111111', mac: '02:42:ac:11:00:02', ipv4: '172.17.0.2' });
+  assert.match(fw.deltas[0] ?? '', /^add element bridge redes l2mac \{ "veth1111111" \. 02:42:ac:11:00:02 \}$/m);
+  await m.setNetworks([]);
+  assert.deepEqual(fw.applied[0]?.endpoints?.map((e) => e.port), ['veth0000000', 'veth1111111']);
+  await m.setEndpoint('e1', undefined);
+  assert.match(fw.deltas[1] ?? '', /^delete element bridge redes l2ports \{ "veth1111111" \}$/m);
+  assert.deepEqual(m.state().endpoints?.map((e) => e.port), ['veth0000000']);
+});

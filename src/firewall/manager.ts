@@ -1,12 +1,13 @@
 /**
  * The one owner of the daemon's firewall state: bridge networks (from the bridge driver) and
  * published ports (from the port-publishing hook, by owner = container id) and legacy links allowed
- * through ICC-off bridges (from the link hook, by owner = parent container id). Every change is one nft
+ * through ICC-off bridges (from the link hook, by owner = parent container id) and containers' bridge
+ * ports guarded at layer 2 (from the bridge driver, by owner = endpoint id). Every change is one nft
  * transaction: a network change re-renders the whole table; a port change is an element delta whose
  * cost does not grow with the ports already published. Changes are applied one at a time, in order.
  *
  * Use: `new FirewallManager(firewall, prefix)`; drivers call `setNetworks`, the port hook calls
- * `setPorts` / `removePorts`, the link hook `setLinks` / `removeLinks`; `reload()` re-applies everything (`redes firewall reload`, and after
+ * `setPorts` / `removePorts`, the link hook `setLinks` / `removeLinks`, the bridge driver `setEndpoint`; `reload()` re-applies everything (`redes firewall reload`, and after
  * `nft flush ruleset`).
  *
  * Beware: when a delta fails (our table or an element is gone, e.g. someone flushed the ruleset),
@@ -17,6 +18,7 @@ import type { Firewall } from './firewall.js';
 import type { FirewallNetwork, FirewallState } from './render.js';
 import { portElement, renderPortDelta, type FirewallPort } from './render-ports.js';
 import { linkElement, renderLinkDelta, type FirewallLink } from './render-links.js';
+import { l2Key, renderL2Delta, type FirewallEndpoint } from './render-l2.js';
 
 const log = logger.child({ component: 'firewall' });
 
@@ -29,6 +31,7 @@ export class FirewallManager {
   private networks: readonly FirewallNetwork[] = [];
   private readonly ports = new Map<string, readonly FirewallPort[]>();
   private readonly links = new Map<string, readonly FirewallLink[]>();
+  private readonly endpoints = new Map<string, readonly FirewallEndpoint[]>();
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
@@ -38,7 +41,13 @@ export class FirewallManager {
 
   /** The state a full render would program now. */
   state(): FirewallState {
-    return { table: this.table, networks: this.networks, ports: [...this.ports.values()].flat(), links: [...this.links.values()].flat() };
+    return {
+      table: this.table,
+      networks: this.networks,
+      ports: [...this.ports.values()].flat(),
+      links: [...this.links.values()].flat(),
+      endpoints: [...this.endpoints.values()].flat(),
+    };
   }
 
   /** Replaces the bridge networks and re-renders the table. */
@@ -69,6 +78,17 @@ export class FirewallManager {
 
   removeLinks(owner: string): Promise<void> {
     return this.setLinks(owner, []);
+  }
+
+  /** Sets or drops a guarded endpoint (owner: its endpoint id) without touching the kernel (daemon start). */
+  loadEndpoint(owner: string, ep: FirewallEndpoint | undefined): void {
+    if (ep) this.endpoints.set(owner, [ep]);
+    else this.endpoints.delete(owner);
+  }
+
+  /** Guards a bridge port against forged sources (layer 2), or stops guarding it (`undefined`), with one element delta. */
+  setEndpoint(owner: string, ep: FirewallEndpoint | undefined): Promise<void> {
+    return this.setElements('endpoint', this.endpoints, owner, ep ? [ep] : [], l2Key, (added, removed, keep) => renderL2Delta(this.table, added, removed, keep));
   }
 
   /**

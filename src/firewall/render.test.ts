@@ -61,6 +61,15 @@ const scenarios: Record<string, FirewallState> = {
       { family: 6, proto: 'tcp', hostIp: '2001:db8:1::1', hostPort: 9090, containerIp: '2001:db8:1::2', containerPort: 90 },
     ],
   },
+  'l2-guarded-endpoints': {
+    table: 'redes',
+    networks: [defaultBridge, user],
+    endpoints: [
+      { port: 'veth1111111', mac: '02:42:ac:11:00:02', ipv4: '172.17.0.2' },
+      { port: 'veth2222222', mac: '02:42:0a:01:01:02', ipv4: '10.1.1.2', ipv6: '2001:db8:1::2' },
+      { port: 'veth3333333', mac: '02:42:ac:11:00:03', ipv4: '172.17.0.3' },
+    ],
+  },
   'links-icc-off': {
     table: 'redes',
     networks: [{ ...defaultBridge, icc: false }],

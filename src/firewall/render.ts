@@ -23,6 +23,8 @@
  * - `postrouting` (nat, srcnat): hairpin (a container to itself through its published port),
  *   host → 127.0.0.1 published ports, and each network's masquerade when leaving by another interface.
  *
+ * - table `bridge <prefix>`: layer-2 anti-spoofing on the containers' bridge ports (render-l2.ts).
+ *
  * The operators' own table `inet <prefix>-user` (chain `forward`, priority filter - 1) is declared
  * here but never flushed: rules put there survive every re-render (README "Firewall").
  *
@@ -31,6 +33,7 @@
  */
 import { portElements, type FirewallPort } from './render-ports.js';
 import { LINKS_SET, linkElements, type FirewallLink } from './render-links.js';
+import { L2_FAMILY, renderL2Table, type FirewallEndpoint } from './render-l2.js';
 
 export interface FirewallNetwork {
   /** Network id; its short form is written in a comment so a reader can map rules to networks. */
@@ -55,6 +58,8 @@ export interface FirewallState {
   ports?: readonly FirewallPort[];
   /** Legacy links allowed through ICC-off bridges (render-links.ts). */
   links?: readonly FirewallLink[];
+  /** Container endpoints on bridge ports, guarded against forged sources (render-l2.ts). */
+  endpoints?: readonly FirewallEndpoint[];
 }
 
 export const TABLE_FAMILY = 'inet';
@@ -153,11 +158,12 @@ export function renderRuleset(state: FirewallState): string {
   out.push('}');
 
   out.push('}');
+  // Layer 2 (table `bridge <prefix>`), in the same transaction.
+  out.push(...renderL2Table(state.table, state.endpoints ?? []));
   return out.join('\n') + '\n';
 }
 
-/** The script that removes our table (teardown); harmless when it is missing. The user table stays. */
+/** The script that removes our tables (teardown); harmless when they are missing. The user table stays. */
 export function renderTeardown(table: string): string {
-  const t = `${TABLE_FAMILY} ${table}`;
-  return `table ${t}\ndelete table ${t}\n`;
+  return [TABLE_FAMILY, L2_FAMILY].map((f) => `table ${f} ${table}\ndelete table ${f} ${table}\n`).join('');
 }

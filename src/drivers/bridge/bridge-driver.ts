@@ -1,7 +1,9 @@
 /**
  * The bridge driver: one Linux bridge per network, the gateway address on it, and the network's
  * share of the firewall (masquerade, isolation, ICC), which is re-rendered for all bridge networks
- * and applied in one nft transaction after every change.
+ * and applied in one nft transaction after every change. Each container's port (the host end of its
+ * veth) is guarded at layer 2: frames with a MAC or address that is not the endpoint's are dropped
+ * (firewall/render-l2.ts); the guarded ports are kept in a `GuardBook` so a restart guards them again.
  *
  * Beware: kernel calls act in the daemon's own network namespace (its sandbox host). Bridges are
  * recognised as ours by name (`docker0`, `br-<12 hex>`, or a name a network record gives), so
@@ -9,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ipBatch, ipJson, listLinks, type IpAddr, type IpCommand, type IpLink, ensureSysctl } from '../../kernel/index.js';
-import type { FirewallManager, FirewallNetwork } from '../../firewall/index.js';
+import type { FirewallEndpoint, FirewallManager, FirewallNetwork } from '../../firewall/index.js';
 import { logger, conflict, forbidden } from '../../util/index.js';
 import type { DriverNetwork, EndpointRef, EndpointSpec, NetworkDriver, NetworkOptions } from '../driver.js';
 import { parseBridgeOptions, type BridgeOptions } from './options.js';
@@ -18,6 +20,25 @@ import { addBridgeEndpoint, delEndpoint, newHostIfname } from '../endpoint.js';
 const log = logger.child({ component: 'bridge' });
 /** Bridges of ours: the default, user networks' default names, and tombstones of removed ones. */
 const OURS = /^(docker0|br-[0-9a-f]{12}|rdel-[0-9a-f]{8})$/;
+
+/** A guarded bridge port as the driver keeps it (by endpoint id) so a restarted daemon guards it again. */
+export interface GuardedPort extends FirewallEndpoint {
+  /** Endpoint id. */
+  id: string;
+}
+
+/** Where guarded ports are kept across restarts: a store collection, wired by redesd. */
+export interface GuardBook {
+  list(): GuardedPort[];
+  put(doc: GuardedPort): void;
+  delete(id: string): void;
+}
+
+/** A book that forgets everything at exit (tests). */
+export function memoryGuardBook(): GuardBook {
+  const m = new Map<string, GuardedPort>();
+  return { list: () => [...m.values()], put: (d) => void m.set(d.id, d), delete: (id) => void m.delete(id) };
+}
 
 interface BridgeNetwork {
   net: DriverNetwork<BridgeOptions>;
@@ -29,8 +50,16 @@ export class BridgeDriver implements NetworkDriver<BridgeOptions> {
   readonly scope = 'local';
   readonly allocator = 'local';
   private readonly nets = new Map<string, BridgeNetwork>();
-  /** `firewall`: the daemon's manager, shared with port publishing and links (one table). */
-  constructor(private readonly firewall: FirewallManager) {}
+  /**
+   * `firewall`: the daemon's manager, shared with port publishing and links (one table); `guards`:
+   * the containers' bridge ports guarded at layer 2, loaded here so the first full render holds them.
+   */
+  constructor(
+    private readonly firewall: FirewallManager,
+    private readonly guards: GuardBook = memoryGuardBook(),
+  ) {
+    for (const g of guards.list()) firewall.loadEndpoint(g.id, portOf(g));
+  }
 
   parseOptions(raw: Readonly<Record<string, string>>, ctx: { id: string; predefined: boolean }): { shown: Record<string, string>; options: NetworkOptions<BridgeOptions> } {
     const own = parseBridgeOptions(raw, ctx.id, ctx.predefined);
@@ -77,6 +106,13 @@ export class BridgeDriver implements NetworkDriver<BridgeOptions> {
     for (const net of nets) this.nets.set(net.id, this.toBridge(net));
     const wanted = new Set([...this.nets.values()].map((b) => b.opts.bridgeName));
     const links = await listLinks();
+    // A guarded port whose veth is gone (its container's namespace went while the daemon was down).
+    const present = new Set(links.map((l) => l.ifname));
+    for (const g of this.guards.list()) {
+      if (present.has(g.port)) continue;
+      this.guards.delete(g.id);
+      this.firewall.loadEndpoint(g.id, undefined);
+    }
     const orphans = links.filter((l) => l.linkinfo?.info_kind === 'bridge' && OURS.test(l.ifname) && !wanted.has(l.ifname));
     if (orphans.length) {
       log.info({ bridges: orphans.map((l) => l.ifname) }, 'removing bridges no network owns');
@@ -93,12 +129,28 @@ export class BridgeDriver implements NetworkDriver<BridgeOptions> {
   async joinEndpoint(net: DriverNetwork<BridgeOptions>, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }> {
     const b = this.nets.get(net.id) ?? this.toBridge(net);
     const hostIfname = newHostIfname();
-    await addBridgeEndpoint(b.opts.bridgeName, netns, hostIfname, { ...ep, mtu: b.opts.mtu });
+    // The port is guarded before it exists: no frame of the container ever passes unchecked.
+    const guard: GuardedPort = { id: ep.id, port: hostIfname, mac: ep.mac, ...(ep.ipv4 ? { ipv4: ep.ipv4.split('/')[0] } : {}), ...(ep.ipv6 ? { ipv6: ep.ipv6.split('/')[0] } : {}) };
+    this.guards.put(guard);
+    try {
+      await this.firewall.setEndpoint(ep.id, portOf(guard));
+      await addBridgeEndpoint(b.opts.bridgeName, netns, hostIfname, { ...ep, mtu: b.opts.mtu });
+    } catch (e) {
+      await this.unguard(ep.id).catch(() => undefined);
+      throw e;
+    }
     return { hostIfname };
   }
 
   async leaveEndpoint(_net: DriverNetwork<BridgeOptions>, netns: string, ep: EndpointRef): Promise<void> {
+    // The container's end is down and renamed before its port stops being guarded.
     await delEndpoint(netns, ep.ifname);
+    await this.unguard(ep.id);
+  }
+
+  private async unguard(id: string): Promise<void> {
+    this.guards.delete(id);
+    await this.firewall.setEndpoint(id, undefined);
   }
 
   private toBridge(net: DriverNetwork<BridgeOptions>): BridgeNetwork {
@@ -180,4 +232,8 @@ export class BridgeDriver implements NetworkDriver<BridgeOptions> {
     }));
     await this.firewall.setNetworks(networks);
   }
+}
+
+function portOf(g: GuardedPort): FirewallEndpoint {
+  return { port: g.port, mac: g.mac, ...(g.ipv4 ? { ipv4: g.ipv4 } : {}), ...(g.ipv6 ? { ipv6: g.ipv6 } : {}) };
 }

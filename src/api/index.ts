@@ -16,3 +16,5 @@ export { containerOpsRoutes } from './handlers/container-ops.js';
 export { volumeRoutes } from './handlers/volumes.js';
 export { eventRoutes } from './handlers/events.js';
 export { buildRoutes } from './handlers/build.js';
+export { containerFileRoutes } from './handlers/container-files.js';
+export { systemDfRoutes } from './handlers/system-df.js';

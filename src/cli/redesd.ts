@@ -7,8 +7,8 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ENGINE_VERSION, createApiServer, createTlsApiServer, listenTcp, listenUnix, networkRoutes, Router, systemRoutes, swarmRoutes, imageRoutes, containerRoutes, containersOf, containerOpsRoutes, volumeRoutes, eventRoutes, closeHijacked, handleUpgrade, firewallRoutes, auditRoutes, buildRoutes } from '../api/index.js';
-import { EventBus, healthHooks, ContainerUpdates, ContainerObserver, ContainerController, ContainerNetworking, NetworkController, createServiceDiscovery, installPortPublishing } from '../engine/index.js';
+import { ENGINE_VERSION, createApiServer, createTlsApiServer, listenTcp, listenUnix, networkRoutes, Router, systemRoutes, swarmRoutes, imageRoutes, containerRoutes, containersOf, containerOpsRoutes, volumeRoutes, eventRoutes, containerFileRoutes, systemDfRoutes, closeHijacked, handleUpgrade, firewallRoutes, auditRoutes, buildRoutes } from '../api/index.js';
+import { EventBus, healthHooks, ContainerUpdates, ContainerObserver, ContainerFiles, ContainerUsage, ContainerController, ContainerNetworking, NetworkController, createServiceDiscovery, installPortPublishing } from '../engine/index.js';
 import { Volumes } from '../volumes/index.js';
 import { openImageService } from '../images/index.js';
 import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, overlayDevices, predefinedNetworks, type GuardedPort, type NetworkDriver } from '../drivers/index.js';
@@ -172,8 +172,30 @@ async function main(argv: string[]): Promise<number> {
   containerRoutes(router, { containers: ctl, networks, portsOf: (id) => ports.portsOf(id) });
   volumeRoutes(router, { volumes });
   eventRoutes(router, { bus });
+  const updates = new ContainerUpdates(ctl);
+  const usage = new ContainerUsage(ctl, { imageSize: (id) => images.store.get(id)?.size ?? 0, emit: (attrs) => bus.emit('container', 'prune', '', attrs) });
+  containerFileRoutes(router, {
+    usage,
+    files: new ContainerFiles(ctl, {
+      layers: (id) => images.store.rootfsLayers(id),
+      volumePath: (name) => volumes.path(name),
+      imageSpec: (id) => (images.store.get(id) ?? images.resolve(id)).spec,
+      commit: (layer, makeConfig, tags) => images.store.commit(layer, makeConfig, tags),
+      pause: (id) => updates.pause(id),
+      unpause: (id) => updates.unpause(id),
+    }),
+  });
+  systemDfRoutes(router, {
+    containers: () => ctl.list({ all: true }),
+    usage,
+    images: () => images.store.list(),
+    layerSize: (d) => images.store.layerSize(d),
+    volumes,
+    volumeUsers: (name) => ctl.volumeUsers(name),
+    portsOf: (id) => ports.portsOf(id),
+  });
   containerOpsRoutes(router, {
-    updates: new ContainerUpdates(ctl),
+    updates,
     observer: new ContainerObserver({ resolve: (t) => ctl.resolve(t), cgroupPath: (id) => ctl.cgroupPath(id) }),
   });
   firewallRoutes(router, {

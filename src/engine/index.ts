@@ -21,3 +21,5 @@ export type { EventMessage } from './events.js';
 export { eventFilter } from './events.js';
 export { healthHooks } from './containers/health.js';
 export { parseEventTime } from './events.js';
+export { ContainerFiles, mergeCommitConfig, type ContainerFilesDeps, type ContainerChange, type CommitRequest } from './containers/container-files.js';
+export { ContainerUsage, bytesUnder, type ContainerUsageDeps } from './containers/container-usage.js';

@@ -26,6 +26,10 @@ export type { Credentials } from './registry/client.js';
 export type { JsonMessage, PreparedPull, Progress } from './registry/pull.js';
 export { parseNamed, familiarName, familiarTagged, tagKey, shortImageId, type NamedRef } from './reference.js';
 export { packTar, type TarEntry } from './tar-write.js';
+export { packTree, resolveScoped, statScoped, cleanContainerPath, goFileMode, type PathStat, type ScopedView, type PackTreeOptions } from './tree-tar.js';
+export { extractArchive, type ExtractOptions } from './unpack.js';
+export { planSave, saveImages, type SaveItem } from './save.js';
+export { commitSpec, type CommitOptions } from './spec.js';
 export type {
   Image,
   ImageConfig,

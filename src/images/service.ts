@@ -13,7 +13,9 @@
  */
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
+import tarStream from 'tar-stream';
+import { planSave, saveImages } from './save.js';
 import { imageInspect, imageSummary, type ImageInspectJson, type ImageSummaryJson } from './api-shapes.js';
 import { ensureBusyboxImage } from './busybox.js';
 import { familiarName, familiarTagged, parseNamed, tagKey } from './reference.js';
@@ -83,6 +85,8 @@ export interface ImageService {
   importRootfs(tar: Readable, req: ImportRequest): Promise<Image>;
   /** `docker load`: a `docker save` or OCI layout tar. */
   load(tar: Readable): Promise<LoadedImage[]>;
+  /** `docker save`: the archive of the named images (names are checked before it starts). */
+  save(names: readonly string[]): Readable;
   /** `docker tag`: point `repo[:tag]` at `source`; returns the familiar `name:tag`. */
   tag(source: string, repo: string, tag?: string): Promise<string>;
   /** `docker rmi`: untag and delete with Docker's conflict rules. */
@@ -212,6 +216,18 @@ export class LocalImageService implements ImageService {
 
   load(tar: Readable): Promise<LoadedImage[]> {
     return this.store.load(tar);
+  }
+
+  save(names: readonly string[]): Readable {
+    const items = planSave(this.store, names);
+    const pack = tarStream.pack();
+    const out = new PassThrough();
+    saveImages(this.store, items, pack).then(
+      () => pack.finalize(),
+      (e: unknown) => out.destroy(e instanceof Error ? e : new Error(String(e))),
+    );
+    pack.pipe(out);
+    return out;
   }
 
   tag(source: string, repo: string, tag?: string): Promise<string> {

@@ -82,3 +82,28 @@ export function importSpec(diffId: string, config: ImageConfig, message?: string
     rootfs: { type: 'layers', diff_ids: [diffId] },
   };
 }
+
+export interface CommitOptions {
+  author?: string;
+  comment?: string;
+  /** The history entry's `created_by` (Docker: the container's command). */
+  createdBy?: string;
+}
+
+/** The config `docker commit` writes: the parent's, one more layer and history entry, the new config. */
+export function commitSpec(parent: ImageSpec, diffId: string, config: ImageConfig, opts: CommitOptions = {}): ImageSpec {
+  const created = nowRfc3339Nano();
+  const entry = { created, ...(opts.author ? { author: opts.author } : {}), ...(opts.createdBy ? { created_by: opts.createdBy } : {}), ...(opts.comment ? { comment: opts.comment } : {}) };
+  const { author: _a, comment: _c, ...rest } = parent;
+  return {
+    ...rest,
+    architecture: parent.architecture || hostArchitecture(),
+    os: parent.os || 'linux',
+    ...(opts.author ? { author: opts.author } : {}),
+    ...(opts.comment ? { comment: opts.comment } : {}),
+    config,
+    created,
+    history: [...(parent.history ?? []), entry],
+    rootfs: { type: 'layers', diff_ids: [...parent.rootfs.diff_ids, diffId] },
+  };
+}

@@ -149,6 +149,14 @@ export class ImageStore {
     });
   }
 
+  /** `docker commit`: a new layer from a tar stream, then the image whose config `makeConfig` writes for it. */
+  async commit(layer: AsyncIterable<Buffer>, makeConfig: (diffId: string) => Buffer, tags: string[]): Promise<LoadedImage> {
+    return this.changing(async () => {
+      const { diffId } = await this.addLayer(layer);
+      return this.addImage(makeConfig(diffId), tags);
+    });
+  }
+
   /** Point `repo[:tag]` at the image `source` names; returns the familiar tag (`name:tag`). */
   async tag(source: string, repo: string, tag?: string): Promise<string> {
     const key = tagKey(repo, tag);
@@ -244,6 +252,11 @@ export class ImageStore {
   /** The layer's tar as it arrived (uncompressed); absent for layers stored before tars were kept. */
   layerTar(diffId: string): string {
     return join(this.root, 'layer-tars', `${idHex(diffId)}.tar`);
+  }
+
+  /** Bytes of a stored layer's files (0 when it is not stored). */
+  layerSize(diffId: string): number {
+    return this.index.layers[idHex(diffId)]?.size ?? 0;
   }
 
   /** True when the layer is stored (unpacked), as a pull asks before downloading it. */

@@ -2,7 +2,8 @@
  * Unpacking one layer tar into a directory that overlayfs can use as a lower layer.
  *
  * Use: `const { diffId, size } = await unpackLayer(tarBytes, emptyDir)`. The caller names the
- * directory after `diffId` once it is complete (see store.ts).
+ * directory after `diffId` once it is complete (see store.ts). `extractArchive(tar, dir, opts)` is
+ * the same without layer semantics, for `docker cp` into a container.
  *
  * Beware, safety: entry names that are absolute or climb out with `..` are refused, and every path
  * is resolved component by component with the layer directory as `/`, so a symlink in the layer
@@ -46,10 +47,27 @@ export function cleanEntryPath(name: string): string {
 
 /** Unpack a layer tar (plain or gzip) into `dest`, an existing empty directory; `copyTo` gets the tar bytes. */
 export async function unpackLayer(input: AsyncIterable<Buffer>, dest: string, copyTo?: Writable): Promise<UnpackResult> {
-  const u = new Unpacker(dest);
+  const u = new Unpacker(dest, { layer: true });
   const { digest } = await readTar(input, (h, body) => u.entry(h, body), copyTo);
   await u.finish();
   return { diffId: digest, size: u.size };
+}
+
+export interface ExtractOptions {
+  /** Refuse to replace a directory by a non-directory or the reverse (Docker's error texts). */
+  noOverwriteDirNonDir?: boolean;
+  /** Owner of everything extracted; the tar's own uid/gid when absent. */
+  chown?: { uid: number; gid: number };
+}
+
+/**
+ * Extract an archive into an existing directory as `docker cp` does (PUT /containers/{id}/archive):
+ * the same confinement as a layer, but `.wh.` names are plain files and existing files are merged.
+ */
+export async function extractArchive(input: AsyncIterable<Buffer>, dest: string, opts: ExtractOptions = {}): Promise<void> {
+  const u = new Unpacker(dest, { layer: false, ...opts });
+  await readTar(input, (h, body) => u.entry(h, body));
+  await u.finish();
 }
 
 class Unpacker {
@@ -59,7 +77,10 @@ class Unpacker {
   /** Parent directories already resolved (relative path → absolute); cleared when a path is replaced. */
   private readonly resolved = new Map<string, string>();
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly opts: ExtractOptions & { layer: boolean },
+  ) {}
 
   async entry(h: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
     const rel = cleanEntryPath(h.name);
@@ -68,6 +89,11 @@ class Unpacker {
     if (rel === '') {
       if (h.type === 'directory') this.dirs.push({ path: this.root, header: h });
       return drain(body);
+    }
+    if (!this.opts.layer) {
+      const path = posix.join(await this.parent(dir), base);
+      await this.clear(path, h.type === 'directory');
+      return this.create(path, h, body);
     }
     if (base === OPAQUE) {
       this.opaque.push(await this.parent(dir));
@@ -175,12 +201,18 @@ class Unpacker {
   private async clear(path: string, newIsDir: boolean): Promise<void> {
     const st = await lstat(path).catch(() => undefined);
     if (!st || (st.isDirectory() && newIsDir)) return;
+    if (this.opts.noOverwriteDirNonDir && st.isDirectory() !== newIsDir) {
+      // As Docker's chrooted untar words it: the path inside the extraction point, which is "/".
+      const rel = `/${posix.relative(this.root, path)}`;
+      throw invalidParameter('archive.overwrite', st.isDirectory() ? `cannot overwrite directory "${rel}" with non-directory "/"` : `cannot overwrite non-directory "${rel}" with directory "/"`);
+    }
     await rm(path, { recursive: true, force: true });
     if (st.isDirectory() || st.isSymbolicLink()) this.resolved.clear();
   }
 
   private async owner(path: string, h: TarHeader): Promise<void> {
-    if (process.getuid?.() === 0) await lchown(path, h.uid ?? 0, h.gid ?? 0);
+    const ids = this.opts.chown ?? { uid: h.uid ?? 0, gid: h.gid ?? 0 };
+    if (process.getuid?.() === 0) await lchown(path, ids.uid, ids.gid);
   }
 
   private async metadata(path: string, h: TarHeader): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * Routes of `/images`: import and (local-only) pull, load, list, inspect, history, tag, remove, prune.
+ * Routes of `/images`: import and pull, load, save (`/images/get`), list, inspect, history, tag, remove, prune.
  *
  * Use: `imageRoutes(router, { images })` with the engine's `ImageService`.
  *
@@ -41,6 +41,8 @@ export function imageRoutes(router: Router, deps: ImageRoutesDeps): void {
   router.on('POST', '/images/prune', async ({ res, query }) => {
     sendJson(res, 200, await images.prune(query.get('filters')));
   });
+  router.on('GET', '/images/get', ({ res, query }) => saveImages(images, res, query.getAll('names'), query));
+  router.on('GET', '/images/:name*/get', ({ res, params, query }) => saveImages(images, res, [params.name ?? ''], query));
   router.on('GET', '/images/:name*/json', ({ res, params }) => {
     sendJson(res, 200, images.inspect(params.name ?? ''));
   });
@@ -55,6 +57,23 @@ export function imageRoutes(router: Router, deps: ImageRoutesDeps): void {
   router.on('DELETE', '/images/:name*', async ({ res, params, query }) => {
     // Untagged build steps below the image go with it unless `noprune` (docker rmi --no-prune).
     sendJson(res, 200, await images.remove(params.name ?? '', { force: queryBool(query, 'force'), noPrune: queryBool(query, 'noprune') }));
+  });
+}
+
+/** `docker save`: one tar of the named images; a missing name fails before any byte is sent. */
+async function saveImages(images: ImageService, res: ServerResponse, names: string[], query: URLSearchParams): Promise<void> {
+  const platform = query.get('platform');
+  if (platform) throw invalidParameter('images.save_platform', `platform selection is not supported by this engine (only the local platform is stored): ${platform}`);
+  const content = images.save(names);
+  res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+  await new Promise<void>((resolve) => {
+    content.on('error', (e) => {
+      log.warn({ err: e }, 'save failed while streaming');
+      res.destroy(e);
+      resolve();
+    });
+    res.on('close', () => resolve());
+    content.pipe(res);
   });
 }
 

@@ -104,6 +104,12 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     });
   }
 
+  /** Runs `fn` under the container's lock with its current record; nothing is saved (file operations). */
+  exclusive<T>(term: string, fn: (rec: ContainerRecord) => Promise<T>): Promise<T> {
+    const id = this.resolve(term).id;
+    return this.lock(id).run(() => fn(this.mustGet(id)));
+  }
+
   private get containers(): Collection<ContainerRecord> {
     return this.collection;
   }

@@ -12,18 +12,23 @@ import type { IncomingMessage } from 'node:http';
 import { runBuild, type BuildDeps, type BuildOptions } from '../../build/index.js';
 import type { Credentials } from '../../images/index.js';
 import { parseNamed, tagKey } from '../../images/index.js';
-import { invalidParameter, logger, notImplemented } from '../../util/index.js';
-import { queryBool } from '../body.js';
+import { Filters, invalidParameter, logger, notImplemented } from '../../util/index.js';
+import { queryBool, sendJson } from '../body.js';
 import { statusOf } from '../http-status.js';
 import type { RequestContext, Router } from '../router.js';
 import { bodyStream, drain, writeStreamError } from './images.js';
 
 const log = logger.child({ component: 'api.build' });
 
+const BUILD_PRUNE_FILTERS = ['until', 'id', 'parent', 'type', 'description', 'inuse', 'shared', 'private'];
+
 export function buildRoutes(router: Router, deps: BuildDeps): void {
   router.on('POST', '/build', (ctx) => build(deps, ctx));
-  router.on('POST', '/build/prune', () => {
-    throw notImplemented('build-prune', 'docker builder prune is not supported by this engine yet (docker image prune -a removes build steps with their images)');
+  // Build steps are kept as images here (docker image prune removes them), so there is no separate
+  // build cache: nothing to delete. `docker system prune` calls this after its other prunes.
+  router.on('POST', '/build/prune', ({ res, query }) => {
+    Filters.parse(query.get('filters')).validate(BUILD_PRUNE_FILTERS);
+    sendJson(res, 200, { CachesDeleted: null, SpaceReclaimed: 0 });
   });
 }
 

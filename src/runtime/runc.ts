@@ -7,6 +7,9 @@
  * not `ip netns exec` (which remounts /sys). `--log /dev/null` keeps runc's error on stderr as one
  * plain line rather than logrus text.
  */
+import { readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { join } from 'node:path';
 import { CommandError, run } from '../kernel/index.js';
 import { conflict, notFound } from '../util/index.js';
 
@@ -62,12 +65,38 @@ export async function runcStart(rc: Runc, id: string): Promise<void> {
  * running is a conflict, an unknown one is not found.
  */
 export async function runcKill(rc: Runc, id: string, signal: string | number = 'SIGTERM'): Promise<void> {
+  if (signalDirectly(rc, id, signal)) return;
   try {
     await run(argv(rc, 'kill', id, String(signal)), { timeoutMs: 10_000 });
   } catch (e) {
     if (missing(e)) throw notFound('container-not-found', `No such container: ${id}`);
     if (notRunning(e)) throw conflict('container-not-running', `Container ${id} is not running`);
     throw e;
+  }
+}
+
+/**
+ * What `runc kill` does, without starting runc (which costs 60-300 ms on these machines): read the
+ * init's pid and start time from runc's state file, check that the pid still names that process (so
+ * a reused pid is never signalled), send the signal. Returns false when anything is unclear (no state,
+ * the process gone, an unknown signal): the caller then asks runc, which gives its own errors.
+ */
+function signalDirectly(rc: Runc, id: string, signal: string | number): boolean {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id)) return false;
+  const signo = typeof signal === 'number' ? signal : osConstants.signals[`SIG${signal.replace(/^SIG/, '')}` as keyof typeof osConstants.signals];
+  if (!Number.isInteger(signo) || signo <= 0) return false;
+  try {
+    const st = JSON.parse(readFileSync(join(rc.root, id, 'state.json'), 'utf8')) as { init_process_pid?: number; init_process_start?: number };
+    const pid = st.init_process_pid;
+    if (!pid || !st.init_process_start) return false;
+    // Field 22 of /proc/PID/stat (after the parenthesised command, which may hold spaces).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[19]) !== st.init_process_start || fields[0] === 'Z') return false;
+    process.kill(pid, signo);
+    return true;
+  } catch {
+    return false;
   }
 }
 

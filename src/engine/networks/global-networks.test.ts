@@ -7,6 +7,8 @@ import { MemoryClusterBackend, clusterKeys, type ClusterStore } from '../../clus
 import type { DriverNetwork, NetworkDriver, NetworkOptions } from '../../drivers/index.js';
 import { Store } from '../../store/index.js';
 import { NetworkController } from './network-controller.js';
+import { GlobalNetworks } from './global-networks.js';
+import type { NetworkRecord } from './network-record.js';
 
 class FakeGlobalDriver implements NetworkDriver<{ vni: number }> {
   readonly name = 'overlay';
@@ -109,4 +111,51 @@ test('outside a cluster: the driver refuses, nothing is stored', async () => {
   await a.ctl.init();
   await assert.rejects(a.ctl.create({ Name: 'ov', Driver: 'overlay' }), /This node is not a swarm manager/);
   assert.throws(() => a.ctl.resolve('ov'), /not found/);
+});
+
+test('two managers creating at the same moment: different subnets, and one name once', async (t) => {
+  const backend = new MemoryClusterBackend();
+  const s1 = backend.store('n1');
+  const s2 = backend.store('n2');
+  const a = engine(() => s1);
+  const b = engine(() => s2);
+  t.after(async () => {
+    await a.ctl.close();
+    await b.ctl.close();
+  });
+  await a.ctl.init();
+  await b.ctl.init();
+  // Both list the cluster before either publishes: without the claims both would take 10.0.0.0/24.
+  const [x, y] = await Promise.all([a.ctl.create({ Name: 'ova', Driver: 'overlay' }), b.ctl.create({ Name: 'ovb', Driver: 'overlay' })]);
+  const subnets = [a.ctl.get(x.id)?.ipam.v4?.subnet, b.ctl.get(y.id)?.ipam.v4?.subnet].sort();
+  assert.deepEqual(subnets, ['10.0.0.0/24', '10.0.1.0/24']);
+  const same = await Promise.allSettled([a.ctl.create({ Name: 'twin', Driver: 'overlay' }), b.ctl.create({ Name: 'twin', Driver: 'overlay' })]);
+  assert.equal(same.filter((r) => r.status === 'fulfilled').length, 1);
+  const lost = same.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  assert.match(String(lost?.reason), /network with name twin already exists/);
+  // Removing a network frees its name and subnet for the next create.
+  const freed = a.ctl.get(x.id)?.ipam.v4?.subnet as string;
+  await a.ctl.remove('ova');
+  assert.equal(await s1.get(clusterKeys.networkName('ova')), undefined);
+  assert.equal(await s1.get(clusterKeys.subnet(freed)), undefined);
+  const again = await b.ctl.create({ Name: 'ova', Driver: 'overlay', IPAM: { Config: [{ Subnet: freed }] } });
+  assert.equal(b.ctl.get(again.id)?.ipam.v4?.subnet, freed);
+});
+
+test('a claim whose network never appeared (its creator died before publishing) is taken over', async () => {
+  const backend = new MemoryClusterBackend();
+  const s1 = backend.store('n1');
+  await s1.create(clusterKeys.networkName('ghost'), 'f'.repeat(64), { lease: true });
+  const g = new GlobalNetworks(() => s1);
+  const rec = { id: 'a'.repeat(64), name: 'ghost', ipam: { driver: 'default', options: null, v4: { subnet: '10.0.5.0/24', gateway: '10.0.5.1', auxAddresses: {} } } } as unknown as NetworkRecord;
+  assert.equal(await g.claim(rec, 50), undefined);
+  assert.equal((await s1.get(clusterKeys.networkName('ghost')))?.value, rec.id);
+  assert.equal((await s1.get(clusterKeys.subnet('10.0.5.0/24')))?.value, rec.id);
+  // A claim held by a network that exists is a clash; nothing is kept of a failed claim.
+  await s1.put(clusterKeys.network(rec.id), '{}');
+  const other = { ...rec, id: 'b'.repeat(64), name: 'other' } as NetworkRecord;
+  assert.deepEqual(await g.claim(other, 50), { kind: 'subnet', subnet: '10.0.5.0/24' });
+  assert.equal(await s1.get(clusterKeys.networkName('other')), undefined);
+  await g.release(rec);
+  assert.equal(await s1.get(clusterKeys.subnet('10.0.5.0/24')), undefined);
 });

@@ -4,8 +4,10 @@
  * every engine mirrors the records it finds there into its own list, so `docker network ls` shows
  * them everywhere with SCOPE swarm, and removes them when the key goes.
  *
- * Use: the NetworkController calls `publish`/`unpublish` on create/remove and `start(handlers)` when
- * the engine is in a cluster (at init, or when it joins one); the handlers run under its mutex.
+ * Use: the NetworkController calls `claim` + `publish` on create, `unpublish` + `release` on remove,
+ * and `start(handlers)` when the engine is in a cluster (at init, or when it joins one); the handlers
+ * run under its mutex. `claim` makes names and subnets cluster-wide unique even when two managers
+ * create at the same moment (each checks the listing first, which alone cannot see the other).
  *
  * Beware: a record from the store is input from another host: it is checked (`parseGlobalRecord`)
  * before it reaches the local store or a driver. The watch starts from the listing's revision, so a
@@ -19,6 +21,16 @@ const log = logger.child({ component: 'global-networks' });
 
 /** Swarm's default address pool for overlay networks: 10.0.0.0/8 in /24s. */
 export const GLOBAL_DEFAULT_POOLS = [{ base: '10.0.0.0/8', size: 24 }] as const;
+
+/** How long a claim may wait for its network's record before it counts as left by a dead creator. */
+const STALE_CLAIM_MS = 10_000;
+
+/** What another network holds: its name, or one of the subnets asked for. */
+export type ClaimClash = { kind: 'name' } | { kind: 'subnet'; subnet: string };
+
+const subnetsOf = (rec: NetworkRecord): string[] => [rec.ipam.v4?.subnet, rec.ipam.v6?.subnet].filter((x): x is string => !!x);
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface GlobalHandlers {
   /** A record this engine does not have yet (or a changed one). */
@@ -56,6 +68,61 @@ export class GlobalNetworks {
     const s = this.store();
     if (!s) return [];
     return (await s.list(clusterKeys.networks)).items.flatMap((i) => parseGlobalRecord(i.value) ?? []);
+  }
+
+  /**
+   * Takes the name and the subnets of a network being created, cluster-wide, with atomic creates
+   * (leased to this host, so a creator that dies mid-way frees them): two managers creating at once
+   * never both get one. Returns undefined when all are this network's (nothing is kept then on a
+   * clash), else what another network holds. A claim whose network never appears (its creator died
+   * before publishing) is taken over after `staleMs`.
+   */
+  async claim(rec: NetworkRecord, staleMs = STALE_CLAIM_MS): Promise<ClaimClash | undefined> {
+    const s = this.need();
+    const wanted: Array<[string, ClaimClash]> = [
+      [clusterKeys.networkName(rec.name), { kind: 'name' }],
+      ...subnetsOf(rec).map((subnet): [string, ClaimClash] => [clusterKeys.subnet(subnet), { kind: 'subnet', subnet }]),
+    ];
+    const got: string[] = [];
+    for (const [key, clash] of wanted) {
+      if (await this.take(s, key, rec.id, staleMs)) {
+        got.push(key);
+        continue;
+      }
+      for (const k of got) await s.delete(k);
+      return clash;
+    }
+    return undefined;
+  }
+
+  /** Frees what `claim` took for the network (at its removal, or when its creation failed). */
+  async release(rec: NetworkRecord): Promise<void> {
+    const s = this.store();
+    if (!s) return;
+    for (const key of [clusterKeys.networkName(rec.name), ...subnetsOf(rec).map((c) => clusterKeys.subnet(c))]) {
+      if ((await s.get(key))?.value === rec.id) await s.delete(key);
+    }
+  }
+
+  /** One claim key: true when it is (now) this network's. */
+  private async take(s: ClusterStore, key: string, id: string, staleMs: number): Promise<boolean> {
+    for (let round = 0; round < 2; round++) {
+      if (await s.create(key, id, { lease: true })) return true;
+      const holder = await s.get(key);
+      if (!holder) continue;
+      if (holder.value === id) return true;
+      // Held by a network being created right now, or by one that exists: wait for its record a while.
+      const deadline = Date.now() + staleMs;
+      while (!(await s.get(clusterKeys.network(holder.value)))) {
+        if (Date.now() > deadline) break;
+        await sleep(Math.min(200, staleMs));
+      }
+      if (await s.get(clusterKeys.network(holder.value))) return false;
+      if ((await s.get(key))?.value !== holder.value) continue;
+      log.warn({ key, holder: holder.value }, 'taking over the claim of a network that never appeared');
+      await s.delete(key);
+    }
+    return false;
   }
 
   async publish(rec: NetworkRecord): Promise<void> {

@@ -39,6 +39,9 @@ export interface NetworkControllerDeps {
   cluster?: () => ClusterStore | undefined;
 }
 
+/** Subnet claims a create may lose to other managers before it gives up. */
+const MAX_CLAIM_TRIES = 16;
+
 const LIST_FILTERS = ['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type'];
 const PRUNE_FILTERS = ['label', 'label!', 'until'];
 
@@ -189,8 +192,11 @@ export class NetworkController {
       this.networks.delete(n.id);
       this.deps.store.releaseNetwork(n.id);
     });
-    // The other engines drop their copy when the key goes.
-    if (n.scope === 'swarm') await this.global.unpublish(n.id);
+    // The other engines drop their copy when the key goes; then its name and subnets are free again.
+    if (n.scope === 'swarm') {
+      await this.global.unpublish(n.id);
+      await this.global.release(n);
+    }
     log.info({ id: n.id, name: n.name }, 'network removed');
   }
 
@@ -226,10 +232,31 @@ export class NetworkController {
   }
 
   private async createLocked(req: NetworkCreateRequest): Promise<{ id: string; warning: string }> {
-    const rec = await this.buildRecord(req, { predefined: false });
+    // Subnets another manager is claiming at this very moment: planned around on the next try (an
+    // explicit subnet among them then fails with Docker's overlap text).
+    const avoid: string[] = [];
+    let rec: NetworkRecord;
+    for (;;) {
+      rec = await this.buildRecord(req, { predefined: false, avoid });
+      this.driverOf(rec).checkCreate(toDriverNetwork(rec), this.networks.list().filter((n) => n.driver === rec.driver).map(toDriverNetwork));
+      if (rec.scope !== 'swarm') break;
+      const clash = await this.global.claim(rec);
+      if (!clash) break;
+      if (clash.kind === 'name') throw conflict('network.name_exists', `network with name ${rec.name} already exists`);
+      if (avoid.length >= MAX_CLAIM_TRIES) throw conflict('network.subnet_contended', `could not claim a subnet for network ${rec.name}: ${avoid.length} tries lost races with other managers`);
+      avoid.push(clash.subnet);
+    }
+    try {
+      return await this.createClaimed(rec);
+    } catch (e) {
+      if (rec.scope === 'swarm') await this.global.release(rec).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async createClaimed(rec: NetworkRecord): Promise<{ id: string; warning: string }> {
     const driver = this.driverOf(rec);
     const dn = toDriverNetwork(rec);
-    driver.checkCreate(dn, this.networks.list().filter((n) => n.driver === rec.driver).map(toDriverNetwork));
     this.deps.store.transaction(() => this.networks.put(rec));
     failpoint('network.create.after-record');
     try {
@@ -251,7 +278,7 @@ export class NetworkController {
   }
 
   /** Validates a create request completely (no kernel changes) and returns the record to store. */
-  private async buildRecord(req: NetworkCreateRequest, how: { predefined: boolean; id?: string }): Promise<NetworkRecord> {
+  private async buildRecord(req: NetworkCreateRequest, how: { predefined: boolean; id?: string; avoid?: readonly string[] }): Promise<NetworkRecord> {
     const name = str(req.Name, 'Name');
     if (!name) throw invalidParameter('network.name_empty', 'network name must not be empty');
     // dockerd checks predefined names first: `create bridge` is forbidden, not a duplicate.
@@ -289,7 +316,7 @@ export class NetworkController {
     const parsed = driver.parseOptions(options, { id, predefined: how.predefined });
     const usesAddresses = parsed.options.attach === 'interface';
     const others = [...this.networks.list(), ...clusterNets];
-    const usedSubnets = others.flatMap((n) => [n.ipam.v4?.subnet, n.ipam.v6?.subnet].filter((s): s is string => !!s));
+    const usedSubnets = [...others.flatMap((n) => [n.ipam.v4?.subnet, n.ipam.v6?.subnet].filter((s): s is string => !!s)), ...(how.avoid ?? [])];
     // Host routes steer an automatic subnet choice, and a bridge may not sit on the host's own networks.
     const isBridge = driverName === 'bridge' && !how.predefined;
     const hostRoutes = usesAddresses && (isBridge || needsAutomaticSubnet(req.IPAM, enableIPv4, enableIPv6)) ? await this.deps.hostRoutes() : [];

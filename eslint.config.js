@@ -17,12 +17,13 @@ const layers = {
   volumes: ['store', 'kernel', 'util'],
   cluster: ['runtime', 'kernel', 'ipam', 'util'],
   drivers: ['cluster', 'firewall', 'kernel', 'ipam', 'util'],
-  engine: ['drivers', 'cluster', 'images', 'volumes', 'ipam', 'store', 'runtime', 'dns', 'util'],
+  host: ['drivers', 'images', 'runtime', 'firewall', 'kernel', 'util'],
+  engine: ['host', 'drivers', 'cluster', 'images', 'volumes', 'ipam', 'store', 'runtime', 'dns', 'util'],
   audit: ['engine', 'firewall', 'kernel', 'util'],
   build: ['engine', 'images', 'util'],
   api: ['engine', 'audit', 'build', 'images', 'util'],
   sandbox: ['kernel', 'runtime', 'util'],
-  cli: ['api', 'audit', 'build', 'engine', 'drivers', 'cluster', 'images', 'volumes', 'firewall', 'store', 'runtime', 'dns', 'sandbox', 'kernel', 'ipam', 'util'],
+  cli: ['api', 'audit', 'build', 'engine', 'host', 'drivers', 'cluster', 'images', 'volumes', 'firewall', 'store', 'runtime', 'dns', 'sandbox', 'kernel', 'ipam', 'util'],
 };
 const root = dirname(fileURLToPath(import.meta.url));
 

@@ -13,7 +13,8 @@ import { Volumes } from '../volumes/index.js';
 import { openImageService } from '../images/index.js';
 import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, overlayDevices, predefinedNetworks, type GuardedPort, type NetworkDriver } from '../drivers/index.js';
 import { FirewallManager, NftFirewall, NoFirewall } from '../firewall/index.js';
-import { PortReservations, isRootNetns, netnsId, netnsList, listRoutePrefixes, ensureSystemGroup } from '../kernel/index.js';
+import { KernelHost } from '../host/index.js';
+import { isRootNetns, netnsId, netnsList, listRoutePrefixes, ensureSystemGroup } from '../kernel/index.js';
 import { Auditor } from '../audit/index.js';
 import { DEFAULT_LOCAL_POOLS, withUlaPool } from '../ipam/index.js';
 import { Store } from '../store/index.js';
@@ -73,6 +74,8 @@ async function main(argv: string[]): Promise<number> {
   const firewall = opts.iptables ? new NftFirewall() : new NoFirewall();
   const fwm = new FirewallManager(firewall, opts.prefix);
   const bridge = new BridgeDriver(fwm, store.collection<GuardedPort>('l2guard'));
+  // Everything else the engine does to the kernel and to container processes goes through this one seam.
+  const host = new KernelHost({ runcRoot: join(opts.execRoot, 'runc'), firewall: fwm });
   const drivers = new Map<string, NetworkDriver>([
     ['bridge', bridge],
     ['host', hostDriver],
@@ -96,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
     cluster: () => cluster.access.store,
   });
   // Before the networks are restored, so that the first full ruleset already holds the stored ports.
-  const ports = await installPortPublishing({ store, networks, firewall: fwm, reservations: new PortReservations() });
+  const ports = await installPortPublishing({ store, networks, host: host.ports });
   await networks.init();
   await overlay.follow(networks);
 
@@ -138,7 +141,8 @@ async function main(argv: string[]): Promise<number> {
     removeLink: (name) => sd.links.removeLink(name),
     store,
     networks,
-    networking: new ContainerNetworking(store, networks, drivers),
+    networking: new ContainerNetworking(store, networks, drivers, host.netns),
+    host,
     images: { resolve: (ref) => images.resolve(ref), rootfsLayers: (id) => images.store.rootfsLayers(id) },
     prefix: opts.prefix,
     dataRoot: opts.dataRoot,

@@ -1,10 +1,11 @@
 /**
  * Endpoints: a container's interface on a network. The bridge driver makes a veth pair whose
  * container end is created straight inside the container's network namespace (no rename race in the
- * host namespace), then configures it there in one `ip -n NS -batch`.
+ * host namespace), then configures it there in one `ip -n NS -batch`. The container namespaces
+ * themselves are the engine's (host/'s ContainerNetnsOps).
  */
 import { randomBytes } from 'node:crypto';
-import { ipBatch, listLinks, type IpCommand, CommandError, netnsAdd, netnsDelete, netnsList } from '../kernel/index.js';
+import { ipBatch, type IpCommand, CommandError } from '../kernel/index.js';
 import { forbidden } from '../util/index.js';
 import type { EndpointSpec } from './driver.js';
 
@@ -74,25 +75,4 @@ export async function delEndpoint(netns: string, ifname: string): Promise<void> 
     return;
   }
   void ipBatch([['link', 'del', tomb]], netns).catch(() => undefined);
-}
-
-/** A container's own network namespace, with `lo` up. */
-export async function createSandbox(netns: string): Promise<void> {
-  await netnsAdd(netns);
-  await ipBatch([['link', 'set', 'lo', 'up']], netns);
-}
-
-/** Deleting the namespace frees its veth pairs too (asynchronously, which is the cheap way). */
-export async function deleteSandbox(netns: string): Promise<void> {
-  await netnsDelete(netns);
-}
-
-export async function listSandboxes(prefix: string): Promise<string[]> {
-  return (await netnsList()).filter((n) => n.startsWith(prefix));
-}
-
-/** The endpoint interfaces (`eth<N>`, and tombstones of deletes cut short) in a container namespace. */
-export async function listEndpointIfnames(netns: string): Promise<string[]> {
-  const links = await listLinks(netns).catch(() => []);
-  return links.map((l) => l.ifname).filter((n) => /^(eth\d+|rdel[0-9a-f]{8})$/.test(n));
 }

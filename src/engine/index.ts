@@ -1,7 +1,7 @@
 /**
  * engine/: the controller of every request, in folders by concern: networks/, containers/, and the
  * container features ports/, links/ and discovery/ (embedded DNS). Makes no kernel calls itself:
- * drivers/ and runtime/ do. Other layers import only from this file.
+ * the drivers and the host seam (host/, injected by redesd) do. Other layers import only from this file.
  */
 export { NetworkController, toDriverNetwork, type NetworkControllerDeps, type IpamDefaults } from './networks/index.js';
 export type { NetworkRecord, IpamPoolRecord, NetworkCreateRequest } from './networks/index.js';

@@ -13,9 +13,8 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants, hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { Collection, Store } from '../../store/index.js';
-import { listSandboxes } from '../../drivers/index.js';
-import { attach as runtimeAttach, buildOciSpec, createContainer, deleteContainer, exitStatus, isRunning, readHostLimits, readLogs, resize as runtimeResize, signalContainer, startCreated, waitExit, type ExitStatus, type Runc, runcPause, oomKilled as oomKilledLog } from '../../runtime/index.js';
-import { mountRootfs, unmountRootfs } from '../../images/index.js';
+import { attach as runtimeAttach, buildOciSpec, readHostLimits, readLogs, resize as runtimeResize, type ExitStatus, type Runc } from '../../runtime/index.js';
+import type { EngineHost } from '../../host/index.js';
 import { conflict, forbidden, invalidParameter, notFound, newId, logger, nowRfc3339Nano, ZERO_TIME, failpoint } from '../../util/index.js';
 import { recoverInterrupted } from './recovery.js';
 import { endedSession, LateAttach, liveSession } from './attach-session.js';
@@ -48,6 +47,8 @@ export interface ContainerControllerDeps {
   store: Store;
   networks: NetworkController;
   networking: ContainerNetworking;
+  /** Kernel and process operations (namespaces, rootfs mounts, runc). */
+  host: EngineHost;
   images: ImageLookup;
   prefix: string;
   dataRoot: string;
@@ -140,6 +141,10 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     return `/${this.deps.prefix}/${id}`;
   }
 
+  private get rt(): EngineHost['runtime'] {
+    return this.deps.host.runtime;
+  }
+
   private stateDir(rec: ContainerRecord): string {
     return join(rec.dir, 'state');
   }
@@ -151,12 +156,12 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     const keep = new Set<string>();
     for (const rec of this.containers.list()) {
       if (rec.state.status !== 'running') continue;
-      if (isRunning(this.stateDir(rec))) {
+      if (this.rt.isRunning(this.stateDir(rec))) {
         keep.add(rec.netns);
         this.monitor(rec);
         log.info({ id: rec.id, name: rec.name }, 're-adopted running container');
       } else {
-        await this.onExit(rec.id, exitStatus(this.stateDir(rec)));
+        await this.onExit(rec.id, this.rt.exitStatus(this.stateDir(rec)));
       }
     }
     const recovered = await recoverInterrupted({
@@ -164,9 +169,9 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       records: () => this.containers.list(),
       save: (r) => this.deps.store.transaction(() => this.containers.put(r)),
       networking: this.deps.networking,
+      runtime: this.rt,
       networkIds: () => this.deps.networks.all().map((n) => n.id),
       stateDir: (r) => this.stateDir(r),
-      runcRoot: this.runcRoot,
       containersDir: join(this.deps.dataRoot, 'containers'),
     });
     for (const what of recovered) log.info({ recovery: what }, 'crash recovery');
@@ -179,10 +184,10 @@ export class ContainerController extends ContainerQueries implements ContainerSe
         void this.autoRestart(rec.id, 'daemon-start');
       }
     }
-    for (const ns of await listSandboxes(`${this.deps.prefix}-c-`)) {
+    for (const ns of await this.deps.host.netns.list(`${this.deps.prefix}-c-`)) {
       if (!keep.has(ns)) {
         log.info({ netns: ns }, 'removing namespace no container owns');
-        await this.deps.networking.deleteSandbox(ns).catch(() => undefined);
+        await this.deps.host.netns.delete(ns).catch(() => undefined);
       }
     }
   }
@@ -297,7 +302,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       await writeEtcFiles(rec, etc, this.deps.resolvConfPath);
       mark('etc');
       const layers = this.deps.images.rootfsLayers(rec.image);
-      const rootfs = await mountRootfs(layers, rec.dir);
+      const rootfs = await this.rt.mountRootfs(layers, rec.dir);
       const volumeMounts = this.deps.volumes ? await ociMounts(rec.mounts ?? [], rootfs, this.deps.volumes) : [];
       const { args, additionalGids, ...settings } = await specSettings(rec, rootfs, [rec.path, ...rec.args]);
       const user = await resolveUser(rootfs, String(cfg.User ?? ''));
@@ -323,14 +328,14 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       await writeFile(join(rec.dir, 'config.json'), JSON.stringify(spec));
       mark('bundle');
       const stateDir = this.stateDir(rec);
-      const { pid } = await createContainer({ id: rec.id, bundleDir: rec.dir, stateDir, runcRoot: this.runcRoot, tty, openStdin: cfg.OpenStdin === true });
+      const { pid } = await this.rt.create({ id: rec.id, bundleDir: rec.dir, stateDir, tty, openStdin: cfg.OpenStdin === true });
       for (const { s, opts } of this.pending.get(rec.id) ?? []) {
         s.connect(await runtimeAttach(stateDir, { ...opts, stream: true, logs: false }));
       }
       this.pending.delete(rec.id);
       mark('create');
       failpoint('container.start.after-create');
-      await startCreated({ id: rec.id, runcRoot: this.runcRoot });
+      await this.rt.start(rec.id);
       mark('start');
       failpoint('container.start.after-start');
       rec.state = { ...rec.state, status: 'running', pid, exitCode: 0, error: '', startedAt: nowRfc3339Nano(), finishedAt: rec.state.finishedAt };
@@ -347,8 +352,8 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       for (const { s } of this.pending.get(rec.id) ?? []) s.fail();
       this.pending.delete(rec.id);
       if (hooksStarted) await this.notify('beforeStop', (h) => h.beforeStop?.(rec));
-      await deleteContainer({ id: rec.id, runcRoot: this.runcRoot }).catch(() => undefined);
-      await unmountRootfs(rec.dir).catch(() => undefined);
+      await this.rt.delete(rec.id).catch(() => undefined);
+      await this.rt.unmountRootfs(rec.dir).catch(() => undefined);
       if (this.deps.volumes) await releaseMounts(rec.mounts ?? [], this.deps.volumes);
       if (pluggedIn) await this.deps.networking.unplug(rec);
       for (const [name, ep] of Object.entries(rec.endpoints)) if (!ep.ifname) rec.endpoints[name] = { ...ep, endpointId: '' };
@@ -361,7 +366,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   }
 
   private monitor(rec: ContainerRecord): void {
-    void waitExit(this.stateDir(rec)).then(
+    void this.rt.waitExit(this.stateDir(rec)).then(
       (st) => this.onExit(rec.id, st),
       (e: unknown) => log.error({ err: e, id: rec.id }, 'waiting for container exit failed'),
     );
@@ -372,12 +377,12 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     return this.lock(id).run(async () => {
       const rec = this.containers.get(id);
       if (!rec || rec.state.status !== 'running') return;
-      const oomKilled = Number(rec.hostConfig.Memory ?? 0) > 0 && (st?.exitCode ?? 0) !== 0 && oomKilledLog(this.cgroupPath(id));
-      await deleteContainer({ id, runcRoot: this.runcRoot }).catch((e: unknown) => log.warn({ err: e, id }, 'runc delete failed'));
+      const oomKilled = Number(rec.hostConfig.Memory ?? 0) > 0 && (st?.exitCode ?? 0) !== 0 && this.rt.oomKilled(this.cgroupPath(id));
+      await this.rt.delete(id).catch((e: unknown) => log.warn({ err: e, id }, 'runc delete failed'));
       this.networkEvents(rec, 'disconnect');
       failpoint('container.exit.after-delete');
       await this.releaseNetwork(rec);
-      await unmountRootfs(rec.dir).catch((e: unknown) => log.warn({ err: e, id }, 'unmount failed'));
+      await this.rt.unmountRootfs(rec.dir).catch((e: unknown) => log.warn({ err: e, id }, 'unmount failed'));
       rec.state = { ...rec.state, status: 'exited', paused: false, oomKilled, pid: 0, exitCode: st?.exitCode ?? 255, finishedAt: st?.finishedAt ?? nowRfc3339Nano() };
       this.deps.store.transaction(() => this.containers.put(rec));
       log.info({ id, name: rec.name, exitCode: rec.state.exitCode }, 'container exited');
@@ -519,10 +524,10 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     if (!SIGNALS.test(signal)) throw invalidParameter('container.signal', `invalid signal: ${signal}`);
     const sigName = `SIG${signal.replace(/^SIG/, '')}` as keyof typeof osConstants.signals;
     this.emitEvent(rec, 'kill', { signal: /^\d+$/.test(signal) ? signal : String(osConstants.signals[sigName] ?? signal) });
-    await signalContainer({ id: rec.id, runcRoot: this.runcRoot }, /^\d+$/.test(signal) ? Number(signal) : signal.replace(/^SIG/, ''));
+    await this.rt.signal(rec.id, /^\d+$/.test(signal) ? Number(signal) : signal.replace(/^SIG/, ''));
     // A frozen process takes no signal until thawed: as dockerd, a signalled paused container is unpaused.
     if (rec.state.paused) {
-      await runcPause(this.runc, rec.id, false).catch(() => undefined);
+      await this.rt.pause(rec.id, false).catch(() => undefined);
       const cur = this.containers.get(rec.id);
       if (cur) this.deps.store.transaction(() => this.containers.put({ ...cur, state: { ...cur.state, paused: false } }));
     }
@@ -572,8 +577,8 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       const rec = this.containers.get(rec0.id);
       if (!rec) return;
       if (rec.state.status === 'running') await this.onExitUnlocked(rec);
-      await deleteContainer({ id: rec.id, runcRoot: this.runcRoot }).catch(() => undefined);
-      await unmountRootfs(rec.dir).catch(() => undefined);
+      await this.rt.delete(rec.id).catch(() => undefined);
+      await this.rt.unmountRootfs(rec.dir).catch(() => undefined);
       failpoint('container.rm.after-unmount');
       await rm(rec.dir, { recursive: true, force: true });
       this.deps.store.transaction(() => this.containers.delete(rec.id));
@@ -770,4 +775,5 @@ export class ContainerController extends ContainerQueries implements ContainerSe
 }
 
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** A wait that never keeps the process alive on its own (a stop racing an exit leaves it pending). */
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());

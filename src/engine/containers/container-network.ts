@@ -4,7 +4,8 @@
  * the network's driver. Used by the container controller for start, stop, connect and disconnect.
  */
 import type { Store } from '../../store/index.js';
-import { checkAttachable, createSandbox, delEndpoint, deleteSandbox, listEndpointIfnames, type AddressAllocator, type NetworkDriver } from '../../drivers/index.js';
+import { checkAttachable, type AddressAllocator, type NetworkDriver } from '../../drivers/index.js';
+import type { ContainerNetnsOps } from '../../host/index.js';
 import { macFromIPv4, randomMac } from '../../ipam/index.js';
 import { forbidden, invalidParameter, notFound, logger, newId } from '../../util/index.js';
 import type { NetworkController } from '../networks/network-controller.js';
@@ -61,6 +62,7 @@ export class ContainerNetworking {
     store: Store,
     private readonly networks: NetworkController,
     private readonly drivers: ReadonlyMap<string, NetworkDriver>,
+    private readonly netns: ContainerNetnsOps,
   ) {
     this.local = new LocalAddresses(store);
     this.gateway = new GatewayBridge(networks);
@@ -108,20 +110,12 @@ export class ContainerNetworking {
     };
   }
 
-  async createSandbox(netns: string): Promise<void> {
-    await createSandbox(netns);
-  }
-
-  async deleteSandbox(netns: string): Promise<void> {
-    await deleteSandbox(netns);
-  }
-
   /**
    * Gives a container with a namespace of its own that namespace and its endpoints, in order (eth0
    * carries the default route; host/none networks get no interface). On failure it undoes itself.
    */
   async plugIn(rec: ContainerRecord): Promise<void> {
-    await createSandbox(rec.netns);
+    await this.netns.create(rec.netns);
     try {
       // A container only on networks without a way out also joins the gateway bridge (last, so ethN+1).
       if (needsGateway(rec.endpoints, (id) => this.networks.get(id))) rec.endpoints[GATEWAY_NETWORK] = this.gatewayEndpoint();
@@ -148,7 +142,7 @@ export class ContainerNetworking {
     for (const [n, ep] of Object.entries(rec.endpoints)) rec.endpoints[n] = await this.leave(ep, rec.netns);
     const gw = gatewayKey(rec.endpoints);
     if (gw) delete rec.endpoints[gw];
-    await deleteSandbox(rec.netns).catch((e: unknown) => log.warn({ err: e, netns: rec.netns }, 'netns delete failed'));
+    await this.netns.delete(rec.netns).catch((e: unknown) => log.warn({ err: e, netns: rec.netns }, 'netns delete failed'));
   }
 
   /**
@@ -205,7 +199,7 @@ export class ContainerNetworking {
       await driver.leaveEndpoint(dn, netns, { id: ep.endpointId, ifname: ep.ifname }).catch((e: unknown) => log.warn({ err: e, endpoint: ep.endpointId }, 'leaving the network failed'));
     }
     // An endpoint whose network is gone (left by a crash or an older daemon): its interface still goes.
-    else if (ep.ifname) await delEndpoint(netns, ep.ifname).catch(() => undefined);
+    else if (ep.ifname) await this.netns.deleteInterface(netns, ep.ifname).catch(() => undefined);
     // With the network (or its driver) gone, whatever the engine's own IPAM holds is still freed.
     if (ep.endpointId) {
       if (driver && dn) await this.allocatorOf(driver).release(dn, ep.endpointId);
@@ -266,11 +260,11 @@ export class ContainerNetworking {
    */
   async reconcile(rec: ContainerRecord): Promise<string[]> {
     const changed: string[] = [];
-    const present = new Set(await listEndpointIfnames(rec.netns));
+    const present = new Set(await this.netns.interfaces(rec.netns));
     const wanted = new Set(Object.values(rec.endpoints).map((e) => e.ifname).filter(Boolean));
     for (const name of present) {
       if (wanted.has(name)) continue;
-      await delEndpoint(rec.netns, name).catch(() => undefined);
+      await this.netns.deleteInterface(rec.netns, name).catch(() => undefined);
       changed.push(`interface ${name} removed`);
     }
     for (const [net, ep] of Object.entries(rec.endpoints)) {

@@ -12,10 +12,9 @@
  * Use: `await recoverInterrupted(deps)` once in ContainerController.init; it returns what it did.
  * Beware: runs before the API serves, so nothing else changes the records meanwhile.
  */
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { unmountRootfs } from '../../images/index.js';
-import { deleteContainer, isRunning, signalContainer, waitExit } from '../../runtime/index.js';
+import type { ContainerRuntimeOps } from '../../host/index.js';
 import type { Store } from '../../store/index.js';
 import type { ContainerNetworking } from './container-network.js';
 import type { ContainerRecord } from './container-types.js';
@@ -25,13 +24,11 @@ export interface RecoveryDeps {
   records: () => ContainerRecord[];
   save: (rec: ContainerRecord) => void;
   networking: ContainerNetworking;
+  runtime: ContainerRuntimeOps;
   networkIds: () => string[];
   stateDir: (rec: ContainerRecord) => string;
-  runcRoot: string;
   containersDir: string;
 }
-
-const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
 
 export async function recoverInterrupted(d: RecoveryDeps): Promise<string[]> {
   const did: string[] = [];
@@ -39,16 +36,16 @@ export async function recoverInterrupted(d: RecoveryDeps): Promise<string[]> {
   for (const rec of records) {
     if (rec.state.status === 'running') continue;
     const stateDir = d.stateDir(rec);
-    if (isRunning(stateDir) || (await exists(join(d.runcRoot, rec.id)))) {
-      await signalContainer({ id: rec.id, runcRoot: d.runcRoot }, 'KILL').catch(() => undefined);
-      await deleteContainer({ id: rec.id, runcRoot: d.runcRoot }).catch(() => undefined);
+    if (d.runtime.isRunning(stateDir) || (await d.runtime.exists(rec.id))) {
+      await d.runtime.signal(rec.id, 'KILL').catch(() => undefined);
+      await d.runtime.delete(rec.id).catch(() => undefined);
       const ac = new AbortController();
       const timer = setTimeout(() => ac.abort(), 5000);
-      await waitExit(stateDir, ac.signal).catch(() => undefined);
+      await d.runtime.waitExit(stateDir, ac.signal).catch(() => undefined);
       clearTimeout(timer);
       did.push(`container ${rec.id.slice(0, 12)}: interrupted start undone`);
     }
-    await unmountRootfs(rec.dir).catch(() => undefined);
+    await d.runtime.unmountRootfs(rec.dir).catch(() => undefined);
   }
   for (const rec of d.records()) {
     if (rec.state.status !== 'running' || !rec.netns || rec.networkMode.startsWith('container:')) continue;
@@ -75,7 +72,7 @@ export async function recoverInterrupted(d: RecoveryDeps): Promise<string[]> {
   for (const name of await readdir(d.containersDir).catch(() => [] as string[])) {
     if (known.has(name)) continue;
     const dir = join(d.containersDir, name);
-    await unmountRootfs(dir).catch(() => undefined);
+    await d.runtime.unmountRootfs(dir).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
     did.push(`directory ${name.slice(0, 12)} without a container removed`);
   }

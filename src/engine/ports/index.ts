@@ -1,10 +1,2 @@
 /** engine/ports: publishing container ports (`-p`, `-P`) as a container hook. */
-export {
-  PortPublishing,
-  installPortPublishing,
-  type HostPortReservations,
-  type PortFirewall,
-  type PortMapView,
-  type PortPublishingDeps,
-  type PortRule,
-} from './port-hooks.js';
+export { PortPublishing, installPortPublishing, type PortMapView, type PortPublishingDeps } from './port-hooks.js';

@@ -1,10 +1,10 @@
 /**
  * Port publishing as a container hook: host ports are allocated when a container starts (Docker's
  * errors on conflicts), programmed in the kernel as DNAT map elements through the shared firewall
- * manager (no proxy processes), kept in the store collection `ports` so a daemon restarted after
+ * manager (no proxy processes; host/'s HostPortOps), kept in the store collection `ports` so a daemon restarted after
  * kill -9 keeps the same host ports for running containers, and released when the container stops.
  *
- * Use: `const ports = await installPortPublishing({ store, networks, firewall: bridge.firewall })`
+ * Use: `const ports = await installPortPublishing({ store, networks, host: host.ports })`
  * before the network controller restores networks (so the first full ruleset already holds the
  * stored ports); pass `ports` in the container controller's `hooks` and `ports.portsOf` to the API.
  *
@@ -17,7 +17,7 @@
  * network, as Docker does). Internal networks publish nothing.
  */
 import type { Collection, Store } from '../../store/index.js';
-import { enableHairpin, localPortRange } from '../../drivers/index.js';
+import { PortReservationError, type FirewallPort, type HostPortOps } from '../../host/index.js';
 import { isV6, parsePortRequests, PortAllocator, type PortProto } from '../../ipam/index.js';
 import { isRedesError, RedesError, logger } from '../../util/index.js';
 import type { ContainerHooks } from '../containers/container-hooks.js';
@@ -25,37 +25,6 @@ import type { ContainerRecord, EndpointRecord } from '../containers/container-ty
 import type { NetworkRecord } from '../networks/network-record.js';
 
 const log = logger.child({ component: 'ports' });
-
-/** One DNAT element (the firewall's FirewallPort, by shape: engine/ may not import firewall/). */
-export interface PortRule {
-  family: 4 | 6;
-  proto: PortProto;
-  hostIp: string;
-  hostPort: number;
-  containerIp: string;
-  containerPort: number;
-}
-
-/** Host-port sockets (kernel/port-reservation.ts's PortReservations, by shape: engine/ may not import kernel/). */
-export interface HostPortReservations {
-  /** All or nothing; a failure carries `port` (the binding) and `reason` (Go's errno text). */
-  reserve(owner: string, ports: ReadonlyArray<{ proto: PortProto; hostIp: string; hostPort: number }>): Promise<void>;
-  release(owner: string): Promise<void>;
-}
-
-/** A reservation failure, told apart by shape (kernel's PortReservationError). */
-function bindFailure(e: unknown): { port: { hostIp: string; hostPort: number; proto: unknown }; reason: string } | undefined {
-  if (!(e instanceof Error) || !('port' in e) || !('reason' in e) || typeof e.reason !== 'string') return undefined;
-  const port = e.port as { hostIp?: unknown; hostPort?: unknown; proto?: unknown };
-  if (typeof port?.hostIp !== 'string' || typeof port.hostPort !== 'number') return undefined;
-  return { port: { hostIp: port.hostIp, hostPort: port.hostPort, proto: port.proto }, reason: e.reason };
-}
-
-/** What the hook needs of the firewall manager. */
-export interface PortFirewall {
-  setPorts(owner: string, ports: readonly PortRule[]): Promise<void>;
-  loadPorts(owner: string, ports: readonly PortRule[]): void;
-}
 
 /** Docker's NetworkSettings.Ports shape. */
 export type PortMapView = Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
@@ -74,37 +43,32 @@ interface PortDoc {
   /** Config.ExposedPorts keys (shown with null when not bound). */
   exposed: string[];
   bindings: StoredBinding[];
-  rules: PortRule[];
+  rules: FirewallPort[];
 }
 
 export interface PortPublishingDeps {
   store: Store;
   networks: { get(id: string): NetworkRecord | undefined };
-  firewall: PortFirewall;
-  /** The host's ephemeral range; read from /proc/sys/net/ipv4/ip_local_port_range by default. */
-  portRange?: () => Promise<[number, number]>;
-  /** Hairpin mode on bridge ports; the bridge driver's by default. */
-  hairpin?: (hostIfnames: readonly string[]) => Promise<void>;
-  /** Host-port sockets in the daemon's (the host's) namespace: kernel's PortReservations. */
-  reservations: HostPortReservations;
+  /** Host-port sockets, DNAT rules and hairpin, in the daemon's (the host's) namespace. */
+  host: HostPortOps;
 }
 
 export class PortPublishing implements ContainerHooks {
   readonly name = 'ports';
   private readonly docs: Collection<PortDoc>;
-  private readonly hairpin: (hostIfnames: readonly string[]) => Promise<void>;
+  private readonly host: HostPortOps;
 
   constructor(
     private readonly deps: PortPublishingDeps,
     private readonly allocator: PortAllocator,
   ) {
     this.docs = deps.store.collection<PortDoc>('ports');
-    this.hairpin = deps.hairpin ?? enableHairpin;
+    this.host = deps.host;
     // Re-adopt what a previous daemon allocated; `restore` drops the entries of stopped containers.
     for (const d of this.docs.list()) {
       try {
         allocator.reserve(d.id, d.bindings.map((b) => ({ proto: b.proto, hostIp: b.hostIp, hostPort: b.hostPort })));
-        deps.firewall.loadPorts(d.id, d.rules);
+        deps.host.loadRules(d.id, d.rules);
       } catch (e) {
         log.error({ err: e, container: d.id }, 'stored port bindings conflict; dropping them');
         this.docs.delete(d.id);
@@ -140,10 +104,10 @@ export class PortPublishing implements ContainerHooks {
     const exposed = exposedObj && typeof exposedObj === 'object' ? Object.keys(exposedObj) : [];
     const doc: PortDoc = { id: rec.id, exposed, bindings, rules: rulesFor(bindings, ep) };
     try {
-      await this.deps.reservations.reserve(rec.id, bindings);
+      await this.host.reserve(rec.id, bindings);
     } catch (e) {
       this.allocator.release(rec.id);
-      const f = bindFailure(e);
+      const f = e instanceof PortReservationError ? e : undefined;
       const b = f && bindings.find((x) => x.hostIp === f.port.hostIp && x.hostPort === f.port.hostPort && x.proto === f.port.proto);
       if (!f || !b) throw e;
       // Docker's text: host ip:port, then the container's ip:port/proto of that binding.
@@ -153,13 +117,13 @@ export class PortPublishing implements ContainerHooks {
       throw new RedesError('internal', 'port.bind', msg, { cause: e });
     }
     try {
-      await this.hairpin([ep.hostIfname]);
-      await this.deps.firewall.setPorts(rec.id, doc.rules);
+      await this.host.hairpin([ep.hostIfname]);
+      await this.host.setRules(rec.id, doc.rules);
       this.docs.put(doc);
     } catch (e) {
       this.allocator.release(rec.id);
-      await this.deps.reservations.release(rec.id);
-      await this.deps.firewall.setPorts(rec.id, []).catch(() => undefined);
+      await this.host.release(rec.id);
+      await this.host.setRules(rec.id, []).catch(() => undefined);
       throw e;
     }
   }
@@ -178,8 +142,8 @@ export class PortPublishing implements ContainerHooks {
     if (!doc) return;
     const target = this.publishingEndpoint(rec);
     doc.rules = target ? rulesFor(doc.bindings, target.ep) : [];
-    if (target) await this.hairpin([target.ep.hostIfname]);
-    await this.deps.firewall.setPorts(rec.id, doc.rules);
+    if (target) await this.host.hairpin([target.ep.hostIfname]);
+    await this.host.setRules(rec.id, doc.rules);
     this.docs.put(doc);
   }
 
@@ -191,9 +155,9 @@ export class PortPublishing implements ContainerHooks {
         continue;
       }
       // The DNAT survived the restart in the kernel; the host-port sockets died with the old daemon.
-      await this.deps.reservations.release(d.id);
+      await this.host.release(d.id);
       for (const b of d.bindings) {
-        await this.deps.reservations.reserve(d.id, [b]).catch((e: unknown) => {
+        await this.host.reserve(d.id, [b]).catch((e: unknown) => {
           log.warn({ err: e, container: d.id }, 'a restored published port is held by another process; it stays published');
         });
       }
@@ -214,8 +178,8 @@ export class PortPublishing implements ContainerHooks {
     if (!this.docs.get(id) && !this.allocator.bindingsOf(id).length) return;
     this.allocator.release(id);
     this.docs.delete(id);
-    await this.deps.reservations.release(id);
-    await this.deps.firewall.setPorts(id, []);
+    await this.host.release(id);
+    await this.host.setRules(id, []);
   }
 
   /** The endpoint ports go to, and the host IP of a binding that names none (the network's default). */
@@ -231,8 +195,8 @@ export class PortPublishing implements ContainerHooks {
 }
 
 /** DNAT elements of the bindings toward an endpoint (a family the endpoint lacks is skipped). */
-function rulesFor(bindings: readonly StoredBinding[], ep: EndpointRecord): PortRule[] {
-  const out: PortRule[] = [];
+function rulesFor(bindings: readonly StoredBinding[], ep: EndpointRecord): FirewallPort[] {
+  const out: FirewallPort[] = [];
   for (const b of bindings) {
     const v6 = isV6(b.hostIp);
     const containerIp = v6 ? ep.ipv6Address : ep.ipv4Address;
@@ -244,6 +208,6 @@ function rulesFor(bindings: readonly StoredBinding[], ep: EndpointRecord): PortR
 
 /** One line in redesd: reads the host's ephemeral port range and re-adopts stored bindings. */
 export async function installPortPublishing(deps: PortPublishingDeps): Promise<PortPublishing> {
-  const range = await (deps.portRange ?? localPortRange)();
+  const range = await deps.host.range();
   return new PortPublishing(deps, new PortAllocator(range));
 }

@@ -2,7 +2,8 @@
 // sandbox's CA) with the docker CLI: push, rmi, pull back the same image id; an unknown tag in
 // Docker's words; a corrupted blob refused with nothing stored, then a good pull; crafted manifest
 // lists and OCI indexes (the linux/amd64 entry is pulled); a registry that dies halfway through a
-// pull (an error, nothing stored, the next pull works).
+// pull (an error, nothing stored, the next pull works); a push to another repository mounts the
+// layers the registry already holds.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -133,4 +134,15 @@ test('the registry dies halfway through a pull: an error, no image and no layer 
   } finally {
     await proxy.stop();
   }
+});
+
+test('push to another repository of the same registry mounts the layers instead of uploading them', async () => {
+  const other = 'registry.test:5000/other/bb:v1';
+  await sb.docker(['tag', REF, other]);
+  const push = await sb.docker(['push', other]);
+  assert.match(push.stdout, /: Mounted from team\/bb$/m);
+  assert.doesNotMatch(push.stdout, /: Pushed$/m);
+  await sb.docker(['rmi', other]);
+  await sb.docker(['pull', other]);
+  assert.equal(await imageId(other), await imageId(REF));
 });

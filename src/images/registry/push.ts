@@ -6,6 +6,10 @@
  * Use: `await pushImage(ctx, 'registry.test:5000/app', 'v1', progress)`; no tag pushes every local
  * tag of the repository, as dockerd does.
  *
+ * A layer this engine pushed before is not compressed again: its blob's digest is remembered
+ * (blob-memory.ts), the target is asked whether it has it, and a registry holding it in another
+ * repository is asked to mount it from there (`Mounted from team/app`, as dockerd prints).
+ *
  * Beware: compression is deterministic (node's zlib, fixed level, no timestamps in the header), so
  * pushing the same image twice gives the same blob and manifest digests. The image's config is sent
  * byte for byte: a pull gives the same image id back. Layers stored before the store kept layer tars
@@ -23,6 +27,7 @@ import { sha256 } from '../spec.js';
 import type { ImageStore } from '../store.js';
 import { RegistryError, RepoClient, registryError, type Credentials } from './client.js';
 import { splitName, type Registries } from './endpoints.js';
+import { BlobMemory } from './blob-memory.js';
 import { progressBar, type Progress } from './pull.js';
 
 export interface PushContext {
@@ -72,28 +77,42 @@ export async function pushImage(ctx: PushContext, repoText: string, tag: string 
 async function pushTag(ctx: PushContext, c: RepoClient, ref: string, tag: string, progress: Progress): Promise<void> {
   const img = ctx.store.resolve(ref);
   const config = await ctx.store.configBytes(img.id);
+  const mem = await BlobMemory.open(join(ctx.store.root, 'push-blobs.json'));
+  const here = `${c.endpoint.host}/${c.repo}`;
   const tmp: string[] = [];
   try {
-    const layers: Blob[] = [];
-    const shorts = [...img.layers].reverse().map((d) => d.slice(7, 19));
-    for (const s of shorts) progress({ status: 'Preparing', progressDetail: {}, id: s });
+    const layers: { digest: string; size: number }[] = [];
+    for (const d of [...img.layers].reverse()) progress({ status: 'Preparing', progressDetail: {}, id: d.slice(7, 19) });
     for (const diffId of img.layers) {
+      const short = diffId.slice(7, 19);
+      const known = mem.get(diffId);
+      if (known && (await c.hasBlob(known.digest))) {
+        progress({ status: 'Layer already exists', progressDetail: {}, id: short });
+        layers.push(known);
+        await mem.remember(diffId, known, here);
+        continue;
+      }
+      const from = mem.sourceFor(diffId, here);
+      if (known && from && (await mount(c, known.digest, from.slice(from.indexOf('/') + 1)))) {
+        progress({ status: `Mounted from ${from.slice(from.indexOf('/') + 1)}`, progressDetail: {}, id: short });
+        layers.push(known);
+        await mem.remember(diffId, known, here);
+        continue;
+      }
       const tar = ctx.store.layerTar(diffId);
       if (!(await stat(tar).catch(() => undefined))) {
         throw invalidParameter('layer-archive-missing', `layer ${diffId} has no archive in the store (stored by an older redes): load or pull the image again`);
       }
       const file = join(ctx.store.root, 'tmp', `push-${randomBytes(6).toString('hex')}.gz`);
       tmp.push(file);
-      layers.push({ ...(await gzipFile(tar, file)), file });
-    }
-    for (const [i, b] of [...layers].entries()) {
-      const short = img.layers[i]?.slice(7, 19) ?? '';
-      if (await c.hasBlob(b.digest)) {
-        progress({ status: 'Layer already exists', progressDetail: {}, id: short });
-        continue;
+      const b: Blob = { ...(await gzipFile(tar, file)), file };
+      if (await c.hasBlob(b.digest)) progress({ status: 'Layer already exists', progressDetail: {}, id: short });
+      else {
+        await upload(c, b, (current) => progress({ status: 'Pushing', progressDetail: { current, total: b.size }, progress: progressBar(current, b.size), id: short }));
+        progress({ status: 'Pushed', progressDetail: {}, id: short });
       }
-      await upload(c, b, (current) => progress({ status: 'Pushing', progressDetail: { current, total: b.size }, progress: progressBar(current, b.size), id: short }));
-      progress({ status: 'Pushed', progressDetail: {}, id: short });
+      layers.push(b);
+      await mem.remember(diffId, b, here);
     }
     const cfg: Blob = { digest: sha256(config), size: config.length, bytes: config };
     if (!(await c.hasBlob(cfg.digest))) await upload(c, cfg, () => undefined);
@@ -133,6 +152,22 @@ async function gzipFile(src: string, dst: string): Promise<{ digest: string; siz
     createWriteStream(dst),
   );
   return { digest: `sha256:${hash.digest('hex')}`, size };
+}
+
+/**
+ * Ask the registry to mount `digest` from repository `from` (same registry) into this one: true
+ * when it did (201); any other answer (202 opens an upload session, which is cancelled) is false.
+ */
+async function mount(c: RepoClient, digest: string, from: string): Promise<boolean> {
+  const url = c.url(`${c.repo}/blobs/uploads/`);
+  url.searchParams.set('mount', digest);
+  url.searchParams.set('from', from);
+  const res = await c.request('POST', '', { 'content-length': 0 }, undefined, url);
+  res.resume();
+  if (res.statusCode === 201) return true;
+  const loc = res.headers.location;
+  if (res.statusCode === 202 && loc) (await c.request('DELETE', '', {}, undefined, new URL(loc, c.url('')))).resume();
+  return false;
 }
 
 /** POST an upload session, then PUT the whole blob to it with its digest (a monolithic upload). */

@@ -8,7 +8,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ENGINE_VERSION, createApiServer, createTlsApiServer, listenTcp, listenUnix, networkRoutes, Router, systemRoutes, swarmRoutes, imageRoutes, containerRoutes, containersOf, containerOpsRoutes, volumeRoutes, eventRoutes, containerFileRoutes, systemDfRoutes, closeHijacked, handleUpgrade, firewallRoutes, auditRoutes, buildRoutes } from '../api/index.js';
-import { EventBus, healthHooks, ContainerUpdates, ContainerObserver, ContainerFiles, ContainerUsage, ContainerController, ContainerNetworking, NetworkController, createServiceDiscovery, installPortPublishing } from '../engine/index.js';
+import { EventBus, withImageEvents, healthHooks, ContainerUpdates, ContainerObserver, ContainerFiles, ContainerUsage, ContainerController, ContainerNetworking, NetworkController, createServiceDiscovery, installPortPublishing } from '../engine/index.js';
 import { Volumes } from '../volumes/index.js';
 import { openImageService } from '../images/index.js';
 import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, overlayDevices, predefinedNetworks, type GuardedPort, type NetworkDriver } from '../drivers/index.js';
@@ -171,7 +171,7 @@ async function main(argv: string[]): Promise<number> {
   });
   swarmRoutes(router, { swarm: cluster.swarm });
   networkRoutes(router, { networks, containersOf: (id) => containersOf(ctl, id), peersOf: (id) => overlay.peers(id), onEvent: (action, id, attrs) => bus.emit('network', action, id, attrs) });
-  imageRoutes(router, { images });
+  imageRoutes(router, { images: withImageEvents(images, (action, id, attrs) => bus.emit('image', action, id, attrs)) });
   buildRoutes(router, { images, containers: ctl, tmpRoot: join(opts.dataRoot, 'images', 'tmp') });
   containerRoutes(router, { containers: ctl, networks, portsOf: (id) => ports.portsOf(id) });
   volumeRoutes(router, { volumes });

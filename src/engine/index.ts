@@ -23,3 +23,4 @@ export { healthHooks } from './containers/health.js';
 export { parseEventTime } from './events.js';
 export { ContainerFiles, mergeCommitConfig, type ContainerFilesDeps, type ContainerChange, type CommitRequest } from './containers/container-files.js';
 export { ContainerUsage, bytesUnder, type ContainerUsageDeps } from './containers/container-usage.js';
+export { withImageEvents, type ImageEventSink } from './image-events.js';

@@ -3,6 +3,7 @@
 // network counters (read from the container's own namespace) grow while it downloads from the
 // world server. One sandbox for the file.
 import { test, before, after } from 'node:test';
+import { rm } from 'node:fs/promises';
 import assert from 'node:assert/strict';
 import { startSandbox, type Sandbox } from '../helpers/sandbox.js';
 import { lines, runDetached, waitFor } from '../helpers/containers.js';
@@ -78,4 +79,25 @@ test('stats: network bytes of eth0, read from the container\'s namespace, grow w
   const row = (await sb.docker(['stats', '--no-stream', '--format', '{{.NetIO}}', 'dl'], T)).stdout.trim();
   assert.match(row, /^\d+(\.\d+)?kB \/ \d+(\.\d+)?kB$/);
   await sb.docker(['rm', '-f', 'dl'], T);
+});
+
+test('events of execs (exec_create, exec_start, exec_die) and images (tag, untag, delete, save, load, import)', async () => {
+  const since = Math.floor(Date.now() / 1000) - 1;
+  await runDetached(sb, ['--name', 'ex', '--label', 'team=a', 'busybox', 'sleep', '300']);
+  await sb.docker(['exec', 'ex', 'sh', '-c', 'exit 4'], { ...T, allowFail: true });
+  await sb.docker(['tag', 'busybox', 'evimg:v1'], T);
+  await sb.docker(['rmi', 'evimg:v1'], T);
+  await sb.docker(['export', '-o', `/tmp/${sb.name}-ex.tar`, 'ex'], T);
+  await sb.docker(['import', `/tmp/${sb.name}-ex.tar`, 'evimp:v1'], T);
+  await sb.docker(['rmi', 'evimp:v1'], T);
+  await rm(`/tmp/${sb.name}-ex.tar`, { force: true });
+  const until = Math.floor(Date.now() / 1000) + 1;
+  const ex = lines((await sb.docker(['events', '--since', String(since), '--until', String(until), '--filter', 'container=ex', '--format', '{{.Action}} {{.Actor.Attributes.team}} {{.Actor.Attributes.exitCode}}'], T)).stdout);
+  for (const want of ['exec_create: sh -c exit 4 a <no value>', 'exec_start: sh -c exit 4 a <no value>', 'exec_die a 4', 'export a <no value>']) assert.ok(ex.includes(want), `${want} in:\n${ex.join('\n')}`);
+  const onlyDie = lines((await sb.docker(['events', '--since', String(since), '--until', String(until), '--filter', 'event=exec_die', '--format', '{{.Action}}'], T)).stdout);
+  assert.deepEqual(onlyDie, ['exec_die']);
+  const img = lines((await sb.docker(['events', '--since', String(since), '--until', String(until), '--filter', 'type=image', '--format', '{{.Action}} {{.Actor.Attributes.name}}'], T)).stdout);
+  assert.ok(img.includes('tag evimg:v1'), img.join('\n'));
+  assert.ok(img.some((l) => /^untag sha256:[0-9a-f]{64}$/.test(l)) && img.some((l) => /^import sha256:[0-9a-f]{64}$/.test(l)) && img.some((l) => /^delete sha256:[0-9a-f]{64}$/.test(l)), img.join('\n'));
+  await sb.docker(['rm', '-f', 'ex'], T);
 });

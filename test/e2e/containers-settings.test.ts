@@ -101,6 +101,15 @@ test('ulimits, --init, --read-only, --group-add, --shm-size, sysctls reach the p
   assert.match(bad.stderr, /sysctl "net.ipv4.ip_forward" not allowed in host network namespace/);
 });
 
+test('--add-host NAME:host-gateway is the default bridge\'s gateway, on a user network too', async () => {
+  await sb.docker(['network', 'create', '--subnet', '10.77.0.0/24', 'hgnet'], T);
+  const gw = (await sb.docker(['network', 'inspect', '-f', '{{(index .IPAM.Config 0).Gateway}}', 'bridge'], T)).stdout.trim();
+  const r = await sb.docker(['run', '--rm', '--network', 'hgnet', '--add-host', 'gw:host-gateway', '--add-host', 'db=10.0.0.9', 'busybox', 'cat', '/etc/hosts'], T);
+  assert.ok(lines(r.stdout).includes(`${gw}\tgw`), r.stdout);
+  assert.ok(lines(r.stdout).includes('10.0.0.9\tdb'), r.stdout);
+  await sb.docker(['network', 'rm', 'hgnet'], T);
+});
+
 test('Docker\'s resource errors and refused fields', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['-m', '4m'], /Minimum memory limit allowed is 6MB/],

@@ -87,6 +87,28 @@ test('tty exec detached with ctrl-p ctrl-q: still running, then its exit code', 
   await assertServing();
 });
 
+test('exec DetachKeys: custom keys detach (ctrl-p ctrl-q then do not), are echoed by inspect, a bad key is a 400', async () => {
+  const id = await execCreate(['sh', '-c', 'sleep 5; exit 3'], { AttachStdin: true, Tty: true, DetachKeys: 'ctrl-a,x' });
+  assert.equal((await apiRequest(sb.socket, 'GET', `/v1.50/exec/${id}/json`)).json<{ DetachKeys: string }>().DetachKeys, Buffer.from([0x01, 0x78]).toString('base64'));
+  const h = await hijack(sb.socket, `/v1.50/exec/${id}/start`, { Detach: false, Tty: true });
+  let closed = false;
+  const ended = new Promise<void>((resolve) => {
+    h.socket.on('close', () => resolve());
+    h.socket.resume();
+  });
+  void ended.then(() => (closed = true));
+  h.socket.write(Buffer.from([0x10, 0x11])); // the default keys are only input now
+  await sleep(500);
+  assert.equal(closed, false, 'ctrl-p ctrl-q did not detach');
+  h.socket.write(Buffer.from([0x01, 0x78]));
+  await ended;
+  assert.equal((await execInspect(id)).Running, true, 'detaching leaves the process running');
+  const bad = await apiRequest(sb.socket, 'POST', '/v1.50/containers/c1/exec', { body: { Cmd: ['true'], DetachKeys: 'ctrl-zz' } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body, /Invalid detach keys \(ctrl-zz\) provided/);
+  assert.equal(await exitCodeOf(id), 3);
+});
+
 test('no process file of an exec is left in the exec root', async () => {
   const left = await readdir(`/run/redes/${sb.name}/exec`).catch(() => [] as string[]);
   assert.deepEqual(left, []);

@@ -89,6 +89,10 @@ export function execRoutes(router: Router, containers: ContainerService): void {
     if (typeof body !== 'object' || Array.isArray(body)) throw invalidParameter('api.bad_json', 'invalid JSON: expected an object');
     if (!hasCmd(body)) throw invalidParameter('exec.no_cmd', 'No exec command specified');
     if (compareVersions(version, '1.42') < 0) delete body.ConsoleSize;
+    if (body.DetachKeys !== undefined && body.DetachKeys !== null) {
+      if (typeof body.DetachKeys !== 'string') throw invalidParameter('api.field_type', 'invalid JSON: field DetachKeys must be a string');
+      parseDetachKeys(body.DetachKeys); // Docker's 400 for a bad key, before anything is created
+    }
     const id = await containers.execCreate(params.id ?? '', body);
     sendJson(res, 201, { Id: id });
   });

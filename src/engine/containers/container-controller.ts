@@ -85,7 +85,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   constructor(private readonly deps: ContainerControllerDeps) {
     super(deps.store.collection<ContainerRecord>('containers'));
     this.runcRoot = join(deps.execRoot, 'runc');
-    this.exec = new ContainerExecs(this.runcRoot, (id) => this.mustGet(id), join(deps.execRoot, 'exec'));
+    this.exec = new ContainerExecs(this.runcRoot, (id) => this.mustGet(id), join(deps.execRoot, 'exec'), (rec, action, extra) => this.emitEvent(rec, action, extra));
     this.events.setMaxListeners(0);
   }
 
@@ -296,7 +296,8 @@ export class ContainerController extends ContainerQueries implements ContainerSe
         for (const [name, ep] of Object.entries(rec.endpoints)) rec.endpoints[name] = { ...ep, endpointId: newId() };
       }
       mark('network');
-      const etc: EtcContributions = { hostsLines: [], env: [] };
+      const gw = this.deps.networks.all().find((n) => n.predefined && n.name === 'bridge')?.ipam.v4?.gateway;
+      const etc: EtcContributions = { hostsLines: [], env: [], hostGateway: gw ? [gw] : [] };
       hooksStarted = true;
       for (const h of this.hooks) await h.beforeStart?.(rec, etc);
       await writeEtcFiles(rec, etc, this.deps.resolvConfPath);

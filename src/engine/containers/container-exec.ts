@@ -30,6 +30,8 @@ export class ContainerExecs {
     private readonly containerById: (id: string) => ContainerRecord,
     /** Process files of execs being started (under the daemon's exec root, removed at start). */
     private readonly tmpDir?: string,
+    /** Docker's exec events (exec_create, exec_start, exec_die) on the container. */
+    private readonly emit?: (rec: ContainerRecord, action: string, extra: Record<string, string>) => void,
   ) {}
 
   async create(rec: ContainerRecord, body: unknown): Promise<string> {
@@ -43,8 +45,9 @@ export class ContainerExecs {
       openStdin: b.AttachStdin === true, openStdout: b.AttachStdout !== false, openStderr: b.AttachStderr !== false,
       tty: b.Tty === true, entrypoint: cmd[0] as string, arguments: cmd.slice(1), privileged: b.Privileged === true,
       user: typeof b.User === 'string' ? b.User : '', workingDir: typeof b.WorkingDir === 'string' ? b.WorkingDir : '',
-      env: strList(b.Env, 'Env'), detachKeys: '', canRemove: false,
+      env: strList(b.Env, 'Env'), detachKeys: typeof b.DetachKeys === 'string' ? b.DetachKeys : '', canRemove: false,
     });
+    this.emit?.(rec, `exec_create: ${cmd.join(' ')}`, { execID: id });
     return id;
   }
 
@@ -76,18 +79,17 @@ export class ContainerExecs {
     ex.running = true;
     ex.pid = p.pid;
     ex.resizeTo = (h, w) => p.stream.resize(h, w);
-    p.exitCode.then(
-      (code) => {
-        ex.running = false;
-        ex.exitCode = code;
-      },
-      (e: unknown) => {
-        // The shim vanished without an exit frame (killed from outside): the code is unknown.
-        log.warn({ err: e, exec: execId, container: rec.id }, 'exec ended without an exit code');
-        ex.running = false;
-        ex.exitCode = LOST_EXIT_CODE;
-      },
-    );
+    this.emit?.(rec, `exec_start: ${[ex.entrypoint, ...ex.arguments].join(' ')}`, { execID: ex.id });
+    const died = (code: number): void => {
+      ex.running = false;
+      ex.exitCode = code;
+      this.emit?.(rec, 'exec_die', { execID: ex.id, exitCode: String(code) });
+    };
+    p.exitCode.then(died, (e: unknown) => {
+      // The shim vanished without an exit frame (killed from outside): the code is unknown.
+      log.warn({ err: e, exec: execId, container: rec.id }, 'exec ended without an exit code');
+      died(LOST_EXIT_CODE);
+    });
     if (opts.detach) return null;
     // A client that leaves (or detaches with the detach keys) lets go of the output only: the
     // shim connection stays, so the process is never blocked and its exit code still arrives.

@@ -14,6 +14,8 @@ export interface EtcContributions {
   resolvConf?: string;
   /** Added to the process environment (legacy link variables). */
   env: string[];
+  /** What `--add-host NAME:host-gateway` stands for (Docker: the default bridge's gateway). */
+  hostGateway?: string[];
 }
 
 export interface ContainerHooks {

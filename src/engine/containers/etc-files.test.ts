@@ -14,3 +14,8 @@ test('resolv.conf drops loopback nameservers and lets --dns, --dns-search, --dns
   assert.equal(resolvConf(host, { dns: [], search: [], options: [] }), 'nameserver 203.0.113.1\nsearch example.test\noptions edns0\n');
   assert.equal(resolvConf(host, { dns: ['198.51.100.53'], search: ['a.test'], options: ['ndots:2'] }), 'nameserver 198.51.100.53\nsearch a.test\noptions ndots:2\n');
 });
+
+test('hosts: --add-host NAME:host-gateway is the gateway address; NAME=IP is accepted as Docker 25+ does', () => {
+  const text = hostsFile({ hostname: 'h' }, ['gw:host-gateway', 'v6:::1', 'eq=10.0.0.1'], [], ['172.17.0.1']);
+  assert.deepEqual(text.trimEnd().split('\n').slice(-3), ['172.17.0.1\tgw', '::1\tv6', '10.0.0.1\teq']);
+});

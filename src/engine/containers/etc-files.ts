@@ -11,7 +11,7 @@ import type { ContainerRecord } from './container-types.js';
  * /etc/hosts in Docker's order: the fixed entries, `--add-host` entries, features' lines (legacy
  * links), then the container's own addresses last.
  */
-export function hostsFile(entries: { ipv4?: string; ipv6?: string; hostname: string; domainname?: string }, extraHosts: string[], featureLines: readonly string[] = []): string {
+export function hostsFile(entries: { ipv4?: string; ipv6?: string; hostname: string; domainname?: string }, extraHosts: string[], featureLines: readonly string[] = [], hostGateway: readonly string[] = []): string {
   const lines = [
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',
@@ -21,8 +21,11 @@ export function hostsFile(entries: { ipv4?: string; ipv6?: string; hostname: str
     'ff02::2\tip6-allrouters',
   ];
   for (const eh of extraHosts) {
-    const i = eh.indexOf(':');
-    if (i > 0) lines.push(`${eh.slice(i + 1)}\t${eh.slice(0, i)}`);
+    // `name:ip`, or `name=ip` (Docker 25+); `host-gateway` is one line per gateway address.
+    const i = /^[^:=]+=/.test(eh) ? eh.indexOf('=') : eh.indexOf(':');
+    if (i <= 0) continue;
+    const ip = eh.slice(i + 1);
+    for (const addr of ip === 'host-gateway' ? hostGateway : [ip]) lines.push(`${addr}\t${eh.slice(0, i)}`);
   }
   lines.push(...featureLines);
   const names = entries.domainname ? `${entries.hostname}.${entries.domainname} ${entries.hostname}` : entries.hostname;
@@ -63,7 +66,7 @@ export async function writeEtcFiles(rec: ContainerRecord, etc: EtcContributions,
   const domainname = String(rec.config.Domainname ?? '');
   await writeFile(rec.hostnamePath, `${hostname}\n`);
   const own = { ...(first?.ipv4Address ? { ipv4: first.ipv4Address } : {}), ...(first?.ipv6Address ? { ipv6: first.ipv6Address } : {}), hostname, domainname };
-  await writeFile(rec.hostsPath, hostsFile(own, extra, etc.hostsLines));
+  await writeFile(rec.hostsPath, hostsFile(own, extra, etc.hostsLines, etc.hostGateway));
   const dns = { dns: strList(rec.hostConfig.Dns, 'Dns'), search: strList(rec.hostConfig.DnsSearch, 'DnsSearch'), options: strList(rec.hostConfig.DnsOptions, 'DnsOptions') };
   await writeFile(rec.resolvConfPath, etc.resolvConf ?? resolvConf(hostText, dns));
 }

@@ -16,7 +16,7 @@ import { join, posix } from 'node:path';
 import type { Stats } from 'node:fs';
 import type { FsEntry } from '../images/index.js';
 import { invalidParameter } from '../util/index.js';
-import { hashSources, type SourceFile, type SourceTree } from './source-tree.js';
+import { hashSources, SourceTree, type SourceFile } from './source-tree.js';
 
 export interface CopyRequest {
   keyword: 'COPY' | 'ADD';
@@ -27,6 +27,8 @@ export interface CopyRequest {
   chown: string | undefined;
   /** The image's layer directories, lowest first. */
   layers: readonly string[];
+  /** ADD: unpack a local tar archive (plain or gzip) into a new directory; its path, or undefined when not an archive. */
+  unpack?: (file: SourceFile) => Promise<string | undefined>;
 }
 
 export interface CopyPlan {
@@ -48,13 +50,14 @@ export async function planCopy(req: CopyRequest): Promise<CopyPlan> {
   const destAbs = posix.normalize(req.dest.startsWith('/') ? req.dest : posix.join(req.workdir || '/', req.dest));
   const destDir = req.dest.endsWith('/') || req.dest === '.' || many || (await image.isDir(destAbs));
   const entries = new Map<string, FsEntry>();
-  const put = (name: string, st: Stats, src: SourceFile | undefined, linkname?: string): void => {
-    const base = { name, mode: st.mode & 0o7777, uid: owner.uid, gid: owner.gid, mtime: st.mtime };
+  const put = (name: string, st: Stats, src: SourceFile | undefined, linkname?: string, ids = owner): void => {
+    const base = { name, mode: st.mode & 0o7777, uid: ids.uid, gid: ids.gid, mtime: st.mtime };
     if (st.isDirectory()) entries.set(name, { ...base, type: 'directory' });
     else if (st.isSymbolicLink()) entries.set(name, { ...base, type: 'symlink', linkname: linkname ?? '' });
     else if (st.isFile()) entries.set(name, { ...base, type: 'file', source: src?.path, size: st.size });
   };
   let kind = files.length > 1 ? 'multi' : 'file';
+  let archive: string | undefined;
   for (const f of files) {
     const trees = req.trees.find((t) => f.path.startsWith(t.tree.root))?.tree;
     if (f.stat.isDirectory()) {
@@ -64,6 +67,14 @@ export async function planCopy(req: CopyRequest): Promise<CopyPlan> {
       for (const c of (await trees?.walk(f)) ?? []) {
         const name = posix.join(target, c.rel.slice(f.rel.length).replace(/^\//, ''));
         put(name, c.stat, c, c.stat.isSymbolicLink() ? await readlink(c.path) : undefined);
+      }
+    } else if (f.stat.isFile() && req.unpack && (archive = await req.unpack(f))) {
+      // ADD of a local archive: its content goes into the destination directory, owners kept.
+      const target = await image.resolve(destAbs);
+      const tree = new SourceTree(archive, undefined, false);
+      for (const c of await tree.walk({ rel: '', path: archive, stat: f.stat })) {
+        const ids = req.chown ? owner : { uid: c.stat.uid, gid: c.stat.gid };
+        put(posix.join(target, c.rel), c.stat, c, c.stat.isSymbolicLink() ? await readlink(c.path) : undefined, ids);
       }
     } else {
       const target = destDir ? posix.join(await image.resolve(destAbs), posix.basename(f.rel)) : await image.resolve(destAbs);

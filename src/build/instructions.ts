@@ -55,7 +55,8 @@ export function planStages(instructions: readonly Instruction[]): { metaArgs: In
   return { metaArgs, stages };
 }
 
-function check(ins: Instruction): void {
+/** Argument counts and flags of one instruction (also used for ONBUILD triggers). */
+export function check(ins: Instruction): void {
   const known = FLAGS[ins.keyword] ?? [];
   for (const f of ins.flags) {
     if (BUILDKIT_FLAGS[ins.keyword]?.includes(f.name)) {

@@ -3,16 +3,17 @@
  * pull), ARG scoping (global ARGs for FROM, redeclared ones inside, `--build-arg` over defaults),
  * config instructions through images' `applyInstruction`, WORKDIR (which also makes the directory),
  * RUN (run-step.ts), COPY/ADD (copy.ts), each step stored as an image with its history entry and
- * looked up in the build cache first.
+ * looked up in the build cache first. A base image's ONBUILD triggers run right after its FROM.
  *
  * Use: `new StageRunner(deps)`, `declareMetaArgs(args)`, then `stage(s, earlierResults)` per stage.
  *
  * Beware: history texts follow dockerd's (`/bin/sh -c #(nop)  ENV A=1`, `|1 V=2 /bin/sh -c make`,
- * `COPY file:<hex> in /app `). ADD of a URL and ADD of a local archive (which Docker unpacks) are
- * refused by name rather than copied as plain files.
+ * `COPY file:<hex> in /app `). ADD unpacks local tar archives (plain or gzip) into the destination;
+ * ADD of a URL is refused by name.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { open, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   applyInstruction,
@@ -22,6 +23,7 @@ import {
   packEntries,
   splitWords,
   unmountRootfs,
+  unpackLayer,
   type FsEntry,
   type Image,
   type ImageSpec,
@@ -30,10 +32,10 @@ import {
 import { invalidParameter, isRedesError, nowRfc3339Nano } from '../util/index.js';
 import type { BuildDeps, BuildOptions } from './builder.js';
 import { ImageView, planCopy } from './copy.js';
-import type { Instruction } from './dockerfile.js';
-import type { Stage } from './instructions.js';
+import { parseDockerfile, type Instruction } from './dockerfile.js';
+import { check, type Stage } from './instructions.js';
 import { runStep } from './run-step.js';
-import { SourceTree } from './source-tree.js';
+import { SourceTree, type SourceFile } from './source-tree.js';
 
 export interface StageResult {
   name: string | undefined;
@@ -143,8 +145,16 @@ export class StageRunner {
     if (!img) throw invalidParameter('build-from', `stage ${ref} produced no image`);
     this.d.say(` ---> ${short(img.id)}\n`);
     const state: State = { ...blank(), imageId: img.id, spec: structuredClone(img.spec) as ImageSpec };
-    for (const trigger of img.config.OnBuild ?? []) {
-      throw invalidParameter('build-onbuild', `ONBUILD triggers of the base image are not supported by this engine: ${trigger}`);
+    const triggers = parseDockerfile((img.config.OnBuild ?? []).join('\n')).instructions;
+    if (triggers.length > 0) {
+      // The base image's ONBUILD triggers run first, and the new image does not inherit them.
+      this.d.say(`# Executing ${triggers.length} build ${triggers.length === 1 ? 'trigger' : 'triggers'}\n`);
+      state.spec.config = { ...state.spec.config };
+      delete state.spec.config.OnBuild;
+      for (const t of triggers) {
+        check(t);
+        await this.dispatch(t, state, earlier);
+      }
     }
     return state;
   }
@@ -274,8 +284,8 @@ export class StageRunner {
         mountDir = join(this.d.tmpDir, `from-${randomBytes(4).toString('hex')}`);
         tree = new SourceTree(await mountRootfs(this.d.images.store.rootfsLayers(id), mountDir), undefined, false);
       }
-      const plan = await planCopy({ keyword, trees: [{ tree, args: words }], dest, workdir: state.spec.config?.WorkingDir ?? '/', chown: flag('chown'), layers: this.layers(state) });
-      if (keyword === 'ADD') await refuseArchives(plan.entries);
+      const unpack = keyword === 'ADD' ? (f: SourceFile) => this.unpackArchive(f) : undefined;
+      const plan = await planCopy({ keyword, trees: [{ tree, args: words }], dest, workdir: state.spec.config?.WorkingDir ?? '/', chown: flag('chown'), layers: this.layers(state), ...(unpack ? { unpack } : {}) });
       const key = `${plan.summary} ${from ?? ''}`;
       await this.commit(state, { createdBy: `/bin/sh -c #(nop) ${plan.summary}`, key, entries: plan.entries });
     } finally {
@@ -284,6 +294,19 @@ export class StageRunner {
         await rm(mountDir, { recursive: true, force: true }).catch(() => undefined);
       }
     }
+  }
+
+  /** ADD's archive unpacking into the build's scratch directory (safely, as a layer is unpacked). */
+  private async unpackArchive(f: SourceFile): Promise<string | undefined> {
+    if (!(await isArchive(f.path))) return undefined;
+    const dir = join(this.d.tmpDir, `add-${randomBytes(4).toString('hex')}`);
+    await mkdir(dir);
+    try {
+      await unpackLayer(createReadStream(f.path) as AsyncIterable<Buffer>, dir);
+    } catch (e) {
+      throw invalidParameter('build-add-archive', `ADD failed: unpacking ${f.rel}: ${(e as Error).message}`);
+    }
+    return dir;
   }
 
   private layers(state: State): string[] {
@@ -351,20 +374,16 @@ function envMap(env: readonly string[] | undefined): Map<string, string> {
   return m;
 }
 
-/** ADD unpacks local tar archives; this engine does not yet, so it refuses rather than copy them. */
-async function refuseArchives(entries: readonly FsEntry[]): Promise<void> {
-  for (const e of entries) {
-    if (e.type !== 'file' || !e.source || (e.size ?? 0) < 4) continue;
-    const fh = await open(e.source, 'r');
-    try {
-      const head = Buffer.alloc(262);
-      const { bytesRead } = await fh.read(head, 0, 262, 0);
-      const gzip = head[0] === 0x1f && head[1] === 0x8b;
-      const tar = bytesRead >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
-      if (gzip || tar) throw invalidParameter('build-add-archive', `ADD failed: unpacking the local archive ${e.name} is not supported by this engine (COPY it and RUN tar)`);
-    } finally {
-      await fh.close();
-    }
+/** A local tar archive (plain or gzip) for ADD to unpack; bzip2, xz and zstd ones are refused by the reader. */
+async function isArchive(path: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(262);
+    const { bytesRead } = await fh.read(head, 0, 262, 0);
+    if (head[0] === 0x1f && head[1] === 0x8b) return true;
+    if (bytesRead >= 6 && (head.subarray(0, 3).toString('latin1') === 'BZh' || head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])))) return true;
+    return bytesRead >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
+  } finally {
+    await fh.close();
   }
 }
-

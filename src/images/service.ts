@@ -284,6 +284,12 @@ export class LocalImageService implements ImageService {
     return { path, tags: [wanted.slice(prefix.length)], ref: wanted };
   }
 
+  /** `docker builder prune`: build steps no image builds on and no container uses. */
+  pruneBuildSteps(): Promise<{ ids: string[]; space: number }> {
+    const inUse = this.deps.inUse;
+    return this.store.pruneBuildSteps((id) => inUse?.(id) ?? false);
+  }
+
   collectGarbage(): Promise<string[]> {
     const inUse = this.deps.inUse;
     return this.store.collectGarbage((id) => inUse?.(id) ?? false);

@@ -240,6 +240,31 @@ export class ImageStore {
     });
   }
 
+  /**
+   * `docker builder prune`: delete the hidden build steps that no tagged or listed image builds on
+   * and no container uses; returns their ids and the bytes of the layers that went with them.
+   */
+  async pruneBuildSteps(inUse: InUseCheck): Promise<{ ids: string[]; space: number }> {
+    return this.locked(async () => {
+      const ids: string[] = [];
+      let space = 0;
+      for (let more = true; more; ) {
+        more = false;
+        for (const [hex, e] of Object.entries(this.index.images)) {
+          const id = `sha256:${hex}`;
+          if (!e.intermediate || Object.values(this.index.tags).includes(id) || inUse(id)) continue;
+          if (Object.values(this.index.images).some((o) => o.parent === id)) continue;
+          const before = Object.values(this.index.layers).reduce((n, l) => n + l.size, 0);
+          await this.dropImage(id);
+          space += before - Object.values(this.index.layers).reduce((n, l) => n + l.size, 0);
+          ids.push(id);
+          more = true;
+        }
+      }
+      return { ids, space };
+    });
+  }
+
   /** The image a build step started from, when this store built it. */
   parentOf(id: string): string | undefined {
     return this.index.images[idHex(id)]?.parent;

@@ -4,6 +4,7 @@
 // a second build served from the cache; docker history; errors in Docker's words.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +104,29 @@ test('docker history lists the steps with their ids', async () => {
   // docker rmi takes the untagged steps below the image with it.
   const rmi = await sb.docker(['rmi', 'app:v3']);
   assert.ok((rmi.stdout.match(/^Deleted: /gm)?.length ?? 0) > 1, rmi.stdout);
+  // The first stage's steps are only cache: docker builder prune deletes them, the images stay.
+  const prune = await sb.docker(['builder', 'prune', '-f']);
+  assert.match(prune.stdout, /^Deleted build cache objects:\nsha256:[0-9a-f]{64}$/m);
+  assert.equal((await sb.docker(['run', '--rm', 'app:v1', 'cat', '/srv/greeting'])).stdout, 'hola\n');
+});
+
+test('ADD unpacks a local archive; a base image\'s ONBUILD triggers run in the child build', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'redes-build-add-'));
+  try {
+    await mkdir(join(dir, 'pkg', 'bin'), { recursive: true });
+    await writeFile(join(dir, 'pkg', 'bin', 'tool'), '#!/bin/sh\necho tool\n', { mode: 0o755 });
+    execFileSync('tar', ['czf', join(dir, 'pkg.tgz'), '-C', join(dir, 'pkg'), '.']);
+    await writeFile(join(dir, 'note.txt'), 'from the child context\n');
+    await writeFile(join(dir, 'Dockerfile'), 'FROM busybox\nONBUILD COPY note.txt /onbuild/\nONBUILD ENV TRIGGERED=yes\n');
+    await build(['-t', 'base:onbuild', dir]);
+    await writeFile(join(dir, 'Dockerfile'), 'FROM base:onbuild\nADD pkg.tgz /opt/pkg\nCMD ["sh", "-c", "/opt/pkg/bin/tool; cat /onbuild/note.txt; echo $TRIGGERED"]\n');
+    const r = await build(['-t', 'child:v1', dir]);
+    assert.match(r.stdout, /^# Executing 2 build triggers$/m);
+    assert.equal((await sb.docker(['run', '--rm', 'child:v1'])).stdout, 'tool\nfrom the child context\nyes\n');
+    assert.equal((await sb.docker(['image', 'inspect', '-f', '{{json .Config.OnBuild}}', 'child:v1'])).stdout.trim(), 'null', 'triggers are not inherited');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test("build errors in Docker's words", async () => {

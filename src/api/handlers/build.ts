@@ -24,11 +24,16 @@ const BUILD_PRUNE_FILTERS = ['until', 'id', 'parent', 'type', 'description', 'in
 
 export function buildRoutes(router: Router, deps: BuildDeps): void {
   router.on('POST', '/build', (ctx) => build(deps, ctx));
-  // Build steps are kept as images here (docker image prune removes them), so there is no separate
-  // build cache: nothing to delete. `docker system prune` calls this after its other prunes.
-  router.on('POST', '/build/prune', ({ res, query }) => {
-    Filters.parse(query.get('filters')).validate(BUILD_PRUNE_FILTERS);
-    sendJson(res, 200, { CachesDeleted: null, SpaceReclaimed: 0 });
+  // The classic builder's cache is its hidden step images (`docker system prune` calls this too).
+  router.on('POST', '/build/prune', async ({ res, query }) => {
+    const f = Filters.parse(query.get('filters')).validate(BUILD_PRUNE_FILTERS);
+    for (const k of BUILD_PRUNE_FILTERS) if (f.has(k)) throw notImplemented('build-prune-filter', `docker builder prune: the ${k} filter is not supported by this engine`);
+    for (const p of ['keep-storage', 'reserved-space', 'max-used-space', 'min-free-space']) {
+      const v = query.get(p);
+      if (v && v !== '0') throw notImplemented('build-prune-option', `docker builder prune: ${p} is not supported by this engine`);
+    }
+    const { ids, space } = await deps.images.pruneBuildSteps();
+    sendJson(res, 200, { CachesDeleted: ids.length > 0 ? ids : null, SpaceReclaimed: space });
   });
 }
 

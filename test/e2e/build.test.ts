@@ -137,6 +137,7 @@ test("build errors in Docker's words", async () => {
       ['FROM busybox\nCOPY secret.key /x\n', /^COPY failed: file not found in build context or excluded by \.dockerignore: stat secret\.key: file does not exist$/m, undefined],
       ['FROM busybox\nFORM x\n', /^Error response from daemon: dockerfile parse error on line 2: unknown instruction: FORM \(did you mean FROM\?\)$/m, undefined],
       ['FROM busybox\nRUN --mount=type=cache,target=/c true\n', /dockerfile parse error on line 2: the --mount option requires BuildKit/, undefined],
+      ['FROM --platform=linux/arm64 busybox\n', /^FROM --platform=linux\/arm64: this engine builds for linux\/amd64 only$/m, undefined],
       ['FROM busybox\nRUN echo before; exit 3\n', /^The command '\/bin\/sh -c echo before; exit 3' returned a non-zero code: 3$/m, /^before$/m],
     ];
     await writeFile(join(dir, 'secret.key'), 'k\n');

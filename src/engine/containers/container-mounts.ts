@@ -12,7 +12,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
 import type { OciMount } from '../../runtime/index.js';
-import { invalidParameter } from '../../util/index.js';
+import { invalidParameter, logger } from '../../util/index.js';
 import { copyUp, type Volumes } from '../../volumes/index.js';
 
 export interface MountPoint {
@@ -232,5 +232,13 @@ export async function checkBindSources(hostConfig: Obj): Promise<void> {
       if (create) await mkdir(m.Source, { recursive: true });
       else throw invalidParameter('mount.bind_source', `invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
     }
+  }
+}
+
+/** `docker rm -v` and `--rm`: the container's anonymous volumes go with it (named ones stay); failures are logged. */
+export async function removeAnonymousVolumes(points: readonly MountPoint[], volumes: Volumes): Promise<void> {
+  for (const m of points) {
+    if (m.type !== 'volume' || !volumes.find(m.source)?.anonymous) continue;
+    await volumes.remove(m.source).catch((e: unknown) => logger.child({ component: 'containers' }).warn({ err: e, volume: m.source }, 'removing an anonymous volume failed'));
   }
 }

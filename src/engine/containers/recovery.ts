@@ -8,13 +8,14 @@
  *   interface is gone dropped (a connect or disconnect cut short).
  * - Addresses held by no endpoint of a running container are released.
  * - Container directories no record owns (a create cut short) are removed.
+ * - Container namespaces no running container owns (a start or an exit cut short) are deleted.
  *
  * Use: `await recoverInterrupted(deps)` once in ContainerController.init; it returns what it did.
  * Beware: runs before the API serves, so nothing else changes the records meanwhile.
  */
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ContainerRuntimeOps } from '../../host/index.js';
+import type { ContainerNetnsOps, ContainerRuntimeOps } from '../../host/index.js';
 import type { Store } from '../../store/index.js';
 import type { ContainerNetworking } from './container-network.js';
 import type { ContainerRecord } from './container-types.js';
@@ -25,6 +26,9 @@ export interface RecoveryDeps {
   save: (rec: ContainerRecord) => void;
   networking: ContainerNetworking;
   runtime: ContainerRuntimeOps;
+  netns: ContainerNetnsOps;
+  /** Names of the container namespaces of this instance start with it. */
+  netnsPrefix: string;
   networkIds: () => string[];
   stateDir: (rec: ContainerRecord) => string;
   containersDir: string;
@@ -75,6 +79,12 @@ export async function recoverInterrupted(d: RecoveryDeps): Promise<string[]> {
     await d.runtime.unmountRootfs(dir).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
     did.push(`directory ${name.slice(0, 12)} without a container removed`);
+  }
+  const owned = new Set(d.records().filter((r) => r.state.status === 'running').map((r) => r.netns));
+  for (const ns of await d.netns.list(d.netnsPrefix)) {
+    if (owned.has(ns)) continue;
+    await d.netns.delete(ns).catch(() => undefined);
+    did.push(`namespace ${ns} no container owns removed`);
   }
   return did;
 }

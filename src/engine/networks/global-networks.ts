@@ -41,12 +41,14 @@ export interface GlobalHandlers {
   held(): string[];
 }
 
+const isText = (v: unknown): v is string => typeof v === 'string';
+
 export function parseGlobalRecord(text: string): NetworkRecord | undefined {
   try {
     const r = JSON.parse(text) as Partial<NetworkRecord>;
-    if (typeof r.id !== 'string' || !/^[0-9a-f]{64}$/.test(r.id)) return undefined;
-    if (typeof r.name !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(r.name)) return undefined;
-    if (typeof r.driver !== 'string' || r.scope !== 'swarm' || !r.ipam || typeof r.ipam !== 'object') return undefined;
+    if (!isText(r.id) || !/^[0-9a-f]{64}$/.test(r.id)) return undefined;
+    if (!isText(r.name) || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(r.name)) return undefined;
+    if (!isText(r.driver) || r.scope !== 'swarm' || !r.ipam || typeof r.ipam !== 'object') return undefined;
     if (!r.driverOptions || typeof r.driverOptions !== 'object' || !r.options || typeof r.options !== 'object') return undefined;
     return { ...(r as NetworkRecord), predefined: false };
   } catch {

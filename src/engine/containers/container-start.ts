@@ -1,0 +1,93 @@
+/**
+ * The steps of a container start, in order, and their rollback: the network namespace (its own,
+ * plugged into every network; another container's; or the host's), the features' `beforeStart`
+ * hooks (ports, DNS, links), the bundle, then the runtime's create and start (attaches made before
+ * the start are joined in between).
+ *
+ * Use: `const { pid } = await runStart(rec, ctx)` under the container's lock and network holds; the
+ * controller records the outcome (running, or the error) and follows the exit.
+ * Beware: on failure everything made so far is undone in reverse order (hooks told `beforeStop`,
+ * runtime container deleted, rootfs unmounted, mounts released, endpoints left, namespace deleted)
+ * before the error is rethrown; `rec.endpoints` then shows no endpoint plugged in.
+ */
+import type { ContainerRuntimeOps } from '../../host/index.js';
+import type { Volumes } from '../../volumes/index.js';
+import { conflict, failpoint, logger, newId } from '../../util/index.js';
+import { writeBundle, type BundleContext } from './container-bundle.js';
+import type { ContainerHooks, EtcContributions } from './container-hooks.js';
+import type { ContainerIo } from './container-io.js';
+import { releaseMounts } from './container-mounts.js';
+import type { ContainerNetworking } from './container-network.js';
+import { stateDirOf } from './container-io.js';
+import type { ContainerRecord } from './container-types.js';
+
+const log = logger.child({ component: 'containers' });
+
+export interface StartContext {
+  mustGet(id: string): ContainerRecord;
+  /** The address `host-gateway` stands for in `--add-host` (the default bridge's gateway), if any. */
+  hostGateway(): string | undefined;
+  networking: ContainerNetworking;
+  hooks: readonly ContainerHooks[];
+  /** Runs a notification hook on every feature (failures logged). */
+  notify(what: string, fn: (h: ContainerHooks) => Promise<void> | undefined): Promise<void>;
+  runtime: ContainerRuntimeOps;
+  io: ContainerIo;
+  volumes?: Volumes;
+  /** The bundle's inputs for this container. */
+  bundle(rec: ContainerRecord): BundleContext;
+}
+
+export async function runStart(rec: ContainerRecord, ctx: StartContext): Promise<{ pid: number }> {
+  // Phase timings (debug log): where a start spends its time, for the benchmarks' sake.
+  const t0 = process.hrtime.bigint();
+  const phases: Record<string, number> = {};
+  const mark = (name: string): void => {
+    phases[name] = Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  let pluggedIn = false;
+  let hooksStarted = false;
+  try {
+    let netnsPath: string | 'host' = 'host';
+    if (rec.networkMode.startsWith('container:')) {
+      const other = ctx.mustGet(rec.networkMode.slice('container:'.length));
+      if (other.state.status !== 'running') throw conflict('container.join_not_running', `cannot join network namespace of a non running container: ${other.id}`);
+      rec.netns = other.netns;
+      netnsPath = other.netns ? `/run/netns/${other.netns}` : 'host';
+    } else if (rec.netns) {
+      await ctx.networking.plugIn(rec);
+      pluggedIn = true;
+      failpoint('container.start.after-plug');
+      netnsPath = `/run/netns/${rec.netns}`;
+    } else {
+      for (const [name, ep] of Object.entries(rec.endpoints)) rec.endpoints[name] = { ...ep, endpointId: newId() };
+    }
+    mark('network');
+    const gw = ctx.hostGateway();
+    const etc: EtcContributions = { hostsLines: [], env: [], hostGateway: gw ? [gw] : [] };
+    hooksStarted = true;
+    for (const h of ctx.hooks) await h.beforeStart?.(rec, etc);
+    mark('hooks');
+    await writeBundle(rec, etc, netnsPath, ctx.bundle(rec));
+    mark('bundle');
+    const tty = rec.config.Tty === true;
+    const { pid } = await ctx.runtime.create({ id: rec.id, bundleDir: rec.dir, stateDir: stateDirOf(rec), tty, openStdin: rec.config.OpenStdin === true });
+    await ctx.io.connectPending(rec);
+    mark('create');
+    failpoint('container.start.after-create');
+    await ctx.runtime.start(rec.id);
+    mark('start');
+    failpoint('container.start.after-start');
+    log.debug({ id: rec.id, ms: phases }, 'start phases (cumulative ms)');
+    return { pid };
+  } catch (e) {
+    ctx.io.failPending(rec.id);
+    if (hooksStarted) await ctx.notify('beforeStop', (h) => h.beforeStop?.(rec));
+    await ctx.runtime.delete(rec.id).catch(() => undefined);
+    await ctx.runtime.unmountRootfs(rec.dir).catch(() => undefined);
+    if (ctx.volumes) await releaseMounts(rec.mounts ?? [], ctx.volumes);
+    if (pluggedIn) await ctx.networking.unplug(rec);
+    for (const [name, ep] of Object.entries(rec.endpoints)) if (!ep.ifname) rec.endpoints[name] = { ...ep, endpointId: '' };
+    throw e;
+  }
+}

@@ -36,6 +36,8 @@ export interface DaemonOptions {
   insecureRegistries: string[];
   /** certs.d layout of per-registry CA and client certificates (--registry-certs-dir). */
   registryCertsDir: string;
+  /** Unix socket of a CONNECT proxy for registry connections (--registry-uplink; `redes sandbox up --uplink`). */
+  registryUplink?: string;
   /** The host name the engine reports (info Name, swarm node HOSTNAME). */
   hostname?: string;
   /** An existing etcd cluster to use as the cluster store (--cluster-store etcd://...). */
@@ -86,6 +88,7 @@ Options:
       --registry-mirror URL           A docker.io mirror tried before Docker Hub (repeatable)
       --insecure-registry HOST|CIDR   Allow http and unverified TLS for a registry (repeatable)
       --registry-certs-dir DIR        Per-registry certificates, certs.d layout (default /etc/docker/certs.d)
+      --registry-uplink SOCKET        Open registry connections through this unix-socket CONNECT proxy
       --log-level LEVEL               debug, info, warn, error, fatal (default info)
   -D, --debug                         Same as --log-level debug
       --allow-root-netns              Allow running in the machine's root network namespace
@@ -144,6 +147,7 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
       'registry-mirror': { type: 'string', multiple: true },
       'insecure-registry': { type: 'string', multiple: true },
       'registry-certs-dir': { type: 'string' },
+      'registry-uplink': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -206,6 +210,7 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
     }),
     insecureRegistries: values['insecure-registry'] ?? [],
     registryCertsDir: values['registry-certs-dir'] ?? '/etc/docker/certs.d',
+    ...(values['registry-uplink'] ? { registryUplink: values['registry-uplink'] } : {}),
   };
 }
 

@@ -104,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
   await overlay.follow(networks);
 
   const images = await openImageService(join(opts.dataRoot, 'images'), {
-    registries: { mirrors: opts.registryMirrors, insecure: opts.insecureRegistries, certsDir: opts.registryCertsDir, resolvConf: opts.resolvConf },
+    registries: { mirrors: opts.registryMirrors, insecure: opts.insecureRegistries, certsDir: opts.registryCertsDir, resolvConf: opts.resolvConf, uplink: opts.registryUplink },
   });
   if (opts.busyboxImage) await images.ensureBusybox();
   // Embedded DNS (127.0.0.11 in each container on a user network) and legacy links.

@@ -22,11 +22,14 @@ const USAGE = `Usage: redes sandbox COMMAND
 Isolated engine hosts with a simulated outside world.
 
 Commands:
-  up [--name N] [--lan] [--tour] [--log-level L] [--daemon-arg=FLAG]... [--no-registry] [--registry-htpasswd FILE]
+  up [--name N] [--lan] [--tour] [--log-level L] [--daemon-arg=FLAG]... [--no-registry] [--registry-htpasswd FILE] [--uplink]
                                           Create (or repair) sandbox N and start redesd in it, and the
                                           registry registry.test:5000 (TLS, trusted by the daemon) in its world;
                                           prints: export DOCKER_HOST=unix:///run/redes/N/docker.sock
-                                          (--tour: also says, on stderr, where the course's tour starts)
+                                          (--tour: also says, on stderr, where the course's tour starts;
+                                          --uplink: the daemon's registry connections leave through the
+                                          namespace where this runs, e.g. to reach Docker Hub; containers
+                                          stay isolated)
   down N                                  Stop and remove everything of sandbox N
   ls                                      List sandboxes
   exec [N] -- CMD...                      Run CMD in the engine host namespace N
@@ -96,6 +99,7 @@ async function up(args: string[]): Promise<number> {
       tour: { type: 'boolean' },
       'no-registry': { type: 'boolean' },
       'registry-htpasswd': { type: 'string' },
+      uplink: { type: 'boolean' },
     },
     strict: true,
   });
@@ -108,6 +112,7 @@ async function up(args: string[]): Promise<number> {
     ...(values['daemon-arg'] ? { daemonArgs: values['daemon-arg'] } : {}),
     registry: values['no-registry'] !== true,
     ...(values['registry-htpasswd'] ? { registryHtpasswd: values['registry-htpasswd'] } : {}),
+    uplink: values.uplink === true,
   });
   process.stdout.write(`${r.exportLine}\n`);
   if (values.tour) {

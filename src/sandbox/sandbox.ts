@@ -15,6 +15,7 @@
  * - Two calls on the same sandbox at once are not supported (no lock).
  */
 import { ensureRegistry, stopRegistry, REGISTRY_HOST, REGISTRY_NAME } from './registry.js';
+import { ensureUplinkProxy, stopUplinkProxy, uplinkSocket } from './uplink.js';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { netnsId, netnsList, netnsDelete, nsenterArgv, pidsInNetns, killPids, pidAlive, readPidfile, runInherit, stopPid, mountsUnder, unmountAllUnder, cgroupTreeDirs, cgroupTreePids, removeCgroupTree, thawCgroupTree, run } from '../kernel/index.js';
 import { notFound } from '../util/index.js';
@@ -50,6 +51,11 @@ export interface UpOptions {
   registry?: boolean;
   /** An htpasswd file: the registry then asks for Basic credentials. */
   registryHtpasswd?: string;
+  /**
+   * The daemon's registry connections leave through the caller's network namespace (uplink.ts):
+   * for a user's machine with internet; tests never set it.
+   */
+  uplink?: boolean;
   progress?: Progress;
 }
 
@@ -84,8 +90,16 @@ export async function sandboxUp(opts: UpOptions = {}): Promise<UpResult> {
   await writeIfChanged(p.resolvConf, `nameserver ${L.WORLD_ADDR}\n`);
 
   const entry = daemonEntry(opts.entry);
-  const daemonArgs = opts.daemonArgs ?? prior?.daemonArgs ?? [];
+  let daemonArgs = opts.daemonArgs ?? prior?.daemonArgs ?? [];
   checkDaemonArgs(daemonArgs);
+  const uplinkArg = `--registry-uplink=${uplinkSocket(p)}`;
+  if (opts.uplink && !shared) {
+    const up = await ensureUplinkProxy(p);
+    if (up.started) say(`started uplink proxy (pid ${up.pid}): registry connections leave through this namespace`);
+    if (!daemonArgs.includes(uplinkArg)) daemonArgs = [...daemonArgs, uplinkArg];
+  } else if (daemonArgs.includes(uplinkArg)) {
+    await ensureUplinkProxy(p); // recorded by an earlier `up --uplink`
+  }
   // Recorded before anything starts, so a failed start still leaves the record `down` and `up` read.
   await L.writeRecord({ ...makeRecord(p, lan, entry, prior?.createdAt, prior?.pids ?? {}, shared), daemonArgs });
   // The servers and the daemon start in parallel: each is a node start of ~50-100 ms.
@@ -231,6 +245,7 @@ export async function sandboxDown(name: string, opts: DownOptions = {}): Promise
   });
   await step('stop servers', async () => {
     await stopRegistry(p);
+    await stopUplinkProxy(p);
     const pids = [...(await recorded(p.worldPid, record?.pids.world)), ...(await recorded(p.lanPid, record?.pids.lan))];
     for (const pid of pids) if ((await pidAlive(pid)) && (await isOurServer(pid, name))) await stopPid(pid, { graceMs: 2_000 });
   });

@@ -30,6 +30,8 @@ export interface Endpoint {
   scheme: 'https' | 'http';
   tls?: TlsOptions;
   lookup?: LookupFunction;
+  /** Unix socket of the CONNECT proxy connections go through (`--registry-uplink`). */
+  uplink?: string;
 }
 
 /** A registry answered with an error (status and its `errors` list), in Docker's words. */
@@ -109,6 +111,7 @@ export class RepoClient {
         body: typeof body === 'function' ? body() : body,
         tls: this.endpoint.tls,
         lookup: this.endpoint.lookup,
+        uplink: this.endpoint.uplink,
         follow: method === 'GET' || method === 'HEAD',
       });
     let res = await go();
@@ -146,6 +149,7 @@ export class RepoClient {
       headers: basic && !identitytoken ? { authorization: basic } : {},
       tls: this.endpoint.tls,
       lookup: this.endpoint.lookup,
+        uplink: this.endpoint.uplink,
     });
     if (res.statusCode !== 200) {
       res.resume();

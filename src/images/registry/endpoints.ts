@@ -27,6 +27,8 @@ export interface RegistryOptions {
   certsDir?: string;
   /** A resolv.conf whose nameservers resolve registry names; the system resolver when absent. */
   resolvConf?: string;
+  /** `--registry-uplink`: a unix socket of a CONNECT proxy that opens registry connections (and resolves their names). */
+  uplink?: string;
 }
 
 /** `docker.io/library/nginx` → [`docker.io`, `library/nginx`]. */
@@ -61,10 +63,11 @@ export class Registries {
 
   /** The endpoints to try for a registry domain, in order. */
   async endpoints(domain: string): Promise<Endpoint[]> {
-    const lookup = await this.lookup();
+    const uplink = this.opts.uplink;
+    const lookup = uplink ? undefined : await this.lookup();
     const out: Endpoint[] = [];
     const add = async (host: string, scheme: 'https' | 'http'): Promise<void> => {
-      out.push({ host, scheme, lookup, tls: await this.tls(host) });
+      out.push({ host, scheme, lookup, tls: await this.tls(host), ...(uplink ? { uplink } : {}) });
     };
     if (domain === DOCKER_HUB) {
       for (const m of this.opts.mirrors ?? []) {

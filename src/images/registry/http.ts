@@ -12,7 +12,8 @@
  */
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { LookupFunction } from 'node:net';
+import { connect as netConnect, isIP, type LookupFunction, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { Readable } from 'node:stream';
 
 export interface TlsOptions {
@@ -36,6 +37,37 @@ export interface SendOptions {
   timeoutMs?: number;
   /** Follow 3xx answers of GET/HEAD (default true). */
   follow?: boolean;
+  /** A unix socket of an HTTP CONNECT proxy (`--registry-uplink`): connections go through it. */
+  uplink?: string;
+}
+
+/** A TCP connection to host:port opened by the CONNECT proxy listening on unix socket `path`. */
+export function tunnel(path: string, host: string, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = netConnect(path);
+    let head = Buffer.alloc(0);
+    const fail = (e: Error): void => {
+      s.destroy();
+      reject(e);
+    };
+    s.once('error', fail);
+    s.once('connect', () => s.write(`CONNECT ${host}:${port} HTTP/1.1\r\nHost: ${host}:${port}\r\n\r\n`));
+    const onData = (d: Buffer): void => {
+      head = Buffer.concat([head, d]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return void (head.length > 8192 && fail(new Error('uplink: answer too long')));
+      // No pause: the caller's listeners are attached before the next read can arrive (I/O comes after
+      // the promise callbacks), and a paused socket would stay paused under http's own listeners.
+      s.off('data', onData);
+      const line = head.subarray(0, end).toString('latin1').split('\r\n')[0] ?? '';
+      if (!/^HTTP\/1\.[01] 200 /.test(line)) return fail(new Error(`uplink refused ${host}:${port}: ${line}`));
+      const rest = head.subarray(end + 4);
+      if (rest.length) s.unshift(rest);
+      s.off('error', fail);
+      resolve(s);
+    };
+    s.on('data', onData);
+  });
 }
 
 export async function send(o: SendOptions, hops = 0): Promise<IncomingMessage> {
@@ -55,15 +87,23 @@ export async function send(o: SendOptions, hops = 0): Promise<IncomingMessage> {
 function once(o: SendOptions): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const https = o.url.protocol === 'https:';
-    const common = { method: o.method, headers: { 'user-agent': 'redes', ...o.headers }, lookup: o.lookup, timeout: o.timeoutMs ?? 30_000 };
+    const host = o.url.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(o.url.port) || (https ? 443 : 80);
+    const tls = { ca: o.tls?.ca?.length ? o.tls.ca : undefined, cert: o.tls?.cert, key: o.tls?.key, rejectUnauthorized: !o.tls?.skipVerify };
+    const uplink = o.uplink;
+    // Through the uplink: the proxy resolves and connects; TLS runs here, end to end.
+    const createConnection = uplink
+      ? (_opts: unknown, done: (e: Error | null, s?: Socket) => void): undefined => {
+          tunnel(uplink, host, port).then(
+            (raw) => done(null, https ? tlsConnect({ socket: raw, ...tls, ...(isIP(host) ? {} : { servername: host }) }) : raw),
+            (e: Error) => done(e),
+          );
+          return undefined;
+        }
+      : undefined;
+    const common = { method: o.method, headers: { 'user-agent': 'redes', ...o.headers }, lookup: o.lookup, timeout: o.timeoutMs ?? 30_000, ...(createConnection ? { createConnection: createConnection as never } : {}) };
     const req = https
-      ? httpsRequest(o.url, {
-          ...common,
-          ca: o.tls?.ca?.length ? o.tls.ca : undefined,
-          cert: o.tls?.cert,
-          key: o.tls?.key,
-          rejectUnauthorized: !o.tls?.skipVerify,
-        })
+      ? httpsRequest(o.url, { ...common, ...tls })
       : httpRequest(o.url, common);
     req.once('response', (res) => {
       req.setTimeout(0);

@@ -148,7 +148,8 @@ export class FakeHost implements EngineHost {
       else if ((name === 'TERM' || name === '15') && !this.ignoreTerm) this.exit(id, 143);
     },
     pause: async (id, paused) => this.step('runtime.pause', `${id.slice(0, 12)} ${paused}`),
-    exists: async (id) => this.procs.has(id),
+    // As redes-shim: a recorded exit comes after `runc delete`, so runc no longer knows the container.
+    exists: async (id) => this.procs.has(id) && this.procs.get(id)?.state !== 'exited',
     isRunning: (stateDir) => [...this.procs.values()].some((p) => p.stateDir === stateDir && p.state === 'running'),
     exitStatus: (stateDir) => [...this.procs.values()].find((p) => p.stateDir === stateDir)?.exit ?? null,
     waitExit: (stateDir) => {

@@ -272,11 +272,12 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       const rec = this.containers.get(id);
       if (!rec || rec.state.status !== 'running') return;
       const oomKilled = Number(rec.hostConfig.Memory ?? 0) > 0 && (st?.exitCode ?? 0) !== 0 && this.rt.oomKilled(this.cgroupPath(id));
-      await this.rt.delete(id).catch((e: unknown) => log.warn({ err: e, id }, 'runc delete failed'));
+      // The shim runs `runc delete` before it records an exit; only a lost shim leaves runc's state.
+      if (!st || st.lost) await this.rt.delete(id).catch((e: unknown) => log.warn({ err: e, id }, 'runc delete failed'));
       this.ev.endpoints(rec, 'disconnect');
       failpoint('container.exit.after-delete');
-      await this.releaseNetwork(rec);
-      await this.rt.unmountRootfs(rec.dir).catch((e: unknown) => log.warn({ err: e, id }, 'unmount failed'));
+      // Endpoints and the rootfs mount are independent: release both at once.
+      await Promise.all([this.releaseNetwork(rec), this.rt.unmountRootfs(rec.dir).catch((e: unknown) => log.warn({ err: e, id }, 'unmount failed'))]);
       rec.state = { ...rec.state, status: 'exited', paused: false, oomKilled, pid: 0, exitCode: st?.exitCode ?? 255, finishedAt: st?.finishedAt ?? nowRfc3339Nano() };
       this.save(rec);
       log.info({ id, name: rec.name, exitCode: rec.state.exitCode }, 'container exited');

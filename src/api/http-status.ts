@@ -1,22 +1,13 @@
 /**
- * The one place that turns an error into an HTTP response: kind → status, body `{"message": ...}`.
+ * The one place that turns an error into an HTTP response: kind → status (util's HTTP_STATUS, from the
+ * catalogue in util/error-codes.ts), body `{"message": ...}`.
  * Only 5xx errors are logged (a 4xx is the client's business).
  */
 import type { ServerResponse } from 'node:http';
-import { isRedesError, type ErrorKind, logger } from '../util/index.js';
-
-const STATUS: Record<ErrorKind, number> = {
-  'invalid-parameter': 400,
-  forbidden: 403,
-  'not-found': 404,
-  conflict: 409,
-  'not-implemented': 501,
-  unavailable: 503,
-  internal: 500,
-};
+import { HTTP_STATUS, isRedesError, logger } from '../util/index.js';
 
 export function statusOf(e: unknown): number {
-  return isRedesError(e) ? STATUS[e.kind] : 500;
+  return isRedesError(e) ? HTTP_STATUS[e.kind] : 500;
 }
 
 export function writeError(res: ServerResponse, e: unknown, context: { method?: string; path?: string } = {}): void {

@@ -13,7 +13,7 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RedesError, invalidParameter, unavailable } from '../util/index.js';
+import { HTTP_STATUS, RedesError, errorOf, invalidParameter, isErrorCode, unavailable } from '../util/index.js';
 
 export const SWARM_PORT = 2377;
 
@@ -63,7 +63,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
   const parts: Buffer[] = [];
   for await (const c of req as AsyncIterable<Buffer>) {
     size += c.length;
-    if (size > MAX_BODY) throw invalidParameter('join-body', 'join request too large');
+    if (size > MAX_BODY) throw invalidParameter('swarm.join_body', 'join request too large');
     parts.push(c);
   }
   return Buffer.concat(parts).toString('utf8');
@@ -72,7 +72,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 function parseJoinRequest(text: string): JoinRequest {
   const v = JSON.parse(text) as Partial<JoinRequest>;
   for (const k of ['token', 'csrPem', 'hostname', 'advertiseAddr'] as const) {
-    if (typeof v[k] !== 'string') throw invalidParameter('join-body', `join request without ${k}`);
+    if (typeof v[k] !== 'string') throw invalidParameter('swarm.join_body', `join request without ${k}`);
   }
   return v as JoinRequest;
 }
@@ -85,7 +85,7 @@ export async function startJoinServer(opts: JoinServerOptions): Promise<JoinServ
         if (req.method === 'POST' && req.url === '/join') return reply(res, 200, await opts.join(parseJoinRequest(await readBody(req))));
         reply(res, 404, { message: 'not found' });
       } catch (e) {
-        const status = e instanceof RedesError ? ({ 'invalid-parameter': 400, forbidden: 403 } as Record<string, number>)[e.kind] ?? 500 : e instanceof SyntaxError ? 400 : 500;
+        const status = e instanceof RedesError ? HTTP_STATUS[e.kind] : e instanceof SyntaxError ? 400 : 500;
         reply(res, status, { message: e instanceof Error ? e.message : String(e), code: e instanceof RedesError ? e.code : 'internal' });
       }
     })();
@@ -124,7 +124,7 @@ function request(addr: string, port: number, path: string, opts: https.RequestOp
 }
 
 const unreachable = (addr: string, port: number, e: unknown): RedesError =>
-  unavailable('swarm-join-unreachable', `could not reach the manager at ${addr}:${port}: ${(e as Error).message}`);
+  unavailable('swarm.join_unreachable', `could not reach the manager at ${addr}:${port}: ${(e as Error).message}`);
 
 /** The CA certificate a manager presents, fetched without trusting it (check it against the token). */
 export async function fetchRemoteCa(addr: string, port: number): Promise<string> {
@@ -134,7 +134,7 @@ export async function fetchRemoteCa(addr: string, port: number): Promise<string>
   } catch (e) {
     throw unreachable(addr, port, e);
   }
-  if (a.status !== 200 || !a.body.includes('BEGIN CERTIFICATE')) throw unavailable('swarm-join-ca', `${addr}:${port} is not a swarm manager's join endpoint`);
+  if (a.status !== 200 || !a.body.includes('BEGIN CERTIFICATE')) throw unavailable('swarm.join_ca', `${addr}:${port} is not a swarm manager's join endpoint`);
   return a.body;
 }
 
@@ -148,13 +148,14 @@ export async function requestJoin(addr: string, port: number, caPem: string, bod
   }
   if (a.status === 200) return JSON.parse(a.body) as JoinResponse;
   let message = a.body;
-  let code = 'swarm-join-refused';
+  let code: string | undefined;
   try {
     const parsed = JSON.parse(a.body) as { message?: string; code?: string };
     message = parsed.message ?? message;
-    code = parsed.code ?? code;
+    code = parsed.code;
   } catch {
     // not JSON: the text as it came
   }
-  throw a.status === 400 || a.status === 403 ? invalidParameter(code, message) : unavailable(code, message);
+  if (code !== undefined && isErrorCode(code)) throw errorOf(code, message);
+  throw a.status === 400 || a.status === 403 ? invalidParameter('swarm.join_refused', message) : unavailable('swarm.join_failed', message);
 }

@@ -39,7 +39,7 @@ export function splitHostPort(s: string, dflt: number): { host: string; port: nu
   const m = /^(.*?)(?::(\d{1,5}))?$/.exec(s.trim());
   const host = m?.[1] ?? '';
   const port = m?.[2] ? Number(m[2]) : dflt;
-  if (port < 1 || port > 65535) throw invalidParameter('swarm-address', `invalid port in address "${s}"`);
+  if (port < 1 || port > 65535) throw invalidParameter('swarm.address', `invalid port in address "${s}"`);
   return { host, port };
 }
 
@@ -54,15 +54,15 @@ export function chooseAdvertiseAddr(spec: string, locals: LocalAddress[]): strin
     const onIf = locals.filter((l) => l.ifname === host);
     if (onIf.length === 1 && onIf[0]) return onIf[0].address;
     if (onIf.length > 1) {
-      throw invalidParameter('swarm-address', `interface ${host} has more than one IPv4 address (${onIf[0]?.address} and ${onIf[1]?.address})`);
+      throw invalidParameter('swarm.address', `interface ${host} has more than one IPv4 address (${onIf[0]?.address} and ${onIf[1]?.address})`);
     }
-    throw invalidParameter('swarm-address', `advertise address must be a non-zero IP address or network interface (with optional port number)`);
+    throw invalidParameter('swarm.address', `advertise address must be a non-zero IP address or network interface (with optional port number)`);
   }
   const [first, second] = locals;
-  if (!first) throw invalidParameter('swarm-address', 'could not find the system\'s IP address - specify one with --advertise-addr');
+  if (!first) throw invalidParameter('swarm.address', 'could not find the system\'s IP address - specify one with --advertise-addr');
   if (second && second.ifname !== first.ifname) {
     throw invalidParameter(
-      'swarm-address',
+      'swarm.address',
       `could not choose an IP address to advertise since this system has multiple addresses on different interfaces (${first.address} on ${first.ifname} and ${second.address} on ${second.ifname})`,
     );
   }

@@ -14,24 +14,24 @@ export const ERR_ALREADY_IN_SWARM =
 export const ERR_INVALID_TOKEN = 'invalid join token';
 export const ERR_WRONG_SECRET = 'rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster';
 
-export const notManager = (): RedesError => unavailable('swarm-not-manager', ERR_NOT_MANAGER);
-export const workerNotManager = (): RedesError => unavailable('swarm-worker', ERR_WORKER);
-export const notInSwarm = (): RedesError => unavailable('swarm-not-in-swarm', ERR_NOT_IN_SWARM);
-export const alreadyInSwarm = (): RedesError => unavailable('swarm-already-in-swarm', ERR_ALREADY_IN_SWARM);
-export const invalidToken = (): RedesError => invalidParameter('swarm-invalid-token', ERR_INVALID_TOKEN);
-export const wrongSecret = (): RedesError => invalidParameter('swarm-wrong-secret', ERR_WRONG_SECRET);
+export const notManager = (): RedesError => unavailable('swarm.not_manager', ERR_NOT_MANAGER);
+export const workerNotManager = (): RedesError => unavailable('swarm.worker', ERR_WORKER);
+export const notInSwarm = (): RedesError => unavailable('swarm.not_in_swarm', ERR_NOT_IN_SWARM);
+export const alreadyInSwarm = (): RedesError => unavailable('swarm.already_in_swarm', ERR_ALREADY_IN_SWARM);
+export const invalidToken = (): RedesError => invalidParameter('swarm.invalid_token', ERR_INVALID_TOKEN);
+export const wrongSecret = (): RedesError => invalidParameter('swarm.wrong_secret', ERR_WRONG_SECRET);
 
 export const caMismatch = (expectedHex: string): RedesError =>
-  invalidParameter('swarm-ca-mismatch', `remote CA does not match fingerprint. Expected: ${expectedHex}`);
+  invalidParameter('swarm.ca_mismatch', `remote CA does not match fingerprint. Expected: ${expectedHex}`);
 
-export const nodeNotFound = (ref: string): RedesError => notFound('swarm-node-not-found', `node ${ref} not found`);
+export const nodeNotFound = (ref: string): RedesError => notFound('swarm.node_not_found', `node ${ref} not found`);
 export const nodeAmbiguous = (ref: string, n: number): RedesError =>
-  invalidParameter('swarm-node-ambiguous', `node ${ref} is ambiguous (${n} matches found)`);
+  invalidParameter('swarm.node_ambiguous', `node ${ref} is ambiguous (${n} matches found)`);
 export const nodeNotDown = (id: string): RedesError =>
-  invalidParameter('swarm-node-not-down', `rpc error: code = FailedPrecondition desc = node ${id} is not down and can't be removed`);
+  invalidParameter('swarm.node_not_down', `rpc error: code = FailedPrecondition desc = node ${id} is not down and can't be removed`);
 export const nodeIsManager = (id: string): RedesError =>
   invalidParameter(
-    'swarm-node-manager',
+    'swarm.node_manager',
     `rpc error: code = FailedPrecondition desc = node ${id} is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal`,
   );
 
@@ -44,18 +44,18 @@ export function managerLeaveRefused(reachable: number, unreachable: number): Red
   let msg = LEAVE_PREFIX;
   if (reachable + unreachable <= 1) {
     msg += 'Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message. ';
-    return unavailable('swarm-leave-manager', msg);
+    return unavailable('swarm.leave_manager', msg);
   }
   const total = reachable + unreachable;
   if (reachable - 1 <= total / 2) {
     msg += `Removing this node leaves ${reachable - 1} managers out of ${total}. Without a Raft quorum your swarm will be inaccessible. `;
   }
-  return unavailable('swarm-leave-manager', msg + LEAVE_SUFFIX);
+  return unavailable('swarm.leave_manager', msg + LEAVE_SUFFIX);
 }
 
 /** Services, tasks, stacks, secrets and configs: Docker's error shape with a clear refusal. */
 export const swarmObjectsUnsupported = (what: string): RedesError =>
   notImplemented(
-    'swarm-objects-unsupported',
+    'swarm.objects_unsupported',
     `${what} are not supported by redes: its swarm mode provides nodes and overlay networks only (run containers with "docker run --network <overlay>" on each node instead)`,
   );

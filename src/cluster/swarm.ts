@@ -227,8 +227,8 @@ export class SwarmController implements ClusterAccess {
   async init(req: SwarmInitRequest): Promise<string> {
     return this.serial(async () => {
       if (this.state) throw E.alreadyInSwarm();
-      if (req.ForceNewCluster) throw notImplemented('swarm-force-new-cluster', 'redes does not support --force-new-cluster: restore the etcd members instead');
-      if (req.AutoLockManagers) throw notImplemented('swarm-autolock', 'redes does not support --autolock: its managers keep the CA key on disk, unencrypted');
+      if (req.ForceNewCluster) throw notImplemented('swarm.force_new_cluster', 'redes does not support --force-new-cluster: restore the etcd members instead');
+      if (req.AutoLockManagers) throw notImplemented('swarm.autolock', 'redes does not support --autolock: its managers keep the CA key on disk, unencrypted');
       checkAvailability(req.Availability);
       const advertiseAddr = chooseAdvertiseAddr(req.AdvertiseAddr || req.ListenAddr || '', this.locals());
       const dataAddr = req.DataPathAddr ? chooseAdvertiseAddr(req.DataPathAddr, this.locals()) : advertiseAddr;
@@ -283,18 +283,18 @@ export class SwarmController implements ClusterAccess {
       if (this.state) throw E.alreadyInSwarm();
       checkAvailability(req.Availability);
       const remote = req.RemoteAddrs?.[0];
-      if (!remote) throw invalidParameter('swarm-join-remote', 'at least 1 RemoteAddr is required to join');
+      if (!remote) throw invalidParameter('swarm.join_remote', 'at least 1 RemoteAddr is required to join');
       const token = parseJoinToken(req.JoinToken ?? '');
       if (!token) throw E.invalidToken();
       const { host, port } = splitHostPort(remote, SWARM_PORT);
-      if (!tryParseAddress(host)) throw invalidParameter('swarm-join-remote', `invalid remote address "${remote}": want IP:PORT`);
+      if (!tryParseAddress(host)) throw invalidParameter('swarm.join_remote', `invalid remote address "${remote}": want IP:PORT`);
       const caPem = await fetchRemoteCa(host, port);
       if (caDigest(caPem) !== token.digest) throw E.caMismatch(base36ToHex(token.digest));
       const advertiseAddr = req.AdvertiseAddr ? chooseAdvertiseAddr(req.AdvertiseAddr, this.locals()) : addressToward(host, this.locals());
       const dataAddr = req.DataPathAddr ? chooseAdvertiseAddr(req.DataPathAddr, this.locals()) : advertiseAddr;
       const kc = await makeKeyAndCsr('joining', 'swarm-node');
       const answer = await requestJoin(host, port, caPem, { token: req.JoinToken ?? '', csrPem: kc.csrPem, hostname: this.deps.hostname, advertiseAddr });
-      if (!signedBy(answer.certPem, caPem)) throw invalidParameter('swarm-join-cert', 'the manager answered with a certificate its CA did not sign');
+      if (!signedBy(answer.certPem, caPem)) throw invalidParameter('swarm.join_cert', 'the manager answered with a certificate its CA did not sign');
       const { port: listenPort } = splitHostPort(req.ListenAddr || `0.0.0.0:${SWARM_PORT}`, SWARM_PORT);
       const s: SwarmLocalState = {
         clusterId: answer.clusterId,
@@ -332,8 +332,8 @@ export class SwarmController implements ClusterAccess {
     if (tokens.manager && secretMatches(parsed.secret, tokens.manager)) role = 'manager';
     else if (tokens.worker && secretMatches(parsed.secret, tokens.worker)) role = 'worker';
     else throw E.wrongSecret();
-    if (!tryParseAddress(req.advertiseAddr)) throw invalidParameter('swarm-join-address', `invalid advertise address "${req.advertiseAddr}"`);
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(req.hostname)) throw invalidParameter('swarm-join-hostname', `invalid hostname "${req.hostname}"`);
+    if (!tryParseAddress(req.advertiseAddr)) throw invalidParameter('swarm.join_address', `invalid advertise address "${req.advertiseAddr}"`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(req.hostname)) throw invalidParameter('swarm.join_hostname', `invalid hostname "${req.hostname}"`);
     const nodeId = newSwarmId();
     const certPem = await signCsr(ca, req.csrPem, { commonName: nodeId, unit: `swarm-${role}`, ips: [req.advertiseAddr] });
     const before = await store.members();
@@ -435,7 +435,7 @@ export class SwarmController implements ClusterAccess {
   async update(version: number, spec: Record<string, unknown> | undefined, rotate: { worker: boolean; manager: boolean }): Promise<void> {
     const store = this.managerStore();
     const { record, version: current } = await this.clusterRecord(store);
-    if (version !== current) throw conflict('swarm-update-sequence', 'rpc error: code = Unknown desc = update out of sequence');
+    if (version !== current) throw conflict('swarm.update_sequence', 'rpc error: code = Unknown desc = update out of sequence');
     if (rotate.worker || rotate.manager) {
       const tokens = JSON.parse((await store.get(SWARM_KEYS.tokens))?.value ?? '{}') as TokenRecord;
       await store.put(SWARM_KEYS.tokens, JSON.stringify({ worker: rotate.worker ? newSecret() : tokens.worker, manager: rotate.manager ? newSecret() : tokens.manager }));
@@ -556,7 +556,7 @@ function bounded<T>(p: Promise<T>, ms = 3000): Promise<T> {
 }
 
 function checkAvailability(a: string | undefined): void {
-  if (a && a !== 'active') throw notImplemented('swarm-availability', `redes does not support node availability "${a}": its nodes run no swarm tasks`);
+  if (a && a !== 'active') throw notImplemented('swarm.availability', `redes does not support node availability "${a}": its nodes run no swarm tasks`);
 }
 
 /** The hex form of a base-36 digest (Docker prints the expected fingerprint in hex). */

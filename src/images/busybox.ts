@@ -82,7 +82,7 @@ async function busyboxBinary(): Promise<{ bytes: Buffer; mtime: Date }> {
     });
     bytes = await staticBusybox();
   }
-  if (!bytes) throw unavailable('busybox-missing', `${BUSYBOX} is missing or not static: install busybox-static`);
+  if (!bytes) throw unavailable('image.busybox_missing', `${BUSYBOX} is missing or not static: install busybox-static`);
   const mtime = new Date(Math.floor((await stat(BUSYBOX)).mtimeMs / 1000) * 1000);
   return { bytes, mtime };
 }

@@ -17,7 +17,7 @@ import { expandWord, splitWords } from './shell-words.js';
 const VALID = new Set(['cmd', 'entrypoint', 'env', 'expose', 'healthcheck', 'label', 'onbuild', 'stopsignal', 'user', 'volume', 'workdir']);
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
-const bad = (message: string): RedesError => invalidParameter('invalid-change', message);
+const bad = (message: string): RedesError => invalidParameter('image.change', message);
 
 /** Apply Dockerfile instructions to a copy of `config`. Throws invalid-parameter errors. */
 export function applyChanges(config: ImageConfig, changes: readonly string[]): ImageConfig {

@@ -53,7 +53,7 @@ const PORT = /^([0-9]{1,5})(\/(tcp|udp|sctp))?$/;
 export function exposedPort(p: string): string {
   const m = PORT.exec(p);
   const n = Number(m?.[1]);
-  if (!m || n < 1 || n > 65535) throw invalidParameter('invalid-port', `invalid port "${p}": expected PORT[/tcp|udp|sctp]`);
+  if (!m || n < 1 || n > 65535) throw invalidParameter('debian.expose_port', `invalid port "${p}": expected PORT[/tcp|udp|sctp]`);
   return `${n}/${m[3] ?? 'tcp'}`;
 }
 
@@ -90,7 +90,7 @@ export function debianSpec(rootfs: DebianRootfs, preset: DebianPreset | undefine
 
 export async function debianImage(req: DebianImageRequest): Promise<DebianImage> {
   const named = parseNamed(req.tag); // refuse a bad name or port before minutes of building
-  if (named.digest) throw invalidParameter('invalid-reference', `invalid tag "${req.tag}": a digest cannot name a built image`);
+  if (named.digest) throw invalidParameter('image.reference', `invalid tag "${req.tag}": a digest cannot name a built image`);
   for (const p of req.expose ?? []) exposedPort(p);
   const rootfs = await debianRootfs({ ...req, suite: req.suite ?? DEFAULT_SUITE });
   return debianImageFromRootfs(rootfs, req);

@@ -36,7 +36,7 @@ interface Descriptor {
   platform?: { os?: string; architecture?: string };
 }
 
-const bad = (message: string): RedesError => invalidParameter('invalid-image-archive', message);
+const bad = (message: string): RedesError => invalidParameter('image.load_archive', message);
 const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
 const MAX_JSON = 64 << 20;
 

@@ -29,12 +29,12 @@ export const HEX_ID = /^[a-f0-9]{64}$/;
 export const FULL_IMAGE_ID = /^sha256:[a-f0-9]{64}$/;
 
 const badFormat = (detail?: string): RedesError =>
-  invalidParameter('invalid-reference', detail ? `invalid reference format: ${detail}` : 'invalid reference format');
+  invalidParameter('image.reference', detail ? `invalid reference format: ${detail}` : 'invalid reference format');
 
 /** Parse a user-given name (Docker's ParseNormalizedNamed). Throws invalid-parameter errors. */
 export function parseNamed(s: string): NamedRef {
   if (HEX_ID.test(s)) {
-    throw invalidParameter('invalid-reference', `invalid repository name (${s}), cannot specify 64-byte hexadecimal strings`);
+    throw invalidParameter('image.reference', `invalid repository name (${s}), cannot specify 64-byte hexadecimal strings`);
   }
   const [domain, remainder] = splitDomain(s);
   const colon = remainder.indexOf(':');
@@ -42,7 +42,7 @@ export function parseNamed(s: string): NamedRef {
   if (remote.toLowerCase() !== remote) throw badFormat(`repository name (${remote}) must be lowercase`);
   const m = REFERENCE.exec(`${domain}/${remainder}`);
   if (!m?.[1]) throw badFormat();
-  if (m[1].length > 255) throw invalidParameter('invalid-reference', 'repository name must not be more than 255 characters');
+  if (m[1].length > 255) throw invalidParameter('image.reference', 'repository name must not be more than 255 characters');
   const ref: NamedRef = { name: m[1] };
   if (m[2]) ref.tag = m[2];
   if (m[3]) ref.digest = m[3];
@@ -81,7 +81,7 @@ export function familiarTagged(ref: NamedRef): string {
 /** Parse `repo` plus an optional separate `tag` (the `POST /images/{name}/tag` form) into a tag key. */
 export function tagKey(repo: string, tag?: string): string {
   const ref = parseNamed(repo);
-  if (ref.digest) throw invalidParameter('invalid-reference', 'refusing to create a tag with a digest reference');
+  if (ref.digest) throw invalidParameter('image.reference', 'refusing to create a tag with a digest reference');
   if (tag) {
     if (!TAG.test(tag)) throw badFormat();
     if (ref.tag) throw badFormat();

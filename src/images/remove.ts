@@ -31,7 +31,7 @@ export function planRemove(img: Image, ref: string, opts: RemoveOptions): Remove
   if (!isIdPrefix(img.id, ref)) {
     if (!force && tags.length === 1 && user) {
       throw conflict(
-        'image-in-use',
+        'image.in_use',
         `conflict: unable to remove repository reference "${ref}" (must force) - container ${shortImageId(user.containerId)} is using its referenced image ${shortImageId(img.id)}`,
       );
     }
@@ -72,7 +72,7 @@ function findConflict(img: Image, tags: string[], force: boolean, user: ImageUse
 
 function asError(img: Image, c: Conflict): Error {
   const how = c.hard ? 'cannot be forced' : 'must be forced';
-  return conflict('image-in-use', `conflict: unable to delete ${shortImageId(img.id)} (${how}) - ${c.message}`);
+  return conflict('image.in_use', `conflict: unable to delete ${shortImageId(img.id)} (${how}) - ${c.message}`);
 }
 
 function idSuffix(u: ImageUser): string {

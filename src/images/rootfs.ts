@@ -37,7 +37,7 @@ export async function mountRootfs(layers: readonly string[], containerDir: strin
     lowers = [empty];
   }
   for (const p of [...lowers, upper, work]) {
-    if (/[,:\\\n]/.test(p)) throw invalidParameter('invalid-path', `cannot use "${p}" in an overlay mount`);
+    if (/[,:\\\n]/.test(p)) throw invalidParameter('rootfs.path', `cannot use "${p}" in an overlay mount`);
   }
   const tail = `,upperdir=${upper},workdir=${work}`;
   let options = `lowerdir=${lowers.join(':')}${tail}`;
@@ -45,7 +45,7 @@ export async function mountRootfs(layers: readonly string[], containerDir: strin
   if (options.length > MAX_OPTIONS) {
     cwd = await shortLinks(dir, lowers);
     options = `lowerdir=${lowers.map((_, i) => String(i)).join(':')}${tail}`;
-    if (options.length > MAX_OPTIONS) throw internal('overlay-options', `too many layers for an overlay mount: ${layers.length}`);
+    if (options.length > MAX_OPTIONS) throw internal('rootfs.overlay_options', `too many layers for an overlay mount: ${layers.length}`);
   }
   await run(['mount', '-t', 'overlay', '-o', options, OVERLAY_SOURCE, target], cwd ? { cwd } : {});
   return target;

@@ -128,12 +128,12 @@ export class LocalImageService implements ImageService {
   async pullRemote(fromImage: string, tag: string | undefined, creds: Credentials | undefined): Promise<PreparedPull | LocalPull> {
     if (!this.registries) return this.pull(fromImage, tag);
     const base = fromImage.replace(/:$/, '');
-    if (familiarName(parseNamed(base).name) === 'scratch') throw forbidden('reserved-name', "'scratch' is a reserved name");
+    if (familiarName(parseNamed(base).name) === 'scratch') throw forbidden('image.reserved_name', "'scratch' is a reserved name");
     const text = tag ? (/^sha256:/.test(tag) ? `${base}@${tag}` : `${base}:${tag}`) : base;
     try {
       return await preparePull({ store: this.store, registries: this.registries, creds }, text);
     } catch (e) {
-      if (!isRedesError(e) || e.code !== 'registry-unreachable') throw e;
+      if (!isRedesError(e) || e.code !== 'registry.unreachable') throw e;
       try {
         return this.pull(fromImage, tag); // offline, and the image is here: as before registries existed
       } catch {
@@ -143,12 +143,12 @@ export class LocalImageService implements ImageService {
   }
 
   async push(name: string, tag: string | undefined, creds: Credentials | undefined, progress: Progress): Promise<void> {
-    if (!this.registries) throw unavailable('no-registry', NO_REGISTRY);
+    if (!this.registries) throw unavailable('registry.none', NO_REGISTRY);
     return pushImage({ store: this.store, registries: this.registries, creds }, name, tag, progress);
   }
 
   async login(server: string, creds: Credentials): Promise<void> {
-    if (!this.registries) throw unavailable('no-registry', NO_REGISTRY);
+    if (!this.registries) throw unavailable('registry.none', NO_REGISTRY);
     return loginRegistry(this.registries, server, creds);
   }
 
@@ -191,7 +191,7 @@ export class LocalImageService implements ImageService {
       let size = 0;
       if (!h.empty_layer) {
         const dir = dirs[layer++];
-        if (dir === undefined) throw internal('image-history', 'too many non-empty layers in History section');
+        if (dir === undefined) throw internal('image.history', 'too many non-empty layers in History section');
         size = await dirSize(dir);
       }
       const created = h.created ? Math.floor(Date.parse(h.created) / 1000) : 0;
@@ -231,10 +231,10 @@ export class LocalImageService implements ImageService {
   }
 
   tag(source: string, repo: string, tag?: string): Promise<string> {
-    if (!repo) throw invalidParameter('invalid-reference', 'invalid reference format');
+    if (!repo) throw invalidParameter('image.reference', 'invalid reference format');
     const key = tagKey(repo, tag || undefined);
     if (familiarName(parseNamed(key).name) === 'sha256') {
-      throw invalidParameter('invalid-reference', 'refusing to create an ambiguous tag using digest algorithm as name');
+      throw invalidParameter('image.reference', 'refusing to create an ambiguous tag using digest algorithm as name');
     }
     return this.store.tag(source, key);
   }
@@ -264,7 +264,7 @@ export class LocalImageService implements ImageService {
   pull(fromImage: string, tag?: string): LocalPull {
     const ref = parseNamed(fromImage.replace(/:$/, '')); // `pull -a` may send a trailing ':'
     const name = familiarName(ref.name);
-    if (name === 'scratch') throw forbidden('reserved-name', "'scratch' is a reserved name");
+    if (name === 'scratch') throw forbidden('image.reserved_name', "'scratch' is a reserved name");
     const path = ref.name.slice(ref.name.indexOf('/') + 1);
     const prefix = `${name}:`;
     const local = this.store.list().flatMap((i) => i.repoTags).filter((t) => t.startsWith(prefix));
@@ -274,12 +274,12 @@ export class LocalImageService implements ImageService {
     }
     const wanted = tag && /^sha256:/.test(tag) ? `${name}@${tag}` : tag ? tagKey(name, tag) : familiarTagged(ref);
     try {
-      if (wanted.includes('@')) throw notFound('image-not-found', `No such image: ${wanted}`); // no digests here
+      if (wanted.includes('@')) throw notFound('image.not_found', `No such image: ${wanted}`); // no digests here
       this.store.resolve(wanted);
     } catch (e) {
       if (!isRedesError(e) || e.kind !== 'not-found') throw e;
       if (local.length === 0) throw noSuchRepository(name);
-      throw notFound('image-not-found', `manifest for ${wanted} not found: ${NO_REGISTRY}`);
+      throw notFound('image.not_found', `manifest for ${wanted} not found: ${NO_REGISTRY}`);
     }
     return { path, tags: [wanted.slice(prefix.length)], ref: wanted };
   }
@@ -306,7 +306,7 @@ export async function openImageService(root: string, deps: ImageServiceDeps = {}
 }
 
 function noSuchRepository(name: string): RedesError {
-  return notFound('image-not-found', `pull access denied for ${name}, repository does not exist: ${NO_REGISTRY}`);
+  return notFound('image.not_found', `pull access denied for ${name}, repository does not exist: ${NO_REGISTRY}`);
 }
 
 function createdSeconds(img: Image): number {

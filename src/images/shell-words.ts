@@ -62,7 +62,7 @@ class Lexer {
 
   private until(end: string, what: string): string {
     const i = this.s.indexOf(end, this.pos);
-    if (i < 0) throw invalidParameter('invalid-change', `unexpected end of statement while looking for matching ${what}-quote`);
+    if (i < 0) throw invalidParameter('image.change', `unexpected end of statement while looking for matching ${what}-quote`);
     const text = this.s.slice(this.pos, i);
     this.pos = i + 1;
     return text;
@@ -77,7 +77,7 @@ class Lexer {
       else if (ch === '\\' && ['"', '\\', '$'].includes(this.s[this.pos] ?? '')) out += this.s[this.pos++] ?? '';
       else out += ch;
     }
-    throw invalidParameter('invalid-change', 'unexpected end of statement while looking for matching double-quote');
+    throw invalidParameter('image.change', 'unexpected end of statement while looking for matching double-quote');
   }
 
   private variable(): string {
@@ -88,7 +88,7 @@ class Lexer {
       const op = /^:?[-+]/.exec(this.s.slice(this.pos))?.[0] ?? '';
       this.pos += op.length;
       const arg = op ? this.word('}') : '';
-      if (this.s[this.pos] !== '}') throw invalidParameter('invalid-change', `missing '}' in "${this.s}"`);
+      if (this.s[this.pos] !== '}') throw invalidParameter('image.change', `missing '}' in "${this.s}"`);
       this.pos++;
       const value = this.env.get(name);
       const set = op.startsWith(':') ? !!value : value !== undefined;

@@ -28,14 +28,14 @@ export function parseSpec(bytes: Buffer): ImageSpec {
   try {
     doc = JSON.parse(bytes.toString('utf8'));
   } catch {
-    throw invalidParameter('invalid-image-config', 'invalid image config: not JSON');
+    throw invalidParameter('image.config', 'invalid image config: not JSON');
   }
   if (!isObject(doc) || !isObject(doc.rootfs) || !Array.isArray(doc.rootfs.diff_ids)) {
-    throw invalidParameter('invalid-image-config', 'invalid image config: no rootfs.diff_ids');
+    throw invalidParameter('image.config', 'invalid image config: no rootfs.diff_ids');
   }
   const diffIds: unknown[] = doc.rootfs.diff_ids;
   if (!diffIds.every((d): d is string => typeof d === 'string' && DIGEST.test(d))) {
-    throw invalidParameter('invalid-image-config', 'invalid image config: bad diff id');
+    throw invalidParameter('image.config', 'invalid image config: bad diff id');
   }
   const spec = { ...doc } as unknown as ImageSpec;
   spec.architecture = typeof doc.architecture === 'string' ? doc.architecture : '';

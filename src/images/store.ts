@@ -100,7 +100,7 @@ export class ImageStore {
     const fullHex = HEX_ID.test(refOrId) ? refOrId : FULL_IMAGE_ID.test(refOrId) ? refOrId.slice(7) : undefined;
     if (fullHex !== undefined) {
       const img = this.get(fullHex);
-      if (!img || this.index.images[fullHex]?.hidden) throw notFound('image-not-found', `No such image: sha256:${fullHex}`);
+      if (!img || this.index.images[fullHex]?.hidden) throw notFound('image.not_found', `No such image: sha256:${fullHex}`);
       return img;
     }
     const ref: NamedRef = parseNamed(refOrId);
@@ -108,13 +108,13 @@ export class ImageStore {
     if (id && this.index.images[idHex(id)]) return this.image(id);
     const byPrefix = this.searchPrefix(refOrId);
     if (byPrefix) return this.image(byPrefix);
-    throw notFound('image-not-found', `No such image: ${familiarTagged(ref)}`);
+    throw notFound('image.not_found', `No such image: ${familiarTagged(ref)}`);
   }
 
   /** Layer directories of an image, lowest first: overlayfs lowerdirs (reverse them for the option). */
   rootfsLayers(imageId: string): string[] {
     const img = this.get(imageId);
-    if (!img) throw notFound('image-not-found', `No such image: ${imageId}`);
+    if (!img) throw notFound('image.not_found', `No such image: ${imageId}`);
     return img.layers.map((d) => this.layerDir(d));
   }
 
@@ -139,7 +139,7 @@ export class ImageStore {
           hasLayer: (d) => this.index.layers[idHex(d)] !== undefined,
           addLayer: async (input, expected) => {
             const { diffId } = await this.addLayer(input);
-            if (diffId !== expected) throw invalidParameter('invalid-image-archive', `invalid diffID for layer: expected "${expected}", got "${diffId}"`);
+            if (diffId !== expected) throw invalidParameter('image.load_archive', `invalid diffID for layer: expected "${expected}", got "${diffId}"`);
           },
           addImage: (config, tags) => this.addImage(config, tags),
         });
@@ -291,7 +291,7 @@ export class ImageStore {
 
   /** The image's config file bytes, exactly as stored (the image id is their sha256). */
   async configBytes(imageId: string): Promise<Buffer> {
-    if (!this.get(imageId)) throw notFound('image-not-found', `No such image: ${imageId}`);
+    if (!this.get(imageId)) throw notFound('image.not_found', `No such image: ${imageId}`);
     return readFile(join(this.root, 'configs', `${idHex(imageId)}.json`));
   }
 
@@ -335,7 +335,7 @@ export class ImageStore {
   private image(id: string, tags?: string[]): Image {
     const spec = this.specs.get(id);
     const e = this.index.images[idHex(id)];
-    if (!spec || !e) throw internal('image-store', `image ${id} is missing from the store`);
+    if (!spec || !e) throw internal('image.store', `image ${id} is missing from the store`);
     const repoTags = tags ?? Object.keys(this.index.tags).filter((t) => this.index.tags[t] === id);
     return {
       id,
@@ -351,7 +351,7 @@ export class ImageStore {
 
   private entry(id: string): IndexFile['images'][string] {
     const e = this.index.images[idHex(id)];
-    if (!e) throw notFound('image-not-found', `No such image: ${id}`);
+    if (!e) throw notFound('image.not_found', `No such image: ${id}`);
     return e;
   }
 
@@ -391,7 +391,7 @@ export class ImageStore {
     const spec = parseSpec(config);
     const id = sha256(config);
     const missing = spec.rootfs.diff_ids.find((d) => !this.index.layers[idHex(d)]);
-    if (missing) throw internal('image-store', `layer ${missing} of image ${id} is missing`);
+    if (missing) throw internal('image.store', `layer ${missing} of image ${id} is missing`);
     const hex = idHex(id);
     if (!this.index.images[hex]) {
       await writeAtomic(join(this.root, 'configs', `${hex}.json`), config);

@@ -64,7 +64,7 @@ export async function decompressed(input: AsyncIterable<Buffer>): Promise<AsyncI
   const other = MAGIC.find((m) => startsWith(head, m.bytes));
   if (other) {
     whole.destroy();
-    throw invalidParameter('unsupported-compression', `unsupported archive compression: ${other.name}`);
+    throw invalidParameter('image.compression', `unsupported archive compression: ${other.name}`);
   }
   return whole;
 }
@@ -94,7 +94,7 @@ export async function readTar(input: AsyncIterable<Buffer>, onEntry: EntryHandle
       extract.end(undefined);
     } catch (e) {
       if (stopping) return;
-      feedError = isZlibError(e) ? invalidParameter('invalid-archive', `invalid gzip data: ${e.message}`) : e;
+      feedError = isZlibError(e) ? invalidParameter('image.archive', `invalid gzip data: ${e.message}`) : e;
       extract.destroy(e instanceof Error ? e : new Error(String(e)));
     }
   })();
@@ -123,7 +123,7 @@ export async function readAll(body: AsyncIterable<Buffer>, limit: number): Promi
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
-    if (size > limit) throw invalidParameter('invalid-archive', `archive entry larger than ${limit} bytes`);
+    if (size > limit) throw invalidParameter('image.archive', `archive entry larger than ${limit} bytes`);
     parts.push(chunk);
   }
   return Buffer.concat(parts);
@@ -142,7 +142,7 @@ function isStream(x: unknown): x is Readable {
 /** tar-stream's parse errors become invalid-parameter errors; ours pass through. */
 function asTarError(e: unknown): unknown {
   if (e instanceof Error && e.name === 'Error' && /header|Unexpected end of data|Invalid/.test(e.message)) {
-    return invalidParameter('invalid-archive', `invalid tar archive: ${e.message}`);
+    return invalidParameter('image.archive', `invalid tar archive: ${e.message}`);
   }
   return e;
 }

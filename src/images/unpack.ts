@@ -37,10 +37,10 @@ export interface UnpackResult {
 
 /** Clean a tar entry name into a path relative to the layer root ('' is the root itself). */
 export function cleanEntryPath(name: string): string {
-  if (name.startsWith('/')) throw invalidParameter('invalid-archive', `invalid tar entry "${name}": absolute path`);
+  if (name.startsWith('/')) throw invalidParameter('image.archive', `invalid tar entry "${name}": absolute path`);
   const clean = posix.normalize(name).replace(/\/+$/, '');
   if (clean === '..' || clean.startsWith('../')) {
-    throw invalidParameter('invalid-archive', `invalid tar entry "${name}": path escapes the layer`);
+    throw invalidParameter('image.archive', `invalid tar entry "${name}": path escapes the layer`);
   }
   return clean === '.' ? '' : clean;
 }
@@ -131,7 +131,7 @@ class Unpacker {
         const abs = posix.join(await this.parent(tdir), posix.basename(target));
         const st = await lstat(abs).catch(() => undefined);
         if (!st || st.isDirectory()) {
-          throw invalidParameter('invalid-archive', `invalid hardlink "${h.name}" -> "${h.linkname ?? ''}" in archive`);
+          throw invalidParameter('image.archive', `invalid hardlink "${h.name}" -> "${h.linkname ?? ''}" in archive`);
         }
         return link(abs, path);
       }
@@ -182,13 +182,13 @@ class Unpacker {
       if (!st) {
         await mkdir(abs, { mode: 0o755 });
       } else if (st.isSymbolicLink()) {
-        if (++hops > MAX_SYMLINK_HOPS) throw invalidParameter('invalid-archive', `too many levels of symbolic links: ${rel}`);
+        if (++hops > MAX_SYMLINK_HOPS) throw invalidParameter('image.archive', `too many levels of symbolic links: ${rel}`);
         const target = await readlink(abs);
         if (target.startsWith('/')) cur = [];
         todo = [...target.split('/'), ...todo];
         continue;
       } else if (!st.isDirectory()) {
-        throw invalidParameter('invalid-archive', `invalid tar entry under "${rel}": not a directory`);
+        throw invalidParameter('image.archive', `invalid tar entry under "${rel}": not a directory`);
       }
       cur.push(part);
     }

@@ -34,7 +34,7 @@ function drain(p: NormalizedPool, used = new Set<string>()): string[] {
   }
 }
 
-const inUse = { kind: 'forbidden', code: 'ipam-address-in-use', message: ERR_ADDRESS_IN_USE };
+const inUse = { kind: 'forbidden', code: 'ipam.address_in_use', message: ERR_ADDRESS_IN_USE };
 const outside = (a: string) => ({
   kind: 'invalid-parameter',
   message: `invalid address ${a}: It does not belong to any of this network's subnets`,
@@ -53,7 +53,7 @@ test('small IPv4 subnets: /30 runs out after one, /31 uses both ends, /32 has no
   assert.deepEqual(drain(pool('10.0.0.7/32', '10.0.0.7')), []);
   assert.throws(() => allocateAddress(pool('10.0.0.0/30', '10.0.0.1'), new Set(['10.0.0.2'])), {
     kind: 'unavailable',
-    code: 'ipam-pool-full',
+    code: 'ipam.pool_full',
     message: ERR_NO_AVAILABLE_IPS,
   });
 });
@@ -99,7 +99,7 @@ test('allocateFromPools moves to the next pool when one is full, then fails as d
   assert.equal(allocateFromPools(pools, new Set(), { family: 6, network: net }), '2001:db8::2');
   assert.throws(() => allocateFromPools(pools, new Set(['10.0.0.2', '10.0.1.2']), { family: 4, network: net }), {
     kind: 'internal',
-    code: 'ipam-network-full',
+    code: 'ipam.network_full',
     message: "no available IPv4 addresses on this network's address pools: mynet (abc123)",
   });
   assert.throws(() => allocateFromPools([], new Set(), { family: 6, network: net }), {

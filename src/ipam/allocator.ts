@@ -19,7 +19,7 @@
  *   02:42:+IPv4 scheme of Docker <= 27, which 28 keeps only for overlay networks.
  */
 import { randomBytes } from 'node:crypto';
-import { RedesError, forbidden, internal, invalidParameter } from '../util/index.js';
+import { RedesError, forbidden, internal, invalidParameter, unavailable } from '../util/index.js';
 import {
   type Family,
   type Prefix,
@@ -74,7 +74,7 @@ export function lowestFree(subnet: Prefix, range: Prefix, taken: (addr: bigint) 
 }
 
 const notInSubnets = (requested: string): RedesError =>
-  invalidParameter('ipam-address-out-of-range', `invalid address ${requested}: It does not belong to any of this network's subnets`);
+  invalidParameter('ipam.address_out_of_range', `invalid address ${requested}: It does not belong to any of this network's subnets`);
 
 /**
  * An address for a new endpoint in `pool`: `requested` if it is inside the subnet and free, else the
@@ -93,13 +93,13 @@ export function allocateAddress(pool: NormalizedPool, used: ReadonlySet<string>,
     const a = tryParseAddress(requested);
     if (a === undefined || !prefixContains(subnet, a)) throw notInSubnets(requested);
     if (subnetReserved(subnet).includes(a.addr) || isTaken(a.addr)) {
-      throw forbidden('ipam-address-in-use', ERR_ADDRESS_IN_USE);
+      throw forbidden('ipam.address_in_use', ERR_ADDRESS_IN_USE);
     }
     return formatAddress(a.family, a.addr);
   }
   const range = pool.ipRange ? parsePrefix(pool.ipRange) : subnet;
   const free = lowestFree(subnet, range, isTaken);
-  if (free === undefined) throw new RedesError('unavailable', 'ipam-pool-full', ERR_NO_AVAILABLE_IPS);
+  if (free === undefined) throw unavailable('ipam.pool_full', ERR_NO_AVAILABLE_IPS);
   return formatAddress(subnet.family, free);
 }
 
@@ -132,12 +132,12 @@ export function allocateFromPools(
     try {
       return allocateAddress(pool, used);
     } catch (e) {
-      if (!(e instanceof RedesError && e.code === 'ipam-pool-full')) throw e;
+      if (!(e instanceof RedesError && e.code === 'ipam.pool_full')) throw e;
     }
   }
   if (opts.requested !== undefined) throw notInSubnets(opts.requested);
   const { name, id } = opts.network;
-  throw internal('ipam-network-full', `no available IPv${opts.family} addresses on this network's address pools: ${name} (${id})`);
+  throw internal('ipam.network_full', `no available IPv${opts.family} addresses on this network's address pools: ${name} (${id})`);
 }
 
 const hex = (bytes: ArrayLike<number>): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(':');
@@ -145,7 +145,7 @@ const hex = (bytes: ArrayLike<number>): string => Array.from(bytes, (b) => b.toS
 /** 02:42 followed by the four bytes of an IPv4 address (moby netutils.GenerateMACFromIP). */
 export function macFromIPv4(addr: string): string {
   const a = parseAddress(addr);
-  if (a.family !== 4) throw invalidParameter('ipam-bad-address', `not an IPv4 address: "${addr}"`);
+  if (a.family !== 4) throw invalidParameter('ipam.bad_address', `not an IPv4 address: "${addr}"`);
   return hex([0x02, 0x42, ...[24n, 16n, 8n, 0n].map((sh) => Number((a.addr >> sh) & 0xffn))]);
 }
 

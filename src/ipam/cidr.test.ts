@@ -99,7 +99,7 @@ test('parsePrefix rejects junk with netip.ParsePrefix texts', () => {
     ['fe80::%eth0/64', 'netip.ParsePrefix("fe80::%eth0/64"): IPv6 zones cannot be present in a prefix'],
   ];
   for (const [input, message] of cases) {
-    assert.throws(() => parsePrefix(input), { kind: 'invalid-parameter', code: 'ipam-parse', message }, input);
+    assert.throws(() => parsePrefix(input), { kind: 'invalid-parameter', code: 'ipam.parse', message }, input);
   }
   assert.ok(tryParsePrefix('10.0.0.0/0'));
   assert.equal(tryParsePrefix('x'), undefined);

@@ -4,7 +4,7 @@
  * prints addresses with their `String()` methods.
  *
  * Use: `parsePrefix('10.1.0.0/16')`, `prefixContains(p, parseAddress('10.1.2.3'))`,
- * `formatAddress(6, addr)`. Parse errors are `RedesError('invalid-parameter', 'ipam-parse', …)` whose
+ * `formatAddress(6, addr)`. Parse errors are `invalidParameter('ipam.parse', …)` whose
  * message is Go's own text (`ParseAddr("1.2.3"): IPv4 address too short`), since dockerd quotes it in
  * some errors (the `--default-address-pool` flag).
  *
@@ -15,7 +15,7 @@
  *   subnet, so callers compare the two.
  * - An address with a zone ("fe80::1%eth0") parses (as netip does) but no prefix contains it.
  */
-import { RedesError } from '../util/index.js';
+import { invalidParameter, type RedesError } from '../util/index.js';
 
 export type Family = 4 | 6;
 
@@ -40,7 +40,7 @@ export const INT64_MAX = (1n << 63n) - 1n;
 
 export const bitLength = (family: Family): number => (family === 4 ? 32 : 128);
 
-const parseError = (message: string): RedesError => new RedesError('invalid-parameter', 'ipam-parse', message);
+const parseError = (message: string): RedesError => invalidParameter('ipam.parse', message);
 
 // Go's strconv.Quote for the ASCII input we expect; JSON escaping matches it there.
 const quote = (s: string): string => JSON.stringify(s);

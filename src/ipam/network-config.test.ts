@@ -68,7 +68,7 @@ test('several subnets of one family are all kept, in order', () => {
 const invalidConfig = (detail: string) => ({
   name: 'RedesError',
   kind: 'invalid-parameter',
-  code: 'ipam-invalid-config',
+  code: 'ipam.invalid_config',
   message: `invalid network config:\n${detail}`,
 });
 
@@ -111,7 +111,7 @@ test('ValidateIPAM errors carry dockerd 28 texts, one per problem', () => {
 });
 
 test('a subnet overlapping another network or another entry is forbidden', () => {
-  const overlap = { kind: 'forbidden', code: 'ipam-pool-overlap', message: ERR_POOL_OVERLAP };
+  const overlap = { kind: 'forbidden', code: 'ipam.pool_overlap', message: ERR_POOL_OVERLAP };
   assert.equal(ERR_POOL_OVERLAP, 'invalid pool request: Pool overlaps with other one on this address space');
   assert.throws(() => v4([{ Subnet: '172.17.5.0/24' }]), overlap);
   assert.throws(() => v4([{ Subnet: '172.0.0.0/8', IPRange: '172.1.0.0/16' }]), overlap);
@@ -123,24 +123,24 @@ test('a subnet overlapping another network or another entry is forbidden', () =>
 
 test("a gateway or auxiliary address on a held-back address fails with dockerd's text, as the client's error", () => {
   const cases: Array<[IpamConfigEntry, string, string]> = [
-    [{ Subnet: '10.1.1.0/24', Gateway: '10.1.1.0' }, 'ipam-gateway-in-use', 'failed to allocate gateway (10.1.1.0): Address already in use'],
-    [{ Subnet: '10.1.1.0/24', Gateway: '10.1.1.255' }, 'ipam-gateway-in-use', 'failed to allocate gateway (10.1.1.255): Address already in use'],
-    [{ Subnet: '2001:db8::/64', Gateway: '2001:db8::' }, 'ipam-gateway-in-use', 'failed to allocate gateway (2001:db8::): Address already in use'],
-    [{ Subnet: '2001:db8::/128' }, 'ipam-gateway-unavailable', 'failed to allocate gateway (): no available addresses on this pool'],
-    [{ Subnet: '10.1.1.0/24', IPRange: '10.1.1.0/32' }, 'ipam-gateway-unavailable', 'failed to allocate gateway (): no available addresses on this pool'],
+    [{ Subnet: '10.1.1.0/24', Gateway: '10.1.1.0' }, 'ipam.gateway_in_use', 'failed to allocate gateway (10.1.1.0): Address already in use'],
+    [{ Subnet: '10.1.1.0/24', Gateway: '10.1.1.255' }, 'ipam.gateway_in_use', 'failed to allocate gateway (10.1.1.255): Address already in use'],
+    [{ Subnet: '2001:db8::/64', Gateway: '2001:db8::' }, 'ipam.gateway_in_use', 'failed to allocate gateway (2001:db8::): Address already in use'],
+    [{ Subnet: '2001:db8::/128' }, 'ipam.gateway_unavailable', 'failed to allocate gateway (): no available addresses on this pool'],
+    [{ Subnet: '10.1.1.0/24', IPRange: '10.1.1.0/32' }, 'ipam.gateway_unavailable', 'failed to allocate gateway (): no available addresses on this pool'],
     [
       { Subnet: '10.1.1.0/24', AuxiliaryAddresses: { a: '10.1.1.1' } },
-      'ipam-aux-in-use',
+      'ipam.aux_in_use',
       'failed to allocate secondary ip address (a:10.1.1.1): Address already in use',
     ],
     [
       { Subnet: '10.1.1.0/24', AuxiliaryAddresses: { a: '10.1.1.9', b: '10.1.1.9' } },
-      'ipam-aux-in-use',
+      'ipam.aux_in_use',
       'failed to allocate secondary ip address (b:10.1.1.9): Address already in use',
     ],
     [
       { Subnet: '10.1.1.0/24', AuxiliaryAddresses: { bc: '10.1.1.255' } },
-      'ipam-aux-in-use',
+      'ipam.aux_in_use',
       'failed to allocate secondary ip address (bc:10.1.1.255): Address already in use',
     ],
   ];

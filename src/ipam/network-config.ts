@@ -118,13 +118,13 @@ export function validateIpamEntries(configs: readonly IpamConfigEntry[], enableI
   }
   if (errs.length === 0) return;
   const joined = errs.length === 1 ? errs[0]!.trim() : '* ' + errs.map((e) => e.replaceAll('\n', '\n\t')).join('\n* ');
-  throw invalidParameter('ipam-invalid-config', `invalid network config:\n${joined}`);
+  throw invalidParameter('ipam.invalid_config', `invalid network config:\n${joined}`);
 }
 
 /** Parses an address already validated by validateIpamEntries. */
 function known(s: string): Address {
   const a = tryParseAddress(s);
-  if (a === undefined) throw internal('ipam-bad-state', `unparsable address ${JSON.stringify(s)}`);
+  if (a === undefined) throw internal('ipam.bad_state', `unparsable address ${JSON.stringify(s)}`);
   return a;
 }
 
@@ -136,11 +136,11 @@ function settlePool(cfg: IpamConfigEntry, subnet: Prefix): NormalizedPool {
   if (cfg.Gateway) {
     gateway = known(cfg.Gateway).addr;
     if (held.has(gateway)) {
-      throw invalidParameter('ipam-gateway-in-use', `failed to allocate gateway (${cfg.Gateway}): ${ERR_ADDRESS_IN_USE}`);
+      throw invalidParameter('ipam.gateway_in_use', `failed to allocate gateway (${cfg.Gateway}): ${ERR_ADDRESS_IN_USE}`);
     }
   } else {
     const free = lowestFree(subnet, range, () => false);
-    if (free === undefined) throw invalidParameter('ipam-gateway-unavailable', `failed to allocate gateway (): ${ERR_NO_AVAILABLE_IPS}`);
+    if (free === undefined) throw invalidParameter('ipam.gateway_unavailable', `failed to allocate gateway (): ${ERR_NO_AVAILABLE_IPS}`);
     gateway = free;
   }
   held.add(gateway);
@@ -148,7 +148,7 @@ function settlePool(cfg: IpamConfigEntry, subnet: Prefix): NormalizedPool {
   for (const [name, value] of Object.entries(cfg.AuxiliaryAddresses ?? {})) {
     const a = known(value);
     if (held.has(a.addr)) {
-      throw invalidParameter('ipam-aux-in-use', `failed to allocate secondary ip address (${name}:${value}): ${ERR_ADDRESS_IN_USE}`);
+      throw invalidParameter('ipam.aux_in_use', `failed to allocate secondary ip address (${name}:${value}): ${ERR_ADDRESS_IN_USE}`);
     }
     held.add(a.addr);
     auxAddresses[name] = addressToString(a);
@@ -168,7 +168,7 @@ function settlePool(cfg: IpamConfigEntry, subnet: Prefix): NormalizedPool {
 function automaticPool(family: Family, ctx: IpamContext, taken: readonly string[]): NormalizedPool {
   const subnet = parsePrefix(chooseSubnet(ctx.pools, [...taken, ...(ctx.reserved ?? [])], family));
   const gateway = lowestFree(subnet, subnet, () => false);
-  if (gateway === undefined) throw internal('ipam-gateway-unavailable', `failed to allocate gateway (): ${ERR_NO_AVAILABLE_IPS}`);
+  if (gateway === undefined) throw internal('ipam.automatic_gateway', `failed to allocate gateway (): ${ERR_NO_AVAILABLE_IPS}`);
   return {
     family,
     subnet: formatNetwork(subnet),
@@ -184,7 +184,7 @@ function poolsOfFamily(family: Family, configs: readonly IpamConfigEntry[], ctx:
   const allocated = ctx.otherSubnets.map((s) => tryParsePrefix(s)).filter((p): p is Prefix => p?.family === family);
   return mine.map((cfg) => {
     const subnet = parsePrefix(cfg.Subnet ?? '');
-    if (allocated.some((p) => prefixesOverlap(p, subnet))) throw forbidden('ipam-pool-overlap', ERR_POOL_OVERLAP);
+    if (allocated.some((p) => prefixesOverlap(p, subnet))) throw forbidden('ipam.pool_overlap', ERR_POOL_OVERLAP);
     allocated.push(subnet);
     return settlePool(cfg, subnet);
   });

@@ -10,7 +10,7 @@ import {
   withUlaPool,
 } from './pools.js';
 
-const exhausted = { name: 'RedesError', kind: 'invalid-parameter', code: 'ipam-pools-exhausted', message: ERR_POOLS_EXHAUSTED };
+const exhausted = { name: 'RedesError', kind: 'invalid-parameter', code: 'ipam.pools_exhausted', message: ERR_POOLS_EXHAUSTED };
 
 test('default pools hand out 172.17-31 as /16s, then 192.168/16 as /20s, then run out', () => {
   const got: string[] = [];
@@ -102,7 +102,7 @@ test('parseAddressPoolFlag rejects bad values with dockerd texts', () => {
     ['"base=10.0.0.0/8"x', 'parse error on line 1, column 18: extraneous or missing " in quoted-field'],
   ];
   for (const [value, message] of cases) {
-    assert.throws(() => parseAddressPoolFlag(value), { kind: 'invalid-parameter', code: 'ipam-bad-pool-flag', message }, value);
+    assert.throws(() => parseAddressPoolFlag(value), { kind: 'invalid-parameter', code: 'ipam.bad_pool_flag', message }, value);
   }
 });
 
@@ -117,7 +117,7 @@ test('parseAddressPoolFlags rejects incomplete or inconsistent pools as dockerd 
   for (const [values, tail] of cases) {
     assert.throws(
       () => parseAddressPoolFlags(values),
-      { kind: 'invalid-parameter', code: 'ipam-bad-pool', message: `could not construct local address space: ${tail}` },
+      { kind: 'invalid-parameter', code: 'ipam.bad_pool', message: `could not construct local address space: ${tail}` },
       values.join(' '),
     );
   }

@@ -121,7 +121,7 @@ function atoi(s: string): number {
  * and messages. Missing fields are left empty/zero, as dockerd does; `validatePools` rejects them.
  */
 export function parseAddressPoolFlag(value: string): PoolSpec {
-  const bad = (msg: string): RedesError => invalidParameter('ipam-bad-pool-flag', msg);
+  const bad = (msg: string): RedesError => invalidParameter('ipam.bad_pool_flag', msg);
   let fields: string[];
   try {
     fields = splitCsv(value);
@@ -172,7 +172,7 @@ export function validatePools(pools: readonly PoolSpec[]): void {
     const base = tryParsePrefix(pool.base);
     const repr = `&{${base ? formatPrefix(base) : 'invalid Prefix'} ${pool.size}}`;
     const fail = (msg: string): RedesError =>
-      invalidParameter('ipam-bad-pool', `could not construct local address space: network at index ${i} (${repr}) ${msg}`);
+      invalidParameter('ipam.bad_pool', `could not construct local address space: network at index ${i} (${repr}) ${msg}`);
     if (!base || pool.size === 0) throw fail('is not in canonical form');
     if (base.bits > pool.size) {
       throw fail(`has a smaller prefix (/${base.bits}) than the target size of that pool (/${pool.size})`);
@@ -239,5 +239,5 @@ export function chooseSubnet(pools: readonly PoolSpec[], inUse: readonly string[
     }
     if (cand + block - 1n <= poolEnd) return formatNetwork(makePrefix(family, cand, size));
   }
-  throw invalidParameter('ipam-pools-exhausted', ERR_POOLS_EXHAUSTED);
+  throw invalidParameter('ipam.pools_exhausted', ERR_POOLS_EXHAUSTED);
 }

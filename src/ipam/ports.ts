@@ -11,7 +11,7 @@
  * conflicts with a binding of the same port on any one address, and the other way round. Random ports
  * are taken in order from the range (after the last one given), as Docker's allocator does.
  */
-import { invalidParameter, RedesError } from '../util/index.js';
+import { internal, invalidParameter, type RedesError } from '../util/index.js';
 import { addressToString, tryParseAddress } from './cidr.js';
 
 export type PortProto = 'tcp' | 'udp' | 'sctp';
@@ -122,7 +122,7 @@ export const hostPortText = (ip: string, port: number | string): string => (isV6
 
 /** Docker's text when a fixed host port is taken (dockerd answers 500 with it). */
 export function portAllocatedError(ip: string, port: number | string): RedesError {
-  return new RedesError('internal', 'port.allocated', `Bind for ${hostPortText(ip, port)} failed: port is already allocated`);
+  return internal('port.allocated', `Bind for ${hostPortText(ip, port)} failed: port is already allocated`);
 }
 
 export class PortAllocator {
@@ -210,6 +210,6 @@ export class PortAllocator {
         return p;
       }
     }
-    throw new RedesError('internal', 'port.exhausted', 'no available ports in the ephemeral range');
+    throw internal('port.exhausted', 'no available ports in the ephemeral range');
   }
 }

@@ -13,7 +13,7 @@ import { mkdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { CommandError, run } from '../kernel/index.js';
-import { conflict, internal, RedesError } from '../util/index.js';
+import { conflict, internal, invalidParameter } from '../util/index.js';
 import { runcDelete, runcKill, runcStart, type Runc } from './runc.js';
 import { shimBinary } from './shim-binary.js';
 import { encodeFrame, FrameType, resizeArg } from './shim-protocol.js';
@@ -42,9 +42,9 @@ function createFailed(e: unknown): Error {
   const message = `failed to create task for container: failed to create shim task: OCI runtime create failed: ${detail}: unknown`;
   // As dockerd: a command that is missing or may not be run is the request's fault (400), not ours.
   if (/executable file not found|no such file or directory|permission denied/i.test(detail)) {
-    return new RedesError('invalid-parameter', 'oci-runtime-bad-command', message, { cause: e });
+    return invalidParameter('runtime.bad_command', message, e);
   }
-  return internal('oci-runtime-create-failed', message, e);
+  return internal('runtime.create_failed', message, e);
 }
 
 /**
@@ -53,7 +53,7 @@ function createFailed(e: unknown): Error {
  */
 export async function createContainer(opts: ContainerProcessOptions): Promise<{ pid: number }> {
   if (isRunning(opts.stateDir)) {
-    throw conflict('container-running', `Container ${opts.id} is already running`);
+    throw conflict('runtime.container_running', `Container ${opts.id} is already running`);
   }
   mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
   for (const stale of [StateFile.exit, StateFile.initPid, StateFile.shimPid, StateFile.socket]) {
@@ -82,7 +82,7 @@ export async function startCreated(opts: { id: string; runcRoot: string; runcPat
     // exits at once gets reaped and `runc delete`d by the shim in between: it did start.
     if (e instanceof CommandError && /exec\.fifo: no such file or directory/.test(e.result.stderr)) return;
     await runcDelete(runcOf(opts), opts.id).catch(() => undefined);
-    throw internal('oci-runtime-start-failed', `OCI runtime start failed: ${String(e)}`, e);
+    throw internal('runtime.start_failed', `OCI runtime start failed: ${String(e)}`, e);
   }
 }
 
@@ -146,7 +146,7 @@ function sendToShim(stateDir: string, frame: Buffer): Promise<void> {
       sock.once('connect', closeDir);
       sock.once('error', (e) => {
         closeDir();
-        reject(conflict('container-not-running', `Container is not running: ${e.message}`));
+        reject(conflict('runtime.container_not_running', `Container is not running: ${e.message}`));
       });
       sock.end(frame, () => resolve());
       return sock;

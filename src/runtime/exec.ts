@@ -51,7 +51,7 @@ export interface ExecProcess {
 
 /** Docker's wording, with runc's message inside (the engine maps "not found" to 127 as Docker does). */
 const execFailed = (detail: string): Error =>
-  internal('oci-runtime-exec-failed', `OCI runtime exec failed: ${detail}: unknown`);
+  internal('runtime.exec_failed', `OCI runtime exec failed: ${detail}: unknown`);
 
 export function execProcess(opts: ExecOptions): Promise<ExecProcess> {
   if (opts.tmpDir) mkdirSync(opts.tmpDir, { recursive: true, mode: 0o700 });
@@ -85,7 +85,7 @@ export function execProcess(opts: ExecOptions): Promise<ExecProcess> {
         settled = true;
         cleanup(); // runc has read the process file
         const exitCode = stream.exited.then((code) => {
-          if (code === null) throw internal('exec-lost', 'exec: the shim ended without reporting an exit code');
+          if (code === null) throw internal('runtime.exec_lost', 'exec: the shim ended without reporting an exit code');
           return code;
         });
         exitCode.catch(() => undefined); // the caller may never ask

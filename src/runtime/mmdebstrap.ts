@@ -52,11 +52,11 @@ export interface MmdebstrapOptions {
 
 /** Refuse what cannot be a Debian suite, package name or mirror URL (Debian policy's name rules). */
 export function validateDebianInput(suite: string, packages: readonly string[], mirror?: string): void {
-  if (!SUITE.test(suite)) throw invalidParameter('invalid-suite', `invalid suite "${suite}": expected a Debian suite name such as bookworm`);
+  if (!SUITE.test(suite)) throw invalidParameter('debian.suite', `invalid suite "${suite}": expected a Debian suite name such as bookworm`);
   for (const p of packages) {
-    if (!PACKAGE.test(p)) throw invalidParameter('invalid-package', `invalid package name "${p}"`);
+    if (!PACKAGE.test(p)) throw invalidParameter('debian.package', `invalid package name "${p}"`);
   }
-  if (mirror !== undefined && !MIRROR.test(mirror)) throw invalidParameter('invalid-mirror', `invalid mirror "${mirror}": expected an http(s) URL`);
+  if (mirror !== undefined && !MIRROR.test(mirror)) throw invalidParameter('debian.mirror', `invalid mirror "${mirror}": expected an http(s) URL`);
 }
 
 /** The sources mmdebstrap gets: the suite, plus its -updates and -security suites for stable ones. */
@@ -72,7 +72,7 @@ export function debianSources(suite: string, mirror = DEFAULT_MIRROR): string[] 
 /** mmdebstrap's argument vector (without the program). Exported for the unit test. */
 export function mmdebstrapArgs(o: Pick<MmdebstrapOptions, 'suite' | 'packages' | 'out' | 'debCache' | 'mirror'>): string[] {
   validateDebianInput(o.suite, o.packages, o.mirror);
-  if (!/^\/[A-Za-z0-9._/-]+$/.test(o.debCache)) throw invalidParameter('invalid-cache', `invalid deb cache directory "${o.debCache}"`);
+  if (!/^\/[A-Za-z0-9._/-]+$/.test(o.debCache)) throw invalidParameter('debian.cache', `invalid deb cache directory "${o.debCache}"`);
   return [
     '--mode=root',
     '--variant=apt',

@@ -145,7 +145,7 @@ export function effectiveCapabilities(input: Pick<OciSpecInput, 'capAdd' | 'capD
       const c = raw.toUpperCase();
       if (c === 'ALL') return c;
       const name = c.startsWith('CAP_') ? c : `CAP_${c}`;
-      if (!ALL_CAPABILITIES.includes(name)) throw invalidParameter('unknown-capability', `unknown capability: "${name}"`);
+      if (!ALL_CAPABILITIES.includes(name)) throw invalidParameter('oci.capability', `unknown capability: "${name}"`);
       return name;
     });
   let caps: string[];
@@ -191,7 +191,7 @@ export interface ExecProcessInput {
 
 /** The process of a `docker exec`: the container's environment, user, cwd and capabilities, overridden. */
 export function buildExecProcess(container: OciSpec, input: ExecProcessInput): OciProcess {
-  if (input.args.length === 0) throw invalidParameter('no-command', 'No exec command specified');
+  if (input.args.length === 0) throw invalidParameter('oci.no_command', 'No exec command specified');
   const base = container.process;
   const hasTerm = base.env.some((e) => e.startsWith('TERM='));
   const caps = input.privileged ? effectiveCapabilities({ privileged: true, host: input.host }) : undefined;
@@ -212,7 +212,7 @@ function buildRlimits(input: OciSpecInput): { type: string; hard: number; soft: 
   const byName = new Map<string, { soft: number; hard: number }>();
   byName.set('nofile', { soft: Math.min(1_048_576, hostHard), hard: Math.min(1_048_576, hostHard) });
   for (const u of input.ulimits ?? []) {
-    if (!ULIMITS.includes(u.name)) throw invalidParameter('invalid-ulimit', `invalid ulimit type: ${u.name}`);
+    if (!ULIMITS.includes(u.name)) throw invalidParameter('oci.ulimit', `invalid ulimit type: ${u.name}`);
     byName.set(u.name, { soft: u.soft, hard: u.hard });
   }
   return [...byName].map(([name, l]) => ({ type: `RLIMIT_${name.toUpperCase()}`, ...l }));
@@ -236,7 +236,7 @@ function buildMounts(input: OciSpecInput): OciMount[] {
   }
   if (hostIpc) extra.push({ destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate', 'rw'] });
   for (const m of extra) {
-    if (!m.destination.startsWith('/')) throw invalidParameter('invalid-mount', `invalid mount config: mount path must be absolute: ${m.destination}`);
+    if (!m.destination.startsWith('/')) throw invalidParameter('oci.mount', `invalid mount config: mount path must be absolute: ${m.destination}`);
   }
   const taken = new Set(extra.map((m) => m.destination));
   const defaults = defaultMounts(privileged, input.shmSize ?? 64 * 1024 * 1024).filter((m) => !taken.has(m.destination));
@@ -248,9 +248,9 @@ function buildMounts(input: OciSpecInput): OciMount[] {
 export function buildOciSpec(input: OciSpecInput): OciSpec {
   if (!input.cgroupsPath.startsWith('/')) {
     // A relative path makes runc nest the memory cgroup under the caller's (platform notes).
-    throw invalidParameter('invalid-cgroups-path', `cgroups path must be absolute: ${input.cgroupsPath}`);
+    throw invalidParameter('oci.cgroups_path', `cgroups path must be absolute: ${input.cgroupsPath}`);
   }
-  if (input.args.length === 0) throw invalidParameter('no-command', 'no command specified');
+  if (input.args.length === 0) throw invalidParameter('oci.no_command', 'no command specified');
   const privileged = input.privileged === true;
   const caps = effectiveCapabilities(input);
   const shared = new Set(input.hostNamespaces ?? []);

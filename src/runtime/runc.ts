@@ -69,8 +69,8 @@ export async function runcKill(rc: Runc, id: string, signal: string | number = '
   try {
     await run(argv(rc, 'kill', id, String(signal)), { timeoutMs: 10_000 });
   } catch (e) {
-    if (missing(e)) throw notFound('container-not-found', `No such container: ${id}`);
-    if (notRunning(e)) throw conflict('container-not-running', `Container ${id} is not running`);
+    if (missing(e)) throw notFound('runtime.container_not_found', `No such container: ${id}`);
+    if (notRunning(e)) throw conflict('runtime.container_not_running', `Container ${id} is not running`);
     throw e;
   }
 }

@@ -25,5 +25,5 @@ export function shimBinary(): string {
       // try the next place
     }
   }
-  throw unavailable('shim-missing', 'redes-shim not found: run scripts/build-shim.sh (or set REDES_SHIM)');
+  throw unavailable('runtime.shim_missing', 'redes-shim not found: run scripts/build-shim.sh (or set REDES_SHIM)');
 }

@@ -37,7 +37,7 @@ const toStderr: Progress = (msg) => process.stderr.write(`redes lab: ${msg}\n`);
 
 export function checkLabName(name: string): void {
   if (!LAB_NAME_PATTERN.test(name)) {
-    throw invalidParameter('lab-name', `invalid lab name "${name}": must match ${LAB_NAME_PATTERN.source} (lowercase, 1 to 8 characters, ending with a letter)`);
+    throw invalidParameter('lab.name', `invalid lab name "${name}": must match ${LAB_NAME_PATTERN.source} (lowercase, 1 to 8 characters, ending with a letter)`);
   }
 }
 
@@ -132,11 +132,11 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabRecord> {
   const prior = await readLabRecord(name);
   const count = opts.hosts ?? prior?.hosts.length ?? DEFAULT_HOSTS;
   if (!Number.isInteger(count) || count < 1 || count > MAX_HOSTS) {
-    throw invalidParameter('lab-hosts', `invalid host count ${count}: from 1 to ${MAX_HOSTS}`);
+    throw invalidParameter('lab.hosts', `invalid host count ${count}: from 1 to ${MAX_HOSTS}`);
   }
   const sandboxDir = await readdir(sandboxPaths(name).execRoot).then(() => true, () => false);
   if ((await netnsList()).includes(name) || sandboxDir) {
-    throw invalidParameter('lab-name', `a sandbox named "${name}" exists: a lab of that name would share its namespaces`);
+    throw invalidParameter('lab.name', `a sandbox named "${name}" exists: a lab of that name would share its namespaces`);
   }
   await mkdir(p.dir, { recursive: true, mode: 0o711 });
   const hosts = Array.from({ length: count }, (_, i) => labHost(name, i + 1));

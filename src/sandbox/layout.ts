@@ -42,7 +42,7 @@ export const LAN_TEXT = 'hello from lan';
 export function checkName(name: string): void {
   if (!NAME_PATTERN.test(name)) {
     throw invalidParameter(
-      'sandbox-name',
+      'sandbox.name',
       `invalid sandbox name "${name}": must match ${NAME_PATTERN.source} (a lowercase letter, then up to 11 lowercase letters or digits)`,
     );
   }

@@ -314,7 +314,7 @@ export async function sandboxList(): Promise<SandboxInfo[]> {
 }
 
 async function execIn(netns: string, argv: readonly string[]): Promise<number> {
-  if (!(await netnsId(netns))) throw notFound('sandbox-not-found', `sandbox netns "${netns}" not found`);
+  if (!(await netnsId(netns))) throw notFound('sandbox.not_found', `sandbox netns "${netns}" not found`);
   return runInherit(nsenterArgv(netns, argv));
 }
 

@@ -79,7 +79,7 @@ export async function ensureServer(name: string, spec: ServerSpec, oldPid: numbe
     pid = await startDetached(argv, { logPath: spec.logPath, readyLine: 'ready', readyTimeoutMs: 5_000 });
   } catch (e) {
     const tail = await logTail(spec.logPath, 10);
-    throw unavailable('sandbox-server', `${(e as Error).message}${tail ? `\n${tail}` : ''}`);
+    throw unavailable('sandbox.server', `${(e as Error).message}${tail ? `\n${tail}` : ''}`);
   }
   await writePidfile(spec.pidPath, pid);
   return { pid, started: true };
@@ -120,7 +120,7 @@ async function waitReady(spec: DaemonSpec, pid: number): Promise<void> {
       if (alive) await stopPid(pid, { graceMs: 2_000 });
       const why = alive ? `no answer to /_ping within ${spec.readyTimeoutMs} ms` : 'it exited';
       const tail = await logTail(spec.paths.daemonLog);
-      throw unavailable('sandbox-daemon', `start redesd for sandbox "${spec.name}" failed: ${why}; log tail:\n${tail}`);
+      throw unavailable('sandbox.daemon', `start redesd for sandbox "${spec.name}" failed: ${why}; log tail:\n${tail}`);
     }
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -143,7 +143,7 @@ export async function ensureDaemon(spec: DaemonSpec, oldPid: number | undefined)
   try {
     await access(spec.entry);
   } catch {
-    throw unavailable('sandbox-daemon', `start redesd failed: entry "${spec.entry}" not found (run npx tsc, or set REDESD_ENTRY)`);
+    throw unavailable('sandbox.daemon', `start redesd failed: entry "${spec.entry}" not found (run npx tsc, or set REDESD_ENTRY)`);
   }
   // A socket left by a dead daemon would make the ping below fail slowly or talk to nothing.
   await rm(paths.socket, { force: true });

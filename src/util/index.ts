@@ -9,11 +9,14 @@ export {
   internal,
   invalidParameter,
   isRedesError,
+  errorOf,
+  HTTP_STATUS,
   notFound,
   notImplemented,
   unavailable,
   type ErrorKind,
 } from './errors.js';
+export { ERROR_CODES, isErrorCode, type CodeOf, type ErrorCode, type ErrorEntry } from './error-codes.js';
 export { Filters } from './filters.js';
 export { newId } from './ids.js';
 export { logger, setLogLevel, type Logger } from './log.js';

@@ -296,7 +296,7 @@ export class FakeContainers implements ContainerService {
   async execStart(execId: string, opts: { detach: boolean; tty: boolean; consoleSize?: [number, number] }): Promise<AttachSession | null> {
     this.calls.push(['execStart', execId, opts]);
     const e = this.execInspect(execId);
-    if (e.entrypoint === 'fail-start') throw internal('exec.start', 'OCI runtime exec failed: fail-start was asked to fail');
+    if (e.entrypoint === 'fail-start') throw internal('runtime.exec_failed', 'OCI runtime exec failed: fail-start was asked to fail');
     const output = new PassThrough({ objectMode: true });
     const stdin = new PassThrough();
     if (!e.openStdin) stdin.end();

@@ -104,7 +104,7 @@ async function createImage(images: ImageService, { req, res, query }: RequestCon
     if (src !== '-') {
       // 400, not 501: the caller can fix it by sending the archive, and 5xx would be logged as ours.
       throw invalidParameter(
-        'import-source',
+        'image.import_source',
         src
           ? 'importing from a URL is not supported: this engine has no network access (send the archive instead: docker import - < FILE)'
           : 'fromImage or fromSrc is required',
@@ -149,7 +149,7 @@ export function registryAuth(req: IncomingMessage): Credentials | undefined {
     const v = JSON.parse(Buffer.from(h, 'base64url').toString('utf8')) as Credentials;
     return typeof v === 'object' && v !== null ? v : undefined;
   } catch {
-    throw invalidParameter('invalid-registry-auth', 'invalid X-Registry-Auth header');
+    throw invalidParameter('registry.auth_header', 'invalid X-Registry-Auth header');
   }
 }
 
@@ -158,7 +158,7 @@ async function readAll(req: IncomingMessage): Promise<Buffer> {
   let n = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
     n += c.length;
-    if (n > 1 << 20) throw invalidParameter('body-too-large', 'request body too large');
+    if (n > 1 << 20) throw invalidParameter('api.body_too_large', 'request body too large');
     parts.push(c);
   }
   return Buffer.concat(parts);

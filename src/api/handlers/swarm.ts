@@ -18,12 +18,12 @@ function parseFilters(raw: string | null): Record<string, string[]> {
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw invalidParameter('filters', `invalid filter '${raw}'`);
+    throw invalidParameter('filters.bad_json', `invalid filter '${raw}'`);
   }
   const out: Record<string, string[]> = {};
   for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
-    if (!['id', 'name', 'role', 'membership', 'label', 'node.label'].includes(k)) throw invalidParameter('filters', `invalid filter '${k}'`);
-    if (k === 'label' || k === 'node.label' || k === 'membership') throw notImplemented('filters', `filter '${k}' is not supported by redes`);
+    if (!['id', 'name', 'role', 'membership', 'label', 'node.label'].includes(k)) throw invalidParameter('filters.unknown', `invalid filter '${k}'`);
+    if (k === 'label' || k === 'node.label' || k === 'membership') throw notImplemented('filters.unsupported', `filter '${k}' is not supported by redes`);
     out[k] = Array.isArray(v) ? v.map(String) : Object.keys(v as Record<string, unknown>);
   }
   return out;
@@ -52,8 +52,8 @@ export function swarmRoutes(router: Router, { swarm }: SwarmRoutesDeps): void {
   });
   router.on('POST', '/swarm/update', async ({ req, res, query }) => {
     const version = Number(query.get('version'));
-    if (!Number.isInteger(version)) throw invalidParameter('swarm-update-version', 'invalid swarm version');
-    if (queryBool(query, 'rotateManagerUnlockKey')) throw notImplemented('swarm-autolock', 'redes does not support --autolock, so there is no unlock key to rotate');
+    if (!Number.isInteger(version)) throw invalidParameter('swarm.update_version', 'invalid swarm version');
+    if (queryBool(query, 'rotateManagerUnlockKey')) throw notImplemented('swarm.autolock', 'redes does not support --autolock, so there is no unlock key to rotate');
     const spec = (await readJson<Record<string, unknown>>(req)) ?? undefined;
     await swarm.update(version, spec, { worker: queryBool(query, 'rotateWorkerToken'), manager: queryBool(query, 'rotateManagerToken') });
     sendJson(res, 200, null);
@@ -64,7 +64,7 @@ export function swarmRoutes(router: Router, { swarm }: SwarmRoutesDeps): void {
   });
   router.on('POST', '/swarm/unlock', async () => {
     await swarm.inspect();
-    throw invalidParameter('swarm-not-locked', 'swarm is not locked');
+    throw invalidParameter('swarm.not_locked', 'swarm is not locked');
   });
   router.on('GET', '/nodes', async ({ res, query }) => sendJson(res, 200, await swarm.nodes(parseFilters(query.get('filters')))));
   router.on('GET', '/nodes/:id', async ({ res, params }) => sendJson(res, 200, await swarm.node(params.id ?? '')));
@@ -74,7 +74,7 @@ export function swarmRoutes(router: Router, { swarm }: SwarmRoutesDeps): void {
   });
   router.on('POST', '/nodes/:id/update', async ({ params }) => {
     await swarm.node(params.id ?? '');
-    throw notImplemented('swarm-node-update', 'node updates (promote, demote, availability, labels) are not supported by redes');
+    throw notImplemented('swarm.node_update', 'node updates (promote, demote, availability, labels) are not supported by redes');
   });
   for (const [path, what] of OBJECTS) {
     const refuse = (): never => swarm.refuseObjects(what);

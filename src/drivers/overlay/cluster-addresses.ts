@@ -55,7 +55,7 @@ export class ClusterAddresses implements AddressAllocator {
       if (requested !== undefined) {
         const holder = await s.get(clusterKeys.ipam(networkId, ip));
         if (holder?.value === endpointId) return ip;
-        throw forbidden('ipam-address-in-use', ERR_ADDRESS_IN_USE);
+        throw forbidden('ipam.address_in_use', ERR_ADDRESS_IN_USE);
       }
       used.add(ip);
     }

@@ -42,7 +42,7 @@ export class EndpointChanges {
       const { networks, networking } = this.ctx;
       if (rec.networkMode.startsWith('container:')) throw forbidden('container.shared_netns', SHARED_NETNS);
       if (net.driverOptions.attach === 'none' || Object.values(rec.endpoints).some((e) => networks.get(e.networkId)?.driverOptions.attach === 'none')) {
-        throw forbidden('container.none_multi', NONE_MULTI);
+        throw forbidden('container.none_connect', NONE_MULTI);
       }
       if (rec.endpoints[net.name]) throw forbidden('container.already_connected', `endpoint with name ${rec.name} already exists in network ${net.name}`);
       const req = parseEndpointRequest(endpointConfig, net.name);

@@ -53,7 +53,7 @@ export class ContainerExecs {
 
   async start(execId: string, opts: { detach: boolean; tty: boolean; consoleSize?: [number, number] }): Promise<AttachSession | null> {
     const ex = this.get(execId);
-    if (ex.running || ex.exitCode !== null) throw conflict('exec.already_started', `Exec command ${execId} has already run`);
+    if (ex.running || ex.exitCode !== null) throw conflict('exec.already_started', `exec command ${execId} has already run`);
     const rec = this.containerById(ex.containerId);
     if (rec.state.status !== 'running') throw conflict('container.not_running', `container ${rec.id} is not running`);
     const base = (JSON.parse(await readFile(join(rec.dir, 'config.json'), 'utf8')) as { process: OciProcess }).process;

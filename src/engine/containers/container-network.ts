@@ -282,7 +282,7 @@ export class ContainerNetworking {
 
   private driverOf(net: NetworkRecord): NetworkDriver {
     const d = this.drivers.get(net.driver);
-    if (!d) throw forbidden('network.driver_not_found', `plugin "${net.driver}" not found`);
+    if (!d) throw forbidden('network.driver_missing', `plugin "${net.driver}" not found`);
     return d;
   }
 }

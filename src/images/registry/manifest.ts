@@ -30,7 +30,7 @@ export const LAYER_ZSTD = ['application/vnd.oci.image.layer.v1.tar+zstd', 'appli
 export const LAYER_TAR = ['application/vnd.oci.image.layer.v1.tar', 'application/vnd.docker.image.rootfs.diff.tar'];
 const FOREIGN = 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip';
 
-const bad = (m: string): Error => invalidParameter('invalid-manifest', m);
+const bad = (m: string): Error => invalidParameter('registry.manifest', m);
 
 function descriptor(d: unknown): Descriptor {
   const o = d as Partial<Descriptor> | null;

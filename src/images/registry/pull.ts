@@ -56,12 +56,12 @@ const DECODE_CHUNK = 256 << 10;
 function manifestError(e: unknown, ref: string, name: string): Error {
   if (e instanceof RegistryError) {
     if (e.codes.includes('MANIFEST_UNKNOWN') || (e.status === 404 && !e.codes.includes('NAME_UNKNOWN'))) {
-      return notFound('manifest-unknown', `manifest for ${ref} not found: ${e.message}`);
+      return notFound('registry.manifest_unknown', `manifest for ${ref} not found: ${e.message}`);
     }
     if (e.codes.includes('NAME_UNKNOWN') || e.status === 401 || e.status === 403 || e.codes.includes('DENIED') || e.codes.includes('UNAUTHORIZED')) {
-      return notFound('pull-denied', `pull access denied for ${name}, repository does not exist or may require 'docker login': ${e.message}`);
+      return notFound('registry.pull_denied', `pull access denied for ${name}, repository does not exist or may require 'docker login': ${e.message}`);
     }
-    return unavailable('registry', e.message);
+    return unavailable('registry.error', e.message);
   }
   return e instanceof Error ? e : new Error(String(e));
 }
@@ -94,22 +94,22 @@ export async function preparePull(ctx: PullContext, refText: string): Promise<Pr
   if (!client || !got) {
     if (lastErr instanceof RegistryError) throw manifestError(lastErr, familiar, familiarName(named.name));
     const u = `https://${endpoints[0]?.host ?? domain}/v2/`;
-    throw unavailable('registry-unreachable', `Get "${u}": ${(lastErr as Error | undefined)?.message ?? 'unreachable'}`);
+    throw unavailable('registry.unreachable', `Get "${u}": ${(lastErr as Error | undefined)?.message ?? 'unreachable'}`);
   }
   const c = client;
   let top = got;
   const manifestDigest = sha256(top.bytes); // of the index when there is one: what Docker records
-  if (named.digest && manifestDigest !== named.digest) throw invalidParameter('manifest-digest', `manifest verification failed for digest ${named.digest}`);
+  if (named.digest && manifestDigest !== named.digest) throw invalidParameter('registry.manifest_digest', `manifest verification failed for digest ${named.digest}`);
   let m = parseManifest(top.bytes, top.mediaType);
   if (m.kind === 'index') {
     const pick = pickPlatform(m.manifests, 'linux', hostArchitecture());
-    if (!pick) throw notFound('no-matching-manifest', `no matching manifest for linux/${hostArchitecture()} in the manifest list entries`);
+    if (!pick) throw notFound('registry.no_matching_manifest', `no matching manifest for linux/${hostArchitecture()} in the manifest list entries`);
     top = await c.manifest(pick.digest).catch((e: unknown) => {
       throw manifestError(e, familiar, familiarName(named.name));
     });
-    if (sha256(top.bytes) !== pick.digest) throw invalidParameter('manifest-digest', `manifest verification failed for digest ${pick.digest}`);
+    if (sha256(top.bytes) !== pick.digest) throw invalidParameter('registry.manifest_digest', `manifest verification failed for digest ${pick.digest}`);
     m = parseManifest(top.bytes, top.mediaType);
-    if (m.kind !== 'image') throw invalidParameter('invalid-manifest', 'an index inside an index is not supported');
+    if (m.kind !== 'image') throw invalidParameter('registry.manifest', 'an index inside an index is not supported');
   }
   const image = m;
   return {
@@ -118,7 +118,7 @@ export async function preparePull(ctx: PullContext, refText: string): Promise<Pr
       progress({ status: `Pulling from ${familiarName(named.name).replace(/:[^/]*$/, '')}`, id: named.digest && !named.tag ? named.digest : reference });
       const config = await fetchSmall(c, image.config, MAX_CONFIG);
       const spec = parseSpec(config);
-      if (spec.rootfs.diff_ids.length !== image.layers.length) throw invalidParameter('invalid-manifest', 'the manifest and its config disagree on the number of layers');
+      if (spec.rootfs.diff_ids.length !== image.layers.length) throw invalidParameter('registry.manifest', 'the manifest and its config disagree on the number of layers');
       const before = ctx.store.get(sha256(config));
       const todo = image.layers.map((l, i) => ({ l, diffId: spec.rootfs.diff_ids[i] ?? '', short: l.digest.slice(7, 19) }));
       const missing = todo.filter((t) => !ctx.store.hasLayer(t.diffId));
@@ -171,12 +171,12 @@ async function fetchLayers(c: RepoClient, tasks: readonly LayerTask[], tmpDir: s
 }
 
 async function fetchSmall(c: RepoClient, d: Descriptor, limit: number): Promise<Buffer> {
-  if (d.size > limit) throw invalidParameter('blob-too-large', `config blob ${d.digest} is larger than ${limit} bytes`);
+  if (d.size > limit) throw invalidParameter('registry.blob_too_large', `config blob ${d.digest} is larger than ${limit} bytes`);
   const res = await c.blob(d.digest);
   const parts: Buffer[] = [];
   for await (const chunk of res as AsyncIterable<Buffer>) parts.push(chunk);
   const b = Buffer.concat(parts);
-  if (sha256(b) !== d.digest) throw invalidParameter('blob-digest', `failed to verify config: digest mismatch for ${d.digest}`);
+  if (sha256(b) !== d.digest) throw invalidParameter('registry.blob_digest', `failed to verify config: digest mismatch for ${d.digest}`);
   return b;
 }
 
@@ -208,7 +208,7 @@ function human(n: number): string {
 async function fetchLayer(c: RepoClient, t: LayerTask, tmpDir: string, progress: Progress, signal: AbortSignal): Promise<StagedLayer> {
   const d = t.l;
   if (![...LAYER_GZIP, ...LAYER_ZSTD, ...LAYER_TAR].includes(d.mediaType)) {
-    throw invalidParameter('layer-media-type', `unsupported layer media type "${d.mediaType}"`);
+    throw invalidParameter('registry.layer_media_type', `unsupported layer media type "${d.mediaType}"`);
   }
   const res = await c.blob(d.digest);
   const stop = (): void => void res.destroy(new Error('pull cancelled'));
@@ -237,7 +237,7 @@ async function fetchLayer(c: RepoClient, t: LayerTask, tmpDir: string, progress:
   });
   res.once('end', () => decoding && sink.end());
   res.once('close', () => {
-    if (!res.complete) sink.destroy(unavailable('blob-incomplete', `failed to download layer ${d.digest}: unexpected EOF`));
+    if (!res.complete) sink.destroy(unavailable('registry.blob_incomplete', `failed to download layer ${d.digest}: unexpected EOF`));
   });
   sink.once('error', () => {
     decoding = false;
@@ -246,10 +246,10 @@ async function fetchLayer(c: RepoClient, t: LayerTask, tmpDir: string, progress:
   let staged: StagedLayer | undefined;
   try {
     staged = await stageLayer(tmpDir, LAYER_ZSTD.includes(d.mediaType) ? zstdDecode(sink) : sink);
-    if (!(await finished)) throw unavailable('blob-incomplete', `failed to download layer ${d.digest}: unexpected EOF`);
+    if (!(await finished)) throw unavailable('registry.blob_incomplete', `failed to download layer ${d.digest}: unexpected EOF`);
     progress({ status: 'Verifying Checksum', progressDetail: {}, id: t.short });
     if (digest() !== d.digest || current !== d.size) throw verifyError(d.digest);
-    if (staged.diffId !== t.diffId) throw invalidParameter('layer-digest', `layer diff id mismatch: expected ${t.diffId}, got ${staged.diffId}`);
+    if (staged.diffId !== t.diffId) throw invalidParameter('image.layer_digest', `layer diff id mismatch: expected ${t.diffId}, got ${staged.diffId}`);
     progress({ status: 'Download complete', progressDetail: {}, id: t.short });
     return staged;
   } catch (e) {
@@ -258,7 +258,7 @@ async function fetchLayer(c: RepoClient, t: LayerTask, tmpDir: string, progress:
     sink.destroy();
     res.resume();
     const whole = await finished;
-    if (whole && !signal.aborted && !(e instanceof RedesError && e.code === 'blob-digest')) {
+    if (whole && !signal.aborted && !(e instanceof RedesError && e.code === 'registry.blob_digest')) {
       if (current !== d.size || digest() !== d.digest) throw verifyError(d.digest);
     }
     throw e;
@@ -268,7 +268,7 @@ async function fetchLayer(c: RepoClient, t: LayerTask, tmpDir: string, progress:
   }
 }
 
-const verifyError = (digest: string): RedesError => new RedesError('invalid-parameter', 'blob-digest', `filesystem layer verification failed for digest ${digest}`);
+const verifyError = (digest: string): RedesError => new RedesError('invalid-parameter', 'registry.blob_digest', `filesystem layer verification failed for digest ${digest}`);
 
 async function* zstdDecode(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
   const out: Buffer[] = [];

@@ -51,7 +51,7 @@ export async function pushImage(ctx: PushContext, repoText: string, tag: string 
   const named = parseNamed(repoText);
   const familiar = familiarName(named.name);
   const tags = tag ? [tag] : ctx.store.list().flatMap((i) => i.repoTags).filter((t) => t.startsWith(`${familiar}:`)).map((t) => t.slice(familiar.length + 1));
-  if (!tags.length) throw notFound('image-not-found', `An image does not exist locally with the tag: ${familiar}`);
+  if (!tags.length) throw notFound('image.not_found', `An image does not exist locally with the tag: ${familiar}`);
   const [domain, repo] = splitName(named.name);
   const endpoints = await ctx.registries.endpoints(domain);
   progress({ status: `The push refers to repository [${named.name.startsWith('docker.io/') ? named.name : familiar}]` });
@@ -68,8 +68,8 @@ export async function pushImage(ctx: PushContext, repoText: string, tag: string 
     }
   }
   if (lastErr instanceof RegistryError) {
-    if (lastErr.status === 401 || lastErr.status === 403) throw unavailable('push-denied', lastErr.message);
-    throw unavailable('registry', lastErr.message);
+    if (lastErr.status === 401 || lastErr.status === 403) throw unavailable('registry.push_denied', lastErr.message);
+    throw unavailable('registry.error', lastErr.message);
   }
   throw lastErr instanceof Error ? lastErr : new Error(String(lastErr));
 }
@@ -101,7 +101,7 @@ async function pushTag(ctx: PushContext, c: RepoClient, ref: string, tag: string
       }
       const tar = ctx.store.layerTar(diffId);
       if (!(await stat(tar).catch(() => undefined))) {
-        throw invalidParameter('layer-archive-missing', `layer ${diffId} has no archive in the store (stored by an older redes): load or pull the image again`);
+        throw invalidParameter('registry.layer_archive_missing', `layer ${diffId} has no archive in the store (stored by an older redes): load or pull the image again`);
       }
       const file = join(ctx.store.root, 'tmp', `push-${randomBytes(6).toString('hex')}.gz`);
       tmp.push(file);

@@ -110,7 +110,7 @@ test('docker run of an absent image fails with exit 125 and the no-registry mess
   // Stands in for the container routes: create answers "No such image", so the CLI tries a pull.
   const { docker } = await startEngine(t, (router) =>
     router.on('POST', '/containers/create', () => {
-      throw notFound('image-not-found', 'No such image: nosuch:latest');
+      throw notFound('image.not_found', 'No such image: nosuch:latest');
     }),
   );
   const run = await docker(['run', '--rm', 'nosuch']);

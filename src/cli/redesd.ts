@@ -14,7 +14,7 @@ import { openImageService } from '../images/index.js';
 import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, overlayDevices, predefinedNetworks, type GuardedPort, type NetworkDriver } from '../drivers/index.js';
 import { FirewallManager, NftFirewall, NoFirewall } from '../firewall/index.js';
 import { KernelHost } from '../host/index.js';
-import { isRootNetns, netnsId, netnsList, listRoutePrefixes, ensureSystemGroup } from '../kernel/index.js';
+import { isRootNetns, netnsId, netnsList, listRoutePrefixes, ensureSystemGroup, readHostFacts } from '../kernel/index.js';
 import { Auditor } from '../audit/index.js';
 import { DEFAULT_LOCAL_POOLS, withUlaPool } from '../ipam/index.js';
 import { Store } from '../store/index.js';
@@ -164,7 +164,7 @@ async function main(argv: string[]): Promise<number> {
     dataRoot: opts.dataRoot,
     counts: () => ({ ...ctl.counts(), images: images.list().length }),
     iptables: opts.iptables,
-    bridgeNfIptables: true,
+    hostFacts: readHostFacts,
     defaultAddressPools: pools.map((p) => ({ Base: p.base, Size: p.size })),
     hostname: cluster.hostname,
     swarm: () => cluster.swarm.info(),

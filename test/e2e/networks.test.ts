@@ -87,6 +87,19 @@ test('docker version and docker info exit 0 and report API 1.50', async () => {
   assert.equal((await sb.docker(['info'])).code, 0);
 });
 
+test("docker info's cgroup version and IPv4 forwarding are the sandbox host's; bridge-nf fields as Docker 28", async () => {
+  const info = (await sb.docker(['info', '--format', '{{.CgroupVersion}} {{.IPv4Forwarding}}'])).stdout.trim();
+  const fsType = (await sb.exec(['stat', '-f', '-c', '%T', '/sys/fs/cgroup'])).stdout.trim();
+  const forwarding = (await sb.exec(['cat', '/proc/sys/net/ipv4/ip_forward'])).stdout.trim() === '1';
+  assert.equal(info, `${fsType === 'cgroup2fs' ? '2' : '1'} ${forwarding}`);
+  // The engine host routes for its containers, so forwarding is on there.
+  assert.match(info, /^[12] true$/);
+  // Docker 28 omits BridgeNfIptables/BridgeNfIp6tables from API 1.50 on and says false to older clients.
+  const now = JSON.parse((await apiRequest(sb.socket, 'GET', '/v1.50/info')).body) as Record<string, unknown>;
+  const old = JSON.parse((await apiRequest(sb.socket, 'GET', '/v1.49/info')).body) as Record<string, unknown>;
+  assert.deepEqual([now.BridgeNfIptables, now.BridgeNfIp6tables, old.BridgeNfIptables, old.BridgeNfIp6tables], [undefined, undefined, false, false]);
+});
+
 test('API: /_ping, HEAD /_ping, version prefixes, unknown paths, malformed JSON', async () => {
   for (const method of ['GET', 'HEAD']) {
     const r = await apiRequest(sb.socket, method, '/_ping');

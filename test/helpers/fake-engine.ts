@@ -379,7 +379,7 @@ export async function startFakeEngine(t: TestContext): Promise<FakeEngine> {
   const fake = new FakeContainers();
   const router = new Router();
   systemRoutes(router, {
-    daemonId: 'test', dataRoot: dir, counts: () => ({ ...fake.counts(), images: 0 }), iptables: false, bridgeNfIptables: false, defaultAddressPools: [],
+    daemonId: 'test', dataRoot: dir, counts: () => ({ ...fake.counts(), images: 0 }), iptables: false, hostFacts: async () => ({ cgroupVersion: '1', ipv4Forwarding: true }), defaultAddressPools: [],
   });
   containerRoutes(router, { containers: fake, networks: { all: () => [BRIDGE] } });
   const { sock, env, exec, docker } = await serveForCli(t, dir, router);

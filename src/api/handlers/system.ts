@@ -2,7 +2,7 @@
 import { arch, cpus, hostname, release, totalmem } from 'node:os';
 import type { Router } from '../router.js';
 import { sendJson } from '../body.js';
-import { API_VERSION, MIN_API_VERSION } from '../version.js';
+import { API_VERSION, MIN_API_VERSION, compareVersions } from '../version.js';
 
 export const ENGINE_VERSION = '28.2.2-redes.0.1.0';
 
@@ -12,7 +12,8 @@ export interface SystemDeps {
   /** Counts and names the daemon knows, filled in by the daemon at each /info. */
   counts: () => { containers: number; running: number; paused: number; stopped: number; images: number };
   iptables: boolean;
-  bridgeNfIptables: boolean;
+  /** Cgroup version and IPv4 forwarding, read from the host at each /info. */
+  hostFacts: () => Promise<{ cgroupVersion: '1' | '2'; ipv4Forwarding: boolean }>;
   defaultAddressPools: Array<{ Base: string; Size: number }>;
   /** The host name reported (info Name); default the machine's. */
   hostname?: string;
@@ -61,8 +62,9 @@ export function systemRoutes(router: Router, deps: SystemDeps): void {
       BuildTime: '',
     });
   });
-  router.on('GET', '/info', async ({ res }) => {
+  router.on('GET', '/info', async ({ res, version }) => {
     const c = deps.counts();
+    const host = await deps.hostFacts();
     const swarm = deps.swarm ? await deps.swarm() : { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null };
     sendJson(res, 200, {
       ID: deps.daemonId,
@@ -81,9 +83,9 @@ export function systemRoutes(router: Router, deps: SystemDeps): void {
       CPUShares: true,
       CPUSet: true,
       PidsLimit: true,
-      IPv4Forwarding: true,
-      BridgeNfIptables: deps.bridgeNfIptables,
-      BridgeNfIp6tables: deps.bridgeNfIptables,
+      IPv4Forwarding: host.ipv4Forwarding,
+      // Docker 28 omits these from API 1.50 on and answers false to older clients.
+      ...(compareVersions(version, '1.50') < 0 ? { BridgeNfIptables: false, BridgeNfIp6tables: false } : {}),
       Debug: false,
       NFd: 0,
       OomKillDisable: false,
@@ -91,7 +93,7 @@ export function systemRoutes(router: Router, deps: SystemDeps): void {
       SystemTime: new Date().toISOString(),
       LoggingDriver: 'json-file',
       CgroupDriver: 'cgroupfs',
-      CgroupVersion: '1',
+      CgroupVersion: host.cgroupVersion,
       NEventsListener: 0,
       KernelVersion: release(),
       OperatingSystem: 'redes (Docker-compatible networking engine)',
@@ -124,7 +126,10 @@ export function systemRoutes(router: Router, deps: SystemDeps): void {
       DefaultAddressPools: deps.defaultAddressPools,
       FirewallBackend: deps.iptables ? { Driver: 'nftables' } : undefined,
       CDISpecDirs: [],
-      Warnings: deps.iptables ? [] : ['WARNING: --iptables=false: redes programs no firewall rules'],
+      Warnings: [
+        ...(host.ipv4Forwarding ? [] : ['WARNING: IPv4 forwarding is disabled']),
+        ...(deps.iptables ? [] : ['WARNING: --iptables=false: redes programs no firewall rules']),
+      ],
     });
   });
 }

@@ -41,7 +41,7 @@ async function startEngine(t: TestContext, extraRoutes?: (r: Router) => void): P
     dataRoot: dir,
     counts: () => ({ containers: 0, running: 0, paused: 0, stopped: 0, images: images.list().length }),
     iptables: false,
-    bridgeNfIptables: false,
+    hostFacts: async () => ({ cgroupVersion: '1', ipv4Forwarding: true }),
     defaultAddressPools: [],
   });
   imageRoutes(router, { images });

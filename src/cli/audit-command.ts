@@ -5,10 +5,9 @@
  * Exit codes: 0 clean; 1 policy violations or probe disagreements (or a failure); 2 usage.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { checkPolicy, parsePolicy, type Violation, renderReport, type AuditReport } from '../audit/index.js';
-import { DEFAULT_HOST } from './daemon-subcommand.js';
-import { daemonGet, socketOf } from './daemon-get.js';
+import { DEFAULT_HOST, parseDaemonCommand } from './daemon-subcommand.js';
+import { daemonGet } from './daemon-client.js';
 
 export const AUDIT_USAGE = `Usage: redes audit [OPTIONS]
 
@@ -24,41 +23,21 @@ Options:
 `;
 
 export async function auditCommand(argv: string[], name = 'redes audit'): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        verify: { type: 'boolean' },
-        policy: { type: 'string' },
-        format: { type: 'string' },
-        host: { type: 'string', short: 'H' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    process.stderr.write(`${name}: ${(e as Error).message}\n\n${AUDIT_USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(AUDIT_USAGE);
-    return 0;
-  }
+  const p = parseDaemonCommand(argv, {
+    name,
+    usage: AUDIT_USAGE,
+    options: { verify: { type: 'boolean' }, policy: { type: 'string' }, format: { type: 'string' } },
+  });
+  if ('exit' in p) return p.exit;
+  const values = p.values as { verify?: boolean; policy?: string; format?: string };
   const format = values.format ?? 'table';
   if (format !== 'table' && format !== 'json') {
     process.stderr.write(`${name}: invalid --format ${JSON.stringify(format)}: want table or json\n`);
     return 2;
   }
-  const socket = socketOf(values.host, DEFAULT_HOST);
-  if (!socket) {
-    process.stderr.write(`${name}: invalid host: only unix://PATH sockets are supported\n`);
-    return 2;
-  }
   try {
     const policy = values.policy ? parsePolicy(await readFile(values.policy, 'utf8')) : undefined;
-    const report = JSON.parse(await daemonGet(socket, `/redes/audit${values.verify ? '?verify=1' : ''}`)) as AuditReport;
+    const report = JSON.parse(await daemonGet(p.socketPath, `/redes/audit${values.verify ? '?verify=1' : ''}`)) as AuditReport;
     const violations: Violation[] | undefined = policy ? checkPolicy(policy, report) : undefined;
     if (format === 'json') process.stdout.write(JSON.stringify(violations ? { ...report, policy: { violations } } : report, null, 2) + '\n');
     else process.stdout.write(renderReport(report, violations ? { violations } : {}));

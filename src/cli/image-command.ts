@@ -16,12 +16,11 @@
  * JSON `error` line in the stream, which makes the exit status 1.
  */
 import { createWriteStream } from 'node:fs';
-import { request, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { busyboxImageTar, debianImage, splitWords, DEFAULT_SUITE, type DebianImageRequest } from '../images/index.js';
-import { API_VERSION } from '../api/index.js';
-import { DEFAULT_HOST, parseDaemonSubcommand, type SubcommandValues } from './daemon-subcommand.js';
+import { DEFAULT_HOST, parseDaemonCommand, type SubcommandValues } from './daemon-subcommand.js';
+import { daemonRequest, messageOf } from './daemon-client.js';
 
 const USAGE = `Usage: redes image COMMAND [OPTIONS]
 
@@ -74,7 +73,7 @@ const DEBIAN_OPTIONS = {
 } as const;
 
 export async function imageCommand(argv: string[]): Promise<number> {
-  const p = parseDaemonSubcommand(argv, { name: 'image', subcommands: ['busybox', 'debian', 'course'], usage: USAGE, options: DEBIAN_OPTIONS });
+  const p = parseDaemonCommand(argv, { name: 'redes image', subcommands: ['busybox', 'debian', 'course'], usage: USAGE, options: DEBIAN_OPTIONS });
   if ('exit' in p) return p.exit;
   const given = Object.keys(p.values).filter((k) => p.values[k] !== undefined);
   const allowed = p.sub === 'debian' ? given : p.sub === 'course' ? ['suite', 'mirror', 'rebuild'] : [];
@@ -88,9 +87,7 @@ export async function imageCommand(argv: string[]): Promise<number> {
     if (p.sub === 'course') return await course(p.socketPath, p.values);
     return await debian(p.socketPath, p.values);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const hint = code === 'ENOENT' || code === 'ECONNREFUSED' ? ' (is redesd running? set DOCKER_HOST or --host)' : '';
-    process.stderr.write(`redes image ${p.sub}: ${(e as Error).message}${hint}\n`);
+    process.stderr.write(`redes image ${p.sub}: ${(e as Error).message}\n`);
     return 1;
   }
 }
@@ -152,24 +149,8 @@ async function course(socketPath: string, v: SubcommandValues): Promise<number> 
 
 /** POST the archive (streamed) and echo the daemon's lines; 0 when it reported no error. */
 async function loadInto(socketPath: string, tar: Readable, what: string): Promise<number> {
-  const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = request({
-      socketPath,
-      method: 'POST',
-      path: `/v${API_VERSION}/images/load?quiet=1`,
-      headers: { 'Content-Type': 'application/x-tar' },
-    });
-    req.once('response', resolve);
-    req.once('error', reject);
-    tar.once('error', (e) => req.destroy(e));
-    tar.pipe(req);
-  });
-  let body = '';
-  res.setEncoding('utf8');
-  for await (const chunk of res as AsyncIterable<string>) body += chunk;
-  if (res.statusCode !== 200) {
-    throw new Error(`daemon answered ${res.statusCode}: ${messageOf(body)}`);
-  }
+  const { status, body } = await daemonRequest(socketPath, 'POST', '/images/load?quiet=1', { body: tar, headers: { 'Content-Type': 'application/x-tar' } });
+  if (status !== 200) throw new Error(`daemon answered ${status}: ${messageOf(body)}`);
   let failed = false;
   for (const text of body.split(/\r?\n/)) {
     if (!text.trim()) continue;
@@ -187,22 +168,6 @@ async function loadInto(socketPath: string, tar: Readable, what: string): Promis
 async function tagImage(socketPath: string, id: string, ref: string): Promise<void> {
   const i = ref.lastIndexOf(':');
   const q = new URLSearchParams({ repo: ref.slice(0, i), tag: ref.slice(i + 1) });
-  const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = request({ socketPath, method: 'POST', path: `/v${API_VERSION}/images/${encodeURIComponent(id)}/tag?${q}` });
-    req.once('response', resolve);
-    req.once('error', reject);
-    req.end();
-  });
-  let body = '';
-  res.setEncoding('utf8');
-  for await (const chunk of res as AsyncIterable<string>) body += chunk;
-  if (res.statusCode !== 201) throw new Error(`tag ${ref}: daemon answered ${res.statusCode}: ${messageOf(body)}`);
-}
-
-function messageOf(body: string): string {
-  try {
-    return (JSON.parse(body) as { message?: string }).message ?? body.trim();
-  } catch {
-    return body.trim();
-  }
+  const { status, body } = await daemonRequest(socketPath, 'POST', `/images/${encodeURIComponent(id)}/tag?${q}`);
+  if (status !== 201) throw new Error(`tag ${ref}: daemon answered ${status}: ${messageOf(body)}`);
 }

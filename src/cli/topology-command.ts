@@ -4,9 +4,8 @@
  * (`-` for stdout). The same picture, live, is at `/redes/ui` on the daemon's socket.
  */
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { DEFAULT_HOST } from './daemon-subcommand.js';
-import { daemonGet, socketOf } from './daemon-get.js';
+import { DEFAULT_HOST, parseDaemonCommand } from './daemon-subcommand.js';
+import { daemonGet } from './daemon-client.js';
 
 export const TOPOLOGY_USAGE = `Usage: redes topology --svg FILE [OPTIONS]
 
@@ -20,30 +19,17 @@ Options:
 `;
 
 export async function topologyCommand(argv: string[], name = 'redes topology'): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: { svg: { type: 'string' }, host: { type: 'string', short: 'H' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }));
-  } catch (e) {
-    process.stderr.write(`${name}: ${(e as Error).message}\n\n${TOPOLOGY_USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(TOPOLOGY_USAGE);
-    return 0;
-  }
-  if (!values.svg) {
+  const p = parseDaemonCommand(argv, { name, usage: TOPOLOGY_USAGE, options: { svg: { type: 'string' } } });
+  if ('exit' in p) return p.exit;
+  const svgFile = p.values.svg;
+  if (typeof svgFile !== 'string' || svgFile === '') {
     process.stderr.write(`${name}: --svg FILE is required\n\n${TOPOLOGY_USAGE}`);
     return 2;
   }
-  const socket = socketOf(values.host, DEFAULT_HOST);
-  if (!socket) {
-    process.stderr.write(`${name}: invalid host: only unix://PATH sockets are supported\n`);
-    return 2;
-  }
   try {
-    const svg = await daemonGet(socket, '/redes/topology.svg');
-    if (values.svg === '-') process.stdout.write(svg);
-    else await writeFile(values.svg, svg);
+    const svg = await daemonGet(p.socketPath, '/redes/topology.svg');
+    if (svgFile === '-') process.stdout.write(svg);
+    else await writeFile(svgFile, svg);
     return 0;
   } catch (e) {
     process.stderr.write(`${name}: ${(e as Error).message}\n`);

@@ -1,6 +1,6 @@
 /**
  * Benchmark: the overlay data plane between engine hosts, and how fast a new endpoint is programmed
- * on the other hosts. Three host namespaces on one LAN (src/kernel/test-lan.ts), one overlay driver
+ * on the other hosts. Three host namespaces on one LAN (test/helpers/test-lan.ts), one overlay driver
  * per host acting in its namespace, sharing the in-memory cluster store (the etcd store adds about
  * 1.6 ms per watch event on these machines: platform notes).
  *
@@ -26,7 +26,7 @@ import { OverlayDriver, type DriverNetwork, type OverlayOptions } from '../src/d
 import { nsenterArgv } from '../src/kernel/netns.js';
 import { startDetached, stopPid } from '../src/kernel/process.js';
 import { run } from '../src/kernel/run.js';
-import { makeTestLan } from '../src/kernel/test-lan.js';
+import { makeTestLan } from '../test/helpers/test-lan.js';
 import { listPeers } from '../src/kernel/vxlan.js';
 import { wireguardIfname } from '../src/drivers/overlay/host-wireguard.js';
 import { vxlanName } from '../src/drivers/overlay/options.js';

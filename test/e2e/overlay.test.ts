@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { captureContains, countPackets, startCapture } from '../../src/kernel/capture.js';
+import { captureContains, countPackets, startCapture } from '../helpers/capture.js';
 import { startLab, type Lab } from '../helpers/lab.js';
 
 interface Fdb {

@@ -8,9 +8,7 @@
  * namespaces; call it from `t.after`.
  */
 import { randomBytes } from 'node:crypto';
-import { ipBatch } from './ip.js';
-import { netnsAdd, netnsDelete, nsenterArgv } from './netns.js';
-import { run, type RunResult } from './run.js';
+import { ipBatch, netnsAdd, netnsDelete, nsenterArgv, run, type RunResult } from '../../src/kernel/index.js';
 
 export interface TestLan {
   prefix: string;

@@ -2,13 +2,13 @@
  * The matrix of the scenario (three user networks: n_app, n_int internal, n_noicc with ICC off; the
  * default bridge with --icc=false and a link par → tgt:80; web publishing 8080 on 0.0.0.0, api 9090
  * on 127.0.0.1; an operator's rule dropping the world's packets to web:80), computed from the facts
- * and the live ruleset captured from a real daemon (testdata/), against expectations written by hand.
+ * and the live ruleset captured from a real daemon (src/audit/testdata/), against expectations written by hand.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeMatrix, type Cell } from './matrix.js';
-import { computeExposure } from './exposure.js';
-import { scenarioFacts, scenarioRuleset } from './test-support.js';
+import { computeMatrix, type Cell } from '../../../src/audit/matrix.js';
+import { computeExposure } from '../../../src/audit/exposure.js';
+import { scenarioFacts, scenarioRuleset } from '../../helpers/audit-scenario.js';
 
 const facts = scenarioFacts();
 const ruleset = scenarioRuleset();

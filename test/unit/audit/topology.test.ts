@@ -1,8 +1,8 @@
 /** The topology of the scenario (test-support.ts): every container, network, port and link is drawn. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { scenarioFacts } from './test-support.js';
-import { topologyGraph, topologySvg } from './topology.js';
+import { scenarioFacts } from '../../helpers/audit-scenario.js';
+import { topologyGraph, topologySvg } from '../../../src/audit/topology.js';
 
 const facts = scenarioFacts();
 

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ipJson } from './ip.js';
-import { captureContains, countPackets, startCapture } from './capture.js';
-import { makeTestLan, plugContainer } from './test-lan.js';
-import { ensureOverlayLinks, listOwnedLinks, listPeers, programPeers, removeOverlayLinks, VXLAN_PORT } from './vxlan.js';
+import { ipJson } from '../../../src/kernel/ip.js';
+import { captureContains, countPackets, startCapture } from '../../helpers/capture.js';
+import { makeTestLan, plugContainer } from '../../helpers/test-lan.js';
+import { ensureOverlayLinks, listOwnedLinks, listPeers, programPeers, removeOverlayLinks, VXLAN_PORT } from '../../../src/kernel/vxlan.js';
 
 const ALIAS = 'redes-test-overlay';
 const names = { bridge: 'ovt-br', vxlan: 'ovt-vx' };

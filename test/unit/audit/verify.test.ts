@@ -1,10 +1,10 @@
 /** verifyMatrix with a fake prober: how outcomes count, the retry of a disagreement, a failing run. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeMatrix } from './matrix.js';
-import { scenarioFacts, scenarioRuleset } from './test-support.js';
-import { verifyMatrix, type ProbeFn } from './verify.js';
-import type { ProbeOutcome } from '../kernel/probe.js';
+import { computeMatrix } from '../../../src/audit/matrix.js';
+import { scenarioFacts, scenarioRuleset } from '../../helpers/audit-scenario.js';
+import { verifyMatrix, type ProbeFn } from '../../../src/audit/verify.js';
+import type { ProbeOutcome } from '../../../src/kernel/probe.js';
 
 const facts = scenarioFacts();
 const fresh = () => computeMatrix(facts, scenarioRuleset());

@@ -1,9 +1,9 @@
 /** The policy gate on the scenario's matrix (matrix.test.ts): parsing, and violations both ways. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeMatrix } from './matrix.js';
-import { checkPolicy, parsePolicy, PolicyError } from './policy.js';
-import { scenarioFacts, scenarioRuleset } from './test-support.js';
+import { computeMatrix } from '../../../src/audit/matrix.js';
+import { checkPolicy, parsePolicy, PolicyError } from '../../../src/audit/policy.js';
+import { scenarioFacts, scenarioRuleset } from '../../helpers/audit-scenario.js';
 
 const facts = scenarioFacts();
 const ruleset = scenarioRuleset();

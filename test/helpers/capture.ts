@@ -12,8 +12,7 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nsenterArgv } from './netns.js';
-import { run } from './run.js';
+import { nsenterArgv, run } from '../../src/kernel/index.js';
 
 export interface Capture {
   stop(): Promise<void>;

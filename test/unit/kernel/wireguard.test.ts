@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from './run.js';
-import { captureContains, countPackets, startCapture } from './capture.js';
-import { makeTestLan, plugContainer } from './test-lan.js';
-import { ensureOverlayLinks, programPeers, VXLAN_PORT } from './vxlan.js';
-import { ensureWireguard, generatePrivateKey, listWireguardPeers, publicKeyOf, removeWireguard, syncWireguardPeers, wireguardSupport, WIREGUARD_OVERHEAD } from './wireguard.js';
+import { run } from '../../../src/kernel/run.js';
+import { captureContains, countPackets, startCapture } from '../../helpers/capture.js';
+import { makeTestLan, plugContainer } from '../../helpers/test-lan.js';
+import { ensureOverlayLinks, programPeers, VXLAN_PORT } from '../../../src/kernel/vxlan.js';
+import { ensureWireguard, generatePrivateKey, listWireguardPeers, publicKeyOf, removeWireguard, syncWireguardPeers, wireguardSupport, WIREGUARD_OVERHEAD } from '../../../src/kernel/wireguard.js';
 
 const ALIAS = 'redes-test-wg';
 

@@ -1,11 +1,11 @@
 /**
  * Fixtures for the audit's unit tests: the scenario's facts and live ruleset as captured from a real
- * daemon (testdata/scenario-*.json; the scenario is described in matrix.test.ts).
+ * daemon (src/audit/testdata/scenario-*.json; the scenario is described in test/unit/audit/matrix.test.ts).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { AuditFacts } from './facts.js';
-import { parseRuleset, type Ruleset } from './nft/ruleset.js';
+import type { AuditFacts } from '../../src/audit/facts.js';
+import { parseRuleset, type Ruleset } from '../../src/audit/nft/ruleset.js';
 
 const dir = fileURLToPath(new URL('../../../src/audit/testdata/', import.meta.url));
 

@@ -7,17 +7,17 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryClusterBackend, clusterKeys } from '../../cluster/index.js';
-import { listOwnedLinks, listPeers } from '../../kernel/vxlan.js';
-import { nftTableJson } from '../../kernel/nft.js';
-import { run } from '../../kernel/run.js';
-import { nsenterArgv } from '../../kernel/netns.js';
-import { listWireguardPeers } from '../../kernel/wireguard.js';
-import { makeTestLan, type TestLan } from '../../kernel/test-lan.js';
-import type { DriverNetwork } from '../driver.js';
-import { wireguardIfname } from './host-wireguard.js';
-import { OWNER_ALIAS, vxlanName, type OverlayOptions } from './options.js';
-import { ERR_NOT_SWARM_MANAGER, OverlayDriver } from './overlay-driver.js';
+import { MemoryClusterBackend, clusterKeys } from '../../../src/cluster/index.js';
+import { listOwnedLinks, listPeers } from '../../../src/kernel/vxlan.js';
+import { nftTableJson } from '../../../src/kernel/nft.js';
+import { run } from '../../../src/kernel/run.js';
+import { nsenterArgv } from '../../../src/kernel/netns.js';
+import { listWireguardPeers } from '../../../src/kernel/wireguard.js';
+import { makeTestLan, type TestLan } from '../../helpers/test-lan.js';
+import type { DriverNetwork } from '../../../src/drivers/driver.js';
+import { wireguardIfname } from '../../../src/drivers/overlay/host-wireguard.js';
+import { OWNER_ALIAS, vxlanName, type OverlayOptions } from '../../../src/drivers/overlay/options.js';
+import { ERR_NOT_SWARM_MANAGER, OverlayDriver } from '../../../src/drivers/overlay/overlay-driver.js';
 
 const NET_ID = 'c0ffee'.padEnd(64, '1');
 

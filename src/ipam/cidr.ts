@@ -251,9 +251,6 @@ export const formatNetwork = (p: Prefix): string => `${formatAddress(p.family, p
 /** The last address of the prefix (the IPv4 broadcast address when bits <= 30). */
 export const lastAddress = (p: Prefix): bigint => p.network | hostMask(p.family, p.bits);
 
-/** Number of addresses in the prefix. */
-export const prefixSize = (p: Prefix): bigint => 1n << BigInt(bitLength(p.family) - p.bits);
-
 export function prefixContains(p: Prefix, a: Address): boolean {
   return a.family === p.family && a.zone === undefined && (a.addr & ~hostMask(p.family, p.bits)) === p.network;
 }
@@ -265,19 +262,4 @@ export function prefixesOverlap(a: Prefix, b: Prefix): boolean {
 /** IPv4 broadcast address; undefined for IPv6 and for /31 and /32 (RFC 3021 point-to-point). */
 export function broadcastAddress(p: Prefix): bigint | undefined {
   return p.family === 4 && p.bits <= 30 ? lastAddress(p) : undefined;
-}
-
-/**
- * The first address a host may use: network + 1, except that a /31 or /32 (IPv4) or /128 has no
- * network address to skip. Docker also keeps the IPv6 subnet-router anycast address (the first) back.
- */
-export function firstHost(p: Prefix): bigint {
-  const single = p.family === 4 ? p.bits >= 31 : p.bits === 128;
-  return single ? p.network : p.network + 1n;
-}
-
-/** The last address a host may use: the broadcast address - 1 for IPv4 up to /30, else the last. */
-export function lastHost(p: Prefix): bigint {
-  const b = broadcastAddress(p);
-  return b === undefined ? lastAddress(p) : b - 1n;
 }

@@ -36,7 +36,7 @@ export {
   pidsInNetns,
   type NsId,
 } from './netns.js';
-export { nftApply, nftRulesetJson, nftTableJson } from './nft.js';
+export { nftApply, nftRulesetJson } from './nft.js';
 export { PortReservationError, PortReservations, bindPort, type ReservedPort } from './port-reservation.js';
 export {
   killPids,

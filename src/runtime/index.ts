@@ -21,18 +21,16 @@ export { readHostLimits, type HostLimits } from './host-limits.js';
 export { LogFile, readLogs, type LogEntry, type ReadLogsOptions } from './logs.js';
 export { ALL_CAPABILITIES, DEFAULT_CAPABILITIES } from './oci-defaults.js';
 export {
-  buildExecProcess,
   buildOciSpec,
   effectiveCapabilities,
   type BindMount,
-  type ExecProcessInput,
   type OciDevice,
   type OciProcess,
   type OciSpec,
   type OciSpecInput,
   type OciUser,
 } from './oci-spec.js';
-export { runcDelete, runcKill, runcList, runcStart, runcState, type Runc, type RuncState, type RuncStatus } from './runc.js';
+export { runcDelete, runcKill, runcStart, runcState, type Runc, type RuncState, type RuncStatus } from './runc.js';
 export { ShimStream, type OutputFrame } from './shim-stream.js';
 export { exitStatus, formatNs, initPid, shimPid, type ExitStatus } from './state-files.js';
 export { DEFAULT_MIRROR, mmdebstrapTar, validateDebianInput, type MmdebstrapOptions } from './mmdebstrap.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_CAPABILITIES } from './oci-defaults.js';
-import { buildExecProcess, buildOciSpec, effectiveCapabilities, type OciSpecInput } from './oci-spec.js';
+import { buildOciSpec, effectiveCapabilities, type OciSpecInput } from './oci-spec.js';
 
 const base: OciSpecInput = {
   rootfs: '/var/lib/redes/rootfs/abc',
@@ -102,12 +102,3 @@ test('shared host namespaces are left out, and the hostname with the UTS one', (
   assert.equal(spec.mounts.find((m) => m.destination === '/dev/shm')?.source, '/dev/shm');
 });
 
-test('an exec process takes the container env, user and cwd, with its own on top', () => {
-  const spec = buildOciSpec({ ...base, env: ['A=1'], cwd: '/srv', user: { uid: 1000, gid: 1000 } });
-  const p = buildExecProcess(spec, { args: ['sh'], env: ['A=2', 'B=3'], tty: true });
-  assert.deepEqual(p.env.slice(1), ['HOSTNAME=abc', 'A=2', 'TERM=xterm', 'B=3']);
-  assert.deepEqual([p.cwd, p.user.uid, p.terminal], ['/srv', 1000, true]);
-  assert.deepEqual(p.capabilities, spec.process.capabilities);
-  assert.equal(buildExecProcess(spec, { args: ['id'], tty: false, privileged: true, host: base.host }).capabilities?.bounding.length, base.host?.capabilities.length);
-  assert.throws(() => buildExecProcess(spec, { args: [], tty: false }), /No exec command specified/);
-});

@@ -177,36 +177,6 @@ function buildEnv(input: OciSpecInput): string[] {
   return mergeEnv(env, input.env ?? []);
 }
 
-export interface ExecProcessInput {
-  args: string[];
-  env?: string[];
-  /** Defaults to the container's. */
-  user?: OciUser;
-  cwd?: string;
-  tty: boolean;
-  /** `docker exec --privileged`: every capability the daemon has. */
-  privileged?: boolean;
-  host?: HostLimits;
-}
-
-/** The process of a `docker exec`: the container's environment, user, cwd and capabilities, overridden. */
-export function buildExecProcess(container: OciSpec, input: ExecProcessInput): OciProcess {
-  if (input.args.length === 0) throw invalidParameter('oci.no_command', 'No exec command specified');
-  const base = container.process;
-  const hasTerm = base.env.some((e) => e.startsWith('TERM='));
-  const caps = input.privileged ? effectiveCapabilities({ privileged: true, host: input.host }) : undefined;
-  return {
-    ...base,
-    terminal: input.tty,
-    consoleSize: undefined,
-    args: input.args,
-    env: mergeEnv(input.tty && !hasTerm ? [...base.env, 'TERM=xterm'] : base.env, input.env ?? []),
-    user: input.user ?? base.user,
-    cwd: input.cwd || base.cwd,
-    ...(caps ? { capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [] } } : {}),
-  };
-}
-
 function buildRlimits(input: OciSpecInput): { type: string; hard: number; soft: number }[] {
   const hostHard = input.host?.nofile.hard ?? 1_048_576;
   const byName = new Map<string, { soft: number; hard: number }>();

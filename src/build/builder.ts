@@ -63,19 +63,19 @@ export async function runBuild(deps: BuildDeps, opts: BuildOptions, context: Asy
   await mkdir(join(dir, 'context'), { recursive: true });
   try {
     await unpackLayer(context, join(dir, 'context')).catch((e: unknown) => {
-      throw isRedesError(e) ? e : invalidParameter('build-context', `failed to read the build context: ${(e as Error).message}`);
+      throw isRedesError(e) ? e : invalidParameter('build.context', `failed to read the build context: ${(e as Error).message}`);
     });
     const ignoreText = await readFile(join(dir, 'context', '.dockerignore'), 'utf8').catch(() => undefined);
     const tree = new SourceTree(join(dir, 'context'), DockerIgnore.parse(ignoreText));
     const dfFile = await tree.lookup(opts.dockerfile.replace(/^\.?\/+/, ''), true);
-    if (!dfFile?.stat.isFile()) throw invalidParameter('dockerfile-missing', `Cannot locate specified Dockerfile: ${opts.dockerfile}`);
+    if (!dfFile?.stat.isFile()) throw invalidParameter('dockerfile.missing', `Cannot locate specified Dockerfile: ${opts.dockerfile}`);
     const { instructions } = parseDockerfile(await readFile(dfFile.path, 'utf8'));
     const planned = planStages(instructions);
     const metaArgs = planned.metaArgs;
     let stages = planned.stages;
     if (opts.target) {
       const i = stages.findIndex((s) => s.name === opts.target?.toLowerCase());
-      if (i < 0) throw invalidParameter('build-target', `failed to reach build target ${opts.target} in Dockerfile`);
+      if (i < 0) throw invalidParameter('build.target', `failed to reach build target ${opts.target} in Dockerfile`);
       stages = stages.slice(0, i + 1);
     }
     const labelStep = Object.keys(opts.labels).length > 0 ? 1 : 0;
@@ -89,7 +89,7 @@ export async function runBuild(deps: BuildDeps, opts: BuildOptions, context: Asy
       results.push(await runner.stage(s, results, last && labelStep ? opts.labels : undefined));
     }
     const final = results[results.length - 1];
-    if (!final?.imageId) throw internal('build-empty', 'the build produced no image');
+    if (!final?.imageId) throw internal('build.empty', 'the build produced no image');
     await deps.images.store.markBuilt(final.imageId);
     const unused = runner.unusedArgs();
     if (unused.length > 0) say(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);

@@ -40,10 +40,10 @@ export interface CopyPlan {
 export async function planCopy(req: CopyRequest): Promise<CopyPlan> {
   const files: SourceFile[] = [];
   for (const { tree, args } of req.trees) for (const a of args) files.push(...(await tree.sources(a, req.keyword)));
-  if (files.length === 0) throw invalidParameter('copy-source', `${req.keyword} failed: no source files were specified`);
+  if (files.length === 0) throw invalidParameter('build.copy_source', `${req.keyword} failed: no source files were specified`);
   const many = files.length > 1 || req.trees.some((t) => t.args.length > 1);
   if (many && !req.dest.endsWith('/')) {
-    throw invalidParameter('copy-dest', `When using ${req.keyword} with more than one source file, the destination must be a directory and end with a /`);
+    throw invalidParameter('build.copy_dest', `When using ${req.keyword} with more than one source file, the destination must be a directory and end with a /`);
   }
   const image = new ImageView(req.layers);
   const owner = req.chown ? await image.owner(req.chown) : { uid: 0, gid: 0 };
@@ -159,7 +159,7 @@ export class ImageView {
     const id = line?.split(':')[field];
     if (id === undefined || !/^\d+$/.test(id)) {
       const what = file === '/etc/passwd' ? 'uid for user' : 'gid for group';
-      throw invalidParameter('copy-chown', `unable to convert uid/gid chown string to host mapping: can't find ${what} ${name}: no such ${file === '/etc/passwd' ? 'user' : 'group'}: ${name}`);
+      throw invalidParameter('build.copy_chown', `unable to convert uid/gid chown string to host mapping: can't find ${what} ${name}: no such ${file === '/etc/passwd' ? 'user' : 'group'}: ${name}`);
     }
     return Number(id);
   }

@@ -48,7 +48,7 @@ export const KEYWORDS = [
 const TAKES_FLAGS = new Set(['ADD', 'COPY', 'FROM', 'HEALTHCHECK', 'RUN']);
 
 export function parseError(line: number, message: string): RedesError {
-  return invalidParameter('dockerfile-parse', `dockerfile parse error on line ${line}: ${message}`);
+  return invalidParameter('dockerfile.parse', `dockerfile parse error on line ${line}: ${message}`);
 }
 
 export function parseDockerfile(text: string): Dockerfile {

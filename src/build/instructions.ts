@@ -33,7 +33,7 @@ const BUILDKIT_FLAGS: Record<string, string[]> = {
 const EXACTLY_ONE = new Set(['USER', 'WORKDIR', 'STOPSIGNAL', 'MAINTAINER']);
 
 export function planStages(instructions: readonly Instruction[]): { metaArgs: Instruction[]; stages: Stage[] } {
-  if (instructions.length === 0) throw invalidParameter('dockerfile-empty', 'the Dockerfile (Dockerfile) cannot be empty');
+  if (instructions.length === 0) throw invalidParameter('dockerfile.empty', 'the Dockerfile (Dockerfile) cannot be empty');
   const metaArgs: Instruction[] = [];
   const stages: Stage[] = [];
   for (const ins of instructions) {
@@ -51,7 +51,7 @@ export function planStages(instructions: readonly Instruction[]): { metaArgs: In
       metaArgs.push(ins);
     } else stages[stages.length - 1]?.instructions.push(ins);
   }
-  if (stages.length === 0) throw invalidParameter('dockerfile-no-stage', 'no build stage in current context');
+  if (stages.length === 0) throw invalidParameter('dockerfile.no_stage', 'no build stage in current context');
   return { metaArgs, stages };
 }
 

@@ -43,7 +43,7 @@ export class SourceTree {
     const found = await this.lookup(clean);
     if (!found || (this.isContext && this.ignore.excludes(clean))) {
       const where = this.isContext ? 'file not found in build context or excluded by .dockerignore: ' : '';
-      throw invalidParameter('copy-source', `${instruction} failed: ${where}stat ${clean || '.'}: file does not exist`);
+      throw invalidParameter('build.copy_source', `${instruction} failed: ${where}stat ${clean || '.'}: file does not exist`);
     }
     return [found];
   }

@@ -119,7 +119,7 @@ export class StageRunner {
     return splitWords(ins.args).map((w) => {
       const i = w.indexOf('=');
       const name = i < 0 ? w : w.slice(0, i);
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw invalidParameter('dockerfile-arg', `ARG names can not be blank`);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw invalidParameter('dockerfile.arg', `ARG names can not be blank`);
       if (name in this.d.opts.buildArgs) this.used.add(name);
       return [name, i < 0 ? undefined : expandWord(w.slice(i + 1), vars)];
     });
@@ -147,7 +147,7 @@ export class StageRunner {
     if (ref.toLowerCase() === 'scratch') return blank();
     const stage = earlier.find((r) => r.name !== undefined && r.name === ref.toLowerCase());
     const img = stage?.imageId ? this.d.images.store.get(stage.imageId) : await this.baseImage(ref);
-    if (!img) throw invalidParameter('build-from', `stage ${ref} produced no image`);
+    if (!img) throw invalidParameter('build.from', `stage ${ref} produced no image`);
     this.d.say(` ---> ${short(img.id)}\n`);
     const state: State = { ...blank(), imageId: img.id, spec: structuredClone(img.spec) as ImageSpec };
     const triggers = parseDockerfile((img.config.OnBuild ?? []).join('\n')).instructions;
@@ -242,7 +242,7 @@ export class StageRunner {
     const createdBy = `${argEnv.length ? `|${argEnv.length} ${argEnv.join(' ')} ` : ''}${argv.join(' ')}`;
     const key = `RUN ${createdBy}`;
     if (this.fromCache(state, key)) return;
-    if (!state.imageId) throw invalidParameter('build-run', 'cannot RUN in a stage with no image content (FROM scratch): there is no shell to run');
+    if (!state.imageId) throw invalidParameter('build.run', 'cannot RUN in a stage with no image content (FROM scratch): there is no shell to run');
     const o = this.d.opts;
     const view = this.view(state);
     const r = await runStep(this.d.containers, {
@@ -255,7 +255,7 @@ export class StageRunner {
     };
     if (r.exitCode !== 0) {
       if (o.forceRm) await removeContainer();
-      throw invalidParameter('build-run-failed', `The command '${argv.join(' ')}' returned a non-zero code: ${r.exitCode}`);
+      throw invalidParameter('build.run_failed', `The command '${argv.join(' ')}' returned a non-zero code: ${r.exitCode}`);
     }
     try {
       await this.commit(state, { createdBy, key, entries: r.entries, cached: false });
@@ -275,7 +275,7 @@ export class StageRunner {
     };
     const keyword = ins.keyword as 'COPY' | 'ADD';
     if (keyword === 'ADD' && words.some((w) => /^(https?|git):\/\//.test(w) || w.startsWith('git@'))) {
-      throw invalidParameter('build-add-url', 'ADD failed: sources from URLs are not supported by this engine (download the file into the build context and COPY it)');
+      throw invalidParameter('build.add_url', 'ADD failed: sources from URLs are not supported by this engine (download the file into the build context and COPY it)');
     }
     const from = flag('from');
     let mountDir: string | undefined;
@@ -284,7 +284,7 @@ export class StageRunner {
       if (from !== undefined) {
         const byName = earlier.find((r) => r.name === from.toLowerCase());
         const byIndex = /^\d+$/.test(from) ? earlier[Number(from)] : undefined;
-        if (/^\d+$/.test(from) && !byIndex) throw invalidParameter('build-copy-from', `invalid from flag value ${from}: refers to current build stage`);
+        if (/^\d+$/.test(from) && !byIndex) throw invalidParameter('build.copy_from', `invalid from flag value ${from}: refers to current build stage`);
         const id = (byName ?? byIndex)?.imageId ?? (await this.baseImage(from)).id;
         mountDir = join(this.d.tmpDir, `from-${randomBytes(4).toString('hex')}`);
         tree = new SourceTree(await mountRootfs(this.d.images.store.rootfsLayers(id), mountDir), undefined, false);
@@ -309,7 +309,7 @@ export class StageRunner {
     try {
       await unpackLayer(createReadStream(f.path) as AsyncIterable<Buffer>, dir);
     } catch (e) {
-      throw invalidParameter('build-add-archive', `ADD failed: unpacking ${f.rel}: ${(e as Error).message}`);
+      throw invalidParameter('build.add_archive', `ADD failed: unpacking ${f.rel}: ${(e as Error).message}`);
     }
     return dir;
   }

@@ -72,7 +72,7 @@ export async function saveImages(store: ImageStore, items: readonly SaveItem[], 
   const repositories: Record<string, Record<string, string>> = {};
   for (const item of items) {
     const img = store.get(item.id);
-    if (!img) throw notFound('image-not-found', `No such image: ${item.id}`);
+    if (!img) throw notFound('image.not_found', `No such image: ${item.id}`);
     const config = await store.configBytes(img.id);
     if (!written.has(img.id)) await file(`blobs/sha256/${idHex(img.id)}`, config);
     written.add(img.id);
@@ -80,7 +80,7 @@ export async function saveImages(store: ImageStore, items: readonly SaveItem[], 
     for (const diffId of img.layers) {
       const path = store.layerTar(diffId);
       const st = await stat(path).catch(() => undefined);
-      if (!st) throw internal('layer-tar-missing', `layer ${diffId} of image ${img.id} has no stored tar (load or pull the image again)`);
+      if (!st) throw internal('image.layer_tar_missing', `layer ${diffId} of image ${img.id} has no stored tar (load or pull the image again)`);
       if (!written.has(diffId)) await packStreamed(pack, { name: `blobs/sha256/${idHex(diffId)}`, type: 'file', mode: 0o644, size: st.size, mtime }, createReadStream(path));
       written.add(diffId);
       layers.push({ mediaType: LAYER_TYPE, digest: diffId, size: st.size });

@@ -37,6 +37,13 @@ export const ERROR_CODES = {
     kind: 'invalid-parameter',
     docker: 'client version %s is too old. Minimum supported API version is %s, please upgrade your client to a newer version', // api/server/middleware/version.go
   },
+  // archive
+  'archive.no_path': { kind: 'invalid-parameter' },
+  'archive.not_directory': { kind: 'invalid-parameter' },
+  'archive.not_found': { kind: 'not-found' },
+  'archive.overwrite': { kind: 'invalid-parameter' },
+  'archive.rootfs_read_only': { kind: 'invalid-parameter' },
+  'archive.volume_read_only': { kind: 'invalid-parameter' },
   // attach
   'attach.detach_keys': { kind: 'invalid-parameter', docker: 'Invalid detach keys (%s) provided' }, // daemon/attach.go
   // bridge
@@ -47,6 +54,23 @@ export const ERROR_CODES = {
   'bridge.name_in_use': { kind: 'conflict' },
   'bridge.not_a_bridge': { kind: 'forbidden' },
   'bridge.option': { kind: 'invalid-parameter' },
+  // build
+  'build.add_archive': { kind: 'invalid-parameter' },
+  'build.add_url': { kind: 'invalid-parameter' },
+  'build.context': { kind: 'invalid-parameter' },
+  'build.copy_chown': { kind: 'invalid-parameter' },
+  'build.copy_dest': { kind: 'invalid-parameter' },
+  'build.copy_from': { kind: 'invalid-parameter' },
+  'build.copy_source': { kind: 'invalid-parameter' },
+  'build.empty': { kind: 'internal' },
+  'build.from': { kind: 'invalid-parameter' },
+  'build.onbuild': { kind: 'invalid-parameter' },
+  'build.option': { kind: 'not-implemented' },
+  'build.param': { kind: 'invalid-parameter' },
+  'build.registry_config': { kind: 'invalid-parameter' },
+  'build.run': { kind: 'invalid-parameter' },
+  'build.run_failed': { kind: 'invalid-parameter' },
+  'build.target': { kind: 'invalid-parameter' },
   // container
   'container.already_connected': {
     kind: 'forbidden',
@@ -97,6 +121,7 @@ export const ERROR_CODES = {
     kind: 'conflict',
     docker: 'removal of container %s is already in progress', // daemon/delete.go
   },
+  'container.removing': { kind: 'conflict' },
   'container.running': { kind: 'conflict' },
   'container.security_opt': { kind: 'invalid-parameter' },
   'container.shared_netns': {
@@ -124,6 +149,12 @@ export const ERROR_CODES = {
   'device.missing': { kind: 'invalid-parameter' },
   'device.not_device': { kind: 'invalid-parameter' },
   'device.rule': { kind: 'invalid-parameter' },
+  // dockerfile
+  'dockerfile.arg': { kind: 'invalid-parameter' },
+  'dockerfile.empty': { kind: 'invalid-parameter' },
+  'dockerfile.missing': { kind: 'invalid-parameter' },
+  'dockerfile.no_stage': { kind: 'invalid-parameter' },
+  'dockerfile.parse': { kind: 'invalid-parameter' },
   // events
   'events.time': { kind: 'invalid-parameter' },
   // exec
@@ -150,10 +181,12 @@ export const ERROR_CODES = {
   'image.import_source': { kind: 'invalid-parameter' },
   'image.in_use': { kind: 'conflict' },
   'image.layer_digest': { kind: 'invalid-parameter' },
+  'image.layer_tar_missing': { kind: 'internal' },
   'image.load_archive': { kind: 'invalid-parameter' },
   'image.not_found': { kind: 'not-found' },
   'image.reference': { kind: 'invalid-parameter' },
   'image.reserved_name': { kind: 'forbidden' },
+  'image.save_platform': { kind: 'invalid-parameter' },
   'image.store': { kind: 'internal' },
   // ipam
   'ipam.address_in_use': { kind: 'forbidden', docker: 'Address already in use' }, // libnetwork/ipamapi/contract.go
@@ -258,6 +291,7 @@ export const ERROR_CODES = {
     kind: 'forbidden',
     docker: 'only one instance of %q network is allowed', // libnetwork/drivers/host/host.go
   },
+  'network.subnet_contended': { kind: 'conflict' },
   // oci
   'oci.capability': { kind: 'invalid-parameter' },
   'oci.cgroups_path': { kind: 'invalid-parameter' },
@@ -386,6 +420,8 @@ export const ERROR_CODES = {
     docker: "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.", // daemon/cluster/cluster.go
   },
   'swarm.wrong_secret': { kind: 'invalid-parameter' },
+  // system
+  'system.df_type': { kind: 'invalid-parameter' },
   // top
   'top.no_pid': { kind: 'internal' },
   'top.ps_args': { kind: 'invalid-parameter' },

@@ -69,7 +69,7 @@ async function build(deps: BuildDeps, { req, res, query }: RequestContext): Prom
 /** Parameters to options: Docker's defaults, unsupported features refused by name. */
 function buildOptions(q: URLSearchParams, req: IncomingMessage): BuildOptions {
   const refuse = (what: string): never => {
-    throw notImplemented('build-option', `${what} is not supported by this engine's builder`);
+    throw notImplemented('build.option', `${what} is not supported by this engine's builder`);
   };
   const version = q.get('version');
   if (version === '2') refuse('BuildKit (version=2; build with DOCKER_BUILDKIT=0 or without the buildx plugin)');
@@ -91,7 +91,7 @@ function buildOptions(q: URLSearchParams, req: IncomingMessage): BuildOptions {
   const num = (param: string, field: string): void => {
     const v = q.get(param);
     if (v !== null && v !== '' && v !== '0') {
-      if (!/^-?\d+$/.test(v)) throw invalidParameter('build-param', `invalid ${param}: ${v}`);
+      if (!/^-?\d+$/.test(v)) throw invalidParameter('build.param', `invalid ${param}: ${v}`);
       hostConfig[field] = Number(v);
     }
   };
@@ -135,7 +135,7 @@ function jsonMap(q: URLSearchParams, name: string): Record<string, string | null
   } catch {
     // fall through
   }
-  throw invalidParameter('build-param', `invalid ${name}: ${v}`);
+  throw invalidParameter('build.param', `invalid ${name}: ${v}`);
 }
 
 function jsonList(q: URLSearchParams, name: string): unknown[] {
@@ -147,7 +147,7 @@ function jsonList(q: URLSearchParams, name: string): unknown[] {
   } catch {
     // fall through
   }
-  throw invalidParameter('build-param', `invalid ${name}: ${v}`);
+  throw invalidParameter('build.param', `invalid ${name}: ${v}`);
 }
 
 /** X-Registry-Config: base64url JSON of registry → credentials, for pulls of FROM images. */
@@ -158,7 +158,7 @@ function registryConfig(req: IncomingMessage): Record<string, Credentials> {
     const v: unknown = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
     return v && typeof v === 'object' ? (v as Record<string, Credentials>) : {};
   } catch {
-    throw invalidParameter('invalid-registry-config', 'invalid X-Registry-Config header');
+    throw invalidParameter('build.registry_config', 'invalid X-Registry-Config header');
   }
 }
 

@@ -63,7 +63,7 @@ export function imageRoutes(router: Router, deps: ImageRoutesDeps): void {
 /** `docker save`: one tar of the named images; a missing name fails before any byte is sent. */
 async function saveImages(images: ImageService, res: ServerResponse, names: string[], query: URLSearchParams): Promise<void> {
   const platform = query.get('platform');
-  if (platform) throw invalidParameter('images.save_platform', `platform selection is not supported by this engine (only the local platform is stored): ${platform}`);
+  if (platform) throw invalidParameter('image.save_platform', `platform selection is not supported by this engine (only the local platform is stored): ${platform}`);
   const content = images.save(names);
   res.writeHead(200, { 'Content-Type': 'application/x-tar' });
   await new Promise<void>((resolve) => {

@@ -27,10 +27,10 @@ export function buildRoutes(router: Router, deps: BuildDeps): void {
   // The classic builder's cache is its hidden step images (`docker system prune` calls this too).
   router.on('POST', '/build/prune', async ({ res, query }) => {
     const f = Filters.parse(query.get('filters')).validate(BUILD_PRUNE_FILTERS);
-    for (const k of BUILD_PRUNE_FILTERS) if (f.has(k)) throw notImplemented('build-prune-filter', `docker builder prune: the ${k} filter is not supported by this engine`);
+    for (const k of BUILD_PRUNE_FILTERS) if (f.has(k)) throw notImplemented('build.prune_filter', `docker builder prune: the ${k} filter is not supported by this engine`);
     for (const p of ['keep-storage', 'reserved-space', 'max-used-space', 'min-free-space']) {
       const v = query.get(p);
-      if (v && v !== '0') throw notImplemented('build-prune-option', `docker builder prune: ${p} is not supported by this engine`);
+      if (v && v !== '0') throw notImplemented('build.prune_option', `docker builder prune: ${p} is not supported by this engine`);
     }
     const { ids, space } = await deps.images.pruneBuildSteps();
     sendJson(res, 200, { CachesDeleted: ids.length > 0 ? ids : null, SpaceReclaimed: space });

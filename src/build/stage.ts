@@ -84,7 +84,7 @@ export class StageRunner {
     const platform = s.from.flags.find((f) => f.name === 'platform')?.value;
     const wanted = platform === undefined ? undefined : expandWord(platform, this.metaVars());
     if (wanted !== undefined && !['linux', `linux/${hostArchitecture()}`].includes(wanted)) {
-      throw invalidParameter('build-platform', `FROM --platform=${wanted}: this engine builds for linux/${hostArchitecture()} only`);
+      throw invalidParameter('build.platform', `FROM --platform=${wanted}: this engine builds for linux/${hostArchitecture()} only`);
     }
     const ref = expandWord(s.base, this.metaVars());
     const state = await this.from(ref, earlier);

@@ -66,6 +66,7 @@ export const ERROR_CODES = {
   'build.from': { kind: 'invalid-parameter' },
   'build.option': { kind: 'not-implemented' },
   'build.param': { kind: 'invalid-parameter' },
+  'build.platform': { kind: 'invalid-parameter' },
   'build.prune_filter': { kind: 'not-implemented' },
   'build.prune_option': { kind: 'not-implemented' },
   'build.registry_config': { kind: 'invalid-parameter' },

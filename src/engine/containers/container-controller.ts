@@ -40,7 +40,20 @@ export type { ContainerControllerDeps } from './controller-deps.js';
 
 const log = logger.child({ component: 'containers' });
 
-const SIGNALS = /^(SIG)?[A-Z0-9+-]+$|^\d+$/;
+/**
+ * A signal as dockerd reads one: a number from 1 to 64, or a name with or without SIG in any case
+ * (real-time ones as RTMIN+N / RTMAX-N); anything else is Docker's 400 `Invalid signal: X`.
+ */
+function parseSignal(raw: string): string | number {
+  if (/^\d+$/.test(raw)) {
+    const n = Number(raw);
+    if (n >= 1 && n <= 64) return n;
+  } else {
+    const name = raw.toUpperCase().replace(/^SIG/, '');
+    if (`SIG${name}` in osConstants.signals || /^RTM(IN|AX)([+-]\d{1,2})?$/.test(name)) return name;
+  }
+  throw invalidParameter('container.signal', `Invalid signal: ${raw}`);
+}
 
 export class ContainerController extends ContainerQueries implements ContainerService {
   private readonly locks = new Map<string, Mutex>();
@@ -369,11 +382,11 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     });
   }
 
-  private async signal(rec: ContainerRecord, signal: string): Promise<void> {
-    if (!SIGNALS.test(signal)) throw invalidParameter('container.signal', `invalid signal: ${signal}`);
-    const sigName = `SIG${signal.replace(/^SIG/, '')}` as keyof typeof osConstants.signals;
-    this.emitEvent(rec, 'kill', { signal: /^\d+$/.test(signal) ? signal : String(osConstants.signals[sigName] ?? signal) });
-    await this.rt.signal(rec.id, /^\d+$/.test(signal) ? Number(signal) : signal.replace(/^SIG/, ''));
+  private async signal(rec: ContainerRecord, raw: string): Promise<void> {
+    const signal = parseSignal(raw);
+    const number = typeof signal === 'number' ? signal : osConstants.signals[`SIG${signal}` as keyof typeof osConstants.signals];
+    this.emitEvent(rec, 'kill', { signal: String(number ?? signal) });
+    await this.rt.signal(rec.id, signal);
     // A frozen process takes no signal until thawed: as dockerd, a signalled paused container is unpaused.
     if (rec.state.paused) {
       await this.rt.pause(rec.id, false).catch(() => undefined);

@@ -227,3 +227,18 @@ test('a container that exited while the daemon was down is cleaned up at the res
   assert.deepEqual(addressesOf(again, 'bridge'), []);
   assert.equal(again.ports.portsOf(id), undefined);
 });
+
+test("kill reads signals as dockerd: any case, with or without SIG, numbers 1-64; anything else is Docker's 400", async (t) => {
+  const e = await startEngine(t);
+  e.host.ignoreTerm = true;
+  const { id } = await e.containers.create('sig', { Image: 'busybox' });
+  await e.containers.start(id);
+  const short = id.slice(0, 12);
+  for (const bad of ['NOPE', '0', '65', 'SIG', 'term;rm']) {
+    await assert.rejects(e.containers.kill(id, bad), (err: Error & { kind?: string }) => err.message === `Invalid signal: ${bad}` && err.kind === 'invalid-parameter', bad);
+  }
+  assert.deepEqual(await during(e, () => e.containers.kill(id, 'sigterm')), [`runtime.signal ${short} TERM`]);
+  assert.deepEqual(await during(e, () => e.containers.kill(id, 'Usr1')), [`runtime.signal ${short} USR1`]);
+  assert.deepEqual(await during(e, () => e.containers.kill(id, 'RTMIN+3')), [`runtime.signal ${short} RTMIN+3`]);
+  assert.equal(status(e, id), 'running');
+});

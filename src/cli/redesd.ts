@@ -18,6 +18,7 @@ import { isRootNetns, netnsId, netnsList, listRoutePrefixes, ensureSystemGroup, 
 import { Auditor } from '../audit/index.js';
 import { DEFAULT_LOCAL_POOLS, withUlaPool } from '../ipam/index.js';
 import { Store } from '../store/index.js';
+import { ensureAppArmorProfile, readHostLimits, securityOptionsInfo } from '../runtime/index.js';
 import { newId, logger, setLogLevel } from '../util/index.js';
 import { DAEMON_USAGE, parseDaemonOptions, type DaemonOptions } from './daemon-options.js';
 import { openDaemonCluster } from './cluster-wiring.js';
@@ -156,6 +157,8 @@ async function main(argv: string[]): Promise<number> {
     const user = running ?? users[0];
     return user ? { containerId: user.id, running: !!running } : undefined;
   };
+  // Containers run under `<prefix>-default` when the kernel has AppArmor (as docker-default).
+  await ensureAppArmorProfile(opts.prefix).catch((e: unknown) => log.error({ err: e }, 'loading the AppArmor profile failed; containers run unconfined'));
   await ctl.init();
 
   const router = new Router();
@@ -168,6 +171,7 @@ async function main(argv: string[]): Promise<number> {
     defaultAddressPools: pools.map((p) => ({ Base: p.base, Size: p.size })),
     hostname: cluster.hostname,
     swarm: () => cluster.swarm.info(),
+    securityOptions: securityOptionsInfo(readHostLimits(opts.prefix)),
   });
   swarmRoutes(router, { swarm: cluster.swarm });
   networkRoutes(router, { networks, containersOf: (id) => containersOf(ctl, id), peersOf: (id) => overlay.peers(id), onEvent: (action, id, attrs) => bus.emit('network', action, id, attrs) });

@@ -17,7 +17,10 @@ export {
   type ContainerProcessOptions,
 } from './container-process.js';
 export { execProcess, type ExecOptions, type ExecProcess } from './exec.js';
-export { readHostLimits, type HostLimits } from './host-limits.js';
+export { readHostLimits, securityOptionsInfo, type HostLimits } from './host-limits.js';
+export { appArmorEnabled, compileAppArmorProfile, ensureAppArmorProfile, renderAppArmorProfile } from './apparmor.js';
+export { parseSecurityOptions, type SecurityOptions } from './security-opts.js';
+export { defaultSeccompProfile, loadSeccompProfile, type SeccompProfile } from './seccomp-profile.js';
 export { LogFile, readLogs, type LogEntry, type ReadLogsOptions } from './logs.js';
 export { ALL_CAPABILITIES, DEFAULT_CAPABILITIES } from './oci-defaults.js';
 export {

@@ -28,7 +28,8 @@ test('a default container gets Docker capabilities, namespaces and the netns by 
   assert.equal(spec.linux.sysctl?.['net.ipv4.ip_unprivileged_port_start'], '0');
   assert.equal(spec.mounts.find((m) => m.destination === '/sys')?.options?.includes('ro'), true);
   assert.equal(spec.linux.resources.devices?.[0]?.allow, false);
-  assert.ok(spec.linux.seccomp?.syscalls[0]?.names.includes('mount'));
+  assert.equal(spec.linux.seccomp?.defaultAction, 'SCMP_ACT_ERRNO');
+  assert.equal(spec.process.apparmorProfile, undefined, 'no AppArmor on the host: no profile named');
 });
 
 test('host networking leaves out the network namespace and the netns sysctls', () => {
@@ -46,14 +47,26 @@ test('cap-add and cap-drop follow Docker, ALL included, and are cut to what the 
   assert.equal(effectiveCapabilities({ ...base, capAdd: ['ALL'] }).length, base.host?.capabilities.length);
 });
 
-test('CAP_SYS_ADMIN lifts the mount and namespace rules of the seccomp profile', () => {
+test('the seccomp allowlist follows the capabilities: CAP_SYS_ADMIN allows mount and namespaces', () => {
+  const allowed = (p: ReturnType<typeof buildOciSpec>['linux']['seccomp'], name: string): boolean =>
+    (p?.syscalls ?? []).some((r) => r.action === 'SCMP_ACT_ALLOW' && r.names.includes(name) && !r.args?.length);
   const plain = buildOciSpec(base).linux.seccomp;
-  assert.ok(plain?.syscalls.some((r) => r.names.includes('clone3') && r.errnoRet === 38));
-  assert.ok(plain?.syscalls.some((r) => r.names.includes('clone') && r.args?.[0]?.value === 0x10000000));
+  assert.ok(allowed(plain, 'read') && !allowed(plain, 'mount') && !allowed(plain, 'unshare') && !allowed(plain, 'keyctl'));
+  assert.ok(plain?.syscalls?.some((r) => r.names.includes('clone3') && r.errnoRet === 38));
+  assert.ok(plain?.syscalls?.some((r) => r.names.includes('clone') && r.args?.[0]?.op === 'SCMP_CMP_MASKED_EQ'));
   const admin = buildOciSpec({ ...base, capAdd: ['SYS_ADMIN'] }).linux.seccomp;
-  assert.ok(!admin?.syscalls[0]?.names.includes('mount'));
-  assert.ok(admin?.syscalls[0]?.names.includes('keyctl'));
-  assert.ok(!admin?.syscalls.some((r) => r.names.includes('clone')));
+  assert.ok(allowed(admin, 'mount') && allowed(admin, 'clone') && allowed(admin, 'unshare'));
+  assert.ok(!admin?.syscalls?.some((r) => r.names.includes('clone3') && r.action === 'SCMP_ACT_ERRNO'));
+});
+
+test('seccomp=unconfined, a custom profile (even privileged), and AppArmor when the host has it', () => {
+  assert.equal(buildOciSpec({ ...base, seccomp: 'unconfined' }).linux.seccomp, undefined);
+  const json = JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] });
+  assert.deepEqual(buildOciSpec({ ...base, privileged: true, seccomp: { json } }).linux.seccomp, { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] });
+  const host = { ...(base.host as NonNullable<OciSpecInput['host']>), apparmorDefault: 'redes-default' };
+  assert.equal(buildOciSpec({ ...base, host }).process.apparmorProfile, 'redes-default');
+  assert.equal(buildOciSpec({ ...base, host, privileged: true }).process.apparmorProfile, 'unconfined');
+  assert.equal(buildOciSpec({ ...base, host, apparmor: 'mine' }).process.apparmorProfile, 'mine');
 });
 
 test('privileged: every host capability, no seccomp, no masked paths, all devices', () => {

@@ -7,7 +7,9 @@
  * Use: `writeFileSync(join(bundle, 'config.json'), JSON.stringify(buildOciSpec({...})))`.
  * Beware: the env gets Docker's daemon defaults (PATH, HOSTNAME, TERM=xterm with a tty) unless
  * given; capabilities are cut to those the daemon has (`host`, see host-limits.ts), since runc
- * cannot grant more; NoNewPrivileges is off by default, as in Docker (setuid binaries work).
+ * cannot grant more; NoNewPrivileges is off by default, as in Docker (setuid binaries work). Seccomp
+ * is Docker's allowlist (seccomp-profile.ts); an AppArmor profile is named only when `host` says the
+ * kernel has AppArmor.
  */
 import { invalidParameter } from '../util/index.js';
 import type { HostLimits } from './host-limits.js';
@@ -15,7 +17,7 @@ import {
   ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_DEVICE_RULES, MASKED_PATHS, PRIVATE_NETNS_SYSCTLS, READONLY_PATHS,
   defaultMounts, type OciDeviceRule, type OciMount,
 } from './oci-defaults.js';
-import { defaultSeccompProfile, type SeccompProfile } from './seccomp-profile.js';
+import { defaultSeccompProfile, loadSeccompProfile, type SeccompProfile } from './seccomp-profile.js';
 
 export type { OciMount, OciDeviceRule };
 
@@ -36,6 +38,7 @@ export interface OciProcess {
   rlimits?: { type: string; hard: number; soft: number }[];
   noNewPrivileges?: boolean;
   oomScoreAdj?: number;
+  apparmorProfile?: string;
 }
 
 export interface OciDevice {
@@ -126,7 +129,10 @@ export interface OciSpecInput {
   sysctls?: Record<string, string>;
   /** Bytes of /dev/shm (64 MiB by default). */
   shmSize?: number;
-  seccomp?: 'default' | 'unconfined';
+  /** Docker's default profile, none, or a profile in Docker's JSON format (`--security-opt seccomp=FILE`). */
+  seccomp?: 'default' | 'unconfined' | { json: string };
+  /** `--security-opt apparmor=NAME`; the daemon's default (host.apparmorDefault) otherwise. */
+  apparmor?: string;
   /** Device nodes to create (--device, or the host's for --privileged). */
   devices?: OciDevice[];
   resources?: Omit<OciResources, 'devices'>;
@@ -266,6 +272,16 @@ export function buildOciSpec(input: OciSpecInput): OciSpec {
       ...(Object.keys(sysctl).length ? { sysctl } : {}),
     },
   };
-  if (!privileged && input.seccomp !== 'unconfined') spec.linux.seccomp = defaultSeccompProfile(caps);
+  // Docker: a given profile applies even to a privileged container; the default one does not.
+  const seccomp = input.seccomp ?? 'default';
+  if (typeof seccomp === 'object') {
+    const custom = loadSeccompProfile(seccomp.json, caps);
+    if (custom) spec.linux.seccomp = custom;
+  } else if (!privileged && seccomp === 'default' && input.host?.seccomp !== false) spec.linux.seccomp = defaultSeccompProfile(caps);
+  // Only a kernel with AppArmor gets a profile name (Docker's rule; runc refuses one otherwise).
+  if (input.host?.apparmorDefault) {
+    const profile = input.apparmor || (privileged ? 'unconfined' : input.host.apparmorDefault);
+    spec.process.apparmorProfile = profile;
+  }
   return spec;
 }

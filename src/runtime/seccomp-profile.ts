@@ -1,93 +1,144 @@
 /**
- * The seccomp profile of a non-privileged container, as data. Docker's default profile is an
- * allow-list of ~400 syscalls; ours is the complement: allow by default, refuse (EPERM) what
- * Docker refuses, unless the container holds the capability for which Docker re-allows it.
+ * Seccomp for containers, as Docker does it: an allowlist. Docker's default profile is data
+ * (seccomp/docker-default.json, Docker 28's own file, provenance in seccomp/README.md); this module
+ * turns a profile in Docker's format (an `archMap`, and rules with `includes`/`excludes` on
+ * capabilities, architectures and kernel versions) into the OCI `linux.seccomp` runc takes, for one
+ * container's capabilities on this machine's architecture and kernel. The same code loads a
+ * `--security-opt seccomp=FILE` profile (the docker CLI sends the file's JSON).
  *
- * Beware: default-allow means a syscall added to the kernel after this list is allowed. clone is
- * refused only when it asks for a new namespace; clone3 gets ENOSYS (its flags sit in memory where
- * seccomp cannot look) so libc falls back to clone. `personality` is not filtered (Docker's value
- * list needs a "not in" rule a default-allow profile cannot say). Syscall names unknown to runc's
- * libseccomp are skipped by runc.
+ * Use: `defaultSeccompProfile(caps)`; `loadSeccompProfile(json, caps)` (throws Docker's
+ * "Decoding seccomp profile failed: ..." on bad JSON).
+ *
+ * Beware: rules are chosen by the container's bounding capabilities (Docker's rule: every cap of an
+ * `includes` must be held, any cap of an `excludes` drops the rule). Syscall names unknown to runc's
+ * libseccomp are skipped by runc; everything not allowed fails with EPERM (clone3 with ENOSYS, so
+ * libc falls back to clone, whose namespace flags seccomp can see).
  */
+import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { invalidParameter } from '../util/index.js';
 
-const EPERM = 1;
-const ENOSYS = 38;
-
-interface Blocked {
-  names: string[];
-  /** Docker allows these when the container has any of the capabilities. */
-  unlessCap?: string[];
+export interface SeccompArg {
+  index: number;
+  value: number;
+  valueTwo?: number;
+  op: string;
 }
 
-const BLOCKED: readonly Blocked[] = [
-  // Keyrings are not namespaced; module, kexec and legacy calls touch the whole host.
-  { names: ['add_key', 'keyctl', 'request_key'] },
-  { names: ['kexec_load', 'kexec_file_load', 'create_module', 'get_kernel_syms', 'query_module', 'nfsservctl'] },
-  { names: ['uselib', 'ustat', 'sysfs', '_sysctl', 'vm86', 'vm86old'] },
-  { names: ['io_uring_setup', 'io_uring_enter', 'io_uring_register'] },
-  {
-    names: [
-      'mount', 'umount', 'umount2', 'mount_setattr', 'move_mount', 'open_tree', 'fsopen', 'fsconfig', 'fsmount',
-      'fspick', 'pivot_root', 'setns', 'unshare', 'sethostname', 'setdomainname', 'quotactl', 'quotactl_fd',
-      'lookup_dcookie', 'fanotify_init', 'name_to_handle_at', 'swapon', 'swapoff',
-    ],
-    unlessCap: ['CAP_SYS_ADMIN'],
-  },
-  { names: ['bpf'], unlessCap: ['CAP_SYS_ADMIN', 'CAP_BPF'] },
-  { names: ['perf_event_open'], unlessCap: ['CAP_SYS_ADMIN', 'CAP_PERFMON'] },
-  { names: ['syslog'], unlessCap: ['CAP_SYS_ADMIN', 'CAP_SYSLOG'] },
-  { names: ['reboot'], unlessCap: ['CAP_SYS_BOOT'] },
-  { names: ['init_module', 'finit_module', 'delete_module'], unlessCap: ['CAP_SYS_MODULE'] },
-  { names: ['acct'], unlessCap: ['CAP_SYS_PACCT'] },
-  { names: ['pidfd_getfd', 'process_madvise', 'userfaultfd'], unlessCap: ['CAP_SYS_PTRACE'] },
-  { names: ['iopl', 'ioperm'], unlessCap: ['CAP_SYS_RAWIO'] },
-  {
-    names: ['settimeofday', 'stime', 'clock_settime', 'clock_settime64', 'clock_adjtime', 'clock_adjtime64'],
-    unlessCap: ['CAP_SYS_TIME'],
-  },
-  { names: ['vhangup'], unlessCap: ['CAP_SYS_TTY_CONFIG'] },
-  { names: ['get_mempolicy', 'mbind', 'set_mempolicy', 'set_mempolicy_home_node', 'move_pages'], unlessCap: ['CAP_SYS_NICE'] },
-  { names: ['open_by_handle_at'], unlessCap: ['CAP_DAC_READ_SEARCH'] },
-];
-
-/** CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET. */
-const CLONE_NAMESPACE_FLAGS = [0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000];
-
+/** One rule of the OCI profile. */
 export interface SeccompRule {
   names: string[];
-  action: 'SCMP_ACT_ERRNO';
-  errnoRet: number;
-  args?: { index: number; value: number; valueTwo: number; op: 'SCMP_CMP_MASKED_EQ' }[];
+  action: string;
+  errnoRet?: number;
+  args?: SeccompArg[];
 }
 
+/** The OCI `linux.seccomp` object. */
 export interface SeccompProfile {
-  defaultAction: 'SCMP_ACT_ALLOW';
-  architectures: string[];
-  syscalls: SeccompRule[];
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  flags?: string[];
+  listenerPath?: string;
+  syscalls?: SeccompRule[];
 }
 
-function architectures(arch: string): string[] {
-  if (arch === 'arm64') return ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'];
-  // The 32-bit and x32 entry points must be filtered too, or `int 0x80` walks around the rules.
-  return ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'];
+interface Filter {
+  caps?: string[];
+  arches?: string[];
+  minKernel?: string;
 }
 
-/** The profile for a container with these (normalised, CAP_-prefixed) capabilities. */
-export function defaultSeccompProfile(capabilities: readonly string[], arch: string = process.arch): SeccompProfile {
-  const has = new Set(capabilities);
-  const names = BLOCKED.filter((b) => !b.unlessCap?.some((c) => has.has(c))).flatMap((b) => b.names);
-  const syscalls: SeccompRule[] = [{ names, action: 'SCMP_ACT_ERRNO', errnoRet: EPERM }];
-  if (!has.has('CAP_SYS_ADMIN')) {
-    // One rule per flag: rules for one syscall are OR'ed, the args of one rule are AND'ed.
-    for (const flag of CLONE_NAMESPACE_FLAGS) {
-      syscalls.push({
-        names: ['clone'],
-        action: 'SCMP_ACT_ERRNO',
-        errnoRet: EPERM,
-        args: [{ index: 0, value: flag, valueTwo: flag, op: 'SCMP_CMP_MASKED_EQ' }],
-      });
-    }
-    syscalls.push({ names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: ENOSYS });
+/** A rule in Docker's profile format. */
+interface DockerRule extends SeccompRule {
+  name?: string;
+  comment?: string;
+  includes?: Filter;
+  excludes?: Filter;
+}
+
+/** A profile in Docker's format (moby/profiles/seccomp). */
+export interface DockerSeccomp extends Omit<SeccompProfile, 'syscalls'> {
+  archMap?: Array<{ architecture: string; subArchitectures: string[] | null }>;
+  syscalls?: DockerRule[];
+}
+
+const DATA = fileURLToPath(new URL('../../../src/runtime/seccomp/docker-default.json', import.meta.url));
+
+/** Node's arch → the name Docker's profile uses (libseccomp's) and its SCMP_ARCH_ constant. */
+const ARCHES: Record<string, { native: string; scmp: string }> = {
+  x64: { native: 'amd64', scmp: 'SCMP_ARCH_X86_64' },
+  ia32: { native: 'x86', scmp: 'SCMP_ARCH_X86' },
+  arm64: { native: 'arm64', scmp: 'SCMP_ARCH_AARCH64' },
+  arm: { native: 'arm', scmp: 'SCMP_ARCH_ARM' },
+  ppc64: { native: 'ppc64le', scmp: 'SCMP_ARCH_PPC64LE' },
+  s390x: { native: 's390x', scmp: 'SCMP_ARCH_S390X' },
+  riscv64: { native: 'riscv64', scmp: 'SCMP_ARCH_RISCV64' },
+};
+
+export interface SeccompContext {
+  /** Node's `process.arch`. */
+  arch?: string;
+  /** `uname -r`, e.g. "6.1.0-18-amd64". */
+  kernel?: string;
+}
+
+/** `a.b` of a kernel release is at least `min` ("4.8"). */
+function kernelAtLeast(kernel: string, min: string): boolean {
+  const [a = 0, b = 0] = kernel.split(/[.-]/).map(Number);
+  const [x = 0, y = 0] = min.split('.').map(Number);
+  return a > x || (a === x && b >= y);
+}
+
+/** Docker's setupSeccomp: the OCI profile `profile` gives a process with these bounding capabilities. */
+export function resolveSeccomp(profile: DockerSeccomp, capabilities: readonly string[], ctx: SeccompContext = {}): SeccompProfile | undefined {
+  if (!profile.defaultAction && !profile.syscalls?.length) return undefined;
+  if (profile.architectures?.length && profile.archMap?.length) {
+    throw invalidParameter('seccomp.profile', "both 'architectures' and 'archMap' are specified in the seccomp profile, use either 'architectures' or 'archMap'");
   }
-  return { defaultAction: 'SCMP_ACT_ALLOW', architectures: architectures(arch), syscalls };
+  const arch = ARCHES[ctx.arch ?? process.arch];
+  const kernel = ctx.kernel ?? release();
+  const caps = new Set(capabilities);
+  const { archMap, syscalls, ...common } = profile;
+  const out: SeccompProfile = { ...common, syscalls: [] };
+  const mapped = archMap?.find((a) => a.architecture === arch?.scmp);
+  if (mapped) out.architectures = [mapped.architecture, ...(mapped.subArchitectures ?? [])];
+  for (const rule of syscalls ?? []) {
+    const { name, comment: _comment, includes: inc, excludes: exc, ...call } = rule;
+    if (name) {
+      if (call.names?.length) throw invalidParameter('seccomp.profile', "both 'name' and 'names' are specified in the seccomp profile, use either 'name' or 'names'");
+      call.names = [name];
+    }
+    if (exc?.arches?.length && arch && exc.arches.includes(arch.native)) continue;
+    if (exc?.caps?.some((c) => caps.has(c))) continue;
+    if (exc?.minKernel && kernelAtLeast(kernel, exc.minKernel)) continue;
+    if (inc?.arches?.length && !(arch && inc.arches.includes(arch.native))) continue;
+    if (inc?.caps?.length && !inc.caps.every((c) => caps.has(c))) continue;
+    if (inc?.minKernel && !kernelAtLeast(kernel, inc.minKernel)) continue;
+    out.syscalls?.push(call);
+  }
+  return out;
+}
+
+let cached: DockerSeccomp | undefined;
+
+/** Docker's default profile (data file) for a container with these (CAP_-prefixed) capabilities. */
+export function defaultSeccompProfile(capabilities: readonly string[], ctx: SeccompContext = {}): SeccompProfile {
+  cached ??= JSON.parse(readFileSync(DATA, 'utf8')) as DockerSeccomp;
+  return resolveSeccomp(cached, capabilities, ctx) as SeccompProfile;
+}
+
+/** A `--security-opt seccomp=<json>` profile; undefined when it disables seccomp (no default action, no rules). */
+export function loadSeccompProfile(json: string, capabilities: readonly string[], ctx: SeccompContext = {}): SeccompProfile | undefined {
+  let profile: unknown;
+  try {
+    profile = JSON.parse(json);
+  } catch (e) {
+    throw invalidParameter('seccomp.profile', `Decoding seccomp profile failed: ${(e as Error).message}`);
+  }
+  if (!profile || typeof profile !== 'object' || Array.isArray(profile)) {
+    throw invalidParameter('seccomp.profile', 'Decoding seccomp profile failed: the profile is not a JSON object');
+  }
+  return resolveSeccomp(profile as DockerSeccomp, capabilities, ctx);
 }

@@ -19,6 +19,8 @@ export interface SystemDeps {
   hostname?: string;
   /** `docker info`'s Swarm block; inactive when absent. */
   swarm?: () => Promise<Record<string, unknown>>;
+  /** `docker info`'s SecurityOptions: only what is active (seccomp, AppArmor). */
+  securityOptions?: string[];
 }
 
 const goArch = (): string => ({ x64: 'amd64', arm64: 'arm64', ia32: '386' })[arch()] ?? arch();
@@ -122,7 +124,7 @@ export function systemRoutes(router: Router, deps: SystemDeps): void {
       ContainerdCommit: { ID: '' },
       RuncCommit: { ID: '' },
       InitCommit: { ID: '' },
-      SecurityOptions: ['name=seccomp,profile=builtin'],
+      SecurityOptions: deps.securityOptions ?? ['name=seccomp,profile=builtin'],
       DefaultAddressPools: deps.defaultAddressPools,
       FirewallBackend: deps.iptables ? { Driver: 'nftables' } : undefined,
       CDISpecDirs: [],

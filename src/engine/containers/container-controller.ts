@@ -15,7 +15,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import type { Collection } from '../../store/index.js';
-import { readHostLimits, type ExitStatus, type Runc } from '../../runtime/index.js';
+import { readHostLimits, type ExitStatus, type HostLimits, type Runc } from '../../runtime/index.js';
 import type { EngineHost } from '../../host/index.js';
 import type { ContainerControllerDeps } from './controller-deps.js';
 import { conflict, invalidParameter, logger, nowRfc3339Nano, ZERO_TIME, failpoint } from '../../util/index.js';
@@ -66,12 +66,13 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   private readonly endpointChanges: EndpointChanges;
   private readonly exec: ContainerExecs;
   private readonly runcRoot: string;
-  /** The daemon's capability bounding set and open-files limit: fixed for its lifetime, read once. */
-  private readonly hostLimits = readHostLimits();
+  /** The daemon's capability bounding set, open-files limit, seccomp and AppArmor: fixed for its lifetime, read once. */
+  private readonly hostLimits: HostLimits;
 
   constructor(private readonly deps: ContainerControllerDeps) {
     super(deps.store.collection<ContainerRecord>('containers'));
     this.runcRoot = join(deps.execRoot, 'runc');
+    this.hostLimits = readHostLimits(deps.prefix);
     this.exec = new ContainerExecs(this.runcRoot, (id) => this.mustGet(id), join(deps.execRoot, 'exec'), (rec, action, extra) => this.emitEvent(rec, action, extra));
     this.ev = new ContainerEvents(deps.bus, deps.networks);
     this.endpointChanges = new EndpointChanges({

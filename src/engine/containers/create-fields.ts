@@ -140,7 +140,7 @@ export const HOST_CONFIG_FIELDS: Record<string, FieldRule> = {
   Privileged: h('all capabilities and devices, no seccomp, no masked paths'),
   PublishAllPorts: h('every exposed port on an ephemeral host port'),
   ReadonlyRootfs: h('the root filesystem mounted read-only (volumes and tmpfs stay writable)'),
-  SecurityOpt: h('no-new-privileges, seccomp=unconfined, label=disable, apparmor=unconfined; others refused by value'),
+  SecurityOpt: h('no-new-privileges, seccomp=unconfined|builtin|profile JSON, apparmor=PROFILE, label=disable; others refused by value'),
   StorageOpt: refused('storage options are not supported'),
   Tmpfs: h('tmpfs mounts with their options (nosuid, nodev, noexec by default)'),
   UTSMode: h('a private UTS namespace, or the host\'s', { accepts: oneOf(['host'], 'UTS mode') }),

@@ -13,7 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { hostDevices, type OciDevice, type OciSpecInput, type OciDeviceRule, type OciMount } from '../../runtime/index.js';
+import { hostDevices, parseSecurityOptions, type OciDevice, type OciSpecInput, type OciDeviceRule, type OciMount } from '../../runtime/index.js';
 import { invalidParameter } from '../../util/index.js';
 import type { ContainerRecord } from './container-types.js';
 
@@ -44,6 +44,8 @@ export function parseCpuList(list: string): number[] | undefined {
  * and its derived values written back: MemorySwap 2 × Memory when unset, PidsLimit ≤ 0 → 0.
  */
 export function checkHostResources(hc: Obj, ncpu = availableParallelism()): void {
+  // Security options too, so a bad one (say, a seccomp profile that is not JSON) is a 400 at create.
+  parseSecurityOptions(list(hc.SecurityOpt));
   const memory = num(hc.Memory);
   const swap = num(hc.MemorySwap);
   const reservation = num(hc.MemoryReservation);
@@ -119,21 +121,6 @@ export function parseDeviceRule(rule: string): OciDeviceRule {
   return { allow: true, type: m[1] as 'a' | 'c' | 'b', ...(major !== undefined ? { major } : {}), ...(minor !== undefined ? { minor } : {}), access: m[4] ?? 'rwm' };
 }
 
-/** `--security-opt` values redes honours: no-new-privileges, seccomp=unconfined, label=disable. */
-function securityOptions(opts: string[]): { noNewPrivileges: boolean; seccomp: 'default' | 'unconfined' } {
-  let noNewPrivileges = false;
-  let seccomp: 'default' | 'unconfined' = 'default';
-  for (const raw of opts) {
-    const [key = '', value = 'true'] = raw.split(/[=:](.*)/s);
-    if (key === 'no-new-privileges' && (value === 'true' || value === 'false')) noNewPrivileges = value === 'true';
-    else if (key === 'seccomp' && value === 'unconfined') seccomp = 'unconfined';
-    else if (key === 'label' && value === 'disable') continue; // no SELinux labelling here: nothing to disable
-    else if (key === 'apparmor' && value === 'unconfined') continue; // the kernel has no AppArmor: always unconfined
-    else throw invalidParameter('container.security_opt', `invalid --security-opt: ${JSON.stringify(raw)} is not supported by this engine`);
-  }
-  return { noNewPrivileges, seccomp };
-}
-
 /** `--group-add`: numbers, or names from the image's /etc/group (Docker's error otherwise). */
 async function groupIds(rootfs: string, groups: string[]): Promise<number[]> {
   if (!groups.length) return [];
@@ -168,9 +155,10 @@ export async function specSettings(rec: ContainerRecord, rootfs: string, args: s
   if (hc.UTSMode === 'host') shared.push('uts');
   if (shared.length) out.hostNamespaces = shared;
   if (hc.CgroupnsMode === 'private') out.cgroupNamespace = true;
-  const sec = securityOptions(list(hc.SecurityOpt));
+  const sec = parseSecurityOptions(list(hc.SecurityOpt));
   out.noNewPrivileges = sec.noNewPrivileges;
   out.seccomp = sec.seccomp;
+  if (sec.apparmor) out.apparmor = sec.apparmor;
   if (Array.isArray(hc.MaskedPaths)) out.maskedPaths = list(hc.MaskedPaths);
   if (Array.isArray(hc.ReadonlyPaths)) out.readonlyPaths = list(hc.ReadonlyPaths);
   const devices: OciDevice[] = [];

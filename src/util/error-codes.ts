@@ -126,6 +126,7 @@ export const ERROR_CODES = {
   'container.removing': { kind: 'conflict' },
   'container.running': { kind: 'conflict' },
   'container.security_opt': { kind: 'invalid-parameter' },
+  'seccomp.profile': { kind: 'invalid-parameter' },
   'container.shared_netns': {
     kind: 'forbidden',
     docker: 'container sharing network namespace with another container or host cannot be connected to any other network', // runconfig/errors.go

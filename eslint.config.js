@@ -19,7 +19,7 @@ const layers = {
   drivers: ['cluster', 'firewall', 'kernel', 'ipam', 'util'],
   host: ['drivers', 'images', 'runtime', 'firewall', 'kernel', 'util'],
   engine: ['host', 'drivers', 'cluster', 'images', 'volumes', 'ipam', 'store', 'runtime', 'dns', 'util'],
-  audit: ['engine', 'firewall', 'kernel', 'util'],
+  audit: ['engine', 'images', 'store', 'runtime', 'firewall', 'kernel', 'util'],
   build: ['engine', 'images', 'util'],
   api: ['engine', 'audit', 'build', 'images', 'util'],
   sandbox: ['kernel', 'runtime', 'util'],

@@ -9,6 +9,7 @@ export { sendJson, sendEmpty, readJson, requireJson, queryBool } from './body.js
 export { auditRoutes } from './handlers/audit.js';
 export { containerRoutes, containersOf } from './handlers/containers.js';
 export { firewallRoutes } from './handlers/firewall.js';
+export { doctorRoutes } from './handlers/doctor.js';
 export { imageRoutes } from './handlers/images.js';
 export { closeHijacked, handleUpgrade } from './hijack.js';
 export { swarmRoutes } from './handlers/swarm.js';

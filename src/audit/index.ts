@@ -13,3 +13,6 @@ export type { TopoGraph, TopoNode, TopoEdge } from './topology.js';
 export { UI_PAGE } from './ui-page.js';
 export { checkPolicy, parsePolicy, PolicyError, type Policy, type Violation } from './policy.js';
 export { renderReport } from './render-text.js';
+export { diagnose, renderDifferences, type Difference, type Repair, type DoctorState, type KernelView } from './doctor.js';
+export { doctorState, kernelView, renderedChains, type DoctorSources } from './doctor-collect.js';
+export { Doctor, type EngineRepairs, type RepairReport } from './doctor-service.js';

@@ -1,12 +1,13 @@
 /**
  * `redes`: the user's command line. Subcommands: `sandbox` (isolated engine hosts), `lab` (several of them on one LAN), and later `image`,
- * `firewall`, `audit`. Talks to a running daemon over its socket where a subcommand needs one.
+ * `firewall`, `audit`, `topology`, `doctor`. Talks to a running daemon over its socket where a subcommand needs one.
  */
 import { labCommand, sandboxCommand } from '../sandbox/index.js';
 import { imageCommand } from './image-command.js';
 import { firewallCommand } from './firewall-command.js';
 import { auditCommand } from './audit-command.js';
 import { topologyCommand } from './topology-command.js';
+import { doctorCommand } from './doctor-command.js';
 
 const USAGE = `Usage: redes COMMAND
 
@@ -17,6 +18,7 @@ Commands:
   firewall  Re-apply the daemon's nftables ruleset (redes firewall reload)
   audit     Who reaches whom and what is exposed; --verify probes, --policy gates (redes audit --help)
   topology  Draw the networks and containers as SVG (redes topology --svg FILE)
+  doctor    Compare the daemon's state with the kernel; --repair fixes the safe differences
 
 Run 'redes COMMAND --help' for more information on a command.
 `;
@@ -36,6 +38,8 @@ async function main(argv: string[]): Promise<number> {
       return auditCommand(rest);
     case 'topology':
       return topologyCommand(rest);
+    case 'doctor':
+      return doctorCommand(rest);
     case undefined:
     case '-h':
     case '--help':

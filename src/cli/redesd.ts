@@ -7,7 +7,7 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ENGINE_VERSION, createApiServer, createTlsApiServer, listenTcp, listenUnix, networkRoutes, Router, systemRoutes, swarmRoutes, imageRoutes, containerRoutes, containersOf, containerOpsRoutes, volumeRoutes, eventRoutes, containerFileRoutes, systemDfRoutes, closeHijacked, handleUpgrade, firewallRoutes, auditRoutes, buildRoutes } from '../api/index.js';
+import { ENGINE_VERSION, createApiServer, createTlsApiServer, listenTcp, listenUnix, networkRoutes, Router, systemRoutes, swarmRoutes, imageRoutes, containerRoutes, containersOf, containerOpsRoutes, volumeRoutes, eventRoutes, containerFileRoutes, systemDfRoutes, closeHijacked, handleUpgrade, firewallRoutes, auditRoutes, buildRoutes, doctorRoutes } from '../api/index.js';
 import { EventBus, withImageEvents, healthHooks, ContainerUpdates, ContainerObserver, ContainerFiles, ContainerUsage, ContainerController, ContainerNetworking, NetworkController, createServiceDiscovery, installPortPublishing } from '../engine/index.js';
 import { Volumes } from '../volumes/index.js';
 import { openImageService } from '../images/index.js';
@@ -15,7 +15,7 @@ import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, overlayDevices, pr
 import { FirewallManager, NftFirewall, NoFirewall } from '../firewall/index.js';
 import { KernelHost } from '../host/index.js';
 import { isRootNetns, netnsId, netnsList, listRoutePrefixes, ensureSystemGroup, readHostFacts } from '../kernel/index.js';
-import { Auditor } from '../audit/index.js';
+import { Auditor, Doctor } from '../audit/index.js';
 import { DEFAULT_LOCAL_POOLS, withUlaPool } from '../ipam/index.js';
 import { Store } from '../store/index.js';
 import { ensureAppArmorProfile, readHostLimits, securityOptionsInfo } from '../runtime/index.js';
@@ -127,6 +127,7 @@ async function main(argv: string[]): Promise<number> {
     usersOf: (name) => late.containers?.volumeUsers(name) ?? [],
     runningUsersOf: (name) => late.containers?.volumeUsers(name, true) ?? [],
   });
+  const networking = new ContainerNetworking(store, networks, drivers, host.netns);
   const ctl = new ContainerController({
     volumes,
     bus,
@@ -142,7 +143,7 @@ async function main(argv: string[]): Promise<number> {
     removeLink: (name) => sd.links.removeLink(name),
     store,
     networks,
-    networking: new ContainerNetworking(store, networks, drivers, host.netns),
+    networking,
     host,
     images: { resolve: (ref) => images.resolve(ref), rootfsLayers: (id) => images.store.rootfsLayers(id) },
     prefix: opts.prefix,
@@ -225,6 +226,33 @@ async function main(argv: string[]): Promise<number> {
         fwm.state().ports?.length ?? 0,
       ]),
   });
+  const doctor = new Doctor(
+    {
+      prefix: opts.prefix,
+      containersDir: join(opts.dataRoot, 'containers'),
+      runcRoot: ctl.runc.root,
+      containers: () => ctl.list({ all: true }),
+      networks: () => networks.all(),
+      allocations: () => store.allAllocations(),
+      firewall: () => (opts.iptables ? fwm.state() : undefined),
+      portOwners: () => fwm.owners(),
+      dns: () => sd.dns.records.entries(),
+    },
+    {
+      busy: () => ctl.busy() || networks.busy(),
+      releaseOwner: (owner) => store.transaction(() => store.releaseOwner(owner)),
+      reconcile: (id) => ctl.repairEndpoints(id, (rec) => networking.reconcile(rec)),
+      dropEndpoint: (id, network) =>
+        ctl.repairEndpoints(id, async (rec) => {
+          const ep = rec.endpoints[network];
+          if (ep && rec.state.status === 'running' && rec.netns) await networking.leave(ep, rec.netns);
+          delete rec.endpoints[network];
+        }),
+      forgetDns: (id) => sd.dns.records.deleteContainer(id),
+      reloadFirewall: () => fwm.reload(),
+    },
+  );
+  doctorRoutes(router, { check: () => doctor.check(), repair: () => doctor.repair() });
   const server = createApiServer(router);
   handleUpgrade(server, router);
   await listenUnix(server, opts.socketPath, await ensureSystemGroup(opts.socketGroup));

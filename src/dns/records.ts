@@ -56,6 +56,11 @@ export class DnsRecords {
     }
   }
 
+  /** Every container with records, and its endpoints (the consistency checker compares them). */
+  entries(): Array<[containerId: string, endpoints: readonly DnsEndpoint[]]> {
+    return [...this.byContainer];
+  }
+
   deleteContainer(containerId: string): void {
     const old = this.byContainer.get(containerId);
     if (!old) return;

@@ -1,4 +1,4 @@
-export { renderRuleset, renderTeardown, userTable, TABLE_FAMILY } from './render.js';
+export { renderRuleset, renderTeardown, tableElements, userTable, TABLE_FAMILY, SETS } from './render.js';
 export type { FirewallNetwork, FirewallState } from './render.js';
 export { portElement, portElements, renderPortDelta } from './render-ports.js';
 export type { FirewallPort, FirewallProto } from './render-ports.js';

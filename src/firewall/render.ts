@@ -91,6 +91,26 @@ function declare(kind: string, name: string, type: string, elements: string[] = 
   return [`${kind} ${name} {`, `type ${type}`, ...(elements.length ? [`elements = { ${elements.join(', ')} }`] : []), '}'];
 }
 
+/**
+ * The elements every set and map of our table holds for `state`, as nft text (`"br-x" . 10.0.0.1`,
+ * `tcp . 8080 : 172.18.0.2 . 80`); the consistency checker compares them with the live table.
+ */
+export function tableElements(state: FirewallState): Record<string, string[]> {
+  const nets = [...state.networks].sort((a, b) => a.bridge.localeCompare(b.bridge));
+  const el: Record<string, string[]> = {
+    bridges: nets.map((n) => q(n.bridge)),
+    internal: nets.filter((n) => n.internal).map((n) => q(n.bridge)),
+    icc: nets.filter((n) => n.icc).map((n) => `${q(n.bridge)} . ${q(n.bridge)}`),
+    gw4: nets.flatMap((n) => (n.gatewaysV4 ?? []).map((g) => `${q(n.bridge)} . ${g}`)),
+    gwaddr4: uniq(nets.flatMap((n) => [...(n.gatewaysV4 ?? [])])),
+    gw6: nets.flatMap((n) => (n.gatewaysV6 ?? []).map((g) => `${q(n.bridge)} . ${g}`)),
+    gwaddr6: uniq(nets.flatMap((n) => [...(n.gatewaysV6 ?? [])])),
+  };
+  for (const [set, items] of portElements(state.ports ?? [])) el[set] = items;
+  el[LINKS_SET] = linkElements(state.links ?? []);
+  return el;
+}
+
 export function renderRuleset(state: FirewallState): string {
   const nets = [...state.networks].sort((a, b) => a.bridge.localeCompare(b.bridge));
   const t = `${TABLE_FAMILY} ${state.table}`;
@@ -103,17 +123,7 @@ export function renderRuleset(state: FirewallState): string {
   out.push(`table ${t} {`, ...SETS.flatMap(([k, n, ty]) => declare(k, n, ty)), '}');
   out.push(`flush table ${t}`, ...SETS.map(([k, n]) => `flush ${k} ${t} ${n}`), `table ${t} {`);
 
-  const el: Record<string, string[]> = {
-    bridges: nets.map((n) => q(n.bridge)),
-    internal: nets.filter((n) => n.internal).map((n) => q(n.bridge)),
-    icc: nets.filter((n) => n.icc).map((n) => `${q(n.bridge)} . ${q(n.bridge)}`),
-    gw4: nets.flatMap((n) => (n.gatewaysV4 ?? []).map((g) => `${q(n.bridge)} . ${g}`)),
-    gwaddr4: uniq(nets.flatMap((n) => [...(n.gatewaysV4 ?? [])])),
-    gw6: nets.flatMap((n) => (n.gatewaysV6 ?? []).map((g) => `${q(n.bridge)} . ${g}`)),
-    gwaddr6: uniq(nets.flatMap((n) => [...(n.gatewaysV6 ?? [])])),
-  };
-  for (const [set, items] of portElements(state.ports ?? [])) el[set] = items;
-  el[LINKS_SET] = linkElements(state.links ?? []);
+  const el = tableElements(state);
   for (const [kind, name, type] of SETS) out.push(...declare(kind, name, type, el[name] ?? []));
 
   out.push('chain guard {', 'type filter hook prerouting priority raw; policy accept;');

@@ -62,6 +62,17 @@ export async function cgroupTreePids(name: string): Promise<number[]> {
   return [...pids];
 }
 
+/** The names of the cgroups directly below the trees named `name`, over every hierarchy, without duplicates. */
+export async function cgroupChildren(name: string): Promise<string[]> {
+  checkName(name);
+  const out = new Set<string>();
+  for (const h of await hierarchies()) {
+    const entries = await readdir(`${h}/${name}`, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) if (e.isDirectory()) out.add(e.name);
+  }
+  return [...out].sort();
+}
+
 /** Thaw every frozen cgroup of the freezer tree named `name`, so its processes can be killed. */
 export async function thawCgroupTree(name: string): Promise<void> {
   checkName(name);
@@ -72,12 +83,15 @@ export async function thawCgroupTree(name: string): Promise<void> {
 
 /**
  * Remove the cgroup trees named `name` in every hierarchy, children first. Missing trees are not an
- * error. A cgroup still busy right after its processes died is retried for up to `waitMs`.
+ * error. A cgroup still busy right after its processes died is retried for up to `waitMs`. With
+ * `child`, only the cgroup of that name right below the tree (one container's) and its children go.
  */
-export async function removeCgroupTree(name: string, waitMs = 2_000): Promise<void> {
+export async function removeCgroupTree(name: string, waitMs = 2_000, child?: string): Promise<void> {
   const deadline = Date.now() + waitMs;
   const failed: string[] = [];
-  for (const dir of await cgroupTreeDirs(name)) {
+  const dirs = await cgroupTreeDirs(name);
+  if (child !== undefined) checkName(child);
+  for (const dir of child === undefined ? dirs : dirs.filter((d) => d.endsWith(`/${name}/${child}`) || d.includes(`/${name}/${child}/`))) {
     for (;;) {
       try {
         await rmdir(dir);

@@ -6,7 +6,7 @@
  * Beware: every call acts in the calling process's network namespace unless given one; never setns
  * the Node main thread (netns-socket.ts does it on a thread of its own, in the addon).
  */
-export { CGROUP_ROOT, cgroupTreeDirs, cgroupTreePids, removeCgroupTree, thawCgroupTree } from './cgroups.js';
+export { CGROUP_ROOT, cgroupChildren, cgroupTreeDirs, cgroupTreePids, removeCgroupTree, thawCgroupTree } from './cgroups.js';
 export {
   ipBatch,
   ipJson,
@@ -36,9 +36,10 @@ export {
   pidsInNetns,
   type NsId,
 } from './netns.js';
-export { nftApply, nftRulesetJson } from './nft.js';
+export { nftApply, nftRulesetJson, nftTableJson } from './nft.js';
 export { PortReservationError, PortReservations, bindPort, type ReservedPort } from './port-reservation.js';
 export {
+  findProcesses,
   killPids,
   pidAlive,
   pidCmdline,

@@ -13,6 +13,13 @@ export async function nftApply(script: string, netns?: string): Promise<void> {
   await run(netns ? nsenterArgv(netns, ['nft', '-f', '-']) : ['nft', '-f', '-'], { input: script });
 }
 
+/** The JSON listing of one table, or undefined when it does not exist (the doctor reads ours). */
+export async function nftTableJson(family: string, name: string): Promise<unknown> {
+  const r = await run(['nft', '-j', 'list', 'table', family, name], { allowFailure: true });
+  if (r.code !== 0) return undefined;
+  return JSON.parse(r.stdout) as unknown;
+}
+
 /** The whole live ruleset as `nft -j list ruleset` prints it (every table, the operators' too). */
 export async function nftRulesetJson(netns?: string): Promise<unknown> {
   const argv = netns ? ['nsenter', `--net=/run/netns/${netns}`, 'nft', '-j', 'list', 'ruleset'] : ['nft', '-j', 'list', 'ruleset'];

@@ -10,7 +10,7 @@
  * cannot run any more and only waits for its parent to reap it.
  */
 import { spawn } from 'node:child_process';
-import { open, readFile, rename, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -41,6 +41,17 @@ export async function pidCmdline(pid: number): Promise<string[] | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** Every live process whose argv `match` accepts, read from /proc (zombies and vanished ones skipped). */
+export async function findProcesses(match: (argv: readonly string[]) => boolean): Promise<Array<{ pid: number; argv: string[] }>> {
+  const out: Array<{ pid: number; argv: string[] }> = [];
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const argv = await pidCmdline(Number(d));
+    if (argv && match(argv)) out.push({ pid: Number(d), argv });
+  }
+  return out;
 }
 
 export interface StopOptions {

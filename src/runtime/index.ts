@@ -33,7 +33,7 @@ export {
   type OciSpecInput,
   type OciUser,
 } from './oci-spec.js';
-export { runcDelete, runcKill, runcStart, runcState, type Runc, type RuncState, type RuncStatus } from './runc.js';
+export { runcDelete, runcKill, runcList, runcStart, runcState, type Runc, type RuncState, type RuncStatus } from './runc.js';
 export { ShimStream, type OutputFrame } from './shim-stream.js';
 export { exitStatus, formatNs, initPid, shimPid, type ExitStatus } from './state-files.js';
 export { DEFAULT_MIRROR, mmdebstrapTar, validateDebianInput, type MmdebstrapOptions } from './mmdebstrap.js';

@@ -49,6 +49,12 @@ export async function runcState(rc: Runc, id: string): Promise<RuncState | null>
   }
 }
 
+/** Every container under this root (the doctor compares them with the running containers). */
+export async function runcList(rc: Runc): Promise<RuncState[]> {
+  const { stdout } = await run(argv(rc, 'list', '--format', 'json'), { timeoutMs: 10_000 });
+  return (JSON.parse(stdout) as RuncState[] | null) ?? [];
+}
+
 /** Lets a created container's init exec its process. */
 export async function runcStart(rc: Runc, id: string): Promise<void> {
   await run(argv(rc, 'start', id), { timeoutMs: 10_000 });

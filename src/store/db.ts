@@ -114,6 +114,14 @@ export class Store {
       .map((r) => ({ networkId, address: r.address, owner: r.owner }));
   }
 
+  /** Every allocation of every network (the consistency checker's view of IPAM). */
+  allAllocations(): Allocation[] {
+    return this.db
+      .prepare<[], { network_id: string; address: string; owner: string }>('SELECT network_id, address, owner FROM allocations ORDER BY rowid')
+      .all()
+      .map((r) => ({ networkId: r.network_id, address: r.address, owner: r.owner }));
+  }
+
   /** Records an address as taken; throws if another owner already holds it (UNIQUE constraint). */
   allocate(a: Allocation): void {
     this.db.prepare('INSERT INTO allocations (network_id, address, owner) VALUES (?, ?, ?)').run(

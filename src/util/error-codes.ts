@@ -147,6 +147,7 @@ export const ERROR_CODES = {
   'debian.mirror': { kind: 'invalid-parameter' },
   'debian.package': { kind: 'invalid-parameter' },
   'debian.suite': { kind: 'invalid-parameter' },
+  'doctor.busy': { kind: 'conflict' },
   // device
   'device.access': { kind: 'invalid-parameter' },
   'device.missing': { kind: 'invalid-parameter' },

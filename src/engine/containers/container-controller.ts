@@ -109,12 +109,29 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     return this.lock(id).run(() => fn(this.mustGet(id)));
   }
 
+  /**
+   * Changes a container's endpoints outside connect/disconnect (the doctor's repairs) and tells the
+   * features (DNS names, ports, links) when it runs, as a disconnect does.
+   */
+  repairEndpoints(term: string, fn: (rec: ContainerRecord) => Promise<unknown>): Promise<void> {
+    return this.modify(term, async (rec) => {
+      await fn(rec);
+      if (rec.state.status === 'running') await this.notify('endpointsChanged', (h) => h.endpointsChanged?.(rec));
+    });
+  }
+
   private get containers(): Collection<ContainerRecord> {
     return this.collection;
   }
 
   private save(rec: ContainerRecord): void {
     this.deps.store.transaction(() => this.containers.put(rec));
+  }
+
+  /** True while an operation on any container runs or waits (start, stop, connect, an exit...). */
+  busy(): boolean {
+    for (const m of this.locks.values()) if (m.busy) return true;
+    return false;
   }
 
   private lock(id: string): Mutex {

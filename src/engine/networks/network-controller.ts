@@ -130,6 +130,11 @@ export class NetworkController {
     return this.networks.list();
   }
 
+  /** True while a network is being created or removed, or a container is being put on one. */
+  busy(): boolean {
+    return this.mutex.busy || this.holds.size > 0;
+  }
+
   create(req: NetworkCreateRequest): Promise<{ id: string; warning: string }> {
     return this.mutex.run(() => this.createLocked(req));
   }

@@ -36,13 +36,15 @@ export interface DoctorSources {
   dns?(): Array<[string, ReadonlyArray<{ networkId: string; ipv4?: string }>]>;
 }
 
-/** Rules per chain of the table a ruleset script declares last (`chain X {` ... `}`, `type` lines aside). */
+/** Rules per chain of the last `table inet <table>` block of a ruleset script (`chain X {` ... `}`, `type` lines aside). */
 export function renderedChains(script: string, table: string): Map<string, number> {
   const lines = script.split('\n');
   const start = lines.lastIndexOf(`table inet ${table} {`);
   const out = new Map<string, number>();
   let chain: string | undefined;
   for (const l of lines.slice(start + 1)) {
+    // The next table (the layer-2 `bridge` table of the same name) ends ours.
+    if (!chain && (l.startsWith('table ') || l.startsWith('flush '))) break;
     const m = /^chain (\S+) \{$/.exec(l);
     if (m) {
       chain = m[1] as string;

@@ -122,6 +122,6 @@ test('DNS: names of a stopped container are forgotten; a running container witho
 });
 
 test('renderedChains counts the rules of each chain of the last table block', () => {
-  const script = ['table inet p {', 'set s {', 'type ipv4_addr', '}', '}', 'flush table inet p', 'table inet p {', 'chain a {', 'type filter hook input priority 0; policy accept;', 'accept', 'drop', '}', 'chain b {', '}', '}'].join('\n');
+  const script = ['table inet p {', 'set s {', 'type ipv4_addr', '}', '}', 'flush table inet p', 'table inet p {', 'chain a {', 'type filter hook input priority 0; policy accept;', 'accept', 'drop', '}', 'chain b {', '}', '}', 'table bridge p {', 'chain a {', 'drop', '}', '}'].join('\n');
   assert.deepEqual([...renderedChains(script, 'p')], [['a', 2], ['b', 0]]);
 });

@@ -12,7 +12,6 @@
  * holds that mutex (the exit handler needs it).
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import type { Collection } from '../../store/index.js';
 import { readHostLimits, type ExitStatus, type HostLimits, type Runc } from '../../runtime/index.js';
@@ -34,26 +33,12 @@ import type { ContainerHooks } from './container-hooks.js';
 import { Mutex } from '../lock.js';
 import { startsWithDaemon } from './restart-policy.js';
 import { checkNewName } from './names.js';
+import { parseSignal, signalNumber } from './signals.js';
 
 export type { ImageLookup } from './container-create.js';
 export type { ContainerControllerDeps } from './controller-deps.js';
 
 const log = logger.child({ component: 'containers' });
-
-/**
- * A signal as dockerd reads one: a number from 1 to 64, or a name with or without SIG in any case
- * (real-time ones as RTMIN+N / RTMAX-N); anything else is Docker's 400 `Invalid signal: X`.
- */
-function parseSignal(raw: string): string | number {
-  if (/^\d+$/.test(raw)) {
-    const n = Number(raw);
-    if (n >= 1 && n <= 64) return n;
-  } else {
-    const name = raw.toUpperCase().replace(/^SIG/, '');
-    if (`SIG${name}` in osConstants.signals || /^RTM(IN|AX)([+-]\d{1,2})?$/.test(name)) return name;
-  }
-  throw invalidParameter('container.signal', `Invalid signal: ${raw}`);
-}
 
 export class ContainerController extends ContainerQueries implements ContainerService {
   private readonly locks = new Map<string, Mutex>();
@@ -402,8 +387,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
 
   private async signal(rec: ContainerRecord, raw: string): Promise<void> {
     const signal = parseSignal(raw);
-    const number = typeof signal === 'number' ? signal : osConstants.signals[`SIG${signal}` as keyof typeof osConstants.signals];
-    this.emitEvent(rec, 'kill', { signal: String(number ?? signal) });
+    this.emitEvent(rec, 'kill', { signal: String(signalNumber(signal) ?? signal) });
     await this.rt.signal(rec.id, signal);
     // A frozen process takes no signal until thawed: as dockerd, a signalled paused container is unpaused.
     if (rec.state.paused) {

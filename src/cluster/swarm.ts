@@ -24,9 +24,11 @@ import { openEtcdClusterStore, type EtcdClusterStore } from './etcd-store.js';
 import { SWARM_PORT, fetchRemoteCa, requestJoin, startJoinServer, type JoinRequest, type JoinResponse, type JoinServer } from './join-service.js';
 import { addressToward, chooseAdvertiseAddr, localInterfaces, splitHostPort, type LocalAddress } from './swarm-address.js';
 import * as E from './swarm-errors.js';
-import { SWARM_KEYS, defaultSpec, nodeView, swarmInfoView, swarmView, type ClusterRecord, type NodeRecord, type SwarmLocalState, type SwarmRole, type TokenRecord } from './swarm-records.js';
+import { SWARM_KEYS, defaultSpec, swarmInfoView, swarmView, type ClusterRecord, type NodeRecord, type SwarmLocalState, type SwarmRole, type TokenRecord } from './swarm-records.js';
 import { clusterKeys, type ClusterAccess, type ClusterStore } from './store.js';
 import { caDigest, newSecret, newSwarmId, parseJoinToken, secretMatches } from './token.js';
+import { clusterRecord, filterNodes, findNode, managerCounts, nodeViews, type NodeEntry } from './swarm-nodes.js';
+import { addMemberWhenReady, base36ToHex, bounded, checkAvailability } from './swarm-helpers.js';
 
 const log = logger.child({ component: 'swarm' });
 
@@ -356,7 +358,7 @@ export class SwarmController implements ClusterAccess {
         let reachable = 1;
         let unreachable = 0;
         if (store) {
-          const { managers, alive } = await this.managerCounts(store);
+          const { managers, alive } = await managerCounts(store);
           reachable = managers.filter((m) => alive.has(m)).length;
           unreachable = managers.length - reachable;
         }
@@ -411,22 +413,10 @@ export class SwarmController implements ClusterAccess {
     return this.etcd;
   }
 
-  private async managerCounts(store: ClusterStore): Promise<{ managers: string[]; alive: Set<string> }> {
-    const nodes = (await store.list(clusterKeys.nodes)).items.map((i) => JSON.parse(i.value) as NodeRecord);
-    const alive = new Set((await store.list(clusterKeys.alive)).items.map((i) => i.key.slice(clusterKeys.alive.length)));
-    return { managers: nodes.filter((n) => n.role === 'manager').map((n) => n.id), alive };
-  }
-
-  private async clusterRecord(store: ClusterStore): Promise<{ record: ClusterRecord; version: number }> {
-    const v = await store.get(SWARM_KEYS.cluster);
-    if (!v) throw E.notManager();
-    return { record: JSON.parse(v.value) as ClusterRecord, version: v.modRevision };
-  }
-
   /** GET /swarm. */
   async inspect(): Promise<Record<string, unknown>> {
     const store = this.managerStore();
-    const { record, version } = await this.clusterRecord(store);
+    const { record, version } = await clusterRecord(store);
     const tokens = JSON.parse((await store.get(SWARM_KEYS.tokens))?.value ?? '{}') as TokenRecord;
     return swarmView(record, version, tokens);
   }
@@ -434,7 +424,7 @@ export class SwarmController implements ClusterAccess {
   /** POST /swarm/update: the spec, and token rotation. */
   async update(version: number, spec: Record<string, unknown> | undefined, rotate: { worker: boolean; manager: boolean }): Promise<void> {
     const store = this.managerStore();
-    const { record, version: current } = await this.clusterRecord(store);
+    const { record, version: current } = await clusterRecord(store);
     if (version !== current) throw conflict('swarm.update_sequence', 'rpc error: code = Unknown desc = update out of sequence');
     if (rotate.worker || rotate.manager) {
       const tokens = JSON.parse((await store.get(SWARM_KEYS.tokens))?.value ?? '{}') as TokenRecord;
@@ -444,42 +434,17 @@ export class SwarmController implements ClusterAccess {
     await store.put(SWARM_KEYS.cluster, JSON.stringify(next));
   }
 
-  private async nodeViews(store: EtcdClusterStore): Promise<Array<{ rec: NodeRecord; view: Record<string, unknown> }>> {
-    const [{ items }, aliveList, members, leader, caPem] = await Promise.all([
-      store.list(clusterKeys.nodes),
-      store.list(clusterKeys.alive),
-      store.members(),
-      store.leaderId().catch(() => ''),
-      readFile(this.files.ca, 'utf8'),
-    ]);
-    const alive = new Set(aliveList.items.map((i) => i.key.slice(clusterKeys.alive.length)));
-    const port = splitHostPort(this.state?.listenAddr ?? '', SWARM_PORT).port;
-    return items.map((i) => {
-      const rec = JSON.parse(i.value) as NodeRecord;
-      const member = members.find((m) => m.name === rec.id);
-      const manager = member ? { leader: member.id === leader, reachable: alive.has(rec.id) } : undefined;
-      return { rec, view: nodeView(rec, i.modRevision, alive.has(rec.id), manager ?? (rec.role === 'manager' ? { leader: false, reachable: false } : undefined), caPem, port) };
-    });
+  private async nodeViews(store: EtcdClusterStore): Promise<NodeEntry[]> {
+    return nodeViews(store, await readFile(this.files.ca, 'utf8'), splitHostPort(this.state?.listenAddr ?? '', SWARM_PORT).port);
   }
 
   /** GET /nodes (filters: id, name, role, membership). */
   async nodes(filters: Record<string, string[]> = {}): Promise<Record<string, unknown>[]> {
-    const all = await this.nodeViews(this.managerStore());
-    return all
-      .filter(({ rec }) => !filters.id?.length || filters.id.some((f) => rec.id.startsWith(f)))
-      .filter(({ rec }) => !filters.name?.length || filters.name.some((f) => rec.hostname.includes(f)))
-      .filter(({ rec }) => !filters.role?.length || filters.role.includes(rec.role))
-      .map(({ view }) => view);
+    return filterNodes(await this.nodeViews(this.managerStore()), filters);
   }
 
-  private async findNode(store: EtcdClusterStore, ref: string): Promise<{ rec: NodeRecord; view: Record<string, unknown> }> {
-    const all = await this.nodeViews(store);
-    const exact = all.find((n) => n.rec.id === ref) ?? all.find((n) => n.rec.hostname === ref);
-    if (exact) return exact;
-    const prefixed = all.filter((n) => n.rec.id.startsWith(ref));
-    if (prefixed.length === 1 && prefixed[0]) return prefixed[0];
-    if (prefixed.length > 1) throw E.nodeAmbiguous(ref, prefixed.length);
-    throw E.nodeNotFound(ref);
+  private async findNode(store: EtcdClusterStore, ref: string): Promise<NodeEntry> {
+    return findNode(await this.nodeViews(store), ref);
   }
 
   /** GET /nodes/{id}. */
@@ -509,7 +474,7 @@ export class SwarmController implements ClusterAccess {
       const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the cluster store did not answer within 3 s')), 3000).unref());
       const read = (async () => {
         const nodes = (await store.list(clusterKeys.nodes)).items.map((i) => JSON.parse(i.value) as NodeRecord);
-        const cluster = s.role === 'manager' ? await this.clusterRecord(store) : undefined;
+        const cluster = s.role === 'manager' ? await clusterRecord(store) : undefined;
         return swarmInfoView({ state: s, nodes, cluster, port });
       })();
       return await Promise.race([read, timeout]);
@@ -528,40 +493,4 @@ export class SwarmController implements ClusterAccess {
   async certificate(): Promise<{ commonName: string; unit: string }> {
     return describeCert(await readFile(this.files.cert, 'utf8'));
   }
-}
-
-/**
- * etcd refuses a new voting member until every member has been connected for 5 s ("unhealthy
- * cluster", its strict reconfiguration check): right after another join it is retried for 15 s.
- */
-async function addMemberWhenReady(store: EtcdClusterStore, url: string): Promise<Awaited<ReturnType<EtcdClusterStore['addMember']>>> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      return await store.addMember(url);
-    } catch (e) {
-      if (!/unhealthy cluster|circuit breaker is open/.test((e as Error).message) || Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
-
-/** `p`, or a rejection after `ms` (the etcd client's own deadline does not cover every call). */
-function bounded<T>(p: Promise<T>, ms = 3000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-function checkAvailability(a: string | undefined): void {
-  if (a && a !== 'active') throw notImplemented('swarm.availability', `redes does not support node availability "${a}": its nodes run no swarm tasks`);
-}
-
-/** The hex form of a base-36 digest (Docker prints the expected fingerprint in hex). */
-function base36ToHex(d: string): string {
-  let n = 0n;
-  for (const ch of d) n = n * 36n + BigInt(parseInt(ch, 36));
-  return n.toString(16).padStart(64, '0');
 }

@@ -11,7 +11,7 @@
  */
 export { ImageStore } from './store.js';
 export { imageSummary, imageInspect, type ImageSummaryJson, type ImageInspectJson } from './api-shapes.js';
-export { buildBusyboxRootfs, busyboxImageTar, ensureBusyboxImage, BUSYBOX_REF, DEFAULT_PATH_ENV } from './busybox.js';
+export { busyboxImageTar, ensureBusyboxImage, BUSYBOX_REF, DEFAULT_PATH_ENV } from './busybox.js';
 export { mountRootfs, unmountRootfs, isMountPoint, OVERLAY_SOURCE } from './rootfs.js';
 export { applyChanges, applyInstruction } from './changes.js';
 export { upperEntries, packEntries, type FsEntry } from './diff.js';

@@ -6,7 +6,7 @@
  * namespace. A veth pair lives or dies whole; if only one end is found (someone deleted a link by
  * hand), it is deleted and the pair made again.
  */
-import { netnsAdd, netnsDelete, netnsId, run } from '../kernel/index.js';
+import { ipBatch as kernelIpBatch, listLinks, netnsAdd, netnsDelete, netnsId } from '../kernel/index.js';
 import {
   HOST_ADDR,
   HOST_IF,
@@ -32,14 +32,12 @@ export async function ensureNetns(name: string): Promise<boolean> {
 }
 
 async function linkNames(netns: string): Promise<Set<string>> {
-  const r = await run(['ip', '-n', netns, '-j', 'link', 'show']);
-  const links = JSON.parse(r.stdout || '[]') as { ifname: string }[];
-  return new Set(links.map((l) => l.ifname));
+  return new Set((await listLinks(netns)).map((l) => l.ifname));
 }
 
-/** Run ip commands (one per line) in namespace `netns` with one spawn. */
-async function ipBatch(netns: string, lines: string[]): Promise<void> {
-  await run(['ip', '-n', netns, '-batch', '-'], { input: `${lines.join('\n')}\n` });
+/** Run ip commands (one per line, words split on spaces: our own fixed texts) in namespace `netns`. */
+function ipBatch(netns: string, lines: string[]): Promise<void> {
+  return kernelIpBatch(lines.map((l) => l.split(' ').filter(Boolean)), netns);
 }
 
 /**
@@ -50,9 +48,9 @@ async function ipBatch(netns: string, lines: string[]): Promise<void> {
 async function ensureVeth(a: string, aIf: string, b: string, bIf: string): Promise<void> {
   const [aHas, bHas] = [(await linkNames(a)).has(aIf), (await linkNames(b)).has(bIf)];
   if (aHas && bHas) return;
-  if (aHas) await run(['ip', '-n', a, 'link', 'del', aIf]);
-  if (bHas) await run(['ip', '-n', b, 'link', 'del', bIf]);
-  await run(['ip', '-n', a, 'link', 'add', aIf, 'type', 'veth', 'peer', 'name', bIf, 'netns', b]);
+  if (aHas) await kernelIpBatch([['link', 'del', aIf]], a);
+  if (bHas) await kernelIpBatch([['link', 'del', bIf]], b);
+  await kernelIpBatch([['link', 'add', aIf, 'type', 'veth', 'peer', 'name', bIf, 'netns', b]], a);
 }
 
 /** The engine host `N` and the world `N-world`, joined by the uplink, with addresses and route. */

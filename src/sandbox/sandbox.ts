@@ -17,7 +17,8 @@
 import { ensureRegistry, stopRegistry, REGISTRY_HOST, REGISTRY_NAME } from './registry.js';
 import { ensureUplinkProxy, stopUplinkProxy, uplinkSocket } from './uplink.js';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { netnsId, netnsList, netnsDelete, nsenterArgv, pidsInNetns, killPids, pidAlive, readPidfile, runInherit, stopPid, mountsUnder, unmountAllUnder, cgroupTreeDirs, cgroupTreePids, removeCgroupTree, thawCgroupTree, run } from '../kernel/index.js';
+import { netnsId, netnsList, netnsDelete, nsenterArgv, pidsInNetns, killPids, pidAlive, readPidfile, runInherit, stopPid, mountsUnder, unmountAllUnder, cgroupTreeDirs, cgroupTreePids, removeCgroupTree, thawCgroupTree } from '../kernel/index.js';
+import { runcDelete, runcList } from '../runtime/index.js';
 import { notFound } from '../util/index.js';
 import * as L from './layout.js';
 import { ensureLan, ensureNetns, ensureUplink } from './network.js';
@@ -276,10 +277,8 @@ export async function sandboxDown(name: string, opts: DownOptions = {}): Promise
 
 async function deleteRuncContainers(runcRoot: string): Promise<void> {
   if (!(await exists(runcRoot))) return;
-  const r = await run(['runc', '--root', runcRoot, 'list', '-q']);
-  for (const id of r.stdout.split('\n').filter(Boolean)) {
-    await run(['runc', '--root', runcRoot, 'delete', '--force', id]);
-  }
+  const rc = { root: runcRoot };
+  for (const c of await runcList(rc)) await runcDelete(rc, c.id);
 }
 
 export type DaemonState = 'running' | 'unresponsive' | 'stopped';

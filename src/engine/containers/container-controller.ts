@@ -1,10 +1,7 @@
 /**
- * Containers, after moby's daemon: create and store, start (namespace and endpoints, features' hooks,
- * bundle, shim), exit handling (release everything, restart policy, AutoRemove), stop, kill, restart,
- * rm, rename, and re-adoption after a daemon restart. Its parts live beside it: the record of a create
- * (container-create.ts), the bundle (container-bundle.ts), connect/disconnect
- * (container-endpoints.ts), stdio (container-io.ts), events (container-events.ts), crash recovery
- * (recovery.ts); every kernel and process step goes through the host seam (host/).
+ * Containers, after moby's daemon: create, start, exit handling (release everything, restart policy,
+ * AutoRemove), stop, kill, restart, rm, rename, re-adoption after a daemon restart. Its parts live
+ * beside it (container-*.ts, recovery.ts); every kernel and process step goes through host/.
  *
  * Beware: a container's init is the shim's child, not ours; its exit is learnt from the state
  * directory (host.runtime.waitExit), which also works for containers started by an earlier daemon.
@@ -32,7 +29,7 @@ import { releaseMounts, removeAnonymousVolumes } from './container-mounts.js';
 import type { ContainerHooks } from './container-hooks.js';
 import { Mutex } from '../lock.js';
 import { startsWithDaemon } from './restart-policy.js';
-import { checkNewName } from './names.js';
+import { applyNewName, checkNewName } from './names.js';
 import { parseSignal, signalNumber } from './signals.js';
 
 export type { ImageLookup } from './container-create.js';
@@ -446,11 +443,6 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     this.locks.delete(rec0.id);
   }
 
-  /** Containers whose mounts name a volume (any state), and those of them running. */
-  volumeUsers(name: string, runningOnly = false): string[] {
-    return this.containers.list().filter((c) => (!runningOnly || c.state.status === 'running') && (c.mounts ?? []).some((m) => m.type === 'volume' && m.source === name)).map((c) => c.id);
-  }
-
   /** A running container whose exit we never saw (kill failed): clean it as if it had exited. */
   private async onExitUnlocked(rec: ContainerRecord): Promise<void> {
     await this.releaseNetwork(rec);
@@ -459,12 +451,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
 
   async rename(term: string, newName: string): Promise<void> {
     const rec = this.resolve(term);
-    const name = checkNewName(newName, (n) => this.findByName(n));
-    const oldName = rec.name;
-    rec.name = name;
-    for (const ep of Object.values(rec.endpoints)) {
-      if (ep.dnsNames.length) ep.dnsNames = ep.dnsNames.map((n) => (n === oldName ? name : n));
-    }
+    const oldName = applyNewName(rec, checkNewName(newName, (n) => this.findByName(n)));
     this.save(rec);
     await this.notify('renamed', (h) => h.renamed?.(rec, oldName));
     this.emitEvent(rec, 'rename', { oldName: `/${oldName}` });

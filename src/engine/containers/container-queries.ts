@@ -71,4 +71,9 @@ export class ContainerQueries {
     }
     return out;
   }
+
+  /** Containers whose mounts name a volume (any state), and those of them running. */
+  volumeUsers(name: string, runningOnly = false): string[] {
+    return this.collection.list().filter((c) => (!runningOnly || c.state.status === 'running') && (c.mounts ?? []).some((m) => m.type === 'volume' && m.source === name)).map((c) => c.id);
+  }
 }

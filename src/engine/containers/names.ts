@@ -23,3 +23,13 @@ export function checkNewName(newName: string, findByName: (name: string) => { id
   if (other) throw conflict('container.name_in_use', `Error when allocating new name: Conflict. The container name "/${name}" is already in use by container "${other.id}". You have to remove (or rename) that container to be able to reuse that name.`);
   return name;
 }
+
+/** Gives `rec` its new name, in its DNS names too; returns the old one. */
+export function applyNewName(rec: { name: string; endpoints: Record<string, { dnsNames: string[] }> }, name: string): string {
+  const oldName = rec.name;
+  rec.name = name;
+  for (const ep of Object.values(rec.endpoints)) {
+    if (ep.dnsNames.length) ep.dnsNames = ep.dnsNames.map((n) => (n === oldName ? name : n));
+  }
+  return oldName;
+}

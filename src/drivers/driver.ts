@@ -38,6 +38,11 @@ export interface NetworkOptions<Own = unknown> {
    * Docker does. Absent: false.
    */
   gatewayBridge?: boolean;
+  /**
+   * The host routes the network's subnet itself (a bridge holding the gateway in the host): an
+   * explicit subnet must then not overlap the host's own networks. Absent: false.
+   */
+  hostRouted?: boolean;
   /** Addresses of the subnet the driver keeps for itself, by name: the engine reserves them like `--aux-address`. */
   reserved: Record<string, string>;
   /** The driver's own options (say, the bridge's device name and MTU); the engine never reads them. */

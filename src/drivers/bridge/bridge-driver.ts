@@ -64,7 +64,7 @@ export class BridgeDriver implements NetworkDriver<BridgeOptions> {
   parseOptions(raw: Readonly<Record<string, string>>, ctx: { id: string; predefined: boolean }): { shown: Record<string, string>; options: NetworkOptions<BridgeOptions> } {
     const own = parseBridgeOptions(raw, ctx.id, ctx.predefined);
     // Docker shows the options as given; the default bridge's come with every key filled in.
-    return { shown: { ...raw }, options: { attach: 'interface', icc: own.icc, publishHostIp: own.hostBindingIPv4, reserved: {}, own } };
+    return { shown: { ...raw }, options: { attach: 'interface', icc: own.icc, publishHostIp: own.hostBindingIPv4, hostRouted: true, reserved: {}, own } };
   }
 
   checkCreate(net: DriverNetwork<BridgeOptions>, existing: readonly DriverNetwork<BridgeOptions>[]): void {

@@ -322,9 +322,9 @@ export class NetworkController {
     const usesAddresses = parsed.options.attach === 'interface';
     const others = [...this.networks.list(), ...clusterNets];
     const usedSubnets = [...others.flatMap((n) => [n.ipam.v4?.subnet, n.ipam.v6?.subnet].filter((s): s is string => !!s)), ...(how.avoid ?? [])];
-    // Host routes steer an automatic subnet choice, and a bridge may not sit on the host's own networks.
-    const isBridge = driverName === 'bridge' && !how.predefined;
-    const hostRoutes = usesAddresses && (isBridge || needsAutomaticSubnet(req.IPAM, enableIPv4, enableIPv6)) ? await this.deps.hostRoutes() : [];
+    // Host routes steer an automatic subnet choice, and a network the host routes may not sit on its own networks.
+    const hostRouted = parsed.options.hostRouted === true && !how.predefined;
+    const hostRoutes = usesAddresses && (hostRouted || needsAutomaticSubnet(req.IPAM, enableIPv4, enableIPv6)) ? await this.deps.hostRoutes() : [];
     const ipam = await planIpam(req.IPAM, {
       enableIPv4: enableIPv4 && usesAddresses,
       enableIPv6: enableIPv6 && usesAddresses,
@@ -337,7 +337,7 @@ export class NetworkController {
     for (const pool of [ipam.v4, ipam.v6]) {
       if (!pool || how.predefined) continue;
       checkSubnetUsable(pool.subnet);
-      if (isBridge) checkNotHostNetwork(pool.subnet, hostRoutes, usedSubnets);
+      if (hostRouted) checkNotHostNetwork(pool.subnet, hostRoutes, usedSubnets);
     }
     // Addresses the driver keeps for itself are held back from containers like aux addresses.
     for (const [key, addr] of Object.entries(parsed.options.reserved)) {

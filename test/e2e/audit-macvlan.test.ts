@@ -6,10 +6,10 @@
 // must agree with every check it can probe.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSandbox, REDES_BIN, type Sandbox } from '../helpers/sandbox.js';
+import { startSandbox, type Sandbox } from '../helpers/sandbox.js';
+import { peerName, runAudit } from '../helpers/audit-cli.js';
 import { runDetached } from '../helpers/containers.js';
-import { run } from '../../src/kernel/run.js';
-import type { AuditReport, Cell } from '../../src/audit/index.js';
+import type { AuditReport } from '../../src/audit/index.js';
 
 let sb: Sandbox;
 const T = { timeoutMs: 30_000 };
@@ -34,11 +34,8 @@ after(async () => {
   await sb?.down();
 });
 
-function audit(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run([REDES_BIN, 'audit', '-H', sb.dockerHost, ...args], { allowFailure: true, timeoutMs: 120_000 });
-}
-
-const peer = (p: Cell['from']): string => (p.kind === 'container' ? p.name : p.kind);
+const audit = (args: string[]): ReturnType<typeof runAudit> => runAudit(sb.dockerHost, args);
+const peer = peerName;
 
 // from, to, via → verdict reason, written from what macvlan does.
 const EXPECTED: Record<string, string> = {

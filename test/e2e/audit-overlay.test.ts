@@ -8,9 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { run } from '../../src/kernel/run.js';
 import type { AuditReport, Cell } from '../../src/audit/index.js';
-import { REDES_BIN } from '../helpers/sandbox.js';
+import { runAudit } from '../helpers/audit-cli.js';
 import { startLab } from '../helpers/lab.js';
 
 const label = (p: Cell['from']): string => (p.kind === 'container' ? (p.node ? `${p.name}@` : p.name) : p.kind);
@@ -35,7 +34,7 @@ test('overlay peers on another host are cells of the matrix, and --verify probes
   const farIp = (await lab.context(2, ['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', 'far'])).stdout.trim();
 
   const audit = async (args: string[]): Promise<{ code: number; report: AuditReport; stderr: string }> => {
-    const r = await run([REDES_BIN, 'audit', '-H', lab.hosts[0]!.dockerHost, '--format', 'json', ...args], { allowFailure: true, timeoutMs: 120_000 });
+    const r = await runAudit(lab.hosts[0]!.dockerHost, ['--format', 'json', ...args]);
     return { code: r.code, report: JSON.parse(r.stdout) as AuditReport, stderr: r.stderr };
   };
   // Host 1 learns of `far` from the store's watch: wait until its matrix has the peer.

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSandbox, REDES_BIN, type Sandbox } from '../helpers/sandbox.js';
+import { startSandbox, type Sandbox } from '../helpers/sandbox.js';
+import { peerName, runAudit } from '../helpers/audit-cli.js';
 import { inspectContainer, runDetached } from '../helpers/containers.js';
-import { run } from '../../src/kernel/run.js';
-import type { AuditReport, Cell } from '../../src/audit/index.js';
+import type { AuditReport } from '../../src/audit/index.js';
 
 let sb: Sandbox;
 let dir: string;
@@ -40,11 +40,8 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-function audit(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run([REDES_BIN, 'audit', '-H', sb.dockerHost, ...args], { allowFailure: true, timeoutMs: 120_000 });
-}
-
-const peer = (p: Cell['from']): string => (p.kind === 'container' ? p.name : p.kind);
+const audit = (args: string[]): ReturnType<typeof runAudit> => runAudit(sb.dockerHost, args);
+const peer = peerName;
 
 // from, to, via → verdict reason, written from the options alone.
 const EXPECTED: Record<string, string> = {

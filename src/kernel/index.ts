@@ -42,6 +42,7 @@ export {
   findProcesses,
   killPids,
   pidAlive,
+  pidStat,
   pidCmdline,
   readPidfile,
   runInherit,

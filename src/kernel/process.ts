@@ -10,16 +10,34 @@
  * cannot run any more and only waits for its parent to reap it.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { open, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** The fields of /proc/PID/stat from the state on (field 3 is [0], field 22, the start time, is [19]). */
+function statFields(text: string): string[] {
+  // The command name in parentheses may contain spaces or ')': the state follows the last ')'.
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
 /** The state letter of /proc/PID/stat ('R', 'S', 'Z', ...), or undefined when there is no such process. */
 async function procState(pid: number): Promise<string | undefined> {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // The command name in parentheses may contain spaces or ')': the state follows the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) || undefined;
+    return statFields(await readFile(`/proc/${pid}/stat`, 'utf8'))[0] || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * State letter and start time (clock ticks after boot) of process `pid`, read synchronously; the
+ * pair names one process for good, as runc's state file records it. Undefined when it is gone.
+ */
+export function pidStat(pid: number): { state: string; startTime: number } | undefined {
+  try {
+    const f = statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return { state: f[0] ?? '', startTime: Number(f[19]) };
   } catch {
     return undefined;
   }

@@ -6,15 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pidStat } from '../kernel/index.js';
 import { runcKill } from './runc.js';
 
-async function startTime(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-}
+const startTime = (pid: number): number => pidStat(pid)?.startTime ?? NaN;
 
 async function withInit(fn: (root: string, pid: number, start: number, exited: Promise<unknown>) => Promise<void>): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'redes-runc-kill-'));
@@ -23,7 +21,7 @@ async function withInit(fn: (root: string, pid: number, start: number, exited: P
   try {
     await once(child, 'spawn');
     await mkdir(join(root, 'c1'));
-    await fn(root, child.pid as number, await startTime(child.pid as number), exited);
+    await fn(root, child.pid as number, startTime(child.pid as number), exited);
   } finally {
     child.kill('SIGKILL');
     await rm(root, { recursive: true, force: true });

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
-import { CommandError, run } from '../kernel/index.js';
+import { CommandError, pidStat, run } from '../kernel/index.js';
 import { conflict, notFound } from '../util/index.js';
 
 export interface Runc {
@@ -89,10 +89,8 @@ function signalDirectly(rc: Runc, id: string, signal: string | number): boolean 
     const st = JSON.parse(readFileSync(join(rc.root, id, 'state.json'), 'utf8')) as { init_process_pid?: number; init_process_start?: number };
     const pid = st.init_process_pid;
     if (!pid || !st.init_process_start) return false;
-    // Field 22 of /proc/PID/stat (after the parenthesised command, which may hold spaces).
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[19]) !== st.init_process_start || fields[0] === 'Z') return false;
+    const now = pidStat(pid);
+    if (!now || now.startTime !== st.init_process_start || now.state === 'Z') return false;
     process.kill(pid, signo);
     return true;
   } catch {

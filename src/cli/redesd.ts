@@ -19,7 +19,7 @@ import { Auditor, Doctor } from '../audit/index.js';
 import { DEFAULT_LOCAL_POOLS, withUlaPool } from '../ipam/index.js';
 import { Store } from '../store/index.js';
 import { ensureAppArmorProfile, readHostLimits, securityOptionsInfo } from '../runtime/index.js';
-import { newId, logger, setLogLevel } from '../util/index.js';
+import { newId, logger, ownGet, setLogLevel } from '../util/index.js';
 import { DAEMON_USAGE, parseDaemonOptions, type DaemonOptions } from './daemon-options.js';
 import { openDaemonCluster } from './cluster-wiring.js';
 import { overlayWiring, remoteDnsSink } from './overlay-wiring.js';
@@ -244,7 +244,7 @@ async function main(argv: string[]): Promise<number> {
       reconcile: (id) => ctl.repairEndpoints(id, (rec) => networking.reconcile(rec)),
       dropEndpoint: (id, network) =>
         ctl.repairEndpoints(id, async (rec) => {
-          const ep = rec.endpoints[network];
+          const ep = ownGet(rec.endpoints, network);
           if (ep && rec.state.status === 'running' && rec.netns) await networking.leave(ep, rec.netns);
           delete rec.endpoints[network];
         }),

@@ -98,8 +98,8 @@ export const clusterKeys = {
   endpointsOf: (networkId: string): string => `endpoints/${networkId}/`,
   /** Leased endpoint record: node, container name, aliases, IP, MAC, VTEP, WireGuard key. */
   endpoint: (networkId: string, endpointId: string): string => `endpoints/${networkId}/${endpointId}`,
-  /** A global network's name while it exists, created with `create` (leased); value = network id. */
-  networkName: (name: string): string => `netnames/${name}`,
+  /** A global network's name (URI-encoded: any name is one key segment) while it exists, created with `create` (leased); value = network id. */
+  networkName: (name: string): string => `netnames/${encodeURIComponent(name)}`,
   /** A global network's subnet while it exists, created with `create` (leased); value = network id. */
   subnet: (cidr: string): string => `subnets/${cidr}`,
   vnis: 'vni/',

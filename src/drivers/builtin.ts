@@ -18,6 +18,8 @@ class SingletonDriver implements NetworkDriver<null> {
     return { shown: { ...raw }, options: { attach: this.attach, icc: true, reserved: {}, own: null } };
   }
 
+  checkPools(): void {}
+
   checkCreate(_net: DriverNetwork, existing: readonly DriverNetwork[]): void {
     if (existing.length > 0) {
       throw forbidden('network.singleton', `only one instance of "${this.name}" network is allowed`);

@@ -118,6 +118,8 @@ export interface NetworkDriver<Own = unknown> {
   readonly allocator: 'local' | AddressAllocator;
   /** Checks `-o` options and returns what inspect shows plus the typed options to store; Docker's texts; no I/O. */
   parseOptions(raw: Readonly<Record<string, string>>, ctx: { id: string; predefined: boolean }): { shown: Record<string, string>; options: NetworkOptions<Own> };
+  /** How many address pools per family the request holds, once IPAM validated them (before any kernel change); Docker's texts; no I/O. */
+  checkPools(count: { v4: number; v6: number }): void;
   /** Checks the request against the driver's existing networks (e.g. one `host` network only); no I/O. */
   checkCreate(net: DriverNetwork<Own>, existing: readonly DriverNetwork<Own>[]): void;
   /** Creates the network's objects (kernel; cluster records for a global driver); on failure undoes them, then throws. */

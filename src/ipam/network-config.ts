@@ -18,7 +18,7 @@
  * - Unlike dockerd, a subnet with an ip-range is checked for overlap too: dockerd skips that check
  *   (moby #46756) and lets two networks share one address set; we have no shared sets.
  */
-import { forbidden, internal, invalidParameter } from '../util/index.js';
+import { forbidden, internal, invalidParameter, ownSet } from '../util/index.js';
 import {
   type Address,
   type Family,
@@ -151,7 +151,7 @@ function settlePool(cfg: IpamConfigEntry, subnet: Prefix): NormalizedPool {
       throw invalidParameter('ipam.aux_in_use', `failed to allocate secondary ip address (${name}:${value}): ${ERR_ADDRESS_IN_USE}`);
     }
     held.add(a.addr);
-    auxAddresses[name] = addressToString(a);
+    ownSet(auxAddresses, name, addressToString(a));
   }
   const pool: NormalizedPool = {
     family: subnet.family,

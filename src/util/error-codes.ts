@@ -51,6 +51,7 @@ export const ERROR_CODES = {
   'bridge.host_binding': { kind: 'invalid-parameter' },
   'bridge.mtu': { kind: 'invalid-parameter' },
   'bridge.name': { kind: 'invalid-parameter' },
+  'bridge.multiple_subnets': { kind: 'forbidden', docker: "bridge driver doesn't support multiple subnets" }, // libnetwork/drivers/bridge/bridge_linux.go
   'bridge.name_in_use': { kind: 'conflict' },
   'bridge.not_a_bridge': { kind: 'forbidden' },
   'bridge.option': { kind: 'invalid-parameter' },
@@ -128,7 +129,7 @@ export const ERROR_CODES = {
   'container.security_opt': { kind: 'invalid-parameter' },
   'seccomp.profile': { kind: 'invalid-parameter' },
   'container.shared_netns': {
-    kind: 'forbidden',
+    kind: 'invalid-parameter',
     docker: 'container sharing network namespace with another container or host cannot be connected to any other network', // runconfig/errors.go
   },
   'container.signal': { kind: 'invalid-parameter' },
@@ -284,9 +285,8 @@ export const ERROR_CODES = {
   'network.gone': { kind: 'forbidden' },
   'network.in_use': { kind: 'forbidden' },
   'network.ingress': { kind: 'forbidden' },
-  'network.name_empty': { kind: 'invalid-parameter' },
+  'network.name_empty': { kind: 'invalid-parameter', docker: 'invalid name: name is empty' }, // libnetwork/controller.go
   'network.name_exists': { kind: 'conflict', docker: 'network with name %s already exists' }, // libnetwork/error.go
-  'network.name_invalid': { kind: 'invalid-parameter' },
   'network.no_endpoints': { kind: 'forbidden' },
   'network.not_found': { kind: 'not-found', docker: 'network %s not found' }, // libnetwork/error.go
   'network.predefined': { kind: 'forbidden' },

@@ -1,6 +1,6 @@
 /**
  * util/: what every layer shares: errors (kinds and Docker's texts), ids, logging, time, Docker's
- * list filters, a stream helper and crash-test failpoints. No I/O beyond the log; imports nothing of ours.
+ * list filters, own-property maps, a stream helper and crash-test failpoints. No I/O beyond the log; imports nothing of ours.
  */
 export {
   RedesError,
@@ -19,6 +19,7 @@ export {
 export { ERROR_CODES, isErrorCode, type CodeOf, type ErrorCode, type ErrorEntry } from './error-codes.js';
 export { Filters } from './filters.js';
 export { newId } from './ids.js';
+export { ownGet, ownSet } from './own.js';
 export { logger, setLogLevel, type Logger } from './log.js';
 export { FAILPOINTS, failpoint, type Failpoint } from './failpoints.js';
 export { drainOrClose } from './streams.js';

@@ -180,6 +180,8 @@ export class FakeBridgeDriver implements NetworkDriver<{ bridge: string }> {
     return { shown: { ...raw }, options: { attach: 'interface', icc: true, publishHostIp: '0.0.0.0', reserved: {}, own: { bridge: `br-${ctx.id.slice(0, 12)}` } } };
   }
 
+  checkPools(): void {}
+
   checkCreate(): void {}
 
   async createNetwork(net: DriverNetwork): Promise<void> {

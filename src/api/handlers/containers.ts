@@ -201,13 +201,13 @@ export function containerRoutes(router: Router, deps: ContainerRoutesDeps): void
     }
   });
 
-  router.on('POST', '/networks/:id/connect', async ({ req, res, params }) => {
+  router.on('POST', '/networks/:id*/connect', async ({ req, res, params }) => {
     const body = await bodyObject(req);
     await containers.connect(id(params), stringField(body.Container), body.EndpointConfig ?? null);
     sendEmpty(res, 200);
   });
 
-  router.on('POST', '/networks/:id/disconnect', async ({ req, res, params }) => {
+  router.on('POST', '/networks/:id*/disconnect', async ({ req, res, params }) => {
     const body = await bodyObject(req);
     await containers.disconnect(id(params), stringField(body.Container), body.Force === true);
     sendEmpty(res, 200);

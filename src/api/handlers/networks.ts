@@ -21,7 +21,7 @@ export function networkRoutes(router: Router, deps: NetworkRoutesDeps): void {
     const list = networks.list(query.get('filters'));
     sendJson(res, 200, list.map((n) => networkView(n, {})));
   });
-  router.on('GET', '/networks/:id', async ({ res, params }) => {
+  router.on('GET', '/networks/:id*', async ({ res, params }) => {
     const n = networks.resolve(params.id ?? '');
     const peers = n.scope === 'swarm' && deps.peersOf ? await deps.peersOf(n.id) : [];
     sendJson(res, 200, networkView(n, deps.containersOf?.(n.id) ?? {}, peers));
@@ -33,7 +33,7 @@ export function networkRoutes(router: Router, deps: NetworkRoutesDeps): void {
     deps.onEvent?.('create', r.id, { name: n.name, type: n.driver });
     sendJson(res, 201, { Id: r.id, Warning: r.warning });
   });
-  router.on('DELETE', '/networks/:id', async ({ res, params }) => {
+  router.on('DELETE', '/networks/:id*', async ({ res, params }) => {
     const n = networks.resolve(params.id ?? '');
     await networks.remove(params.id ?? '');
     deps.onEvent?.('destroy', n.id, { name: n.name, type: n.driver });

@@ -10,7 +10,7 @@
  * namespace (`container:<id>`) shows no networks of its own.
  */
 import { type ContainerRecord, type ContainerState, type EndpointRecord, type ExecRecord, type NetworkRecord, mountsView } from '../../engine/index.js';
-import { ZERO_TIME } from '../../util/index.js';
+import { ownSet, ZERO_TIME } from '../../util/index.js';
 import { parseDetachKeys } from '../stream-framing.js';
 import type { NetworkContainerView } from './network.js';
 
@@ -204,7 +204,7 @@ function networksView(rec: ContainerRecord): Record<string, Record<string, unkno
   if (rec.networkMode.startsWith('container:')) return {};
   const out: Record<string, Record<string, unknown>> = {};
   // The engine's own endpoint on docker_gwbridge is not one of the container's networks (as Docker).
-  for (const [name, ep] of Object.entries(rec.endpoints)) if (!ep.sandboxGateway) out[name] = endpointSettingsView(ep);
+  for (const [name, ep] of Object.entries(rec.endpoints)) if (!ep.sandboxGateway) ownSet(out, name, endpointSettingsView(ep));
   return out;
 }
 

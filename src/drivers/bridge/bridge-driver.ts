@@ -67,6 +67,11 @@ export class BridgeDriver implements NetworkDriver<BridgeOptions> {
     return { shown: { ...raw }, options: { attach: 'interface', icc: own.icc, publishHostIp: own.hostBindingIPv4, hostRouted: true, reserved: {}, own } };
   }
 
+  checkPools(count: { v4: number; v6: number }): void {
+    // libnetwork's bridge driver takes one pool per family (its processIPAM), after IPAM took them all.
+    if (count.v4 > 1 || count.v6 > 1) throw forbidden('bridge.multiple_subnets', "bridge driver doesn't support multiple subnets");
+  }
+
   checkCreate(net: DriverNetwork<BridgeOptions>, existing: readonly DriverNetwork<BridgeOptions>[]): void {
     const mine = net.options.own.bridgeName;
     for (const other of existing) {

@@ -55,6 +55,8 @@ export class MacvlanDriver implements NetworkDriver<MacvlanOptions> {
     return { shown: { ...raw }, options: { attach: 'interface', icc: true, reserved: own.hostShim ? { host_shim: own.hostShim } : {}, own } };
   }
 
+  checkPools(): void {}
+
   checkCreate(net: DriverNetwork<MacvlanOptions>, existing: readonly DriverNetwork<MacvlanOptions>[]): void {
     const mine = this.toMacvlan(net);
     const others = existing.filter((n) => n.id !== net.id).map((n) => this.toMacvlan(n));

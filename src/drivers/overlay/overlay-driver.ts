@@ -88,6 +88,8 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
     return { shown: shownOverlayOptions(raw, own), options: { attach: 'interface', icc: true, gatewayBridge: true, reserved: {}, own } };
   }
 
+  checkPools(): void {}
+
   checkCreate(net: DriverNetwork<OverlayOptions>, existing: readonly DriverNetwork<OverlayOptions>[]): void {
     if (this.cluster().role === 'worker') throw forbidden('overlay.worker_create', ERR_WORKER_CREATE);
     const clash = existing.find((n) => n.id !== net.id && n.options.own.vni === net.options.own.vni);

@@ -2,7 +2,7 @@
  * Parsing and checking `POST /containers/create` bodies: Docker's Config + HostConfig +
  * NetworkingConfig, defaults filled in, Docker's errors for conflicting options. Pure.
  */
-import { invalidParameter } from '../../util/index.js';
+import { invalidParameter, ownGet, ownSet } from '../../util/index.js';
 import { checkCreateFields, checkEndpointFields } from './create-fields.js';
 import { checkHostResources } from './host-config-spec.js';
 import { checkRestartPolicy } from './restart-policy.js';
@@ -72,10 +72,11 @@ export function parseCreateBody(body: unknown): ParsedCreate {
   const nc = isObj(NetworkingConfig) ? NetworkingConfig : {};
   const eps = isObj(nc.EndpointsConfig) ? nc.EndpointsConfig : {};
   const endpointsConfig: Record<string, EndpointRequest> = {};
-  for (const [name, v] of Object.entries(eps)) endpointsConfig[name === 'default' ? 'bridge' : name] = parseEndpointRequest(v, name);
+  for (const [name, v] of Object.entries(eps)) ownSet(endpointsConfig, name === 'default' ? 'bridge' : name, parseEndpointRequest(v, name));
   // API < 1.44 put the MAC in Config; newer CLIs put it in the endpoint.
   if (typeof config.MacAddress === 'string' && config.MacAddress) {
-    const first = endpointsConfig[networkMode] ?? (endpointsConfig[networkMode] = { aliases: [], links: [] });
+    let first = ownGet(endpointsConfig, networkMode);
+    if (!first) ownSet(endpointsConfig, networkMode, (first = { aliases: [], links: [] }));
     first.macAddress ??= config.MacAddress.toLowerCase();
   }
   const links = strList(hostConfig.Links, 'HostConfig.Links');

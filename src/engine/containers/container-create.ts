@@ -10,7 +10,7 @@
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { Volumes } from '../../volumes/index.js';
-import { conflict, invalidParameter, newId, nowRfc3339Nano, ZERO_TIME } from '../../util/index.js';
+import { conflict, invalidParameter, newId, nowRfc3339Nano, ownGet, ownSet, ZERO_TIME } from '../../util/index.js';
 import type { NetworkRecord } from '../networks/network-record.js';
 import { mergeImageConfig, parseCreateBody } from './container-config.js';
 import { checkBindSources, planMounts, type MountPoint } from './container-mounts.js';
@@ -80,9 +80,9 @@ function planEndpoints(p: Parsed, ctx: CreateContext): { networkMode: string; en
     throw invalidParameter('container.host_multi', 'container cannot be connected to multiple networks with one of the networks in host mode');
   }
   nets.forEach((net, i) => {
-    const req = p.endpointsConfig[names[i] as string] ?? p.endpointsConfig[net.name] ?? { aliases: [], links: [] };
+    const req = ownGet(p.endpointsConfig, names[i] as string) ?? ownGet(p.endpointsConfig, net.name) ?? { aliases: [], links: [] };
     ctx.networking.checkEndpointRequest(net, req, 'create');
-    endpoints[net.name] = ctx.networking.blankEndpoint(net, req);
+    ownSet(endpoints, net.name, ctx.networking.blankEndpoint(net, req));
   });
   return { networkMode: p.networkMode, endpoints, ownNetns: nets[0]?.driverOptions.attach !== 'host' };
 }

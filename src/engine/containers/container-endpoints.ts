@@ -8,7 +8,7 @@
  * Beware: lock order is the container's lock, then a hold on the network (NetworkController.using),
  * so that the network cannot be removed while a container joins it.
  */
-import { failpoint, forbidden, logger, notFound } from '../../util/index.js';
+import { failpoint, forbidden, invalidParameter, logger, notFound, ownGet, ownSet } from '../../util/index.js';
 import type { NetworkController } from '../networks/network-controller.js';
 import type { NetworkRecord } from '../networks/network-record.js';
 import { parseEndpointRequest } from './container-config.js';
@@ -40,11 +40,11 @@ export class EndpointChanges {
   connect(networkTerm: string, containerTerm: string, endpointConfig: unknown): Promise<void> {
     return this.change(networkTerm, containerTerm, async (rec, net) => {
       const { networks, networking } = this.ctx;
-      if (rec.networkMode.startsWith('container:')) throw forbidden('container.shared_netns', SHARED_NETNS);
+      if (rec.networkMode.startsWith('container:')) throw invalidParameter('container.shared_netns', SHARED_NETNS);
       if (net.driverOptions.attach === 'none' || Object.values(rec.endpoints).some((e) => networks.get(e.networkId)?.driverOptions.attach === 'none')) {
         throw forbidden('container.none_connect', NONE_MULTI);
       }
-      if (rec.endpoints[net.name]) throw forbidden('container.already_connected', `endpoint with name ${rec.name} already exists in network ${net.name}`);
+      if (ownGet(rec.endpoints, net.name)) throw forbidden('container.already_connected', `endpoint with name ${rec.name} already exists in network ${net.name}`);
       const req = parseEndpointRequest(endpointConfig, net.name);
       networking.checkEndpointRequest(net, req, 'connect');
       let ep = networking.blankEndpoint(net, req);
@@ -55,7 +55,7 @@ export class EndpointChanges {
         ep = await networking.join(ep, rec.netns, networking.nextIfname(rec), !hasRoute, identityOf(rec));
         failpoint('connect.after-join');
       }
-      rec.endpoints[net.name] = ep;
+      ownSet(rec.endpoints, net.name, ep);
       if (rec.state.status === 'running') {
         this.ctx.events.endpoint(rec, ep, 'connect');
         await networking.syncGateway(rec, { add: true });
@@ -69,7 +69,7 @@ export class EndpointChanges {
       return this.dropOrphan(networkTerm, containerTerm);
     }
     return this.change(networkTerm, containerTerm, async (rec, net) => {
-      const ep = rec.endpoints[net.name];
+      const ep = ownGet(rec.endpoints, net.name);
       if (!ep) throw forbidden('container.not_connected', `container ${rec.id} is not connected to network ${net.name}`);
       if (rec.state.status === 'running') await this.ctx.networking.leave(ep, rec.netns);
       failpoint('disconnect.after-leave');
@@ -106,7 +106,7 @@ export class EndpointChanges {
       await this.ctx.networks.using([net.id, ...(gw ? [gw.id] : [])], async () => {
         const rec = this.ctx.mustGet(rec0.id);
         if (!this.ctx.networks.get(net.id)) throw notFound('network.not_found', `network ${networkTerm} not found`);
-        if (rec.networkMode === 'host' && net.driverOptions.attach !== 'host') throw forbidden('container.shared_netns', SHARED_NETNS);
+        if (rec.networkMode === 'host' && net.driverOptions.attach !== 'host') throw invalidParameter('container.shared_netns', SHARED_NETNS);
         if (net.driverOptions.attach === 'host' || rec.networkMode === 'host') {
           throw forbidden('container.host_network', 'container cannot be disconnected from host network or connected to host network');
         }

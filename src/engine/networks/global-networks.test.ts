@@ -19,6 +19,7 @@ class FakeGlobalDriver implements NetworkDriver<{ vni: number }> {
   parseOptions(raw: Readonly<Record<string, string>>): { shown: Record<string, string>; options: NetworkOptions<{ vni: number }> } {
     return { shown: { ...raw, 'com.docker.network.driver.overlay.vxlanid_list': '4097' }, options: { attach: 'interface', icc: true, reserved: {}, own: { vni: 4097 } } };
   }
+  checkPools(): void {}
   checkCreate(): void {
     if (!this.inCluster()) throw new Error('This node is not a swarm manager.');
   }

@@ -18,6 +18,8 @@ export interface IpamPlanContext {
   hostRoutes: string[];
   defaults: IpamDefaults;
   networkId: string;
+  /** The driver's say on the number of pools per family (after they are validated, as libnetwork). */
+  checkPools: (count: { v4: number; v6: number }) => void;
 }
 
 function toRecord(p: NormalizedPool): IpamPoolRecord {
@@ -42,6 +44,7 @@ export async function planIpam(raw: unknown, ctx: IpamPlanContext): Promise<Netw
     { Config: config, EnableIPv4: ctx.enableIPv4, EnableIPv6: ctx.enableIPv6 },
     { otherSubnets: ctx.usedSubnets, pools: ctx.defaults.pools, reserved: ctx.hostRoutes },
   );
+  ctx.checkPools({ v4: n.v4.length, v6: n.v6.length });
   const v4 = one(n.v4, 'IPv4');
   const v6 = one(n.v6, 'IPv6');
   return { driver: ipamDriver, options, ...(v4 ? { v4 } : {}), ...(v6 ? { v6 } : {}) };

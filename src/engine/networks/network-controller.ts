@@ -285,16 +285,15 @@ export class NetworkController {
   /** Validates a create request completely (no kernel changes) and returns the record to store. */
   private async buildRecord(req: NetworkCreateRequest, how: { predefined: boolean; id?: string; avoid?: readonly string[] }): Promise<NetworkRecord> {
     const name = str(req.Name, 'Name');
-    if (!name) throw invalidParameter('network.name_empty', 'network name must not be empty');
+    // Docker takes any name but a blank one (libnetwork's NewNetwork); names never reach a kernel
+    // object, a path or a command line here (devices and rules are named after the network's id).
+    if (!name.trim()) throw invalidParameter('network.name_empty', 'invalid name: name is empty');
     // dockerd checks predefined names first: `create bridge` is forbidden, not a duplicate.
     if (!how.predefined && (PREDEFINED_NAMES as readonly string[]).includes(name)) {
       throw forbidden('network.predefined', `operation is not permitted on predefined ${name} network `);
     }
     if (this.networks.list().some((n) => n.name === name)) {
       throw conflict('network.name_exists', `network with name ${name} already exists`);
-    }
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) {
-      throw invalidParameter('network.name_invalid', `invalid network name ${JSON.stringify(name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     }
     const driverName = str(req.Driver, 'Driver') || DEFAULT_DRIVER;
     const driver = this.driverOf({ driver: driverName });
@@ -333,6 +332,7 @@ export class NetworkController {
       // Swarm's default pool for overlay networks: 10.0.0.0/8 in /24s.
       defaults: scope === 'swarm' ? { pools: GLOBAL_DEFAULT_POOLS } : this.deps.ipam,
       networkId: id,
+      checkPools: (count) => driver.checkPools(count),
     });
     for (const pool of [ipam.v4, ipam.v6]) {
       if (!pool || how.predefined) continue;

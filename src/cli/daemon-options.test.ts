@@ -76,3 +76,12 @@ test('-H: one unix socket plus tcp listeners; tcp needs mutual TLS or --insecure
   assert.equal(parse(['--group', 'redesapi']).socketGroup, 'redesapi');
   assert.throws(() => parse(['--group', '../x']), /invalid --group/);
 });
+
+test('--host-gateway-ip: one IPv4 and one IPv6 at most, dockerd\'s texts', () => {
+  assert.equal(parse([]).hostGatewayIps, undefined);
+  assert.deepEqual(parse(['--host-gateway-ip', '203.0.113.7', '--host-gateway-ip=FD00:0:0::7']).hostGatewayIps, ['203.0.113.7', 'fd00::7']);
+  assert.throws(() => parseDaemonOptions(['--host-gateway-ip', '10.0.0.1', '--host-gateway-ip', '10.0.0.2']), /^Error: only one IPv4 host gateway IP address can be specified$/);
+  assert.throws(() => parseDaemonOptions(['--host-gateway-ip', 'fd00::1', '--host-gateway-ip', 'fd00::2']), /^Error: only one IPv6 host gateway IP address can be specified$/);
+  assert.throws(() => parseDaemonOptions(['--host-gateway-ip', 'gw.example']), /invalid argument "gw.example" for "--host-gateway-ip" flag/);
+  assert.match(DAEMON_USAGE, /--host-gateway-ip IP/);
+});

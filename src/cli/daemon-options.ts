@@ -2,6 +2,7 @@
  * redesd's command line, after dockerd's flags where they apply. Parsed with node's util.parseArgs;
  * dockerd-style booleans (`--iptables=false`, `--debug`) are normalised first.
  */
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { parseAddressPoolFlags, parsePrefix, formatNetwork, formatAddress, type PoolSpec } from '../ipam/index.js';
 
@@ -40,6 +41,8 @@ export interface DaemonOptions {
   registryUplink?: string;
   /** The host name the engine reports (info Name, swarm node HOSTNAME). */
   hostname?: string;
+  /** What `host-gateway` in `--add-host` stands for (--host-gateway-ip, at most one per family); default: the default bridge's gateways. */
+  hostGatewayIps?: string[];
   /** An existing etcd cluster to use as the cluster store (--cluster-store etcd://...). */
   clusterStore?: ClusterStoreOption;
 }
@@ -75,6 +78,8 @@ Options:
       --prefix NAME                   Instance prefix carried by every kernel object (default redes)
       --bip CIDR                      Address and prefix of the default bridge (default 172.17.0.1/16)
       --default-address-pool base=CIDR,size=N   Pools for new networks (repeatable)
+      --host-gateway-ip IP            What 'host-gateway' in --add-host resolves to, one IPv4 and one IPv6 at most
+                                      (repeatable; default the default bridge's gateway addresses)
       --iptables=false                Program no firewall rules
       --icc=false                     No traffic between containers on the default bridge but linked ports
       --resolv-conf FILE              Upstream resolvers for containers (default /etc/resolv.conf)
@@ -131,6 +136,7 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
       prefix: { type: 'string' },
       bip: { type: 'string' },
       'default-address-pool': { type: 'string', multiple: true },
+      'host-gateway-ip': { type: 'string', multiple: true },
       iptables: { type: 'string' },
       icc: { type: 'string' },
       'resolv-conf': { type: 'string' },
@@ -185,6 +191,7 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
   if (values.hostname !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(values.hostname)) {
     throw new Error(`invalid --hostname ${JSON.stringify(values.hostname)}: want letters, digits, '.', '_' or '-'`);
   }
+  const hostGatewayIps = parseHostGatewayIps(values['host-gateway-ip'] ?? []);
   const clusterStore = parseClusterStore(values['cluster-store'], values['cluster-advertise'], values['cluster-store-opt'] ?? []);
   return {
     ...(world ? { auditWorldNetns: world } : {}),
@@ -197,6 +204,7 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
     prefix,
     ...(bip ? { bip } : {}),
     ...(values['default-address-pool'] ? { pools: parseAddressPoolFlags(values['default-address-pool']) } : {}),
+    ...(hostGatewayIps.length ? { hostGatewayIps } : {}),
     iptables: parseBoolFlag('iptables', values.iptables, true),
     icc: parseBoolFlag('icc', values.icc, true),
     logLevel,
@@ -212,6 +220,18 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
     registryCertsDir: values['registry-certs-dir'] ?? '/etc/docker/certs.d',
     ...(values['registry-uplink'] ? { registryUplink: values['registry-uplink'] } : {}),
   };
+}
+
+/** --host-gateway-ip as dockerd: IP addresses, one IPv4 and one IPv6 at most (its texts). */
+export function parseHostGatewayIps(values: readonly string[]): string[] {
+  const seen = new Set<number>();
+  return values.map((v) => {
+    const family = isIP(v);
+    if (!family) throw new Error(`invalid argument ${JSON.stringify(v)} for "--host-gateway-ip" flag: ParseAddr(${JSON.stringify(v)}): unable to parse IP`);
+    if (seen.has(family)) throw new Error(`only one IPv${family} host gateway IP address can be specified`);
+    seen.add(family);
+    return family === 4 ? v : formatAddress(6, parsePrefix(`${v}/128`).addr);
+  });
 }
 
 interface TlsFlags {

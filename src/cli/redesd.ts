@@ -147,6 +147,7 @@ async function main(argv: string[]): Promise<number> {
     host,
     images: { resolve: (ref) => images.resolve(ref), rootfsLayers: (id) => images.store.rootfsLayers(id) },
     prefix: opts.prefix,
+    ...(opts.hostGatewayIps ? { hostGatewayIps: opts.hostGatewayIps } : {}),
     dataRoot: opts.dataRoot,
     execRoot: opts.execRoot,
     resolvConfPath: opts.resolvConf,

@@ -1,5 +1,5 @@
 // Docker 28's answers where redes used to give its own: any network name, the bridge's one subnet per
-// family, network lists without Containers, connecting a host-mode container. The stock docker CLI
+// family, network lists without Containers, connecting a host-mode container, --host-gateway-ip. The stock docker CLI
 // against redesd in one sandbox for the file, statuses read with raw API requests; the kernel is checked
 // with `ip -json` (no device, address or rule ever carries a network's name).
 import { test, before, after } from 'node:test';
@@ -10,7 +10,7 @@ import { containerNetns, inspectContainer, ipIn, lines, runDetached } from '../h
 
 let sb: Sandbox;
 before(async () => {
-  sb = await startSandbox(undefined, { prefix: 'par' });
+  sb = await startSandbox(undefined, { prefix: 'par', daemonArgs: ['--host-gateway-ip=203.0.113.77', '--host-gateway-ip=fd00::77'] });
 });
 after(() => sb?.down());
 
@@ -98,4 +98,12 @@ test('docker network connect bridge <host-mode container>: the shared-namespace 
   assert.deepEqual([r.status, r.json<{ message: string }>().message], [400, text]);
   assert.deepEqual(Object.keys((await inspectContainer(sb, 'hostmode')).NetworkSettings.Networks), ['host']);
   await sb.docker(['rm', '-f', 'hostmode'], T);
+});
+
+test('--host-gateway-ip: host-gateway in --add-host is that address, one line per family', async () => {
+  const r = await sb.docker(['run', '--rm', '--add-host', 'gw:host-gateway', '--add-host', 'db=10.0.0.9', 'busybox', 'cat', '/etc/hosts'], T);
+  const hosts = lines(r.stdout);
+  for (const l of ['203.0.113.77\tgw', 'fd00::77\tgw', '10.0.0.9\tdb']) assert.ok(hosts.includes(l), `${l} in\n${r.stdout}`);
+  const bridgeGw = (await sb.docker(['network', 'inspect', '-f', '{{(index .IPAM.Config 0).Gateway}}', 'bridge'])).stdout.trim();
+  assert.ok(!hosts.some((l) => l.startsWith(`${bridgeGw}\t`)), r.stdout);
 });

@@ -16,7 +16,7 @@ import type { EngineHost } from '../../host/index.js';
 import type { ContainerControllerDeps } from './controller-deps.js';
 import { conflict, invalidParameter, logger, nowRfc3339Nano, ZERO_TIME, failpoint } from '../../util/index.js';
 import { recoverInterrupted } from './recovery.js';
-import { runStart, type StartContext } from './container-start.js';
+import { defaultHostGateway, runStart, type StartContext } from './container-start.js';
 import { RestartTimers } from './container-restarts.js';
 import { newContainerRecord } from './container-create.js';
 import { EndpointChanges } from './container-endpoints.js';
@@ -254,7 +254,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   private get startContext(): StartContext {
     return {
       mustGet: (id) => this.mustGet(id),
-      hostGateway: () => this.deps.networks.all().find((n) => n.predefined && n.name === 'bridge')?.ipam.v4?.gateway,
+      hostGateway: () => [...(this.deps.hostGatewayIps ?? defaultHostGateway(this.deps.networks.all()))],
       networking: this.deps.networking,
       hooks: this.hooks,
       notify: (what, fn) => this.notify(what, fn),

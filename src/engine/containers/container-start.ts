@@ -20,13 +20,20 @@ import { releaseMounts } from './container-mounts.js';
 import type { ContainerNetworking } from './container-network.js';
 import { stateDirOf } from './container-io.js';
 import type { ContainerRecord } from './container-types.js';
+import type { NetworkRecord } from '../networks/network-record.js';
 
 const log = logger.child({ component: 'containers' });
 
+/** dockerd's default for `host-gateway`: the default bridge's gateway addresses (IPv4, then IPv6 when it has one). */
+export function defaultHostGateway(networks: readonly NetworkRecord[]): string[] {
+  const ipam = networks.find((n) => n.predefined && n.name === 'bridge')?.ipam;
+  return [ipam?.v4?.gateway, ipam?.v6?.gateway].filter((a): a is string => !!a);
+}
+
 export interface StartContext {
   mustGet(id: string): ContainerRecord;
-  /** The address `host-gateway` stands for in `--add-host` (the default bridge's gateway), if any. */
-  hostGateway(): string | undefined;
+  /** The addresses `host-gateway` stands for in `--add-host` (--host-gateway-ip, else the default bridge's gateways). */
+  hostGateway(): string[];
   networking: ContainerNetworking;
   hooks: readonly ContainerHooks[];
   /** Runs a notification hook on every feature (failures logged). */
@@ -63,8 +70,7 @@ export async function runStart(rec: ContainerRecord, ctx: StartContext): Promise
       for (const [name, ep] of Object.entries(rec.endpoints)) rec.endpoints[name] = { ...ep, endpointId: newId() };
     }
     mark('network');
-    const gw = ctx.hostGateway();
-    const etc: EtcContributions = { hostsLines: [], env: [], hostGateway: gw ? [gw] : [] };
+    const etc: EtcContributions = { hostsLines: [], env: [], hostGateway: ctx.hostGateway() };
     hooksStarted = true;
     for (const h of ctx.hooks) await h.beforeStart?.(rec, etc);
     mark('hooks');

@@ -23,6 +23,8 @@ export interface ContainerControllerDeps {
   execRoot: string;
   /** The resolv.conf containers derive theirs from (the engine host's). */
   resolvConfPath: string;
+  /** What `host-gateway` in `--add-host` stands for (dockerd's --host-gateway-ip); absent: the default bridge's gateways. */
+  hostGatewayIps?: readonly string[];
   /** Features plugged into the lifecycle (ports, DNS, links), called in this order. */
   hooks?: readonly ContainerHooks[];
   /** The daemon's event stream (docker events). */

@@ -57,7 +57,7 @@ export async function decompressed(input: AsyncIterable<Buffer>): Promise<AsyncI
     (async function* () {
       if (head.length) yield head;
       if (ended) return;
-      for (let r = await it.next(); !r.done; r = await it.next()) yield Buffer.from(r.value);
+      for (let r = await it.next(); !r.done; r = await it.next()) yield Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
     })(),
   );
   if (startsWith(head, [0x1f, 0x8b])) return whole.pipe(createGunzip());

@@ -137,7 +137,7 @@ async function main(argv: string[]): Promise<number> {
       healthHooks({
         runcRoot: join(opts.execRoot, 'runc'),
         modify: (id, fn) => (late.containers as ContainerController).modify(id, fn),
-        emitEvent: (rec, action) => late.containers?.emitEvent(rec, action),
+        emitEvent: (rec, action, extra) => late.containers?.emitEvent(rec, action, extra),
       }),
     ],
     removeLink: (name) => sd.links.removeLink(name),

@@ -1,5 +1,6 @@
 // Docker 28's answers where redes used to give its own: any network name, the bridge's one subnet per
-// family, network lists without Containers, connecting a host-mode container, --host-gateway-ip. The stock docker CLI
+// family, network lists without Containers, connecting a host-mode container, --host-gateway-ip, the
+// exec events of health probes. The stock docker CLI
 // against redesd in one sandbox for the file, statuses read with raw API requests; the kernel is checked
 // with `ip -json` (no device, address or rule ever carries a network's name).
 import { test, before, after } from 'node:test';
@@ -106,4 +107,36 @@ test('--host-gateway-ip: host-gateway in --add-host is that address, one line pe
   for (const l of ['203.0.113.77\tgw', 'fd00::77\tgw', '10.0.0.9\tdb']) assert.ok(hosts.includes(l), `${l} in\n${r.stdout}`);
   const bridgeGw = (await sb.docker(['network', 'inspect', '-f', '{{(index .IPAM.Config 0).Gateway}}', 'bridge'])).stdout.trim();
   assert.ok(!hosts.some((l) => l.startsWith(`${bridgeGw}\t`)), r.stdout);
+});
+
+interface EventLine {
+  Action: string;
+  Actor: { ID: string; Attributes: Record<string, string> };
+}
+
+test('health probes are execs: exec_create, exec_start, exec_die with one execID each, as dockerd emits them', async () => {
+  const since = Math.floor(Date.now() / 1000) - 1;
+  const id = await runDetached(sb, ['--name', 'probed', '--health-cmd', 'exit 0', '--health-interval', '1s', 'busybox', 'sleep', '3600']);
+  const health = async (): Promise<string> => (await sb.docker(['inspect', '-f', '{{.State.Health.Status}}', 'probed'])).stdout.trim();
+  for (let i = 0; i < 60 && (await health()) !== 'healthy'; i++) await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await health(), 'healthy');
+  await sb.docker(['rm', '-f', 'probed'], T);
+  const until = Math.ceil(Date.now() / 1000) + 1;
+  const out = await sb.docker(['events', '--since', String(since), '--until', String(until), '--filter', `container=${id}`, '--format', '{{json .}}'], T);
+  const events = lines(out.stdout).map((l) => JSON.parse(l) as EventLine);
+  const byExec = new Map<string, string[]>();
+  for (const e of events) {
+    const execID = e.Actor.Attributes.execID;
+    if (!execID) continue;
+    assert.equal(e.Actor.ID, id);
+    assert.equal(e.Actor.Attributes.name, 'probed');
+    byExec.set(execID, [...(byExec.get(execID) ?? []), e.Action === 'exec_die' ? `exec_die ${e.Actor.Attributes.exitCode}` : e.Action]);
+  }
+  const probes = [...byExec.values()];
+  assert.ok(probes.length >= 1, JSON.stringify(events.map((e) => e.Action)));
+  // The probe that made it healthy ended before the health_status event; later ones may be cut by rm.
+  assert.deepEqual(probes[0], ['exec_create: /bin/sh -c exit 0', 'exec_start: /bin/sh -c exit 0', 'exec_die 0']);
+  for (const p of probes) assert.deepEqual(p.slice(0, 2), ['exec_create: /bin/sh -c exit 0', 'exec_start: /bin/sh -c exit 0']);
+  const actions = events.map((e) => e.Action);
+  assert.ok(actions.indexOf('exec_die') < actions.indexOf('health_status: healthy'), actions.join('\n'));
 });

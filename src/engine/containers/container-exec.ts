@@ -47,7 +47,8 @@ export class ContainerExecs {
       user: typeof b.User === 'string' ? b.User : '', workingDir: typeof b.WorkingDir === 'string' ? b.WorkingDir : '',
       env: strList(b.Env, 'Env'), detachKeys: typeof b.DetachKeys === 'string' ? b.DetachKeys : '', canRemove: false,
     });
-    this.emit?.(rec, `exec_create: ${cmd.join(' ')}`, { execID: id });
+    // dockerd's action text: entrypoint, a space, the arguments joined (`true` reads "exec_create: true ").
+    this.emit?.(rec, `exec_create: ${cmd[0] as string} ${cmd.slice(1).join(' ')}`, { execID: id });
     return id;
   }
 
@@ -79,7 +80,7 @@ export class ContainerExecs {
     ex.running = true;
     ex.pid = p.pid;
     ex.resizeTo = (h, w) => p.stream.resize(h, w);
-    this.emit?.(rec, `exec_start: ${[ex.entrypoint, ...ex.arguments].join(' ')}`, { execID: ex.id });
+    this.emit?.(rec, `exec_start: ${ex.entrypoint} ${ex.arguments.join(' ')}`, { execID: ex.id });
     const died = (code: number): void => {
       ex.running = false;
       ex.exitCode = code;

@@ -7,6 +7,8 @@ test('CMD, CMD-SHELL and NONE; Docker\'s defaults', () => {
   assert.equal(effectiveHealthcheck({}), undefined);
   assert.deepEqual(effectiveHealthcheck({ Healthcheck: { Test: ['CMD-SHELL', 'curl -f x'] } }), { test: ['/bin/sh', '-c', 'curl -f x'], intervalMs: 30_000, timeoutMs: 30_000, retries: 3, startPeriodMs: 0, startIntervalMs: 5_000 });
   assert.deepEqual(effectiveHealthcheck({ Healthcheck: { Test: ['CMD', 'true'], Interval: 1e9, Retries: 2 } })?.test, ['true']);
+  // The image's SHELL runs CMD-SHELL probes, as dockerd's getShell.
+  assert.deepEqual(effectiveHealthcheck({ Shell: ['/bin/bash', '-ec'], Healthcheck: { Test: ['CMD-SHELL', 'true'] } })?.test, ['/bin/bash', '-ec', 'true']);
 });
 
 test('one success is healthy, Retries failures in a row unhealthy; start-period failures do not count; 5 log entries', () => {

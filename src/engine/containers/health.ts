@@ -3,7 +3,8 @@
  * Interval (StartInterval during StartPeriod), each probe bounded by Timeout; Retries failures in a
  * row make the container `unhealthy`, one success `healthy`; failures inside the start period do not
  * count. State.Health keeps the last 5 probes (output cut to 4096 bytes), each status change is a
- * `health_status: <status>` event, and `ps` shows it.
+ * `health_status: <status>` event, and `ps` shows it. Each probe is an exec as dockerd's: events
+ * `exec_create: CMD ARGS`, `exec_start: CMD ARGS` (execID) and `exec_die` (execID, exitCode).
  *
  * Use: `healthHooks(deps)` is a ContainerHooks feature (afterStart starts the probes, beforeStop ends
  * them, restore picks up re-adopted containers); `effectiveHealthcheck(config)` for tests.
@@ -13,7 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execProcess, type OciProcess } from '../../runtime/index.js';
-import { logger, nowRfc3339Nano } from '../../util/index.js';
+import { logger, newId, nowRfc3339Nano } from '../../util/index.js';
 import type { ContainerHooks } from './container-hooks.js';
 import type { ContainerRecord, HealthState } from './container-types.js';
 
@@ -38,10 +39,12 @@ export function effectiveHealthcheck(config: Record<string, unknown>): Healthche
   const test = hc?.Test ?? [];
   if (!test.length || test[0] === 'NONE') return undefined;
   const ms = (ns: number | undefined, def: number): number => (ns && ns > 0 ? ns / NS_PER_MS : def);
+  // CMD-SHELL runs in the image's SHELL (Config.Shell) as dockerd's getShell, else /bin/sh -c.
+  const shell = Array.isArray(config.Shell) && config.Shell.length && config.Shell.every((s) => typeof s === 'string') ? (config.Shell as string[]) : ['/bin/sh', '-c'];
   let argv: string[];
   if (test[0] === 'CMD') argv = test.slice(1);
-  else if (test[0] === 'CMD-SHELL') argv = ['/bin/sh', '-c', test.slice(1).join(' ')];
-  else argv = ['/bin/sh', '-c', test.join(' ')];
+  else if (test[0] === 'CMD-SHELL') argv = [...shell, ...test.slice(1)];
+  else argv = [...shell, test.join(' ')];
   if (!argv.length) return undefined;
   return {
     test: argv,
@@ -67,13 +70,22 @@ export interface HealthDeps {
   runcRoot: string;
   /** Saves a change to the container under its lock (the controller's `modify`). */
   modify(id: string, fn: (rec: ContainerRecord) => Promise<void>): Promise<void>;
-  emitEvent(rec: ContainerRecord, action: string): void;
+  emitEvent(rec: ContainerRecord, action: string, extra?: Record<string, string>): void;
 }
 
+type Emit = HealthDeps['emitEvent'];
+
 /** Runs one probe in the container: exit code and the first 4096 bytes of output. */
-async function probe(rec: ContainerRecord, hc: Healthcheck, runcRoot: string): Promise<{ exitCode: number; output: string }> {
+async function probe(rec: ContainerRecord, hc: Healthcheck, runcRoot: string, emit: Emit): Promise<{ exitCode: number; output: string }> {
   const base = (JSON.parse(await readFile(join(rec.dir, 'config.json'), 'utf8')) as { process: OciProcess }).process;
+  // dockerd's action text: the entrypoint, a space, the arguments joined (so `true` reads "true ").
+  const [entry = '', ...args] = hc.test;
+  const execID = newId();
+  emit(rec, `exec_create: ${entry} ${args.join(' ')}`, { execID });
+  emit(rec, `exec_start: ${entry} ${args.join(' ')}`, { execID });
   const p = await execProcess({ id: rec.id, runcRoot, processSpec: { ...base, args: hc.test, terminal: false }, tty: false, stdin: false });
+  // exec_die whenever the process ends, also after a timeout gave up on it.
+  p.exitCode.then((code) => emit(rec, 'exec_die', { execID, exitCode: String(code) }), () => undefined);
   const chunks: Buffer[] = [];
   let size = 0;
   const reading = (async () => {
@@ -111,7 +123,7 @@ export function healthHooks(deps: HealthDeps): ContainerHooks {
     const tick = async (): Promise<void> => {
       if (!timers.has(rec.id)) return;
       const start = nowRfc3339Nano();
-      const result = await probe(rec, hc, deps.runcRoot).catch((e: unknown) => ({ exitCode: -1, output: (e as Error).message }));
+      const result = await probe(rec, hc, deps.runcRoot, deps.emitEvent).catch((e: unknown) => ({ exitCode: -1, output: (e as Error).message }));
       const inStart = Date.now() - startedMs < hc.startPeriodMs;
       if (!timers.has(rec.id)) return;
       await deps.modify(rec.id, async (cur) => {

@@ -235,7 +235,10 @@ static void run_runc(void) {
       int st;
       if (waitpid(p, &st, WNOHANG) == p) { /* one last look: it may have sent just before exiting */
         rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-        int c = accept4(con, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        /* The listening socket must not block here: a runc that failed before it made the
+         * console never connects (accept4's SOCK_NONBLOCK is for the new socket only). */
+        fcntl(con, F_SETFL, fcntl(con, F_GETFL) | O_NONBLOCK);
+        int c = accept4(con, NULL, NULL, SOCK_CLOEXEC);
         if (c >= 0) master = recv_fd(c), close(c);
         break;
       }

@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { internal } from '../util/index.js';
+import { internal, invalidParameter } from '../util/index.js';
 import type { OciProcess } from './oci-spec.js';
 import { shimBinary } from './shim-binary.js';
 import { ShimStream } from './shim-stream.js';
@@ -49,9 +49,18 @@ export interface ExecProcess {
   exitCode: Promise<number>;
 }
 
-/** Docker's wording, with runc's message inside (the engine maps "not found" to 127 as Docker does). */
-const execFailed = (detail: string): Error =>
-  internal('runtime.exec_failed', `OCI runtime exec failed: ${detail}: unknown`);
+/**
+ * Docker's wording, with runc's message inside (the engine maps "not found" to 127 as Docker does).
+ * As dockerd (translateContainerdStartErr): a command or directory that is missing or may not be
+ * run is the request's fault (400), anything else ours (500).
+ */
+function execFailed(detail: string): Error {
+  const message = `OCI runtime exec failed: ${detail}: unknown`;
+  if (/executable file not found|no such file or directory|permission denied/i.test(detail)) {
+    return invalidParameter('runtime.bad_command', message);
+  }
+  return internal('runtime.exec_failed', message);
+}
 
 export function execProcess(opts: ExecOptions): Promise<ExecProcess> {
   if (opts.tmpDir) mkdirSync(opts.tmpDir, { recursive: true, mode: 0o700 });

@@ -26,6 +26,7 @@ export { ALL_CAPABILITIES, DEFAULT_CAPABILITIES } from './oci-defaults.js';
 export {
   buildOciSpec,
   effectiveCapabilities,
+  replaceOrAppendEnv,
   type BindMount,
   type OciDevice,
   type OciProcess,

@@ -163,16 +163,21 @@ export function effectiveCapabilities(input: Pick<OciSpecInput, 'capAdd' | 'capD
   return [...new Set(caps)].filter((c) => available.has(c));
 }
 
-/** `base` with each KEY=value of `over` replacing its key in place, or appended (moby ReplaceOrAppendEnvValues). */
-function mergeEnv(base: readonly string[], over: readonly string[]): string[] {
+/**
+ * `base` with each KEY=value of `over` replacing its key in place, or appended; a bare KEY (no `=`)
+ * removes the key (moby ReplaceOrAppendEnvValues): runc refuses an entry without `=`.
+ */
+export function replaceOrAppendEnv(base: readonly string[], over: readonly string[]): string[] {
   const env = [...base];
   for (const kv of over) {
     const key = kv.split('=', 1)[0];
     const at = env.findIndex((e) => e.split('=', 1)[0] === key);
-    if (at >= 0) env[at] = kv;
+    if (!kv.includes('=')) {
+      if (at >= 0) env.splice(at, 1);
+    } else if (at >= 0) env[at] = kv;
     else env.push(kv);
   }
-  return env;
+  return env.filter((e) => e.includes('='));
 }
 
 /** Docker's daemon environment first, each key replaced in place by the container's own value. */
@@ -180,7 +185,7 @@ function buildEnv(input: OciSpecInput): string[] {
   const env = [DEFAULT_PATH];
   if (input.hostname) env.push(`HOSTNAME=${input.hostname}`);
   if (input.tty) env.push('TERM=xterm');
-  return mergeEnv(env, input.env ?? []);
+  return replaceOrAppendEnv(env, input.env ?? []);
 }
 
 function buildRlimits(input: OciSpecInput): { type: string; hard: number; soft: number }[] {

@@ -85,6 +85,7 @@ export const ERROR_CODES = {
   },
   'container.conflicting_options': { kind: 'invalid-parameter' },
   'container.endpoint_settings': { kind: 'invalid-parameter' },
+  'container.env': { kind: 'invalid-parameter' },
   'container.group': { kind: 'invalid-parameter' },
   'container.group_add': { kind: 'invalid-parameter' },
   'container.host_multi': { kind: 'invalid-parameter' },
@@ -142,6 +143,10 @@ export const ERROR_CODES = {
   'container.user': { kind: 'invalid-parameter' },
   'container.volumes': { kind: 'invalid-parameter' },
   'container.wait_condition': { kind: 'invalid-parameter' },
+  'container.working_dir': {
+    kind: 'invalid-parameter',
+    docker: "the working directory '%s' is invalid, it needs to be an absolute path", // daemon/container.go
+  },
   // debian
   'debian.cache': { kind: 'invalid-parameter' },
   'debian.expose_port': { kind: 'invalid-parameter' },

@@ -8,12 +8,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execProcess, type OciProcess } from '../../runtime/index.js';
+import { execProcess, replaceOrAppendEnv, type OciProcess } from '../../runtime/index.js';
 import { conflict, invalidParameter, notFound, newId, logger } from '../../util/index.js';
 import { liveSession } from './attach-session.js';
 import { strList } from './container-config.js';
 import type { AttachSession, ContainerRecord, ExecRecord } from './container-types.js';
-import { mergeEnv, resolveUser } from './process-settings.js';
+import { resolveUser } from './process-settings.js';
+import { checkExecTypes } from './create-types.js';
 
 const log = logger.child({ component: 'exec' });
 
@@ -37,6 +38,7 @@ export class ContainerExecs {
   async create(rec: ContainerRecord, body: unknown): Promise<string> {
     if (rec.state.status !== 'running') throw conflict('container.not_running', `container ${rec.id} is not running`);
     const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+    checkExecTypes(b);
     const cmd = strList(b.Cmd, 'Cmd');
     if (cmd.length === 0) throw invalidParameter('exec.no_command', 'No exec command specified');
     const id = newId();
@@ -62,7 +64,7 @@ export class ContainerExecs {
     const processSpec: OciProcess = {
       ...base,
       args: [ex.entrypoint, ...ex.arguments],
-      env: mergeEnv(base.env, ex.env),
+      env: replaceOrAppendEnv(base.env, ex.env),
       cwd: ex.workingDir || base.cwd,
       user: ex.user ? await resolveUser(rootfs, ex.user) : base.user,
       terminal: ex.tty,

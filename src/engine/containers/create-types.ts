@@ -88,9 +88,47 @@ export function checkEndpointTypes(v: unknown, prefix: string): void {
   checkMac(v.MacAddress);
 }
 
+/**
+ * Environment entries runc can set: a name before any `=`, no NUL byte (a bare NAME, or '', unsets
+ * it, as Docker reads it). runc's refusal would come at start, as a 500.
+ */
+export function checkEnv(env: unknown, field = 'Env'): void {
+  if (!Array.isArray(env)) return;
+  for (const kv of env) {
+    if (typeof kv === 'string' && (kv.startsWith('=') || kv.includes('\0'))) {
+      throw invalidParameter('container.env', `invalid environment variable in ${field}: ${JSON.stringify(kv.slice(0, 64))}`);
+    }
+  }
+}
+
+/** Docker's check of Config.WorkingDir (moby verifyContainerSettings): absolute or empty. */
+export function checkWorkingDir(dir: unknown): void {
+  if (typeof dir === 'string' && dir !== '' && !dir.startsWith('/')) {
+    throw invalidParameter('container.working_dir', `the working directory '${dir}' is invalid, it needs to be an absolute path`);
+  }
+}
+
+const EXEC: Record<string, Kind> = {
+  Cmd: 'strslice', Env: 'strings', User: 'string', WorkingDir: 'string', DetachKeys: 'string', Tty: 'bool',
+  AttachStdin: 'bool', AttachStdout: 'bool', AttachStderr: 'bool', Privileged: 'bool', Detach: 'bool',
+};
+
+/** `POST /containers/{id}/exec` (Docker's ExecOptions): the same rules as create's. */
+export function checkExecTypes(body: Obj): void {
+  checkFields(body, EXEC, '');
+  const size = body.ConsoleSize;
+  if (size !== undefined && size !== null && !(Array.isArray(size) && size.length === 2 && size.every((n) => Number.isSafeInteger(n) && (n as number) >= 0))) {
+    throw invalidParameter('api.field_type', 'invalid JSON: field ConsoleSize must be a list of two unsigned integers');
+  }
+  checkEnv(body.Env);
+  checkWorkingDir(body.WorkingDir);
+}
+
 export function checkCreateTypes(body: Obj): void {
   checkFields(body, CONFIG, '');
   checkMac(body.MacAddress);
+  checkEnv(body.Env);
+  checkWorkingDir(body.WorkingDir);
   // Linux's limit (HOST_NAME_MAX); runc fails on a longer one, after everything else was made.
   if (typeof body.Hostname === 'string' && body.Hostname.length > 64) {
     throw invalidParameter('container.hostname', `invalid hostname ${JSON.stringify(body.Hostname.slice(0, 16))}...: longer than 64 characters`);

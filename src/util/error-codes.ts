@@ -83,6 +83,7 @@ export const ERROR_CODES = {
     kind: 'invalid-parameter',
     docker: 'multiple IDs found with provided prefix: %s', // container/view.go
   },
+  'container.body_name': { kind: 'invalid-parameter' },
   'container.conflicting_options': { kind: 'invalid-parameter' },
   'container.endpoint_settings': { kind: 'invalid-parameter' },
   'container.env': { kind: 'invalid-parameter' },

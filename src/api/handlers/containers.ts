@@ -30,6 +30,19 @@ export interface ContainerRoutesDeps {
   portsOf?: (containerId: string) => PortMap | undefined;
 }
 
+/**
+ * dockerode sends its whole options object both as the query string and as the body, so its create
+ * body holds `name` too. dockerd's decoder ignores that key; the engine refuses unknown fields. The
+ * key is accepted when it repeats the query's name (the query names the container, as in Docker) and
+ * refused otherwise, since Docker would silently ignore a name given only in the body.
+ */
+export function withoutEchoedName(body: Record<string, unknown>, queryName: string): Record<string, unknown> {
+  if (!('name' in body)) return body;
+  const { name, ...rest } = body;
+  if (name === null || name === '' || name === queryName) return rest;
+  throw invalidParameter('container.body_name', `Config.name ${JSON.stringify(name)} is not supported by this engine: the container name is the "name" query parameter${queryName ? ` (${JSON.stringify(queryName)} here)` : ''}`);
+}
+
 const WAIT_CONDITIONS = ['not-running', 'next-exit', 'removed'];
 
 /** Go's strconv.Atoi, with its error text (dockerd passes it through). */
@@ -54,7 +67,7 @@ export function containerRoutes(router: Router, deps: ContainerRoutesDeps): void
   const id = (params: Record<string, string>): string => params.id ?? '';
 
   router.on('POST', '/containers/create', async ({ req, res, query, version }) => {
-    const body = await requireJson<Record<string, unknown>>(req);
+    const body = withoutEchoedName(await requireJson<Record<string, unknown>>(req), query.get('name') ?? '');
     const r = await containers.create(query.get('name') || undefined, body, version);
     sendJson(res, 201, { Id: r.id, Warnings: r.warnings });
   });

@@ -57,9 +57,12 @@ function cleanDestination(dst: string, spec: string): string {
   return n.length > 1 ? n.replace(/\/$/, '') : n;
 }
 
-/** One `-v SRC:DST[:MODE]` entry. */
+/** One `-v SRC:DST[:MODE]` entry, or `-v DST` alone: an anonymous volume (docker-py's `volumes=['/x']`). */
 export function parseBind(spec: string): MountPoint {
   const parts = spec.split(':');
+  if (parts.length === 1 && spec) return { type: 'volume', source: '', destination: cleanDestination(spec, spec), rw: true, mode: '', propagation: '', copyData: true };
+  // A destination and a mode without a source (`/data:ro`) is no volume at all, as for dockerd.
+  if (parts.length === 2 && BIND_MODES.includes(parts[1] ?? '')) throw invalidParameter('mount.spec', `invalid volume specification: '${spec}'`);
   if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) throw invalidParameter('mount.spec', `invalid volume specification: '${spec}'`);
   const [src = '', dstRaw = '', modeRaw = ''] = parts;
   const modes = modeRaw ? modeRaw.split(',') : [];

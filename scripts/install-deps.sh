@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 pkgs=(runc nftables busybox-static iproute2 util-linux attr gcc libc6-dev make g++ python3 procps iperf3 tmux)
 pkgs+=(bridge-utils tcpdump openssl)                 # the course's tools (brctl), captures in docs and tests
 pkgs+=(etcd-server wireguard-go wireguard-tools)     # overlay: the cluster store, encryption without kernel WireGuard (wg configures both)
-pkgs+=(docker-registry mmdebstrap apache2-utils)     # images: the sandbox registry, Debian-built images, htpasswd for registry tests
+pkgs+=(docker-registry mmdebstrap apache2-utils zstd) # images: the sandbox registry, Debian-built images, htpasswd for registry tests, native zstd layers
 pkgs+=(docker-compose python3-docker)                # clients proven against redesd in tests
 pkgs+=(chromium)                                     # the topology web view's browser test
 pkgs+=(apparmor tini)                                # confinement: profile compile check; docker run --init

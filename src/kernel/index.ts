@@ -54,6 +54,7 @@ export {
   type StopResult,
 } from './process.js';
 export { CommandError, run, type RunOptions, type RunResult } from './run.js';
+export { pipeThrough } from './pipe-through.js';
 export { cgroupVersion, readHostFacts, type HostFacts } from './host-facts.js';
 export { ensureSysctl, sysctlRead, sysctlWrite } from './sysctl.js';
 export {

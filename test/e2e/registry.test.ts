@@ -3,14 +3,15 @@
 // Docker's words; a corrupted blob refused with nothing stored, then a good pull; crafted manifest
 // lists and OCI indexes (the linux/amd64 entry is pulled); a registry that dies halfway through a
 // pull (an error, nothing stored, the next pull works); a push to another repository mounts the
-// layers the registry already holds.
+// layers the registry already holds; zstd layers (beside a gzip one) pull and unpack, a zstd layer
+// whose bytes match their digest but are not zstd is refused with nothing stored.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startSandbox, type Sandbox } from '../helpers/sandbox.js';
-import { craftImage, craftIndex, gzipLayer, pushCrafted, startWorldTool, trustPort, type Crafted } from '../helpers/registry-tools.js';
+import { craftImage, craftIndex, gzipLayer, pushCrafted, startWorldTool, trustPort, zstdLayer, type Crafted } from '../helpers/registry-tools.js';
 
 let sb: Sandbox;
 before(async () => {
@@ -104,6 +105,28 @@ test('a manifest list and an OCI index: the linux/amd64 entry is pulled, an inde
   const none = await sb.docker(['pull', 'registry.test:5000/crafted/multi:armonly'], { allowFail: true });
   assert.equal(none.code, 1);
   assert.match(none.stderr, /no matching manifest for linux\/amd64 in the manifest list entries/);
+});
+
+test('zstd layers: pulled, verified and unpacked beside a gzip layer; a blob that is not zstd is refused, nothing stored', async () => {
+  const big = randomBytes(3 << 20);
+  const layers = [await gzipLayer({ 'etc/gz.txt': 'gzip\n' }), await zstdLayer({ 'etc/zst.txt': 'zstd\n', 'big.bin': big })];
+  const img = craftImage({ arch: 'amd64', format: 'oci', layers });
+  // Not zstd at all, yet the manifest's digest and size are right: the decoder's error, not a digest error.
+  const junkBytes = randomBytes(4096);
+  const junk = { bytes: junkBytes, zstd: true, digest: `sha256:${createHash('sha256').update(junkBytes).digest('hex')}`, diffId: `sha256:${'1'.repeat(64)}` };
+  const bad = craftImage({ arch: 'amd64', format: 'oci', layers: [junk], label: 'junk' });
+  await pushCrafted(sb, [{ repo: 'crafted/zstd', images: [img, bad], manifests: [{ ref: 'v1', ...img.manifest }, { ref: 'junk', ...bad.manifest }] }]);
+  const ref = 'registry.test:5000/crafted/zstd:v1';
+  await sb.docker(['pull', ref]);
+  assert.equal(await imageId(ref), img.id);
+  const dir = `/var/lib/redes/${sb.name}/images/layers/${layers[1]?.diffId.slice(7) ?? ''}`;
+  assert.equal((await stat(join(dir, 'big.bin'))).size, big.length);
+  const layersBefore = await readdir(`/var/lib/redes/${sb.name}/images/layers`);
+  const refused = await sb.docker(['pull', 'registry.test:5000/crafted/zstd:junk'], { allowFail: true });
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /invalid zstd data/);
+  assert.deepEqual(await readdir(`/var/lib/redes/${sb.name}/images/layers`), layersBefore);
+  assert.equal((await sb.docker(['image', 'inspect', 'registry.test:5000/crafted/zstd:junk'], { allowFail: true })).code, 1);
 });
 
 test('the registry dies halfway through a pull: an error, no image and no layer kept; the next pull works', async () => {

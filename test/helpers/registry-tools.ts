@@ -29,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { packTar } from '../../src/images/tar-write.js';
 import { nsenterArgv } from '../../src/kernel/netns.js';
+import { run } from '../../src/kernel/run.js';
 import { pidAlive, startDetached, stopPid } from '../../src/kernel/process.js';
 import type { Sandbox } from './sandbox.js';
 
@@ -46,8 +47,9 @@ export const USER = { name: 'alice', password: 'wonderland' };
 const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 export interface Layer {
-  /** The blob as sent (gzip-compressed tar). */
+  /** The blob as sent (gzip-compressed tar, or zstd when `zstd` is set). */
   bytes: Buffer;
+  zstd?: boolean;
   digest: string;
   /** `sha256:` of the uncompressed tar. */
   diffId: string;
@@ -66,6 +68,20 @@ export async function gzipLayer(files: Record<string, Buffer | string>, level = 
   const tar = await packTar(Object.entries(files).map(([name, content]) => ({ name, content, mtime: new Date(0) })));
   const bytes = gzipSync(tar, { level });
   return { bytes, digest: sha256(bytes), diffId: sha256(tar) };
+}
+
+/** A zstd layer holding `files` (compressed by the `zstd` program, Debian package zstd). */
+export async function zstdLayer(files: Record<string, Buffer | string>): Promise<Layer> {
+  const tar = await packTar(Object.entries(files).map(([name, content]) => ({ name, content, mtime: new Date(0) })));
+  const dir = await mkdtemp(join(tmpdir(), 'redes-zstd-'));
+  try {
+    await writeFile(join(dir, 'l.tar'), tar);
+    await run(['zstd', '-q', '-3', join(dir, 'l.tar'), '-o', join(dir, 'l.tar.zst')]);
+    const bytes = await readFile(join(dir, 'l.tar.zst'));
+    return { bytes, zstd: true, digest: sha256(bytes), diffId: sha256(tar) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** A config and an image manifest (`oci` or Docker schema 2) for `layers`. */
@@ -87,7 +103,7 @@ export function craftImage(o: { arch: string; layers: Layer[]; format?: 'oci' | 
       schemaVersion: 2,
       mediaType,
       config: { mediaType: oci ? 'application/vnd.oci.image.config.v1+json' : 'application/vnd.docker.container.image.v1+json', size: config.length, digest: sha256(config) },
-      layers: o.layers.map((l) => ({ mediaType: oci ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: l.bytes.length, digest: l.digest })),
+      layers: o.layers.map((l) => ({ mediaType: l.zstd ? 'application/vnd.oci.image.layer.v1.tar+zstd' : oci ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: l.bytes.length, digest: l.digest })),
     }),
   );
   return { config, id: sha256(config), layers: o.layers, manifest: { bytes: manifest, mediaType, digest: sha256(manifest) } };

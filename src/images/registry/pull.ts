@@ -11,7 +11,8 @@
  * the store's tmp/ as they arrive (stage.ts), hashed on the way; only when every blob matched its
  * digest and every tar its diff id does the store take them. A mismatch is `filesystem layer
  * verification failed for digest ...` and nothing of the pull is kept. gzip is decoded with node's
- * zlib (native); zstd with the pure-JS fzstd decoder.
+ * zlib (native); zstd by the `zstd` program (Debian zstd) when it is installed, else by the pure-JS
+ * fzstd decoder (about 7 times the CPU).
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { PassThrough, type Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { invalidParameter, notFound, RedesError, unavailable } from '../../util/index.js';
+import { CommandError, pipeThrough, run } from '../../kernel/index.js';
 import { familiarName, familiarTagged, parseNamed } from '../reference.js';
 import { hostArchitecture, parseSpec, sha256 } from '../spec.js';
 import { discardStaged, stageLayer, type StagedLayer } from '../stage.js';
@@ -287,7 +289,24 @@ async function fetchLayer(c: RepoClient, t: LayerTask, tmpDir: string, progress:
 
 const verifyError = (digest: string): RedesError => new RedesError('invalid-parameter', 'registry.blob_digest', `filesystem layer verification failed for digest ${digest}`);
 
+let nativeZstd: Promise<boolean> | undefined;
+
+/** zstd-decoded `input`: by the zstd program when there is one (`zstd -d` reads the stream natively). */
 async function* zstdDecode(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  nativeZstd ??= run(['zstd', '--version']).then(
+    () => true,
+    () => false,
+  );
+  try {
+    if (await nativeZstd) yield* pipeThrough(['zstd', '-d', '-c', '-q'], input);
+    else yield* fzstdDecode(input);
+  } catch (e) {
+    if (e instanceof CommandError) throw invalidParameter('image.archive', `invalid zstd data: ${e.result.stderr.trim()}`);
+    throw e;
+  }
+}
+
+async function* fzstdDecode(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
   const out: Buffer[] = [];
   const d = new Decompress((chunk) => out.push(Buffer.from(chunk)));
   for await (const chunk of input) {

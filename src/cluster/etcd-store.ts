@@ -141,6 +141,12 @@ export class EtcdClusterStore implements ClusterStore {
     await this.ns.delete().key(key);
   }
 
+  async deleteIf(key: string, value: string): Promise<boolean> {
+    const res = await this.ns.if(key, 'Value', '==', value).then(this.ns.delete().key(key)).commit();
+    if (res.succeeded) this.leased.delete(key);
+    return res.succeeded;
+  }
+
   async create(key: string, value: string, opts: { lease?: boolean } = {}): Promise<boolean> {
     const put = opts.lease ? this.lease.put(key).value(value) : this.ns.put(key).value(value);
     if (opts.lease) await this.lease.grant();

@@ -144,6 +144,13 @@ export class MemoryClusterStore implements ClusterStore {
     this.backend.remove(key);
   }
 
+  async deleteIf(key: string, value: string): Promise<boolean> {
+    this.check();
+    if (this.backend.read(key)?.value !== value) return false;
+    this.backend.remove(key);
+    return true;
+  }
+
   async create(key: string, value: string, opts: { lease?: boolean } = {}): Promise<boolean> {
     this.check();
     if (this.backend.read(key)) return false;

@@ -68,6 +68,15 @@ export function clusterStoreCases(name: string, open: () => Promise<StoreHarness
     assert.equal((await b.get('ipam/n1/10.0.0.2'))?.value, 'ep-a');
   });
 
+  withStores('deleteIf removes a key only while it holds the given value', async ({ a, b }) => {
+    assert.equal(await a.create('ipam/n1/10.0.0.2', 'ep-a'), true);
+    assert.equal(await b.deleteIf('ipam/n1/10.0.0.2', 'ep-b'), false);
+    assert.equal((await a.get('ipam/n1/10.0.0.2'))?.value, 'ep-a');
+    assert.equal(await b.deleteIf('ipam/n1/10.0.0.2', 'ep-a'), true);
+    assert.equal(await a.get('ipam/n1/10.0.0.2'), undefined);
+    assert.equal(await a.deleteIf('ipam/n1/10.0.0.2', 'ep-a'), false);
+  });
+
   withStores('racing creates of the same keys never both win', async ({ a, b }) => {
     const keys = Array.from({ length: 20 }, (_, i) => `ipam/n1/10.0.0.${i + 2}`);
     const results = await Promise.all(keys.flatMap((k) => [a.create(k, 'a'), b.create(k, 'b')]));

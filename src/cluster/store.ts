@@ -45,6 +45,8 @@ export interface ClusterStore {
   put(key: string, value: string, opts?: { lease?: boolean }): Promise<void>;
   /** Removes key; a missing key is not an error. */
   delete(key: string): Promise<void>;
+  /** Removes key only while its value is `value` (atomic); false when absent or holding another value. */
+  deleteIf(key: string, value: string): Promise<boolean>;
   /** Creates key only if absent (atomic); false when it already exists. Used for address allocation. */
   create(key: string, value: string, opts?: { lease?: boolean }): Promise<boolean>;
   /** Events under prefix after `fromRevision` (exclusive), in order; resumes after reconnects. */

@@ -71,7 +71,7 @@ function makeLab(name: string, count: number): Lab {
     world: (argv, o) => cmd(['nsenter', `--net=/run/netns/${name}-world`, '--', ...argv], o),
     down() {
       downed ??= (async () => {
-        await cmd([REDES_BIN, 'lab', 'down', name], { timeoutMs: 90_000 });
+        await cmd([REDES_BIN, 'lab', 'down', name], { timeoutMs: 240_000 });
         await assertLabGone(name, count);
       })();
       return downed;

@@ -10,6 +10,8 @@
  *
  * Beware: changes are applied one at a time, in order, on one promise chain; each network's state
  * starts from what the kernel holds (`listPeers`), so a restart neither duplicates nor leaks entries.
+ * A network waiting for its pass is queued once: the events of a burst (60 containers starting over
+ * the cluster) cost one kernel update per pass, not one per event.
  */
 import type { ClusterStore, StoreWatch, WatchEvent } from '../../cluster/index.js';
 import { listPeers, programPeers, type OverlayPeer } from '../../kernel/index.js';
@@ -53,6 +55,8 @@ export class PeerWatch {
   /** networkId -> what the kernel holds for it (peerKey -> peer). */
   private readonly programmed = new Map<string, Map<string, OverlayPeer>>();
   private chain: Promise<void> = Promise.resolve();
+  /** Networks queued for programming and not started yet: a burst of events costs one pass. */
+  private readonly queued = new Set<string>();
   private handle: StoreWatch | undefined;
 
   constructor(private readonly deps: PeerWatchDeps) {}
@@ -131,8 +135,14 @@ export class PeerWatch {
   }
 
   private enqueue(networkId: string): void {
+    // A pass not started yet reads the records when it runs, so it covers this event too.
+    if (this.queued.has(networkId)) return;
+    this.queued.add(networkId);
     this.chain = this.chain
-      .then(() => this.program(networkId))
+      .then(() => {
+        this.queued.delete(networkId);
+        return this.program(networkId);
+      })
       .catch((e: unknown) => log.error({ err: e, network: networkId }, 'programming overlay peers failed'));
   }
 

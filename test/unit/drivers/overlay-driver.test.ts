@@ -130,7 +130,7 @@ test('60 concurrent allocations over 3 hosts: no address twice', async () => {
     return new OverlayDriver({ cluster: () => ({ store, advertiseAddress: `198.51.100.${10 + i}` }), instance: `x${i}`, dataDir: '/nonexistent' });
   });
   const net = overlayNet(drivers[0]!);
-  const got = await Promise.all(Array.from({ length: 60 }, (_, i) => drivers[i % 3]!.allocator.allocate(net, `ep${i}`.padEnd(64, '0'), {})));
+  const got = await Promise.all(Array.from({ length: 60 }, (_, i) => drivers[i % 3]!.allocator.allocate(net, `ep${String(i).padStart(2, '0')}`.padEnd(64, '0'), {})));
   const ips = got.map((g) => g.ipv4);
   assert.equal(new Set(ips).size, 60);
   assert.equal(backend.list(clusterKeys.ipamOf(NET_ID)).items.length, 60);

@@ -27,6 +27,7 @@ export {
   isRootNetns,
   netnsAdd,
   netnsDelete,
+  netnsDeleteMany,
   netnsExists,
   netnsId,
   netnsList,
@@ -34,6 +35,7 @@ export {
   nsenterArgv,
   pidInNetns,
   pidsInNetns,
+  pidsInNetnsAll,
   type NsId,
 } from './netns.js';
 export { nftApply, nftRulesetJson, nftTableJson } from './nft.js';

@@ -45,6 +45,8 @@ export async function mountsUnder(dir: string): Promise<string[]> {
 /**
  * Unmount everything at or below `dir`, deepest first; a busy mount is detached lazily
  * (`umount -l`). Repeats while stacked mounts uncover more, and throws listing what stays mounted.
+ * One `umount` takes many mount points (in order), so hundreds of container mounts cost a few
+ * spawns, not one each.
  */
 export async function unmountAllUnder(dir: string): Promise<void> {
   let last = '';
@@ -54,9 +56,19 @@ export async function unmountAllUnder(dir: string): Promise<void> {
     const key = points.join('\n');
     if (key === last) throw new Error(`unmount under "${dir}" failed: still mounted: ${points.join(', ')}`);
     last = key;
-    for (const p of points) {
-      const r = await run(['umount', p], { allowFailure: true });
-      if (r.code !== 0) await run(['umount', '-l', p], { allowFailure: true });
-    }
+    const failed = await umountBatch(points, []);
+    if (failed) await umountBatch(await mountsUnder(dir), ['-l']);
   }
+}
+
+const BATCH = 100;
+
+/** `umount [flags] p1 p2 ...` in batches, in the given order; true when any batch failed. */
+async function umountBatch(points: readonly string[], flags: readonly string[]): Promise<boolean> {
+  let failed = false;
+  for (let i = 0; i < points.length; i += BATCH) {
+    const r = await run(['umount', ...flags, '--', ...points.slice(i, i + BATCH)], { allowFailure: true });
+    if (r.code !== 0) failed = true;
+  }
+  return failed;
 }

@@ -10,6 +10,7 @@ import {
   isRootNetns,
   netnsAdd,
   netnsDelete,
+  netnsDeleteMany,
   netnsExists,
   netnsId,
   netnsList,
@@ -17,6 +18,7 @@ import {
   nsenterArgv,
   pidInNetns,
   pidsInNetns,
+  pidsInNetnsAll,
 } from './netns.js';
 
 const tmpName = (): string => `rtns${randomBytes(4).toString('hex')}`;
@@ -67,6 +69,24 @@ test('processes are found by the namespace they run in', async (t) => {
   assert.ok(await pidInNetns(pid, name));
   assert.deepEqual(await pidsInNetns(name), [pid]);
   assert.equal(await pidInNetns(process.pid, name), false);
+});
+
+test('many namespaces: processes found in one walk, then all deleted at once (a broken file too)', async (t) => {
+  const names = [tmpName(), tmpName(), tmpName()];
+  const broken = tmpName();
+  t.after(() => Promise.all([...names, broken].map((n) => netnsDelete(n))));
+  for (const n of names) await netnsAdd(n);
+  await run(['touch', netnsPath(broken)]);
+  const child = spawn('nsenter', nsenterArgv(names[1] as string, ['sleep', '30']).slice(1), { stdio: 'ignore' });
+  t.after(() => child.kill('SIGKILL'));
+  await new Promise((r) => child.once('spawn', r));
+  const pid = child.pid ?? 0;
+  for (let i = 0; i < 100 && !(await pidInNetns(pid, names[1] as string)); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(await pidsInNetnsAll([...names, broken]), [pid]);
+  child.kill('SIGKILL');
+  await netnsDeleteMany([...names, broken, tmpName()]);
+  const left = await netnsList();
+  for (const n of [...names, broken]) assert.equal(left.includes(n), false, `${n} left behind`);
 });
 
 test('isRootNetns agrees with PID 1 where readable, else with the fixed initial inode', async () => {

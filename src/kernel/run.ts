@@ -5,8 +5,14 @@
  * Beware: everything here runs in the calling process's network namespace. The daemon itself runs in
  * its sandbox host namespace, so plain `ip` / `nft` act there. To act in another namespace use
  * `ip -n NAME` or `nsenter --net=/run/netns/NAME` (not `ip netns exec`, which remounts /sys).
+ * At log level trace every program's wall time is logged (`spawned`, the first words of its argv):
+ * bench/scale-profile.ts reads them to see which step grows with the number of containers.
  */
 import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { logger } from '../util/index.js';
+
+const log = logger.child({ component: 'run' });
 
 export interface RunOptions {
   /** Written to the program's stdin, then stdin is closed. */
@@ -39,6 +45,7 @@ export class CommandError extends Error {
 export function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const [cmd, ...args] = argv;
   if (!cmd) throw new Error('run: empty argv');
+  const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -54,6 +61,7 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
     child.on('error', reject);
     child.stdin.on('error', () => undefined); // a program that exits early closes its stdin
     child.on('close', (code, signal) => {
+      if (log.isLevelEnabled('trace')) log.trace({ cmd: argv.slice(0, 6).join(' '), ms: Math.round((performance.now() - t0) * 10) / 10 }, 'spawned');
       const result: RunResult = {
         code: code ?? (signal ? 128 : 1),
         stdout: Buffer.concat(out).toString('utf8'),

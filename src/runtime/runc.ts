@@ -7,7 +7,7 @@
  * not `ip netns exec` (which remounts /sys). `--log /dev/null` keeps runc's error on stderr as one
  * plain line rather than logrus text.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { CommandError, pidStat, run } from '../kernel/index.js';
@@ -98,8 +98,12 @@ function signalDirectly(rc: Runc, id: string, signal: string | number): boolean 
   }
 }
 
-/** Kills what is left and forgets the container (cgroups included). Safe to repeat. */
+/**
+ * Kills what is left and forgets the container (cgroups included). Safe to repeat. A container
+ * without a state directory is one runc already forgot (the shim deletes it on exit): no runc run.
+ */
 export async function runcDelete(rc: Runc, id: string): Promise<void> {
+  if (/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id) && !existsSync(join(rc.root, id))) return;
   try {
     await run(argv(rc, 'delete', '--force', id), { timeoutMs: 10_000 });
   } catch (e) {

@@ -30,3 +30,13 @@ test('an endpoint delta adds and removes its elements only, and nft takes it ove
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual((JSON.parse(r.stdout) as { nftables: Array<{ set?: { elem?: unknown } }> }).nftables.find((o) => o.set)?.set?.elem, [{ concat: ['veth2222222', '02:42:0a:01:01:02'] }]);
 });
+
+test('a leave keeps what another endpoint on the same port still needs, and looks at no other port', () => {
+  const old = { port: 'veth3333333', mac: '02:42:0a:01:01:03', ipv4: '10.1.1.3' };
+  const now = { ...old, mac: '02:42:0a:01:01:09' }; // the same port re-keyed: a new MAC, the same address
+  const others = Array.from({ length: 1000 }, (_, i) => ({ port: `vethx${i}`, mac: '02:42:0a:01:01:03', ipv4: '10.1.1.3' }));
+  const del = renderL2Delta('redes', [now], [old], [...others, now]);
+  assert.match(del, /^delete element bridge redes l2mac \{ "veth3333333" \. 02:42:0a:01:01:03 \}$/m);
+  assert.doesNotMatch(del, /^delete element bridge redes (l2ports|l2ip4) /m);
+  assert.doesNotMatch(del, /vethx/);
+});

@@ -23,6 +23,7 @@
  * has no `icmpv6 taddr`: the target of a neighbour advertisement is matched as raw bits (`@th,64,128`)
  * in a `typeof` set whose elements are the addresses as 128-bit hex numbers.
  */
+import { compareElements } from './render-ports.js';
 
 export interface FirewallEndpoint {
   /** The bridge port: the host end of the container's veth. */
@@ -94,7 +95,7 @@ export function l2Elements(endpoints: readonly FirewallEndpoint[]): Map<string, 
       add('l2na6', `${p} . ${v6Hex(a)}`);
     }
   }
-  return new Map([...out].map(([k, v]) => [k, [...v].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))]));
+  return new Map([...out].map(([k, v]) => [k, [...v].sort(compareElements)]));
 }
 
 /** One endpoint's identity for deltas (its port is unique among live endpoints). */
@@ -130,7 +131,10 @@ export function renderL2Table(table: string, endpoints: readonly FirewallEndpoin
 /** Removes `removed`'s elements (unless `keep` still needs them) and adds `added`'s, in one transaction. */
 export function renderL2Delta(table: string, added: readonly FirewallEndpoint[], removed: readonly FirewallEndpoint[], keep: readonly FirewallEndpoint[]): string {
   const t = `${L2_FAMILY} ${table}`;
-  const still = l2Elements(keep);
+  // Every element is keyed by its port: only endpoints on a removed port can still need one. (Rendering
+  // all of `keep` made each join and leave cost O(endpoints), the whole run O(n²).)
+  const ports = new Set(removed.map((e) => e.port));
+  const still = l2Elements(removed.length ? keep.filter((e) => ports.has(e.port)) : []);
   const lines: string[] = [];
   for (const [set, items] of l2Elements(removed)) {
     const need = new Set(still.get(set) ?? []);

@@ -9,7 +9,7 @@
  * Beware: IPv4 only, like Docker's legacy links (they carry the endpoints' IPv4 addresses). A
  * `delete element` of a missing element fails the transaction: the manager then re-renders the table.
  */
-import type { FirewallProto } from './render-ports.js';
+import { compareElements, type FirewallProto } from './render-ports.js';
 
 export interface FirewallLink {
   /** The parent's (the container that has `--link`) IPv4 address. */
@@ -29,7 +29,7 @@ export function linkElement(l: FirewallLink): string {
 
 /** Elements of `links4`, sorted, without duplicates. */
 export function linkElements(links: readonly FirewallLink[]): string[] {
-  return [...new Set(links.map(linkElement))].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  return [...new Set(links.map(linkElement))].sort(compareElements);
 }
 
 /**
@@ -38,8 +38,9 @@ export function linkElements(links: readonly FirewallLink[]): string[] {
  */
 export function renderLinkDelta(table: string, added: readonly FirewallLink[], removed: readonly FirewallLink[], keep: readonly FirewallLink[]): string {
   const t = `inet ${table}`;
-  const need = new Set(linkElements(keep));
-  const gone = linkElements(removed).filter((e) => !need.has(e));
+  const removing = linkElements(removed);
+  const need = new Set(removing.length ? keep.map(linkElement) : []);
+  const gone = removing.filter((e) => !need.has(e));
   const add = linkElements(added);
   const lines: string[] = [];
   if (gone.length) lines.push(`delete element ${t} ${LINKS_SET} { ${gone.join(', ')} }`);

@@ -1,7 +1,8 @@
 /**
  * Benchmark: containers through the stock docker CLI (a process per command, as a user pays it) and
  * through the Engine API (the daemon's own cost): `docker run -d` until running on the default bridge
- * and on a user network, `docker run --rm busybox true` (the whole life of a container), network
+ * and on a user network, `docker run --rm busybox true` (the whole life of a container; also with
+ * `-p 18080:80`, the issue's row: a published port set up and torn down around it), network
  * connect + disconnect of a running container, and 100 containers on one network (does the 100th
  * cost more than the first?).
  *
@@ -45,16 +46,17 @@ async function runAndRemove(sb: Sandbox, rounds: number, net?: string): Promise<
   ];
 }
 
-async function runRmTrue(sb: Sandbox, rounds: number): Promise<Row> {
+/** `docker run --rm [ARGS] busybox true`, `rounds` times: the whole life of a container. */
+async function runRmTrue(sb: Sandbox, rounds: number, args: readonly string[] = []): Promise<Row> {
   const samples: number[] = [];
   for (let i = 0; i < WARMUP + rounds; i++) {
     const t = await time(async () => {
-      const r = await sb.docker(['run', '--rm', 'busybox', 'true']);
-      if (r.code !== 0) throw new Error(`docker run --rm busybox true exited ${r.code}`);
+      const r = await sb.docker(['run', '--rm', ...args, 'busybox', 'true']);
+      if (r.code !== 0) throw new Error(`docker run --rm ${args.join(' ')} busybox true exited ${r.code}: ${r.stderr}`);
     });
     if (i >= WARMUP) samples.push(t);
   }
-  return { op: 'cli run --rm true', samples };
+  return { op: `cli run --rm ${args.length ? `${args.join(' ')} ` : ''}true`, samples };
 }
 
 async function connectDisconnect(sb: Sandbox, rounds: number, net: string): Promise<Row[]> {
@@ -150,6 +152,7 @@ export async function main(n: number): Promise<Row[]> {
       ...(await runAndRemove(sb, n)),
       ...(await runAndRemove(sb, n, net)),
       await runRmTrue(sb, n),
+      await runRmTrue(sb, n, ['-p', '18080:80']),
       ...(await connectDisconnect(sb, n, 'benchnet2')),
       ...(await viaApi(sb, n)),
     ];

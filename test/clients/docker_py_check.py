@@ -53,7 +53,7 @@ def networks():
     state['srv'] = srv
     cli = client.containers.run('busybox', ['sleep', '300'], name=name('cli'), detach=True, network=name('net'))
     state['cli'] = cli
-    net.connect(srv, aliases=['dbalias', 'other'], ipv4_address='10.231.7.50')
+    net.connect(srv, aliases=['dbalias', 'other'], ipv4_address='10.231.7.50', driver_opt={'com.docker-py.setting': 'on'})
     srv.reload()
     ep = srv.attrs['NetworkSettings']['Networks'][name('net')]
     net.reload()
@@ -67,7 +67,7 @@ def networks():
     return {
         'subnet': got['IPAM']['Config'][0]['Subnet'], 'gateway': got['IPAM']['Config'][0].get('Gateway'),
         'labels': got['Labels'], 'driver': got['Driver'],
-        'aliases': ep.get('Aliases') or [], 'ip': ep.get('IPAddress'), 'ipam_ip': (ep.get('IPAMConfig') or {}).get('IPv4Address'),
+        'aliases': ep.get('Aliases') or [], 'driver_opts': ep.get('DriverOpts'), 'ip': ep.get('IPAddress'), 'ipam_ip': (ep.get('IPAMConfig') or {}).get('IPv4Address'),
         'members': members, 'alias_ping_code': code, 'alias_ping': ping_alias.strip().splitlines()[-1:] if ping_alias else [],
         'after_disconnect': after, 'listed_by_label': listed,
     }

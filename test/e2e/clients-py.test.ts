@@ -1,9 +1,10 @@
 // Debian's python3-docker (docker-py 5.0.3) against redesd, run inside the sandbox's host namespace:
-// test/clients/docker_py_check.py makes the calls (networks with aliases and a static address,
-// containers run/exec/logs/stop/remove, volumes and their prune, events with since/until, one-shot
-// and streamed stats, top, put/get_archive, container prune, logs follow, a random published port,
-// pause, diff, rename, update, df, docker-py's swarm teardown) and prints one JSON line per step;
-// this file asserts on those lines, so a failure names the step and the fact that broke.
+// test/clients/docker_py_check.py makes the calls (networks with aliases, a static address and
+// endpoint driver options, containers run/exec/logs/stop/remove, volumes (named, anonymous) and
+// their prune, events with since/until, one-shot and streamed stats, top, put/get_archive, container
+// prune, logs follow, a random published port, pause, diff, rename, update, df, docker-py's swarm
+// teardown) and prints one JSON line per step; this file asserts on those lines, so a failure names
+// the step and the fact that broke.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -47,7 +48,7 @@ test('docker-py reaches the daemon at API 1.50 and every step ran', () => {
 test('networks: create with IPAM and labels, connect with aliases and a static address, alias resolves, disconnect', () => {
   const n = facts('networks');
   assert.deepEqual([n.subnet, n.gateway, n.driver, n.labels], ['10.231.7.0/24', '10.231.7.1', 'bridge', { dpy: '1' }]);
-  assert.deepEqual([n.ip, n.ipam_ip], ['10.231.7.50', '10.231.7.50']);
+  assert.deepEqual([n.ip, n.ipam_ip, n.driver_opts], ['10.231.7.50', '10.231.7.50', { 'com.docker-py.setting': 'on' }]);
   assert.ok((n.aliases as string[]).includes('dbalias') && (n.aliases as string[]).includes('other'), String(n.aliases));
   assert.deepEqual(n.members, ['dpy-cli', 'dpy-srv']);
   assert.equal(n.alias_ping_code, 0, String(n.alias_ping));

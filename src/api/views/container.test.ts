@@ -96,7 +96,7 @@ test('inspect of a container on the default bridge fills the legacy top-level ad
 });
 
 test('inspect of a container on a user network leaves the legacy fields empty and shows DNS names', () => {
-  const ep = endpoint({ networkId: userNet.id, networkName: 'web', ipv4Address: '10.1.0.5', ipv4PrefixLen: 24, ipv4Gateway: '10.1.0.1', aliases: ['db'], dnsNames: ['web', 'db', ID.slice(0, 12)], ipamConfig: { ipv4Address: '10.1.0.5' } });
+  const ep = endpoint({ networkId: userNet.id, networkName: 'web', ipv4Address: '10.1.0.5', ipv4PrefixLen: 24, ipv4Gateway: '10.1.0.1', aliases: ['db'], dnsNames: ['web', 'db', ID.slice(0, 12)], ipamConfig: { ipv4Address: '10.1.0.5' }, driverOpts: { 'com.docker-py.setting': 'on' } });
   const v = containerInspectView(record({ networkMode: 'web', endpoints: { web: ep } }), nets, { execIds: ['x'] });
   const ns = at(v, 'NetworkSettings');
   assert.equal(at(ns, 'IPAddress'), '');
@@ -104,6 +104,7 @@ test('inspect of a container on a user network leaves the legacy fields empty an
   assert.equal(at(ns, 'Networks.web.IPAddress'), '10.1.0.5');
   assert.deepEqual(at(ns, 'Networks.web.IPAMConfig'), { IPv4Address: '10.1.0.5' });
   assert.deepEqual(at(ns, 'Networks.web.Aliases'), ['db']);
+  assert.deepEqual(at(ns, 'Networks.web.DriverOpts'), { 'com.docker-py.setting': 'on' });
   assert.deepEqual(at(ns, 'Networks.web.DNSNames'), ['web', 'db', ID.slice(0, 12)]);
   assert.deepEqual(at(v, 'ExecIDs'), ['x']);
 });

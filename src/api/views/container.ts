@@ -186,7 +186,7 @@ export function endpointSettingsView(ep: EndpointRecord): Record<string, unknown
     Links: orNull(ep.links),
     Aliases: orNull(ep.aliases),
     MacAddress: ep.macAddress,
-    DriverOpts: null,
+    DriverOpts: ep.driverOpts && Object.keys(ep.driverOpts).length ? ep.driverOpts : null,
     GwPriority: 0,
     NetworkID: ep.networkId,
     EndpointID: ep.endpointId,

@@ -24,6 +24,8 @@ export interface EndpointRequest {
   aliases: string[];
   links: string[];
   macAddress?: string;
+  /** EndpointSettings.DriverOpts (create-fields.ts says which keys are accepted). */
+  driverOpts?: Record<string, string>;
 }
 
 type Obj = Record<string, unknown>;
@@ -46,6 +48,7 @@ export function parseEndpointRequest(v: unknown, network = ''): EndpointRequest 
   const r: EndpointRequest = { aliases: strList(o.Aliases, 'Aliases'), links: strList(o.Links, 'Links') };
   if (typeof ipam.IPv4Address === 'string' && ipam.IPv4Address) r.ipv4Address = ipam.IPv4Address;
   if (typeof ipam.IPv6Address === 'string' && ipam.IPv6Address) r.ipv6Address = ipam.IPv6Address;
+  if (isObj(o.DriverOpts) && Object.keys(o.DriverOpts).length) r.driverOpts = { ...(o.DriverOpts as Record<string, string>) };
   if (typeof o.MacAddress === 'string' && o.MacAddress) r.macAddress = o.MacAddress.toLowerCase();
   if (r.macAddress && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(r.macAddress)) {
     throw invalidParameter('container.mac', `invalid MAC address: ${r.macAddress}`);

@@ -103,6 +103,7 @@ export class ContainerNetworking {
       ipamConfig: { ...(req.ipv4Address ? { ipv4Address: req.ipv4Address } : {}), ...(req.ipv6Address ? { ipv6Address: req.ipv6Address } : {}) },
       aliases: req.aliases,
       links: req.links,
+      ...(req.driverOpts ? { driverOpts: req.driverOpts } : {}),
       ...(req.macAddress ? { requestedMac: req.macAddress } : {}),
       ...UNPLUGGED,
       macAddress: req.macAddress ?? '',

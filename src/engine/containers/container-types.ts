@@ -15,6 +15,8 @@ export interface EndpointRecord {
   /** Requested by the user (`--ip`, `--ip6`, `--mac-address`, `--alias`). */
   ipamConfig: { ipv4Address?: string; ipv6Address?: string };
   aliases: string[];
+  /** EndpointSettings.DriverOpts as given (inspect shows them; null when none). */
+  driverOpts?: Record<string, string>;
   /** Legacy links given on this network, "name:alias". */
   links: string[];
   macAddress: string;

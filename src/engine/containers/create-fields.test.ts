@@ -80,3 +80,11 @@ test('an unknown field is refused when set, ignored when zero', () => {
 test('output fields of an endpoint are ignored on input', () => {
   checkEndpointFields({ IPAddress: '10.0.0.9', EndpointID: 'abc', Gateway: '10.0.0.1' }, 'n1');
 });
+
+test("endpoint DriverOpts are kept, except Docker's own com.docker.network.endpoint.* options, refused by name", () => {
+  checkEndpointFields({ DriverOpts: { 'com.docker-py.setting': 'on' } }, 'n1');
+  assert.throws(
+    () => checkEndpointFields({ DriverOpts: { a: 'b', 'com.docker.network.endpoint.sysctls': 'net.ipv4.conf.IFNAME.forwarding=1' } }, 'n1'),
+    /EndpointsConfig\["n1"\]\.DriverOpts is not supported by this engine: the endpoint driver option "com\.docker\.network\.endpoint\.sysctls" is not supported/,
+  );
+});

@@ -43,6 +43,16 @@ function oneOf(values: readonly string[], what: string): (v: unknown) => string 
   return (v) => (typeof v === 'string' && (v === '' || values.includes(v)) ? undefined : `${what} ${JSON.stringify(v)} is not supported (supported: ${values.join(', ')})`);
 }
 
+/**
+ * Endpoint driver options: free keys are kept and shown (Docker passes them to the driver, whose
+ * bridge ignores what it does not know); Docker's own `com.docker.network.endpoint.*` options
+ * (sysctls, ifname) change the interface and are refused by name.
+ */
+function endpointDriverOpts(v: unknown): string | undefined {
+  const own = Object.keys((v ?? {}) as object).find((k) => k.startsWith('com.docker.network.endpoint.'));
+  return own ? `the endpoint driver option ${JSON.stringify(own)} is not supported` : undefined;
+}
+
 /** `Config` (Docker's ContainerConfig): the top level of the create body. */
 export const CONFIG_FIELDS: Record<string, FieldRule> = {
   Hostname: h('the container\'s UTS hostname, /etc/hostname and /etc/hosts'),
@@ -159,7 +169,7 @@ export const ENDPOINT_FIELDS: Record<string, FieldRule> = {
   Links: h('legacy links on a user network'),
   MacAddress: h('the endpoint\'s MAC'),
   Aliases: h('names in the embedded DNS'),
-  DriverOpts: refused('endpoint driver options are not supported'),
+  DriverOpts: h('kept with the endpoint and shown by inspect; the bridge driver ignores keys it does not know, as Docker\'s does', { accepts: endpointDriverOpts }),
   GwPriority: refused('gateway priorities are not supported'),
   NetworkID: output(),
   EndpointID: output(),

@@ -85,3 +85,15 @@ test('--host-gateway-ip: one IPv4 and one IPv6 at most, dockerd\'s texts', () =>
   assert.throws(() => parseDaemonOptions(['--host-gateway-ip', 'gw.example']), /invalid argument "gw.example" for "--host-gateway-ip" flag/);
   assert.match(DAEMON_USAGE, /--host-gateway-ip IP/);
 });
+
+test('--log-driver and --log-opt give the containers\' defaults, checked as a LogConfig', () => {
+  const o = parseDaemonOptions(['--log-opt', 'max-size=10m', '--log-opt', 'max-file=3']);
+  assert.ok(o !== 'help');
+  assert.deepEqual(o.logDefaults, { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } });
+  const n = parseDaemonOptions(['--log-driver', 'none']);
+  assert.ok(n !== 'help');
+  assert.deepEqual(n.logDefaults, { Type: 'none', Config: {} });
+  assert.throws(() => parseDaemonOptions(['--log-opt', 'foo=1']), /unknown log opt 'foo' for json-file log driver/);
+  assert.throws(() => parseDaemonOptions(['--log-opt', 'max-size=abc']), /invalid size: 'abc'/);
+  assert.throws(() => parseDaemonOptions(['--log-opt', 'nokey']), /want KEY=VALUE/);
+});

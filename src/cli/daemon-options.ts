@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { logLimits, validateLogConfig, type LogConfig } from '../engine/index.js';
 import { parseAddressPoolFlags, parsePrefix, formatNetwork, formatAddress, type PoolSpec } from '../ipam/index.js';
 
 export interface DaemonOptions {
@@ -43,6 +44,8 @@ export interface DaemonOptions {
   hostname?: string;
   /** What `host-gateway` in `--add-host` stands for (--host-gateway-ip, at most one per family); default: the default bridge's gateways. */
   hostGatewayIps?: string[];
+  /** --log-driver and --log-opt: every container's log settings unless it gives its own. */
+  logDefaults: LogConfig;
   /** An existing etcd cluster to use as the cluster store (--cluster-store etcd://...). */
   clusterStore?: ClusterStoreOption;
 }
@@ -95,6 +98,9 @@ Options:
       --registry-certs-dir DIR        Per-registry certificates, certs.d layout (default /etc/docker/certs.d)
       --registry-uplink SOCKET        Open registry connections through this unix-socket CONNECT proxy
       --log-level LEVEL               debug, info, warn, error, fatal (default info)
+      --log-driver NAME               Containers' default log driver: json-file, local or none (default json-file)
+      --log-opt KEY=VALUE             Default log options, e.g. max-size=10m, max-file=3 (repeatable; json-file
+                                      without max-size rotates at 20MB x 5 files)
   -D, --debug                         Same as --log-level debug
       --allow-root-netns              Allow running in the machine's root network namespace
   -h, --help                          Print this help
@@ -154,6 +160,8 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
       'insecure-registry': { type: 'string', multiple: true },
       'registry-certs-dir': { type: 'string' },
       'registry-uplink': { type: 'string' },
+      'log-driver': { type: 'string' },
+      'log-opt': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -193,7 +201,9 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
   }
   const hostGatewayIps = parseHostGatewayIps(values['host-gateway-ip'] ?? []);
   const clusterStore = parseClusterStore(values['cluster-store'], values['cluster-advertise'], values['cluster-store-opt'] ?? []);
+  const logDefaults = parseLogFlags(values['log-driver'], values['log-opt'] ?? []);
   return {
+    logDefaults,
     ...(world ? { auditWorldNetns: world } : {}),
     ...(values.hostname ? { hostname: values.hostname } : {}),
     ...(clusterStore ? { clusterStore } : {}),
@@ -232,6 +242,24 @@ export function parseHostGatewayIps(values: readonly string[]): string[] {
     seen.add(family);
     return family === 4 ? v : formatAddress(6, parsePrefix(`${v}/128`).addr);
   });
+}
+
+/** --log-driver and --log-opt, checked as a container's LogConfig would be. */
+function parseLogFlags(driver: string | undefined, opts: readonly string[]): LogConfig {
+  const Config: Record<string, string> = {};
+  for (const o of opts) {
+    const eq = o.indexOf('=');
+    if (eq <= 0) throw new Error(`invalid --log-opt ${JSON.stringify(o)}: want KEY=VALUE`);
+    Config[o.slice(0, eq)] = o.slice(eq + 1);
+  }
+  const cfg = { Type: driver || 'json-file', Config };
+  try {
+    validateLogConfig(cfg);
+    logLimits(cfg);
+  } catch (e) {
+    throw new Error(`invalid log settings (--log-driver, --log-opt): ${(e as Error).message}`);
+  }
+  return cfg;
 }
 
 interface TlsFlags {

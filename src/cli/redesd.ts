@@ -141,6 +141,7 @@ async function main(argv: string[]): Promise<number> {
       }),
     ],
     removeLink: (name) => sd.links.removeLink(name),
+    logDefaults: opts.logDefaults,
     store,
     networks,
     networking,
@@ -174,6 +175,7 @@ async function main(argv: string[]): Promise<number> {
     hostname: cluster.hostname,
     swarm: () => cluster.swarm.info(),
     securityOptions: securityOptionsInfo(readHostLimits(opts.prefix)),
+    loggingDriver: opts.logDefaults.Type,
   });
   swarmRoutes(router, { swarm: cluster.swarm });
   networkRoutes(router, { networks, containersOf: (id) => containersOf(ctl, id), peersOf: (id) => overlay.peers(id), onEvent: (action, id, attrs) => bus.emit('network', action, id, attrs) });

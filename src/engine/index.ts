@@ -7,6 +7,7 @@ export { NetworkController, toDriverNetwork, type NetworkControllerDeps, type Ip
 export type { NetworkRecord, IpamPoolRecord, NetworkCreateRequest } from './networks/index.js';
 export { ContainerController, ContainerNetworking, type ContainerControllerDeps, type ImageLookup } from './containers/index.js';
 export type { ContainerHooks, EtcContributions } from './containers/index.js';
+export { logLimits, validateLogConfig, type LogConfig } from './containers/log-config.js';
 export type * from './containers/container-types.js';
 export { installPortPublishing, PortPublishing, type PortMapView } from './ports/index.js';
 export { createServiceDiscovery, type ServiceDiscovery } from './discovery/index.js';

@@ -12,7 +12,7 @@
  */
 import type { FirewallPort } from '../firewall/index.js';
 import type { ReservedPort } from '../kernel/index.js';
-import type { ExitStatus } from '../runtime/index.js';
+import type { ExitStatus, LogLimits } from '../runtime/index.js';
 
 /** Network namespaces of containers (one per container with a namespace of its own). */
 export interface ContainerNetnsOps {
@@ -53,6 +53,10 @@ export interface ProcessSpec {
   stateDir: string;
   tty: boolean;
   openStdin: boolean;
+  /** Rotated log files, or no log (driver none). */
+  log: LogLimits;
+  /** The container's cgroup, whose OOM kills the shim records at the exit. */
+  cgroupPath: string;
 }
 
 /** Container processes: rootfs mounts, and runc through the shim (the shim, not the daemon, holds the process). */

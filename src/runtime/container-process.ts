@@ -9,10 +9,10 @@
  * Beware: the daemon cannot waitpid() the init (it is the shim's child); the `exit` file is the
  * only record of the exit code.
  */
-import { mkdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
-import { CommandError, run } from '../kernel/index.js';
+import { CGROUP_ROOT, CommandError, run } from '../kernel/index.js';
 import { conflict, internal, invalidParameter } from '../util/index.js';
 import { runcDelete, runcKill, runcStart, type Runc } from './runc.js';
 import { shimBinary } from './shim-binary.js';
@@ -32,6 +32,18 @@ export interface ContainerProcessOptions {
   /** Give the container a stdin that attachers can write to (`docker run -i`). */
   openStdin: boolean;
   runcPath?: string;
+  /** Where the output goes: rotated log files (json-file's max-size/max-file), or nowhere (driver none). */
+  log?: LogLimits;
+  /** The container's cgroup (`/<prefix>/<id>`): its memory controller's OOM-kill count is recorded at the exit. */
+  cgroupPath?: string;
+}
+
+/** A log kept in files of at most `maxSize` bytes (0: one file that grows), `maxFile` of them. */
+export type LogLimits = { keep: true; maxSize: number; maxFile: number } | { keep: false };
+
+/** The memory controller's directory of a cgroup: the v1 hierarchy when mounted, else the unified one. */
+function memoryCgroupDir(path: string): string {
+  return existsSync(`${CGROUP_ROOT}/memory`) ? `${CGROUP_ROOT}/memory${path}` : `${CGROUP_ROOT}${path}`;
 }
 
 const runcOf = (o: { runcRoot: string; runcPath?: string }): Runc => ({ root: o.runcRoot, bin: o.runcPath });
@@ -64,6 +76,9 @@ export async function createContainer(opts: ContainerProcessOptions): Promise<{ 
   argv.push('--root', resolve(opts.runcRoot), '--runc', opts.runcPath ?? 'runc');
   if (opts.tty) argv.push('--tty');
   if (opts.openStdin) argv.push('--stdin');
+  if (opts.log?.keep === false) argv.push('--no-log');
+  else if (opts.log) argv.push('--log-max-size', String(opts.log.maxSize), '--log-max-file', String(opts.log.maxFile));
+  if (opts.cgroupPath) argv.push('--oom-cgroup', memoryCgroupDir(opts.cgroupPath));
   let stdout: string;
   try {
     ({ stdout } = await run(argv, { timeoutMs: 60_000 }));

@@ -15,6 +15,7 @@ export {
   startCreated,
   waitExit,
   type ContainerProcessOptions,
+  type LogLimits,
 } from './container-process.js';
 export { execProcess, type ExecOptions, type ExecProcess } from './exec.js';
 export { readHostLimits, securityOptionsInfo, type HostLimits } from './host-limits.js';

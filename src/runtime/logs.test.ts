@@ -2,12 +2,12 @@
 // cwd is the directory stands in for a live shim (that is how shimPid recognises one).
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isRunning, waitExit } from './container-process.js';
-import { readLogs, type LogEntry, type ReadLogsOptions } from './logs.js';
+import { LogFile, readLogs, type LogEntry, type ReadLogsOptions } from './logs.js';
 import { encodeFrame, FrameType } from './shim-protocol.js';
 
 const T0 = 1_700_000_000_000_000_000n;
@@ -98,4 +98,56 @@ test('waitExit sees an exit written later, and reports a vanished shim as lost',
   shim.kill('SIGKILL');
   const status = await lost;
   assert.deepEqual([status.exitCode, status.lost], [255, true]);
+});
+
+/** Starts a new `log` as the shim does when it rotates: log.(n-1) → log.n ... log → log.1, then a segment frame. */
+function rotate(dir: string, files: number): void {
+  for (let i = files - 1; i >= 1; i--) {
+    try {
+      renameSync(join(dir, i === 1 ? 'log' : `log.${i - 1}`), join(dir, `log.${i}`));
+    } catch {
+      // not rotated that often yet
+    }
+  }
+  const base = ['log.1'].map((n) => statSync(join(dir, n)).size)[0] ?? 0;
+  const prev = readFileSync(join(dir, 'log.1'));
+  const prevBase = prev.readUInt8(0) === FrameType.segment ? Number(prev.readBigUInt64LE(8)) : 0;
+  writeFileSync(join(dir, 'log'), encodeFrame(FrameType.segment, BigInt(prevBase + base)));
+}
+
+test('rotated files are read oldest first, a line cut by a rotation is joined, offsets count over all files', async (t) => {
+  const dir = stateDir(t);
+  append(dir, 'stdout', T0, '0\n1');
+  rotate(dir, 3);
+  append(dir, 'stdout', T0 + 1n, '\n2\n');
+  rotate(dir, 3);
+  append(dir, 'stdout', T0 + 2n, '3\n');
+  assert.deepEqual((await read(dir)).map(([, l]) => l), ['0\n', '1\n', '2\n', '3\n']);
+  assert.deepEqual((await read(dir, { tail: 2 })).map(([, l]) => l), ['2\n', '3\n']);
+  const file = await LogFile.open(dir);
+  const offsets: number[] = [];
+  for (let f = await file.read(); f.length > 0; f = await file.read()) offsets.push(...f.filter((x) => x.type === FrameType.stdout).map((x) => x.offset));
+  await file.close();
+  const sizes = ['log.2', 'log.1'].map((n) => statSync(join(dir, n)).size);
+  assert.deepEqual(offsets, [0, (sizes[0] as number) + 16, (sizes[0] as number) + (sizes[1] as number) + 16]);
+});
+
+test('follow goes on into the new file after a rotation', async (t) => {
+  const dir = stateDir(t);
+  const shim = fakeShim(dir, t);
+  append(dir, 'stdout', T0, 'before\n');
+  const got: string[] = [];
+  const done = (async () => {
+    for await (const e of readLogs(dir, { follow: true })) {
+      got.push(e.data.toString());
+      if (got.length === 3) break;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 100));
+  append(dir, 'stdout', T0 + 1n, 'old file\n');
+  rotate(dir, 2);
+  append(dir, 'stdout', T0 + 2n, 'new file\n');
+  await done;
+  shim.kill('SIGKILL');
+  assert.deepEqual(got, ['before\n', 'old file\n', 'new file\n']);
 });

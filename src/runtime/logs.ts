@@ -5,14 +5,17 @@
  *
  * Use: `for await (const e of readLogs(stateDir, { follow: true, tail: 10 })) …`; stop early with
  * `break` or an AbortSignal.
+ * The log may be several files (`log.N` oldest ... `log.1`, `log`, rotated by the shim as
+ * json-file's max-size/max-file): they are read in order, and `-f` follows into each new file.
  * Beware: like Docker's json-file driver, a line without its newline is held until the newline
  * comes (or the run ends), and `tail` counts lines of both streams before the stream filter and
- * before `since`. `tail` reads the whole file once (no index).
+ * before `since`. `tail` reads the files once (no index). A reader too slow for the rotation loses
+ * the files removed before it opened them (as with Docker).
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FrameParser, streamOf, type Frame, type Stream } from './shim-protocol.js';
+import { FrameParser, FrameType, HEADER_BYTES, streamOf, type Frame, type Stream } from './shim-protocol.js';
 import { exitStatus, formatNs, shimPid, StateFile } from './state-files.js';
 
 export interface LogEntry {
@@ -36,41 +39,114 @@ export interface ReadLogsOptions {
   signal?: AbortSignal;
 }
 
-/** Reads frames appended to the log file, from where the last call stopped. */
-export class LogFile {
-  private readonly parser = new FrameParser();
-  private position = 0;
+/** One file of the log: where its first byte sits in the whole log, and how far it was read. */
+interface Segment {
+  fh: FileHandle;
+  ino: number;
+  base: number;
+  parser: FrameParser;
+  position: number;
+}
 
-  private constructor(private readonly fh: FileHandle | null) {}
+const LOG_NAME = /^log(?:\.(\d+))?$/;
+
+/**
+ * Reads the frames of a container's log in order across its files (`log.N` ... `log.1`, `log`, as
+ * the shim rotates them), from where the last call stopped; follows the shim to each new file.
+ */
+export class LogFile {
+  private readonly segments: Segment[] = [];
+  private current = 0;
+
+  private constructor(private readonly dir: string) {}
 
   static async open(stateDir: string): Promise<LogFile> {
+    const file = new LogFile(stateDir);
+    await file.discover();
+    return file;
+  }
+
+  /** Opens the files not seen yet that come after the ones held (all of them the first time). */
+  private async discover(): Promise<boolean> {
+    let names: string[];
     try {
-      return new LogFile(await open(join(stateDir, StateFile.log), 'r'));
+      names = (await readdir(this.dir)).filter((n) => LOG_NAME.test(n));
     } catch {
-      return new LogFile(null); // never started: an empty log
+      return false; // never started: an empty log
     }
+    // Only files still held: a file closed and deleted may lend its inode number to a new one.
+    const known = new Set(this.segments.slice(this.current).map((s) => s.ino));
+    const after = this.segments.at(-1)?.base ?? -1;
+    const found: Array<Segment & { rank: number }> = [];
+    for (const name of names) {
+      const fh = await open(join(this.dir, name), 'r').catch(() => null);
+      if (!fh) continue; // rotated away meanwhile
+      const { ino } = await fh.stat();
+      const head = Buffer.alloc(HEADER_BYTES);
+      const { bytesRead } = await fh.read(head, 0, HEADER_BYTES, 0);
+      // A file the shim began holds its place first; a file of an older shim starts the log.
+      const base = bytesRead === HEADER_BYTES && head.readUInt8(0) === FrameType.segment ? Number(head.readBigUInt64LE(8)) : 0;
+      if (known.has(ino) || base <= after) {
+        await fh.close();
+        continue;
+      }
+      known.add(ino);
+      found.push({ fh, ino, base, parser: new FrameParser(), position: 0, rank: -Number(LOG_NAME.exec(name)?.[1] ?? 0) });
+    }
+    found.sort((a, b) => a.base - b.base || a.rank - b.rank);
+    for (const { rank: _rank, ...seg } of found) this.segments.push(seg);
+    return found.length > 0;
   }
 
   /** Offset just past the last complete frame read (what the shim calls a frame's log offset). */
   get offset(): bigint {
-    return BigInt(this.parser.consumed);
+    const seg = this.segments[this.current];
+    return seg ? BigInt(seg.base + seg.parser.consumed) : 0n;
   }
 
-  /** The next complete frames, up to about 256 KiB of them; [] at the end of the file (for now). */
+  /** The next complete frames, up to about 256 KiB of them; [] at the end of the log (for now). */
   async read(): Promise<Frame[]> {
-    if (!this.fh) return [];
+    let rotated = false;
     for (;;) {
+      const seg = this.segments[this.current];
+      if (!seg) {
+        if (!(await this.discover())) return [];
+        continue;
+      }
       const buf = Buffer.allocUnsafe(256 * 1024); // fresh each time: frames and the parser keep slices of it
-      const { bytesRead } = await this.fh.read(buf, 0, buf.length, this.position);
-      if (bytesRead === 0) return [];
-      this.position += bytesRead;
-      const frames = this.parser.push(buf.subarray(0, bytesRead));
-      if (frames.length > 0) return frames; // else: one frame larger than the buffer, read on
+      const { bytesRead } = await seg.fh.read(buf, 0, buf.length, seg.position);
+      if (bytesRead > 0) {
+        seg.position += bytesRead;
+        const frames = seg.parser.push(buf.subarray(0, bytesRead));
+        if (frames.length === 0) continue; // one frame larger than the buffer: read on
+        for (const f of frames) f.offset += seg.base;
+        return frames;
+      }
+      if (this.current < this.segments.length - 1) {
+        await seg.fh.close();
+        this.current++;
+        continue;
+      }
+      // The end of the newest file held: has the shim moved on to a new `log`? Read the old one
+      // once more after seeing it (the shim wrote its last frames before renaming it).
+      if (!rotated && (await this.moved(seg))) {
+        rotated = true;
+        continue;
+      }
+      if (!rotated || !(await this.discover())) return [];
+    }
+  }
+
+  private async moved(seg: Segment): Promise<boolean> {
+    try {
+      return (await stat(join(this.dir, StateFile.log))).ino !== seg.ino;
+    } catch {
+      return true; // renamed, the new one not there yet
     }
   }
 
   async close(): Promise<void> {
-    await this.fh?.close();
+    for (const seg of this.segments.slice(this.current)) await seg.fh.close();
   }
 }
 

@@ -23,6 +23,8 @@ export const FrameType = {
   started: 7,
   error: 8,
   hello: 9,
+  /** Log files only: the first frame of a file the shim began (arg = its first byte's offset in the whole log). */
+  segment: 10,
 } as const;
 
 export type Stream = 'stdout' | 'stderr';

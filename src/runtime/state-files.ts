@@ -6,7 +6,8 @@
  *   init.pid     pid of the container's init (written by runc)
  *   attach.sock  the shim's socket while it runs (attach, stdin, resize)
  *   log          output frames of every run, appended (see shim-protocol.ts)
- *   exit         {"exitCode":N,"finishedAtNs":"…"}, renamed into place once the run is over and
+ *   log.1 ...    older log files, when the log rotates (see logs.ts)
+ *   exit         {"exitCode":N,"finishedAtNs":"…","oomKilled":B}, renamed into place once the run is over and
  *                runc's state is deleted: its presence means "exited"
  *
  * Races: `exit` is written last (after the output is drained and `runc delete`), so a reader who
@@ -32,6 +33,8 @@ export interface ExitStatus {
   finishedAtNs: bigint;
   /** True when the shim vanished without recording the exit (killed, or the machine rebooted). */
   lost?: boolean;
+  /** The memory cgroup's oom_kill counter was above 0 at the exit (absent: the shim was not asked). */
+  oomKilled?: boolean;
 }
 
 /** Formats epoch nanoseconds as Docker does: `2026-11-27T22:53:28.123456789Z`. */
@@ -49,9 +52,10 @@ export function exitStatus(stateDir: string): ExitStatus | null {
   } catch {
     return null;
   }
-  const parsed = JSON.parse(text) as { exitCode: number; finishedAtNs: string };
+  const parsed = JSON.parse(text) as { exitCode: number; finishedAtNs: string; oomKilled?: boolean };
   const finishedAtNs = BigInt(parsed.finishedAtNs);
-  return { exitCode: parsed.exitCode, finishedAtNs, finishedAt: formatNs(finishedAtNs) };
+  const oom = typeof parsed.oomKilled === 'boolean' ? { oomKilled: parsed.oomKilled } : {};
+  return { exitCode: parsed.exitCode, finishedAtNs, finishedAt: formatNs(finishedAtNs), ...oom };
 }
 
 function readPid(stateDir: string, name: string): number | null {

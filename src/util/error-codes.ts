@@ -95,6 +95,12 @@ export const ERROR_CODES = {
   'container.join_not_running': { kind: 'conflict' },
   'container.link': { kind: 'invalid-parameter' },
   'container.mac': { kind: 'invalid-parameter' },
+  'container.log_config': { kind: 'invalid-parameter' }, // daemon/logger: ValidateLogOpts and the drivers' validators
+  'container.log_init': { kind: 'invalid-parameter' }, // values read when the log starts (jsonfilelog.New, local newConfig)
+  'container.logs_unsupported': {
+    kind: 'not-implemented',
+    docker: 'configured logging driver does not support reading', // daemon/logger: ErrReadLogsNotSupported
+  },
   'container.name': {
     kind: 'invalid-parameter',
     docker: 'Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed', // daemon/names.go

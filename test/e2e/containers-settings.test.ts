@@ -36,12 +36,21 @@ test('memory, swap, CPU, cpuset and pids limits are in the cgroups and enforced'
   assert.match(fork.stdout + fork.stderr, /can't fork|Resource temporarily unavailable/);
 });
 
-test('a process writing past -m is killed by the OOM killer and OOMKilled is set', async () => {
+test('a process writing past -m is killed by the OOM killer: OOMKilled, exit 137, the oom event then die', async () => {
+  const t0 = Math.floor(Date.now() / 1000) - 1;
+  // tail holds a line that never ends: 64 MB in a container limited to 8 MB; sh exits with tail's 128+9.
   const r = await sb.docker(['run', '--name', 'oom', '-m', '8m', '--memory-swap', '8m', 'busybox', 'sh', '-c', 'head -c 64m /dev/zero | tail > /dev/null'], { ...T, allowFail: true });
-  assert.notEqual(r.code, 0);
+  assert.equal(r.code, 137);
   const c = await inspectContainer(sb, 'oom');
-  assert.equal((c.State as unknown as { OOMKilled: boolean }).OOMKilled, true);
-  await sb.docker(['rm', 'oom']);
+  const st = c.State as unknown as { OOMKilled: boolean; ExitCode: number };
+  assert.deepEqual([st.OOMKilled, st.ExitCode], [true, 137]);
+  const ev = await sb.docker(['events', '--since', String(t0), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'container=oom', '--format', '{{.Action}}']);
+  const actions = lines(ev.stdout).filter((a) => a === 'oom' || a.startsWith('die'));
+  assert.deepEqual(actions, ['oom', 'die']);
+  // A container that stays within its limit is not marked.
+  await sb.docker(['run', '--name', 'fits', '-m', '8m', 'busybox', 'sh', '-c', 'head -c 1m /dev/zero | tail > /dev/null']);
+  assert.equal((await sb.docker(['inspect', '-f', '{{.State.OOMKilled}}', 'fits'])).stdout.trim(), 'false');
+  await sb.docker(['rm', 'oom', 'fits']);
 });
 
 test('docker update writes the new limits to the running container\'s cgroups', async () => {

@@ -21,6 +21,8 @@ export interface SystemDeps {
   swarm?: () => Promise<Record<string, unknown>>;
   /** `docker info`'s SecurityOptions: only what is active (seccomp, AppArmor). */
   securityOptions?: string[];
+  /** The daemon's --log-driver (default json-file). */
+  loggingDriver?: string;
 }
 
 const goArch = (): string => ({ x64: 'amd64', arm64: 'arm64', ia32: '386' })[arch()] ?? arch();
@@ -77,7 +79,7 @@ export function systemRoutes(router: Router, deps: SystemDeps): void {
       Images: c.images,
       Driver: 'overlay2',
       DriverStatus: [['Backing Filesystem', 'overlayfs']],
-      Plugins: { Volume: [], Network: ['bridge', 'host', 'macvlan', 'null'], Authorization: null, Log: ['json-file'] },
+      Plugins: { Volume: [], Network: ['bridge', 'host', 'macvlan', 'null'], Authorization: null, Log: ['json-file', 'local'] },
       MemoryLimit: true,
       SwapLimit: false,
       CpuCfsPeriod: true,
@@ -93,7 +95,7 @@ export function systemRoutes(router: Router, deps: SystemDeps): void {
       OomKillDisable: false,
       NGoroutines: 0,
       SystemTime: new Date().toISOString(),
-      LoggingDriver: 'json-file',
+      LoggingDriver: deps.loggingDriver ?? 'json-file',
       CgroupDriver: 'cgroupfs',
       CgroupVersion: host.cgroupVersion,
       NEventsListener: 0,

@@ -195,7 +195,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       networking: this.deps.networking,
       images: this.deps.images,
       prefix: this.deps.prefix,
-      dataRoot: this.deps.dataRoot,
+      dataRoot: this.deps.dataRoot, logDefaults: this.deps.logDefaults,
       ...(this.deps.volumes ? { volumes: this.deps.volumes } : {}),
     });
     const { id, name: created, dir } = rec;
@@ -284,7 +284,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     return this.lock(id).run(async () => {
       const rec = this.containers.get(id);
       if (!rec || rec.state.status !== 'running') return;
-      const oomKilled = Number(rec.hostConfig.Memory ?? 0) > 0 && (st?.exitCode ?? 0) !== 0 && this.rt.oomKilled(this.cgroupPath(id));
+      const oomKilled = st?.oomKilled ?? (Number(rec.hostConfig.Memory ?? 0) > 0 && (st?.exitCode ?? 0) !== 0 && this.rt.oomKilled(this.cgroupPath(id)));
       // The shim runs `runc delete` before it records an exit; only a lost shim leaves runc's state.
       if (!st || st.lost) await this.rt.delete(id).catch((e: unknown) => log.warn({ err: e, id }, 'runc delete failed'));
       this.ev.endpoints(rec, 'disconnect');

@@ -16,6 +16,7 @@ import { mergeImageConfig, parseCreateBody } from './container-config.js';
 import { checkBindSources, planMounts, type MountPoint } from './container-mounts.js';
 import type { ContainerNetworking } from './container-network.js';
 import type { ContainerRecord, EndpointRecord } from './container-types.js';
+import { DEFAULT_LOG_CONFIG, mergeLogConfig, type LogConfig } from './log-config.js';
 import { CONTAINER_NAME, randomName } from './names.js';
 
 export interface ImageLookup {
@@ -33,6 +34,8 @@ export interface CreateContext {
   prefix: string;
   dataRoot: string;
   volumes?: Volumes;
+  /** The daemon's --log-driver and --log-opt, merged into the container's LogConfig. */
+  logDefaults: LogConfig | undefined;
 }
 
 type Parsed = ReturnType<typeof parseCreateBody>;
@@ -56,7 +59,7 @@ export async function newContainerRecord(name: string | undefined, body: unknown
   const mounts = await mountsOf(p, image.config.Volumes, ctx);
   return {
     id, name, created: nowRfc3339Nano(), image: image.id, imageRef: p.image, path: argv[0] as string, args: argv.slice(1),
-    config, hostConfig: p.hostConfig, networkMode, endpoints,
+    config, hostConfig: { ...p.hostConfig, LogConfig: mergeLogConfig(p.hostConfig.LogConfig, ctx.logDefaults ?? DEFAULT_LOG_CONFIG) }, networkMode, endpoints,
     state: { status: 'created', pid: 0, exitCode: 0, error: '', startedAt: ZERO_TIME, finishedAt: ZERO_TIME, oomKilled: false },
     restartCount: 0, netns,
     hostnamePath: join(dir, 'hostname'), hostsPath: join(dir, 'hosts'), resolvConfPath: join(dir, 'resolv.conf'),

@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import { attach as runtimeAttach, readLogs, resize as runtimeResize } from '../../runtime/index.js';
-import { conflict } from '../../util/index.js';
+import { conflict, notImplemented } from '../../util/index.js';
 import { endedSession, LateAttach, liveSession } from './attach-session.js';
 import type { AttachSession, ContainerRecord, LogLine, LogOptions } from './container-types.js';
 
@@ -48,7 +48,15 @@ export class ContainerIo {
     this.pending.delete(id);
   }
 
-  async *logs(rec: ContainerRecord, opts: LogOptions): AsyncIterable<LogLine> {
+  /** `docker logs`; refused at once (dockerd's 501) for a container whose driver keeps no log. */
+  logs(rec: ContainerRecord, opts: LogOptions): AsyncIterable<LogLine> {
+    if ((rec.hostConfig.LogConfig as { Type?: unknown } | undefined)?.Type === 'none') {
+      throw notImplemented('container.logs_unsupported', 'configured logging driver does not support reading');
+    }
+    return this.logLines(rec, opts);
+  }
+
+  private async *logLines(rec: ContainerRecord, opts: LogOptions): AsyncIterable<LogLine> {
     for await (const e of readLogs(stateDirOf(rec), {
       follow: opts.follow && rec.state.status === 'running', stdout: opts.stdout, stderr: opts.stderr,
       ...(opts.tail !== undefined ? { tail: opts.tail } : {}), ...(opts.sinceNs !== undefined ? { sinceNs: opts.sinceNs } : {}),

@@ -19,6 +19,7 @@ import type { ContainerIo } from './container-io.js';
 import { releaseMounts } from './container-mounts.js';
 import type { ContainerNetworking } from './container-network.js';
 import { stateDirOf } from './container-io.js';
+import { logLimits } from './log-config.js';
 import type { ContainerRecord } from './container-types.js';
 import type { NetworkRecord } from '../networks/network-record.js';
 
@@ -54,6 +55,8 @@ export async function runStart(rec: ContainerRecord, ctx: StartContext): Promise
   };
   let pluggedIn = false;
   let hooksStarted = false;
+  const logs = logLimits(rec.hostConfig.LogConfig); // a bad --log-opt value fails here, before any kernel step
+  const bundle = ctx.bundle(rec);
   try {
     let netnsPath: string | 'host' = 'host';
     if (rec.networkMode.startsWith('container:')) {
@@ -74,10 +77,12 @@ export async function runStart(rec: ContainerRecord, ctx: StartContext): Promise
     hooksStarted = true;
     for (const h of ctx.hooks) await h.beforeStart?.(rec, etc);
     mark('hooks');
-    await writeBundle(rec, etc, netnsPath, ctx.bundle(rec));
+    await writeBundle(rec, etc, netnsPath, bundle);
     mark('bundle');
     const tty = rec.config.Tty === true;
-    const { pid } = await ctx.runtime.create({ id: rec.id, bundleDir: rec.dir, stateDir: stateDirOf(rec), tty, openStdin: rec.config.OpenStdin === true });
+    const { pid } = await ctx.runtime.create({
+      id: rec.id, bundleDir: rec.dir, stateDir: stateDirOf(rec), tty, openStdin: rec.config.OpenStdin === true, log: logs, cgroupPath: bundle.cgroupPath,
+    });
     await ctx.io.connectPending(rec);
     mark('create');
     failpoint('container.start.after-create');

@@ -10,6 +10,7 @@ import type { NetworkController } from '../networks/network-controller.js';
 import type { ContainerHooks } from './container-hooks.js';
 import type { ImageLookup } from './container-create.js';
 import type { ContainerNetworking } from './container-network.js';
+import type { LogConfig } from './log-config.js';
 
 export interface ContainerControllerDeps {
   store: Store;
@@ -31,6 +32,8 @@ export interface ContainerControllerDeps {
   bus?: EventBus;
   /** Named and anonymous volumes (binds and tmpfs need nothing more). */
   volumes?: Volumes;
+  /** The daemon's --log-driver and --log-opt (default: json-file, no options). */
+  logDefaults?: LogConfig;
   /** `docker rm --link /parent/alias`: drops a legacy link (the links feature). */
   removeLink?: (name: string) => unknown;
 }

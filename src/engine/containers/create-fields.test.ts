@@ -66,7 +66,6 @@ test('a refused field that is set fails with its name', () => {
 });
 
 test('handled fields refuse the values they cannot honour', () => {
-  assert.throws(() => checkCreateFields({ Image: 'b', HostConfig: { LogConfig: { Type: 'asdf', Config: {} } } }), /HostConfig\.LogConfig .*"asdf"/);
   assert.throws(() => checkCreateFields({ Image: 'b', HostConfig: { Runtime: 'crun' } }), /HostConfig\.Runtime .*"crun"/);
   checkCreateFields({ Image: 'b', HostConfig: { LogConfig: { Type: 'json-file', Config: { 'max-size': '1m' } }, Runtime: 'runc' } });
 });

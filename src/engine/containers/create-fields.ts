@@ -117,12 +117,7 @@ export const HOST_CONFIG_FIELDS: Record<string, FieldRule> = {
   IOMaximumBandwidth: refused('Windows only'),
   Binds: h('-v binds (ro, propagation; a missing host directory is created) and named volumes'),
   ContainerIDFile: { status: 'client', note: 'the CLI writes the file itself' },
-  LogConfig: h('json-file only (the shim keeps the log)', {
-    accepts: (v) => {
-      const t = (v as { Type?: unknown } | null)?.Type;
-      return t === undefined || t === '' || t === 'json-file' ? undefined : `log driver ${JSON.stringify(t)} is not supported (only json-file)`;
-    },
-  }),
+  LogConfig: h('json-file and local (rotated by the shim: max-size, max-file), none; the daemon\'s --log-opt merged in (log-config.ts)'),
   NetworkMode: h('bridge, host, none, container:<id> or a network'),
   PortBindings: h('nftables DNAT, host ports reserved'),
   RestartPolicy: h('executed by the daemon with Docker\'s back-off, also after a daemon restart', {

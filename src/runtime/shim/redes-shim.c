@@ -15,14 +15,25 @@
  *
  * Frame header, in the log file and on the sockets, 16 bytes little-endian:
  *   u8 type, u8[3] zero, u32 payload length, u64 arg
- * log: type 1 stdout / 2 stderr, arg = wall-clock ns.
+ * log: type 1 stdout / 2 stderr, arg = wall-clock ns; 10 segment (first frame of a file the shim
+ *   begins, arg = offset of that file's first byte counted over every file of the log).
  * shim -> client: 1/2 output (arg = offset of the same frame in the log), 3 exit (arg = code,
  *   128+signal when killed), 7 started (arg = pid), 8 error (payload = runc's message),
  *   9 hello (arg = log offset of the next output frame: everything before it is in the log only).
  * client -> shim: 4 stdin data, 5 close stdin, 6 resize (arg = rows << 16 | cols).
  *
+ * Log files (json-file's rotation, moby loggerutils): <state>/log is written; with --log-max-size
+ * N a frame that would take it past N bytes first renames log.(F-2) to log.(F-1) ... log to log.1
+ * (F = --log-max-file, counting the current file; F = 1 starts a new file, dropping the old) and
+ * begins a new log. Output offsets given to clients count over all files, so a reader of several
+ * files places each frame by its file's segment frame. A chunk larger than N is cut into frames.
+ * --no-log keeps no log (driver none). --oom-cgroup DIR: the memory cgroup whose oom_kill counter
+ * (memory.oom_control on v1, memory.events on v2) is read before `runc delete` and recorded in
+ * <state>/exit as "oomKilled".
+ *
  * Usage:
  *   redes-shim create --id ID --bundle DIR --state DIR --root RUNC_ROOT [--runc BIN] [--tty] [--stdin]
+ *     [--log-max-size BYTES] [--log-max-file N] [--no-log] [--oom-cgroup DIR]
  *   redes-shim exec --id ID --process FILE --root RUNC_ROOT [--runc BIN] [--tty] [--stdin]
  *
  * Beware: unix socket paths are limited to 108 bytes, so attach.sock is bound relative to the state
@@ -50,7 +61,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { T_STDOUT = 1, T_STDERR, T_EXIT, T_STDIN, T_CLOSE_STDIN, T_RESIZE, T_STARTED, T_ERROR, T_HELLO };
+enum { T_STDOUT = 1, T_STDERR, T_EXIT, T_STDIN, T_CLOSE_STDIN, T_RESIZE, T_STARTED, T_ERROR, T_HELLO, T_SEGMENT };
 #define HDR 16
 #define CHUNK 32768
 #define MAX_IN (65536 + HDR)
@@ -66,8 +77,9 @@ struct client {
 };
 
 static struct {
-  const char *mode, *id, *bundle, *state, *root, *runc, *process;
-  int tty, open_stdin;
+  const char *mode, *id, *bundle, *state, *root, *runc, *process, *oom_dir;
+  int tty, open_stdin, no_log, log_files;
+  uint64_t log_max, log_size; /* rotation threshold (0: none), bytes in the current file */
   int out[2];             /* read ends of the container's stdout / stderr; tty: out[0] = pty master */
   int in, in_close;       /* where stdin goes (pipe or dup of the master), -1 when there is none */
   char *inbuf;
@@ -80,7 +92,7 @@ static struct {
   int created, done, code;
   uint64_t done_at;
   char tmp[64];            /* console socket and exec pid file */
-} S = {.out = {-1, -1}, .in = -1, .log = -1, .lsock = -1, .sigfd = -1, .ready = -1};
+} S = {.out = {-1, -1}, .in = -1, .log = -1, .lsock = -1, .sigfd = -1, .ready = -1, .log_files = 1};
 
 static uint64_t now_ns(int clock) {
   struct timespec ts;
@@ -289,22 +301,101 @@ static void client_send(struct client *c, const unsigned char *h, const char *d,
   for (size_t i = off; i < total; i++) c->out[c->outlen++] = i < HDR ? (char)h[i] : d[i - HDR];
 }
 
+/* Writes header + payload to the log, finishing short writes so the file stays framed. */
+static void log_frame(const unsigned char *h, const char *d, size_t n) {
+  struct iovec iov[2] = {{(void *)h, HDR}, {(void *)d, n}};
+  ssize_t w = writev(S.log, iov, 2);
+  if (w > 0 && (size_t)w < HDR + n) {
+    size_t done = (size_t)w;
+    if (done < HDR && write(S.log, h + done, HDR - done) > 0) done = HDR;
+    if (done >= HDR && write(S.log, d + (done - HDR), n - (done - HDR)) > 0) w = (ssize_t)(HDR + n);
+  }
+  if (w > 0) S.log_off += (uint64_t)w, S.log_size += (uint64_t)w;
+}
+
+/* A fresh log file that starts with its segment frame. */
+static void log_begin(void) {
+  S.log = open("log", O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  S.log_size = 0;
+  if (S.log < 0) return;
+  unsigned char h[HDR];
+  put_hdr(h, T_SEGMENT, 0, S.log_off);
+  log_frame(h, "", 0);
+}
+
+static void log_rotate(void) {
+  char from[32], to[32];
+  close(S.log), S.log = -1;
+  if (S.log_files <= 1) unlink("log"); /* a new file, not a truncated one: readers keep theirs */
+  for (int i = S.log_files - 1; i >= 1; i--) {
+    if (i == 1) snprintf(from, sizeof from, "log");
+    else snprintf(from, sizeof from, "log.%d", i - 1);
+    snprintf(to, sizeof to, "log.%d", i);
+    rename(from, to); /* a missing file is fine: the log has not rotated that often yet */
+  }
+  log_begin();
+}
+
 static void emit(int type, const char *d, size_t n) {
   unsigned char h[HDR];
   uint64_t off = S.log_off;
-  if (S.log >= 0) {
-    put_hdr(h, type, (uint32_t)n, now_ns(CLOCK_REALTIME));
-    struct iovec iov[2] = {{h, HDR}, {(void *)d, n}};
-    ssize_t w = writev(S.log, iov, 2);
-    if (w > 0 && (size_t)w < HDR + n) { /* finish a short write so the log stays framed */
-      size_t done = (size_t)w;
-      if (done < HDR && write(S.log, h + done, HDR - done) > 0) done = HDR;
-      if (done >= HDR && write(S.log, d + (done - HDR), n - (done - HDR)) > 0) w = (ssize_t)(HDR + n);
-    }
-    if (w > 0) S.log_off += (uint64_t)w;
+  if (!S.no_log) {
+    uint64_t ts = now_ns(CLOCK_REALTIME);
+    size_t piece = n; /* with a size limit, a frame fits a file next to the segment frame */
+    if (S.log_max) piece = S.log_max > 3 * HDR ? (size_t)(S.log_max - 2 * HDR) : HDR;
+    const char *p = d;
+    size_t left = n;
+    do {
+      size_t k = left < piece ? left : piece;
+      if (S.log_max && S.log_size > HDR && S.log_size + HDR + k > S.log_max) log_rotate();
+      if (S.log < 0) log_begin(); /* an earlier open failed (disk full?): try again */
+      if (S.log < 0) break;
+      put_hdr(h, type, (uint32_t)k, ts);
+      log_frame(h, p, k);
+      p += k, left -= k;
+    } while (left > 0);
   }
   put_hdr(h, type, (uint32_t)n, off);
   for (int i = 0; i < S.ncl; i++) client_send(S.cl[i], h, d, n);
+}
+
+/* Continues the log left by an earlier run, or begins it; drops files past --log-max-file. */
+static void log_open(void) {
+  char name[32];
+  for (int i = S.log_files; i < S.log_files + 100; i++) {
+    snprintf(name, sizeof name, "log.%d", i);
+    if (unlink(name) < 0 && errno == ENOENT) break;
+  }
+  if (S.log_files <= 1) unlink("log.1");
+  S.log = open("log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (S.log < 0) fail("open log: %s", strerror(errno));
+  off_t end = lseek(S.log, 0, SEEK_END);
+  if (end <= 0) { close(S.log), log_begin(); return; }
+  unsigned char h[HDR];
+  uint64_t base = 0;
+  int r = open("log", O_RDONLY | O_CLOEXEC);
+  if (r >= 0 && read(r, h, HDR) == HDR && h[0] == T_SEGMENT) base = get_le(h + 8, 8);
+  if (r >= 0) close(r);
+  S.log_size = (uint64_t)end, S.log_off = base + (uint64_t)end;
+}
+
+/* Whether the kernel OOM-killed a process of the container's memory cgroup (read before it goes). */
+static int oom_killed(void) {
+  static const char *const files[] = {"memory.oom_control", "memory.events"};
+  if (!S.oom_dir) return 0;
+  for (int i = 0; i < 2; i++) {
+    char path[4200], key[64];
+    unsigned long long v;
+    snprintf(path, sizeof path, "%s/%s", S.oom_dir, files[i]);
+    FILE *f = fopen(path, "re");
+    if (!f) continue;
+    int hit = 0;
+    while (fscanf(f, "%63s %llu", key, &v) == 2)
+      if (!strcmp(key, "oom_kill")) hit = v > 0;
+    fclose(f);
+    return hit;
+  }
+  return 0;
 }
 
 static void stdin_flush(void) {
@@ -449,12 +540,13 @@ static void say_exit(void) {
 }
 
 static void finish_create(void) {
+  int oom = oom_killed();
   char *argv[] = {(char *)S.runc, "--root", (char *)S.root, "--log", "/dev/null", "delete", "--force", (char *)S.id, NULL};
   wait_for(spawn(argv, S.devnull, S.devnull, S.devnull));
   close(S.lsock), unlink("attach.sock");
-  char body[128];
-  int n = snprintf(body, sizeof body, "{\"exitCode\":%d,\"finishedAtNs\":\"%llu\"}\n", S.code,
-                   (unsigned long long)now_ns(CLOCK_REALTIME));
+  char body[160];
+  int n = snprintf(body, sizeof body, "{\"exitCode\":%d,\"finishedAtNs\":\"%llu\"%s}\n", S.code,
+                   (unsigned long long)now_ns(CLOCK_REALTIME), S.oom_dir ? (oom ? ",\"oomKilled\":true" : ",\"oomKilled\":false") : "");
   int fd = open("exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd >= 0 && write(fd, body, (size_t)n) == n && fsync(fd) == 0) rename("exit.tmp", "exit");
   if (fd >= 0) close(fd);
@@ -507,9 +599,7 @@ static void run_create(void) {
   FILE *f = fopen("shim.pid", "w");
   if (!f) fail("write shim.pid: %s", strerror(errno));
   fprintf(f, "%d\n", getpid()), fclose(f);
-  S.log = open("log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (S.log < 0) fail("open log: %s", strerror(errno));
-  S.log_off = (uint64_t)lseek(S.log, 0, SEEK_END);
+  if (!S.no_log) log_open();
   S.lsock = listen_unix("attach.sock");
   nonblock(S.lsock);
   run_runc();
@@ -520,6 +610,7 @@ static void run_create(void) {
 }
 
 static void run_exec(void) {
+  S.no_log = 1; /* an exec's output goes to its client only */
   client_add(3);
   setup_common();
   run_runc();
@@ -538,6 +629,7 @@ int main(int argc, char **argv) {
     const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(k, "--tty")) S.tty = 1;
     else if (!strcmp(k, "--stdin")) S.open_stdin = 1;
+    else if (!strcmp(k, "--no-log")) S.no_log = 1;
     else if (!v) fail("missing value for %s", k);
     else if (!strcmp(k, "--id")) S.id = v, i++;
     else if (!strcmp(k, "--bundle")) S.bundle = v, i++;
@@ -545,6 +637,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--root")) S.root = v, i++;
     else if (!strcmp(k, "--runc")) S.runc = v, i++;
     else if (!strcmp(k, "--process")) S.process = v, i++;
+    else if (!strcmp(k, "--oom-cgroup")) S.oom_dir = v, i++;
+    else if (!strcmp(k, "--log-max-size")) S.log_max = strtoull(v, NULL, 10), i++;
+    else if (!strcmp(k, "--log-max-file")) S.log_files = atoi(v) > 0 ? atoi(v) : 1, i++;
     else fail("unknown option %s", k);
   }
   if (!S.id || !S.root) fail("--id and --root are required");

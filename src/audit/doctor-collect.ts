@@ -13,7 +13,7 @@
 import { readdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { cgroupChildren, findProcesses, listAddrs, listLinks, mountsUnder, netnsList, nftTableJson, type IpAddr } from '../kernel/index.js';
-import { renderRuleset, tableElements, type FirewallState } from '../firewall/index.js';
+import { L2_FAMILY, renderRuleset, tableElements, type FirewallState } from '../firewall/index.js';
 import { runcList } from '../runtime/index.js';
 import type { ContainerRecord, NetworkRecord } from '../engine/index.js';
 import type { Allocation } from '../store/index.js';
@@ -36,10 +36,10 @@ export interface DoctorSources {
   dns?(): Array<[string, ReadonlyArray<{ networkId: string; ipv4?: string }>]>;
 }
 
-/** Rules per chain of the last `table inet <table>` block of a ruleset script (`chain X {` ... `}`, `type` lines aside). */
-export function renderedChains(script: string, table: string): Map<string, number> {
+/** Rules per chain of the last `table <family> <table>` block of a ruleset script (`chain X {` ... `}`, `type` lines aside). */
+export function renderedChains(script: string, table: string, family = 'inet'): Map<string, number> {
   const lines = script.split('\n');
-  const start = lines.lastIndexOf(`table inet ${table} {`);
+  const start = lines.lastIndexOf(`table ${family} ${table} {`);
   const out = new Map<string, number>();
   let chain: string | undefined;
   for (const l of lines.slice(start + 1)) {
@@ -64,8 +64,16 @@ export function doctorState(src: DoctorSources): DoctorState {
     containers: src.containers(),
     networks: src.networks(),
     allocations: src.allocations(),
-    ...(fw ? { firewall: { table: fw.table, elements: tableElements(fw), chains: renderedChains(renderRuleset(fw), fw.table), portOwners: src.portOwners() } } : {}),
+    ...(fw ? { firewall: firewallState(fw, src) } : {}),
     ...(dns ? { dns } : {}),
+  };
+}
+
+function firewallState(fw: FirewallState, src: DoctorSources): NonNullable<DoctorState['firewall']> {
+  const script = renderRuleset(fw);
+  return {
+    table: fw.table, elements: tableElements(fw), chains: renderedChains(script, fw.table), portOwners: src.portOwners(),
+    l2: { table: fw.table, guards: fw.endpoints ?? [], chains: renderedChains(script, fw.table, L2_FAMILY) },
   };
 }
 
@@ -75,15 +83,22 @@ function elementText(e: Json): string {
   return valueText(e);
 }
 
-async function nftView(table: string): Promise<KernelView['nft']> {
-  const json = await nftTableJson('inet', table);
-  if (json === undefined) return { tables: new Set(), elements: new Map(), chains: new Map() };
+/** One table's set elements and rules per chain, as the kernel holds them; undefined when it does not exist. */
+async function tableView(family: string, table: string): Promise<{ tables: ReadonlySet<string>; elements: Map<string, string[]>; chains: Map<string, number> } | undefined> {
+  const json = await nftTableJson(family, table);
+  if (json === undefined) return undefined;
   const rs = parseRuleset(json);
   const elements = new Map<string, string[]>();
   for (const s of rs.sets.values()) if (s.table === table) elements.set(s.name, s.elem.map(elementText));
   const chains = new Map<string, number>();
   for (const c of rs.chains.values()) if (c.table === table) chains.set(c.name, c.rules.length);
   return { tables: rs.tables, elements, chains };
+}
+
+async function nftView(table: string): Promise<KernelView['nft']> {
+  const inet = (await tableView('inet', table)) ?? { tables: new Set<string>(), elements: new Map(), chains: new Map() };
+  const l2 = await tableView(L2_FAMILY, table);
+  return { ...inet, ...(l2 ? { l2: { elements: l2.elements, chains: l2.chains } } : {}) };
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;

@@ -4,10 +4,16 @@ import assert from 'node:assert/strict';
 import type { ContainerRecord, EndpointRecord, NetworkRecord } from '../engine/index.js';
 import { diagnose, type DoctorState, type KernelView } from './doctor.js';
 import { renderedChains } from './doctor-collect.js';
+import { normElement, type L2Kernel } from './doctor-l2.js';
+import { l2Elements, type FirewallEndpoint } from '../firewall/index.js';
 
 const NET = 'a'.repeat(64);
 const C1 = '1'.repeat(64);
 const EP = 'e'.repeat(64);
+const MAC = '02:42:0a:01:00:02';
+const GUARD: FirewallEndpoint = { port: 'veth1234567', mac: MAC, ipv4: '10.1.0.2' };
+const L2_CHAINS = new Map([['prerouting', 1], ['guard', 9]]);
+const kernelL2 = (guards: FirewallEndpoint[]): L2Kernel => ({ elements: l2Elements(guards), chains: new Map(L2_CHAINS) });
 
 function network(): NetworkRecord {
   return {
@@ -20,7 +26,7 @@ function network(): NetworkRecord {
 
 function endpoint(): EndpointRecord {
   return {
-    networkId: NET, networkName: 'dn', endpointId: EP, ipamConfig: {}, aliases: [], links: [], macAddress: '', ipv4Address: '10.1.0.2', ipv4PrefixLen: 24,
+    networkId: NET, networkName: 'dn', endpointId: EP, ipamConfig: {}, aliases: [], links: [], macAddress: MAC, ipv4Address: '10.1.0.2', ipv4PrefixLen: 24,
     ipv4Gateway: '10.1.0.1', ipv6Address: '', ipv6PrefixLen: 0, ipv6Gateway: '', ifname: 'eth0', hostIfname: 'veth1234567', dnsNames: ['web'],
   };
 }
@@ -36,7 +42,7 @@ function consistent(): { s: DoctorState; k: KernelView } {
   const s: DoctorState = {
     prefix: 'p', containersDir: '/d/containers', containers: [container()], networks: [network()],
     allocations: [{ networkId: NET, address: '10.1.0.2', owner: EP }],
-    firewall: { table: 'p', elements: { bridges: [`"br-${NET.slice(0, 12)}"`], hairpin4: [] }, chains: new Map([['forward', 2]]), portOwners: [] },
+    firewall: { table: 'p', elements: { bridges: [`"br-${NET.slice(0, 12)}"`], hairpin4: [] }, chains: new Map([['forward', 2]]), portOwners: [], l2: { table: 'p', guards: [GUARD], chains: L2_CHAINS } },
     dns: new Map([[C1, [`${NET} 10.1.0.2`]]]),
   };
   const k: KernelView = {
@@ -49,7 +55,7 @@ function consistent(): { s: DoctorState; k: KernelView } {
       { ifindex: 1, ifname: 'lo', flags: [], mtu: 65536, operstate: 'UNKNOWN', addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8 }] },
       { ifindex: 2, ifname: 'eth0', flags: [], mtu: 1500, operstate: 'UP', addr_info: [{ family: 'inet', local: '10.1.0.2', prefixlen: 24 }] },
     ]]]),
-    nft: { tables: new Set(['inet p']), elements: new Map([['bridges', [`br-${NET.slice(0, 12)}`]], ['hairpin4', []]]), chains: new Map([['forward', 2]]) },
+    nft: { tables: new Set(['inet p']), elements: new Map([['bridges', [`br-${NET.slice(0, 12)}`]], ['hairpin4', []]]), chains: new Map([['forward', 2]]), l2: kernelL2([GUARD]) },
     cgroups: [C1], mounts: [`/d/containers/${C1}/rootfs`], shims: [{ pid: 10, id: C1 }], runc: [C1], dirs: [C1],
   };
   return { s, k };
@@ -103,9 +109,9 @@ test('interfaces and endpoints that disagree ask for a reconcile; an endpoint on
 
 test('nft: an element too many or missing, a chain with other rules, a missing table all ask for a reload', () => {
   const { s, k } = consistent();
-  k.nft = { tables: new Set(['inet p']), elements: new Map([['bridges', []], ['hairpin4', ['10.1.0.9 . 10.1.0.9']]]), chains: new Map([['forward', 3]]) };
+  k.nft = { tables: new Set(['inet p']), elements: new Map([['bridges', []], ['hairpin4', ['10.1.0.9 . 10.1.0.9']]]), chains: new Map([['forward', 3]]), l2: kernelL2([GUARD]) };
   assert.deepEqual(kinds(s, k), ['nft reload-firewall', 'nft reload-firewall', 'nft reload-firewall']);
-  k.nft = { tables: new Set(), elements: new Map(), chains: new Map() };
+  k.nft = { tables: new Set(), elements: new Map(), chains: new Map(), l2: kernelL2([GUARD]) };
   assert.deepEqual(kinds(s, k), ['nft reload-firewall']);
 });
 
@@ -124,4 +130,37 @@ test('DNS: names of a stopped container are forgotten; a running container witho
 test('renderedChains counts the rules of each chain of the last table block', () => {
   const script = ['table inet p {', 'set s {', 'type ipv4_addr', '}', '}', 'flush table inet p', 'table inet p {', 'chain a {', 'type filter hook input priority 0; policy accept;', 'accept', 'drop', '}', 'chain b {', '}', '}', 'table bridge p {', 'chain a {', 'drop', '}', '}'].join('\n');
   assert.deepEqual([...renderedChains(script, 'p')], [['a', 2], ['b', 0]]);
+});
+
+test('layer 2: a guard element missing or too many in the kernel, a missing chain or table ask for a reload', () => {
+  const { s, k } = consistent();
+  const els = new Map(l2Elements([GUARD]));
+  els.set('l2ip4', ['"veth1234567" . 10.1.0.99']);
+  k.nft = { ...(k.nft as NonNullable<KernelView['nft']>), l2: { elements: els, chains: new Map([['prerouting', 1]]) } };
+  const found = diagnose(s, k);
+  assert.deepEqual(found.map((d) => `${d.kind} ${d.object} ${d.repair?.action ?? '-'}`).sort(), [
+    'l2 chain guard reload-firewall',
+    'l2 l2ip4 element veth1234567 . 10.1.0.2 reload-firewall',
+    'l2 l2ip4 element veth1234567 . 10.1.0.99 reload-firewall',
+  ]);
+  k.nft = { ...(k.nft as NonNullable<KernelView['nft']>), l2: undefined };
+  delete (k.nft as { l2?: unknown }).l2;
+  assert.deepEqual(kinds(s, k), ['l2 reload-firewall']);
+});
+
+test('layer 2: a firewall state that disagrees with the endpoints is reported, not "repaired" by a reload', () => {
+  const { s, k } = consistent();
+  const stale = { ...GUARD, mac: '02:42:0a:01:00:99' };
+  (s.firewall as NonNullable<DoctorState['firewall']>).l2 = { table: 'p', guards: [stale, { port: 'vethgone000', mac: MAC }], chains: L2_CHAINS };
+  k.nft = { ...(k.nft as NonNullable<KernelView['nft']>), l2: kernelL2([stale, { port: 'vethgone000', mac: MAC }]) };
+  const found = diagnose(s, k);
+  assert.ok(found.length > 2 && found.every((d) => d.kind === 'l2' && !d.repair), JSON.stringify(found));
+  assert.ok(found.some((d) => /guarded with mac 02:42:0a:01:00:99, .* has mac 02:42:0a:01:00:02/.test(d.problem)));
+  assert.ok(found.some((d) => d.object === 'port vethgone000' && /no running endpoint uses it/.test(d.problem)));
+});
+
+test('layer-2 elements compare as nft prints them (quotes dropped, IPv6 canonical)', () => {
+  assert.equal(normElement('"veth1" . 2001:0db8:0:0::0002'), 'veth1 . 2001:db8::2');
+  assert.equal(normElement('"veth1" . 02:42:AC:11:00:02'), 'veth1 . 02:42:AC:11:00:02');
+  assert.equal(normElement('veth1 . 0x20010db8000000000000000000000002'), 'veth1 . 0x20010db8000000000000000000000002');
 });

@@ -14,6 +14,7 @@
 import type { ContainerRecord, NetworkRecord } from '../engine/index.js';
 import type { Allocation } from '../store/index.js';
 import type { IpAddr, IpLink } from '../kernel/index.js';
+import { l2Diffs, wantedGuards, type L2Kernel, type L2State } from './doctor-l2.js';
 
 /** A fix the doctor may apply by itself (nothing a running container depends on is touched). */
 export type Repair =
@@ -47,7 +48,7 @@ export interface DoctorState {
   networks: readonly NetworkRecord[];
   allocations: readonly Allocation[];
   /** undefined with --iptables=false. */
-  firewall?: { table: string; elements: Record<string, string[]>; chains: Map<string, number>; portOwners: readonly string[] };
+  firewall?: { table: string; elements: Record<string, string[]>; chains: Map<string, number>; portOwners: readonly string[]; l2: L2State };
   /** The embedded DNS's records: container id → `networkId address` entries. */
   dns?: ReadonlyMap<string, readonly string[]>;
 }
@@ -60,7 +61,7 @@ export interface KernelView {
   /** Interfaces and addresses inside each container namespace that exists. */
   inside: ReadonlyMap<string, readonly IpAddr[]>;
   /** undefined when the daemon does not program nftables. */
-  nft?: { tables: ReadonlySet<string>; elements: ReadonlyMap<string, readonly string[]>; chains: ReadonlyMap<string, number> };
+  nft?: { tables: ReadonlySet<string>; elements: ReadonlyMap<string, readonly string[]>; chains: ReadonlyMap<string, number>; l2?: L2Kernel };
   /** Container ids with a cgroup under /<prefix>/ in some hierarchy. */
   cgroups: readonly string[];
   /** Mount points below the containers directory. */
@@ -87,7 +88,8 @@ export function bridgeOf(n: NetworkRecord): string | undefined {
 }
 
 export function diagnose(s: DoctorState, k: KernelView): Difference[] {
-  return [...stateDiffs(s), ...namespaceDiffs(s, k), ...hostLinkDiffs(s, k), ...addressDiffs(s), ...firewallDiffs(s, k), ...processDiffs(s, k), ...dnsDiffs(s)];
+  const l2 = s.firewall && k.nft ? l2Diffs(wantedGuards(s.containers, s.networks, (n) => bridgeOf(n) !== undefined), s.firewall.l2, k.nft.l2) : [];
+  return [...stateDiffs(s), ...namespaceDiffs(s, k), ...hostLinkDiffs(s, k), ...addressDiffs(s), ...firewallDiffs(s, k), ...l2, ...processDiffs(s, k), ...dnsDiffs(s)];
 }
 
 /** The records among themselves: every endpoint on a network that exists. */

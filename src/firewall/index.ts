@@ -9,5 +9,5 @@ export type { Firewall } from './firewall.js';
 export { FirewallManager } from './manager.js';
 export { overlayTable, renderOverlayGuard, renderOverlayGuardTeardown } from './render-overlay.js';
 export type { OverlayGuardState } from './render-overlay.js';
-export { linkLocalOf, renderL2Delta, L2_COUNTERS } from './render-l2.js';
+export { l2Elements, linkLocalOf, renderL2Delta, L2_COUNTERS, L2_FAMILY, L2_SETS } from './render-l2.js';
 export type { FirewallEndpoint } from './render-l2.js';

@@ -53,6 +53,11 @@ test('planted differences are listed one by one, then --repair fixes them all', 
   }
   // A running container's interface removed behind the daemon's back.
   await cmd(['ip', '-n', containerNetns(sb, two.Id), 'link', 'del', 'eth0']);
+  // web's layer-2 guard: its IPv4 element deleted (its port would drop web's own packets), a forged MAC added.
+  const port = /"(veth[0-9a-f]{7})" \. 10\.66\.0\.2\b/.exec((await sb.exec(['nft', 'list', 'set', 'bridge', sb.name, 'l2ip4'])).stdout)?.[1];
+  assert.ok(port, 'web\'s port is in the l2ip4 set');
+  await sb.exec(['nft', 'delete', 'element', 'bridge', sb.name, 'l2ip4', `{ "${port}" . 10.66.0.2 }`]);
+  await sb.exec(['nft', 'add', 'element', 'bridge', sb.name, 'l2mac', `{ "${port}" . 02:42:0a:42:00:99 }`]);
 
   const found = await differences(sb);
   const want: Array<[string, RegExp]> = [
@@ -64,6 +69,8 @@ test('planted differences are listed one by one, then --repair fixes them all', 
     ['held address', /^address 10\.66\.0\.200: held by endpoint ababababab/],
     ['endpoint on a missing network', /^endpoint idle on gone: network efefefefefef does not exist/],
     ['missing interface', /^interface two eth0: missing for its endpoint on dn/],
+    ['missing layer-2 element', /^l2 l2ip4 element veth[0-9a-f]{7} \. 10\.66\.0\.2: an endpoint's element missing in the kernel/],
+    ['stray layer-2 element', /^l2 l2mac element veth[0-9a-f]{7} \. 02:42:0a:42:00:99: in the kernel, no running endpoint has it/],
   ];
   for (const [what, re] of want) assert.ok(found.some((d) => re.test(d)), `${what} not listed in:\n${found.join('\n')}`);
   const listed = await doctor();
@@ -86,6 +93,9 @@ test('planted differences are listed one by one, then --repair fixes them all', 
   const nft = await sb.exec(['nft', 'list', 'map', 'inet', sb.name, 'pubany4']);
   assert.match(nft.stdout, /tcp \. 8080 : 10\.66\.0\.2 \. 80/);
   assert.doesNotMatch(nft.stdout, /9999/);
+  const l2 = await sb.exec(['nft', 'list', 'table', 'bridge', sb.name]);
+  assert.match(l2.stdout, /10\.66\.0\.2/);
+  assert.doesNotMatch(l2.stdout, /02:42:0a:42:00:99/);
   // The released address is free again: the network's next run may take it.
   assert.equal((await sb.docker(['run', '-d', '--name', 'pinned', '--net', 'dn', '--ip', '10.66.0.200', 'busybox', 'sleep', '60'])).code, 0);
   assert.deepEqual(await differences(sb), []);

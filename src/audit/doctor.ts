@@ -138,7 +138,9 @@ function namespaceDiffs(s: DoctorState, k: KernelView): Difference[] {
         continue;
       }
       const addrs = (l.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
-      const wantAddr = e.ipv4Address ? [`${e.ipv4Address}/${e.ipv4PrefixLen}`] : [];
+      // Link-local IPs asked for (IPAMConfig.LinkLocalIPs) follow the endpoint's address, IPv4 ones as /16.
+      const linkLocal = (e.ipamConfig?.linkLocalIps ?? []).filter((ip) => !ip.includes(':')).map((ip) => `${ip}/16`);
+      const wantAddr = [...(e.ipv4Address ? [`${e.ipv4Address}/${e.ipv4PrefixLen}`] : []), ...linkLocal];
       if (addrs.join(' ') !== wantAddr.join(' ')) {
         out.push({ kind: 'interface', object: `${c.name} ${e.ifname}`, problem: `holds [${addrs.join(' ')}], its endpoint on ${e.networkName} says [${wantAddr.join(' ')}]` });
       }

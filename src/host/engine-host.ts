@@ -26,6 +26,11 @@ export interface ContainerNetnsOps {
   interfaces(name: string): Promise<string[]>;
   /** Removes an interface that no driver will (its network is gone, or recovery found no endpoint for it); missing is fine. */
   deleteInterface(name: string, ifname: string): Promise<void>;
+  /**
+   * After a driver joined an endpoint: extra addresses on its interface (CIDRs: link-local IPs) and
+   * per-interface sysctls (`net/ipv4/conf/eth1/forwarding` → value).
+   */
+  configureInterface(name: string, ifname: string, extra: { addresses: readonly string[]; sysctls: ReadonlyArray<readonly [string, string]> }): Promise<void>;
 }
 
 /** Published ports on the host: sockets that hold each host ip:port, DNAT rules, hairpin. */

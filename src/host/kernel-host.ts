@@ -14,7 +14,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { delEndpoint } from '../drivers/index.js';
 import type { FirewallManager, FirewallPort } from '../firewall/index.js';
-import { ipBatch, listLinks, netnsAdd, netnsDelete, netnsList, PortReservations, sysctlRead, type ReservedPort } from '../kernel/index.js';
+import { ipBatch, listLinks, netnsAdd, netnsDelete, netnsList, PortReservations, sysctlRead, sysctlWriteIn, type ReservedPort } from '../kernel/index.js';
 import { mountRootfs, unmountRootfs } from '../images/index.js';
 import { createContainer, deleteContainer, exitStatus, isRunning, oomKilled, runcPause, signalContainer, startCreated, waitExit, type ExitStatus } from '../runtime/index.js';
 import type { ContainerNetnsOps, ContainerRuntimeOps, EngineHost, HostPortOps, ProcessSpec } from './engine-host.js';
@@ -43,6 +43,12 @@ class KernelNetns implements ContainerNetnsOps {
 
   async deleteInterface(name: string, ifname: string): Promise<void> {
     await delEndpoint(name, ifname);
+  }
+
+  async configureInterface(name: string, ifname: string, extra: { addresses: readonly string[]; sysctls: ReadonlyArray<readonly [string, string]> }): Promise<void> {
+    // IPv6 ones skip duplicate address detection, as the endpoint's own address does.
+    await ipBatch(extra.addresses.map((a) => ['addr', 'add', a, 'dev', ifname, ...(a.includes(':') ? ['nodad'] : [])]), name);
+    for (const [key, value] of extra.sysctls) await sysctlWriteIn(name, key, value);
   }
 }
 

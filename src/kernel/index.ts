@@ -58,7 +58,7 @@ export {
 export { CommandError, run, type RunOptions, type RunResult } from './run.js';
 export { pipeThrough } from './pipe-through.js';
 export { cgroupVersion, readHostFacts, type HostFacts } from './host-facts.js';
-export { ensureSysctl, sysctlRead, sysctlWrite } from './sysctl.js';
+export { ensureSysctl, sysctlRead, sysctlWrite, sysctlWriteIn } from './sysctl.js';
 export {
   VXLAN_OVERHEAD,
   VXLAN_PORT,

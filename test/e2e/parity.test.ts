@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSandbox, type Sandbox } from '../helpers/sandbox.js';
 import { apiRequest } from '../helpers/engine-api.js';
+import { differences } from '../helpers/consistency.js';
 import { containerNetns, inspectContainer, ipIn, lines, runDetached } from '../helpers/containers.js';
 
 let sb: Sandbox;
@@ -139,4 +140,36 @@ test('health probes are execs: exec_create, exec_start, exec_die with one execID
   for (const p of probes) assert.deepEqual(p.slice(0, 2), ['exec_create: /bin/sh -c exit 0', 'exec_start: /bin/sh -c exit 0']);
   const actions = events.map((e) => e.Action);
   assert.ok(actions.indexOf('exec_die') < actions.indexOf('health_status: healthy'), actions.join('\n'));
+});
+
+test('endpoint LinkLocalIPs and the sysctls driver option: kernel state in the container, shown by inspect; ifname refused by key', async () => {
+  await sb.docker(['network', 'create', 'llnet'], T);
+  await sb.docker(['network', 'create', 'llnet2'], T);
+  const sysctl = (name: string): string => `com.docker.network.endpoint.sysctls=net.ipv4.conf.IFNAME.${name}=1`;
+  const id = await runDetached(sb, ['--name', 'll', '--network', `name=llnet,link-local-ip=169.254.7.7,"driver-opt=${sysctl('log_martians')}"`, 'busybox', 'sleep', '3600']);
+  await sb.docker(['network', 'connect', '--link-local-ip', 'fe80::77', '--driver-opt', sysctl('accept_local'), 'llnet2', 'll'], T);
+  const ns = containerNetns(sb, id);
+  const addrs = (await ipIn(ns, ['addr', 'show'])).flatMap((l) => (l.addr_info ?? []).map((a) => `${l.ifname} ${a.local}/${a.prefixlen}`));
+  assert.ok(addrs.includes('eth0 169.254.7.7/16'), addrs.join('\n'));
+  assert.ok(addrs.includes('eth1 fe80::77/64'), addrs.join('\n'));
+  const read = async (k: string): Promise<string> => (await sb.docker(['exec', 'll', 'cat', `/proc/sys/net/ipv4/conf/${k}`], T)).stdout.trim();
+  assert.deepEqual([await read('eth0/log_martians'), await read('eth1/log_martians'), await read('eth1/accept_local'), await read('eth0/accept_local')], ['1', '0', '1', '0']);
+  const nets = (await inspectContainer(sb, 'll')).NetworkSettings.Networks as unknown as Record<string, { IPAMConfig: unknown; DriverOpts: unknown }>;
+  assert.deepEqual(nets.llnet?.IPAMConfig, { LinkLocalIPs: ['169.254.7.7'] });
+  // The CLI lower-cases driver options (hence dockerd's 'ifname' as well as 'IFNAME').
+  assert.deepEqual(nets.llnet?.DriverOpts, { 'com.docker.network.endpoint.sysctls': 'net.ipv4.conf.ifname.log_martians=1' });
+  assert.deepEqual(nets.llnet2?.IPAMConfig, { LinkLocalIPs: ['fe80::77'] });
+  // The doctor counts the link-local addresses as the endpoint's own.
+  assert.deepEqual(await differences(sb), []);
+
+  // Docker's other endpoint options (ifname) are refused by key; a bad sysctl gets Docker's text.
+  await sb.docker(['network', 'disconnect', 'llnet2', 'll'], T);
+  const [, other] = await fails(['network', 'connect', '--driver-opt', 'com.docker.network.endpoint.ifname=data0', 'llnet2', 'll']);
+  assert.match(other, /DriverOpts is not supported by this engine: the endpoint driver option "com\.docker\.network\.endpoint\.ifname" is not supported/);
+  assert.deepEqual(await fails(['network', 'connect', '--driver-opt', 'com.docker.network.endpoint.sysctls=net.ipv4.conf.eth0.forwarding=1', 'llnet2', 'll']), [
+    1, "Error response from daemon: invalid endpoint settings:\nunrecognised network interface sysctl 'net.ipv4.conf.eth0.forwarding=1'; represent 'net.X.Y.ethN.Z=V' as 'net.X.Y.IFNAME.Z=V', 'X' must be 'ipv4', 'ipv6' or 'mpls'\n",
+  ]);
+  assert.deepEqual((await ipIn(ns, ['link', 'show'])).map((l) => l.ifname).sort(), ['eth0', 'lo']);
+  await sb.docker(['rm', '-f', 'll'], T);
+  await sb.docker(['network', 'rm', 'llnet', 'llnet2'], T);
 });

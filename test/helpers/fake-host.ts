@@ -90,6 +90,9 @@ export class FakeHost implements EngineHost {
       this.step('netns.deleteInterface', `${name} ${ifname}`);
       this.namespaces.get(name)?.delete(ifname);
     },
+    configureInterface: async (name, ifname, extra) => {
+      this.step('netns.configureInterface', `${name} ${ifname} ${extra.addresses.join(',')} ${extra.sysctls.map(([k, v]) => `${k}=${v}`).join(',')}`);
+    },
   };
 
   readonly ports: HostPortOps = {

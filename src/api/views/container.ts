@@ -178,9 +178,10 @@ const orNull = <T>(list: T[]): T[] | null => (list.length ? list : null);
 
 /** One `EndpointSettings` (inspect, list, and the summary all use this shape). */
 export function endpointSettingsView(ep: EndpointRecord): Record<string, unknown> {
-  const ipam: Record<string, string> = {};
+  const ipam: Record<string, string | string[]> = {};
   if (ep.ipamConfig.ipv4Address) ipam.IPv4Address = ep.ipamConfig.ipv4Address;
   if (ep.ipamConfig.ipv6Address) ipam.IPv6Address = ep.ipamConfig.ipv6Address;
+  if (ep.ipamConfig.linkLocalIps?.length) ipam.LinkLocalIPs = ep.ipamConfig.linkLocalIps;
   return {
     IPAMConfig: Object.keys(ipam).length ? ipam : null,
     Links: orNull(ep.links),

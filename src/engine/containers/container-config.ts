@@ -24,6 +24,8 @@ export interface EndpointRequest {
   aliases: string[];
   links: string[];
   macAddress?: string;
+  /** IPAMConfig.LinkLocalIPs as given. */
+  linkLocalIps?: string[];
   /** EndpointSettings.DriverOpts (create-fields.ts says which keys are accepted). */
   driverOpts?: Record<string, string>;
 }
@@ -50,6 +52,8 @@ export function parseEndpointRequest(v: unknown, network = ''): EndpointRequest 
   if (typeof ipam.IPv6Address === 'string' && ipam.IPv6Address) r.ipv6Address = ipam.IPv6Address;
   if (isObj(o.DriverOpts) && Object.keys(o.DriverOpts).length) r.driverOpts = { ...(o.DriverOpts as Record<string, string>) };
   if (typeof o.MacAddress === 'string' && o.MacAddress) r.macAddress = o.MacAddress.toLowerCase();
+  const ll = strList(ipam.LinkLocalIPs, 'LinkLocalIPs');
+  if (ll.length) r.linkLocalIps = ll;
   if (r.macAddress && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(r.macAddress)) {
     throw invalidParameter('container.mac', `invalid MAC address: ${r.macAddress}`);
   }

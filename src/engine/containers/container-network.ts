@@ -13,6 +13,7 @@ import { toDriverNetwork } from '../networks/network-controller.js';
 import type { NetworkRecord } from '../networks/network-record.js';
 import type { ContainerRecord, EndpointRecord } from './container-types.js';
 import type { EndpointRequest } from './container-config.js';
+import { endpointExtras, endpointExtrasProblems } from './endpoint-extras.js';
 import { LocalAddresses } from '../networks/local-addresses.js';
 import { GATEWAY_NETWORK, GatewayBridge, gatewayKey, needsGateway, usesGatewayBridge } from './gateway-bridge.js';
 
@@ -90,6 +91,7 @@ export class ContainerNetworking {
     const problems: string[] = [];
     if (net.predefined && (req.ipv4Address || req.ipv6Address)) problems.push('user specified IP address is supported on user defined networks only');
     if (net.predefined && req.aliases.length > 0) problems.push('network-scoped alias is supported only for containers in user defined networks');
+    problems.push(...endpointExtrasProblems(req));
     if (problems.length === 0) return;
     const settings = `invalid endpoint settings:\n${problems.join('\n')}`;
     throw invalidParameter('container.endpoint_settings', context === 'create' ? `invalid config for network ${net.name}: ${settings}` : settings);
@@ -100,7 +102,11 @@ export class ContainerNetworking {
     return {
       networkId: net.id,
       networkName: net.name,
-      ipamConfig: { ...(req.ipv4Address ? { ipv4Address: req.ipv4Address } : {}), ...(req.ipv6Address ? { ipv6Address: req.ipv6Address } : {}) },
+      ipamConfig: {
+        ...(req.ipv4Address ? { ipv4Address: req.ipv4Address } : {}),
+        ...(req.ipv6Address ? { ipv6Address: req.ipv6Address } : {}),
+        ...(req.linkLocalIps ? { linkLocalIps: req.linkLocalIps } : {}),
+      },
       aliases: req.aliases,
       links: req.links,
       ...(req.driverOpts ? { driverOpts: req.driverOpts } : {}),
@@ -184,6 +190,13 @@ export class ContainerNetworking {
         ...(gateway && v4 && !net.internal ? { gatewayV4: joined.ipv4Gateway } : {}),
         ...(gateway && v6 && !net.internal ? { gatewayV6: joined.ipv6Gateway } : {}),
       });
+      const extra = endpointExtras(ep, ifname);
+      if (extra.addresses.length || extra.sysctls.length) {
+        await this.netns.configureInterface(netns, ifname, extra).catch(async (e: unknown) => {
+          await driver.leaveEndpoint(dn, netns, { id: endpointId, ifname }).catch(() => undefined);
+          throw e;
+        });
+      }
       return { ...joined, hostIfname, dnsNames: ep.sandboxGateway ? [] : dnsNames(net, ep.aliases, container) };
     } catch (e) {
       await allocator.release(dn, endpointId);

@@ -13,9 +13,9 @@ export interface EndpointRecord {
   /** 64 hex; empty while the container is not running (Docker shows "" then). */
   endpointId: string;
   /** Requested by the user (`--ip`, `--ip6`, `--mac-address`, `--alias`). */
-  ipamConfig: { ipv4Address?: string; ipv6Address?: string };
+  ipamConfig: { ipv4Address?: string; ipv6Address?: string; linkLocalIps?: string[] };
   aliases: string[];
-  /** EndpointSettings.DriverOpts as given (inspect shows them; null when none). */
+  /** EndpointSettings.DriverOpts as given (inspect shows them; null when none; the sysctls option is applied at join). */
   driverOpts?: Record<string, string>;
   /** Legacy links given on this network, "name:alias". */
   links: string[];

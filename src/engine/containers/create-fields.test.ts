@@ -62,7 +62,11 @@ test('what the CLI sends for a plain docker run passes', () => {
 test('a refused field that is set fails with its name', () => {
   assert.throws(() => checkCreateFields({ Image: 'b', HostConfig: { BlkioWeight: 300 } }), /HostConfig\.BlkioWeight is not supported by this engine: /);
   assert.throws(() => checkCreateFields({ Image: 'b', ArgsEscaped: true }), /Config\.ArgsEscaped is not supported/);
-  assert.throws(() => checkEndpointFields({ IPAMConfig: { LinkLocalIPs: ['169.254.1.1'] } }, 'n1'), /EndpointsConfig\["n1"\]\.IPAMConfig\.LinkLocalIPs is not supported/);
+  assert.throws(() => checkEndpointFields({ GwPriority: 5 }, 'n1'), /EndpointsConfig\["n1"\]\.GwPriority is not supported/);
+});
+
+test('endpoint LinkLocalIPs and the sysctls driver option are honoured', () => {
+  checkEndpointFields({ IPAMConfig: { LinkLocalIPs: ['169.254.1.1'] }, DriverOpts: { 'com.docker.network.endpoint.sysctls': 'net.ipv4.conf.IFNAME.forwarding=1' } }, 'n1');
 });
 
 test('handled fields refuse the values they cannot honour', () => {
@@ -80,10 +84,10 @@ test('output fields of an endpoint are ignored on input', () => {
   checkEndpointFields({ IPAddress: '10.0.0.9', EndpointID: 'abc', Gateway: '10.0.0.1' }, 'n1');
 });
 
-test("endpoint DriverOpts are kept, except Docker's own com.docker.network.endpoint.* options, refused by name", () => {
-  checkEndpointFields({ DriverOpts: { 'com.docker-py.setting': 'on' } }, 'n1');
+test("endpoint DriverOpts are kept, except Docker's own com.docker.network.endpoint.* options other than sysctls, refused by name", () => {
+  checkEndpointFields({ DriverOpts: { 'com.docker-py.setting': 'on', 'com.docker.network.endpoint.sysctls': 'net.ipv4.conf.IFNAME.forwarding=1' } }, 'n1');
   assert.throws(
-    () => checkEndpointFields({ DriverOpts: { a: 'b', 'com.docker.network.endpoint.sysctls': 'net.ipv4.conf.IFNAME.forwarding=1' } }, 'n1'),
-    /EndpointsConfig\["n1"\]\.DriverOpts is not supported by this engine: the endpoint driver option "com\.docker\.network\.endpoint\.sysctls" is not supported/,
+    () => checkEndpointFields({ DriverOpts: { a: 'b', 'com.docker.network.endpoint.ifname': 'data0' } }, 'n1'),
+    /EndpointsConfig\["n1"\]\.DriverOpts is not supported by this engine: the endpoint driver option "com\.docker\.network\.endpoint\.ifname" is not supported/,
   );
 });

@@ -43,13 +43,16 @@ function oneOf(values: readonly string[], what: string): (v: unknown) => string 
   return (v) => (typeof v === 'string' && (v === '' || values.includes(v)) ? undefined : `${what} ${JSON.stringify(v)} is not supported (supported: ${values.join(', ')})`);
 }
 
+/** The endpoint driver option redes applies (endpoint-extras.ts): sysctls of the container's interface. */
+export const ENDPOINT_SYSCTLS = 'com.docker.network.endpoint.sysctls';
+
 /**
  * Endpoint driver options: free keys are kept and shown (Docker passes them to the driver, whose
- * bridge ignores what it does not know); Docker's own `com.docker.network.endpoint.*` options
- * (sysctls, ifname) change the interface and are refused by name.
+ * bridge ignores what it does not know); the sysctls option is applied to the interface; Docker's
+ * other `com.docker.network.endpoint.*` options (ifname) would change the interface and are refused by name.
  */
 function endpointDriverOpts(v: unknown): string | undefined {
-  const own = Object.keys((v ?? {}) as object).find((k) => k.startsWith('com.docker.network.endpoint.'));
+  const own = Object.keys((v ?? {}) as object).find((k) => k.startsWith('com.docker.network.endpoint.') && k !== ENDPOINT_SYSCTLS);
   return own ? `the endpoint driver option ${JSON.stringify(own)} is not supported` : undefined;
 }
 
@@ -164,7 +167,7 @@ export const ENDPOINT_FIELDS: Record<string, FieldRule> = {
   Links: h('legacy links on a user network'),
   MacAddress: h('the endpoint\'s MAC'),
   Aliases: h('names in the embedded DNS'),
-  DriverOpts: h('kept with the endpoint and shown by inspect; the bridge driver ignores keys it does not know, as Docker\'s does', { accepts: endpointDriverOpts }),
+  DriverOpts: h('kept with the endpoint and shown by inspect (the bridge ignores keys it does not know, as Docker\'s); com.docker.network.endpoint.sysctls applied to the interface', { accepts: endpointDriverOpts }),
   GwPriority: refused('gateway priorities are not supported'),
   NetworkID: output(),
   EndpointID: output(),
@@ -181,7 +184,7 @@ export const ENDPOINT_FIELDS: Record<string, FieldRule> = {
 export const IPAM_CONFIG_FIELDS: Record<string, FieldRule> = {
   IPv4Address: h('the endpoint\'s fixed IPv4 address'),
   IPv6Address: h('the endpoint\'s fixed IPv6 address'),
-  LinkLocalIPs: refused('link-local addresses are not supported'),
+  LinkLocalIPs: h('extra addresses on the endpoint\'s interface (/16 IPv4, /64 IPv6)'),
 };
 
 export const FIELD_TABLES = {

@@ -87,6 +87,19 @@ async function insideSuite(): Promise<void> {
       },
     };
   });
+  test('etcd store: the client follows the member list (a dead endpoint given at open is dropped, the members\' URLs kept)', async () => {
+    const seen: string[][] = [];
+    const url = clientUrl('127.0.0.1', clientPort);
+    const s = await openEtcdClusterStore({ endpoints: [url, 'https://127.0.0.1:9'], tls, clusterId: 'follow', nodeId: 'n', leaseTtl: 3, onEndpoints: (u) => seen.push(u) });
+    try {
+      assert.deepEqual(s.endpoints(), [url.replace('https://', '')]);
+      assert.deepEqual(seen, [[url]]);
+      await s.put('k', 'v');
+      assert.equal((await s.get('k'))?.value, 'v');
+    } finally {
+      await s.close();
+    }
+  });
   test('etcd store: stop the member', async () => {
     await stopEtcdMember(spec);
     await rm(dir, { recursive: true, force: true });

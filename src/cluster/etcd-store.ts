@@ -13,6 +13,8 @@
  * - A watch resumes after a reconnect from the last revision it delivered (the client keeps it); a
  *   watch asked to start at a compacted revision fails.
  * - The etcd3 client retries failed calls on another endpoint; a call to a dead member costs one try.
+ * - The client follows the member list (read at open and every 5 s): members that join later are
+ *   called too, removed ones dropped, so losing the member first reached is survivable.
  */
 import { ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import { Etcd3, isRecoverableError, type Lease, type Namespace, type Watcher } from 'etcd3';
@@ -38,12 +40,52 @@ export interface EtcdMember {
 }
 
 export interface EtcdStoreOptions {
+  /** Where to reach etcd first; the client then follows the cluster's member list (see followMembers). */
   endpoints: string[];
+  /** Called with the current members' client URLs each time they are read (to keep them for the next start). */
+  onEndpoints?: (endpoints: string[]) => void;
+  /** How often the member list is read (default 5000 ms). */
+  membersEveryMs?: number;
   tls?: EtcdTls;
   clusterId: string;
   nodeId: string;
   /** Liveness lease TTL in seconds (default 6). */
   leaseTtl?: number;
+}
+
+// A member that fails three calls in a row is skipped for 1 s (the client's default is 5 s, longer
+// than an etcd leader election here): calls go to the other members meanwhile.
+const hostBreaker = (): ReturnType<typeof circuitBreaker> => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) });
+
+/**
+ * The etcd3 client (1.1.2) fixes its hosts at construction and has no call to change them; its
+ * connection pool keeps them in a plain array of Host objects, read afresh by every call and every
+ * reconnect of a watch or keep-alive. setPoolHosts replaces that array (new Hosts made like the
+ * existing ones: same credentials, channel options, breaker). Checked against 1.1.2's
+ * connection-pool.js; `endpoints()` in the etcd store test fails if a new version moves it.
+ */
+interface PoolHost {
+  host: string;
+  channelCredentials: unknown;
+  channelOptions: unknown;
+  close(): void;
+}
+type PoolHostCtor = new (host: string, credentials: unknown, options: unknown, faultHandling: unknown) => PoolHost;
+const poolOf = (client: Etcd3): { hosts: PoolHost[] } => (client as unknown as { pool: { hosts: PoolHost[] } }).pool;
+const bare = (url: string): string => url.replace(/^[a-z]+:\/\//, '');
+
+/** Makes the client call exactly `urls`; true when that changed anything. */
+function setPoolHosts(client: Etcd3, urls: readonly string[]): boolean {
+  const pool = poolOf(client);
+  const first = pool.hosts[0];
+  if (!first) return false;
+  const want = urls.map(bare);
+  if (want.length === pool.hosts.length && want.every((u) => pool.hosts.some((h) => h.host === u))) return false;
+  const Ctor = first.constructor as PoolHostCtor;
+  const next = want.map((u) => pool.hosts.find((h) => h.host === u) ?? new Ctor(u, first.channelCredentials, first.channelOptions, hostBreaker()));
+  for (const h of pool.hosts) if (!next.includes(h)) h.close();
+  pool.hosts = next;
+  return true;
 }
 
 /** The root of a cluster's keys in etcd. */
@@ -56,6 +98,8 @@ export class EtcdClusterStore implements ClusterStore {
   private readonly watchers = new Set<Watcher>();
   private closed = false;
   private readonly ns: Namespace;
+  private membersTimer: NodeJS.Timeout | undefined;
+  private onEndpoints: ((endpoints: string[]) => void) | undefined;
 
   private constructor(
     private readonly client: Etcd3,
@@ -75,9 +119,7 @@ export class EtcdClusterStore implements ClusterStore {
       // Unary calls give up after 5 s (no quorum, dead members) instead of hanging; watches and
       // lease keep-alives are streams and keep reconnecting.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + 5000 }),
-      // A member that fails three calls in a row is skipped for 1 s (the client's default is 5 s,
-      // longer than an etcd leader election here): calls go to the other members meanwhile.
-      faultHandling: { host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }) },
+      faultHandling: { host: hostBreaker },
     });
     const s = new EtcdClusterStore(client, opts.nodeId, opts.clusterId, opts.leaseTtl ?? 6);
     try {
@@ -86,7 +128,29 @@ export class EtcdClusterStore implements ClusterStore {
       client.close();
       throw new Error(`cannot reach the cluster store at ${opts.endpoints.join(',')}: ${(e as Error).message}`, { cause: e });
     }
+    s.onEndpoints = opts.onEndpoints;
+    await s.followMembers().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'cannot read the etcd member list'));
+    s.membersTimer = setInterval(() => void s.followMembers().catch(() => undefined), opts.membersEveryMs ?? 5000);
+    s.membersTimer.unref();
     return s;
+  }
+
+  /**
+   * Points the client at the current members' client URLs: members that joined later are used, removed
+   * ones dropped, so an engine survives the loss of the member it first reached (a worker joined
+   * through one manager). A member added but not started yet has no client URL and is skipped.
+   */
+  async followMembers(): Promise<string[]> {
+    const urls = [...new Set((await this.members()).flatMap((m) => m.clientUrls))].sort();
+    if (!urls.length || this.closed) return this.endpoints();
+    setPoolHosts(this.client, urls);
+    this.onEndpoints?.(urls);
+    return urls;
+  }
+
+  /** The client URLs (host:port) the client spreads its calls over now. */
+  endpoints(): string[] {
+    return poolOf(this.client).hosts.map((h) => h.host);
   }
 
   private newLease(): Lease {
@@ -103,7 +167,8 @@ export class EtcdClusterStore implements ClusterStore {
   private async republish(): Promise<void> {
     for (const [key, value] of this.leased) {
       try {
-        await this.lease.put(key).value(value);
+        // Keys expired with the lost lease: another host may have claimed one meanwhile (an address); keep theirs.
+        if (!(await this.claimLeased(key, value))) log.warn({ key }, 'a leased key was taken by another host while the lease was lost');
       } catch (e) {
         log.warn({ key, err: (e as Error).message }, 'cannot publish a leased key again');
       }
@@ -155,6 +220,24 @@ export class EtcdClusterStore implements ClusterStore {
     return res.succeeded;
   }
 
+  async claim(key: string, value: string, opts: { lease?: boolean } = {}): Promise<boolean> {
+    if (opts.lease) return this.claimLeased(key, value);
+    const created = await this.ns.if(key, 'Create', '==', 0).then(this.ns.put(key).value(value)).commit();
+    if (created.succeeded) return true;
+    return (await this.ns.if(key, 'Value', '==', value).then(this.ns.put(key).value(value)).commit()).succeeded;
+  }
+
+  /** claim with the current lease; remembered for republishing. */
+  private async claimLeased(key: string, value: string): Promise<boolean> {
+    const lease = this.lease;
+    await lease.grant();
+    let res = await this.ns.if(key, 'Create', '==', 0).then(lease.put(key).value(value)).commit();
+    if (!res.succeeded) res = await this.ns.if(key, 'Value', '==', value).then(lease.put(key).value(value)).commit();
+    if (res.succeeded) this.leased.set(key, value);
+    else this.leased.delete(key);
+    return res.succeeded;
+  }
+
   async watch(prefix: string, fromRevision: number, onEvent: (ev: WatchEvent) => void): Promise<StoreWatch> {
     const w = await this.ns.watch().prefix(prefix).startRevision(String(fromRevision + 1)).create();
     this.watchers.add(w);
@@ -196,15 +279,17 @@ export class EtcdClusterStore implements ClusterStore {
     return (await this.client.maintenance.status()).leader;
   }
 
-  async close(): Promise<void> {
+  async close(opts: { keepLease?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.membersTimer);
     for (const w of this.watchers) {
       w.removeAllListeners('data');
       await w.cancel().catch(() => undefined);
     }
     this.watchers.clear();
-    await this.lease.revoke().catch(() => undefined);
+    if (opts.keepLease) this.lease.release();
+    else await this.lease.revoke().catch(() => undefined);
     this.client.close();
   }
 }

@@ -6,7 +6,8 @@
  * Use: `const access = await openExternalCluster({ endpoints, tls, clusterId, nodeId, advertise,
  * hostname, engineVersion })`; `access.close()` at shutdown.
  *
- * Beware: TLS files are read once at start; without a CA file the client speaks plain http.
+ * Beware: TLS files are read once at start; without a CA file the client speaks plain http. `close`
+ * (daemon stop) leaves the liveness lease to run out rather than revoking it, as a swarm member does.
  */
 import { readFile } from 'node:fs/promises';
 import { arch, cpus, totalmem } from 'node:os';
@@ -50,5 +51,5 @@ export async function openExternalCluster(o: ExternalClusterOptions): Promise<Cl
   };
   await store.put(clusterKeys.node(o.nodeId), JSON.stringify(rec));
   await store.put(clusterKeys.aliveNode(o.nodeId), now, { lease: true });
-  return { ...fixedClusterAccess(store), close: () => store.close() };
+  return { ...fixedClusterAccess(store), close: () => store.close({ keepLease: true }) };
 }

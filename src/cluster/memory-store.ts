@@ -158,6 +158,14 @@ export class MemoryClusterStore implements ClusterStore {
     return true;
   }
 
+  async claim(key: string, value: string, opts: { lease?: boolean } = {}): Promise<boolean> {
+    this.check();
+    const cur = this.backend.read(key);
+    if (cur && cur.value !== value) return false;
+    this.backend.write(key, value, opts.lease ? this.nodeId : undefined);
+    return true;
+  }
+
   async watch(prefix: string, fromRevision: number, onEvent: (ev: WatchEvent) => void): Promise<StoreWatch> {
     this.check();
     const w = this.backend.subscribe(prefix, fromRevision, onEvent);
@@ -170,12 +178,13 @@ export class MemoryClusterStore implements ClusterStore {
     };
   }
 
-  async close(): Promise<void> {
+  async close(opts: { keepLease?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const w of this.watches) this.backend.unsubscribe(w);
     this.watches.clear();
-    this.backend.expireLease(this.nodeId);
+    // A kept lease runs out when the test says so (backend.expireLease), as a TTL would.
+    if (!opts.keepLease) this.backend.expireLease(this.nodeId);
   }
 
   private check(): void {

@@ -77,6 +77,19 @@ export function clusterStoreCases(name: string, open: () => Promise<StoreHarness
     assert.equal(await a.deleteIf('ipam/n1/10.0.0.2', 'ep-a'), false);
   });
 
+  withStores('claim creates, takes over a key holding the same value, refuses another; a leased claim goes with the lease', async ({ a, b, expireLease }) => {
+    assert.equal(await a.claim('ipam/n1/10.0.0.2', 'ep-a', { lease: true }), true);
+    assert.equal(await a.claim('ipam/n1/10.0.0.2', 'ep-a', { lease: true }), true);
+    assert.equal(await b.claim('ipam/n1/10.0.0.2', 'ep-b', { lease: true }), false);
+    assert.equal((await b.get('ipam/n1/10.0.0.2'))?.value, 'ep-a');
+    // A plain key holding the value is taken over (tied to b's lease from now on).
+    await a.put('ipam/n1/10.0.0.3', 'ep-x');
+    assert.equal(await b.claim('ipam/n1/10.0.0.3', 'ep-x', { lease: true }), true);
+    await expireLease(a.nodeId);
+    assert.equal(await b.get('ipam/n1/10.0.0.2'), undefined);
+    assert.equal((await b.get('ipam/n1/10.0.0.3'))?.value, 'ep-x', 'the taken-over key is b\'s now, not a\'s');
+  });
+
   withStores('racing creates of the same keys never both win', async ({ a, b }) => {
     const keys = Array.from({ length: 20 }, (_, i) => `ipam/n1/10.0.0.${i + 2}`);
     const results = await Promise.all(keys.flatMap((k) => [a.create(k, 'a'), b.create(k, 'b')]));

@@ -49,10 +49,20 @@ export interface ClusterStore {
   deleteIf(key: string, value: string): Promise<boolean>;
   /** Creates key only if absent (atomic); false when it already exists. Used for address allocation. */
   create(key: string, value: string, opts?: { lease?: boolean }): Promise<boolean>;
+  /**
+   * Creates key, or takes it over when it already holds `value` (with `lease: true` it is then tied to
+   * this host's current lease); false when it holds another value. Atomic. A restarted engine takes
+   * back its address claims with it.
+   */
+  claim(key: string, value: string, opts?: { lease?: boolean }): Promise<boolean>;
   /** Events under prefix after `fromRevision` (exclusive), in order; resumes after reconnects. */
   watch(prefix: string, fromRevision: number, onEvent: (ev: WatchEvent) => void): Promise<StoreWatch>;
-  /** Stops watches and the lease keeper; leased keys are revoked (the host leaves gracefully). */
-  close(): Promise<void>;
+  /**
+   * Stops watches and the lease keeper. By default the lease is revoked (its keys go at once: the
+   * host leaves); `keepLease: true` lets it run out on its own instead (a daemon stopping for a
+   * restart: a restart shorter than the TTL loses nothing, and the new process takes its keys back).
+   */
+  close(opts?: { keepLease?: boolean }): Promise<void>;
 }
 
 /**

@@ -182,7 +182,10 @@ export class SwarmController implements ClusterAccess {
       await ensureEtcdMember(spec, tls);
     }
     const endpoints = s.role === 'manager' ? [...new Set([clientUrl(s.advertiseAddr), ...s.etcdEndpoints])] : s.etcdEndpoints;
-    const store = await openEtcdClusterStore({ endpoints, tls, clusterId: s.clusterId, nodeId: s.nodeId, leaseTtl: this.deps.leaseTtl });
+    const store = await openEtcdClusterStore({ endpoints, tls, clusterId: s.clusterId, nodeId: s.nodeId, leaseTtl: this.deps.leaseTtl, onEndpoints: (urls) => {
+      // The members' client URLs, kept for the next start (the member joined through may be gone by then).
+      if (this.state && this.state.etcdEndpoints.join() !== urls.join()) this.deps.save((this.state = { ...this.state, etcdEndpoints: urls }));
+    } });
     try {
       await this.publishNode(store, s);
       if (s.role === 'manager') await this.startJoinServer(s, tls);
@@ -396,14 +399,15 @@ export class SwarmController implements ClusterAccess {
     await rm(this.deps.dataDir, { recursive: true, force: true });
   }
 
-  /** Stops the join endpoint and the store client (not etcd: it outlives engine restarts). */
+  /** Stops the join endpoint and the store client (not etcd: it outlives engine restarts); the lease
+   *  runs out rather than being revoked, so a restart within the TTL keeps endpoints and addresses. */
   async close(): Promise<void> {
     clearInterval(this.retry);
     await this.joinServer?.close();
     this.joinServer = undefined;
     const store = this.etcd;
     this.etcd = undefined;
-    await store?.close().catch(() => undefined);
+    await store?.close({ keepLease: true }).catch(() => undefined);
   }
 
   private managerStore(): EtcdClusterStore {

@@ -6,7 +6,7 @@
  * comes back with the same address), names across hosts, the way out through each host's
  * docker_gwbridge (outbound NAT, `-p` reached from the world), and an encrypted network whose traffic the
  * LAN carries only as WireGuard; then 60 concurrent runs spread over the hosts (no address twice,
- * inspect and the kernel agree). One lab for the whole file keeps it to a few minutes.
+ * inspect and the kernel agree), and a dead host's addresses freed with its lease. One lab for the whole file keeps it to a few minutes.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -198,5 +198,22 @@ test('overlay across three hosts: visible everywhere, traffic between hosts, Doc
   const t60 = Date.now();
   await manyConcurrentRuns(lab);
   t.diagnostic(`60 concurrent runs over 3 hosts, checked: ${Date.now() - t60} ms`);
+
+  // A dead host's addresses: kill -9 host 3's engine; once its lease runs out its endpoints are gone
+  // from host 1 and its addresses are free (host 1 takes one of them by --ip); restarted, it takes its
+  // other containers' addresses back and publishes them, but not the one taken meanwhile.
+  const manyId = (await lab.context(1, ['network', 'inspect', '-f', '{{.Id}}', 'many'])).stdout.trim();
+  const m30 = (await lab.context(3, ['inspect', '-f', '{{.NetworkSettings.Networks.many.IPAddress}}', 'm3-0'])).stdout.trim();
+  await waitFor('host 3 endpoints on host 1', 30_000, async () => (await fdbOf(lab, 1, manyId)).filter((e) => e.dst === lab.lanAddr(3)).length === 20);
+  await lab.hosts[2]!.kill9Daemon();
+  await waitFor('host 3 endpoints expired on host 1', 30_000, async () => (await fdbOf(lab, 1, manyId)).every((e) => e.dst !== lab.lanAddr(3)));
+  await lab.context(1, ['run', '-d', '--net', 'many', '--ip', m30, '--name', 'taker', 'busybox', 'sleep', '600'], { timeoutMs: 60_000 });
+  assert.equal((await lab.context(1, ['inspect', '-f', '{{.NetworkSettings.Networks.many.IPAddress}}', 'taker'])).stdout.trim(), m30);
+  await lab.hosts[2]!.restartDaemon();
+  await waitFor('host 3 endpoints back on host 1, but m3-0', 60_000, async () => (await fdbOf(lab, 1, manyId)).filter((e) => e.dst === lab.lanAddr(3)).length === 19);
+  const macOf = async (h: number, name: string): Promise<string> => (await lab.context(h, ['inspect', '-f', '{{.NetworkSettings.Networks.many.MacAddress}}', name])).stdout.trim();
+  const back3 = (await fdbOf(lab, 1, manyId)).filter((e) => e.dst === lab.lanAddr(3)).map((e) => e.mac);
+  assert.ok(!back3.includes(await macOf(3, 'm3-0')), 'the endpoint whose address was taken is not published again');
+  assert.ok(back3.includes(await macOf(3, 'm3-1')), 'the others are');
   await lab.down();
 });

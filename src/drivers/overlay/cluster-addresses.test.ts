@@ -69,3 +69,24 @@ test('a requested address held by another endpoint is refused with Docker text; 
   // b's view still says .2 is taken: it lists again before calling the pool full.
   assert.equal((await b.allocate(small, 'ep-b', {})).ipv4, '10.0.0.2');
 });
+
+test('a dead host\'s addresses are free once its lease runs out; a restarted host takes its claims back, except one taken meanwhile', async () => {
+  const backend = new MemoryClusterBackend();
+  const a = new ClusterAddresses(() => backend.store('a'));
+  const b = new ClusterAddresses(() => backend.store('b'));
+  const held = [(await a.allocate(net, 'ep-1', {})).ipv4!, (await a.allocate(net, 'ep-2', {})).ipv4!];
+  assert.deepEqual(held, ['10.0.0.2', '10.0.0.3']);
+  // Restarted within the lease: both claims taken back, nothing lost.
+  const again = new ClusterAddresses(() => backend.store('a'));
+  assert.deepEqual(await again.reclaim(net.id, 'ep-1', ['10.0.0.2']), []);
+  // a dies: its claims go with its lease; b may take .2 (asked for by address), then the lowest free.
+  backend.expireLease('a');
+  assert.deepEqual(backend.list(clusterKeys.ipamOf(net.id)).items, []);
+  assert.equal((await b.allocate(net, 'ep-b', { ipv4: '10.0.0.2' })).ipv4, '10.0.0.2');
+  // a comes back: .3 is claimed again for ep-2; .2 now belongs to ep-b and is reported lost.
+  const back = new ClusterAddresses(() => backend.store('a'));
+  assert.deepEqual(await back.reclaim(net.id, 'ep-2', ['10.0.0.3']), []);
+  assert.deepEqual(await back.reclaim(net.id, 'ep-1', ['10.0.0.2']), ['10.0.0.2']);
+  assert.deepEqual(backend.list(clusterKeys.ipamOf(net.id)).items.map((i) => [i.key.split('/')[2], i.value]), [['10.0.0.2', 'ep-b'], ['10.0.0.3', 'ep-2']]);
+  assert.deepEqual(backend.leasedKeys('a'), [clusterKeys.ipam(net.id, '10.0.0.3')]);
+});

@@ -14,8 +14,13 @@
  *   learns every claim made meanwhile at once, not one address per lost create) or when its view says
  *   the pool is full. A stale view costs one lost create, never a duplicate: the create decides.
  *
- * Beware: the addresses of a dead host stay held (the keys are not leased) so that its containers
- * keep them when it comes back; `docker rm` on that host, or removing the network, frees them.
+ * Claims hang off the host's liveness lease: a dead host's addresses are free again once its lease
+ * runs out, like its endpoints. A daemon that stops (or is killed) and comes back takes its running
+ * containers' claims back at restore (`reclaim`), before its old lease runs out when the restart is
+ * shorter than the TTL (the daemon stops without revoking its lease), so a live host's address is
+ * never free across a restart; after a longer absence it claims them again when still free.
+ *
+ * Beware: a claim made before claims were leased is a plain key: `reclaim` ties it to the lease.
  */
 import { type ClusterStore, clusterKeys } from '../../cluster/index.js';
 import { allocateAddress, ERR_ADDRESS_IN_USE, type NormalizedPool } from '../../ipam/index.js';
@@ -62,6 +67,22 @@ export class ClusterAddresses implements AddressAllocator {
 
   release(net: DriverNetwork, endpointId: string): Promise<void> {
     return this.serial(net.id, () => this.releaseNow(net.id, endpointId));
+  }
+
+  /**
+   * Takes back, after a restart of this engine, the addresses its running containers hold: each
+   * claim is tied to the new lease (or made again if it expired meanwhile). Returns the addresses
+   * another endpoint claimed meanwhile (this host was taken for dead): those must not be published.
+   */
+  reclaim(networkId: string, endpointId: string, ips: readonly string[]): Promise<string[]> {
+    return this.serial(networkId, async () => {
+      const lost: string[] = [];
+      for (const ip of ips) {
+        if (await this.store().claim(clusterKeys.ipam(networkId, ip), endpointId, { lease: true })) this.note(this.view(networkId), endpointId, ip);
+        else lost.push(ip);
+      }
+      return lost;
+    });
   }
 
   /** Forgets a removed network's view. */
@@ -119,7 +140,7 @@ export class ClusterAddresses implements AddressAllocator {
         await this.relist(networkId);
         ip = allocateAddress(p, v.used, requested);
       }
-      if (await s.create(clusterKeys.ipam(networkId, ip), endpointId)) return this.note(v, endpointId, ip);
+      if (await s.create(clusterKeys.ipam(networkId, ip), endpointId, { lease: true })) return this.note(v, endpointId, ip);
       if (requested !== undefined) {
         const holder = await s.get(clusterKeys.ipam(networkId, ip));
         if (holder?.value === endpointId) return this.note(v, endpointId, ip);

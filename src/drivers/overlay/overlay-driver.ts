@@ -147,6 +147,12 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
     const { store } = this.cluster();
     for (const [id, ep] of this.local) {
       if (!this.nets.has(ep.networkId)) continue;
+      // Their addresses first: tied to the new lease before the old one runs out.
+      const lost = await this.allocator.reclaim(ep.networkId, id, [ep.record.ipv4, ep.record.ipv6].filter((a): a is string => !!a));
+      if (lost.length) {
+        log.error({ endpoint: id, container: ep.record.name, addresses: lost }, 'another host took these addresses while this engine was away: the endpoint is not published');
+        continue;
+      }
       await store.put(clusterKeys.endpoint(ep.networkId, id), JSON.stringify(ep.record), { lease: true });
     }
   }

@@ -5,8 +5,9 @@
  * - `endpoints/<networkId>/<endpointId>` (leased to the host's liveness): one container's endpoint,
  *   with what other hosts need to reach it (IP, MAC, VTEP) and to name it (DNS), and, on encrypted
  *   networks, how to reach its host through WireGuard.
- * - `ipam/<networkId>/<ip>` (plain, created once): value = endpoint id. Not leased, so a host that
- *   dies and comes back finds its containers' addresses still held.
+ * - `ipam/<networkId>/<ip>` (leased, created once): value = endpoint id. A dead host's addresses
+ *   are free once its lease runs out; a restarted engine takes its running containers' claims back
+ *   (cluster-addresses.ts `reclaim`).
  * - `vni/<vni>` (plain, created once): value = network id.
  * - `wgip/<address>` (plain, created once): a host's WireGuard tunnel address; value = node id.
  */

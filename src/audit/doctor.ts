@@ -88,7 +88,7 @@ export function bridgeOf(n: NetworkRecord): string | undefined {
 }
 
 export function diagnose(s: DoctorState, k: KernelView): Difference[] {
-  const l2 = s.firewall && k.nft ? l2Diffs(wantedGuards(s.containers, s.networks, (n) => bridgeOf(n) !== undefined), s.firewall.l2, k.nft.l2) : [];
+  const l2 = s.firewall && k.nft ? l2Diffs(wantedGuards(s.containers, s.networks, (n) => bridgeOf(n) !== undefined || n.driver === 'overlay'), s.firewall.l2, k.nft.l2) : [];
   return [...stateDiffs(s), ...namespaceDiffs(s, k), ...hostLinkDiffs(s, k), ...addressDiffs(s), ...firewallDiffs(s, k), ...l2, ...processDiffs(s, k), ...dnsDiffs(s)];
 }
 

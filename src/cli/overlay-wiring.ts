@@ -11,7 +11,7 @@
  * Beware: store changes are handled one at a time, in order (a swarm leave followed at once by a join).
  */
 import { type ClusterAccess, type ClusterStore, type NodeRecord, clusterKeys } from '../cluster/index.js';
-import { OverlayDriver, type DriverNetwork, type OverlayCluster, type OverlayOptions, type RemoteEndpoint } from '../drivers/index.js';
+import { OverlayDriver, type DriverNetwork, type OverlayCluster, type OverlayDriverDeps, type OverlayOptions, type RemoteEndpoint } from '../drivers/index.js';
 import type { DnsRecords } from '../dns/index.js';
 import { toDriverNetwork, type NetworkController } from '../engine/index.js';
 import { logger } from '../util/index.js';
@@ -59,7 +59,7 @@ function withRole(c: OverlayCluster, role: 'manager' | 'worker' | undefined): Ov
   return role ? { ...c, role } : c;
 }
 
-export function overlayWiring(access: ClusterAccess, opts: { prefix: string; dataRoot: string; role: () => 'manager' | 'worker' | undefined }): OverlayWiring {
+export function overlayWiring(access: ClusterAccess, opts: { prefix: string; dataRoot: string; role: () => 'manager' | 'worker' | undefined; guard?: OverlayDriverDeps['guard'] }): OverlayWiring {
   let current: OverlayCluster | undefined;
   const remote = new Map<string, readonly RemoteEndpoint[]>();
   let sink: ((networkId: string, endpoints: readonly RemoteEndpoint[]) => void) | undefined;
@@ -67,6 +67,7 @@ export function overlayWiring(access: ClusterAccess, opts: { prefix: string; dat
     cluster: () => current && withRole(current, opts.role()),
     instance: opts.prefix,
     dataDir: `${opts.dataRoot}/overlay`,
+    ...(opts.guard ? { guard: opts.guard } : {}),
     onRemoteEndpoints: (networkId, endpoints) => {
       remote.set(networkId, endpoints);
       sink?.(networkId, endpoints);

@@ -109,6 +109,12 @@ test('overlay across three hosts: visible everywhere, traffic between hosts, Doc
   assert.deepEqual(peers.map((p) => p.IP), [lab.lanAddr(1), lab.lanAddr(2), lab.lanAddr(3)]);
   for (const p of peers) assert.match(p.Name, /^\S+-[0-9a-zA-Z]{12}$/, p.Name);
   assert.equal((await lab.context(1, ['network', 'inspect', '-f', '{{json .Peers}}', 'closed'])).stdout.trim(), 'null');
+  // Each container's port on its host's overlay bridge is guarded at layer 2 (MAC and address), as on a bridge network;
+  // the pings below pass through the guard.
+  for (const [i, ip] of ips.entries()) {
+    const set = (await lab.hosts[i]!.exec(['nft', 'list', 'set', 'bridge', lab.hosts[i]!.name, 'l2ip4'])).stdout;
+    assert.match(set, new RegExp(`"vo[0-9a-f]{12}" \\. ${ip.replace(/\./g, '\\.')}\\b`), `host ${i + 1} guards c${i + 1}'s port:\n${set}`);
+  }
   // Each host holds one FDB entry per remote container, pointing at that container's host.
   await waitFor('FDB entries on host 1', 5000, async () => (await fdbOf(lab, 1, netId)).length === 2);
   const fdb1 = await fdbOf(lab, 1, netId);

@@ -9,6 +9,10 @@
  * networks, one WireGuard peer per remote host), removing them when the record goes, whether by
  * `docker rm` or by the lease of a dead host expiring. See peers.ts for the watch.
  *
+ * Layer 2: a container's port on `ov-<id>` is guarded as on a bridge network (firewall/render-l2.ts,
+ * through `deps.guard`): frames whose MAC or source address is not the endpoint's are dropped before
+ * they reach the bridge, so before the VXLAN device too.
+ *
  * Restart: the endpoints this host published are kept in `<dataDir>/overlay-endpoints.json` and
  * re-published at `restore`; the watch starts again from a fresh listing (its revision), and the
  * kernel's entries are reconciled against it, so nothing is missed or left over.
@@ -19,7 +23,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ClusterStore, clusterKeys } from '../../cluster/index.js';
-import { renderOverlayGuard, renderOverlayGuardTeardown } from '../../firewall/index.js';
+import { renderOverlayGuard, renderOverlayGuardTeardown, type FirewallEndpoint } from '../../firewall/index.js';
 import { ipBatch, ipJson, type IpAddr, nftApply, ensureOverlayLinks, listOwnedLinks, removeOverlayLinks, VXLAN_OVERHEAD, WIREGUARD_OVERHEAD } from '../../kernel/index.js';
 import { conflict, forbidden, unavailable, logger } from '../../util/index.js';
 import type { DriverNetwork, EndpointRef, EndpointSpec, NetworkDriver, NetworkOptions } from '../driver.js';
@@ -51,7 +55,14 @@ export interface OverlayDriverDeps {
   hostNetns?: string;
   /** Remote endpoints of a network changed (the embedded DNS answers their names). */
   onRemoteEndpoints?: (networkId: string, endpoints: readonly RemoteEndpoint[]) => void;
+  /** Layer-2 anti-spoofing of container ports (the daemon's firewall manager); none: ports unguarded. */
+  guard?: { setEndpoint(owner: string, ep: FirewallEndpoint | undefined): Promise<void> };
 }
+
+/** A local endpoint's guard: its host port, MAC and addresses. */
+const guardOf = (id: string, r: EndpointRecord): FirewallEndpoint => ({
+  port: `vo${id.slice(0, 12)}`, mac: r.mac, ...(r.ipv4 ? { ipv4: r.ipv4 } : {}), ...(r.ipv6 ? { ipv6: r.ipv6 } : {}),
+});
 
 /** Docker's text for overlay work on an engine outside a swarm. */
 export const ERR_NOT_SWARM_MANAGER =
@@ -174,7 +185,14 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
       vtep: net.options.own.encrypted ? (this.wg.info?.tunnel ?? '') : advertiseAddress,
       ...(net.options.own.encrypted && this.wg.info ? { wireguard: this.wg.info } : {}),
     };
-    await this.addVeth(bridgeName(net.id), netns, hostIfname, { ...ep, mtu });
+    // The port is guarded before it exists: no frame of the container passes unchecked.
+    await this.deps.guard?.setEndpoint(ep.id, guardOf(ep.id, record));
+    try {
+      await this.addVeth(bridgeName(net.id), netns, hostIfname, { ...ep, mtu });
+    } catch (e) {
+      await this.deps.guard?.setEndpoint(ep.id, undefined).catch(() => undefined);
+      throw e;
+    }
     try {
       this.local.set(ep.id, { networkId: net.id, record });
       await this.saveLocal();
@@ -183,6 +201,7 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
       this.local.delete(ep.id);
       await this.saveLocal().catch(() => undefined);
       await ipBatch([['link', 'del', 'dev', hostIfname]], this.deps.hostNetns).catch(() => undefined);
+      await this.deps.guard?.setEndpoint(ep.id, undefined).catch(() => undefined);
       throw e;
     }
     return { hostIfname };
@@ -190,6 +209,7 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
 
   async leaveEndpoint(net: DriverNetwork<OverlayOptions>, netns: string, ep: EndpointRef): Promise<void> {
     await ipBatch([['link', 'del', 'dev', ep.ifname]], netns).catch(() => undefined);
+    await this.deps.guard?.setEndpoint(ep.id, undefined);
     this.local.delete(ep.id);
     await this.saveLocal();
     const c = this.deps.cluster();
@@ -319,6 +339,8 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
     if (!text) return;
     try {
       for (const [id, ep] of Object.entries(JSON.parse(text) as Record<string, LocalEndpoint>)) this.local.set(id, ep);
+      // Containers kept running through a restart: their ports are guarded again.
+      for (const [id, ep] of this.local) await this.deps.guard?.setEndpoint(id, guardOf(id, ep.record));
     } catch (e) {
       log.error({ err: e, file: this.localFile }, 'unreadable overlay endpoint file: endpoints of running containers are not re-published');
     }

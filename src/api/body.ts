@@ -1,21 +1,32 @@
-/** Reading request bodies and writing JSON answers, with Docker's errors for bad input. */
+/**
+ * Reading request bodies and writing JSON answers, with Docker's errors for bad input.
+ * Beware: a JSON body over MAX_JSON is refused with 413 (the connection is then closed, see
+ * http-status.ts). dockerd has no such limit (it decodes JSON as a stream); ours keeps one client
+ * from holding a daemon's memory, far above any real request (a create with a large Env is KBs).
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { invalidParameter } from '../util/index.js';
+import { invalidParameter, parseJson, tooLarge } from '../util/index.js';
 
-const MAX_JSON = 16 * 1024 * 1024;
+export const MAX_JSON = 16 * 1024 * 1024;
+
+/** 413 when the declared or the received size passes `limit`. */
+export function tooLargeError(limit: number): Error {
+  return tooLarge('api.body_too_large', `request body too large: more than ${limit} bytes`);
+}
 
 export async function readJson<T>(req: IncomingMessage): Promise<T | undefined> {
+  if (Number(req.headers['content-length'] ?? 0) > MAX_JSON) throw tooLargeError(MAX_JSON);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
     size += c.length;
-    if (size > MAX_JSON) throw invalidParameter('api.body_too_large', 'request body too large');
+    if (size > MAX_JSON) throw tooLargeError(MAX_JSON);
     chunks.push(c);
   }
   const text = Buffer.concat(chunks).toString('utf8').trim();
   if (!text) return undefined;
   try {
-    return JSON.parse(text) as T;
+    return parseJson(text) as T;
   } catch (e) {
     throw invalidParameter('api.bad_json', `invalid JSON: ${(e as Error).message}`);
   }

@@ -23,6 +23,7 @@ import type { Handler, Router } from './router.js';
 import { statusOf } from './http-status.js';
 import { DetachScanner, frame } from './stream-framing.js';
 import { splitVersion } from './version.js';
+import { tooLargeError } from './body.js';
 
 const log = logger.child({ component: 'api' });
 const MAX_BODY = 1024 * 1024;
@@ -156,7 +157,7 @@ function contentLength(headers: IncomingHttpHeaders): number {
   }
   const n = Number(headers['content-length'] ?? 0);
   if (!Number.isInteger(n) || n < 0) throw invalidParameter('api.bad_length', 'invalid Content-Length');
-  if (n > MAX_BODY) throw invalidParameter('api.body_too_large', 'request body too large');
+  if (n > MAX_BODY) throw tooLargeError(MAX_BODY);
   return n;
 }
 
@@ -190,7 +191,7 @@ async function readRequestBody(req: IncomingMessage): Promise<Buffer> {
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
     size += c.length;
-    if (size > MAX_BODY) throw invalidParameter('api.body_too_large', 'request body too large');
+    if (size > MAX_BODY) throw tooLargeError(MAX_BODY);
     chunks.push(c);
   }
   return Buffer.concat(chunks);

@@ -19,6 +19,8 @@ export function writeError(res: ServerResponse, e: unknown, context: { method?: 
     return;
   }
   const body = JSON.stringify({ message });
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  // A body refused for its size is not read to its end: the connection cannot carry another request.
+  const close = status === 413 ? { Connection: 'close' } : {};
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...close });
   res.end(body);
 }

@@ -20,6 +20,7 @@ const HELPERS: Record<string, ErrorKind> = {
   notFound: 'not-found',
   conflict: 'conflict',
   forbidden: 'forbidden',
+  tooLarge: 'too-large',
   notImplemented: 'not-implemented',
   unavailable: 'unavailable',
   internal: 'internal',

@@ -23,7 +23,7 @@ export const ERROR_CODES = {
   'api.bad_json': { kind: 'invalid-parameter' },
   'api.bad_length': { kind: 'invalid-parameter' },
   'api.bad_resize': { kind: 'invalid-parameter' },
-  'api.body_too_large': { kind: 'invalid-parameter' },
+  'api.body_too_large': { kind: 'too-large' },
   'api.chunked_upgrade': { kind: 'invalid-parameter' },
   'api.empty_body': { kind: 'invalid-parameter' },
   'api.field_type': { kind: 'invalid-parameter' },

@@ -13,6 +13,7 @@ export type ErrorKind =
   | 'forbidden' // 403
   | 'not-found' // 404
   | 'conflict' // 409
+  | 'too-large' // 413
   | 'not-implemented' // 501
   | 'unavailable' // 503
   | 'internal'; // 500
@@ -23,6 +24,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorKind, number>> = {
   forbidden: 403,
   'not-found': 404,
   conflict: 409,
+  'too-large': 413,
   'not-implemented': 501,
   unavailable: 503,
   internal: 500,
@@ -44,6 +46,7 @@ export const invalidParameter = (code: CodeOf<'invalid-parameter'>, message: str
   new RedesError('invalid-parameter', code, message, { cause });
 export const notFound = (code: CodeOf<'not-found'>, message: string): RedesError => new RedesError('not-found', code, message);
 export const conflict = (code: CodeOf<'conflict'>, message: string): RedesError => new RedesError('conflict', code, message);
+export const tooLarge = (code: CodeOf<'too-large'>, message: string): RedesError => new RedesError('too-large', code, message);
 export const forbidden = (code: CodeOf<'forbidden'>, message: string): RedesError => new RedesError('forbidden', code, message);
 export const notImplemented = (code: CodeOf<'not-implemented'>, message: string): RedesError =>
   new RedesError('not-implemented', code, message);

@@ -4,6 +4,7 @@
  * regular-expression search, `exactMatch` is exact only, labels match `key` or `key=value`.
  */
 import { invalidParameter } from './errors.js';
+import { parseJson } from './json.js';
 
 export class Filters {
   private constructor(private readonly args: Map<string, string[]>) {}
@@ -16,7 +17,7 @@ export class Filters {
     if (!text) return Filters.empty();
     let raw: unknown;
     try {
-      raw = JSON.parse(text);
+      raw = parseJson(text);
     } catch {
       throw invalidParameter('filters.bad_json', `invalid filter: ${text}`);
     }

@@ -13,11 +13,13 @@ export {
   HTTP_STATUS,
   notFound,
   notImplemented,
+  tooLarge,
   unavailable,
   type ErrorKind,
 } from './errors.js';
 export { ERROR_CODES, isErrorCode, type CodeOf, type ErrorCode, type ErrorEntry } from './error-codes.js';
 export { Filters } from './filters.js';
+export { MAX_JSON_DEPTH, parseJson } from './json.js';
 export { newId } from './ids.js';
 export { ownGet, ownSet } from './own.js';
 export { logger, setLogLevel, type Logger } from './log.js';

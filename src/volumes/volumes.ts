@@ -61,6 +61,8 @@ export class Volumes {
       if (/^[a-zA-Z0-9]$/.test(name)) throw invalidParameter('volume.name', `create ${name}: volume name is too short, names should be at least two alphanumeric characters`);
       throw invalidParameter('volume.name', `create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
     }
+    // The name is a directory under the data root: Linux's NAME_MAX (255 bytes) is its limit.
+    if (name.length > 255) throw invalidParameter('volume.name', `create ${name.slice(0, 32)}...: volume name is too long, names can be at most 255 characters`);
     if (driver !== 'local') throw notFound('volume.driver', `create ${name}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
     const options = stringMap(req.DriverOpts, 'DriverOpts');
     for (const k of Object.keys(options)) if (!OPTION_KEYS.includes(k)) throw invalidParameter('volume.option', `create ${name}: invalid option key: ${JSON.stringify(k)}`);

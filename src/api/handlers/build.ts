@@ -12,7 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import { runBuild, type BuildDeps, type BuildOptions } from '../../build/index.js';
 import type { Credentials } from '../../images/index.js';
 import { parseNamed, tagKey } from '../../images/index.js';
-import { Filters, invalidParameter, logger, notImplemented } from '../../util/index.js';
+import { Filters, invalidParameter, logger, notImplemented, parseJson } from '../../util/index.js';
 import { queryBool, sendJson } from '../body.js';
 import { statusOf } from '../http-status.js';
 import type { RequestContext, Router } from '../router.js';
@@ -130,7 +130,7 @@ function jsonMap(q: URLSearchParams, name: string): Record<string, string | null
   const v = q.get(name);
   if (!v) return {};
   try {
-    const o: unknown = JSON.parse(v);
+    const o: unknown = parseJson(v);
     if (o && typeof o === 'object' && !Array.isArray(o) && Object.values(o).every((x) => x === null || typeof x === 'string')) return o as Record<string, string | null>;
   } catch {
     // fall through
@@ -142,7 +142,7 @@ function jsonList(q: URLSearchParams, name: string): unknown[] {
   const v = q.get(name);
   if (!v) return [];
   try {
-    const o: unknown = JSON.parse(v);
+    const o: unknown = parseJson(v);
     if (Array.isArray(o)) return o;
   } catch {
     // fall through
@@ -155,7 +155,7 @@ function registryConfig(req: IncomingMessage): Record<string, Credentials> {
   const h = req.headers['x-registry-config'];
   if (typeof h !== 'string' || !h) return {};
   try {
-    const v: unknown = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
+    const v: unknown = parseJson(Buffer.from(h, 'base64url').toString('utf8'));
     return v && typeof v === 'object' ? (v as Record<string, Credentials>) : {};
   } catch {
     throw invalidParameter('build.registry_config', 'invalid X-Registry-Config header');

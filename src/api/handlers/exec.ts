@@ -7,7 +7,7 @@
  * CLI then reads the exit code from exec inspect.
  */
 import type { ContainerService } from '../../engine/index.js';
-import { invalidParameter, logger } from '../../util/index.js';
+import { invalidParameter, logger, parseJson } from '../../util/index.js';
 import type { Router } from '../router.js';
 import { readJson, sendEmpty, sendJson } from '../body.js';
 import { hijackable, pumpSession } from '../hijack.js';
@@ -45,7 +45,7 @@ function parseStartBody(body: Buffer): ExecStartBody {
   if (!text) return {};
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    v = parseJson(text);
   } catch (e) {
     throw invalidParameter('api.bad_json', `invalid JSON: ${(e as Error).message}`);
   }

@@ -14,9 +14,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Credentials, ImageService, LoadedImage } from '../../images/index.js';
-import { invalidParameter, logger } from '../../util/index.js';
+import { invalidParameter, logger, parseJson } from '../../util/index.js';
 import type { RequestContext, Router } from '../router.js';
-import { queryBool, sendJson } from '../body.js';
+import { queryBool, readJson, sendJson } from '../body.js';
 import { statusOf } from '../http-status.js';
 
 export interface ImageRoutesDeps {
@@ -33,7 +33,7 @@ export function imageRoutes(router: Router, deps: ImageRoutesDeps): void {
   router.on('POST', '/images/create', (ctx) => createImage(images, ctx));
   router.on('POST', '/images/:name*/push', (ctx) => pushImage(images, ctx));
   router.on('POST', '/auth', async ({ req, res }) => {
-    const body = JSON.parse((await readAll(req)).toString('utf8') || '{}') as Credentials & { serveraddress?: string };
+    const body = ((await readJson(req)) ?? {}) as Credentials & { serveraddress?: string };
     await images.login(body.serveraddress ?? '', body);
     sendJson(res, 200, { Status: 'Login Succeeded', IdentityToken: '' });
   });
@@ -146,23 +146,13 @@ export function registryAuth(req: IncomingMessage): Credentials | undefined {
   const h = req.headers['x-registry-auth'];
   if (typeof h !== 'string' || !h) return undefined;
   try {
-    const v = JSON.parse(Buffer.from(h, 'base64url').toString('utf8')) as Credentials;
+    const v = parseJson(Buffer.from(h, 'base64url').toString('utf8')) as Credentials;
     return typeof v === 'object' && v !== null ? v : undefined;
   } catch {
     throw invalidParameter('registry.auth_header', 'invalid X-Registry-Auth header');
   }
 }
 
-async function readAll(req: IncomingMessage): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    n += c.length;
-    if (n > 1 << 20) throw invalidParameter('api.body_too_large', 'request body too large');
-    parts.push(c);
-  }
-  return Buffer.concat(parts);
-}
 
 /** `POST /images/load`: always 200; each image's lines as `docker load` prints them. */
 async function loadImages(images: ImageService, { req, res }: RequestContext): Promise<void> {

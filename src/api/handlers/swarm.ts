@@ -4,7 +4,7 @@
  * (clients such as docker-py rely on it); services and the rest answer 501 on a manager.
  */
 import type { SwarmController, SwarmInitRequest, SwarmJoinRequest } from '../../engine/index.js';
-import { invalidParameter, notImplemented } from '../../util/index.js';
+import { invalidParameter, notImplemented, parseJson } from '../../util/index.js';
 import type { Router } from '../router.js';
 import { queryBool, readJson, requireJson, sendJson } from '../body.js';
 
@@ -16,7 +16,7 @@ function parseFilters(raw: string | null): Record<string, string[]> {
   if (!raw) return {};
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw);
+    parsed = parseJson(raw);
   } catch {
     throw invalidParameter('filters.bad_json', `invalid filter '${raw}'`);
   }

@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { chmod, chown, readFile, rm } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import { notFound, logger } from '../util/index.js';
 import { Router } from './router.js';
 import { splitVersion } from './version.js';
@@ -15,17 +16,54 @@ import { writeError } from './http-status.js';
 
 const log = logger.child({ component: 'api' });
 
-export function createApiServer(router: Router): Server {
-  const server = createServer(requestHandler(router));
+export interface ServerLimits {
+  /** Time a client may take to send a request's head (default 60 s); it is then cut off. */
+  headerTimeoutMs?: number;
+}
+
+/**
+ * Connection limits, as dockerd's http.Server has them: request heads up to 1 MiB (Go's
+ * DefaultMaxHeaderBytes; Node's own 16 KiB would refuse a large X-Registry-Config), a head that
+ * takes longer than the header timeout is cut off (dockerd: ReadHeaderTimeout, 5 min), no limit
+ * on the time to send a body (image loads and build contexts can be large), idle keep-alive
+ * connections closed after 60 s. Expired connections are looked for every tenth of the timeout.
+ */
+function serverOptions(limits: ServerLimits): { maxHeaderSize: number; headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number } {
+  const headersTimeout = limits.headerTimeoutMs ?? 60_000;
+  return { maxHeaderSize: 1024 * 1024, headersTimeout, requestTimeout: 0, connectionsCheckingInterval: Math.max(250, Math.min(30_000, headersTimeout / 10)) };
+}
+
+export function createApiServer(router: Router, limits: ServerLimits = {}): Server {
+  const server = createServer(serverOptions(limits), requestHandler(router));
   server.keepAliveTimeout = 60_000;
+  cutSilentConnections(server, limits);
   return server;
 }
 
+/**
+ * Node's header timeout starts with a request's first byte: a client that connects and sends
+ * nothing would hold its connection forever. It gets the same time as a slow head, then is cut
+ * (dockerd's ReadHeaderTimeout counts from the connection too). Checked by bytes read, without a
+ * 'data' listener (which would take the socket from the HTTP parser).
+ */
+function cutSilentConnections(server: Server, limits: ServerLimits): void {
+  const ms = serverOptions(limits).headersTimeout;
+  server.on('connection', (socket: Socket) => {
+    const t = setTimeout(() => {
+      if (socket.bytesRead === 0) socket.destroy();
+    }, ms);
+    t.unref();
+    socket.once('close', () => clearTimeout(t));
+  });
+}
+
 /** The same API over HTTPS; clients must present a certificate signed by `ca` (dockerd's --tlsverify). */
-export async function createTlsApiServer(router: Router, files: { ca: string; cert: string; key: string }): Promise<Server> {
+export async function createTlsApiServer(router: Router, files: { ca: string; cert: string; key: string }, limits: ServerLimits = {}): Promise<Server> {
   const [ca, cert, key] = await Promise.all([readFile(files.ca), readFile(files.cert), readFile(files.key)]);
-  const server = createHttpsServer({ ca, cert, key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, requestHandler(router));
+  const tls = { ca, cert, key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' as const };
+  const server = createHttpsServer({ ...tls, ...serverOptions(limits) }, requestHandler(router));
   server.keepAliveTimeout = 60_000;
+  cutSilentConnections(server as unknown as Server, limits);
   server.on('tlsClientError', (e) => log.info({ err: e.message }, 'TLS client refused'));
   // https.Server serves requests and upgrades exactly as http.Server does.
   return server as unknown as Server;

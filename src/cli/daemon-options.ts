@@ -30,6 +30,8 @@ export interface DaemonOptions {
   busyboxImage: boolean;
   /** Budget of one DNS query the embedded server forwards upstream, in ms (--dns-upstream-timeout). */
   dnsUpstreamTimeoutMs: number;
+  /** Seconds a client may take to send a request's head (--api-header-timeout; slow clients are cut off). */
+  apiHeaderTimeoutS: number;
   /** A network namespace standing for "the world" in `redes audit --verify` probes (--audit-world-netns). */
   auditWorldNetns?: string;
   /** docker.io mirrors (--registry-mirror URL, repeatable). */
@@ -87,6 +89,7 @@ Options:
       --icc=false                     No traffic between containers on the default bridge but linked ports
       --resolv-conf FILE              Upstream resolvers for containers (default /etc/resolv.conf)
       --dns-upstream-timeout MS       Budget of a DNS query forwarded upstream (default 1000)
+      --api-header-timeout SECONDS    Time a client may take to send a request's head (default 60)
       --audit-world-netns NAME        Namespace the audit probes "the world" from (sandboxes set it)
       --busybox-image                 Make busybox:latest present at start (sandboxes use it)
       --hostname NAME                 Host name the engine reports (info Name, swarm node HOSTNAME)
@@ -151,6 +154,7 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
       'allow-root-netns': { type: 'string' },
       'busybox-image': { type: 'string' },
       'dns-upstream-timeout': { type: 'string' },
+      'api-header-timeout': { type: 'string' },
       'audit-world-netns': { type: 'string' },
       hostname: { type: 'string' },
       'cluster-store': { type: 'string' },
@@ -189,6 +193,10 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
   let logLevel = values['log-level'] ?? 'info';
   if (!levels.includes(logLevel)) throw new Error(`invalid --log-level ${JSON.stringify(logLevel)}: want one of ${levels.join(', ')}`);
   if (parseBoolFlag('debug', values.debug, false)) logLevel = 'debug';
+  const headerTimeout = values['api-header-timeout'] ?? '60';
+  if (!/^\d+$/.test(headerTimeout) || Number(headerTimeout) < 1 || Number(headerTimeout) > 3600) {
+    throw new Error(`invalid --api-header-timeout ${JSON.stringify(headerTimeout)}: want seconds from 1 to 3600`);
+  }
   const dnsTimeout = values['dns-upstream-timeout'] ?? '1000';
   // Whole milliseconds, at least 1 and at most a minute: a resolver client gives up long before that.
   if (!/^[0-9]+$/.test(dnsTimeout) || Number(dnsTimeout) < 1 || Number(dnsTimeout) > 60_000) {
@@ -222,6 +230,7 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
     resolvConf: values['resolv-conf'] ?? '/etc/resolv.conf',
     busyboxImage: parseBoolFlag('busybox-image', values['busybox-image'], false),
     dnsUpstreamTimeoutMs: Number(dnsTimeout),
+    apiHeaderTimeoutS: Number(headerTimeout),
     registryMirrors: (values['registry-mirror'] ?? []).map((m) => {
       if (!/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]+)?\/?$/.test(m)) throw new Error(`invalid --registry-mirror ${JSON.stringify(m)}: want http(s)://HOST[:PORT]`);
       return m;

@@ -256,12 +256,13 @@ async function main(argv: string[]): Promise<number> {
     },
   );
   doctorRoutes(router, { check: () => doctor.check(), repair: () => doctor.repair() });
-  const server = createApiServer(router);
+  const limits = { headerTimeoutMs: opts.apiHeaderTimeoutS * 1000 };
+  const server = createApiServer(router, limits);
   handleUpgrade(server, router);
   await listenUnix(server, opts.socketPath, await ensureSystemGroup(opts.socketGroup));
   const servers = [server];
   for (const t of opts.tcp) {
-    const s = opts.tls ? await createTlsApiServer(router, opts.tls) : createApiServer(router);
+    const s = opts.tls ? await createTlsApiServer(router, opts.tls, limits) : createApiServer(router, limits);
     handleUpgrade(s, router);
     await listenTcp(s, t.address, t.port);
     servers.push(s);

@@ -50,3 +50,22 @@ test('releasing an owner frees only its addresses', () => {
     ['10.0.0.3'],
   );
 });
+
+test('findBy gives the first document whose field equals the value, in this collection only', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'redes-store-'));
+  try {
+    const s = Store.open(join(dir, 'state.db'));
+    const c = s.collection<{ id: string; name: string }>('named');
+    s.collection<{ id: string; name: string }>('other').put({ id: 'o', name: 'web' });
+    c.put({ id: 'a', name: 'db' });
+    c.put({ id: 'b', name: 'web' });
+    c.put({ id: 'c', name: 'web' });
+    assert.equal(c.findBy('name', 'web')?.id, 'b');
+    assert.equal(c.findBy('name', 'nope'), undefined);
+    assert.equal(c.findBy('name', 'a'), undefined, 'an id is not a name');
+    assert.throws(() => c.findBy('name)--', 'x'), /bad field name/);
+    s.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -43,6 +43,7 @@ export class Collection<T extends { id: string }> {
   private readonly listStmt: Database.Statement<[string], { doc: string }>;
   private readonly putStmt: Database.Statement<[string, string, string]>;
   private readonly delStmt: Database.Statement<[string, string]>;
+  private readonly findStmt: Database.Statement<[string, string, string], { doc: string }>;
 
   constructor(
     db: Database.Database,
@@ -52,10 +53,22 @@ export class Collection<T extends { id: string }> {
     this.listStmt = db.prepare('SELECT doc FROM docs WHERE collection = ? ORDER BY rowid');
     this.putStmt = db.prepare('INSERT OR REPLACE INTO docs (collection, id, doc) VALUES (?, ?, ?)');
     this.delStmt = db.prepare('DELETE FROM docs WHERE collection = ? AND id = ?');
+    this.findStmt = db.prepare('SELECT doc FROM docs WHERE collection = ? AND json_extract(doc, ?) = ? ORDER BY rowid LIMIT 1');
   }
 
   get(id: string): T | undefined {
     const row = this.getStmt.get(this.name, id);
+    return row ? (JSON.parse(row.doc) as T) : undefined;
+  }
+
+  /**
+   * The first document (in insertion order) whose top-level string field `field` equals `value`:
+   * SQLite reads the field in C, so a lookup by name among thousands of documents parses one of
+   * them in JavaScript, not all.
+   */
+  findBy(field: string, value: string): T | undefined {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(field)) throw new Error(`store: bad field name ${JSON.stringify(field)}`);
+    const row = this.findStmt.get(this.name, `$.${field}`, value);
     return row ? (JSON.parse(row.doc) as T) : undefined;
   }
 

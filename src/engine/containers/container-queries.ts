@@ -14,9 +14,9 @@ export class ContainerQueries {
     const t = term.replace(/^\//, '');
     const byId = this.collection.get(t); // the common case (the CLI sends full ids): no scan
     if (byId) return byId;
-    const all = this.collection.list();
-    const byName = all.find((c) => c.name === t);
+    const byName = this.collection.findBy('name', t);
     if (byName) return byName;
+    const all = this.collection.list();
     const byPrefix = t ? all.filter((c) => c.id.startsWith(t)) : [];
     if (byPrefix.length === 1) return byPrefix[0] as ContainerRecord;
     if (byPrefix.length > 1) throw invalidParameter('container.ambiguous', `multiple IDs found with provided prefix: ${t}`);
@@ -24,7 +24,7 @@ export class ContainerQueries {
   }
 
   protected findByName(name: string): ContainerRecord | undefined {
-    return this.collection.list().find((c) => c.name === name);
+    return this.collection.findBy('name', name);
   }
 
   protected mustGet(id: string): ContainerRecord {

@@ -76,8 +76,11 @@ export class LinkRules {
 
   /** A container started, stopped (`gone`) or changed networks: refresh the live parents linking to it. */
   async targetChanged(target: ContainerRecord, gone = false): Promise<void> {
-    for (const p of this.deps.containers.list({ all: true })) {
-      if (!this.live.has(p.id) || p.id === target.id) continue;
+    // The live parents only (usually none), each by id: listing every container here made each start
+    // and stop parse all the records.
+    for (const id of [...this.live]) {
+      const p = id === target.id ? undefined : this.lookup(id);
+      if (!p) continue;
       if (!strList(p.hostConfig.Links, 'HostConfig.Links').some((l) => targetName(l) === target.name)) continue;
       await this.deps.firewall.setLinks(p.id, this.rulesOf(p, gone ? target.id : undefined));
     }

@@ -31,6 +31,8 @@ export const LAB_NAME_PATTERN = /^[a-z](?:[a-z0-9]{0,6}[a-z])?$/;
 export const DEFAULT_LAB = 'lab';
 export const DEFAULT_HOSTS = 3;
 export const MAX_HOSTS = 50;
+/** Hosts started at once by `up`. */
+const HOSTS_AT_ONCE = 4;
 const LAB_ROOT = '/run/redes-lab';
 
 const toStderr: Progress = (msg) => process.stderr.write(`redes lab: ${msg}\n`);
@@ -146,16 +148,26 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabRecord> {
   await ensureSharedBridge(p.lanNetns, LAN_ADDR);
   await ensureServer(name, { netns: p.worldNetns, pidPath: p.worldPid, logPath: p.worldLog, args: WORLD_SERVER_ARGS }, await readPidfile(p.worldPid));
   await ensureServer(name, { netns: p.lanNetns, pidPath: p.lanPid, logPath: p.lanLog, args: LAN_SERVER_ARGS }, await readPidfile(p.lanPid));
-  await Promise.all(
-    hosts.map(async (h) => {
-      const shared: SharedSegments = { worldNetns: p.worldNetns, lanNetns: p.lanNetns, port: `h${h.index}`, worldAddr: h.worldAddr, lanAddr: h.lanAddr };
-      // Every host shares the machine's host name: each engine reports its context name instead.
-      const daemonArgs = [`--hostname=${h.context}`, ...(opts.daemonArgs ?? [])];
-      const r = await sandboxUp({ name: h.sandbox, shared, entry: opts.entry, logLevel: opts.logLevel, daemonArgs, progress: (m) => say(`${h.sandbox}: ${m}`) });
-      await ensureContext(h.context, r.dockerHost);
-    }),
-  );
+  // A few hosts at a time: 20 daemons starting at once on 2 cores miss their /_ping deadline.
+  await inBatches(hosts, HOSTS_AT_ONCE, async (h) => {
+    const shared: SharedSegments = { worldNetns: p.worldNetns, lanNetns: p.lanNetns, port: `h${h.index}`, worldAddr: h.worldAddr, lanAddr: h.lanAddr };
+    // Every host shares the machine's host name: each engine reports its context name instead.
+    const daemonArgs = [`--hostname=${h.context}`, ...(opts.daemonArgs ?? [])];
+    const r = await sandboxUp({ name: h.sandbox, shared, entry: opts.entry, logLevel: opts.logLevel, daemonArgs, progress: (m) => say(`${h.sandbox}: ${m}`) });
+    await ensureContext(h.context, r.dockerHost);
+  });
   return { version: 1, name, hosts, createdAt: prior?.createdAt ?? new Date().toISOString() };
+}
+
+/** Runs `fn` over `items`, at most `width` at once; rejects with the first failure once all ended. */
+async function inBatches<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.min(width, items.length) }, worker));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 async function ensureContext(context: string, dockerHost: string): Promise<void> {

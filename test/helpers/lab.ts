@@ -45,13 +45,18 @@ export async function startLab(t?: Pick<TestContext, 'after'>, opts: { hosts?: n
   const hosts = opts.hosts ?? 3;
   const flags = (opts.daemonArgs ?? []).map((a) => `--daemon-arg=${a}`);
   const lab = makeLab(name, hosts);
-  const up = await cmd([REDES_BIN, 'lab', 'up', '--name', name, '--hosts', String(hosts), ...flags], { allowFail: true, timeoutMs: 120_000 });
+  const up = await cmd([REDES_BIN, 'lab', 'up', '--name', name, '--hosts', String(hosts), ...flags], { allowFail: true, timeoutMs: 60_000 + hosts * 15_000 });
   if (up.code !== 0) {
     await lab.down().catch(() => undefined);
     throw new Error(`redes lab up failed (${up.code}):\n${up.stderr}`);
   }
   t?.after(() => lab.down());
   return lab;
+}
+
+/** A lab that is already up (made by `redes lab up`), e.g. to run a benchmark again in it; `down` removes it. */
+export function openLab(name: string, count: number): Lab {
+  return makeLab(name, count);
 }
 
 function makeLab(name: string, count: number): Lab {
@@ -71,7 +76,7 @@ function makeLab(name: string, count: number): Lab {
     world: (argv, o) => cmd(['nsenter', `--net=/run/netns/${name}-world`, '--', ...argv], o),
     down() {
       downed ??= (async () => {
-        await cmd([REDES_BIN, 'lab', 'down', name], { timeoutMs: 240_000 });
+        await cmd([REDES_BIN, 'lab', 'down', name], { timeoutMs: Math.max(240_000, 60_000 + count * 10_000) });
         await assertLabGone(name, count);
       })();
       return downed;

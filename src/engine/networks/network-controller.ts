@@ -265,14 +265,14 @@ export class NetworkController {
     this.deps.store.transaction(() => this.networks.put(rec));
     failpoint('network.create.after-record');
     try {
-      await driver.createNetwork(dn);
+      // A cluster network is published before this host sets up its kernel objects: the other hosts
+      // mirror it (and set up theirs) meanwhile, not after. If the set-up here fails it is withdrawn.
+      if (rec.scope === 'swarm') await this.global.publish(rec);
+      await driver.createNetwork(dn).catch(async (e: unknown) => {
+        if (rec.scope === 'swarm') await this.global.unpublish(rec.id).catch(() => undefined);
+        throw e;
+      });
       failpoint('network.create.after-driver');
-      if (rec.scope === 'swarm') {
-        await this.global.publish(rec).catch(async (e: unknown) => {
-          await driver.deleteNetwork(dn).catch(() => undefined);
-          throw e;
-        });
-      }
     } catch (e) {
       this.deps.store.transaction(() => this.networks.delete(rec.id));
       if (e instanceof RedesError) throw e;

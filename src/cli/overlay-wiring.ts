@@ -138,20 +138,26 @@ export function overlayWiring(access: ClusterAccess, opts: { prefix: string; dat
 /**
  * A sink for `setRemoteSink` that keeps the embedded DNS's records of other hosts' containers: each
  * remote endpoint is a record of its own (keyed `remote:<endpoint id>`), answering the container's
- * name, its aliases and its short id, on that network only.
+ * name, its aliases and its short id, on that network only. Each report is the network's whole list:
+ * only the endpoints that changed since the last one are written (a network of thousands of
+ * endpoints gets a report per change).
  */
 export function remoteDnsSink(records: DnsRecords, networkName: (id: string) => string): (networkId: string, endpoints: readonly RemoteEndpoint[]) => void {
-  const held = new Map<string, Set<string>>();
+  /** networkId -> record key -> what was written for it. */
+  const held = new Map<string, Map<string, string>>();
   return (networkId, endpoints) => {
-    const before = held.get(networkId) ?? new Set<string>();
-    const now = new Set<string>();
+    const before = held.get(networkId) ?? new Map<string, string>();
+    const now = new Map<string, string>();
+    const netName = networkName(networkId);
     for (const e of endpoints) {
       const key = `remote:${e.endpointId}`;
-      now.add(key);
       const names = [...new Set([e.name, ...e.aliases, e.containerId.slice(0, 12)].filter((n) => n))];
-      records.setContainer(key, [{ containerId: key, networkId, networkName: networkName(networkId), names, ...(e.ipv4 ? { ipv4: e.ipv4 } : {}), ...(e.ipv6 ? { ipv6: e.ipv6 } : {}) }]);
+      const seen = `${netName}|${names.join(',')}|${e.ipv4 ?? ''}|${e.ipv6 ?? ''}`;
+      now.set(key, seen);
+      if (before.get(key) === seen) continue;
+      records.setContainer(key, [{ containerId: key, networkId, networkName: netName, names, ...(e.ipv4 ? { ipv4: e.ipv4 } : {}), ...(e.ipv6 ? { ipv6: e.ipv6 } : {}) }]);
     }
-    for (const key of before) if (!now.has(key)) records.deleteContainer(key);
+    for (const key of before.keys()) if (!now.has(key)) records.deleteContainer(key);
     held.set(networkId, now);
   };
 }

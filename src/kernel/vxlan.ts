@@ -61,11 +61,11 @@ export async function listOwnedLinks(alias: string, netns?: string): Promise<Lin
 
 /**
  * Makes (or keeps) the bridge and the VXLAN device. A VXLAN that exists with another VNI, address or
- * port is re-made; anything of that name that is not ours is an error.
+ * port is re-made; anything of that name that is not ours is an error. `vxlanCreated`: the VXLAN
+ * device is new, so it holds no forwarding or neighbour entry yet.
  */
-export async function ensureOverlayLinks(spec: OverlayLinks, netns?: string): Promise<void> {
-  const br = await link(spec.bridge, netns);
-  const vx = await link(spec.vxlan, netns);
+export async function ensureOverlayLinks(spec: OverlayLinks, netns?: string): Promise<{ vxlanCreated: boolean }> {
+  const [br, vx] = await Promise.all([link(spec.bridge, netns), link(spec.vxlan, netns)]);
   for (const l of [br, vx]) {
     if (l && l.ifalias !== spec.alias) throw new Error(`interface ${l.ifname} exists and is not an overlay link of ours`);
   }
@@ -97,6 +97,7 @@ export async function ensureOverlayLinks(spec: OverlayLinks, netns?: string): Pr
     if (!br) await ipBatch([['link', 'del', 'dev', spec.bridge]], netns).catch(() => undefined);
     throw e;
   }
+  return { vxlanCreated: !vx || !!stale };
 }
 
 /** Deletes both links (the VXLAN first, which drops its entries); missing ones are fine. */
@@ -153,10 +154,12 @@ interface NeighRow {
 
 /** The static entries of one VXLAN device, joined by MAC: what the kernel actually holds. */
 export async function listPeers(vxlan: string, netns?: string): Promise<OverlayPeer[]> {
-  const { stdout } = await run(netns ? ['bridge', '-n', netns, '-json', 'fdb', 'show', 'dev', vxlan] : ['bridge', '-json', 'fdb', 'show', 'dev', vxlan]);
+  const [{ stdout }, neigh] = await Promise.all([
+    run(netns ? ['bridge', '-n', netns, '-json', 'fdb', 'show', 'dev', vxlan] : ['bridge', '-json', 'fdb', 'show', 'dev', vxlan]),
+    ipJson<NeighRow[]>(['neigh', 'show', 'dev', vxlan, 'nud', 'permanent'], netns),
+  ]);
   const fdb = (stdout.trim() ? JSON.parse(stdout) : []) as FdbRow[];
   const vtepOf = new Map(fdb.filter((r) => r.dst && r.state === 'permanent').map((r) => [r.mac, r.dst ?? '']));
-  const neigh = await ipJson<NeighRow[]>(['neigh', 'show', 'dev', vxlan, 'nud', 'permanent'], netns);
   return neigh.flatMap((n) => {
     const vtep = n.lladdr ? vtepOf.get(n.lladdr) : undefined;
     return n.lladdr && vtep ? [{ ip: n.dst, mac: n.lladdr, vtep }] : [];

@@ -270,7 +270,7 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
       overhead += WIREGUARD_OVERHEAD;
     }
     const mtu = own.mtu ?? underlay - overhead;
-    await ensureOverlayLinks({ bridge: bridgeName(net.id), vxlan: vxlanName(net.id), vni: own.vni, local, mtu, alias: OWNER_ALIAS }, this.deps.hostNetns);
+    const { vxlanCreated } = await ensureOverlayLinks({ bridge: bridgeName(net.id), vxlan: vxlanName(net.id), vni: own.vni, local, mtu, alias: OWNER_ALIAS }, this.deps.hostNetns);
     this.nets.set(net.id, net);
     this.mtus.set(net.id, mtu);
     if (own.encrypted) await this.applyGuard();
@@ -284,7 +284,7 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
       });
       await this.watch.start();
     } else {
-      await this.watch.reconcile(net.id);
+      await this.watch.reconcile(net.id, { empty: vxlanCreated });
     }
   }
 

@@ -73,9 +73,13 @@ export class PeerWatch {
     await this.settled();
   }
 
-  /** Programs one network from scratch against the kernel (after it was made or re-made). */
-  reconcile(networkId: string): Promise<void> {
-    this.programmed.delete(networkId);
+  /**
+   * Programs one network from scratch against the kernel (after it was made or re-made); `empty`:
+   * its VXLAN device was just created, so the kernel holds nothing to list first.
+   */
+  reconcile(networkId: string, opts: { empty?: boolean } = {}): Promise<void> {
+    if (opts.empty) this.programmed.set(networkId, new Map());
+    else this.programmed.delete(networkId);
     this.enqueue(networkId);
     return this.settled();
   }

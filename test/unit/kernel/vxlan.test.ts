@@ -30,9 +30,9 @@ test('two hosts: VXLAN links as specified, traffic only to programmed peers, not
   const dir = await mkdtemp(join(tmpdir(), `${lan.prefix}-`));
   t.after(() => rm(dir, { recursive: true, force: true }));
   for (const [i, h] of lan.hosts.entries()) {
-    await ensureOverlayLinks({ ...names, vni: 4097, local: lan.hostAddr(i), mtu: 1450, alias: ALIAS }, h);
+    assert.deepEqual(await ensureOverlayLinks({ ...names, vni: 4097, local: lan.hostAddr(i), mtu: 1450, alias: ALIAS }, h), { vxlanCreated: true });
     // Idempotent: a second call changes nothing and does not fail.
-    await ensureOverlayLinks({ ...names, vni: 4097, local: lan.hostAddr(i), mtu: 1450, alias: ALIAS }, h);
+    assert.deepEqual(await ensureOverlayLinks({ ...names, vni: 4097, local: lan.hostAddr(i), mtu: 1450, alias: ALIAS }, h), { vxlanCreated: false });
     await plugContainer(h, names.bridge, lan.containers[i] ?? '', { ip: `10.0.0.${i + 2}/24`, mac: mac(i + 2), mtu: 1450, hostIf: 'vethc' });
   }
   const [vx] = await ipJson<VxlanInfo[]>(['-details', 'link', 'show', 'dev', names.vxlan], lan.hosts[0]);
@@ -94,7 +94,7 @@ test('a link of that name that is not ours is refused; a VXLAN with another VNI 
   t.after(() => lan.close());
   const h = lan.hosts[0] ?? '';
   await ensureOverlayLinks({ ...names, vni: 300, local: lan.hostAddr(0), mtu: 1450, alias: ALIAS }, h);
-  await ensureOverlayLinks({ ...names, vni: 301, local: lan.hostAddr(0), mtu: 1400, alias: ALIAS }, h);
+  assert.deepEqual(await ensureOverlayLinks({ ...names, vni: 301, local: lan.hostAddr(0), mtu: 1400, alias: ALIAS }, h), { vxlanCreated: true }, 're-made: empty again');
   const [vx] = await ipJson<VxlanInfo[]>(['-details', 'link', 'show', 'dev', names.vxlan], h);
   assert.equal(vx?.linkinfo?.info_data?.id, 301);
   assert.equal(vx?.mtu, 1400);

@@ -15,7 +15,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClusterStore } from '../../cluster/index.js';
 import { formatAddress, parsePrefix } from '../../ipam/index.js';
-import { ensureWireguard, generatePrivateKey, publicKeyOf, removeWireguard, syncWireguardPeers, wireguardSupport, type WireguardPeer } from '../../kernel/index.js';
+import { ensureWireguard, generatePrivateKey, publicKeyOf, removeWireguard, syncWireguardPeers, wireguardSupport, WIREGUARD_OVERHEAD, type WireguardPeer } from '../../kernel/index.js';
 import { notImplemented } from '../../util/index.js';
 import { wgipKey, WGIP_PREFIX, type EndpointRecord, type WireguardInfo } from './records.js';
 
@@ -39,16 +39,19 @@ export class HostWireguard {
     return wireguardIfname(this.deps.instance);
   }
 
-  /** Makes the interface once (later calls share the first one's work). Throws a clear error without WireGuard. */
-  ensure(): Promise<WireguardInfo> {
-    this.ready ??= this.setUp().catch((e: unknown) => {
+  /**
+   * Makes the interface once (later calls share the first one's work), its MTU the underlay's minus
+   * WireGuard's overhead. Throws a clear error without WireGuard.
+   */
+  ensure(underlayMtu = 1500): Promise<WireguardInfo> {
+    this.ready ??= this.setUp(underlayMtu).catch((e: unknown) => {
       this.ready = undefined;
       throw e;
     });
     return this.ready;
   }
 
-  private async setUp(): Promise<WireguardInfo> {
+  private async setUp(underlayMtu: number): Promise<WireguardInfo> {
     const support = await wireguardSupport(this.deps.hostNetns);
     if ('missing' in support) {
       throw notImplemented('overlay.no_wireguard', `encrypted overlay networks need WireGuard on every host, and this host has none: ${support.missing}; traffic is never sent unencrypted instead`);
@@ -57,8 +60,10 @@ export class HostWireguard {
     const privateKey = await this.privateKey();
     const tunnel = await this.claimTunnel(store);
     const range = parsePrefix(TUNNEL_RANGE);
-    // wireguard-go's TUN is itself carried over an MTU-1500 underlay: 1500 - 60.
-    await ensureWireguard({ ifname: this.ifname, privateKey, listenPort: WIREGUARD_PORT, address: `${tunnel}/${range.bits}`, mtu: 1440, alias: WG_ALIAS }, this.deps.hostNetns);
+    // The tunnel's packets travel on the underlay: each must fit in it with WireGuard's overhead, or
+    // every one is fragmented (the VXLAN inside is sized to this MTU minus its own overhead).
+    const mtu = underlayMtu - WIREGUARD_OVERHEAD;
+    await ensureWireguard({ ifname: this.ifname, privateKey, listenPort: WIREGUARD_PORT, address: `${tunnel}/${range.bits}`, mtu, alias: WG_ALIAS }, this.deps.hostNetns);
     this.info = { publicKey: publicKeyOf(privateKey), endpoint: `${advertiseAddress}:${WIREGUARD_PORT}`, tunnel };
     return this.info;
   }

@@ -266,7 +266,7 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
     let local = advertiseAddress;
     let overhead = VXLAN_OVERHEAD;
     if (own.encrypted) {
-      local = (await this.wg.ensure()).tunnel;
+      local = (await this.wg.ensure(underlay)).tunnel;
       overhead += WIREGUARD_OVERHEAD;
     }
     const mtu = own.mtu ?? underlay - overhead;

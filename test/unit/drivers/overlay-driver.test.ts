@@ -165,6 +165,8 @@ test('encrypted: VXLAN inside WireGuard, guard table for the VNI, peers follow t
   assert.equal(c1link?.mtu, 1390, '1500 - 50 (VXLAN) - 60 (WireGuard)');
   assert.ok(await ping(hs[0]!.ctr, eps[1]!.ip));
   const wgIf = wireguardIfname(`${hs[0]!.ns.slice(0, -3)}h1`);
+  const [wgLink] = JSON.parse((await run(['ip', '-n', hs[0]!.ns, '-json', 'link', 'show', 'dev', wgIf])).stdout) as Array<{ mtu: number }>;
+  assert.equal(wgLink?.mtu, 1440, 'the tunnel: 1500 - 60 (WireGuard), so VXLAN of 1390 + 50 fits unfragmented');
   const peers = await listWireguardPeers(wgIf, hs[0]!.ns);
   assert.equal(peers.length, 1);
   assert.equal(peers[0]?.endpoint, '198.51.100.12:51820');

@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   'api.field_type': { kind: 'invalid-parameter' },
   'api.no_upgrade': { kind: 'invalid-parameter' },
   'api.page_not_found': { kind: 'not-found', docker: 'page not found' }, // api/server/server.go
+  'api.platform': { kind: 'invalid-parameter' },
   'api.version_too_new': {
     kind: 'invalid-parameter',
     docker: 'client version %s is too new. Maximum supported API version is %s', // api/server/middleware/version.go

@@ -78,6 +78,17 @@ test('container create: wrong types, MACs, host IPs and hostnames are 400 and cr
   assert.deepEqual((await api('GET', '/containers/json?all=1')).json<unknown[]>(), [], 'no container was created');
 });
 
+test('--platform: the local platform runs; another one is refused by name at run, create and pull, creating nothing', async () => {
+  const ok = await sb.docker(['run', '--rm', '--platform', 'linux/amd64', 'busybox', 'true'], { allowFail: true });
+  assert.equal(ok.code, 0, ok.stderr);
+  for (const argv of [['run', '--rm', '--platform', 'linux/arm64', 'busybox', 'true'], ['create', '--platform', 'windows/amd64', 'busybox'], ['pull', '--platform', 'linux/arm64', 'busybox']]) {
+    const r = await sb.docker(argv, { allowFail: true });
+    assert.notEqual(r.code, 0, argv.join(' '));
+    assert.match(r.stderr, /--platform (linux\/arm64|windows\/amd64) is not supported by this engine: it stores and runs linux\/amd64 images only/, argv.join(' '));
+  }
+  assert.deepEqual((await api('GET', '/containers/json?all=1')).json<unknown[]>(), [], 'no container was created');
+});
+
 test('a string Cmd is one word, as Docker reads it: start fails with 400 and the CLI exits 127', async () => {
   const cr = await api('POST', '/containers/create?name=strcmd', { Image: 'busybox', Cmd: 'echo hi' });
   assert.equal(cr.status, 201, cr.body);

@@ -14,6 +14,7 @@ import type { Credentials } from '../../images/index.js';
 import { parseNamed, tagKey } from '../../images/index.js';
 import { Filters, invalidParameter, logger, notImplemented, parseJson } from '../../util/index.js';
 import { queryBool, sendJson } from '../body.js';
+import { checkLocalPlatform } from '../platform.js';
 import { statusOf } from '../http-status.js';
 import type { RequestContext, Router } from '../router.js';
 import { bodyStream, drain, writeStreamError } from './images.js';
@@ -81,8 +82,7 @@ function buildOptions(q: URLSearchParams, req: IncomingMessage): BuildOptions {
   if (jsonList(q, 'ulimits').length > 0) refuse('--ulimit');
   const isolation = q.get('isolation');
   if (isolation && isolation !== 'default') refuse(`--isolation=${isolation}`);
-  const platform = q.get('platform');
-  if (platform && !/^linux(\/amd64)?$/.test(platform)) refuse(`--platform=${platform}`);
+  checkLocalPlatform(q.get('platform'), '--platform');
   const tags = q.getAll('t').map((t) => {
     parseNamed(t); // Docker's `invalid reference format` for a bad tag
     return tagKey(t);

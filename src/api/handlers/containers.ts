@@ -12,6 +12,7 @@ import type { ContainerService, NetworkController } from '../../engine/index.js'
 import { invalidParameter, isRedesError, RedesError, logger, drainOrClose } from '../../util/index.js';
 import type { Router } from '../router.js';
 import { queryBool, readJson, requireJson, sendEmpty, sendJson } from '../body.js';
+import { checkLocalPlatform } from '../platform.js';
 import { hijackable, pumpSession } from '../hijack.js';
 import { encodeLogLine, parseDetachKeys, parseTail, parseUnixTime, streamContentType } from '../stream-framing.js';
 import { compareVersions } from '../version.js';
@@ -67,6 +68,7 @@ export function containerRoutes(router: Router, deps: ContainerRoutesDeps): void
   const id = (params: Record<string, string>): string => params.id ?? '';
 
   router.on('POST', '/containers/create', async ({ req, res, query, version }) => {
+    checkLocalPlatform(query.get('platform'), '--platform');
     const body = withoutEchoedName(await requireJson<Record<string, unknown>>(req), query.get('name') ?? '');
     const r = await containers.create(query.get('name') || undefined, body, version);
     sendJson(res, 201, { Id: r.id, Warnings: r.warnings });

@@ -17,6 +17,7 @@ import type { Credentials, ImageService, LoadedImage } from '../../images/index.
 import { invalidParameter, logger, parseJson } from '../../util/index.js';
 import type { RequestContext, Router } from '../router.js';
 import { queryBool, readJson, sendJson } from '../body.js';
+import { checkLocalPlatform } from '../platform.js';
 import { statusOf } from '../http-status.js';
 
 export interface ImageRoutesDeps {
@@ -80,6 +81,7 @@ async function saveImages(images: ImageService, res: ServerResponse, names: stri
 /** `POST /images/create`: `fromImage` is a pull (answered locally), `fromSrc=-` an import. */
 async function createImage(images: ImageService, { req, res, query }: RequestContext): Promise<void> {
   const fromImage = query.get('fromImage');
+  checkLocalPlatform(query.get('platform'), '--platform');
   if (fromImage) {
     await drain(req);
     const pull = await images.pullRemote(fromImage, query.get('tag') ?? undefined, registryAuth(req));

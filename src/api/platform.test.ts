@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { hostArchitecture } from '../images/index.js';
+import { checkLocalPlatform, parsePlatform } from './platform.js';
+
+test('platform strings are normalized as containerd does for the common spellings', () => {
+  assert.deepEqual(parsePlatform('Linux/X86_64'), { os: 'linux', architecture: 'amd64' });
+  assert.deepEqual(parsePlatform('linux/arm64/v8'), { os: 'linux', architecture: 'arm64', variant: 'v8' });
+  assert.deepEqual(parsePlatform('linux/aarch64'), { os: 'linux', architecture: 'arm64' });
+  assert.equal(parsePlatform('linux/a b'), undefined);
+  assert.equal(parsePlatform('a/b/c/d'), undefined);
+});
+
+test('only the local platform passes; others are refused by name with a 400', () => {
+  const local = `linux/${hostArchitecture()}`;
+  for (const ok of [null, undefined, '', 'linux', local, local.toUpperCase(), `${local}/v2`]) assert.doesNotThrow(() => checkLocalPlatform(ok, '--platform'));
+  const other = hostArchitecture() === 'arm64' ? 'linux/amd64' : 'linux/arm64';
+  for (const bad of [other, 'windows/amd64', 'windows', 'darwin']) {
+    assert.throws(() => checkLocalPlatform(bad, '--platform'), (e: Error & { status?: number; code?: string }) => {
+      assert.match(e.message, new RegExp(`--platform ${bad} is not supported by this engine`));
+      return true;
+    });
+  }
+  assert.throws(() => checkLocalPlatform('linux/a b', '--platform'), /unknown operating system or architecture/);
+});

@@ -245,7 +245,7 @@ export const ERROR_CODES = {
   'link.host_network': { kind: 'invalid-parameter' },
   'link.no_parent': { kind: 'internal' },
   'link.no_target': { kind: 'invalid-parameter' },
-  'link.target_not_on_bridge': { kind: 'internal' },
+  'link.target_not_on_bridge': { kind: 'invalid-parameter' },
   'link.target_not_running': { kind: 'internal' },
   // logs
   'logs.bad_time': { kind: 'invalid-parameter' },

@@ -57,7 +57,12 @@ function parseStartBody(body: Buffer): ExecStartBody {
 function consoleSizeOf(v: unknown): [number, number] | undefined {
   if (!Array.isArray(v) || v.length !== 2) return undefined;
   const [h, w] = v as unknown[];
-  return typeof h === 'number' && typeof w === 'number' ? [h, w] : undefined;
+  if (typeof h !== 'number' || typeof w !== 'number') return undefined;
+  // Docker's [2]uint: anything else is a decoding error (400), not runc's 500 at start.
+  if (!Number.isSafeInteger(h) || !Number.isSafeInteger(w) || h < 0 || w < 0) {
+    throw invalidParameter('api.field_type', 'invalid JSON: field ConsoleSize must be a list of two unsigned integers');
+  }
+  return [h, w];
 }
 
 function hasCmd(body: Record<string, unknown>): boolean {

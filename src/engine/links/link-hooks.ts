@@ -71,7 +71,8 @@ export function createLinkHooks(deps: LinkHooksDeps): LinkHooks {
       throw internal('link.target_not_running', `Cannot link to a non running container: /${child.name} AS ${linkName}`);
     }
     const ep = child.endpoints.bridge;
-    if (!ep?.ipv4Address) throw internal('link.target_not_on_bridge', `container /${child.name} not attached to default bridge network`);
+    // Docker's text; dockerd answers it with 500, but the link names the wrong container: the request's fault.
+    if (!ep?.ipv4Address) throw invalidParameter('link.target_not_on_bridge', `container /${child.name} not attached to default bridge network`);
     return {
       name: child.name, hostname: String(child.config.Hostname ?? child.id.slice(0, 12)), ipv4: ep.ipv4Address,
       ...(ep.ipv6Address ? { ipv6: ep.ipv6Address } : {}),

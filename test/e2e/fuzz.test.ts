@@ -44,7 +44,8 @@ after(() => sb?.down());
 
 const api = (method: string, path: string, body?: unknown): Promise<ApiResponse> =>
   apiRequest(sb.socket, method, `/v1.50${path}`, { ...(body === undefined ? {} : { body }), timeoutMs: 60_000 });
-const enc = encodeURIComponent;
+/** Lone surrogates (generated on purpose) would make encodeURIComponent throw: UTF-8 turns them into U+FFFD. */
+const enc = (v: string): string => encodeURIComponent(Buffer.from(v, 'utf8').toString('utf8'));
 
 /** 2xx, or 4xx with Docker's error body; returns the response. */
 function wellFormed(r: ApiResponse, what: string): ApiResponse {

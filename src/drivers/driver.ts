@@ -132,4 +132,10 @@ export interface NetworkDriver<Own = unknown> {
   joinEndpoint(net: DriverNetwork<Own>, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }>;
   /** Undoes joinEndpoint (here and on other hosts); a missing interface, namespace or record is fine. */
   leaveEndpoint(net: DriverNetwork<Own>, netns: string, ep: EndpointRef): Promise<void>;
+  /**
+   * Daemon start, after crash recovery: forget what the driver keeps per endpoint (e.g. layer-2
+   * guards) for endpoints not in `live` (the endpoints of running containers). A start cut short
+   * leaves such state for an endpoint no record names; only the engine knows which ones live.
+   */
+  retainEndpoints?(live: ReadonlySet<string>): Promise<void>;
 }

@@ -153,6 +153,17 @@ export class BridgeDriver implements NetworkDriver<BridgeOptions> {
     await this.unguard(ep.id);
   }
 
+  async retainEndpoints(live: ReadonlySet<string>): Promise<void> {
+    const stale = this.guards.list().filter((g) => !live.has(g.id));
+    if (!stale.length) return;
+    log.info({ ports: stale.map((g) => g.port) }, 'dropping layer-2 guards of endpoints no running container has');
+    for (const g of stale) {
+      this.guards.delete(g.id);
+      this.firewall.loadEndpoint(g.id, undefined);
+    }
+    await this.applyFirewall();
+  }
+
   private async unguard(id: string): Promise<void> {
     this.guards.delete(id);
     await this.firewall.setEndpoint(id, undefined);

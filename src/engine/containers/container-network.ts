@@ -290,6 +290,11 @@ export class ContainerNetworking {
     return changed;
   }
 
+  /** After crash recovery: every driver forgets per-endpoint state of endpoints not in `live`. */
+  async retainEndpoints(live: ReadonlySet<string>): Promise<void> {
+    for (const d of this.drivers.values()) await d.retainEndpoints?.(live);
+  }
+
   private allocatorOf(driver: NetworkDriver): AddressAllocator {
     return driver.allocator === 'local' ? this.local : driver.allocator;
   }

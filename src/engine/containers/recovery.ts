@@ -6,7 +6,8 @@
  *   cut short): killed and deleted, its rootfs unmounted; it stays `created`/`exited`.
  * - A running container's namespace: interfaces no endpoint names removed, endpoints whose
  *   interface is gone dropped (a connect or disconnect cut short).
- * - Addresses held by no endpoint of a running container are released.
+ * - Addresses held by no endpoint of a running container are released, and the drivers forget what
+ *   they keep for such endpoints (a bridge port's layer-2 guard).
  * - Container directories no record owns (a create cut short) are removed.
  * - Container namespaces no running container owns (a start or an exit cut short) are deleted.
  *
@@ -64,6 +65,7 @@ export async function recoverInterrupted(d: RecoveryDeps): Promise<string[]> {
     if (rec.state.status !== 'running') continue;
     for (const ep of Object.values(rec.endpoints)) if (ep.endpointId) held.add(ep.endpointId);
   }
+  await d.networking.retainEndpoints(held);
   const orphans = new Set<string>();
   for (const id of d.networkIds()) for (const a of d.store.allocations(id)) if (!held.has(a.owner)) orphans.add(a.owner);
   if (orphans.size) {

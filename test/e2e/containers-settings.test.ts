@@ -126,7 +126,7 @@ test('Docker\'s resource errors and refused fields', async () => {
     [['--cpuset-cpus', '7'], /Requested CPUs are not available - requested 7, available: 0-\d+/],
     [['--blkio-weight', '300'], /HostConfig\.BlkioWeight is not supported by this engine/],
     [['--restart', 'always:3'], /maximum retry count can only be used with 'on-failure'/],
-    [['--log-driver', 'asdf'], /HostConfig\.LogConfig is not supported by this engine: log driver "asdf"/],
+    [['--log-driver', 'asdf'], /logger: no log driver named 'asdf' is registered/],
   ];
   for (const [flags, re] of cases) {
     const r = await sb.docker(['create', ...flags, 'busybox', 'true'], { ...T, allowFail: true });

@@ -272,9 +272,9 @@ export class ContainerNetworking {
    * names go (a connect cut short), and endpoints whose interface is gone are dropped (a disconnect
    * cut short; their addresses are released). Returns what it changed.
    */
-  async reconcile(rec: ContainerRecord): Promise<string[]> {
+  async reconcile(rec: ContainerRecord, listed?: readonly string[]): Promise<string[]> {
     const changed: string[] = [];
-    const present = new Set(await this.netns.interfaces(rec.netns));
+    const present = new Set(listed ?? (await this.interfacesOf(rec)));
     const wanted = new Set(Object.values(rec.endpoints).map((e) => e.ifname).filter(Boolean));
     for (const name of present) {
       if (wanted.has(name)) continue;
@@ -288,6 +288,11 @@ export class ContainerNetworking {
       changed.push(`endpoint on ${net} dropped (no ${ep.ifname})`);
     }
     return changed;
+  }
+
+  /** The interfaces in a container's namespace (read-only: recovery lists many at once). */
+  interfacesOf(rec: ContainerRecord): Promise<string[]> {
+    return this.netns.interfaces(rec.netns);
   }
 
   /** After crash recovery: every driver forgets per-endpoint state of endpoints not in `live`. */

@@ -52,9 +52,12 @@ export async function recoverInterrupted(d: RecoveryDeps): Promise<string[]> {
     }
     await d.runtime.unmountRootfs(rec.dir).catch(() => undefined);
   }
-  for (const rec of d.records()) {
-    if (rec.state.status !== 'running' || !rec.netns || rec.networkMode.startsWith('container:')) continue;
-    const changed = await d.networking.reconcile(rec);
+  // Listing each namespace's interfaces is one process per container: done a few at a time (with
+  // hundreds running it was most of a restart), the changes themselves one container after another.
+  const own = d.records().filter((rec) => rec.state.status === 'running' && rec.netns && !rec.networkMode.startsWith('container:'));
+  const listed = await mapLimited(own, LIST_CONCURRENCY, (rec) => d.networking.interfacesOf(rec));
+  for (const [i, rec] of own.entries()) {
+    const changed = await d.networking.reconcile(rec, listed[i]);
     if (changed.length) {
       d.save(rec);
       did.push(...changed.map((c) => `container ${rec.id.slice(0, 12)}: ${c}`));
@@ -89,4 +92,20 @@ export async function recoverInterrupted(d: RecoveryDeps): Promise<string[]> {
     did.push(`namespace ${ns} no container owns removed`);
   }
   return did;
+}
+
+const LIST_CONCURRENCY = 8;
+
+/** `fn` over `items` with at most `limit` calls in flight; results in the items' order. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }

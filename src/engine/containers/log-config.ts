@@ -115,25 +115,10 @@ function jsonFileLimits(c: Record<string, string>): LogLimits {
 }
 
 function localLimits(c: Record<string, string>): LogLimits {
-  let maxSize: number = DEFAULT_LOG_LIMIT.maxSize;
-  let maxFile: number = DEFAULT_LOG_LIMIT.maxFile;
-  let compress = true; // local's default; not done here (see the header)
-  const v = c['max-size'];
-  if (v !== undefined) {
-    try {
-      maxSize = fromHumanSize(v);
-    } catch (e) {
-      throw new Error(`invalid value for max-size: ${v}: ${(e as Error).message}`);
-    }
-  }
-  const f = c['max-file'];
-  if (f !== undefined) {
-    try {
-      maxFile = atoi(f);
-    } catch (e) {
-      throw new Error(`invalid value for max-file: ${f}: ${(e as Error).message}`);
-    }
-  }
+  const maxSize = optionValue(c, 'max-size', fromHumanSize, DEFAULT_LOG_LIMIT.maxSize);
+  const maxFile = optionValue(c, 'max-file', atoi, DEFAULT_LOG_LIMIT.maxFile);
+  // local's default is true; compression itself is not done here (see the header).
+  let compress = true;
   if (c.compress !== undefined) {
     try {
       compress = parseBool(c.compress);
@@ -145,6 +130,17 @@ function localLimits(c: Record<string, string>): LogLimits {
   if (maxFile < 0) throw new Error('max-file must not be negative');
   if (compress && maxFile <= 1) throw new Error('compression cannot be enabled when max file count is 1');
   return { keep: true, maxSize, maxFile: Math.max(1, maxFile) };
+}
+
+/** The `local` driver's option `key` parsed by `parse`, `fallback` when absent; its error text names the option. */
+function optionValue(c: Record<string, string>, key: string, parse: (v: string) => number, fallback: number): number {
+  const v = c[key];
+  if (v === undefined) return fallback;
+  try {
+    return parse(v);
+  } catch (e) {
+    throw new Error(`invalid value for ${key}: ${v}: ${(e as Error).message}`);
+  }
 }
 
 const DECIMAL: Record<string, number> = { k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15 };

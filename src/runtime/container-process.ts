@@ -9,13 +9,14 @@
  * Beware: the daemon cannot waitpid() the init (it is the shim's child); the `exit` file is the
  * only record of the exit code.
  */
-import { existsSync, mkdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { CGROUP_ROOT, CommandError, run } from '../kernel/index.js';
 import { conflict, internal, invalidParameter } from '../util/index.js';
 import { runcDelete, runcKill, runcStart, type Runc } from './runc.js';
 import { shimBinary } from './shim-binary.js';
+import { pollForExit } from './exit-poller.js';
 import { encodeFrame, FrameType, resizeArg } from './shim-protocol.js';
 import { connectPath, exitStatus, formatNs, shimPid, StateFile, type ExitStatus } from './state-files.js';
 
@@ -120,15 +121,22 @@ export function isRunning(stateDir: string): boolean {
 export function waitExit(stateDir: string, signal?: AbortSignal): Promise<ExitStatus> {
   return new Promise((resolve, reject) => {
     let watcher: FSWatcher | undefined;
+    let stopPolling = (): void => undefined;
     const done = (): void => {
       watcher?.close();
-      clearInterval(timer);
+      stopPolling();
       signal?.removeEventListener('abort', onAbort);
     };
+    let realDir: string | undefined;
+    try {
+      realDir = realpathSync(stateDir);
+    } catch {
+      // the directory is gone: shimPid finds no shim and the check reports the exit as lost
+    }
     const check = (): void => {
       const status = exitStatus(stateDir);
       if (status) return done(), resolve(status);
-      if (shimPid(stateDir) !== null) return;
+      if (shimPid(stateDir, realDir) !== null) return;
       // The shim writes `exit` before it exits; read once more in case both happened just now.
       const now = BigInt(Date.now()) * 1_000_000n;
       const late = exitStatus(stateDir);
@@ -139,7 +147,7 @@ export function waitExit(stateDir: string, signal?: AbortSignal): Promise<ExitSt
       done();
       reject(signal?.reason ?? new Error('aborted'));
     };
-    const timer = setInterval(check, 1000); // also covers a watcher that misses an event
+    stopPolling = pollForExit(check); // also covers a watcher that misses an event, and a killed shim
     try {
       watcher = watch(stateDir, (_event, name) => {
         if (name === StateFile.exit) check();

@@ -72,12 +72,16 @@ export function initPid(stateDir: string): number | null {
   return readPid(stateDir, StateFile.initPid);
 }
 
-/** The live shim's pid, or null: a pid counts only if that process's cwd is this state dir. */
-export function shimPid(stateDir: string): number | null {
+/**
+ * The live shim's pid, or null: a pid counts only if that process's cwd is this state dir.
+ * `realDir` is the state dir's real path when the caller already has it (a poller asks often:
+ * resolving the path costs a stat per path component).
+ */
+export function shimPid(stateDir: string, realDir?: string): number | null {
   const pid = readPid(stateDir, StateFile.shimPid);
   if (pid === null) return null;
   try {
-    return readlinkSync(`/proc/${pid}/cwd`) === realpathSync(stateDir) ? pid : null;
+    return readlinkSync(`/proc/${pid}/cwd`) === (realDir ?? realpathSync(stateDir)) ? pid : null;
   } catch {
     return null;
   }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds the netns-socket N-API addon (native/netns-socket.c) into dist/netns-socket.node.
+# Builds the N-API addons native/netns-socket.c and native/netlink-neigh.c into dist/<name>.node.
 # Plain C against libc and Node's own headers (node_api.h); no node-gyp, no network. The N-API
 # symbols are resolved by the node binary when the addon is loaded. `npm run build` runs this.
 set -eu
@@ -14,5 +14,7 @@ if [ -z "$inc" ]; then
   exit 1
 fi
 mkdir -p "$root/dist"
-${CC:-cc} -O2 -Wall -Wextra -fPIC -shared -I"$inc" -o "$root/dist/netns-socket.node.tmp" "$root/native/netns-socket.c"
-mv "$root/dist/netns-socket.node.tmp" "$root/dist/netns-socket.node"
+for name in netns-socket netlink-neigh; do
+  ${CC:-cc} -O2 -Wall -Wextra -fPIC -shared -I"$inc" -o "$root/dist/$name.node.tmp" "$root/native/$name.c"
+  mv "$root/dist/$name.node.tmp" "$root/dist/$name.node"
+done

@@ -18,6 +18,7 @@
  *   encrypted network's VNI is reachable from the LAN unless the firewall drops it (firewall/).
  */
 import { ipBatch, ipJson, type IpCommand, type IpLink } from './ip.js';
+import { applyNeighbours, type NeighbourOp } from './neigh-netlink.js';
 import { run } from './run.js';
 
 export const VXLAN_PORT = 4789;
@@ -109,34 +110,32 @@ export async function removeOverlayLinks(names: { bridge: string; vxlan: string 
   }
 }
 
-function bridgeArgv(netns?: string): string[] {
-  return netns ? ['bridge', '-n', netns, '-batch', '-'] : ['bridge', '-batch', '-'];
-}
-
 const SAFE = /^[0-9A-Za-z:.\-_]+$/;
 function checkPeer(p: OverlayPeer): void {
   for (const v of [p.ip, p.mac, p.vtep]) if (!SAFE.test(v)) throw new Error(`vxlan: unsafe peer value ${JSON.stringify(v)}`);
 }
 
 /**
- * Removes the entries of `del`, then adds those of `add` (one ip and one bridge batch each), so an
- * address that moved to another MAC or host ends up pointing at the new one. Adding is a `replace`
- * (safe to repeat); a missing entry on delete is fine.
+ * Removes the entries of `del`, then adds those of `add`, each peer's neighbour entry before its
+ * forwarding entry, so an address that moved to another MAC or host ends up pointing at the new one.
+ * Adding is a `replace` (safe to repeat); a missing entry on delete is fine. Written over rtnetlink
+ * (neigh-netlink.ts), not by starting `ip` and `bridge`: that was most of the time a new endpoint
+ * took to reach a loaded host.
  */
-export async function programPeers(vxlan: string, add: readonly OverlayPeer[], del: readonly OverlayPeer[], netns?: string): Promise<void> {
-  [...add, ...del].forEach(checkPeer);
-  if (del.length) {
-    // `-force` goes on past entries already gone (a batch stops at its first error otherwise).
-    const neigh = del.map((p) => `neigh del ${p.ip} dev ${vxlan}`).join('\n') + '\n';
-    await run(netns ? ['ip', '-n', netns, '-force', '-batch', '-'] : ['ip', '-force', '-batch', '-'], { input: neigh, allowFailure: true });
-    const fdb = del.map((p) => `fdb del ${p.mac} dev ${vxlan} dst ${p.vtep} self`).join('\n') + '\n';
-    await run([...bridgeArgv(netns).slice(0, -2), '-force', '-batch', '-'], { input: fdb, allowFailure: true });
-  }
-  if (add.length) {
-    await ipBatch(add.map((p) => ['neigh', 'replace', p.ip, 'lladdr', p.mac, 'dev', vxlan, 'nud', 'permanent']), netns);
-    const fdb = add.map((p) => `fdb replace ${p.mac} dev ${vxlan} dst ${p.vtep} self permanent`).join('\n') + '\n';
-    await run(bridgeArgv(netns), { input: fdb });
-  }
+export function programPeers(vxlan: string, add: readonly OverlayPeer[], del: readonly OverlayPeer[], netns?: string): Promise<void> {
+  const ops: NeighbourOp[] = [
+    ...del.flatMap((p): NeighbourOp[] => [{ op: 'delete', kind: 'neigh', ip: p.ip, mac: p.mac }, { op: 'delete', kind: 'fdb', mac: p.mac, vtep: p.vtep }]),
+    ...add.flatMap((p): NeighbourOp[] => [{ op: 'replace', kind: 'neigh', ip: p.ip, mac: p.mac }, { op: 'replace', kind: 'fdb', mac: p.mac, vtep: p.vtep }]),
+  ];
+  return new Promise((resolve, reject) => {
+    try {
+      [...add, ...del].forEach(checkPeer);
+      applyNeighbours(vxlan, ops, netns);
+      resolve();
+    } catch (e) {
+      reject(e as Error);
+    }
+  });
 }
 
 interface FdbRow {

@@ -13,6 +13,7 @@
  * A network waiting for its pass is queued once: the events of a burst (60 containers starting over
  * the cluster) cost one kernel update per pass, not one per event.
  */
+import { performance } from 'node:perf_hooks';
 import type { ClusterStore, StoreWatch, WatchEvent } from '../../cluster/index.js';
 import { listPeers, programPeers, type OverlayPeer } from '../../kernel/index.js';
 import { logger } from '../../util/index.js';
@@ -58,6 +59,8 @@ export class PeerWatch {
   /** Networks queued for programming and not started yet: a burst of events costs one pass. */
   private readonly queued = new Set<string>();
   private handle: StoreWatch | undefined;
+  /** Trace (log level trace): networkId -> [wall clock of the first event not yet programmed, events since]. */
+  private readonly pending = new Map<string, [number, number]>();
 
   constructor(private readonly deps: PeerWatchDeps) {}
 
@@ -67,7 +70,13 @@ export class PeerWatch {
     const nets = new Set([...this.records.keys()]);
     this.handle = await this.deps.store.watch(ENDPOINTS, revision, (ev) => {
       const net = this.apply(ev);
-      if (net) this.enqueue(net);
+      if (!net) return;
+      if (log.isLevelEnabled('trace')) {
+        const p = this.pending.get(net);
+        if (p) p[1]++;
+        else this.pending.set(net, [Date.now(), 1]);
+      }
+      this.enqueue(net);
     });
     for (const n of nets) this.enqueue(n);
     await this.settled();
@@ -151,8 +160,13 @@ export class PeerWatch {
   }
 
   private async program(networkId: string): Promise<void> {
+    const trace = log.isLevelEnabled('trace');
+    const t0 = performance.now();
+    const first = this.pending.get(networkId);
+    this.pending.delete(networkId);
     const net = this.deps.network(networkId);
     this.deps.onRemote?.(networkId, this.remote(networkId));
+    const t1 = performance.now();
     if (!net) return;
     const me = this.deps.store.nodeId;
     const vxlan = vxlanName(networkId);
@@ -172,7 +186,13 @@ export class PeerWatch {
       const all = [...this.records.entries()].filter(([id]) => this.deps.network(id)?.options.own.encrypted).flatMap(([, m]) => [...m.values()]);
       await this.deps.wireguard.syncPeers(all, me);
     }
+    const t2 = performance.now();
     if (add.length || del.length) await programPeers(vxlan, add, del, this.deps.hostNetns);
     this.programmed.set(networkId, want);
+    if (trace && first) {
+      const t3 = performance.now();
+      const ms = (x: number): number => Math.round(x * 10) / 10;
+      log.trace({ network: networkId.slice(0, 12), events: first[1], receivedAt: first[0], waitMs: ms(Date.now() - first[0] - (t3 - t0)), dnsMs: ms(t1 - t0), diffMs: ms(t2 - t1), kernelMs: ms(t3 - t2), add: add.length, del: del.length, records: want.size }, 'overlay pass');
+    }
   }
 }

@@ -11,7 +11,7 @@
  * Beware: store changes are handled one at a time, in order (a swarm leave followed at once by a join).
  */
 import { type ClusterAccess, type ClusterStore, type NodeRecord, clusterKeys } from '../cluster/index.js';
-import { OverlayDriver, type DriverNetwork, type OverlayCluster, type OverlayDriverDeps, type OverlayOptions, type RemoteEndpoint } from '../drivers/index.js';
+import { OverlayDriver, type DriverNetwork, type OverlayCluster, type OverlayDriverDeps, type OverlayOptions, type RemoteChange, type RemoteEndpoint } from '../drivers/index.js';
 import type { DnsRecords } from '../dns/index.js';
 import { toDriverNetwork, type NetworkController } from '../engine/index.js';
 import { logger } from '../util/index.js';
@@ -27,10 +27,10 @@ export interface PeerInfo {
 export interface OverlayWiring {
   driver: OverlayDriver;
   /**
-   * Where remote endpoints go (the embedded DNS's records, made after the driver): what the driver
-   * reported before is replayed at once.
+   * Where changes of remote endpoints go (the embedded DNS's records, made after the driver): what
+   * the driver reported before is replayed at once, as one whole list per network.
    */
-  setRemoteSink(fn: (networkId: string, endpoints: readonly RemoteEndpoint[]) => void): void;
+  setRemoteSink(fn: RemoteSink): void;
   /** Every endpoint of other hosts on the overlay networks this host knows, as last reported. */
   remoteEndpoints(): Array<RemoteEndpoint & { networkId: string }>;
   /**
@@ -55,22 +55,29 @@ async function dataAddress(store: ClusterStore): Promise<string | undefined> {
   }
 }
 
+/** Takes a network's remote endpoints: a whole list (`full`) or what changed since the last report. */
+export type RemoteSink = (networkId: string, change: RemoteChange) => void;
+
 function withRole(c: OverlayCluster, role: 'manager' | 'worker' | undefined): OverlayCluster {
   return role ? { ...c, role } : c;
 }
 
 export function overlayWiring(access: ClusterAccess, opts: { prefix: string; dataRoot: string; role: () => 'manager' | 'worker' | undefined; guard?: OverlayDriverDeps['guard'] }): OverlayWiring {
   let current: OverlayCluster | undefined;
-  const remote = new Map<string, readonly RemoteEndpoint[]>();
-  let sink: ((networkId: string, endpoints: readonly RemoteEndpoint[]) => void) | undefined;
+  /** networkId -> endpointId -> remote endpoint, as reported. */
+  const remote = new Map<string, Map<string, RemoteEndpoint>>();
+  let sink: RemoteSink | undefined;
   const driver = new OverlayDriver({
     cluster: () => current && withRole(current, opts.role()),
     instance: opts.prefix,
     dataDir: `${opts.dataRoot}/overlay`,
     ...(opts.guard ? { guard: opts.guard } : {}),
-    onRemoteEndpoints: (networkId, endpoints) => {
-      remote.set(networkId, endpoints);
-      sink?.(networkId, endpoints);
+    onRemoteEndpoints: (networkId, change) => {
+      let m = remote.get(networkId);
+      if (!m || change.full) remote.set(networkId, (m = new Map()));
+      for (const id of change.removed) m.delete(id);
+      for (const e of change.set) m.set(e.endpointId, e);
+      sink?.(networkId, change);
     },
   });
   let chain: Promise<void> = Promise.resolve();
@@ -95,9 +102,9 @@ export function overlayWiring(access: ClusterAccess, opts: { prefix: string; dat
     driver,
     setRemoteSink(fn) {
       sink = fn;
-      for (const [networkId, endpoints] of remote) fn(networkId, endpoints);
+      for (const [networkId, eps] of remote) fn(networkId, { full: true, set: [...eps.values()], removed: [] });
     },
-    remoteEndpoints: () => [...remote].flatMap(([networkId, eps]) => eps.map((e) => ({ ...e, networkId }))),
+    remoteEndpoints: () => [...remote].flatMap(([networkId, eps]) => [...eps.values()].map((e) => ({ ...e, networkId }))),
     async peers(networkId) {
       const c = current;
       const nodes = driver.peerNodes(networkId);
@@ -138,26 +145,33 @@ export function overlayWiring(access: ClusterAccess, opts: { prefix: string; dat
 /**
  * A sink for `setRemoteSink` that keeps the embedded DNS's records of other hosts' containers: each
  * remote endpoint is a record of its own (keyed `remote:<endpoint id>`), answering the container's
- * name, its aliases and its short id, on that network only. Each report is the network's whole list:
- * only the endpoints that changed since the last one are written (a network of thousands of
- * endpoints gets a report per change).
+ * name, its aliases and its short id, on that network only. A whole list replaces what the network
+ * had (only the endpoints that differ are written); a delta writes its endpoints and drops the
+ * removed ones, so a change costs O(changed endpoints), not O(endpoints of the network).
  */
-export function remoteDnsSink(records: DnsRecords, networkName: (id: string) => string): (networkId: string, endpoints: readonly RemoteEndpoint[]) => void {
+export function remoteDnsSink(records: DnsRecords, networkName: (id: string) => string): RemoteSink {
   /** networkId -> record key -> what was written for it. */
   const held = new Map<string, Map<string, string>>();
-  return (networkId, endpoints) => {
+  return (networkId, change) => {
     const before = held.get(networkId) ?? new Map<string, string>();
-    const now = new Map<string, string>();
+    const now = change.full ? new Map<string, string>() : before;
     const netName = networkName(networkId);
-    for (const e of endpoints) {
+    if (!change.full) {
+      for (const id of change.removed) {
+        const key = `remote:${id}`;
+        if (now.delete(key)) records.deleteContainer(key);
+      }
+    }
+    for (const e of change.set) {
       const key = `remote:${e.endpointId}`;
       const names = [...new Set([e.name, ...e.aliases, e.containerId.slice(0, 12)].filter((n) => n))];
       const seen = `${netName}|${names.join(',')}|${e.ipv4 ?? ''}|${e.ipv6 ?? ''}`;
+      const was = before.get(key);
       now.set(key, seen);
-      if (before.get(key) === seen) continue;
+      if (was === seen) continue;
       records.setContainer(key, [{ containerId: key, networkId, networkName: netName, names, ...(e.ipv4 ? { ipv4: e.ipv4 } : {}), ...(e.ipv6 ? { ipv6: e.ipv6 } : {}) }]);
     }
-    for (const key of before.keys()) if (!now.has(key)) records.deleteContainer(key);
+    if (change.full) for (const key of before.keys()) if (!now.has(key)) records.deleteContainer(key);
     held.set(networkId, now);
   };
 }

@@ -25,5 +25,5 @@ export { DEFAULT_DRIVER, predefinedNetworks, type PredefinedNetwork } from './pr
 export { ERR_NOT_SWARM_MANAGER, OverlayDriver, checkAttachable } from './overlay/overlay-driver.js';
 export { overlayDevices } from './overlay/options.js';
 export type { OverlayCluster, OverlayDriverDeps } from './overlay/overlay-driver.js';
-export type { RemoteEndpoint } from './overlay/peers.js';
+export type { RemoteChange, RemoteEndpoint } from './overlay/peers.js';
 export type { OverlayOptions } from './overlay/options.js';

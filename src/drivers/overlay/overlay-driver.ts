@@ -30,7 +30,7 @@ import type { DriverNetwork, EndpointRef, EndpointSpec, NetworkDriver, NetworkOp
 import { ClusterAddresses } from './cluster-addresses.js';
 import { HostWireguard } from './host-wireguard.js';
 import { bridgeName, OWNER_ALIAS, parseOverlayOptions, shownOverlayOptions, vxlanName, type OverlayOptions } from './options.js';
-import { PeerWatch, type RemoteEndpoint } from './peers.js';
+import { PeerWatch, type RemoteChange, type RemoteEndpoint } from './peers.js';
 import type { EndpointRecord } from './records.js';
 
 const log = logger.child({ component: 'overlay' });
@@ -53,8 +53,8 @@ export interface OverlayDriverDeps {
   dataDir: string;
   /** Act in this named namespace instead of the daemon's own (tests). */
   hostNetns?: string;
-  /** Remote endpoints of a network changed (the embedded DNS answers their names). */
-  onRemoteEndpoints?: (networkId: string, endpoints: readonly RemoteEndpoint[]) => void;
+  /** Remote endpoints of a network changed (the embedded DNS answers their names): the whole list first, then deltas. */
+  onRemoteEndpoints?: (networkId: string, change: RemoteChange) => void;
   /** Layer-2 anti-spoofing of container ports (the daemon's firewall manager); none: ports unguarded. */
   guard?: { setEndpoint(owner: string, ep: FirewallEndpoint | undefined): Promise<void> };
 }

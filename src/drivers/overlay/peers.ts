@@ -11,7 +11,10 @@
  * Beware: changes are applied one at a time, in order, on one promise chain; each network's state
  * starts from what the kernel holds (`listPeers`), so a restart neither duplicates nor leaks entries.
  * A network waiting for its pass is queued once: the events of a burst (60 containers starting over
- * the cluster) cost one kernel update per pass, not one per event.
+ * the cluster) cost one kernel update per pass, not one per event. A pass is a delta: it looks only
+ * at the endpoints whose records changed since the network's last pass (O(changes), not O(records)
+ * of the network), except the first pass of a network, one after a failure, and `reconcile`. A
+ * pass starts as soon as the chain is free: no timer, so a lone event is programmed at once.
  */
 import { performance } from 'node:perf_hooks';
 import type { ClusterStore, StoreWatch, WatchEvent } from '../../cluster/index.js';
@@ -42,7 +45,17 @@ export interface PeerWatchDeps {
   wireguard: HostWireguard;
   /** The network if this host carries it (set up), else undefined: its endpoints are only remembered. */
   network: (id: string) => DriverNetwork<OverlayOptions> | undefined;
-  onRemote?: (networkId: string, endpoints: readonly RemoteEndpoint[]) => void;
+  onRemote?: (networkId: string, change: RemoteChange) => void;
+}
+
+/**
+ * A change of a network's remote endpoints: `full`: `set` is the whole list (it replaces what was
+ * known); else `set` holds the endpoints added or changed and `removed` the ids of those gone.
+ */
+export interface RemoteChange {
+  full: boolean;
+  set: readonly RemoteEndpoint[];
+  removed: readonly string[];
 }
 
 /** Every endpoint record of the cluster (`clusterKeys.endpointsOf(net)` for each network). */
@@ -55,6 +68,14 @@ export class PeerWatch {
   private readonly records = new Map<string, Map<string, EndpointRecord>>();
   /** networkId -> what the kernel holds for it (peerKey -> peer). */
   private readonly programmed = new Map<string, Map<string, OverlayPeer>>();
+  /** networkId -> endpointId -> the peer it asked for at the network's last pass (remote, with an address). */
+  private readonly wanted = new Map<string, Map<string, OverlayPeer>>();
+  /** networkId -> endpoints whose record changed since the network's last pass. */
+  private readonly dirty = new Map<string, Set<string>>();
+  /** Networks whose next pass looks at every record (first pass, reconcile, after a failure). */
+  private readonly full = new Set<string>();
+  /** Networks whose endpoints were reported whole to `onRemote` once (later reports are deltas). */
+  private readonly reported = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
   /** Networks queued for programming and not started yet: a burst of events costs one pass. */
   private readonly queued = new Set<string>();
@@ -78,7 +99,10 @@ export class PeerWatch {
       }
       this.enqueue(net);
     });
-    for (const n of nets) this.enqueue(n);
+    for (const n of nets) {
+      this.full.add(n);
+      this.enqueue(n);
+    }
     await this.settled();
   }
 
@@ -89,27 +113,20 @@ export class PeerWatch {
   reconcile(networkId: string, opts: { empty?: boolean } = {}): Promise<void> {
     if (opts.empty) this.programmed.set(networkId, new Map());
     else this.programmed.delete(networkId);
+    this.full.add(networkId);
     this.enqueue(networkId);
     return this.settled();
   }
 
   forget(networkId: string): void {
     this.programmed.delete(networkId);
+    this.wanted.delete(networkId);
+    this.full.add(networkId);
   }
 
   remote(networkId: string): RemoteEndpoint[] {
     const me = this.deps.store.nodeId;
-    return [...(this.records.get(networkId) ?? new Map<string, EndpointRecord>()).entries()]
-      .filter(([, r]) => r.node !== me)
-      .map(([endpointId, r]) => ({
-        endpointId,
-        node: r.node,
-        name: r.name,
-        aliases: r.aliases,
-        containerId: r.containerId,
-        ...(r.ipv4 ? { ipv4: r.ipv4 } : {}),
-        ...(r.ipv6 ? { ipv6: r.ipv6 } : {}),
-      }));
+    return [...(this.records.get(networkId) ?? new Map<string, EndpointRecord>()).entries()].filter(([, r]) => r.node !== me).map(([id, r]) => remoteOf(id, r));
   }
 
   /** The hosts (node ids) with at least one endpoint on the network, as the store says now. */
@@ -134,7 +151,8 @@ export class PeerWatch {
     if (!networkId || !endpointId) return undefined;
     let m = this.records.get(networkId);
     if (ev.type === 'delete') {
-      m?.delete(endpointId);
+      if (!m?.delete(endpointId)) return undefined;
+      this.touch(networkId, endpointId);
       return networkId;
     }
     const rec = parseEndpointRecord(ev.value);
@@ -144,7 +162,14 @@ export class PeerWatch {
     }
     if (!m) this.records.set(networkId, (m = new Map()));
     m.set(endpointId, rec);
+    this.touch(networkId, endpointId);
     return networkId;
+  }
+
+  private touch(networkId: string, endpointId: string): void {
+    let d = this.dirty.get(networkId);
+    if (!d) this.dirty.set(networkId, (d = new Set()));
+    d.add(endpointId);
   }
 
   private enqueue(networkId: string): void {
@@ -159,40 +184,139 @@ export class PeerWatch {
       .catch((e: unknown) => log.error({ err: e, network: networkId }, 'programming overlay peers failed'));
   }
 
+  /** The peer an endpoint's record asks this host to program, if any. */
+  private peerOf(r: EndpointRecord | undefined, encrypted: boolean): OverlayPeer | undefined {
+    if (!r || r.node === this.deps.store.nodeId || !r.ipv4) return undefined;
+    // An encrypted network's peers are reached through their tunnel address only.
+    if (encrypted && !r.wireguard) return undefined;
+    return { ip: r.ipv4, mac: r.mac, vtep: r.vtep };
+  }
+
   private async program(networkId: string): Promise<void> {
     const trace = log.isLevelEnabled('trace');
     const t0 = performance.now();
     const first = this.pending.get(networkId);
     this.pending.delete(networkId);
+    const changed = this.dirty.get(networkId) ?? new Set<string>();
+    this.dirty.delete(networkId);
     const net = this.deps.network(networkId);
-    this.deps.onRemote?.(networkId, this.remote(networkId));
+    const isFull = this.full.has(networkId) || !this.wanted.has(networkId) || !this.programmed.has(networkId);
+    this.report(networkId, changed);
     const t1 = performance.now();
-    if (!net) return;
-    const me = this.deps.store.nodeId;
+    if (!net) {
+      // Not carried here: its kernel state is made from every record when it is set up (reconcile).
+      this.full.add(networkId);
+      return;
+    }
+    this.full.delete(networkId);
+    const encrypted = !!net.options.own.encrypted;
+    const records = this.records.get(networkId) ?? new Map<string, EndpointRecord>();
     const vxlan = vxlanName(networkId);
-    const want = new Map<string, OverlayPeer>();
-    for (const r of this.records.get(networkId)?.values() ?? []) {
-      if (r.node === me || !r.ipv4) continue;
-      // An encrypted network's peers are reached through their tunnel address only.
-      if (net.options.own.encrypted && !r.wireguard) continue;
-      const p = { ip: r.ipv4, mac: r.mac, vtep: r.vtep };
-      want.set(peerKey(p), p);
-    }
+    let wanted = this.wanted.get(networkId);
     let have = this.programmed.get(networkId);
-    if (!have) have = new Map((await listPeers(vxlan, this.deps.hostNetns)).map((p) => [peerKey(p), p]));
-    const add = [...want.entries()].filter(([k]) => !have.has(k)).map(([, p]) => p);
-    const del = [...have.entries()].filter(([k]) => !want.has(k)).map(([, p]) => p);
-    if (net.options.own.encrypted) {
-      const all = [...this.records.entries()].filter(([id]) => this.deps.network(id)?.options.own.encrypted).flatMap(([, m]) => [...m.values()]);
-      await this.deps.wireguard.syncPeers(all, me);
-    }
-    const t2 = performance.now();
-    if (add.length || del.length) await programPeers(vxlan, add, del, this.deps.hostNetns);
-    this.programmed.set(networkId, want);
-    if (trace && first) {
-      const t3 = performance.now();
-      const ms = (x: number): number => Math.round(x * 10) / 10;
-      log.trace({ network: networkId.slice(0, 12), events: first[1], receivedAt: first[0], waitMs: ms(Date.now() - first[0] - (t3 - t0)), dnsMs: ms(t1 - t0), diffMs: ms(t2 - t1), kernelMs: ms(t3 - t2), add: add.length, del: del.length, records: want.size }, 'overlay pass');
+    const add: OverlayPeer[] = [];
+    const del: OverlayPeer[] = [];
+    try {
+      if (isFull || !wanted || !have) {
+        wanted = new Map();
+        for (const [id, r] of records) {
+          const p = this.peerOf(r, encrypted);
+          if (p) wanted.set(id, p);
+        }
+        if (!have) have = new Map((await listPeers(vxlan, this.deps.hostNetns)).map((p) => [peerKey(p), p]));
+        const want = new Map([...wanted.values()].map((p) => [peerKey(p), p]));
+        for (const [k, p] of want) if (!have.has(k)) add.push(p);
+        for (const [k, p] of have) if (!want.has(k)) del.push(p);
+      } else {
+        for (const id of changed) {
+          const before = wanted.get(id);
+          const now = this.peerOf(records.get(id), encrypted);
+          if (before && now && peerKey(before) === peerKey(now)) continue;
+          if (now) wanted.set(id, now);
+          else wanted.delete(id);
+          if (now && !have.has(peerKey(now))) add.push(now);
+          if (before) del.push(before);
+        }
+        if (del.length) {
+          // An entry another endpoint still asks for stays (two records briefly holding one peer).
+          const still = new Set([...wanted.values()].map(peerKey));
+          del.splice(0, del.length, ...del.filter((p) => !still.has(peerKey(p))));
+        }
+      }
+      if (del.length) add.push(...sharing(del, wanted.values(), add));
+      const t2 = performance.now();
+      if (encrypted) {
+        const all = [...this.records.entries()].filter(([id]) => this.deps.network(id)?.options.own.encrypted).flatMap(([, m]) => [...m.values()]);
+        await this.deps.wireguard.syncPeers(all, this.deps.store.nodeId);
+      }
+      if (add.length || del.length) await programPeers(vxlan, add, del, this.deps.hostNetns);
+      for (const p of del) have.delete(peerKey(p));
+      for (const p of add) have.set(peerKey(p), p);
+      this.programmed.set(networkId, have);
+      this.wanted.set(networkId, wanted);
+      if (trace && first) {
+        const t3 = performance.now();
+        const ms = (x: number): number => Math.round(x * 10) / 10;
+        log.trace({ network: networkId.slice(0, 12), events: first[1], full: isFull, receivedAt: first[0], waitMs: ms(Date.now() - first[0] - (t3 - t0)), dnsMs: ms(t1 - t0), diffMs: ms(t2 - t1), kernelMs: ms(t3 - t2), add: add.length, del: del.length, peers: wanted.size }, 'overlay pass');
+      }
+    } catch (e) {
+      // What the kernel holds is unknown now: the next pass lists it and looks at every record.
+      this.programmed.delete(networkId);
+      this.wanted.delete(networkId);
+      this.full.add(networkId);
+      throw e;
     }
   }
+
+  /** Tells the DNS side what changed: the whole list on a full pass, else only the changed endpoints. */
+  private report(networkId: string, changed: ReadonlySet<string>): void {
+    const sink = this.deps.onRemote;
+    if (!sink) return;
+    if (!this.reported.has(networkId)) {
+      this.reported.add(networkId);
+      sink(networkId, { full: true, set: this.remote(networkId), removed: [] });
+      return;
+    }
+    if (!changed.size) return;
+    const me = this.deps.store.nodeId;
+    const records = this.records.get(networkId);
+    const set: RemoteEndpoint[] = [];
+    const removed: string[] = [];
+    for (const id of changed) {
+      const r = records?.get(id);
+      if (r && r.node !== me) set.push(remoteOf(id, r));
+      else removed.push(id);
+    }
+    sink(networkId, { full: false, set, removed });
+  }
+}
+
+function remoteOf(endpointId: string, r: EndpointRecord): RemoteEndpoint {
+  return {
+    endpointId,
+    node: r.node,
+    name: r.name,
+    aliases: r.aliases,
+    containerId: r.containerId,
+    ...(r.ipv4 ? { ipv4: r.ipv4 } : {}),
+    ...(r.ipv6 ? { ipv6: r.ipv6 } : {}),
+  };
+}
+
+/**
+ * Wanted peers that a delete would take down with it: the kernel keys a neighbour entry by IP and a
+ * forwarding entry by MAC and VTEP, so deleting a stale peer also removes the entry of a live one
+ * sharing its IP (an address that moved to another container) or its MAC and VTEP. They are written
+ * again after the deletes (unless already being added).
+ */
+function sharing(del: readonly OverlayPeer[], wanted: Iterable<OverlayPeer>, adding: readonly OverlayPeer[]): OverlayPeer[] {
+  const ips = new Set(del.map((p) => p.ip));
+  const fdbs = new Set(del.map((p) => `${p.mac}|${p.vtep}`));
+  const added = new Set(adding.map(peerKey));
+  const out = new Map<string, OverlayPeer>();
+  for (const p of wanted) {
+    const k = peerKey(p);
+    if (!added.has(k) && (ips.has(p.ip) || fdbs.has(`${p.mac}|${p.vtep}`))) out.set(k, p);
+  }
+  return [...out.values()];
 }

@@ -200,3 +200,35 @@ test('encrypted: VXLAN inside WireGuard, guard table for the VNI, peers follow t
   }
   assert.deepEqual((await listOwnedLinks(OWNER_ALIAS, hs[0]!.ns)).map((l) => l.ifname).sort(), [`ov-${NET_ID.slice(0, 12)}`, `vx-${NET_ID.slice(0, 12)}`].sort());
 });
+
+test('changes are applied as deltas; an address that moved to another container keeps its entry when the old record goes', async (t) => {
+  const { hs, backend } = await setup(t, 1);
+  const h = hs[0]!;
+  const net = overlayNet(h.driver);
+  await h.driver.restore([]);
+  await h.driver.createNetwork(net);
+  const other = backend.store('node-9');
+  const rec = (ip: string, mac: string): string => JSON.stringify({ node: 'node-9', containerId: mac.replace(/:/g, ''), name: `n${mac.slice(-2)}`, aliases: [], ipv4: ip, mac, vtep: '198.51.100.99' });
+  const step = async (fn: () => Promise<void>): Promise<void> => {
+    await fn();
+    await backend.settle();
+    await h.driver.settled();
+  };
+  const peers = async (): Promise<string[]> => (await listPeers(vxlanName(NET_ID), h.ns)).map((p) => `${p.ip} ${p.mac}`).sort();
+  await step(() => other.put(clusterKeys.endpoint(NET_ID, 'a'), rec('10.0.9.50', '02:42:0a:00:09:aa'), { lease: true }));
+  await step(() => other.put(clusterKeys.endpoint(NET_ID, 'x'), rec('10.0.9.60', '02:42:0a:00:09:cc'), { lease: true }));
+  assert.deepEqual(await peers(), ['10.0.9.50 02:42:0a:00:09:aa', '10.0.9.60 02:42:0a:00:09:cc']);
+  // Endpoint b gets a's address before a's record is gone (two hosts' events in that order).
+  await step(() => other.put(clusterKeys.endpoint(NET_ID, 'b'), rec('10.0.9.50', '02:42:0a:00:09:bb'), { lease: true }));
+  await step(() => other.delete(clusterKeys.endpoint(NET_ID, 'a')));
+  assert.deepEqual(await peers(), ['10.0.9.50 02:42:0a:00:09:bb', '10.0.9.60 02:42:0a:00:09:cc']);
+  // A record rewritten with another MAC replaces its entry; removal clears it.
+  await step(() => other.put(clusterKeys.endpoint(NET_ID, 'x'), rec('10.0.9.60', '02:42:0a:00:09:dd'), { lease: true }));
+  assert.deepEqual(await peers(), ['10.0.9.50 02:42:0a:00:09:bb', '10.0.9.60 02:42:0a:00:09:dd']);
+  await step(() => other.delete(clusterKeys.endpoint(NET_ID, 'x')));
+  assert.deepEqual(await peers(), ['10.0.9.50 02:42:0a:00:09:bb']);
+  assert.deepEqual(h.driver.remoteEndpoints(NET_ID).map((r) => r.ipv4), ['10.0.9.50']);
+  await step(() => other.delete(clusterKeys.endpoint(NET_ID, 'b')));
+  assert.deepEqual(await peers(), []);
+  await h.driver.deleteNetwork(net);
+});

@@ -41,7 +41,7 @@ export interface UpOptions {
    * give none. The flags the sandbox sets itself (--prefix, -H, --data-root, --exec-root) are refused.
    */
   daemonArgs?: string[];
-  /** Milliseconds to wait for the daemon's /_ping (default 20 s). */
+  /** Milliseconds to wait for the daemon's /_ping (default 60 s: at load 22 on the 2 cores, redesd took 6-11 s just to load its modules and lab hosts missed 20 s; a daemon that dies fails at once). */
   readyTimeoutMs?: number;
   /**
    * Make the sandbox a host of a lab (lab.ts): its world and lan are the lab's, shared with other
@@ -107,7 +107,7 @@ export async function sandboxUp(opts: UpOptions = {}): Promise<UpResult> {
   const [world, lanServer, daemon] = await Promise.all([
     shared ? undefined : ensureServer(name, worldSpec(p), await readPidfile(p.worldPid)),
     lan && !shared ? ensureServer(name, lanSpec(p), await readPidfile(p.lanPid)) : undefined,
-    ensureDaemon({ name, paths: p, entry, logLevel: opts.logLevel, extraArgs: daemonArgs, readyTimeoutMs: opts.readyTimeoutMs ?? 20_000 }, await readPidfile(p.daemonPid)),
+    ensureDaemon({ name, paths: p, entry, logLevel: opts.logLevel, extraArgs: daemonArgs, readyTimeoutMs: opts.readyTimeoutMs ?? 60_000 }, await readPidfile(p.daemonPid)),
   ]);
   if (world?.started) say(`started world server (pid ${world.pid})`);
   if (!shared && opts.registry !== false) {

@@ -9,8 +9,6 @@
  * id, so blob digest = diff id); a layer stored before the store kept tars cannot be saved. A bare
  * repository name (no tag, no digest) saves every local tag of it, as dockerd does.
  */
-import { stat } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
 import type { Pack } from 'tar-stream';
 import { internal, notFound } from '../util/index.js';
 import { familiarName, idHex, parseNamed, FULL_IMAGE_ID, HEX_ID } from './reference.js';
@@ -78,12 +76,11 @@ export async function saveImages(store: ImageStore, items: readonly SaveItem[], 
     written.add(img.id);
     const layers: Array<{ mediaType: string; digest: string; size: number }> = [];
     for (const diffId of img.layers) {
-      const path = store.layerTar(diffId);
-      const st = await stat(path).catch(() => undefined);
-      if (!st) throw internal('image.layer_tar_missing', `layer ${diffId} of image ${img.id} has no stored tar (load or pull the image again)`);
-      if (!written.has(diffId)) await packStreamed(pack, { name: `blobs/sha256/${idHex(diffId)}`, type: 'file', mode: 0o644, size: st.size, mtime }, createReadStream(path));
+      const tar = await store.layerTar(diffId);
+      if (!tar) throw internal('image.layer_tar_missing', `layer ${diffId} of image ${img.id} has no stored tar (load or pull the image again)`);
+      if (!written.has(diffId)) await packStreamed(pack, { name: `blobs/sha256/${idHex(diffId)}`, type: 'file', mode: 0o644, size: tar.size, mtime }, tar.stream());
       written.add(diffId);
-      layers.push({ mediaType: LAYER_TYPE, digest: diffId, size: st.size });
+      layers.push({ mediaType: LAYER_TYPE, digest: diffId, size: tar.size });
     }
     const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MANIFEST_TYPE, config: { mediaType: CONFIG_TYPE, digest: img.id, size: config.length }, layers }));
     const digest = sha256(manifest);

@@ -1,18 +1,19 @@
 /**
- * Staged layers: a layer unpacked into the store's tmp/ (directory + its uncompressed tar) while
- * it streams in, before anything says it belongs to the store. Pulls stage every layer at once,
+ * Staged layers: a layer unpacked into the store's tmp/ (directory + its tar split) while it
+ * streams in, before anything says it belongs to the store. Pulls stage every layer at once,
  * straight from the network, and the store commits them only when every blob checked out.
  *
  * Use: `const s = await stageLayer(join(root, 'tmp'), tarStream)`; later the store renames
- * `s.dir`/`s.tar` into place (`ImageStore.addPulled`) or `discardStaged(s)` removes them.
+ * `s.dir`/`s.split`/`s.shadow` into place (`ImageStore.addPulled`) or `discardStaged(s)` removes them.
  *
- * Beware: staging touches nothing but two fresh tmp/ paths, so any number may run concurrently and
- * outside the store's lock; a crash leaves them to the store's sweep at open.
+ * Beware: staging touches nothing but fresh tmp/ paths, so any number may run concurrently and
+ * outside the store's lock; a crash leaves them to the store's sweep at open. The tar itself is not
+ * kept: its split (tar-split.ts) and the unpacked files rebuild it byte for byte.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SplitRecorder } from './tar-split.js';
 import { unpackLayer } from './unpack.js';
 
 export interface StagedLayer {
@@ -22,32 +23,31 @@ export interface StagedLayer {
   size: number;
   /** The unpacked layer directory (in tmp/). */
   dir: string;
-  /** The layer's uncompressed tar (in tmp/). */
-  tar: string;
+  /** The layer tar's split (in tmp/). */
+  split: string;
+  /** Entry contents the split needs that no file of the layer holds; usually never created. */
+  shadow: string;
 }
 
-/** Chunks of the tar copy are gathered up to this size per write. */
-const TAR_WRITE_BUFFER = 1 << 20;
-
-/** Unpack an uncompressed tar stream into a fresh directory under `tmpDir`, keeping its tar. */
+/** Unpack an uncompressed tar stream into a fresh directory under `tmpDir`, recording its split. */
 export async function stageLayer(tmpDir: string, input: AsyncIterable<Buffer>): Promise<StagedLayer> {
   const dir = join(tmpDir, `layer-${randomBytes(6).toString('hex')}`);
-  const tar = `${dir}.tar`;
+  const paths = { dir, split: `${dir}.split`, shadow: `${dir}.shadow` };
   await mkdir(dir, { mode: 0o755 });
-  const copy = createWriteStream(tar, { highWaterMark: TAR_WRITE_BUFFER });
   try {
-    const { diffId, size } = await unpackLayer(input, dir, copy);
-    await new Promise<void>((resolve, reject) => copy.end((e?: Error | null) => (e ? reject(e) : resolve())));
-    return { diffId, size, dir, tar };
+    const rec = new SplitRecorder(dir, paths.shadow);
+    const { diffId, size } = await unpackLayer(input, dir, rec);
+    await rec.write(paths.split);
+    return { diffId, size, ...paths };
   } catch (e) {
-    copy.destroy();
-    await discardStaged({ dir, tar });
+    await discardStaged(paths);
     throw e;
   }
 }
 
 /** Remove a staged layer's files (nothing when they were already moved into the store). */
-export async function discardStaged(s: Pick<StagedLayer, 'dir' | 'tar'>): Promise<void> {
+export async function discardStaged(s: Pick<StagedLayer, 'dir' | 'split' | 'shadow'>): Promise<void> {
   await rm(s.dir, { recursive: true, force: true });
-  await rm(s.tar, { force: true });
+  await rm(s.split, { force: true });
+  await rm(s.shadow, { recursive: true, force: true });
 }

@@ -6,7 +6,7 @@
  *   index.json            tags → image ids, per-image size/tag time, per-layer size (atomic rewrite)
  *   configs/<hex>.json    each image's config, byte for byte (the image id is its sha256)
  *   layers/<hex>/         each layer unpacked, named by its diff id; an overlayfs lower directory
- *   layer-tars/<hex>.tar  each layer's tar as it arrived (uncompressed): what `docker push` sends
+ *   layer-splits/<hex>    what rebuilds each layer's tar from its files (layer-files.ts): what push sends
  *   tmp/                  spooled archives and half-unpacked layers; emptied at open
  *
  * Use: `const store = await ImageStore.open(root)`; queries are synchronous reads of memory, and
@@ -19,11 +19,13 @@
  * layers until `collectGarbage` finds it unused.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { internal, invalidParameter, notFound, nowRfc3339Nano } from '../util/index.js';
 import { writeAtomic } from './atomic-file.js';
+import { LAYER_FOLDERS, layersOnDisk, moveStagedLayer, openLayerTar, removeLayerFiles } from './layer-files.js';
+import type { SplitTar } from './tar-split.js';
 import { applyChanges } from './changes.js';
 import { loadArchive } from './load.js';
 import { FULL_IMAGE_ID, HEX_ID, familiarName, familiarTagged, idHex, parseNamed, tagKey, type NamedRef } from './reference.js';
@@ -67,7 +69,7 @@ export class ImageStore {
   /** Open (creating if needed) the store at `root` and sweep what a crash may have left. */
   static async open(root: string): Promise<ImageStore> {
     const s = new ImageStore(root);
-    for (const d of ['configs', 'layers', 'layer-tars', 'tmp']) await mkdir(join(root, d), { recursive: true });
+    for (const d of ['configs', ...LAYER_FOLDERS, 'tmp']) await mkdir(join(root, d), { recursive: true });
     const text = await readFile(join(root, 'index.json'), 'utf8').catch(() => undefined);
     if (text) s.index = JSON.parse(text) as IndexFile;
     for (const hex of Object.keys(s.index.images)) {
@@ -274,9 +276,9 @@ export class ImageStore {
     return join(this.root, 'layers', idHex(diffId));
   }
 
-  /** The layer's tar as it arrived (uncompressed); absent for layers stored before tars were kept. */
-  layerTar(diffId: string): string {
-    return join(this.root, 'layer-tars', `${idHex(diffId)}.tar`);
+  /** The layer's tar as it arrived (uncompressed, rebuilt); undefined for layers stored before tars were kept. */
+  layerTar(diffId: string): Promise<SplitTar | undefined> {
+    return openLayerTar(this.root, diffId);
   }
 
   /** Bytes of a stored layer's files (0 when it is not stored). */
@@ -378,11 +380,9 @@ export class ImageStore {
     return !this.index.layers[idHex(l.diffId)];
   }
 
-  /** Move a staged layer into layers/ and layer-tars/ and index it. */
+  /** Move a staged layer into place and index it. */
   private async moveLayer(l: StagedLayer): Promise<void> {
-    await rm(this.layerDir(l.diffId), { recursive: true, force: true }); // crash leftover, not indexed
-    await rename(l.dir, this.layerDir(l.diffId));
-    await rename(l.tar, this.layerTar(l.diffId));
+    await moveStagedLayer(this.root, l);
     this.index.layers[idHex(l.diffId)] = { size: l.size };
   }
 
@@ -440,8 +440,7 @@ export class ImageStore {
     const removed = diffIds.map((d, i) => ({ d, chain: chains[i] ?? d })).filter(({ d }) => !used.has(d));
     for (const { d } of removed) delete this.index.layers[idHex(d)];
     await this.save();
-    for (const { d } of removed) await rm(this.layerDir(d), { recursive: true, force: true });
-    for (const { d } of removed) await rm(this.layerTar(d), { force: true });
+    for (const { d } of removed) await removeLayerFiles(this.root, d);
     await rm(join(this.root, 'configs', `${idHex(id)}.json`), { force: true });
     return [...new Set(removed.map((r) => r.chain))].reverse();
   }
@@ -454,12 +453,7 @@ export class ImageStore {
   private async sweep(): Promise<void> {
     for (const f of await readdir(this.root)) if (f.includes('.tmp-')) await rm(join(this.root, f), { force: true });
     for (const f of await readdir(join(this.root, 'tmp'))) await rm(join(this.root, 'tmp', f), { recursive: true, force: true });
-    for (const f of await readdir(join(this.root, 'layers'))) {
-      if (!this.index.layers[f]) await rm(join(this.root, 'layers', f), { recursive: true, force: true });
-    }
-    for (const f of await readdir(join(this.root, 'layer-tars'))) {
-      if (!this.index.layers[f.replace(/\.tar$/, '')]) await rm(join(this.root, 'layer-tars', f), { force: true });
-    }
+    for (const hex of await layersOnDisk(this.root)) if (!this.index.layers[hex]) await removeLayerFiles(this.root, hex);
     for (const f of await readdir(join(this.root, 'configs'))) {
       if (!this.index.images[f.replace(/\.json$/, '')]) await rm(join(this.root, 'configs', f), { force: true });
     }
@@ -471,8 +465,7 @@ export class ImageStore {
     const unused = Object.keys(this.index.layers).filter((h) => !used.has(h));
     for (const h of unused) delete this.index.layers[h];
     await this.save();
-    for (const h of unused) await rm(join(this.root, 'layers', h), { recursive: true, force: true });
-    for (const h of unused) await rm(join(this.root, 'layer-tars', `${h}.tar`), { force: true });
+    for (const h of unused) await removeLayerFiles(this.root, h);
   }
 
   /** Run `fn` alone; when it fails, clean up the layers it left behind. */

@@ -10,8 +10,7 @@
  * no decoder for them built in.
  */
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
-import { Readable, type Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tarStream from 'tar-stream';
 import { invalidParameter, drainOrClose } from '../util/index.js';
@@ -71,9 +70,9 @@ export async function decompressed(input: AsyncIterable<Buffer>): Promise<AsyncI
 
 /**
  * Read every entry of an uncompressed (or gzip) tar; returns the `sha256:` digest of the tar bytes.
- * With `copyTo`, every uncompressed byte is also written there (the caller ends it).
+ * With `tap`, every uncompressed byte is also shown to it, in order, before the entries see them.
  */
-export async function readTar(input: AsyncIterable<Buffer>, onEntry: EntryHandler, copyTo?: Writable): Promise<{ digest: string }> {
+export async function readTar(input: AsyncIterable<Buffer>, onEntry: EntryHandler, tap?: (chunk: Buffer) => void): Promise<{ digest: string }> {
   const source = await decompressed(input);
   const hash = createHash('sha256');
   const extract = tarStream.extract();
@@ -87,7 +86,7 @@ export async function readTar(input: AsyncIterable<Buffer>, onEntry: EntryHandle
     try {
       for await (const chunk of source) {
         hash.update(chunk);
-        if (copyTo && !copyTo.write(chunk)) await once(copyTo, 'drain');
+        tap?.(chunk);
         if (extract.destroyed) return;
         if (!extract.write(chunk)) await drainOrClose(extract);
       }

@@ -18,10 +18,10 @@
 import { constants } from 'node:fs';
 import { chmod, lchown, link, lstat, lutimes, mkdir, open, readlink, rm, symlink } from 'node:fs/promises';
 import { posix } from 'node:path';
-import type { Writable } from 'node:stream';
 import { invalidParameter, logger } from '../util/index.js';
 import { run } from '../kernel/index.js';
 import { drain, readTar, type TarHeader } from './tar-read.js';
+import type { SplitRecorder } from './tar-split.js';
 
 const log = logger.child({ component: 'images' });
 const OPAQUE = '.wh..wh..opq';
@@ -45,10 +45,13 @@ export function cleanEntryPath(name: string): string {
   return clean === '.' ? '' : clean;
 }
 
-/** Unpack a layer tar (plain or gzip) into `dest`, an existing empty directory; `copyTo` gets the tar bytes. */
-export async function unpackLayer(input: AsyncIterable<Buffer>, dest: string, copyTo?: Writable): Promise<UnpackResult> {
-  const u = new Unpacker(dest, { layer: true });
-  const { digest } = await readTar(input, (h, body) => u.entry(h, body), copyTo);
+/**
+ * Unpack a layer tar (plain or gzip) into `dest`, an existing empty directory. With `split`, the
+ * tar's split is recorded too (see tar-split.ts; the caller writes it).
+ */
+export async function unpackLayer(input: AsyncIterable<Buffer>, dest: string, split?: SplitRecorder): Promise<UnpackResult> {
+  const u = new Unpacker(dest, { layer: true, split });
+  const { digest } = await readTar(input, (h, body) => u.entry(h, body), split ? (c) => split.feed(c) : undefined);
   await u.finish();
   return { diffId: digest, size: u.size };
 }
@@ -72,6 +75,8 @@ export async function extractArchive(input: AsyncIterable<Buffer>, dest: string,
 
 class Unpacker {
   size = 0;
+  /** Index of the current entry in the archive (0 for the first). */
+  private index = -1;
   private readonly dirs: { path: string; header: TarHeader }[] = [];
   private readonly opaque: string[] = [];
   /** Parent directories already resolved (relative path → absolute); cleared when a path is replaced. */
@@ -79,16 +84,23 @@ class Unpacker {
 
   constructor(
     private readonly root: string,
-    private readonly opts: ExtractOptions & { layer: boolean },
+    private readonly opts: ExtractOptions & { layer: boolean; split?: SplitRecorder },
   ) {}
 
+  /** An entry body that goes into no file: thrown away, or kept for the split when it has bytes. */
+  private skip(h: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
+    if (this.opts.split && h.size && h.type !== 'directory') return this.opts.split.keep(this.index, body, h.size);
+    return drain(body);
+  }
+
   async entry(h: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
+    this.index++;
     const rel = cleanEntryPath(h.name);
     const base = posix.basename(rel);
     const dir = rel === '' ? '' : posix.dirname(rel) === '.' ? '' : posix.dirname(rel);
     if (rel === '') {
       if (h.type === 'directory') this.dirs.push({ path: this.root, header: h });
-      return drain(body);
+      return this.skip(h, body);
     }
     if (!this.opts.layer) {
       const path = posix.join(await this.parent(dir), base);
@@ -97,11 +109,11 @@ class Unpacker {
     }
     if (base === OPAQUE) {
       this.opaque.push(await this.parent(dir));
-      return drain(body);
+      return this.skip(h, body);
     }
-    if (base.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) return drain(body); // aufs bookkeeping
+    if (base.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) return this.skip(h, body); // aufs bookkeeping
     if (base.startsWith(WHITEOUT_PREFIX)) {
-      await drain(body);
+      await this.skip(h, body);
       const target = posix.join(await this.parent(dir), base.slice(WHITEOUT_PREFIX.length));
       await this.clear(target, false);
       await run(['mknod', '-m', '0', target, 'c', '0', '0']);
@@ -118,14 +130,15 @@ class Unpacker {
       case 'directory':
         await mkdir(path, { recursive: true, mode: 0o700 });
         this.dirs.push({ path, header: h });
-        return drain(body);
+        return this.skip(h, body);
       case 'file':
       case 'contiguous-file':
         await writeFile(path, body);
         this.size += h.size ?? 0;
+        if (h.size) this.opts.split?.claim(this.index, path, h.size);
         return this.metadata(path, h);
       case 'link': {
-        await drain(body);
+        await this.skip(h, body);
         const target = cleanEntryPath(h.linkname ?? '');
         const tdir = posix.dirname(target) === '.' ? '' : posix.dirname(target);
         const abs = posix.join(await this.parent(tdir), posix.basename(target));
@@ -136,21 +149,21 @@ class Unpacker {
         return link(abs, path);
       }
       case 'symlink':
-        await drain(body);
+        await this.skip(h, body);
         await symlink(h.linkname ?? '', path);
         await this.owner(path, h);
         return lutimes(path, h.mtime ?? new Date(0), h.mtime ?? new Date(0));
       case 'character-device':
       case 'block-device':
       case 'fifo': {
-        await drain(body);
+        await this.skip(h, body);
         const kind = h.type === 'fifo' ? ['p'] : [h.type === 'block-device' ? 'b' : 'c', `${h.devmajor ?? 0}`, `${h.devminor ?? 0}`];
         await run(['mknod', path, ...kind]);
         return this.metadata(path, h);
       }
       default:
         log.debug({ name: h.name, type: h.type }, 'skipping tar entry of unsupported type');
-        return drain(body);
+        return this.skip(h, body);
     }
   }
 
@@ -206,7 +219,8 @@ class Unpacker {
       const rel = `/${posix.relative(this.root, path)}`;
       throw invalidParameter('archive.overwrite', st.isDirectory() ? `cannot overwrite directory "${rel}" with non-directory "/"` : `cannot overwrite non-directory "${rel}" with directory "/"`);
     }
-    await rm(path, { recursive: true, force: true });
+    if (this.opts.split) await this.opts.split.displace(path); // an earlier entry's content, still needed by the split
+    else await rm(path, { recursive: true, force: true });
     if (st.isDirectory() || st.isSymbolicLink()) this.resolved.clear();
   }
 

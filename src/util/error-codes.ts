@@ -200,6 +200,7 @@ export const ERROR_CODES = {
   'image.in_use': { kind: 'conflict' },
   'image.layer_digest': { kind: 'invalid-parameter' },
   'image.layer_tar_missing': { kind: 'internal' },
+  'image.tar_split': { kind: 'internal' },
   'image.load_archive': { kind: 'invalid-parameter' },
   'image.not_found': { kind: 'not-found' },
   'image.reference': { kind: 'invalid-parameter' },

@@ -10,14 +10,14 @@
  * (blob-memory.ts), the target is asked whether it has it, and a registry holding it in another
  * repository is asked to mount it from there (`Mounted from team/app`, as dockerd prints).
  *
- * Beware: compression is deterministic (node's zlib, fixed level, no timestamps in the header), so
+ * Beware: the layer tars are rebuilt from the store's tar splits. Compression is deterministic (node's zlib, fixed level, no timestamps in the header), so
  * pushing the same image twice gives the same blob and manifest digests. The image's config is sent
  * byte for byte: a pull gives the same image id back. Layers stored before the store kept layer tars
  * cannot be pushed (a clear error says so: load or pull the image again).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -99,13 +99,13 @@ async function pushTag(ctx: PushContext, c: RepoClient, ref: string, tag: string
         await mem.remember(diffId, known, here);
         continue;
       }
-      const tar = ctx.store.layerTar(diffId);
-      if (!(await stat(tar).catch(() => undefined))) {
+      const tar = await ctx.store.layerTar(diffId);
+      if (!tar) {
         throw invalidParameter('registry.layer_archive_missing', `layer ${diffId} has no archive in the store (stored by an older redes): load or pull the image again`);
       }
       const file = join(ctx.store.root, 'tmp', `push-${randomBytes(6).toString('hex')}.gz`);
       tmp.push(file);
-      const b: Blob = { ...(await gzipFile(tar, file)), file };
+      const b: Blob = { ...(await gzipFile(tar.stream(), file)), file };
       if (await c.hasBlob(b.digest)) progress({ status: 'Layer already exists', progressDetail: {}, id: short });
       else {
         await upload(c, b, (current) => progress({ status: 'Pushing', progressDetail: { current, total: b.size }, progress: progressBar(current, b.size), id: short }));
@@ -136,11 +136,11 @@ async function pushTag(ctx: PushContext, c: RepoClient, ref: string, tag: string
 }
 
 /** gzip `src` into `dst`; the compressed digest and size. */
-async function gzipFile(src: string, dst: string): Promise<{ digest: string; size: number }> {
+async function gzipFile(src: AsyncIterable<Buffer>, dst: string): Promise<{ digest: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
   await pipeline(
-    createReadStream(src),
+    src,
     createGzip({ level: 6 }),
     async function* (chunks: AsyncIterable<Buffer>) {
       for await (const c of chunks) {

@@ -29,6 +29,8 @@ export interface CopyRequest {
   layers: readonly string[];
   /** ADD: unpack a local tar archive (plain or gzip) into a new directory; its path, or undefined when not an archive. */
   unpack?: (file: SourceFile) => Promise<string | undefined>;
+  /** ADD: whether a source was downloaded from a URL (a lone one is summarised by its bare digest, as dockerd does). */
+  downloaded?: (file: SourceFile) => boolean;
 }
 
 export interface CopyPlan {
@@ -95,7 +97,7 @@ export async function planCopy(req: CopyRequest): Promise<CopyPlan> {
   const withChown = req.chown ? ` --chown=${req.chown}` : '';
   return {
     entries: sorted.map((e) => ({ ...e, name: e.name.replace(/^\/+/, '') })).filter((e) => e.name !== ''),
-    summary: `${req.keyword}${withChown} ${kind}:${digest} in ${req.dest} `,
+    summary: `${req.keyword}${withChown} ${files.length === 1 && files[0] && req.downloaded?.(files[0]) ? '' : `${kind}:`}${digest} in ${req.dest} `,
   };
 }
 

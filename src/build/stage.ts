@@ -9,7 +9,7 @@
  *
  * Beware: history texts follow dockerd's (`/bin/sh -c #(nop)  ENV A=1`, `|1 V=2 /bin/sh -c make`,
  * `COPY file:<hex> in /app `). ADD unpacks local tar archives (plain or gzip) into the destination;
- * ADD of a URL is refused by name.
+ * ADD of a URL downloads it (remote-source.ts) and never unpacks it.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -34,6 +34,7 @@ import type { BuildDeps, BuildOptions } from './builder.js';
 import { ImageView, planCopy } from './copy.js';
 import { parseDockerfile, type Instruction } from './dockerfile.js';
 import { check, type Stage } from './instructions.js';
+import { downloadSource, isUrlSource, type Downloaded } from './remote-source.js';
 import { runStep } from './run-step.js';
 import { SourceTree, type SourceFile } from './source-tree.js';
 
@@ -274,12 +275,14 @@ export class StageRunner {
       return v === undefined ? undefined : expandWord(v, vars);
     };
     const keyword = ins.keyword as 'COPY' | 'ADD';
-    if (keyword === 'ADD' && words.some((w) => /^(https?|git):\/\//.test(w) || w.startsWith('git@'))) {
-      throw invalidParameter('build.add_url', 'ADD failed: sources from URLs are not supported by this engine (download the file into the build context and COPY it)');
-    }
+    const urls = words.filter(isUrlSource);
+    if (urls.length && keyword === 'COPY') throw invalidParameter('build.copy_url', "COPY failed: source can't be a URL for COPY");
     const from = flag('from');
     let mountDir: string | undefined;
+    const downloads: Downloaded[] = [];
     try {
+      for (const u of urls) downloads.push(await downloadSource((url) => this.d.images.fetchUrl(url), u, dest, this.d.tmpDir, this.d.progress));
+      if (downloads.length) this.d.say('\n');
       let tree = this.d.context;
       if (from !== undefined) {
         const byName = earlier.find((r) => r.name === from.toLowerCase());
@@ -289,11 +292,14 @@ export class StageRunner {
         mountDir = join(this.d.tmpDir, `from-${randomBytes(4).toString('hex')}`);
         tree = new SourceTree(await mountRootfs(this.d.images.store.rootfsLayers(id), mountDir), undefined, false);
       }
-      const unpack = keyword === 'ADD' ? (f: SourceFile) => this.unpackArchive(f) : undefined;
-      const plan = await planCopy({ keyword, trees: [{ tree, args: words }], dest, workdir: state.spec.config?.WorkingDir ?? '/', chown: flag('chown'), layers: this.layers(state), ...(unpack ? { unpack } : {}) });
+      const downloaded = (f: SourceFile): boolean => downloads.some((d) => f.path === join(d.dir, d.file));
+      const unpack = keyword === 'ADD' ? (f: SourceFile) => (downloaded(f) ? Promise.resolve(undefined) : this.unpackArchive(f)) : undefined;
+      const trees = [{ tree, args: words.filter((w) => !isUrlSource(w)) }, ...downloads.map((d) => ({ tree: new SourceTree(d.dir, undefined, false), args: [d.file] }))];
+      const plan = await planCopy({ keyword, trees, dest, downloaded, workdir: state.spec.config?.WorkingDir ?? '/', chown: flag('chown'), layers: this.layers(state), ...(unpack ? { unpack } : {}) });
       const key = `${plan.summary} ${from ?? ''}`;
       await this.commit(state, { createdBy: `/bin/sh -c #(nop) ${plan.summary}`, key, entries: plan.entries });
     } finally {
+      for (const d of downloads) await rm(d.dir, { recursive: true, force: true }).catch(() => undefined);
       if (mountDir) {
         await unmountRootfs(mountDir).catch(() => undefined);
         await rm(mountDir, { recursive: true, force: true }).catch(() => undefined);

@@ -24,6 +24,7 @@ export { debianRootfs, DEFAULT_IMAGE_CACHE, type DebianRootfs } from './debian-r
 export { presetFor, PRESETS, type DebianPreset } from './debian-presets.js';
 export type { Credentials } from './registry/client.js';
 export type { JsonMessage, PreparedPull, Progress } from './registry/pull.js';
+export { progressBar } from './registry/pull.js';
 export { parseNamed, familiarName, familiarTagged, tagKey, shortImageId, type NamedRef } from './reference.js';
 export { packTar, type TarEntry } from './tar-write.js';
 export { packTree, resolveScoped, statScoped, cleanContainerPath, goFileMode, type PathStat, type ScopedView, type PackTreeOptions } from './tree-tar.js';

@@ -11,6 +11,7 @@
  * always` keep working on machines without a registry). `deps.inUse` is read at every call, so the daemon may set it after it has built the
  * container code (`images.deps.inUse = ...`).
  */
+import type { IncomingMessage } from 'node:http';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -25,6 +26,7 @@ import { Registries, type RegistryOptions } from './registry/endpoints.js';
 import { loginRegistry } from './registry/login.js';
 import { preparePull, type PreparedPull, type Progress } from './registry/pull.js';
 import { pushImage } from './registry/push.js';
+import { send } from './registry/http.js';
 import type { DeleteRecord, Image, InUseCheck, LoadedImage } from './types.js';
 import { forbidden, internal, invalidParameter, isRedesError, notFound, unavailable, type RedesError, Filters } from '../util/index.js';
 
@@ -106,6 +108,8 @@ export interface ImageService {
   login(server: string, creds: Credentials): Promise<void>;
   /** Delete images force-removed while in use once no container uses them; returns their ids. */
   collectGarbage(): Promise<string[]>;
+  /** GET `url` the way the daemon's registry connections go out (resolver, uplink): `ADD <URL>`. */
+  fetchUrl(url: URL): Promise<IncomingMessage>;
   /** Make `busybox:latest` present (built from this machine's busybox-static). */
   ensureBusybox(): Promise<Image>;
 }
@@ -123,6 +127,11 @@ export class LocalImageService implements ImageService {
     readonly deps: ImageServiceDeps = {},
   ) {
     this.registries = deps.registries ? new Registries(deps.registries) : undefined;
+  }
+
+  async fetchUrl(url: URL): Promise<IncomingMessage> {
+    const route = (await this.registries?.route()) ?? {};
+    return send({ url, method: 'GET', ...route });
   }
 
   async pullRemote(fromImage: string, tag: string | undefined, creds: Credentials | undefined): Promise<PreparedPull | LocalPull> {

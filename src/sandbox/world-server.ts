@@ -1,7 +1,8 @@
 /**
  * The outside world of a sandbox in one small program: DNS on ADDR:53 (UDP and TCP) for a tiny
- * zone, and HTTP on ADDR:80 answering 200 with a fixed text. The sandbox starts it inside the
- * world (or lan) namespace with `nsenter --net=...`.
+ * zone, and HTTP on ADDR:80 answering 200 with a fixed text and a fixed Last-Modified for every
+ * path but `/missing...` (404). The sandbox starts it inside the world (or lan) namespace with
+ * `nsenter --net=...`.
  *
  * Use: node world-server.js --sandbox N [--dns 203.0.113.1 --zone world.test=203.0.113.1]
  *        --http 203.0.113.1 --text 'hello from world'
@@ -59,10 +60,17 @@ async function serveTcpDns(address: string, zone: Zone): Promise<void> {
   await once(server, 'listening');
 }
 
+/** The Last-Modified of every answer: a fixed date, so a download's mtime can be checked. */
+const WORLD_LAST_MODIFIED = 'Wed, 21 Oct 2015 07:28:00 GMT';
+
 async function serveHttp(address: string, text: string): Promise<void> {
   const body = `${text}\n`;
-  const server = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  const server = http.createServer((req, res) => {
+    if (req.url?.startsWith('/missing')) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      return void res.end('not found\n');
+    }
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'last-modified': WORLD_LAST_MODIFIED });
     res.end(body);
   });
   server.listen({ host: address, port: HTTP_PORT });

@@ -59,6 +59,9 @@ export const ERROR_CODES = {
   // build
   'build.add_archive': { kind: 'invalid-parameter' },
   'build.add_url': { kind: 'invalid-parameter' },
+  'build.add_url_not_found': { kind: 'not-found' },
+  'build.add_url_unreachable': { kind: 'unavailable' },
+  'build.copy_url': { kind: 'invalid-parameter' },
   'build.context': { kind: 'invalid-parameter' },
   'build.copy_chown': { kind: 'invalid-parameter' },
   'build.copy_dest': { kind: 'invalid-parameter' },

@@ -129,6 +129,38 @@ test('ADD unpacks a local archive; a base image\'s ONBUILD triggers run in the c
   }
 });
 
+test('ADD <URL>: the daemon downloads from the world; named by the URL or the destination, 0600, Last-Modified as mtime, cached by content', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'redes-build-url-'));
+  try {
+    await writeFile(join(dir, 'Dockerfile'), 'FROM busybox\nADD http://203.0.113.1/files/greeting.txt /srv/\nADD http://203.0.113.1/files/ /srv/named\n');
+    const r = await build(['-t', 'url:v1', dir]);
+    assert.match(r.stdout, /^Successfully tagged url:v1$/m);
+    const st = await sb.docker(['run', '--rm', 'url:v1', 'sh', '-c', "stat -c '%a %u:%g %Y %n' /srv/greeting.txt /srv/named && cat /srv/greeting.txt /srv/named"]);
+    // Wed, 21 Oct 2015 07:28:00 GMT, the world server's Last-Modified.
+    assert.equal(st.stdout, '600 0:0 1445412480 /srv/greeting.txt\n600 0:0 1445412480 /srv/named\nhello from world\nhello from world\n');
+    const history = (await sb.docker(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'url:v1'])).stdout;
+    assert.match(history, /^\/bin\/sh -c #\(nop\) ADD [0-9a-f]{64} in \/srv\/ $/m, history);
+    // Downloaded again, same content: both ADD steps come from the cache.
+    const again = await build(['-t', 'url:v2', dir]);
+    assert.equal(again.stdout.match(/^ ---> Using cache$/gm)?.length, 2, again.stdout);
+    const id = (name: string): Promise<string> => sb.docker(['image', 'inspect', '-f', '{{.Id}}', name]).then((x) => x.stdout.trim());
+    assert.equal(await id('url:v2'), await id('url:v1'));
+    const cases: [string, RegExp][] = [
+      ['FROM busybox\nADD http://203.0.113.1/files/ /srv/\n', /^ADD failed: cannot determine filename for source http:\/\/203\.0\.113\.1\/files\/$/m],
+      ['FROM busybox\nADD http://203.0.113.1/missing.txt /srv/\n', /^ADD failed: failed to GET http:\/\/203\.0\.113\.1\/missing\.txt with status 404 Not Found: not found$/m],
+      ['FROM busybox\nCOPY http://203.0.113.1/files/a.txt /srv/\n', /^COPY failed: source can't be a URL for COPY$/m],
+    ];
+    for (const [text, stderr] of cases) {
+      await writeFile(join(dir, 'Dockerfile'), text);
+      const bad = await build([dir], true);
+      assert.equal(bad.code, 1, text);
+      assert.match(bad.stderr, stderr, text);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test("build errors in Docker's words", async () => {
   const dir = await mkdtemp(join(tmpdir(), 'redes-build-err-'));
   try {

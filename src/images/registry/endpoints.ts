@@ -103,6 +103,14 @@ export class Registries {
     return tls;
   }
 
+  /** How the daemon's own connections go out: the resolver and the uplink registry connections use. */
+  async route(): Promise<{ lookup?: LookupFunction; uplink?: string }> {
+    const uplink = this.opts.uplink;
+    if (uplink) return { uplink };
+    const lookup = await this.lookup();
+    return lookup ? { lookup } : {};
+  }
+
   private async lookup(): Promise<LookupFunction | undefined> {
     if (!this.opts.resolvConf) return undefined;
     this.lookupReady ??= (async () => {

@@ -7,23 +7,19 @@
  * errors: unknown tag, no access, unreachable), then `await p.run(progress)` (errors from here on
  * go into the progress stream).
  *
- * Beware: layers download concurrently (3 at a time, as dockerd) and are decoded and unpacked into
- * the store's tmp/ as they arrive (stage.ts), hashed on the way; only when every blob matched its
- * digest and every tar its diff id does the store take them. A mismatch is `filesystem layer
- * verification failed for digest ...` and nothing of the pull is kept. gzip is decoded with node's
- * zlib (native); zstd by the `zstd` program (Debian zstd) when it is installed, else by the pure-JS
- * fzstd decoder (about 7 times the CPU).
+ * Beware: layers download concurrently (3 at a time, as dockerd) and are hashed, decoded and
+ * unpacked into the store's tmp/ as they arrive, each in a worker thread (stage-thread.ts); only
+ * when every blob matched its digest and every tar its diff id does the store take them. A mismatch
+ * is `filesystem layer verification failed for digest ...` and nothing of the pull is kept. gzip is
+ * decoded with node's zlib; zstd by the `zstd` program (Debian zstd) when it is installed, else by
+ * the pure-JS fzstd decoder (about 7 times the CPU).
  */
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { PassThrough, type Transform } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import { Decompress } from 'fzstd';
 import { invalidParameter, notFound, RedesError, unavailable } from '../../util/index.js';
-import { CommandError, pipeThrough, run } from '../../kernel/index.js';
 import { familiarName, familiarTagged, parseNamed } from '../reference.js';
 import { hostArchitecture, parseSpec, sha256 } from '../spec.js';
-import { discardStaged, stageLayer, type StagedLayer } from '../stage.js';
+import { discardStaged, type StagedLayer } from '../stage.js';
+import { stageInThread } from '../stage-thread.js';
 import type { ImageStore } from '../store.js';
 import { RegistryError, RepoClient, type Credentials } from './client.js';
 import { splitName, type Registries } from './endpoints.js';
@@ -51,9 +47,8 @@ export interface PreparedPull {
 
 const CONCURRENCY = 3;
 const MAX_CONFIG = 8 << 20;
-/** Compressed bytes handed to the decoder at once, and decoded chunks (so tar writes) of up to this size. */
+/** Compressed bytes handed to the layer's worker thread at once. */
 const INPUT_BATCH = 1 << 20;
-const DECODE_CHUNK = 1 << 20;
 
 /** Docker's error for a failed manifest fetch. */
 function manifestError(e: unknown, ref: string, name: string): Error {
@@ -203,10 +198,10 @@ function human(n: number): string {
 }
 
 /**
- * One layer, streamed: the blob is hashed as it arrives and decoded into the store's tmp/ at once
- * (stage.ts); the compressed digest and size, then the diff id, must match before it counts. When
- * decoding fails, the rest of the blob is still read and hashed: a blob that does not match its
- * digest is reported as such, whatever garbage it made the decoder choke on.
+ * One layer, streamed: the blob goes in INPUT_BATCH pieces to a worker thread that hashes, decodes
+ * and stages it (stage-thread.ts); the compressed digest and size, then the diff id, must match
+ * before it counts. When decoding fails, the rest of the blob is still read and hashed: a blob that
+ * does not match its digest is reported as such, whatever garbage it made the decoder choke on.
  */
 async function fetchLayer(c: RepoClient, t: LayerTask, tmpDir: string, progress: Progress, signal: AbortSignal): Promise<StagedLayer> {
   const d = t.l;
@@ -216,71 +211,62 @@ async function fetchLayer(c: RepoClient, t: LayerTask, tmpDir: string, progress:
   const res = await c.blob(d.digest);
   const stop = (): void => void res.destroy(new Error('pull cancelled'));
   signal.addEventListener('abort', stop, { once: true });
-  const hash = createHash('sha256');
-  const sink: Transform = LAYER_GZIP.includes(d.mediaType) ? createGunzip({ chunkSize: DECODE_CHUNK }) : new PassThrough({ highWaterMark: DECODE_CHUNK });
+  const job = stageInThread(tmpDir, LAYER_GZIP.includes(d.mediaType) ? 'gzip' : LAYER_ZSTD.includes(d.mediaType) ? 'zstd' : 'tar');
   let current = 0;
   let last = 0;
-  let blobDigest: string | undefined;
-  const digest = (): string => (blobDigest ??= `sha256:${hash.digest('hex')}`);
-  let decoding = true; // false once the decoder failed: the body is then only hashed
+  let oversize = false;
   const finished = new Promise<boolean>((resolve) => res.once('close', () => resolve(res.complete)));
-  // The socket's ~16 KiB reads are gathered into INPUT_BATCH pieces for the decoder: each write to
-  // zlib is a trip to the thread pool and back, which costs far more than the copy on a busy machine.
+  // The socket's ~16 KiB reads are gathered into INPUT_BATCH pieces: each message to the worker
+  // and each write into zlib costs far more than the copy on a busy machine.
   let batch: Buffer[] = [];
   let batched = 0;
   const flush = (): boolean => {
-    const piece = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batched);
+    const piece = Buffer.concat(batch, batched);
     batch = [];
     batched = 0;
-    return !decoding || sink.write(piece);
+    return job.write(piece);
   };
   res.on('data', (chunk: Buffer) => {
-    hash.update(chunk);
     current += chunk.length;
-    if (current > d.size) return void res.destroy(verifyError(d.digest));
+    if (current > d.size) {
+      oversize = true;
+      return void res.destroy(verifyError(d.digest));
+    }
     const now = Date.now();
     if (now - last > 100) {
       last = now;
       progress({ status: 'Downloading', progressDetail: { current, total: d.size }, progress: progressBar(current, d.size), id: t.short });
     }
-    if (!decoding) return;
     batch.push(chunk);
     batched += chunk.length;
     if (batched >= INPUT_BATCH && !flush()) {
       res.pause();
-      sink.once('drain', () => res.resume());
+      void job.drained().then(() => res.resume());
     }
   });
   res.once('end', () => {
-    if (decoding && batched) flush();
-    if (decoding) sink.end();
+    if (batched) flush();
+    job.end();
   });
   res.once('close', () => {
-    if (!res.complete) sink.destroy(unavailable('registry.blob_incomplete', `failed to download layer ${d.digest}: unexpected EOF`));
+    if (!res.complete) job.abort();
   });
-  sink.once('error', () => {
-    decoding = false;
-    res.resume();
-  });
-  let staged: StagedLayer | undefined;
   try {
-    staged = await stageLayer(tmpDir, LAYER_ZSTD.includes(d.mediaType) ? zstdDecode(sink) : sink);
-    if (!(await finished)) throw unavailable('registry.blob_incomplete', `failed to download layer ${d.digest}: unexpected EOF`);
-    progress({ status: 'Verifying Checksum', progressDetail: {}, id: t.short });
-    if (digest() !== d.digest || current !== d.size) throw verifyError(d.digest);
-    if (staged.diffId !== t.diffId) throw invalidParameter('image.layer_digest', `layer diff id mismatch: expected ${t.diffId}, got ${staged.diffId}`);
-    progress({ status: 'Download complete', progressDetail: {}, id: t.short });
-    return staged;
-  } catch (e) {
-    if (staged) await discardStaged(staged);
-    decoding = false;
-    sink.destroy();
-    res.resume();
+    const r = await job.result;
     const whole = await finished;
-    if (whole && !signal.aborted && !(e instanceof RedesError && e.code === 'registry.blob_digest')) {
-      if (current !== d.size || digest() !== d.digest) throw verifyError(d.digest);
+    try {
+      if (oversize) throw verifyError(d.digest);
+      if (!whole) throw signal.aborted ? new Error('pull cancelled') : unavailable('registry.blob_incomplete', `failed to download layer ${d.digest}: unexpected EOF`);
+      progress({ status: 'Verifying Checksum', progressDetail: {}, id: t.short });
+      if (r.digest !== d.digest || r.bytes !== d.size) throw verifyError(d.digest);
+      if (r.error || !r.staged) throw r.error ?? new Error('layer worker gave no result');
+      if (r.staged.diffId !== t.diffId) throw invalidParameter('image.layer_digest', `layer diff id mismatch: expected ${t.diffId}, got ${r.staged.diffId}`);
+    } catch (e) {
+      if (r.staged) await discardStaged(r.staged);
+      throw e;
     }
-    throw e;
+    progress({ status: 'Download complete', progressDetail: {}, id: t.short });
+    return r.staged;
   } finally {
     signal.removeEventListener('abort', stop);
     res.destroy();
@@ -288,31 +274,3 @@ async function fetchLayer(c: RepoClient, t: LayerTask, tmpDir: string, progress:
 }
 
 const verifyError = (digest: string): RedesError => new RedesError('invalid-parameter', 'registry.blob_digest', `filesystem layer verification failed for digest ${digest}`);
-
-let nativeZstd: Promise<boolean> | undefined;
-
-/** zstd-decoded `input`: by the zstd program when there is one (`zstd -d` reads the stream natively). */
-async function* zstdDecode(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
-  nativeZstd ??= run(['zstd', '--version']).then(
-    () => true,
-    () => false,
-  );
-  try {
-    if (await nativeZstd) yield* pipeThrough(['zstd', '-d', '-c', '-q'], input);
-    else yield* fzstdDecode(input);
-  } catch (e) {
-    if (e instanceof CommandError) throw invalidParameter('image.archive', `invalid zstd data: ${e.result.stderr.trim()}`);
-    throw e;
-  }
-}
-
-async function* fzstdDecode(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
-  const out: Buffer[] = [];
-  const d = new Decompress((chunk) => out.push(Buffer.from(chunk)));
-  for await (const chunk of input) {
-    d.push(new Uint8Array(chunk));
-    while (out.length) yield out.shift() as Buffer;
-  }
-  d.push(new Uint8Array(0), true);
-  while (out.length) yield out.shift() as Buffer;
-}

@@ -22,7 +22,7 @@ const self = basename(fileURLToPath(import.meta.url));
 /** Modules of bench/ that are shared code, not benchmarks. */
 const LIBRARIES = new Set([self, 'lib.js', 'report.js', 'results-file.js', 'scale-probes.js', 'etcd-probe.js']);
 /** Benchmarks too long for every `npm run bench` (minutes, a lab of 20 hosts): run them by name. */
-const SEPARATE = new Set(['overlay-scale.js']);
+const SEPARATE = new Set(['overlay-scale.js', 'restart.js']);
 
 function runModule(path: string): Promise<number> {
   return new Promise((resolve) => {

@@ -19,13 +19,14 @@ import { Auditor, Doctor } from '../audit/index.js';
 import { DEFAULT_LOCAL_POOLS, withUlaPool } from '../ipam/index.js';
 import { Store } from '../store/index.js';
 import { ensureAppArmorProfile, readHostLimits, securityOptionsInfo } from '../runtime/index.js';
-import { newId, logger, ownGet, setLogLevel } from '../util/index.js';
+import { newId, logger, ownGet, setLogLevel, startStage } from '../util/index.js';
 import { DAEMON_USAGE, parseDaemonOptions, type DaemonOptions } from './daemon-options.js';
 import { openDaemonCluster } from './cluster-wiring.js';
 import { overlayWiring, remoteDnsSink } from './overlay-wiring.js';
 import { installEscapedErrorHandlers } from './escaped-errors.js';
 
 const log = logger.child({ component: 'daemon' });
+const stage = (name: string): void => startStage(log, name);
 
 async function inNamedNetns(): Promise<boolean> {
   const { stat } = await import('node:fs/promises');
@@ -64,7 +65,9 @@ async function main(argv: string[]): Promise<number> {
   }
   await mkdir(opts.dataRoot, { recursive: true, mode: 0o700 });
   await mkdir(opts.execRoot, { recursive: true, mode: 0o700 });
+  stage('options');
   const store = Store.open(join(opts.dataRoot, 'state.db'));
+  stage('store');
   let daemonId = store.getMeta('daemon-id');
   if (!daemonId) {
     daemonId = newId();
@@ -101,7 +104,9 @@ async function main(argv: string[]): Promise<number> {
   });
   // Before the networks are restored, so that the first full ruleset already holds the stored ports.
   const ports = await installPortPublishing({ store, networks, host: host.ports });
+  stage('ports');
   await networks.init();
+  stage('networks');
   await overlay.follow(networks);
 
   const images = await openImageService(join(opts.dataRoot, 'images'), {
@@ -162,7 +167,9 @@ async function main(argv: string[]): Promise<number> {
   };
   // Containers run under `<prefix>-default` when the kernel has AppArmor (as docker-default).
   await ensureAppArmorProfile(opts.prefix).catch((e: unknown) => log.error({ err: e }, 'loading the AppArmor profile failed; containers run unconfined'));
+  stage('images');
   await ctl.init();
+  stage('containers');
 
   const router = new Router();
   systemRoutes(router, {
@@ -268,6 +275,7 @@ async function main(argv: string[]): Promise<number> {
     servers.push(s);
     log.info({ address: t.address, port: t.port, tls: Boolean(opts.tls) }, opts.tls ? 'API on tcp with mutual TLS' : 'API on tcp WITHOUT TLS (--insecure-tcp)');
   }
+  stage('listening');
   log.info({ socket: opts.socketPath, group: opts.socketGroup, prefix: opts.prefix, dataRoot: opts.dataRoot }, 'redesd ready');
 
   await new Promise<void>((resolve) => {

@@ -22,7 +22,7 @@ export { Filters } from './filters.js';
 export { MAX_JSON_DEPTH, parseJson } from './json.js';
 export { newId } from './ids.js';
 export { ownGet, ownSet } from './own.js';
-export { logger, setLogLevel, type Logger } from './log.js';
+export { logger, setLogLevel, startStage, type Logger } from './log.js';
 export { FAILPOINTS, failpoint, type Failpoint } from './failpoints.js';
 export { drainOrClose } from './streams.js';
 export { ZERO_TIME, nowRfc3339Nano, rfc3339ToSeconds } from './time.js';

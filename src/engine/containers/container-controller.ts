@@ -14,8 +14,8 @@ import type { Collection } from '../../store/index.js';
 import { readHostLimits, type ExitStatus, type HostLimits, type Runc } from '../../runtime/index.js';
 import type { EngineHost } from '../../host/index.js';
 import type { ContainerControllerDeps } from './controller-deps.js';
-import { conflict, invalidParameter, logger, nowRfc3339Nano, ZERO_TIME, failpoint } from '../../util/index.js';
-import { recoverInterrupted } from './recovery.js';
+import { conflict, invalidParameter, logger, nowRfc3339Nano, ZERO_TIME, failpoint, startStage } from '../../util/index.js';
+import { EXIT_CONCURRENCY, mapLimited, recoverInterrupted } from './recovery.js';
 import { defaultHostGateway, runStart, type StartContext } from './container-start.js';
 import { RestartTimers } from './container-restarts.js';
 import { newContainerRecord } from './container-create.js';
@@ -154,30 +154,28 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   async init(): Promise<void> {
     // Process files of execs a previous daemon was starting when it died.
     await rm(join(this.deps.execRoot, 'exec'), { recursive: true, force: true });
+    const ended: ContainerRecord[] = [];
     for (const rec of this.containers.list()) {
       if (rec.state.status !== 'running') continue;
       if (this.rt.isRunning(this.stateDir(rec))) {
         this.monitor(rec);
         log.info({ id: rec.id, name: rec.name }, 're-adopted running container');
-      } else {
-        await this.onExit(rec.id, this.rt.exitStatus(this.stateDir(rec)));
-      }
+      } else ended.push(rec);
     }
+    startStage(log, 're-adopted');
+    // Those that ended while the daemon was down (all of them after a reboot): a few cleaned up at once.
+    await mapLimited(ended, EXIT_CONCURRENCY, (rec) => this.onExit(rec.id, this.rt.exitStatus(this.stateDir(rec))));
+    startStage(log, 'exits settled');
     const recovered = await recoverInterrupted({
-      store: this.deps.store,
-      records: () => this.containers.list(),
-      save: (r) => this.deps.store.transaction(() => this.containers.put(r)),
-      networking: this.deps.networking,
-      runtime: this.rt,
-      netns: this.deps.host.netns,
-      netnsPrefix: `${this.deps.prefix}-c-`,
-      networkIds: () => this.deps.networks.all().map((n) => n.id),
-      stateDir: (r) => this.stateDir(r),
-      containersDir: join(this.deps.dataRoot, 'containers'),
+      store: this.deps.store, records: () => this.containers.list(), save: (r) => this.save(r), networking: this.deps.networking, runtime: this.rt,
+      netns: this.deps.host.netns, netnsPrefix: `${this.deps.prefix}-c-`, networkIds: () => this.deps.networks.all().map((n) => n.id),
+      stateDir: (r) => this.stateDir(r), containersDir: join(this.deps.dataRoot, 'containers'),
     });
     for (const what of recovered) log.info({ recovery: what }, 'crash recovery');
+    startStage(log, 'crash recovery');
     const running = this.containers.list().filter((c) => c.state.status === 'running');
     await this.notify('restore', (h) => h.restore?.(running));
+    startStage(log, 'restore hooks');
     // Restart policies across a daemon restart: what dockerd's restore starts again.
     for (const rec of this.containers.list()) {
       if ((rec.state.status === 'exited' || rec.state.status === 'restarting') && !this.restarts.pending(rec.id) && startsWithDaemon(rec)) {

@@ -95,6 +95,8 @@ export async function recoverInterrupted(d: RecoveryDeps): Promise<string[]> {
 }
 
 const LIST_CONCURRENCY = 8;
+/** Containers that ended while the daemon was down (all of them after a reboot), cleaned up at once. */
+export const EXIT_CONCURRENCY = 8;
 
 /** `fn` over `items` with at most `limit` calls in flight; results in the items' order. */
 export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

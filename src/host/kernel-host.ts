@@ -14,7 +14,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { delEndpoint } from '../drivers/index.js';
 import type { FirewallManager, FirewallPort } from '../firewall/index.js';
-import { ipBatch, listLinks, netnsAdd, netnsDelete, netnsList, PortReservations, sysctlRead, sysctlWriteIn, type ReservedPort } from '../kernel/index.js';
+import { interfaceNamesInNetns, ipBatch, netnsAdd, netnsDelete, netnsList, netnsPath, PortReservations, sysctlRead, sysctlWriteIn, type ReservedPort } from '../kernel/index.js';
 import { mountRootfs, unmountRootfs } from '../images/index.js';
 import { createContainer, deleteContainer, exitStatus, isRunning, oomKilled, runcPause, signalContainer, startCreated, waitExit, type ExitStatus } from '../runtime/index.js';
 import type { ContainerNetnsOps, ContainerRuntimeOps, EngineHost, HostPortOps, ProcessSpec } from './engine-host.js';
@@ -36,9 +36,15 @@ class KernelNetns implements ContainerNetnsOps {
     return (await netnsList()).filter((n) => n.startsWith(prefix));
   }
 
+  /** In-process (the netns-socket addon): crash recovery asks this of every running container. */
   async interfaces(name: string): Promise<string[]> {
-    const links = await listLinks(name).catch(() => []);
-    return links.map((l) => l.ifname).filter((n) => ENDPOINT_IFNAME.test(n));
+    let names: string[];
+    try {
+      names = interfaceNamesInNetns(netnsPath(name));
+    } catch {
+      names = [];
+    }
+    return names.filter((n) => ENDPOINT_IFNAME.test(n));
   }
 
   async deleteInterface(name: string, ifname: string): Promise<void> {

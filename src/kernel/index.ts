@@ -4,7 +4,8 @@
  * cgroups, host-port sockets, VXLAN and WireGuard links. Other layers import only from this file.
  *
  * Beware: every call acts in the calling process's network namespace unless given one; never setns
- * the Node main thread (netns-socket.ts does it on a thread of its own, in the addon).
+ * the Node main thread from JavaScript (the netns-socket addon does it in C, synchronously, and
+ * switches back before it returns).
  */
 export { CGROUP_ROOT, cgroupChildren, cgroupTreeDirs, cgroupTreePids, removeCgroupTree, thawCgroupTree } from './cgroups.js';
 export {
@@ -20,7 +21,7 @@ export {
   type IpRoute,
 } from './ip.js';
 export { mountsUnder, parseMountinfo, unmountAllUnder } from './mounts.js';
-export { openSocketsInNetns, type NetnsSockets } from './netns-socket.js';
+export { interfaceNamesInNetns, openSocketsInNetns, type NetnsSockets } from './netns-socket.js';
 export {
   INIT_NETNS_INO,
   NETNS_DIR,

@@ -1,10 +1,12 @@
 /**
- * Listening sockets inside another network namespace, made by the netns-socket addon
- * (native/netns-socket.c, built by scripts/build-addon.sh into dist/netns-socket.node).
+ * Listening sockets inside another network namespace, and the interface names of one, by the
+ * netns-socket addon (native/netns-socket.c, built by scripts/build-addon.sh into
+ * dist/netns-socket.node): no program is spawned.
  *
  * Use: `const { udpFd, tcpFd } = openSocketsInNetns('/run/netns/x-c-0123', '127.0.0.11', 53)`, then
  * `dgram.createSocket('udp4').bind({ fd: udpFd })` and `net.createServer().listen({ fd: tcpFd })`.
  * The sockets stay in that namespace; the caller owns the fds (closing the Node objects closes them).
+ * `interfaceNamesInNetns('/run/netns/x-c-0123')` gives `['lo', 'eth0']`.
  *
  * Beware: the addon switches the calling thread (Node's main thread) into the namespace with
  * setns(2) for the few system calls of the socket set-up and back before it returns; nothing else in
@@ -14,6 +16,7 @@ import { createRequire } from 'node:module';
 
 interface Addon {
   openSockets(nsPath: string, ipv4: string, port: number): [number, number];
+  interfaceNames(nsPath: string): string[];
 }
 
 let addon: Addon | undefined;
@@ -36,4 +39,9 @@ export interface NetnsSockets {
 export function openSocketsInNetns(nsPath: string, ipv4: string, port: number): NetnsSockets {
   const [udpFd, tcpFd] = load().openSockets(nsPath, ipv4, port);
   return { udpFd, tcpFd };
+}
+
+/** The names of every interface in the namespace file at nsPath (throws when it is not one). */
+export function interfaceNamesInNetns(nsPath: string): string[] {
+  return load().interfaceNames(nsPath);
 }

@@ -9,7 +9,6 @@
  *
  * Beware: text widths are estimated for a 12px monospace font (no font metrics in Node).
  */
-import elkModule from 'elkjs/lib/elk.bundled.js';
 import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
 import type { AuditFacts } from './facts.js';
 
@@ -97,7 +96,9 @@ export interface LaidOut {
 }
 
 export async function layoutTopology(g: TopoGraph): Promise<LaidOut> {
-  // A CommonJS module whose exports are the constructor, also set as its own `default`.
+  // A CommonJS module whose exports are the constructor, also set as its own `default`; loaded on the
+  // first layout, not at every daemon start.
+  const { default: elkModule } = await import('elkjs/lib/elk.bundled.js');
   const elk = new elkModule.default();
   const root: ElkNode = {
     id: 'root',

@@ -16,8 +16,10 @@
  * - The client follows the member list (read at open and every 5 s): members that join later are
  *   called too, removed ones dropped, so losing the member first reached is survivable.
  */
-import { ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
-import { Etcd3, isRecoverableError, type Lease, type Namespace, type Watcher } from 'etcd3';
+// Loaded when a store is opened: the etcd client (gRPC) takes seconds to load on a busy machine, and
+// a daemon outside a cluster, or restarting with many containers, should not wait for it.
+import type { CircuitBreakerPolicy } from 'cockatiel';
+import type { Etcd3, Lease, Namespace, Watcher } from 'etcd3';
 import { logger } from '../util/index.js';
 import type { ClusterStore, StoreWatch, StoredValue, WatchEvent } from './store.js';
 
@@ -55,7 +57,16 @@ export interface EtcdStoreOptions {
 
 // A member that fails three calls in a row is skipped for 1 s (the client's default is 5 s, longer
 // than an etcd leader election here): calls go to the other members meanwhile.
-const hostBreaker = (): ReturnType<typeof circuitBreaker> => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) });
+let hostBreaker = (): CircuitBreakerPolicy => {
+  throw new Error('the etcd client is not loaded yet');
+};
+
+/** The etcd client class; also makes `hostBreaker` (a circuit breaker per etcd member) usable. */
+async function loadClient(): Promise<typeof Etcd3> {
+  const [{ Etcd3: client, isRecoverableError }, { ConsecutiveBreaker, circuitBreaker, handleWhen }] = await Promise.all([import('etcd3'), import('cockatiel')]);
+  hostBreaker = () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) });
+  return client;
+}
 
 /**
  * The etcd3 client (1.1.2) fixes its hosts at construction and has no call to change them; its
@@ -112,7 +123,8 @@ export class EtcdClusterStore implements ClusterStore {
   }
 
   static async open(opts: EtcdStoreOptions): Promise<EtcdClusterStore> {
-    const client = new Etcd3({
+    const Client = await loadClient();
+    const client = new Client({
       hosts: opts.endpoints,
       credentials: opts.tls && { rootCertificate: opts.tls.ca, privateKey: opts.tls.key, certChain: opts.tls.cert },
       dialTimeout: 5000,

@@ -64,6 +64,7 @@ test('kill -9 the daemon; x exits meanwhile; restart: a and b run on, x is Exite
   }
   assert.equal(await ping('alpha', '10.1.1.1'), 0, 'a → b after the restart');
   assert.equal(await ping('beta', '10.1.1.10'), 0, 'b → a after the restart');
+  assert.equal(await ping('alpha', 'beta'), 0, 'a → b by name: the embedded DNS answers again after the restart');
 
   const x = await inspectContainer(sb, 'exiter');
   assert.deepEqual([x.State.Status, x.State.Running, x.State.ExitCode, x.State.Pid], ['exited', false, 7, 0]);

@@ -66,8 +66,11 @@ export function createDnsHooks(deps: DnsHookDeps): ContainerHooks {
     return embeddedResolvConf(EMBEDDED_DNS_ADDRESS, search.length ? search : host.search, options.length ? options : host.options);
   };
 
-  /** Records and view of a running container from its endpoints; whether it uses the server. */
-  const refresh = async (rec: ContainerRecord): Promise<boolean> => {
+  /**
+   * Records and view of a running container from its endpoints; whether it uses the server. `host`:
+   * the host's resolv.conf when the caller read it already (a daemon start reads it once for all).
+   */
+  const refresh = async (rec: ContainerRecord, host?: string): Promise<boolean> => {
     const eps = userEndpoints(rec).filter(([ep]) => ep.ipv4Address || ep.ipv6Address);
     const records: DnsEndpoint[] = eps.map(([ep, net]) => {
       ep.dnsNames = endpointDnsNames(rec, ep);
@@ -89,15 +92,15 @@ export function createDnsHooks(deps: DnsHookDeps): ContainerHooks {
     const view: ClientView = {
       networkIds: eps.map(([, net]) => net.id),
       links,
-      upstream: external ? upstreamServers(strList(rec.hostConfig.Dns, 'Dns'), await hostText()) : [],
+      upstream: external ? upstreamServers(strList(rec.hostConfig.Dns, 'Dns'), host ?? (await hostText())) : [],
     };
     dns.setView(rec.id, view);
     return eps.length > 0 || dns.isAttached(rec.id);
   };
 
-  const start = async (rec: ContainerRecord): Promise<boolean> => {
+  const start = async (rec: ContainerRecord, host?: string): Promise<boolean> => {
     if (!rec.netns || rec.networkMode.startsWith('container:')) return false;
-    if (!(await refresh(rec))) return false;
+    if (!(await refresh(rec, host))) return false;
     await dns.attach(rec.id, `/run/netns/${rec.netns}`);
     return true;
   };
@@ -130,7 +133,8 @@ export function createDnsHooks(deps: DnsHookDeps): ContainerHooks {
       dns.forget(rec.id);
     },
     async restore(running) {
-      for (const rec of running) await start(rec);
+      const host = await hostText();
+      for (const rec of running) await start(rec, host);
     },
   };
 }

@@ -46,12 +46,22 @@ test('--cluster-store: etcd endpoints, cluster id, advertise address and TLS fil
     clusterId: 'lab',
     advertise: '198.51.100.13',
     tls: { ca: '/c/ca.crt', cert: '/c/n.crt', key: '/c/n.key' },
+    shown: { store: 'etcd://198.51.100.11:2379,198.51.100.12:2379/lab', advertise: '198.51.100.13' },
   });
   assert.deepEqual(parse(['--cluster-store', 'etcd://h1:2379', '--cluster-advertise', '10.0.0.1']).clusterStore, {
     endpoints: ['http://h1:2379'],
     clusterId: 'default',
     advertise: '10.0.0.1',
+    shown: { store: 'etcd://h1:2379', advertise: '10.0.0.1' },
   });
+  // Docker's form with a port: the address is used, the flag shown as given.
+  const withPort = parse(['--cluster-store', 'etcd://h1:2379', '--cluster-advertise', '10.0.0.1:2376']).clusterStore;
+  assert.equal(withPort?.advertise, '10.0.0.1');
+  assert.equal(withPort?.shown.advertise, '10.0.0.1:2376');
+  assert.equal(parse(['--cluster-store', 'etcd://h1:2379', '--cluster-advertise', '[fd00::1]:2376']).clusterStore?.advertise, 'fd00::1');
+  for (const bad of ['eth0:2376', '10.0.0.1:99999', '10.0.0', 'fd00::1:2376:x']) {
+    assert.throws(() => parse(['--cluster-store', 'etcd://h1:2379', '--cluster-advertise', bad]), /invalid --cluster-advertise/, bad);
+  }
   assert.throws(() => parse(['--cluster-store', 'consul://h1:8500', '--cluster-advertise', '10.0.0.1']), /invalid --cluster-store/);
   assert.throws(() => parse(['--cluster-store', 'etcd://h1:2379']), /needs --cluster-advertise/);
   assert.throws(() => parse(['--cluster-advertise', '10.0.0.1']), /need --cluster-store/);

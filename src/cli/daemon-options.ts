@@ -61,9 +61,11 @@ export interface ClusterStoreOption {
   /** Client URLs (https when TLS files are given, else http). */
   endpoints: string[];
   clusterId: string;
-  /** This engine's address for the other hosts (--cluster-advertise). */
+  /** This engine's address for the other hosts (--cluster-advertise, without a port). */
   advertise: string;
   tls?: { ca: string; cert?: string; key?: string };
+  /** The flags as given, for `/info`'s ClusterStore and ClusterAdvertise. */
+  shown: { store: string; advertise: string };
 }
 
 export const DAEMON_USAGE = `Usage: redesd [OPTIONS]
@@ -319,7 +321,7 @@ export function parseClusterStore(url: string | undefined, advertise: string | u
   if (!m?.[1]) throw new Error(`invalid --cluster-store ${JSON.stringify(url)}: want etcd://HOST:PORT[,HOST:PORT...][/CLUSTER-ID]`);
   const hosts = m[1].split(',');
   for (const h of hosts) if (!/^[A-Za-z0-9.:[\]-]+:\d{1,5}$/.test(h)) throw new Error(`invalid --cluster-store host ${JSON.stringify(h)}: want HOST:PORT`);
-  if (!advertise || !/^[0-9a-fA-F.:]+$/.test(advertise)) throw new Error('--cluster-store needs --cluster-advertise ADDR (this engine\'s IP address)');
+  const addr = advertiseAddress(advertise);
   const files: Record<string, string> = {};
   for (const o of opts) {
     const [k, v] = [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)];
@@ -332,7 +334,19 @@ export function parseClusterStore(url: string | undefined, advertise: string | u
   return {
     endpoints: hosts.map((h) => `${tls ? 'https' : 'http'}://${h}`),
     clusterId: m[2] ?? 'default',
-    advertise,
+    advertise: addr,
     ...(tls ? { tls } : {}),
+    shown: { store: url, advertise: advertise ?? addr },
   };
+}
+
+/** --cluster-advertise: an IP address, with a port as Docker wrote it (`IP:PORT`, `[IPv6]:PORT`) or not; the address alone. */
+function advertiseAddress(given: string | undefined): string {
+  const want = "--cluster-store needs --cluster-advertise ADDR[:PORT] (this engine's IP address on the network the hosts share)";
+  if (!given) throw new Error(want);
+  if (isIP(given)) return given;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(given);
+  const addr = m?.[1] ?? m?.[2];
+  if (!addr || !isIP(addr) || Number(m?.[3]) > 65535) throw new Error(`invalid --cluster-advertise ${JSON.stringify(given)}: ${want.slice('--cluster-store needs --cluster-advertise '.length)}`);
+  return addr;
 }

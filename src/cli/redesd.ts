@@ -101,6 +101,7 @@ async function main(argv: string[]): Promise<number> {
     hostRoutes: () => listRoutePrefixes(),
     endpointsOf: (id) => late.containers?.endpointsOfNetwork(id).map((e) => ({ name: e.container.name, id: e.endpoint.endpointId })) ?? [],
     cluster: () => cluster.access.store,
+    ...(opts.clusterStore ? { globalScope: 'global' as const } : {}),
   });
   // Before the networks are restored, so that the first full ruleset already holds the stored ports.
   const ports = await installPortPublishing({ store, networks, host: host.ports });
@@ -181,6 +182,7 @@ async function main(argv: string[]): Promise<number> {
     defaultAddressPools: pools.map((p) => ({ Base: p.base, Size: p.size })),
     hostname: cluster.hostname,
     swarm: () => cluster.swarm.info(),
+    extra: cluster.infoFields,
     securityOptions: securityOptionsInfo(readHostLimits(opts.prefix)),
     loggingDriver: opts.logDefaults.Type,
   });

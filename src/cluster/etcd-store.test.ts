@@ -16,7 +16,7 @@ import { killPids } from '../kernel/process.js';
 import { run } from '../kernel/run.js';
 import { makeCa, makeKeyAndCsr, signCsr } from '../runtime/cluster/pki.js';
 import { clientUrl, ensureEtcdMember, peerUrl, stopEtcdMember } from '../runtime/cluster/etcd-member.js';
-import { openEtcdClusterStore } from './etcd-store.js';
+import { grpcReason, openEtcdClusterStore } from './etcd-store.js';
 import { clusterStoreCases } from './store.case.test.js';
 
 if (process.env.REDES_ETCD_INSIDE === '1') await insideSuite();
@@ -105,3 +105,9 @@ async function insideSuite(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   });
 }
+
+test('grpcReason keeps the cause of a failed call', () => {
+  assert.equal(grpcReason('14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 198.51.100.1:2399. Resolution note: '), 'connect ECONNREFUSED 198.51.100.1:2399');
+  assert.equal(grpcReason('14 UNAVAILABLE: No connection established. Last error: Failed to connect (2026-12-04T02:38:25.341Z). Resolution note: '), 'Failed to connect (2026-12-04T02:38:25.341Z)');
+  assert.equal(grpcReason('deadline exceeded'), 'deadline exceeded');
+});

@@ -99,6 +99,12 @@ function setPoolHosts(client: Etcd3, urls: readonly string[]): boolean {
   return true;
 }
 
+/** The useful part of a gRPC client error ("14 UNAVAILABLE: No connection established. Last error: X. Resolution note: "). */
+export function grpcReason(message: string): string {
+  const last = /Last error: (?:Error: )?(.*?)\.?\s*(?:Resolution note:.*)?$/s.exec(message)?.[1];
+  return (last || message).trim();
+}
+
 /** The root of a cluster's keys in etcd. */
 export const etcdRoot = (clusterId: string): string => `/redes/${clusterId}/`;
 
@@ -108,6 +114,8 @@ export class EtcdClusterStore implements ClusterStore {
   private readonly leased = new Map<string, string>();
   private readonly watchers = new Set<Watcher>();
   private closed = false;
+  /** The first lease was granted (open succeeded): a lease lost before that is open's failure, not a loss. */
+  private granted = false;
   private readonly ns: Namespace;
   private membersTimer: NodeJS.Timeout | undefined;
   private onEndpoints: ((endpoints: string[]) => void) | undefined;
@@ -136,9 +144,11 @@ export class EtcdClusterStore implements ClusterStore {
     const s = new EtcdClusterStore(client, opts.nodeId, opts.clusterId, opts.leaseTtl ?? 6);
     try {
       await s.lease.grant();
+      s.granted = true;
     } catch (e) {
       client.close();
-      throw new Error(`cannot reach the cluster store at ${opts.endpoints.join(',')}: ${(e as Error).message}`, { cause: e });
+      const hint = opts.tls ? '' : ' (plain http: if the store speaks TLS, give its CA, e.g. --cluster-store-opt kv.cacertfile=FILE)';
+      throw new Error(`cannot reach the cluster store at ${opts.endpoints.join(',')}: ${grpcReason((e as Error).message)}${hint}`, { cause: e });
     }
     s.onEndpoints = opts.onEndpoints;
     await s.followMembers().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'cannot read the etcd member list'));
@@ -168,7 +178,7 @@ export class EtcdClusterStore implements ClusterStore {
   private newLease(): Lease {
     const lease = this.ns.lease(this.ttl);
     lease.on('lost', (err) => {
-      if (this.closed || lease !== this.lease) return;
+      if (this.closed || !this.granted || lease !== this.lease) return;
       log.warn({ err: err.message }, 'liveness lease lost; granting a new one and publishing again');
       this.lease = this.newLease();
       void this.republish();

@@ -11,9 +11,11 @@ const USAGE = `Usage: redes lab COMMAND
 Several engine hosts on one simulated LAN (198.51.100.0/24), sharing one outside world.
 
 Commands:
-  up [--name L] [--hosts N] [--log-level LEVEL] [--daemon-arg=FLAG]...
+  up [--name L] [--hosts N] [--etcd] [--log-level LEVEL] [--daemon-arg=FLAG]...
                    Create (or repair) lab L with N hosts (default ${DEFAULT_HOSTS}, at most ${MAX_HOSTS}),
                    each with redesd running and a docker context L-1, L-2, ...
+                   --etcd: an etcd on the LAN (https://198.51.100.1:2379) that every redesd
+                   uses as its cluster store (--cluster-store), instead of swarm mode
   down L           Stop and remove everything of lab L (daemons, etcd, state, contexts)
   ls               List labs and their hosts
 
@@ -58,6 +60,7 @@ async function up(args: string[]): Promise<number> {
       hosts: { type: 'string' },
       'log-level': { type: 'string' },
       'daemon-arg': { type: 'string', multiple: true },
+      etcd: { type: 'boolean' },
     },
     strict: true,
   });
@@ -68,15 +71,15 @@ async function up(args: string[]): Promise<number> {
     if (!/^\d+$/.test(values.hosts)) throw new UsageError(`invalid --hosts "${values.hosts}": a number`);
     hosts = Number(values.hosts);
   }
-  const lab = await labUp({ name, hosts, logLevel: values['log-level'], ...(values['daemon-arg'] ? { daemonArgs: values['daemon-arg'] } : {}) });
-  const lines = [`lab "${lab.name}": ${lab.hosts.length} hosts on 198.51.100.0/24`, 'CONTEXT     LAN ADDRESS     DOCKER_HOST'];
+  const lab = await labUp({ name, hosts, logLevel: values['log-level'], ...(values['daemon-arg'] ? { daemonArgs: values['daemon-arg'] } : {}), ...(values.etcd ? { etcd: true } : {}) });
+  const lines = [`lab "${lab.name}": ${lab.hosts.length} hosts on 198.51.100.0/24${lab.etcd ? ', cluster store etcd://198.51.100.1:2379' : ''}`, 'CONTEXT     LAN ADDRESS     DOCKER_HOST'];
   for (const h of lab.hosts) lines.push(`${h.context.padEnd(10)}  ${h.lanAddr.padEnd(14)}  ${h.dockerHost}`);
   const first = lab.hosts[0];
   if (first) {
     lines.push(
       '',
       `Use a host with: docker --context ${first.context} info`,
-      `  e.g. docker --context ${first.context} swarm init --advertise-addr ${first.lanAddr}`,
+      lab.etcd ? `  e.g. docker --context ${first.context} network create -d overlay ov1` : `  e.g. docker --context ${first.context} swarm init --advertise-addr ${first.lanAddr}`,
       `Shell on a host: redes sandbox exec ${first.sandbox} -- sh`,
       `Remove it all:   redes lab down ${lab.name}`,
     );

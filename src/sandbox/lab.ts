@@ -5,7 +5,7 @@
  *   netns L-world  bridge br0 203.0.113.1/24 (DNS world.test, HTTP), ports h1..hN
  *                  host i has eth0 203.0.113.(10+i)
  *   netns L-lan    bridge br0 198.51.100.1/24 (HTTP), ports h1..hN; host i has eth1 198.51.100.(10+i)
- *   /run/redes-lab/L/  lab.json, world.pid/log, lan.pid/log
+ *   /run/redes-lab/L/  lab.json, world.pid/log, lan.pid/log, etcd/ (with --etcd, lab-etcd.ts)
  *   docker contexts `L-1`..`L-N` (the docker CLI's context store), one per host's socket
  *
  * Use: `await labUp({ name: 'lab', hosts: 3 })`, `docker --context lab-1 swarm init`,
@@ -18,11 +18,15 @@
  * - `down` goes on after a failed step and reports every failure at the end; it finds hosts by the
  *   record and by namespace names, so it works after a crash half-way through `up`.
  * - Processes the engines start in their host namespace (etcd members) go with their sandbox.
+ * - With `etcd: true` the lab runs one etcd member in its LAN namespace, started before the hosts,
+ *   and every redesd gets --cluster-store/--cluster-advertise for it (no swarm): the choice is kept
+ *   in the record, so a later `up` of the same lab keeps it.
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { netnsDelete, netnsList, pidsInNetns, killPids, pidAlive, readPidfile, stopPid, run } from '../kernel/index.js';
 import { invalidParameter } from '../util/index.js';
 import { LAN_ADDR, WORLD_ADDR, sandboxPaths, type SharedSegments } from './layout.js';
+import { clusterStoreArgs, ensureLabEtcd, stopLabEtcd } from './lab-etcd.js';
 import { ensureSharedBridge } from './network.js';
 import { LAN_SERVER_ARGS, WORLD_SERVER_ARGS, sandboxDown, sandboxList, sandboxUp, type DaemonState, type Progress } from './sandbox.js';
 import { ensureServer, isOurServer } from './services.js';
@@ -85,6 +89,8 @@ export interface LabRecord {
   name: string;
   hosts: LabHost[];
   createdAt: string;
+  /** The hosts use the lab's own etcd as cluster store (--etcd). */
+  etcd?: boolean;
 }
 
 /** Host i (1-based) of lab `name`. */
@@ -123,6 +129,8 @@ export interface LabUpOptions {
   logLevel?: string;
   /** Extra redesd flags for every host. */
   daemonArgs?: string[];
+  /** Run an etcd in the LAN namespace and start every redesd with --cluster-store on it. */
+  etcd?: boolean;
   progress?: Progress;
 }
 
@@ -142,21 +150,25 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabRecord> {
   }
   await mkdir(p.dir, { recursive: true, mode: 0o711 });
   const hosts = Array.from({ length: count }, (_, i) => labHost(name, i + 1));
-  await writeLabRecord({ version: 1, name, hosts, createdAt: prior?.createdAt ?? new Date().toISOString() });
+  const etcd = opts.etcd ?? prior?.etcd ?? false;
+  const record: LabRecord = { version: 1, name, hosts, createdAt: prior?.createdAt ?? new Date().toISOString(), ...(etcd ? { etcd } : {}) };
+  await writeLabRecord(record);
 
   await ensureSharedBridge(p.worldNetns, WORLD_ADDR);
   await ensureSharedBridge(p.lanNetns, LAN_ADDR);
   await ensureServer(name, { netns: p.worldNetns, pidPath: p.worldPid, logPath: p.worldLog, args: WORLD_SERVER_ARGS }, await readPidfile(p.worldPid));
   await ensureServer(name, { netns: p.lanNetns, pidPath: p.lanPid, logPath: p.lanLog, args: LAN_SERVER_ARGS }, await readPidfile(p.lanPid));
+  if (etcd) say('starting the lab\'s etcd (cluster store) on the LAN');
+  const store = etcd ? await ensureLabEtcd(name, p.dir, p.lanNetns) : undefined;
   // A few hosts at a time: 20 daemons starting at once on 2 cores miss their /_ping deadline.
   await inBatches(hosts, HOSTS_AT_ONCE, async (h) => {
     const shared: SharedSegments = { worldNetns: p.worldNetns, lanNetns: p.lanNetns, port: `h${h.index}`, worldAddr: h.worldAddr, lanAddr: h.lanAddr };
     // Every host shares the machine's host name: each engine reports its context name instead.
-    const daemonArgs = [`--hostname=${h.context}`, ...(opts.daemonArgs ?? [])];
+    const daemonArgs = [`--hostname=${h.context}`, ...(store ? clusterStoreArgs(store, h.lanAddr) : []), ...(opts.daemonArgs ?? [])];
     const r = await sandboxUp({ name: h.sandbox, shared, entry: opts.entry, logLevel: opts.logLevel, daemonArgs, progress: (m) => say(`${h.sandbox}: ${m}`) });
     await ensureContext(h.context, r.dockerHost);
   });
-  return { version: 1, name, hosts, createdAt: prior?.createdAt ?? new Date().toISOString() };
+  return record;
 }
 
 /** Runs `fn` over `items`, at most `width` at once; rejects with the first failure once all ended. */
@@ -222,6 +234,7 @@ export async function labDown(name: string, opts: { progress?: Progress; graceMs
       if (pid !== undefined && (await pidAlive(pid)) && (await isOurServer(pid, name))) await stopPid(pid, { graceMs: 2_000 });
     }
   });
+  await step('stop the lab\'s etcd', () => stopLabEtcd(p.dir));
   for (const ns of namespaces) {
     await step(`delete netns ${ns}`, async () => {
       await killPids(await pidsInNetns(ns));

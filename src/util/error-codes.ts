@@ -410,6 +410,10 @@ export const ERROR_CODES = {
   'swarm.autolock': { kind: 'not-implemented' },
   'swarm.availability': { kind: 'not-implemented' },
   'swarm.ca_mismatch': { kind: 'invalid-parameter' },
+  'swarm.cluster_store': {
+    kind: 'internal',
+    docker: '--cluster-store and --cluster-advertise daemon configurations are incompatible with swarm mode', // daemon/config (IsSwarmCompatible)
+  },
   'swarm.force_new_cluster': { kind: 'not-implemented' },
   'swarm.invalid_token': { kind: 'invalid-parameter' },
   'swarm.join_address': { kind: 'invalid-parameter' },

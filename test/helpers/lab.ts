@@ -40,10 +40,10 @@ export function randomLabName(): string {
   return `e${[...randomBytes(6)].map((b) => abc[b % abc.length]).join('')}x`;
 }
 
-export async function startLab(t?: Pick<TestContext, 'after'>, opts: { hosts?: number; daemonArgs?: readonly string[] } = {}): Promise<Lab> {
+export async function startLab(t?: Pick<TestContext, 'after'>, opts: { hosts?: number; daemonArgs?: readonly string[]; etcd?: boolean } = {}): Promise<Lab> {
   const name = randomLabName();
   const hosts = opts.hosts ?? 3;
-  const flags = (opts.daemonArgs ?? []).map((a) => `--daemon-arg=${a}`);
+  const flags = [...(opts.daemonArgs ?? []).map((a) => `--daemon-arg=${a}`), ...(opts.etcd ? ['--etcd'] : [])];
   const lab = makeLab(name, hosts);
   const up = await cmd([REDES_BIN, 'lab', 'up', '--name', name, '--hosts', String(hosts), ...flags], { allowFail: true, timeoutMs: 60_000 + hosts * 15_000 });
   if (up.code !== 0) {
@@ -105,7 +105,8 @@ export async function assertLabGone(name: string, count: number): Promise<void> 
   for (const d of await readdir('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     const argv = await pidCmdline(Number(d));
-    if (argv?.[0]?.endsWith('etcd') && argv.some((a) => a.startsWith(`/var/lib/redes/${name}`))) left.push(`etcd process ${d}`);
+    // An engine's member (data under its data root) or the lab's own (`up --etcd`, under the lab's directory).
+    if (argv?.[0]?.endsWith('etcd') && argv.some((a) => a.startsWith(`/var/lib/redes/${name}`) || a.startsWith(`/run/redes-lab/${name}/`))) left.push(`etcd process ${d}`);
   }
   if (left.length) throw new Error(`lab ${name} left behind:\n  ${left.join('\n  ')}`);
 }

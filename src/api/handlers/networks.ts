@@ -23,7 +23,7 @@ export function networkRoutes(router: Router, deps: NetworkRoutesDeps): void {
   });
   router.on('GET', '/networks/:id*', async ({ res, params }) => {
     const n = networks.resolve(params.id ?? '');
-    const peers = n.scope === 'swarm' && deps.peersOf ? await deps.peersOf(n.id) : [];
+    const peers = n.scope !== 'local' && deps.peersOf ? await deps.peersOf(n.id) : [];
     sendJson(res, 200, networkView(n, deps.containersOf?.(n.id) ?? {}, peers));
   });
   router.on('POST', '/networks/create', async ({ req, res }) => {

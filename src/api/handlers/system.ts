@@ -23,6 +23,8 @@ export interface SystemDeps {
   securityOptions?: string[];
   /** The daemon's --log-driver (default json-file). */
   loggingDriver?: string;
+  /** More top-level fields (ClusterStore and ClusterAdvertise of a --cluster-store engine). */
+  extra?: Record<string, string>;
 }
 
 const goArch = (): string => ({ x64: 'amd64', arm64: 'arm64', ia32: '386' })[arch()] ?? arch();
@@ -79,7 +81,7 @@ export function systemRoutes(router: Router, deps: SystemDeps): void {
       Images: c.images,
       Driver: 'overlay2',
       DriverStatus: [['Backing Filesystem', 'overlayfs']],
-      Plugins: { Volume: [], Network: ['bridge', 'host', 'macvlan', 'null'], Authorization: null, Log: ['json-file', 'local'] },
+      Plugins: { Volume: [], Network: ['bridge', 'host', 'macvlan', 'null', 'overlay'], Authorization: null, Log: ['json-file', 'local'] },
       MemoryLimit: true,
       SwapLimit: false,
       CpuCfsPeriod: true,
@@ -120,6 +122,7 @@ export function systemRoutes(router: Router, deps: SystemDeps): void {
       Runtimes: { runc: { path: 'runc' } },
       DefaultRuntime: 'runc',
       Swarm: swarm,
+      ...deps.extra,
       LiveRestoreEnabled: true,
       Isolation: '',
       InitBinary: '',

@@ -86,7 +86,8 @@ export class ContainerNetworking {
    * `invalid config for network X: ` in front of it on create (`context`).
    */
   checkEndpointRequest(net: NetworkRecord, req: EndpointRequest, context: 'create' | 'connect'): void {
-    // Swarm networks take standalone containers only when made with --attachable (Docker's text).
+    // Swarm networks take standalone containers only when made with --attachable (Docker's text);
+    // a --cluster-store engine's `global` networks take any container, as Docker's did.
     if (net.scope === 'swarm') checkAttachable(net);
     const problems: string[] = [];
     if (net.predefined && (req.ipv4Address || req.ipv6Address)) problems.push('user specified IP address is supported on user defined networks only');

@@ -48,7 +48,7 @@ export function parseGlobalRecord(text: string): NetworkRecord | undefined {
     const r = JSON.parse(text) as Partial<NetworkRecord>;
     if (!isText(r.id) || !/^[0-9a-f]{64}$/.test(r.id)) return undefined;
     if (!isText(r.name) || !r.name.trim()) return undefined;
-    if (!isText(r.driver) || r.scope !== 'swarm' || !r.ipam || typeof r.ipam !== 'object') return undefined;
+    if (!isText(r.driver) || (r.scope !== 'swarm' && r.scope !== 'global') || !r.ipam || typeof r.ipam !== 'object') return undefined;
     if (!r.driverOptions || typeof r.driverOptions !== 'object' || !r.options || typeof r.options !== 'object') return undefined;
     return { ...(r as NetworkRecord), predefined: false };
   } catch {

@@ -21,7 +21,7 @@ import type { ClusterStore } from '../../cluster/index.js';
 import { Mutex } from '../lock.js';
 import { GLOBAL_DEFAULT_POOLS, GlobalNetworks } from './global-networks.js';
 import { planIpam, type IpamDefaults } from './ipam-plan.js';
-import { PREDEFINED_NAMES, type NetworkCreateRequest, type NetworkRecord } from './network-record.js';
+import { PREDEFINED_NAMES, isClusterScope, type NetworkCreateRequest, type NetworkRecord } from './network-record.js';
 
 const log = logger.child({ component: 'networks' });
 
@@ -37,6 +37,8 @@ export interface NetworkControllerDeps {
   endpointsOf?: (networkId: string) => Array<{ name: string; id: string }>;
   /** The cluster store while the engine is in a cluster (global drivers' networks); absent: never. */
   cluster?: () => ClusterStore | undefined;
+  /** The scope of global drivers' networks: `swarm` (default) or, with --cluster-store, `global`. */
+  globalScope?: 'swarm' | 'global';
 }
 
 /** Subnet claims a create may lose to other managers before it gives up. */
@@ -80,7 +82,7 @@ export class NetworkController {
     await this.global.start({
       put: (rec) => this.mutex.run(() => this.mirror(rec)),
       gone: (id) => this.mutex.run(() => this.dropMirrored(id)),
-      held: () => this.networks.list().filter((n) => n.scope === 'swarm').map((n) => n.id),
+      held: () => this.networks.list().filter((n) => isClusterScope(n)).map((n) => n.id),
     });
   }
 
@@ -185,7 +187,7 @@ export class NetworkController {
   private async removeUnheld(n: NetworkRecord): Promise<void> {
     const local = this.deps.endpointsOf?.(n.id) ?? [];
     // A swarm network is also in use while any other host has an endpoint on it.
-    const remote = n.scope === 'swarm' ? (await this.global.endpoints(n.id)).filter((r) => !local.some((l) => l.id === r.id)) : [];
+    const remote = isClusterScope(n) ? (await this.global.endpoints(n.id)).filter((r) => !local.some((l) => l.id === r.id)) : [];
     const eps = [...local, ...remote];
     if (eps.length > 0) {
       const list = eps.map((e) => `name:${JSON.stringify(e.name)} id:${JSON.stringify(e.id.slice(0, 12))}`).join(', ');
@@ -198,7 +200,7 @@ export class NetworkController {
       this.deps.store.releaseNetwork(n.id);
     });
     // The other engines drop their copy when the key goes; then its name and subnets are free again.
-    if (n.scope === 'swarm') {
+    if (isClusterScope(n)) {
       await this.global.unpublish(n.id);
       await this.global.release(n);
     }
@@ -244,7 +246,7 @@ export class NetworkController {
     for (;;) {
       rec = await this.buildRecord(req, { predefined: false, avoid });
       this.driverOf(rec).checkCreate(toDriverNetwork(rec), this.networks.list().filter((n) => n.driver === rec.driver).map(toDriverNetwork));
-      if (rec.scope !== 'swarm') break;
+      if (!isClusterScope(rec)) break;
       const clash = await this.global.claim(rec);
       if (!clash) break;
       if (clash.kind === 'name') throw conflict('network.name_exists', `network with name ${rec.name} already exists`);
@@ -254,7 +256,7 @@ export class NetworkController {
     try {
       return await this.createClaimed(rec);
     } catch (e) {
-      if (rec.scope === 'swarm') await this.global.release(rec).catch(() => undefined);
+      if (isClusterScope(rec)) await this.global.release(rec).catch(() => undefined);
       throw e;
     }
   }
@@ -267,9 +269,9 @@ export class NetworkController {
     try {
       // A cluster network is published before this host sets up its kernel objects: the other hosts
       // mirror it (and set up theirs) meanwhile, not after. If the set-up here fails it is withdrawn.
-      if (rec.scope === 'swarm') await this.global.publish(rec);
+      if (isClusterScope(rec)) await this.global.publish(rec);
       await driver.createNetwork(dn).catch(async (e: unknown) => {
-        if (rec.scope === 'swarm') await this.global.unpublish(rec.id).catch(() => undefined);
+        if (isClusterScope(rec)) await this.global.unpublish(rec.id).catch(() => undefined);
         throw e;
       });
       failpoint('network.create.after-driver');
@@ -297,14 +299,14 @@ export class NetworkController {
     }
     const driverName = str(req.Driver, 'Driver') || DEFAULT_DRIVER;
     const driver = this.driverOf({ driver: driverName });
-    // Docker shows a global driver's networks (overlay) with scope "swarm".
-    const scope = driver.scope === 'global' ? 'swarm' : 'local';
+    // Docker shows a global driver's networks (overlay) with scope "swarm" (or "global" with --cluster-store).
+    const scope = driver.scope === 'global' ? (this.deps.globalScope ?? 'swarm') : 'local';
     const askedScope = str(req.Scope, 'Scope');
     if (askedScope && askedScope !== scope) {
       throw invalidParameter('network.scope', `scope ${JSON.stringify(askedScope)} is not supported by driver ${driverName}: its networks are ${JSON.stringify(scope)}`);
     }
     // A global network's name and subnet are checked against the whole cluster, not this engine only.
-    const clusterNets = scope === 'swarm' ? await this.global.records() : [];
+    const clusterNets = scope !== 'local' ? await this.global.records() : [];
     if (clusterNets.some((n) => n.name === name)) throw conflict('network.name_exists', `network with name ${name} already exists`);
     const id = how.id ?? newId();
     const options = strMap(req.Options, 'Options');
@@ -330,7 +332,7 @@ export class NetworkController {
       usedSubnets,
       hostRoutes,
       // Swarm's default pool for overlay networks: 10.0.0.0/8 in /24s.
-      defaults: scope === 'swarm' ? { pools: GLOBAL_DEFAULT_POOLS } : this.deps.ipam,
+      defaults: scope !== 'local' ? { pools: GLOBAL_DEFAULT_POOLS } : this.deps.ipam,
       networkId: id,
       checkPools: (count) => driver.checkPools(count),
     });
@@ -379,7 +381,7 @@ export class NetworkController {
 
   private async dropMirrored(id: string): Promise<void> {
     const n = this.networks.get(id);
-    if (!n || n.scope !== 'swarm') return;
+    if (!n || !isClusterScope(n)) return;
     await this.driverOf(n).deleteNetwork(toDriverNetwork(n)).catch((e: unknown) => log.error({ err: e, network: n.name }, 'removing a cluster network failed'));
     this.deps.store.transaction(() => {
       this.networks.delete(id);

@@ -12,8 +12,11 @@ export interface NetworkRecord {
   id: string;
   name: string;
   driver: string;
-  /** `local`, or `swarm` for a global driver's network (what Docker shows for overlay networks). */
-  scope: 'local' | 'swarm';
+  /**
+   * `local`, or for a global driver's network (overlay) what Docker shows: `swarm` in swarm mode,
+   * `global` on an engine started with --cluster-store (Docker's classic multi-host networks).
+   */
+  scope: 'local' | 'swarm' | 'global';
   /** RFC 3339 with nanoseconds. */
   created: string;
   internal: boolean;
@@ -54,3 +57,6 @@ export interface NetworkCreateRequest {
 }
 
 export const PREDEFINED_NAMES = ['bridge', 'host', 'none', 'default'] as const;
+
+/** True for a network that lives in the cluster store (scope `swarm` or `global`), not on this engine only. */
+export const isClusterScope = (n: { scope: NetworkRecord['scope'] }): boolean => n.scope !== 'local';

@@ -2,7 +2,11 @@
  * Swarm mode across a lab of three engines, with the stock docker CLI: Docker's answers outside a
  * swarm, init, join-token, joins as manager and worker, bad tokens, node ls, refused services, a
  * worker that leaves and rejoins as a manager, and writes that resume after the etcd leader is
- * killed. The lab's down (helper) checks that no etcd, namespace, directory or context is left.
+ * killed. A fourth host, a worker joined through host 1, keeps working when host 1's engine and etcd
+ * member are both killed (its etcd client follows the member list): its new containers get addresses
+ * and answer from another manager's host. Four hosts, because losing one of three managers keeps
+ * etcd's quorum while a worker is left. The lab's down (helper) checks that no etcd, namespace,
+ * directory or context is left.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,14 +30,22 @@ function status(socket: string, method: string, path: string): Promise<{ status:
   });
 }
 
+async function waitFor(what: string, ms: number, ok: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${ms} ms`);
+    await sleep(200);
+  }
+}
+
 /** `node ls` rows as [hostname, status, manager status], sorted by hostname. */
 async function nodeRows(lab: Lab, i: number): Promise<string[][]> {
   const r = await lab.context(i, ['node', 'ls', '--format', '{{.Hostname}}|{{.Status}}|{{.ManagerStatus}}']);
   return r.stdout.trim().split('\n').map((l) => l.split('|')).sort((a, b) => (a[0] ?? '').localeCompare(b[0] ?? ''));
 }
 
-test('swarm across three engines: init, join as manager and worker, bad tokens, node ls, leader loss', { timeout: 300_000 }, async (t) => {
-  const lab = await startLab(t, { hosts: 3 });
+test('swarm across three engines: init, join as manager and worker, bad tokens, node ls, leader loss, a worker that loses its join manager', { timeout: 420_000 }, async (t) => {
+  const lab = await startLab(t, { hosts: 4 });
   const [h1, , h3] = lab.hosts;
   assert.ok(h1 && h3);
   const L = lab.name;
@@ -97,9 +109,16 @@ test('swarm across three engines: init, join as manager and worker, bad tokens, 
   assert.equal((await join3(managerToken)).stdout.trim(), 'This node joined a swarm as a manager.');
   assert.deepEqual((await nodeRows(lab, 1)).map((r) => r[2]), ['Leader', 'Reachable', 'Reachable']);
 
-  // Kill the etcd leader (host 1's member): a write through another manager goes through again.
+  // Host 4 joins as a worker through host 1 only; an overlay network and a container on host 2 wait for it.
+  assert.equal((await lab.context(4, ['swarm', 'join', '--token', workerToken, `${lab.lanAddr(1)}:2377`], { timeoutMs: 60_000 })).stdout.trim(), 'This node joined a swarm as a worker.');
+  await lab.context(1, ['network', 'create', '-d', 'overlay', '--attachable', 'wk']);
+  await lab.context(2, ['run', '-d', '--name', 'm2', '--net', 'wk', 'busybox', 'sleep', '600'], { timeoutMs: 60_000 });
+  await waitFor('wk listed on host 4', 10_000, async () => (await lab.context(4, ['network', 'ls', '-q', '--filter', 'name=wk'])).stdout.trim() !== '');
+
+  // Kill the etcd leader (host 1's member) and host 1's engine: a write through another manager goes through again.
   const leaderPid = Number((await readFile(`/run/redes/${L}1/etcd.pid`, 'utf8')).trim());
   process.kill(leaderPid, 'SIGKILL');
+  await h1.kill9Daemon();
   const deadline = Date.now() + 20_000;
   let rotated = '';
   while (!rotated) {
@@ -112,5 +131,16 @@ test('swarm across three engines: init, join as manager and worker, bad tokens, 
   const leaders = (await nodeRows(lab, 2)).filter((r) => r[2] === 'Leader').map((r) => r[0]);
   assert.equal(leaders.length, 1);
   assert.notEqual(leaders[0], `${L}-1`);
+
+  // The worker joined through host 1, whose engine and member are dead: its new containers still get
+  // addresses from the store and are reachable from host 2's container, by address and by name.
+  await lab.context(4, ['run', '-d', '--name', 'w4', '--net', 'wk', 'busybox', 'sleep', '600'], { timeoutMs: 90_000 });
+  const w4 = (await lab.context(4, ['inspect', '-f', '{{.NetworkSettings.Networks.wk.IPAddress}}', 'w4'])).stdout.trim();
+  const m2 = (await lab.context(2, ['inspect', '-f', '{{.NetworkSettings.Networks.wk.IPAddress}}', 'm2'])).stdout.trim();
+  assert.match(w4, /^10\.0\.\d+\.\d+$/);
+  assert.notEqual(w4, m2);
+  await waitFor('m2 reaches w4 across hosts', 20_000, async () => (await lab.context(2, ['exec', 'm2', 'ping', '-c1', '-W2', w4], { allowFail: true })).code === 0);
+  const byName = await lab.context(2, ['exec', 'm2', 'ping', '-c1', '-W3', 'w4'], { allowFail: true });
+  assert.equal(byName.code, 0, `m2 pings w4 by name: ${byName.stdout}${byName.stderr}`);
   await lab.down();
 });

@@ -1,7 +1,7 @@
 /**
  * Reading request bodies and writing JSON answers, with Docker's errors for bad input.
- * Beware: a JSON body over MAX_JSON is refused with 413 (the connection is then closed, see
- * http-status.ts). dockerd has no such limit (it decodes JSON as a stream); ours keeps one client
+ * Beware: a JSON body over MAX_JSON is refused with 413 and the rest of it is not read (the
+ * connection is then closed the lingering way, see http-status.ts and connection.ts). dockerd has no such limit (it decodes JSON as a stream); ours keeps one client
  * from holding a daemon's memory, far above any real request (a create with a large Env is KBs).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -14,16 +14,43 @@ export function tooLargeError(limit: number): Error {
   return tooLarge('api.body_too_large', `request body too large: more than ${limit} bytes`);
 }
 
+/**
+ * The whole body, or a 413 as soon as its declared or received size passes `limit`. The request is
+ * then left flowing (what the parser still delivers is dropped) and not destroyed: destroying it
+ * would reset the connection under the 413 the error path is about to write.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.reject(tooLargeError(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (c: Buffer): void => {
+      size += c.length;
+      if (size <= limit) chunks.push(c);
+      else {
+        stop();
+        req.resume();
+        reject(tooLargeError(limit));
+      }
+    };
+    const onEnd = (): void => (stop(), resolve(Buffer.concat(chunks)));
+    const onError = (e: Error): void => (stop(), reject(e));
+    const onClose = (): void => (stop(), reject(new Error('request body: the connection closed before its end')));
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onError);
+    req.once('close', onClose);
+  });
+}
+
 export async function readJson<T>(req: IncomingMessage): Promise<T | undefined> {
-  if (Number(req.headers['content-length'] ?? 0) > MAX_JSON) throw tooLargeError(MAX_JSON);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > MAX_JSON) throw tooLargeError(MAX_JSON);
-    chunks.push(c);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
+  const text = (await readBody(req, MAX_JSON)).toString('utf8').trim();
   if (!text) return undefined;
   try {
     return parseJson(text) as T;

@@ -14,7 +14,7 @@
  * reach us instead of the HTTP parser; such a client must wait for the response before it sends
  * stdin (bytes in the same packet as the request would be parsed as a next request).
  */
-import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
 import type { AttachSession, OutputChunk } from '../engine/index.js';
@@ -23,7 +23,8 @@ import type { Handler, Router } from './router.js';
 import { statusOf } from './http-status.js';
 import { DetachScanner, frame } from './stream-framing.js';
 import { splitVersion } from './version.js';
-import { tooLargeError } from './body.js';
+import { readBody, tooLargeError } from './body.js';
+import { closingAnswer, detachFromHttp, lingeringClose, track } from './connection.js';
 
 const log = logger.child({ component: 'api' });
 const MAX_BODY = 1024 * 1024;
@@ -52,25 +53,10 @@ export type HijackHandler = (h: HijackRequest) => Promise<void>;
 
 const hijackHandlers = new WeakMap<Handler, HijackHandler>();
 
-/** Connections taken over and still open: `server.close()` would wait for them forever. */
-const hijacked = new Set<Socket>();
-
-function track(socket: Socket): Socket {
-  hijacked.add(socket);
-  socket.once('close', () => hijacked.delete(socket));
-  return socket;
-}
-
-/** Ends every hijacked connection (attach, exec); call before `server.close()` at shutdown. */
-export function closeHijacked(): void {
-  for (const s of hijacked) s.destroy();
-  hijacked.clear();
-}
-
 /** A route handler that hijacks; `handleUpgrade` finds it again for upgrade requests. */
 export function hijackable(fn: HijackHandler): Handler {
   const handler: Handler = async ({ req, res, params, query, version }) => {
-    const body = await readRequestBody(req);
+    const body = await readBody(req, MAX_BODY);
     let taken = false;
     const takeOver = (contentType: string): HijackedConnection => {
       taken = true;
@@ -141,9 +127,8 @@ function writeRawError(socket: Socket, e: unknown, method: string, path: string)
   const status = statusOf(e);
   if (status >= 500) log.error({ err: e, method, path }, 'request failed');
   const body = JSON.stringify({ message: e instanceof Error ? e.message : String(e) });
-  const head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
-  if (socket.writable) socket.end(head + body);
-  else socket.destroy();
+  // The body may not have been read (refused for its size, or before routing): a lingering close.
+  lingeringClose(track(socket), closingAnswer(status, body));
 }
 
 function afterSwitchError(req: IncomingMessage, e: unknown, socket: Socket): void {
@@ -186,17 +171,6 @@ function readUpgradeBody(req: IncomingMessage, socket: Socket, head: Buffer): Pr
   });
 }
 
-async function readRequestBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > MAX_BODY) throw tooLargeError(MAX_BODY);
-    chunks.push(c);
-  }
-  return Buffer.concat(chunks);
-}
-
 /** The client's stream after the switch: bytes already read first, then the socket, to its half-close. */
 function inputOf(socket: Socket, rest: Buffer): Readable {
   const input = new PassThrough();
@@ -204,26 +178,6 @@ function inputOf(socket: Socket, rest: Buffer): Readable {
   socket.pipe(input);
   socket.resume();
   return input;
-}
-
-/**
- * Takes the socket of a normal request away from Node's HTTP server: the response object lets go
- * of it and the server's listeners (parser feed, half-close handling that would end our side,
- * error replies, idle timeout) are removed.
- */
-function detachFromHttp(req: IncomingMessage, res: ServerResponse): Socket {
-  const socket = req.socket;
-  res.detachSocket(socket);
-  for (const ev of ['data', 'end', 'error', 'drain', 'timeout'] as const) socket.removeAllListeners(ev);
-  socket.setTimeout(0);
-  socket.on('error', (e) => log.debug({ err: e }, 'hijacked connection error'));
-  // Adding a 'data' listener through the server's wrapped `on` makes its parser stop consuming the
-  // socket handle directly; the stream is paused again until the input is piped.
-  const noop = (): void => {};
-  socket.on('data', noop);
-  socket.off('data', noop);
-  socket.pause();
-  return socket;
 }
 
 export interface PumpOptions {

@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { HTTP_STATUS, isRedesError, logger } from '../util/index.js';
+import { closingAnswer, detachFromHttp, lingeringClose, track } from './connection.js';
 
 export function statusOf(e: unknown): number {
   return isRedesError(e) ? HTTP_STATUS[e.kind] : 500;
@@ -19,8 +20,12 @@ export function writeError(res: ServerResponse, e: unknown, context: { method?: 
     return;
   }
   const body = JSON.stringify({ message });
-  // A body refused for its size is not read to its end: the connection cannot carry another request.
-  const close = status === 413 ? { Connection: 'close' } : {};
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...close });
+  // A body refused for its size is not read to its end: the connection cannot carry another
+  // request, and the client may still be sending it (see connection.ts for why the close lingers).
+  if (status === 413 && !res.req.complete && res.req.socket?.writable) {
+    lingeringClose(track(detachFromHttp(res.req, res)), closingAnswer(status, body));
+    return;
+  }
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }

@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startSandbox, type Sandbox } from '../helpers/sandbox.js';
 import { apiRequest, type ApiResponse } from '../helpers/engine-api.js';
 import { differences } from '../helpers/consistency.js';
+import { drainOrClose } from '../../src/util/index.js';
 
 let sb: Sandbox;
 before(async () => {
@@ -66,10 +67,15 @@ function raw(head: string, body: AsyncIterable<Buffer> | Buffer = Buffer.alloc(0
     void (async () => {
       for await (const c of Buffer.isBuffer(body) ? [body] : body) {
         if (s.destroyed || answered) break;
-        if (!s.write(c)) await new Promise((r) => s.once('drain', r).once('close', r));
+        if (!s.write(c)) await drainOrClose(s);
       }
     })();
   });
+}
+
+async function* megabytes(n: number, chunked: boolean): AsyncIterable<Buffer> {
+  const mb = Buffer.alloc(1 << 20, 0x20);
+  for (let i = 0; i < n; i++) yield chunked ? Buffer.concat([Buffer.from(`${mb.length.toString(16)}\r\n`), mb, Buffer.from('\r\n')]) : mb;
 }
 
 test('a JSON body over 16 MiB is 413 with Docker\'s error shape and the connection is closed', async () => {
@@ -77,8 +83,11 @@ test('a JSON body over 16 MiB is 413 with Docker\'s error shape and the connecti
   const declared = await raw(`POST /v1.50/containers/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\n\r\n`);
   refused(declared, 413, /^request body too large: more than 16777216 bytes$/, 'declared length');
   assert.equal(declared.closed, true);
-  // A chunked body past the limit is not checked here: under load the connection sometimes closes
-  // before the client reads the 413 (seen in full runs: an open defect).
+  // No length given: refused once 16 MiB have come, while the client is still sending (the daemon
+  // reads the rest away until the client closes, so the 413 is not lost to a reset).
+  const chunked = await raw('POST /v1.50/networks/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n', megabytes(18, true));
+  refused(chunked, 413, /^request body too large: more than 16777216 bytes$/, 'chunked, no length');
+  assert.equal(chunked.closed, true);
   // exec start reads its body itself (the connection may be hijacked): 1 MiB there.
   const exec = await raw(`POST /v1.50/exec/x/start HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: ${2 << 20}\r\n\r\n`);
   refused(exec, 413, /^request body too large: more than 1048576 bytes$/, 'exec start');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import { FrameDecoder, type StreamName } from '../../../src/api/stream-framing.js';
-import { closeHijacked } from '../../../src/api/hijack.js';
+import { closeHijacked } from '../../../src/api/connection.js';
 import { readAll, splitHead, startFakeEngine, type FakeEngine } from '../../helpers/fake-engine.js';
 
 interface Reply {

@@ -22,6 +22,8 @@ export const FAILPOINTS = [
   'container.rm.after-unmount',
   'connect.after-join',
   'disconnect.after-leave',
+  'ports.publish.after-rules',
+  'dns.register.after-attach',
 ] as const;
 
 export type Failpoint = (typeof FAILPOINTS)[number];

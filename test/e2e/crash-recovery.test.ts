@@ -57,6 +57,18 @@ const SCENARIOS: Record<Failpoint, { setup?: () => Promise<void>; op: () => Prom
     op: () => attempt('POST', '/networks/n-conn/connect', { Container: 'c-conn' }),
   },
   'disconnect.after-leave': { setup: () => run('c-disc'), op: () => attempt('POST', '/networks/fp/disconnect', { Container: 'c-disc' }) },
+  'ports.publish.after-rules': {
+    setup: async () => {
+      const r = await api('POST', '/containers/create?name=c-port', {
+        Image: 'busybox', Cmd: ['sleep', '3600'], ExposedPorts: { '80/tcp': {} },
+        HostConfig: { NetworkMode: 'fp', PortBindings: { '80/tcp': [{ HostPort: '18080' }] } },
+      });
+      assert.equal(r.status, 201, r.body);
+    },
+    op: () => attempt('POST', '/containers/c-port/start'),
+  },
+  // fp is a user network: its containers get the embedded DNS when they start.
+  'dns.register.after-attach': { setup: () => created('c-dns'), op: () => attempt('POST', '/containers/c-dns/start') },
 };
 
 async function restartArmed(fp: Failpoint): Promise<void> {

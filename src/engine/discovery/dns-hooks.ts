@@ -20,6 +20,7 @@ import type { ContainerHooks } from '../containers/container-hooks.js';
 import type { ContainerRecord, EndpointRecord } from '../containers/container-types.js';
 import type { NetworkRecord } from '../networks/network-record.js';
 import { parseLink } from '../links/link-env.js';
+import { failpoint } from '../../util/index.js';
 
 /** What the hooks need to know about other containers (the container controller provides it). */
 export interface ContainerLookup {
@@ -114,7 +115,10 @@ export function createDnsHooks(deps: DnsHookDeps): ContainerHooks {
         if (dns.isAttached(other.id)) etc.resolvConf = await resolvText(rec);
         return;
       }
-      if (await start(rec)) etc.resolvConf = await resolvText(rec);
+      if (await start(rec)) {
+        failpoint('dns.register.after-attach'); // names answered, resolv.conf not yet written
+        etc.resolvConf = await resolvText(rec);
+      }
     },
     async beforeStop(rec) {
       dns.forget(rec.id);

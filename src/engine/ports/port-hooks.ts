@@ -19,7 +19,7 @@
 import type { Collection, Store } from '../../store/index.js';
 import { PortReservationError, type FirewallPort, type HostPortOps } from '../../host/index.js';
 import { isV6, parsePortRequests, PortAllocator, type PortProto } from '../../ipam/index.js';
-import { isRedesError, RedesError, logger } from '../../util/index.js';
+import { failpoint, isRedesError, RedesError, logger } from '../../util/index.js';
 import type { ContainerHooks } from '../containers/container-hooks.js';
 import type { ContainerRecord, EndpointRecord } from '../containers/container-types.js';
 import type { NetworkRecord } from '../networks/network-record.js';
@@ -119,6 +119,7 @@ export class PortPublishing implements ContainerHooks {
     try {
       await this.host.hairpin([ep.hostIfname]);
       await this.host.setRules(rec.id, doc.rules);
+      failpoint('ports.publish.after-rules');
       this.docs.put(doc);
     } catch (e) {
       this.allocator.release(rec.id);

@@ -2,8 +2,11 @@
 // REDES_FAILPOINT set, an operation is driven until the daemon kills itself with SIGKILL between two
 // of its steps, and a plain restart must leave the API and the kernel in agreement (helpers/
 // consistency.ts): the interrupted operation complete or cleanly absent, no orphan netns, veth,
-// bridge, mount or shim, no address twice. At the end every address of the test network is still
-// free to use (none lost). One sandbox for the file.
+// bridge, mount or shim, no address twice. After each restart two running bystanders still reach
+// each other by name (connectivity and the embedded DNS survive); where a scenario says how, the
+// interrupted operation is checked to be redone cleanly (the port published and reachable, the name
+// answered). At the end every address of the test network is still free to use (none lost). One
+// sandbox for the file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,7 +39,7 @@ async function created(name: string): Promise<void> {
 }
 
 /** Each failpoint: what to set up (daemon unarmed), and the operation that reaches it. */
-const SCENARIOS: Record<Failpoint, { setup?: () => Promise<void>; op: () => Promise<unknown> }> = {
+const SCENARIOS: Record<Failpoint, { setup?: () => Promise<void>; op: () => Promise<unknown>; after?: () => Promise<void> }> = {
   'network.create.after-record': { op: () => attempt('POST', '/networks/create', { Name: 'n-rec' }) },
   'network.create.after-driver': { op: () => attempt('POST', '/networks/create', { Name: 'n-drv' }) },
   'network.rm.after-driver': {
@@ -60,16 +63,46 @@ const SCENARIOS: Record<Failpoint, { setup?: () => Promise<void>; op: () => Prom
   'ports.publish.after-rules': {
     setup: async () => {
       const r = await api('POST', '/containers/create?name=c-port', {
-        Image: 'busybox', Cmd: ['sleep', '3600'], ExposedPorts: { '80/tcp': {} },
+        Image: 'busybox', Cmd: ['sh', '-c', 'echo port-ok > /i.html && httpd -p 80 -h / && exec sleep 3600'], ExposedPorts: { '80/tcp': {} },
         HostConfig: { NetworkMode: 'fp', PortBindings: { '80/tcp': [{ HostPort: '18080' }] } },
       });
       assert.equal(r.status, 201, r.body);
     },
     op: () => attempt('POST', '/containers/c-port/start'),
+    after: async () => {
+      // The start was cut short after the DNAT rules: it is undone, rules included, and the host
+      // port is free again, so the same start then publishes it.
+      assert.equal(await runningState('c-port'), false);
+      assert.doesNotMatch(JSON.stringify(await sb.nftJson()), /18080/, 'no rule of the interrupted publish is left');
+      const s = await api('POST', '/containers/c-port/start');
+      assert.equal(s.status, 204, s.body);
+      const got = await sb.world(['timeout', '10', 'busybox', 'wget', '-qO-', 'http://203.0.113.2:18080/i.html'], { allowFail: true, timeoutMs: 15_000 });
+      assert.equal(got.stdout, 'port-ok\n', got.stderr);
+    },
   },
   // fp is a user network: its containers get the embedded DNS when they start.
-  'dns.register.after-attach': { setup: () => created('c-dns'), op: () => attempt('POST', '/containers/c-dns/start') },
+  'dns.register.after-attach': {
+    setup: () => created('c-dns'),
+    op: () => attempt('POST', '/containers/c-dns/start'),
+    after: async () => {
+      // The name was answered when the daemon died; the start is undone, so nobody answers it now.
+      assert.equal(await runningState('c-dns'), false);
+      assert.notEqual((await sb.docker(['exec', 'keeper', 'nslookup', 'c-dns'], { allowFail: true, timeoutMs: 15_000 })).code, 0);
+      const s = await api('POST', '/containers/c-dns/start');
+      assert.equal(s.status, 204, s.body);
+      assert.equal(await pings('keeper', 'c-dns'), 0, 'the restarted container is found by name');
+    },
+  },
 };
+
+async function runningState(name: string): Promise<boolean> {
+  return (await api('GET', `/containers/${name}/json`)).json<{ State: { Running: boolean } }>().State.Running;
+}
+
+/** `ping -c1` by name from one container to another: 0 when answered. */
+async function pings(from: string, to: string): Promise<number> {
+  return (await sb.docker(['exec', from, 'ping', '-c1', '-W2', to], { allowFail: true, timeoutMs: 15_000 })).code;
+}
 
 async function restartArmed(fp: Failpoint): Promise<void> {
   await sb.kill9Daemon();
@@ -81,9 +114,11 @@ async function restartArmed(fp: Failpoint): Promise<void> {
   }
 }
 
-test('setup: a small network whose every address is counted, a container running on it', async () => {
+test('setup: a small network whose every address is counted, two containers running on it', async () => {
   assert.equal((await api('POST', '/networks/create', { Name: 'fp', IPAM: { Config: [{ Subnet: '10.77.0.0/27' }] } })).status, 201);
   await run('keeper');
+  await run('peer');
+  assert.equal(await pings('keeper', 'peer'), 0);
 });
 
 let survived = 0;
@@ -99,9 +134,11 @@ for (const fp of FAILPOINTS) {
     await sb.restartDaemon();
     survived++;
     assert.deepEqual(await differences(sb), [], `consistent after the crash at ${fp}`);
-    // The keeper, untouched, still runs with its address.
-    const keeper = (await api('GET', '/containers/keeper/json')).json<{ State: { Running: boolean } }>();
-    assert.equal(keeper.State.Running, true);
+    // The bystanders, untouched, still run and still reach each other by name.
+    assert.equal(await runningState('keeper'), true);
+    assert.equal(await pings('keeper', 'peer'), 0, `keeper reaches peer after the crash at ${fp}`);
+    await s.after?.();
+    assert.deepEqual(await differences(sb), [], `consistent after redoing the operation of ${fp}`);
   });
 }
 

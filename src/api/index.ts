@@ -1,5 +1,6 @@
 export { createApiServer, createTlsApiServer, listenTcp, listenUnix } from './server.js';
 export { Router } from './router.js';
+export { spaceGuard } from './space-guard.js';
 export type { RequestContext, Handler } from './router.js';
 export { networkRoutes } from './handlers/networks.js';
 export { systemRoutes, ENGINE_VERSION } from './handlers/system.js';

@@ -23,6 +23,8 @@ interface Route {
 
 export class Router {
   private readonly routes: Route[] = [];
+  /** Called before every matched request's handler; throwing refuses it (see space-guard.ts). */
+  changeGuard?: (method: string, path: string) => Promise<void>;
 
   on(method: string, pattern: string, handler: Handler): this {
     this.routes.push({ method, segments: pattern.split('/').filter(Boolean), handler });

@@ -82,6 +82,7 @@ function requestHandler(router: Router): (req: IncomingMessage, res: ServerRespo
         const { version, path } = splitVersion(url.pathname);
         const m = router.match(method, path);
         if (!m) throw notFound('api.page_not_found', 'page not found');
+        await router.changeGuard?.(method, path);
         await m.handler({ req, res, params: m.params, query: url.searchParams, version });
       } catch (e) {
         writeError(res, e, { method, path: url.pathname });

@@ -7,14 +7,14 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ENGINE_VERSION, createApiServer, createTlsApiServer, listenTcp, listenUnix, networkRoutes, Router, systemRoutes, swarmRoutes, imageRoutes, containerRoutes, containersOf, containerOpsRoutes, volumeRoutes, eventRoutes, containerFileRoutes, systemDfRoutes, closeHijacked, handleUpgrade, firewallRoutes, auditRoutes, buildRoutes, doctorRoutes } from '../api/index.js';
+import { ENGINE_VERSION, createApiServer, createTlsApiServer, listenTcp, listenUnix, networkRoutes, Router, systemRoutes, swarmRoutes, imageRoutes, containerRoutes, containersOf, containerOpsRoutes, volumeRoutes, eventRoutes, containerFileRoutes, systemDfRoutes, closeHijacked, handleUpgrade, firewallRoutes, auditRoutes, buildRoutes, doctorRoutes, spaceGuard } from '../api/index.js';
 import { EventBus, withImageEvents, healthHooks, ContainerUpdates, ContainerObserver, ContainerFiles, ContainerUsage, ContainerController, ContainerNetworking, NetworkController, createServiceDiscovery, installPortPublishing } from '../engine/index.js';
 import { Volumes } from '../volumes/index.js';
 import { openImageService } from '../images/index.js';
 import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, overlayDevices, predefinedNetworks, type GuardedPort, type NetworkDriver } from '../drivers/index.js';
 import { FirewallManager, NftFirewall, NoFirewall } from '../firewall/index.js';
 import { KernelHost } from '../host/index.js';
-import { isRootNetns, netnsId, netnsList, listRoutePrefixes, ensureSystemGroup, readHostFacts } from '../kernel/index.js';
+import { isRootNetns, netnsId, netnsList, listRoutePrefixes, ensureSystemGroup, readHostFacts, freeBytes } from '../kernel/index.js';
 import { Auditor, Doctor } from '../audit/index.js';
 import { DEFAULT_LOCAL_POOLS, withUlaPool } from '../ipam/index.js';
 import { Store } from '../store/index.js';
@@ -173,6 +173,8 @@ async function main(argv: string[]): Promise<number> {
   stage('containers');
 
   const router = new Router();
+  // A full data root refuses changes up front (a clean 500) rather than half way through them.
+  router.changeGuard = spaceGuard(() => freeBytes(opts.dataRoot), opts.dataRoot);
   systemRoutes(router, {
     daemonId,
     dataRoot: opts.dataRoot,

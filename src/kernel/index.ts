@@ -20,6 +20,7 @@ export {
   type IpLink,
   type IpRoute,
 } from './ip.js';
+export { freeBytes } from './disk-space.js';
 export { mountsUnder, parseMountinfo, unmountAllUnder } from './mounts.js';
 export { interfaceNamesInNetns, openSocketsInNetns, type NetnsSockets } from './netns-socket.js';
 export {

@@ -447,6 +447,7 @@ export const ERROR_CODES = {
   'swarm.wrong_secret': { kind: 'invalid-parameter' },
   // system
   'system.df_type': { kind: 'invalid-parameter' },
+  'system.no_space': { kind: 'internal' },
   // top
   'top.no_pid': { kind: 'internal' },
   'top.ps_args': { kind: 'invalid-parameter' },

@@ -24,5 +24,6 @@ export { newId } from './ids.js';
 export { ownGet, ownSet } from './own.js';
 export { logger, setLogLevel, startStage, type Logger } from './log.js';
 export { FAILPOINTS, failpoint, type Failpoint } from './failpoints.js';
+export { retryInBackground } from './retry.js';
 export { drainOrClose } from './streams.js';
 export { ZERO_TIME, nowRfc3339Nano, rfc3339ToSeconds } from './time.js';

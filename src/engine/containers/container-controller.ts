@@ -8,17 +8,17 @@
  * Operations on one container are serialised by a per-container mutex; waiting for an exit never
  * holds that mutex (the exit handler needs it).
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Collection } from '../../store/index.js';
 import { readHostLimits, type ExitStatus, type HostLimits, type Runc } from '../../runtime/index.js';
 import type { EngineHost } from '../../host/index.js';
 import type { ContainerControllerDeps } from './controller-deps.js';
-import { conflict, invalidParameter, logger, nowRfc3339Nano, ZERO_TIME, failpoint, startStage } from '../../util/index.js';
+import { conflict, invalidParameter, logger, nowRfc3339Nano, ZERO_TIME, failpoint, retryInBackground, startStage } from '../../util/index.js';
 import { EXIT_CONCURRENCY, mapLimited, recoverInterrupted } from './recovery.js';
 import { defaultHostGateway, runStart, type StartContext } from './container-start.js';
 import { RestartTimers } from './container-restarts.js';
-import { newContainerRecord } from './container-create.js';
+import { newContainerRecord, withContainerDir } from './container-create.js';
 import { EndpointChanges } from './container-endpoints.js';
 import { ContainerEvents, ExitNotices } from './container-events.js';
 import { ContainerIo, stateDirOf } from './container-io.js';
@@ -198,9 +198,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     });
     const { id, name: created, dir } = rec;
     for (const h of this.hooks) h.validateCreate?.(rec);
-    await mkdir(join(dir, 'state'), { recursive: true, mode: 0o700 });
-    failpoint('container.create.after-dir');
-    this.save(rec);
+    await withContainerDir(dir, () => this.save(rec));
     log.info({ id, name: created }, 'container created');
     this.emitEvent(rec, 'create');
     return { id, warnings: [] };
@@ -272,7 +270,8 @@ export class ContainerController extends ContainerQueries implements ContainerSe
 
   private monitor(rec: ContainerRecord): void {
     void this.rt.waitExit(this.stateDir(rec)).then(
-      (st) => this.onExit(rec.id, st),
+      // A full disk fails the exit's SQLite write: the container stays `running` and onExit runs again.
+      (st) => retryInBackground(`recording the exit of ${rec.id}`, () => this.onExit(rec.id, st)),
       (e: unknown) => log.error({ err: e, id: rec.id }, 'waiting for container exit failed'),
     );
   }

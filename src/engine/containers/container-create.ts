@@ -7,10 +7,11 @@
  * `validateCreate`, makes the container's directory and stores the record.
  * Beware: nothing here touches the kernel; named volumes a mount asks for are made as needed.
  */
+import { mkdir, rm } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { Volumes } from '../../volumes/index.js';
-import { conflict, invalidParameter, newId, nowRfc3339Nano, ownGet, ownSet, ZERO_TIME } from '../../util/index.js';
+import { conflict, failpoint, invalidParameter, newId, nowRfc3339Nano, ownGet, ownSet, ZERO_TIME } from '../../util/index.js';
 import type { NetworkRecord } from '../networks/network-record.js';
 import { mergeImageConfig, parseCreateBody } from './container-config.js';
 import { checkBindSources, planMounts, type MountPoint } from './container-mounts.js';
@@ -98,4 +99,19 @@ async function mountsOf(p: Parsed, imageVolumes: Record<string, unknown> | null 
   if (!ctx.volumes) throw invalidParameter('container.volumes', 'mounts are not supported by this engine instance');
   await checkBindSources(hc);
   return planMounts(p.config, hc, { volumes: ctx.volumes, mountsOf: (t) => ctx.resolve(t).mounts ?? [], imageVolumes: Object.keys(imageVolumes ?? {}) });
+}
+
+/**
+ * Makes the container's directory, then `record()`s it; when either fails (a full disk: ENOSPC,
+ * SQLITE_FULL) the directory goes again, so no directory is left that no container owns.
+ */
+export async function withContainerDir(dir: string, record: () => void): Promise<void> {
+  try {
+    await mkdir(join(dir, 'state'), { recursive: true, mode: 0o700 });
+    failpoint('container.create.after-dir');
+    record();
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    throw e;
+  }
 }

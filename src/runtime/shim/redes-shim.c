@@ -301,14 +301,20 @@ static void client_send(struct client *c, const unsigned char *h, const char *d,
   for (size_t i = off; i < total; i++) c->out[c->outlen++] = i < HDR ? (char)h[i] : d[i - HDR];
 }
 
-/* Writes header + payload to the log, finishing short writes so the file stays framed. */
+/* Writes header + payload to the log, finishing short writes so the file stays framed; a frame
+ * that cannot be finished (disk full) is cut off again, so the frames after it can still be read. */
 static void log_frame(const unsigned char *h, const char *d, size_t n) {
   struct iovec iov[2] = {{(void *)h, HDR}, {(void *)d, n}};
   ssize_t w = writev(S.log, iov, 2);
   if (w > 0 && (size_t)w < HDR + n) {
     size_t done = (size_t)w;
-    if (done < HDR && write(S.log, h + done, HDR - done) > 0) done = HDR;
-    if (done >= HDR && write(S.log, d + (done - HDR), n - (done - HDR)) > 0) w = (ssize_t)(HDR + n);
+    if (done < HDR && write(S.log, h + done, HDR - done) == (ssize_t)(HDR - done)) done = HDR;
+    if (done >= HDR && write(S.log, d + (done - HDR), n - (done - HDR)) == (ssize_t)(n - (done - HDR))) done = HDR + n;
+    if (done < HDR + n) {
+      if (ftruncate(S.log, (off_t)S.log_size) < 0) { close(S.log), S.log = -1; } /* log_begin tries again */
+      return;
+    }
+    w = (ssize_t)(HDR + n);
   }
   if (w > 0) S.log_off += (uint64_t)w, S.log_size += (uint64_t)w;
 }

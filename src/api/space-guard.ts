@@ -1,0 +1,39 @@
+/**
+ * Refuses a state-changing request while the data root has no room to record its outcome: a full
+ * disk then answers a clean 500 with Docker's error shape before any step is taken, instead of
+ * failing half way (a bridge deleted but the network still recorded, a container killed but still
+ * listed as running) when SQLite or a container file cannot be written.
+ *
+ * Use: `router.changeGuard = spaceGuard(() => freeBytes(dataRoot), dataRoot)`; the server calls it
+ * for every matched request before the handler.
+ * Beware: requests that record nothing (wait, attach, resize, exec start) pass, and reads (GET,
+ * HEAD). A kill is refused too: it records that the container was stopped by hand before it signals. The check is a snapshot: an operation that runs out of space half
+ * way still relies on its own rollback.
+ */
+import { internal } from '../util/index.js';
+
+/** Below this much free space a change is refused (a few SQLite pages and container files need far less). */
+export const MIN_FREE_BYTES = 1024 * 1024;
+
+/** POST routes that write no state (path without the version prefix). */
+const PASS = [
+  /^\/containers\/[^/]+\/(wait|attach|resize)$/,
+  /^\/exec\/[^/]+\/(start|resize)$/,
+  /^\/auth$/,
+  /^\/session$/,
+  /^\/grpc$/,
+];
+
+export function changesState(method: string, path: string): boolean {
+  if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return false;
+  return !PASS.some((re) => re.test(path));
+}
+
+export function spaceGuard(free: () => Promise<number>, dataRoot: string): (method: string, path: string) => Promise<void> {
+  return async (method, path) => {
+    if (!changesState(method, path)) return;
+    const bytes = await free();
+    if (bytes >= MIN_FREE_BYTES) return;
+    throw internal('system.no_space', `no space left on device: ${dataRoot} has ${bytes} bytes free, redes needs ${MIN_FREE_BYTES} to record a change`);
+  };
+}

@@ -92,7 +92,8 @@ export class BridgeDriver implements NetworkDriver<BridgeOptions> {
       this.nets.delete(net.id);
       // Only a bridge this call made is removed: an existing device is never ours to delete.
       if (created) await this.removeBridge(b.opts.bridgeName).catch(() => undefined);
-      if (rules.status === 'fulfilled') await this.applyFirewall().catch(() => undefined);
+      // Also when the rules failed: the firewall state named the network and must forget it again.
+      await this.applyFirewall().catch(() => undefined);
       throw bridge.status === 'rejected' ? bridge.reason : (rules as PromiseRejectedResult).reason;
     }
   }

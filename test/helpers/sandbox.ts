@@ -113,9 +113,10 @@ export function dockerEnv(dockerHost: string): NodeJS.ProcessEnv {
  */
 export async function startSandbox(
   t?: Pick<TestContext, 'after'>,
-  opts: { prefix?: string; lan?: boolean; daemonArgs?: readonly string[] } = {},
+  opts: { prefix?: string; name?: string; lan?: boolean; daemonArgs?: readonly string[] } = {},
 ): Promise<Sandbox> {
-  const name = randomSandboxName(opts.prefix);
+  // `name`: one the caller drew with randomSandboxName, to prepare its data root before the start.
+  const name = opts.name ?? randomSandboxName(opts.prefix);
   // --lan: also the lan namespace `<name>-lan` (198.51.100.1/24, HTTP) behind the host's eth1.
   const flags = [...(opts.lan ? ['--lan'] : []), ...(opts.daemonArgs ?? []).map((a) => `--daemon-arg=${a}`)];
   const up = await cmd([REDES_BIN, 'sandbox', 'up', '--name', name, ...flags], { allowFail: true, timeoutMs: 60_000 });

@@ -13,8 +13,9 @@
  * follows the symlinks), which fits the kernel's maximum of 500 lowers.
  * Paths containing `,` `:` or `\` would break the option string and are refused.
  */
-import { mkdir, readFile, realpath, rm, symlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, realpath, rm, symlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { internal, invalidParameter } from '../util/index.js';
 import { run } from '../kernel/index.js';
 
@@ -70,19 +71,27 @@ export async function unmountRootfs(containerDir: string): Promise<void> {
   }
 }
 
-/** True when `path` is the mount point of a mount in our mount namespace. */
+/**
+ * True when `path` is the mount point of a mount in our mount namespace: its mount id differs from
+ * its parent's (read from /proc/self/fdinfo of an open fd, exact for bind mounts of the same
+ * filesystem too). Scanning /proc/self/mountinfo instead cost tens of ms a call on a machine with
+ * 1500 mounts, three times per container start and stop.
+ */
 export async function isMountPoint(path: string): Promise<boolean> {
   const real = await realpath(path).catch(() => undefined);
-  if (!real) return false;
-  const info = await readFile('/proc/self/mountinfo', 'utf8');
-  for (const line of info.split('\n')) {
-    const mountPoint = line.split(' ')[4];
-    if (mountPoint !== undefined && unescapeMountinfo(mountPoint) === real) return true;
-  }
-  return false;
+  if (!real || real === '/') return false;
+  const [own, parent] = await Promise.all([mountId(real), mountId(dirname(real))]);
+  return own !== undefined && parent !== undefined && own !== parent;
 }
 
-/** mountinfo escapes space, tab, newline and backslash as octal (`\040`). */
-function unescapeMountinfo(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+/** The mount id of the mount `path` lies on, or undefined when it cannot be opened. */
+async function mountId(path: string): Promise<number | undefined> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_DIRECTORY).catch(() => undefined);
+  if (!fh) return undefined;
+  try {
+    const m = /^mnt_id:\s*(\d+)$/m.exec(await readFile(`/proc/self/fdinfo/${fh.fd}`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } finally {
+    await fh.close();
+  }
 }

@@ -1,11 +1,12 @@
 /**
  * Endpoints: a container's interface on a network. The bridge driver makes a veth pair whose
  * container end is created straight inside the container's network namespace (no rename race in the
- * host namespace), then configures it there in one `ip -n NS -batch`. The container namespaces
+ * host namespace), then configures it there, all over netlink (kernel/netlink.ts: a spawned `ip`
+ * costs the daemon a fork, and these run on every start, stop, connect and disconnect). The container namespaces
  * themselves are the engine's (host/'s ContainerNetnsOps).
  */
 import { randomBytes } from 'node:crypto';
-import { ipBatch, type IpCommand, CommandError } from '../kernel/index.js';
+import { addVethPort, CommandError, configureLink, deleteLink, NETLINK_ERRNO, NetlinkError, tombstoneLink } from '../kernel/index.js';
 import { forbidden } from '../util/index.js';
 import type { EndpointSpec } from './driver.js';
 
@@ -14,30 +15,26 @@ export function newHostIfname(): string {
   return `veth${randomBytes(4).toString('hex').slice(0, 7)}`;
 }
 
-/** Creates the pair, plugs the host end into `bridge`, and configures the container end in `netns`. */
+/**
+ * Creates the pair, plugs the host end into `bridge`, and configures the container end in `netns`,
+ * over netlink (no process spawned). On failure nothing of the pair is left.
+ */
 export async function addBridgeEndpoint(bridge: string, netns: string, hostIfname: string, ep: EndpointSpec): Promise<void> {
-  const mtu = String(ep.mtu);
   try {
-    await ipBatch([
-      ['link', 'add', hostIfname, 'mtu', mtu, 'type', 'veth', 'peer', 'name', ep.ifname, 'address', ep.mac, 'mtu', mtu, 'netns', netns],
-      ['link', 'set', hostIfname, 'master', bridge, 'up'],
-    ]);
+    // One request: if plugging into the bridge fails (a full bridge), the kernel removes the pair.
+    addVethPort({ hostIfname, bridge, mtu: ep.mtu, peer: { ifname: ep.ifname, mac: ep.mac, netns } });
   } catch (e) {
-    // The pair may exist when plugging it in failed (a full bridge): leave nothing behind.
-    await ipBatch([['link', 'del', hostIfname]]).catch(() => undefined);
     throw bridgeFull(e, bridge) ?? e;
   }
-  const inside: IpCommand[] = [];
-  if (ep.ipv4) inside.push(['addr', 'add', ep.ipv4, 'dev', ep.ifname]);
-  if (ep.ipv6) inside.push(['addr', 'add', ep.ipv6, 'dev', ep.ifname, 'nodad']);
-  inside.push(['link', 'set', ep.ifname, 'up']);
-  if (ep.gatewayV4) inside.push(['route', 'replace', 'default', 'via', ep.gatewayV4, 'dev', ep.ifname]);
-  // Batch lines take no options (no `-6`): ip infers the family from the gateway address.
-  if (ep.gatewayV6) inside.push(['route', 'replace', 'default', 'via', ep.gatewayV6, 'dev', ep.ifname]);
   try {
-    await ipBatch(inside, netns);
+    configureLink(netns, ep.ifname, {
+      addresses: [...(ep.ipv4 ? [ep.ipv4] : []), ...(ep.ipv6 ? [ep.ipv6] : [])],
+      nodad: true,
+      up: true,
+      gateways: [...(ep.gatewayV4 ? [ep.gatewayV4] : []), ...(ep.gatewayV6 ? [ep.gatewayV6] : [])],
+    });
   } catch (e) {
-    await ipBatch([['link', 'del', hostIfname]]).catch(() => undefined);
+    await deleteLink(undefined, hostIfname).catch(() => undefined);
     throw e;
   }
 }
@@ -49,7 +46,8 @@ export async function addBridgeEndpoint(bridge: string, netns: string, hostIfnam
 export const BRIDGE_MAX_PORTS = 1023;
 
 export function bridgeFull(e: unknown, bridge: string): Error | undefined {
-  if (!(e instanceof CommandError) || !/exchange full/i.test(e.result.stderr)) return undefined;
+  const full = e instanceof NetlinkError ? e.errno === NETLINK_ERRNO.EXFULL : e instanceof CommandError && /exchange full/i.test(e.result.stderr);
+  if (!full) return undefined;
   return forbidden('bridge.full', `bridge ${bridge} already has ${BRIDGE_MAX_PORTS} ports, the most a Linux bridge takes: use another network for more containers`);
 }
 
@@ -64,15 +62,11 @@ export function bridgeFull(e: unknown, bridge: string): Error | undefined {
 export async function delEndpoint(netns: string, ifname: string): Promise<void> {
   const tomb = `rdel${randomBytes(4).toString('hex')}`;
   try {
-    await ipBatch([
-      ['link', 'set', 'dev', ifname, 'down'],
-      ['addr', 'flush', 'dev', ifname],
-      ['link', 'set', 'dev', ifname, 'name', tomb],
-    ], netns);
+    tombstoneLink(netns, ifname, tomb);
   } catch {
     // Missing (already gone) or not renameable: fall back to the plain, slower delete.
-    await ipBatch([['link', 'del', ifname]], netns).catch(() => undefined);
+    await deleteLink(netns, ifname).catch(() => undefined);
     return;
   }
-  void ipBatch([['link', 'del', tomb]], netns).catch(() => undefined);
+  void deleteLink(netns, tomb).catch(() => undefined);
 }

@@ -14,7 +14,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { delEndpoint } from '../drivers/index.js';
 import type { FirewallManager, FirewallPort } from '../firewall/index.js';
-import { interfaceNamesInNetns, ipBatch, netnsAdd, netnsDelete, netnsList, netnsPath, PortReservations, sysctlRead, sysctlWriteIn, type ReservedPort } from '../kernel/index.js';
+import { configureLink, interfaceNamesInNetns, linkUp, netnsAdd, netnsDelete, netnsList, netnsPath, PortReservations, setHairpin, sysctlRead, sysctlWriteIn, type ReservedPort } from '../kernel/index.js';
 import { mountRootfs, unmountRootfs } from '../images/index.js';
 import { createContainer, deleteContainer, exitStatus, isRunning, oomKilled, runcPause, signalContainer, startCreated, waitExit, type ExitStatus } from '../runtime/index.js';
 import type { ContainerNetnsOps, ContainerRuntimeOps, EngineHost, HostPortOps, ProcessSpec } from './engine-host.js';
@@ -25,7 +25,7 @@ const ENDPOINT_IFNAME = /^(eth\d+|rdel[0-9a-f]{8})$/;
 class KernelNetns implements ContainerNetnsOps {
   async create(name: string): Promise<void> {
     await netnsAdd(name);
-    await ipBatch([['link', 'set', 'lo', 'up']], name);
+    linkUp(name, 'lo');
   }
 
   async delete(name: string): Promise<void> {
@@ -53,7 +53,7 @@ class KernelNetns implements ContainerNetnsOps {
 
   async configureInterface(name: string, ifname: string, extra: { addresses: readonly string[]; sysctls: ReadonlyArray<readonly [string, string]> }): Promise<void> {
     // IPv6 ones skip duplicate address detection, as the endpoint's own address does.
-    await ipBatch(extra.addresses.map((a) => ['addr', 'add', a, 'dev', ifname, ...(a.includes(':') ? ['nodad'] : [])]), name);
+    configureLink(name, ifname, { addresses: extra.addresses, nodad: true });
     for (const [key, value] of extra.sysctls) await sysctlWriteIn(name, key, value);
   }
 }
@@ -89,8 +89,7 @@ class KernelPorts implements HostPortOps {
 
   /** Frames may leave by the bridge port they came in on, so a DNATed packet gets back to its sender. */
   async hairpin(hostIfnames: readonly string[]): Promise<void> {
-    if (hostIfnames.length === 0) return;
-    await ipBatch(hostIfnames.map((i) => ['link', 'set', 'dev', i, 'type', 'bridge_slave', 'hairpin', 'on']));
+    setHairpin(hostIfnames);
   }
 }
 

@@ -23,6 +23,7 @@ export {
 export { freeBytes } from './disk-space.js';
 export { mountsUnder, parseMountinfo, unmountAllUnder } from './mounts.js';
 export { interfaceNamesInNetns, openSocketsInNetns, type NetnsSockets } from './netns-socket.js';
+export { addVethPort, configureLink, deleteLink, ERRNO as NETLINK_ERRNO, linkUp, NetlinkError, setHairpin, tombstoneLink, type LinkConfig, type VethPort } from './netlink.js';
 export {
   INIT_NETNS_INO,
   NETNS_DIR,

@@ -1,16 +1,59 @@
 /**
- * nftables access: a whole change is one `nft -f -` transaction (atomic: all of it or none), reads
- * come from `nft -j`. Acts in the calling process's network namespace.
+ * nftables access: a whole change is one transaction (atomic: all of it or none), applied in-process
+ * through libnftables (the addon's native/nft.c, on libuv's thread pool, one script at a time) or,
+ * where the library cannot be loaded or for another namespace, by `nft -f -`; reads come from
+ * `nft -j`. Acts in the calling process's network namespace.
  *
  * Beware: nftables 1.0.6 (Debian 12) wants each rule and each closing brace on its own line; the
- * renderers in firewall/ write rulesets that way.
+ * renderers in firewall/ write rulesets that way. A refused script throws an Error with nft's text.
  */
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+import { logger } from '../util/index.js';
 import { nsenterArgv } from './netns.js';
 import { run } from './run.js';
 
+const log = logger.child({ component: 'run' });
+
+interface NftAddon {
+  nftAvailable(): boolean;
+  nftRunAsync(script: string): Promise<void>;
+}
+
+let addon: NftAddon | null | undefined;
+function inProcess(): NftAddon | null {
+  if (addon === undefined) {
+    try {
+      // dist/src/kernel/nft.js → dist/netns-socket.node
+      const a = createRequire(import.meta.url)('../../netns-socket.node') as NftAddon;
+      addon = a.nftAvailable() ? a : null;
+    } catch {
+      addon = null;
+    }
+  }
+  return addon;
+}
+
+/** In-process scripts run one after the other: libnftables keeps some global state. */
+let queue: Promise<void> = Promise.resolve();
+
 /** Applies a ruleset script in one transaction (in named namespace `netns` when given: tests). */
 export async function nftApply(script: string, netns?: string): Promise<void> {
-  await run(netns ? nsenterArgv(netns, ['nft', '-f', '-']) : ['nft', '-f', '-'], { input: script });
+  const lib = netns ? null : inProcess();
+  if (!lib) {
+    await run(netns ? nsenterArgv(netns, ['nft', '-f', '-']) : ['nft', '-f', '-'], { input: script });
+    return;
+  }
+  const t0 = performance.now();
+  const next = queue.then(() => lib.nftRunAsync(script));
+  queue = next.catch(() => undefined);
+  try {
+    await next;
+  } catch (e) {
+    throw new Error(`nft -f - failed: ${(e as Error).message.trim()}`, { cause: e });
+  } finally {
+    if (log.isLevelEnabled('trace')) log.trace({ cmd: 'nft -f - (in-process)', ms: Math.round((performance.now() - t0) * 10) / 10 }, 'nft applied');
+  }
 }
 
 /** The JSON listing of one table, or undefined when it does not exist (the doctor reads ours). */

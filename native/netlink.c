@@ -1,0 +1,261 @@
+/*
+ * netlink: rtnetlink sockets for the netns-socket addon, so that the daemon changes links, addresses
+ * and routes without spawning `ip` (a spawn of the daemon costs it milliseconds of main-thread fork
+ * time, tens of ms when the machine is loaded).
+ *
+ * Use (from src/kernel/netlink.ts only):
+ *   netlinkOpen(nsPath)        -> fd of a NETLINK_ROUTE socket made inside the namespace at nsPath
+ *                                 ("" = the caller's own); a socket keeps the namespace it was made in
+ *   netlinkTalk(fd, msg)       -> Buffer: sends one request (encoded by the caller) and returns every
+ *                                 reply up to its ack (NLMSG_ERROR) or the end of a dump (NLMSG_DONE)
+ *   netlinkTalkAsync(fd, msg)  -> Promise<Buffer>: the same on libuv's thread pool, for requests the
+ *                                 kernel answers slowly (deleting a veth waits for RCU, 15-55 ms)
+ *   strerror(errno)            -> the C library's text for an errno
+ * The caller closes the fd (fs.closeSync) and must not close it while an async request runs.
+ *
+ * Beware: setns(2) switches only the calling thread (Node's main thread), for socket(2) and bind(2)
+ * alone; the way back aborts the process if it fails, as in netns-socket.c. Replies are read with a
+ * 5 s receive timeout so that a kernel that never answers cannot hang the daemon.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <node_api.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+
+static void back_to(int orig) {
+  if (setns(orig, CLONE_NEWNET) != 0) {
+    fprintf(stderr, "netlink: cannot return to the original network namespace: %s\n", strerror(errno));
+    abort();
+  }
+}
+
+static int nl_socket(void) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) return -errno;
+  int one = 1;
+  struct timeval tv = {5, 0};
+  struct sockaddr_nl sa;
+  memset(&sa, 0, sizeof sa);
+  sa.nl_family = AF_NETLINK;
+  setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one); /* error texts; optional */
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  return fd;
+}
+
+/* Sends msg and collects replies until an ack or the end of a dump; 0 or -errno. *out is malloc'd. */
+static int talk(int fd, const void *msg, size_t len, char **out, size_t *outlen) {
+  struct sockaddr_nl kernel;
+  memset(&kernel, 0, sizeof kernel);
+  kernel.nl_family = AF_NETLINK;
+  *out = NULL;
+  *outlen = 0;
+  if (sendto(fd, msg, len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) return -errno;
+  size_t cap = 0;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      free(*out);
+      *out = NULL;
+      return -e;
+    }
+    if (*outlen + (size_t)n > cap) {
+      cap = (*outlen + (size_t)n) * 2;
+      char *grown = realloc(*out, cap);
+      if (!grown) {
+        free(*out);
+        *out = NULL;
+        return -ENOMEM;
+      }
+      *out = grown;
+    }
+    memcpy(*out + *outlen, buf, (size_t)n);
+    *outlen += (size_t)n;
+    int done = 0, rest = (int)n;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, rest); h = NLMSG_NEXT(h, rest)) {
+      if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_DONE) done = 1;
+    }
+    if (done) return 0;
+  }
+}
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[4400];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_throw_error(env, NULL, msg);
+  return NULL;
+}
+
+static napi_value to_buffer(napi_env env, char *data, size_t len) {
+  napi_value out;
+  void *dst;
+  napi_create_buffer_copy(env, len, data ? data : "", &dst, &out);
+  free(data);
+  return out;
+}
+
+static napi_value netlink_open(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char path[4096];
+  size_t len;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "netlinkOpen(nsPath) needs a string");
+    return NULL;
+  }
+  int fd;
+  if (len == 0) {
+    fd = nl_socket();
+  } else {
+    int orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (orig < 0) return throw_errno(env, "open /proc/thread-self/ns/net", errno);
+    int target = open(path, O_RDONLY | O_CLOEXEC);
+    if (target < 0) {
+      int e = errno;
+      close(orig);
+      return throw_errno(env, path, e);
+    }
+    if (setns(target, CLONE_NEWNET) != 0) {
+      int e = errno;
+      close(target);
+      close(orig);
+      return throw_errno(env, "setns", e);
+    }
+    close(target);
+    fd = nl_socket();
+    back_to(orig);
+    close(orig);
+  }
+  if (fd < 0) return throw_errno(env, "netlink socket", -fd);
+  napi_value out;
+  napi_create_int32(env, fd, &out);
+  return out;
+}
+
+/* (fd, Buffer) arguments; false after throwing. */
+static int talk_args(napi_env env, napi_callback_info info, int32_t *fd, void **msg, size_t *len, napi_value *buffer) {
+  size_t argc = 2;
+  napi_value argv[2];
+  bool is_buffer = false;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+      napi_get_value_int32(env, argv[0], fd) != napi_ok || napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer ||
+      napi_get_buffer_info(env, argv[1], msg, len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "netlinkTalk(fd, buffer) needs a number and a Buffer");
+    return 0;
+  }
+  *buffer = argv[1];
+  return 1;
+}
+
+static napi_value netlink_talk(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  void *msg;
+  size_t len;
+  napi_value buffer;
+  if (!talk_args(env, info, &fd, &msg, &len, &buffer)) return NULL;
+  char *out;
+  size_t outlen;
+  int r = talk(fd, msg, len, &out, &outlen);
+  if (r < 0) return throw_errno(env, "netlink", -r);
+  return to_buffer(env, out, outlen);
+}
+
+struct async_talk {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref keep; /* the request Buffer, alive until the work is done */
+  int fd;
+  void *msg;
+  size_t len;
+  char *out;
+  size_t outlen;
+  int result;
+};
+
+static void async_execute(napi_env env, void *data) {
+  (void)env;
+  struct async_talk *a = data;
+  a->result = talk(a->fd, a->msg, a->len, &a->out, &a->outlen);
+}
+
+static void async_complete(napi_env env, napi_status status, void *data) {
+  struct async_talk *a = data;
+  napi_value value;
+  if (status != napi_ok || a->result < 0) {
+    napi_value text, err;
+    char msg[256];
+    snprintf(msg, sizeof msg, "netlink: %s", strerror(status != napi_ok ? ECANCELED : -a->result));
+    napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
+    napi_create_error(env, NULL, text, &err);
+    free(a->out);
+    napi_reject_deferred(env, a->deferred, err);
+  } else {
+    value = to_buffer(env, a->out, a->outlen);
+    napi_resolve_deferred(env, a->deferred, value);
+  }
+  napi_delete_reference(env, a->keep);
+  napi_delete_async_work(env, a->work);
+  free(a);
+}
+
+static napi_value netlink_talk_async(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  void *msg;
+  size_t len;
+  napi_value buffer, promise, name;
+  if (!talk_args(env, info, &fd, &msg, &len, &buffer)) return NULL;
+  struct async_talk *a = calloc(1, sizeof *a);
+  if (!a) return throw_errno(env, "netlinkTalkAsync", ENOMEM);
+  a->fd = fd;
+  a->msg = msg;
+  a->len = len;
+  napi_create_reference(env, buffer, 1, &a->keep);
+  napi_create_promise(env, &a->deferred, &promise);
+  napi_create_string_utf8(env, "netlinkTalkAsync", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, async_execute, async_complete, a, &a->work);
+  napi_queue_async_work(env, a->work);
+  return promise;
+}
+
+static napi_value str_error(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  int32_t e = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &e) != napi_ok) e = 0;
+  napi_create_string_utf8(env, strerror(e), NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
+void netlink_init(napi_env env, napi_value exports) {
+  const struct { const char *name; napi_callback fn; } fns[] = {
+    {"netlinkOpen", netlink_open},
+    {"netlinkTalk", netlink_talk},
+    {"netlinkTalkAsync", netlink_talk_async},
+    {"strerror", str_error},
+  };
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value fn;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &fn);
+    napi_set_named_property(env, exports, fns[i].name, fn);
+  }
+}

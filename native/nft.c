@@ -1,0 +1,135 @@
+/*
+ * nft: nftables scripts applied in-process through libnftables (the library the `nft` program is a
+ * thin front end of), for the netns-socket addon: one transaction per script, as `nft -f -` does,
+ * without spawning a process (a spawn costs the daemon's main thread a fork, and `nft` itself loads
+ * its libraries at every start).
+ *
+ * Use (from src/kernel/nft.ts only):
+ *   nftAvailable()        -> true when libnftables.so.1 could be loaded
+ *   nftRunAsync(script)   -> Promise<void>; rejects with nft's own error text
+ * The script runs on libuv's thread pool, in the daemon's network namespace (pool threads are made
+ * from the main thread outside any setns window, see netns-socket.c).
+ *
+ * Beware: the library is opened with dlopen (Debian ships no libnftables headers without -dev); the
+ * five functions used are declared here as the library's stable API (libnftables(3)). A context is
+ * made per script: contexts are not shared between threads.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct nft_ctx;
+static struct nft_ctx *(*ctx_new)(uint32_t flags);
+static void (*ctx_free)(struct nft_ctx *ctx);
+static int (*buffer_output)(struct nft_ctx *ctx);
+static int (*buffer_error)(struct nft_ctx *ctx);
+static const char *(*get_error_buffer)(struct nft_ctx *ctx);
+static int (*run_cmd)(struct nft_ctx *ctx, const char *buf);
+static int loaded = -1; /* -1 not tried, 0 missing, 1 ready */
+
+static int load_lib(void) {
+  if (loaded >= 0) return loaded;
+  void *h = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (h) {
+    ctx_new = (struct nft_ctx * (*)(uint32_t)) dlsym(h, "nft_ctx_new");
+    ctx_free = (void (*)(struct nft_ctx *))dlsym(h, "nft_ctx_free");
+    buffer_output = (int (*)(struct nft_ctx *))dlsym(h, "nft_ctx_buffer_output");
+    buffer_error = (int (*)(struct nft_ctx *))dlsym(h, "nft_ctx_buffer_error");
+    get_error_buffer = (const char *(*)(struct nft_ctx *))dlsym(h, "nft_ctx_get_error_buffer");
+    run_cmd = (int (*)(struct nft_ctx *, const char *))dlsym(h, "nft_run_cmd_from_buffer");
+  }
+  loaded = h && ctx_new && ctx_free && buffer_output && buffer_error && get_error_buffer && run_cmd;
+  return loaded;
+}
+
+struct nft_work {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *script;
+  char *error; /* malloc'd error text, or NULL */
+  int rc;
+};
+
+static void nft_execute(napi_env env, void *data) {
+  (void)env;
+  struct nft_work *w = data;
+  struct nft_ctx *ctx = ctx_new(0);
+  if (!ctx) {
+    w->rc = -1;
+    w->error = strdup("nft_ctx_new failed");
+    return;
+  }
+  buffer_output(ctx);
+  buffer_error(ctx);
+  w->rc = run_cmd(ctx, w->script);
+  const char *err = get_error_buffer(ctx);
+  if (w->rc != 0) w->error = strdup(err && *err ? err : "nft: the script was refused");
+  ctx_free(ctx);
+}
+
+static void nft_complete(napi_env env, napi_status status, void *data) {
+  struct nft_work *w = data;
+  napi_value undef;
+  if (status != napi_ok || w->rc != 0) {
+    napi_value text, err;
+    napi_create_string_utf8(env, w->error ? w->error : "nft: cancelled", NAPI_AUTO_LENGTH, &text);
+    napi_create_error(env, NULL, text, &err);
+    napi_reject_deferred(env, w->deferred, err);
+  } else {
+    napi_get_undefined(env, &undef);
+    napi_resolve_deferred(env, w->deferred, undef);
+  }
+  napi_delete_async_work(env, w->work);
+  free(w->script);
+  free(w->error);
+  free(w);
+}
+
+static napi_value nft_run_async(napi_env env, napi_callback_info info) {
+  size_t argc = 1, len = 0;
+  napi_value argv[1], promise, name;
+  if (!load_lib()) {
+    napi_throw_error(env, NULL, "nft: libnftables.so.1 is not available");
+    return NULL;
+  }
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "nftRunAsync(script) needs a string");
+    return NULL;
+  }
+  struct nft_work *w = calloc(1, sizeof *w);
+  char *script = malloc(len + 1);
+  if (!w || !script) {
+    free(w);
+    free(script);
+    napi_throw_error(env, NULL, "nftRunAsync: out of memory");
+    return NULL;
+  }
+  napi_get_value_string_utf8(env, argv[0], script, len + 1, &len);
+  w->script = script;
+  napi_create_promise(env, &w->deferred, &promise);
+  napi_create_string_utf8(env, "nftRunAsync", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, nft_execute, nft_complete, w, &w->work);
+  napi_queue_async_work(env, w->work);
+  return promise;
+}
+
+static napi_value nft_available(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  napi_get_boolean(env, load_lib() == 1, &out);
+  return out;
+}
+
+void nft_init(napi_env env, napi_value exports) {
+  napi_value fn;
+  napi_create_function(env, "nftRunAsync", NAPI_AUTO_LENGTH, nft_run_async, NULL, &fn);
+  napi_set_named_property(env, exports, "nftRunAsync", fn);
+  napi_create_function(env, "nftAvailable", NAPI_AUTO_LENGTH, nft_available, NULL, &fn);
+  napi_set_named_property(env, exports, "nftAvailable", fn);
+}

@@ -1,0 +1,59 @@
+/**
+ * The netlink calls against the kernel, in throwaway namespaces of ours (a "host" one with a bridge
+ * and a "container" one), never the caller's own: what `ip` shows afterwards, and the errors.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { ipBatch, ipJson, type IpAddr, type IpRoute } from './ip.js';
+import { addVethPort, configureLink, deleteLink, ERRNO, linkUp, NetlinkError, setHairpin, tombstoneLink } from './netlink.js';
+import { netnsAdd, netnsDelete } from './netns.js';
+
+const tmp = (): string => `rtnl${randomBytes(4).toString('hex')}`;
+
+test('a veth port: made into the bridge and up, its peer configured inside, renamed and deleted', async (t) => {
+  const host = tmp();
+  const ctr = tmp();
+  t.after(async () => {
+    await netnsDelete(ctr);
+    await netnsDelete(host);
+  });
+  await netnsAdd(host);
+  await netnsAdd(ctr);
+  await ipBatch([['link', 'add', 'br0', 'type', 'bridge'], ['link', 'set', 'br0', 'up']], host);
+  linkUp(ctr, 'lo');
+  addVethPort({ hostIfname: 'vethtest', hostNetns: host, bridge: 'br0', mtu: 1400, peer: { ifname: 'eth0', mac: '02:42:0a:09:00:02', netns: ctr } });
+  configureLink(ctr, 'eth0', { addresses: ['10.9.0.2/24', 'fd09::2/64'], nodad: true, up: true, gateways: ['10.9.0.1', 'fd09::1'] });
+  setHairpin(['vethtest'], host);
+
+  const [port] = await ipJson<Array<IpAddr & { master?: string; linkinfo?: { info_slave_data?: { hairpin?: boolean } } }>>(['-details', 'addr', 'show', 'dev', 'vethtest'], host);
+  assert.equal(port?.master, 'br0');
+  assert.equal(port?.mtu, 1400);
+  assert.ok(port?.flags.includes('UP'));
+  assert.equal(port?.linkinfo?.info_slave_data?.hairpin, true);
+  const inside = await ipJson<IpAddr[]>(['addr', 'show'], ctr);
+  const eth0 = inside.find((l) => l.ifname === 'eth0');
+  assert.equal(eth0?.address, '02:42:0a:09:00:02');
+  assert.ok(eth0?.flags.includes('UP'));
+  assert.ok(inside.find((l) => l.ifname === 'lo')?.flags.includes('UP'));
+  const addrs = (eth0?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`);
+  assert.ok(addrs.includes('10.9.0.2/24') && addrs.includes('fd09::2/64'), addrs.join(' '));
+  assert.deepEqual((await ipJson<IpRoute[]>(['-4', 'route', 'show', 'default'], ctr)).map((r) => `${r.gateway} ${r.dev}`), ['10.9.0.1 eth0']);
+  assert.deepEqual((await ipJson<IpRoute[]>(['-6', 'route', 'show', 'default'], ctr)).map((r) => `${r.gateway} ${r.dev}`), ['fd09::1 eth0']);
+
+  // Errors carry the errno and say what was asked.
+  const dup = (() => { try { addVethPort({ hostIfname: 'vethtest', hostNetns: host, bridge: 'br0', mtu: 1500, peer: { ifname: 'eth1', mac: '02:42:0a:09:00:03', netns: ctr } }); } catch (e) { return e; } })();
+  assert.ok(dup instanceof NetlinkError && dup.errno === ERRNO.EEXIST, String(dup));
+  assert.match((dup as Error).message, /^ip link add vethtest master br0 failed: File exists/);
+  assert.throws(() => configureLink(ctr, 'eth0', { addresses: ['10.9.0.2/24'] }), /ip addr add 10\.9\.0\.2\/24 dev eth0 failed: File exists/);
+  assert.throws(() => linkUp(ctr, 'nope'), (e: unknown) => e instanceof NetlinkError && e.errno === ERRNO.ENODEV);
+
+  tombstoneLink(ctr, 'eth0', 'rdeltest');
+  const tomb = (await ipJson<IpAddr[]>(['addr', 'show'], ctr)).find((l) => l.ifname === 'rdeltest');
+  assert.ok(tomb && !tomb.flags.includes('UP'), 'renamed and down');
+  assert.deepEqual(tomb.addr_info, [], 'no address left');
+  await deleteLink(ctr, 'rdeltest');
+  assert.deepEqual((await ipJson<IpAddr[]>(['link', 'show'], ctr)).map((l) => l.ifname), ['lo']);
+  assert.deepEqual((await ipJson<IpAddr[]>(['link', 'show'], host)).map((l) => l.ifname).sort(), ['br0', 'lo'], 'the host end went with the pair');
+  await assert.rejects(deleteLink(ctr, 'rdeltest'), (e: unknown) => e instanceof NetlinkError && e.errno === ERRNO.ENODEV);
+});

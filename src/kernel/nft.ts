@@ -1,8 +1,9 @@
 /**
  * nftables access: a whole change is one transaction (atomic: all of it or none), applied in-process
  * through libnftables (the addon's native/nft.c, on libuv's thread pool, one script at a time) or,
- * where the library cannot be loaded or for another namespace, by `nft -f -`; reads come from
- * `nft -j`. Acts in the calling process's network namespace.
+ * where the library cannot be loaded, for another namespace, or when $REDES_NFT is `exec` (tests
+ * that put an `nft` double on the daemon's PATH), by `nft -f -`; reads come from `nft -j`. Acts in
+ * the calling process's network namespace.
  *
  * Beware: nftables 1.0.6 (Debian 12) wants each rule and each closing brace on its own line; the
  * renderers in firewall/ write rulesets that way. A refused script throws an Error with nft's text.
@@ -23,6 +24,7 @@ interface NftAddon {
 let addon: NftAddon | null | undefined;
 function inProcess(): NftAddon | null {
   if (addon === undefined) {
+    if (process.env.REDES_NFT === 'exec') return (addon = null);
     try {
       // dist/src/kernel/nft.js → dist/netns-socket.node
       const a = createRequire(import.meta.url)('../../netns-socket.node') as NftAddon;

@@ -55,10 +55,13 @@ before(async () => {
   await cmd(['mount', '-t', 'tmpfs', '-o', 'size=64m,mode=0711', `${name}-state`, dataRoot]);
   const path = process.env.PATH;
   process.env.PATH = `${doubles}/bin:${path ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`;
+  // The daemon applies nftables in-process unless told to run the program (the double).
+  process.env.REDES_NFT = 'exec';
   try {
     sb = await startSandbox(undefined, { name }); // a failed start removes the sandbox, tmpfs included
   } finally {
     process.env.PATH = path;
+    delete process.env.REDES_NFT;
   }
 });
 after(async () => {

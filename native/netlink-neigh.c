@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include "netns-enter.h"
 
 #ifndef NETLINK_CAP_ACK
 #define NETLINK_CAP_ACK 10
@@ -51,30 +52,6 @@ static napi_value fail(napi_env env, const char *what, int err) {
   return NULL;
 }
 
-static void restore(int orig) {
-  if (setns(orig, CLONE_NEWNET) != 0) {
-    fprintf(stderr, "netlink-neigh: cannot return to the original network namespace: %s\n", strerror(errno));
-    abort();
-  }
-}
-
-static int make_socket(void) {
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (fd < 0) return -errno;
-  int one = 1;
-  struct timeval tv = {5, 0};
-  struct sockaddr_nl sa;
-  memset(&sa, 0, sizeof sa);
-  sa.nl_family = AF_NETLINK;
-  setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one); /* best effort: smaller acks */
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-    int e = errno;
-    close(fd);
-    return -e;
-  }
-  return fd;
-}
-
 static napi_value nl_open(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -87,26 +64,13 @@ static napi_value nl_open(napi_env env, napi_callback_info info) {
   }
   int fd;
   if (len == 0) {
-    fd = make_socket();
+    fd = netlink_route_socket(NETLINK_CAP_ACK);
   } else {
-    int orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (orig < 0) return fail(env, "open /proc/thread-self/ns/net", errno);
-    int target = open(path, O_RDONLY | O_CLOEXEC);
-    if (target < 0) {
-      int e = errno;
-      close(orig);
-      return fail(env, path, e);
-    }
-    if (setns(target, CLONE_NEWNET) != 0) {
-      int e = errno;
-      close(target);
-      close(orig);
-      return fail(env, "setns", e);
-    }
-    close(target);
-    fd = make_socket();
-    restore(orig);
-    close(orig);
+    const char *what;
+    int orig = netns_enter(path, &what);
+    if (orig < 0) return fail(env, what, errno);
+    fd = netlink_route_socket(NETLINK_CAP_ACK); /* capped: smaller acks */
+    netns_leave(orig);
   }
   if (fd < 0) return fail(env, "netlink socket", -fd);
   napi_value out;

@@ -29,34 +29,11 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include "netns-enter.h"
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
 #endif
-
-static void back_to(int orig) {
-  if (setns(orig, CLONE_NEWNET) != 0) {
-    fprintf(stderr, "netlink: cannot return to the original network namespace: %s\n", strerror(errno));
-    abort();
-  }
-}
-
-static int nl_socket(void) {
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (fd < 0) return -errno;
-  int one = 1;
-  struct timeval tv = {5, 0};
-  struct sockaddr_nl sa;
-  memset(&sa, 0, sizeof sa);
-  sa.nl_family = AF_NETLINK;
-  setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one); /* error texts; optional */
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-    int e = errno;
-    close(fd);
-    return -e;
-  }
-  return fd;
-}
 
 /* Sends msg and collects replies until an ack or the end of a dump; 0 or -errno. *out is malloc'd. */
 static int talk(int fd, const void *msg, size_t len, char **out, size_t *outlen) {
@@ -124,26 +101,13 @@ static napi_value netlink_open(napi_env env, napi_callback_info info) {
   }
   int fd;
   if (len == 0) {
-    fd = nl_socket();
+    fd = netlink_route_socket(NETLINK_EXT_ACK);
   } else {
-    int orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (orig < 0) return throw_errno(env, "open /proc/thread-self/ns/net", errno);
-    int target = open(path, O_RDONLY | O_CLOEXEC);
-    if (target < 0) {
-      int e = errno;
-      close(orig);
-      return throw_errno(env, path, e);
-    }
-    if (setns(target, CLONE_NEWNET) != 0) {
-      int e = errno;
-      close(target);
-      close(orig);
-      return throw_errno(env, "setns", e);
-    }
-    close(target);
-    fd = nl_socket();
-    back_to(orig);
-    close(orig);
+    const char *what;
+    int orig = netns_enter(path, &what);
+    if (orig < 0) return throw_errno(env, what, errno);
+    fd = netlink_route_socket(NETLINK_EXT_ACK); /* error texts; optional */
+    netns_leave(orig);
   }
   if (fd < 0) return throw_errno(env, "netlink socket", -fd);
   napi_value out;

@@ -13,7 +13,7 @@
  * if_nameindex), so a daemon restart lists hundreds of containers' interfaces in milliseconds.
  *
  * Beware: setns(2) switches only the calling thread, here Node's main thread. No JavaScript runs
- * while we are switched (the call is synchronous), and every path back goes through restore(); if
+ * while we are switched (the call is synchronous), and every path back goes through netns_leave(); if
  * the way back itself fails the thread would serve the daemon from the wrong namespace, so we abort.
  */
 #define _GNU_SOURCE
@@ -29,13 +29,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-static void restore(int orig) {
-  if (setns(orig, CLONE_NEWNET) != 0) {
-    fprintf(stderr, "netns-socket: cannot return to the original network namespace: %s\n", strerror(errno));
-    abort();
-  }
-}
+#include "netns-enter.h"
 
 /* A socket of `type` bound to addr (IP_FREEBIND: the address need not be up yet); -errno on failure. */
 static int bound_socket(int type, const struct sockaddr_in *addr) {
@@ -85,25 +79,12 @@ static napi_value open_sockets(napi_env env, napi_callback_info info) {
     return NULL;
   }
 
-  int orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (orig < 0) return fail(env, "open /proc/thread-self/ns/net", errno);
-  int target = open(path, O_RDONLY | O_CLOEXEC);
-  if (target < 0) {
-    int e = errno;
-    close(orig);
-    return fail(env, path, e);
-  }
-  if (setns(target, CLONE_NEWNET) != 0) {
-    int e = errno;
-    close(target);
-    close(orig);
-    return fail(env, "setns", e);
-  }
-  close(target);
+  const char *what;
+  int orig = netns_enter(path, &what);
+  if (orig < 0) return fail(env, what, errno);
   int udp = bound_socket(SOCK_DGRAM, &addr);
   int tcp = udp < 0 ? -1 : bound_socket(SOCK_STREAM, &addr);
-  restore(orig);
-  close(orig);
+  netns_leave(orig);
   if (udp < 0) return fail(env, "bind udp", -udp);
   if (tcp < 0) {
     close(udp);
@@ -129,25 +110,12 @@ static napi_value interface_names(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "interfaceNames(nsPath) needs a path");
     return NULL;
   }
-  int orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (orig < 0) return fail(env, "open /proc/thread-self/ns/net", errno);
-  int target = open(path, O_RDONLY | O_CLOEXEC);
-  if (target < 0) {
-    int e = errno;
-    close(orig);
-    return fail(env, path, e);
-  }
-  if (setns(target, CLONE_NEWNET) != 0) {
-    int e = errno;
-    close(target);
-    close(orig);
-    return fail(env, "setns", e);
-  }
-  close(target);
+  const char *what;
+  int orig = netns_enter(path, &what);
+  if (orig < 0) return fail(env, what, errno);
   struct if_nameindex *list = if_nameindex();
   int e = errno;
-  restore(orig);
-  close(orig);
+  netns_leave(orig);
   if (!list) return fail(env, "if_nameindex", e);
   napi_value out;
   napi_create_array(env, &out);

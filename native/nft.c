@@ -6,22 +6,33 @@
  *
  * Use (from src/kernel/nft.ts only):
  *   nftAvailable()        -> true when libnftables.so.1 could be loaded
- *   nftRunAsync(script)   -> Promise<void>; rejects with nft's own error text
+ *   nftRunAsync(script)   -> Promise<boolean>; true once applied, false when it was not tried
+ *                            because the process holds too many descriptors (see below: the caller
+ *                            then runs `nft -f -`); rejects with nft's own error text
  * The script runs on libuv's thread pool, in the daemon's network namespace (pool threads are made
  * from the main thread outside any setns window, see netns-socket.c).
  *
  * Beware: the library is opened with dlopen (Debian ships no libnftables headers without -dev); the
  * five functions used are declared here as the library's stable API (libnftables(3)). A context is
  * made per script: contexts are not shared between threads.
+ * libnftables 1.0.6 waits on its netlink socket with select(), whose fd_set holds descriptors below
+ * FD_SETSIZE (1024) only: glibc's fortified FD_SET aborts the whole process when the socket's number
+ * is higher ("bit out of range 0 - FD_SETSIZE on fd_set"), as it is once the daemon holds a socket
+ * per published port of a 1000-port range. So each run first counts the descriptors the process
+ * holds and declines when they are not far below that limit (the lowest free number, which the
+ * library's socket gets, is never above the count; a free number below a crowd of higher ones is
+ * no proof, another thread can take it first).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <dirent.h>
 #include <node_api.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct nft_ctx;
 static struct nft_ctx *(*ctx_new)(uint32_t flags);
@@ -52,12 +63,35 @@ struct nft_work {
   napi_deferred deferred;
   char *script;
   char *error; /* malloc'd error text, or NULL */
-  int rc;
+  int rc; /* 0 applied, NOT_TRIED declined (too many descriptors open), else nft's failure */
 };
+
+/* Open descriptors allowed before declining: the library's socket then gets a number below this
+ * (the kernel hands out the lowest free one, and at most this many are taken), and it takes as many
+ * descriptors opened by other threads meanwhile to push it past FD_SETSIZE. */
+#define OPEN_FD_LIMIT 512
+#define NOT_TRIED 1000
+
+/* How many descriptors the process holds (the listing's own included), or -1. */
+static int open_fd_count(void) {
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) return -1;
+  int n = 0;
+  for (struct dirent *e = readdir(d); e; e = readdir(d)) {
+    if (e->d_name[0] != '.') n++;
+  }
+  closedir(d);
+  return n;
+}
 
 static void nft_execute(napi_env env, void *data) {
   (void)env;
   struct nft_work *w = data;
+  int open_fds = open_fd_count();
+  if (open_fds < 0 || open_fds >= OPEN_FD_LIMIT) {
+    w->rc = NOT_TRIED;
+    return;
+  }
   struct nft_ctx *ctx = ctx_new(0);
   if (!ctx) {
     w->rc = -1;
@@ -74,15 +108,15 @@ static void nft_execute(napi_env env, void *data) {
 
 static void nft_complete(napi_env env, napi_status status, void *data) {
   struct nft_work *w = data;
-  napi_value undef;
-  if (status != napi_ok || w->rc != 0) {
+  napi_value done;
+  if (status != napi_ok || (w->rc != 0 && w->rc != NOT_TRIED)) {
     napi_value text, err;
     napi_create_string_utf8(env, w->error ? w->error : "nft: cancelled", NAPI_AUTO_LENGTH, &text);
     napi_create_error(env, NULL, text, &err);
     napi_reject_deferred(env, w->deferred, err);
   } else {
-    napi_get_undefined(env, &undef);
-    napi_resolve_deferred(env, w->deferred, undef);
+    napi_get_boolean(env, w->rc == 0, &done);
+    napi_resolve_deferred(env, w->deferred, done);
   }
   napi_delete_async_work(env, w->work);
   free(w->script);

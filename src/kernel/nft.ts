@@ -5,6 +5,9 @@
  * that put an `nft` double on the daemon's PATH), by `nft -f -`; reads come from `nft -j`. Acts in
  * the calling process's network namespace.
  *
+ * The library declines a script while the daemon holds many descriptors (its select() would abort
+ * the process past 1024, see native/nft.c): that script then goes to `nft -f -` too.
+ *
  * Beware: nftables 1.0.6 (Debian 12) wants each rule and each closing brace on its own line; the
  * renderers in firewall/ write rulesets that way. A refused script throws an Error with nft's text.
  */
@@ -18,7 +21,8 @@ const log = logger.child({ component: 'run' });
 
 interface NftAddon {
   nftAvailable(): boolean;
-  nftRunAsync(script: string): Promise<void>;
+  /** false: not tried, the process holds too many descriptors for libnftables (native/nft.c). */
+  nftRunAsync(script: string): Promise<boolean>;
 }
 
 let addon: NftAddon | null | undefined;
@@ -42,15 +46,23 @@ let queue: Promise<void> = Promise.resolve();
 /** Applies a ruleset script in one transaction (in named namespace `netns` when given: tests). */
 export async function nftApply(script: string, netns?: string): Promise<void> {
   const lib = netns ? null : inProcess();
-  if (!lib) {
+  if (!lib || !(await applyInProcess(lib, script))) {
     await run(netns ? nsenterArgv(netns, ['nft', '-f', '-']) : ['nft', '-f', '-'], { input: script });
-    return;
   }
+}
+
+/** true once applied by the library; false when it declined (too many descriptors open). */
+async function applyInProcess(lib: NftAddon, script: string): Promise<boolean> {
   const t0 = performance.now();
   const next = queue.then(() => lib.nftRunAsync(script));
-  queue = next.catch(() => undefined);
+  queue = next.then(
+    () => undefined,
+    () => undefined,
+  );
   try {
-    await next;
+    const applied = await next;
+    if (!applied) log.debug('nft script sent to the nft program: too many descriptors open for libnftables');
+    return applied;
   } catch (e) {
     throw new Error(`nft -f - failed: ${(e as Error).message.trim()}`, { cause: e });
   } finally {

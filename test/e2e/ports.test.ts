@@ -182,3 +182,22 @@ test('host ports are reserved: a host process holding one makes -p fail with Doc
   await sb.docker(['rm', '-f', 'pub98'], T);
   assert.equal(await hostListenCode(8098), 124, 'released with the publication');
 });
+
+test('a 1000-port range: published, reachable, and the daemon keeps serving the runs around it', { timeout: 120_000 }, async () => {
+  // A socket is held per published port, so the daemon then holds over 1024 descriptors: libnftables
+  // (select() on its netlink socket) aborted the whole daemon at the next nft change until it learnt
+  // to hand such scripts to the nft program.
+  await runDetached(sb, ['--name', 'wide', '-p', '20000-20999:20000-20999', 'busybox', 'sh', '-c', 'mkdir -p /w && echo wide > /w/index.html && exec httpd -f -p 20500 -h /w']);
+  assert.equal(await served(() => fromWorld(`http://${HOST}:20500/`)), 'wide');
+  for (let i = 0; i < 3; i++) {
+    const r = await sb.docker(['run', '--rm', '-p', '21000:80', 'busybox', 'true'], { allowFail: true, ...T });
+    assert.equal(r.code, 0, `run --rm -p #${i} beside 1000 published ports: ${r.stderr}`);
+  }
+  await sb.docker(['network', 'create', 'widenet']);
+  const r = await sb.docker(['run', '--rm', '--network', 'widenet', '-p', '21001:80', 'busybox', 'true'], { allowFail: true, ...T });
+  assert.equal(r.code, 0, r.stderr);
+  await sb.docker(['network', 'rm', 'widenet']);
+  await sb.docker(['rm', '-f', 'wide']);
+  assert.equal(await fromWorld(`http://${HOST}:20500/`), undefined, 'released with the container');
+  assert.equal((await sb.docker(['version', '--format', '{{.Server.Version}}'])).code, 0, 'the daemon still answers');
+});

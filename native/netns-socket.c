@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/select.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <node_api.h>
@@ -43,6 +44,13 @@ static int bound_socket(int type, const struct sockaddr_in *addr) {
     int e = errno;
     close(fd);
     return -e;
+  }
+  /* Numbers below FD_SETSIZE stay for code that waits with select(), libnftables among it (nft.c):
+   * two of these sockets per container would otherwise fill them by ~500 containers. */
+  int high = fcntl(fd, F_DUPFD_CLOEXEC, FD_SETSIZE);
+  if (high >= 0) {
+    close(fd);
+    fd = high;
   }
   return fd;
 }

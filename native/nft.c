@@ -19,14 +19,15 @@
  * FD_SETSIZE (1024) only: glibc's fortified FD_SET aborts the whole process when the socket's number
  * is higher ("bit out of range 0 - FD_SETSIZE on fd_set"), as it is once the daemon holds a socket
  * per published port of a 1000-port range. So each run first counts the descriptors the process
- * holds and declines when they are not far below that limit (the lowest free number, which the
- * library's socket gets, is never above the count; a free number below a crowd of higher ones is
- * no proof, another thread can take it first).
+ * holds below FD_SETSIZE and declines when they are not far below it (the lowest free number, which
+ * the library's socket gets, is never above that count; a free number below a crowd of higher ones
+ * is no proof, another thread can take it first).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <dirent.h>
+#include <sys/select.h>
 #include <node_api.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -66,19 +67,20 @@ struct nft_work {
   int rc; /* 0 applied, NOT_TRIED declined (too many descriptors open), else nft's failure */
 };
 
-/* Open descriptors allowed before declining: the library's socket then gets a number below this
- * (the kernel hands out the lowest free one, and at most this many are taken), and it takes as many
- * descriptors opened by other threads meanwhile to push it past FD_SETSIZE. */
-#define OPEN_FD_LIMIT 512
+/* Descriptors below FD_SETSIZE allowed open before declining: the library's socket gets the lowest
+ * free number, so it stays below FD_SETSIZE unless other threads take every one of the (at least
+ * FD_SETSIZE - this) free numbers below it meanwhile. The DNS sockets, two per container, are kept
+ * above FD_SETSIZE (netns-socket.c), so this holds at 1000 containers. */
+#define LOW_FD_LIMIT 512
 #define NOT_TRIED 1000
 
-/* How many descriptors the process holds (the listing's own included), or -1. */
-static int open_fd_count(void) {
+/* How many descriptors below FD_SETSIZE the process holds (the listing's own included), or -1. */
+static int low_fd_count(void) {
   DIR *d = opendir("/proc/self/fd");
   if (!d) return -1;
   int n = 0;
   for (struct dirent *e = readdir(d); e; e = readdir(d)) {
-    if (e->d_name[0] != '.') n++;
+    if (e->d_name[0] != '.' && atoi(e->d_name) < FD_SETSIZE) n++;
   }
   closedir(d);
   return n;
@@ -87,8 +89,8 @@ static int open_fd_count(void) {
 static void nft_execute(napi_env env, void *data) {
   (void)env;
   struct nft_work *w = data;
-  int open_fds = open_fd_count();
-  if (open_fds < 0 || open_fds >= OPEN_FD_LIMIT) {
+  int low_fds = low_fd_count();
+  if (low_fds < 0 || low_fds >= LOW_FD_LIMIT) {
     w->rc = NOT_TRIED;
     return;
   }

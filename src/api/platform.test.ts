@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { hostArchitecture } from '../images/index.js';
-import { checkLocalPlatform, parsePlatform } from './platform.js';
+import { checkLocalPlatform, foreignPlatform, parsePlatform } from './platform.js';
 
 test('platform strings are normalized as containerd does for the common spellings', () => {
   assert.deepEqual(parsePlatform('Linux/X86_64'), { os: 'linux', architecture: 'amd64' });
@@ -22,4 +22,14 @@ test('only the local platform passes; others are refused by name with a 400', ()
     });
   }
   assert.throws(() => checkLocalPlatform('linux/a b', '--platform'), /unknown operating system or architecture/);
+});
+
+test('foreignPlatform: undefined for the local platform in any spelling, the normalized name of another', () => {
+  const arch = hostArchitecture();
+  for (const local of [null, '', 'linux', `linux/${arch}`, `LINUX/${arch}`, arch === 'amd64' ? 'linux/x86_64' : 'linux/aarch64']) assert.equal(foreignPlatform(local, '--platform'), undefined, String(local));
+  const other = arch === 'arm64' ? 'amd64' : 'arm64';
+  assert.equal(foreignPlatform(`Linux/${other}`, '--platform'), `linux/${other}`);
+  assert.equal(foreignPlatform('linux/aarch64/v8', '--platform'), arch === 'arm64' ? undefined : 'linux/arm64/v8');
+  assert.equal(foreignPlatform('windows', '--platform'), 'windows');
+  assert.throws(() => foreignPlatform('linux/a b', '--platform'), /unknown operating system or architecture/);
 });

@@ -3,7 +3,8 @@
  * engine stores and runs images of its own platform only, so another platform is refused by name
  * rather than ignored (an ignored `--platform linux/arm64` would hand back an amd64 container).
  *
- * Use: `checkLocalPlatform(query.get('platform'), '--platform')` before acting on the request.
+ * Use: `checkLocalPlatform(query.get('platform'), '--platform')` before acting on the request;
+ * `foreignPlatform` where the refusal has a text of its own (`docker save`).
  *
  * Beware: spellings are normalized as containerd's platforms package does for the common cases
  * (case, `x86_64`/`x86-64` for amd64, `aarch64` for arm64); a variant is accepted with its architecture.
@@ -22,13 +23,20 @@ export function parsePlatform(value: string): { os: string; architecture?: strin
   return { os, ...(architecture !== undefined ? { architecture } : {}), ...(variant !== undefined ? { variant } : {}) };
 }
 
-/** Throws a 400 naming `what` unless `value` is empty or this host's platform (linux/<host arch>). */
-export function checkLocalPlatform(value: string | null | undefined, what: string): void {
-  if (!value) return;
-  const local = `linux/${hostArchitecture()}`;
+/**
+ * The platform `value` names, normalized as `os/arch[/variant]`, when it is not this host's; undefined
+ * when `value` is empty or the local platform. Throws Docker's 400 when `value` is not a platform.
+ */
+export function foreignPlatform(value: string | null | undefined, what: string): string | undefined {
+  if (!value) return undefined;
   const p = parsePlatform(value);
   if (!p) throw invalidParameter('api.platform', `${what}: "${value}": unknown operating system or architecture: invalid argument`);
-  if (p.os !== 'linux' || (p.architecture !== undefined && p.architecture !== hostArchitecture())) {
-    throw invalidParameter('api.platform', `${what} ${value} is not supported by this engine: it stores and runs ${local} images only`);
-  }
+  if (p.os === 'linux' && (p.architecture === undefined || p.architecture === hostArchitecture())) return undefined;
+  return [p.os, p.architecture, p.variant].filter((s) => s !== undefined).join('/');
+}
+
+/** Throws a 400 naming `what` unless `value` is empty or this host's platform (linux/<host arch>). */
+export function checkLocalPlatform(value: string | null | undefined, what: string): void {
+  if (foreignPlatform(value, what) === undefined) return;
+  throw invalidParameter('api.platform', `${what} ${value ?? ''} is not supported by this engine: it stores and runs linux/${hostArchitecture()} images only`);
 }

@@ -208,7 +208,7 @@ export const ERROR_CODES = {
   'image.not_found': { kind: 'not-found' },
   'image.reference': { kind: 'invalid-parameter' },
   'image.reserved_name': { kind: 'forbidden' },
-  'image.save_platform': { kind: 'invalid-parameter' },
+  'image.save_platform': { kind: 'invalid-parameter', docker: 'no suitable export target found for platform %s' }, // daemon/containerd/image_exporter.go
   'image.store': { kind: 'internal' },
   // ipam
   'ipam.address_in_use': { kind: 'forbidden', docker: 'Address already in use' }, // libnetwork/ipamapi/contract.go

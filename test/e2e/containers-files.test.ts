@@ -109,6 +109,14 @@ test('docker save writes an OCI layout with manifest.json; docker load gives the
   assert.equal((await sb.docker(['inspect', '-f', '{{.Id}}', 'made:v1'], T)).stdout.trim(), before);
   const missing = await sb.docker(['save', 'nope'], FAIL);
   assert.match(missing.stderr, /Error response from daemon: No such image: nope:latest/);
+  const local = join(dir, 'local.tar');
+  await sb.docker(['save', '--platform', 'linux/amd64', '-o', local, 'made:v1'], T);
+  assert.ok(lines((await cmd(['tar', 'tf', local])).stdout).includes(`blobs/sha256/${before.slice(7)}`));
+  const foreign = join(dir, 'arm.tar');
+  const arm = await sb.docker(['save', '--platform', 'linux/arm64', '-o', foreign, 'made:v1'], FAIL);
+  assert.notEqual(arm.code, 0);
+  assert.match(arm.stderr, /Error response from daemon: no suitable export target found for platform linux\/arm64$/m);
+  await assert.rejects(lstat(foreign), 'no archive is written for a refused platform');
 });
 
 test('container prune (with a label filter), system df, and system prune', async () => {

@@ -17,7 +17,7 @@ import type { Credentials, ImageService, LoadedImage } from '../../images/index.
 import { invalidParameter, logger, parseJson } from '../../util/index.js';
 import type { RequestContext, Router } from '../router.js';
 import { queryBool, readJson, sendJson } from '../body.js';
-import { checkLocalPlatform } from '../platform.js';
+import { checkLocalPlatform, foreignPlatform } from '../platform.js';
 import { statusOf } from '../http-status.js';
 
 export interface ImageRoutesDeps {
@@ -61,10 +61,11 @@ export function imageRoutes(router: Router, deps: ImageRoutesDeps): void {
   });
 }
 
-/** `docker save`: one tar of the named images; a missing name fails before any byte is sent. */
+/** `docker save`: one tar of the named images; a missing name or a foreign `platform` fails before any byte is sent. */
 async function saveImages(images: ImageService, res: ServerResponse, names: string[], query: URLSearchParams): Promise<void> {
-  const platform = query.get('platform');
-  if (platform) throw invalidParameter('image.save_platform', `platform selection is not supported by this engine (only the local platform is stored): ${platform}`);
+  // Every stored image is of the local platform: that one saves them all, another has nothing to export.
+  const foreign = foreignPlatform(query.get('platform'), '--platform');
+  if (foreign !== undefined) throw invalidParameter('image.save_platform', `no suitable export target found for platform ${foreign}`);
   const content = images.save(names);
   res.writeHead(200, { 'Content-Type': 'application/x-tar' });
   await new Promise<void>((resolve) => {

@@ -28,7 +28,7 @@ import { preparePull, type PreparedPull, type Progress } from './registry/pull.j
 import { pushImage } from './registry/push.js';
 import { send } from './registry/http.js';
 import type { DeleteRecord, Image, InUseCheck, LoadedImage } from './types.js';
-import { forbidden, internal, invalidParameter, isRedesError, notFound, unavailable, type RedesError, Filters } from '../util/index.js';
+import { forbidden, internal, invalidParameter, isRedesError, notFound, unavailable, type RedesError, Filters, clipEcho } from '../util/index.js';
 
 
 /** One entry of `GET /images/{name}/history`, newest first. */
@@ -339,7 +339,7 @@ function danglingFilter(f: Filters): boolean | undefined {
   if (vs.length === 0) return undefined;
   if (vs.every((v) => v === 'true' || v === '1')) return true;
   if (vs.every((v) => v === 'false' || v === '0')) return false;
-  throw invalidParameter('filters.dangling', `invalid filter 'dangling=${vs.join(',')}'`);
+  throw invalidParameter('filters.dangling', `invalid filter 'dangling=${clipEcho(vs.join(','))}'`);
 }
 
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Filters } from './filters.js';
+import { Filters, MAX_ECHO, clipEcho } from './filters.js';
 
 test('both JSON forms of filters parse to the same values', () => {
   assert.deepEqual(Filters.parse('{"name":{"foo":true}}').get('name'), ['foo']);
@@ -26,4 +26,18 @@ test('label filters match a key or a key=value pair', () => {
 
 test('bad JSON is an invalid-parameter error', () => {
   assert.throws(() => Filters.parse('{nope'), (e: Error & { kind?: string }) => e.kind === 'invalid-parameter');
+});
+
+test('unparsable or ill-typed filters JSON is Docker\'s bare `invalid filter`, never an echo of the query', () => {
+  for (const bad of ['{nope', '[1]', 'null', '"x"', '{"name":"x"}', '{"name":[1]}', '{"name":{"x":1}}', `{${'x'.repeat(5000)}`]) {
+    assert.throws(() => Filters.parse(bad), (e: Error & { kind?: string }) => e.kind === 'invalid-parameter' && e.message === 'invalid filter', bad.slice(0, 20));
+  }
+});
+
+test('a hostile key or value is echoed at most 128 characters, then its length', () => {
+  const key = 'k'.repeat(300);
+  assert.throws(() => Filters.parse(JSON.stringify({ [key]: ['v'] })).validate(['name']), (e: Error) => e.message === `invalid filter '${'k'.repeat(MAX_ECHO)}... (300 characters)'`);
+  assert.throws(() => Filters.parse(JSON.stringify({ until: ['u'.repeat(200)] })).until(), (e: Error) => e.message === `failed to parse value as time or duration: "${'u'.repeat(128)}... (200 characters)"`);
+  assert.equal(clipEcho('a'.repeat(MAX_ECHO)), 'a'.repeat(MAX_ECHO));
+  assert.equal(clipEcho('é'.repeat(MAX_ECHO + 1)), `${'é'.repeat(MAX_ECHO)}... (129 characters)`);
 });

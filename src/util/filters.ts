@@ -2,9 +2,28 @@
  * Docker's list filters: the `filters` query parameter is JSON, either `{"key":{"value":true}}` or the
  * old `{"key":["value"]}`. Matching follows moby's filters package: `match` is an exact match or a
  * regular-expression search, `exactMatch` is exact only, labels match `key` or `key=value`.
+ *
+ * Beware: a filters query is the client's text, of any size; an error names a key or value through
+ * `clipEcho` so that a hostile query is not echoed whole. Unparsable JSON is Docker's bare `invalid filter`.
  */
 import { invalidParameter } from './errors.js';
 import { parseJson } from './json.js';
+
+/** The longest part of a client's filter text an error message repeats. */
+export const MAX_ECHO = 128;
+
+/** `text` as an error message may quote it: at most MAX_ECHO characters, then `... (N characters)`. */
+export function clipEcho(text: string): string {
+  const chars = [...text];
+  return chars.length <= MAX_ECHO ? text : `${chars.slice(0, MAX_ECHO).join('')}... (${chars.length} characters)`;
+}
+
+/** moby's filters.FromJSON: `{"key":{"value":true}}` or `{"key":["value"]}`, anything else `invalid filter`. */
+function valuesOf(v: unknown): string[] | undefined {
+  if (Array.isArray(v)) return v.every((x) => typeof x === 'string') ? (v as string[]) : undefined;
+  if (v && typeof v === 'object' && Object.values(v).every((x) => typeof x === 'boolean')) return Object.keys(v);
+  return undefined;
+}
 
 export class Filters {
   private constructor(private readonly args: Map<string, string[]>) {}
@@ -19,16 +38,14 @@ export class Filters {
     try {
       raw = parseJson(text);
     } catch {
-      throw invalidParameter('filters.bad_json', `invalid filter: ${text}`);
+      throw invalidParameter('filters.bad_json', 'invalid filter');
     }
     const args = new Map<string, string[]>();
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-      throw invalidParameter('filters.bad_json', `invalid filter: ${text}`);
-    }
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw invalidParameter('filters.bad_json', 'invalid filter');
     for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-      if (Array.isArray(v)) args.set(k, v.map(String));
-      else if (v && typeof v === 'object') args.set(k, Object.keys(v as object));
-      else throw invalidParameter('filters.bad_json', `invalid filter: ${text}`);
+      const values = valuesOf(v);
+      if (!values) throw invalidParameter('filters.bad_json', 'invalid filter');
+      args.set(k, values);
     }
     return new Filters(args);
   }
@@ -36,9 +53,14 @@ export class Filters {
   /** Throws Docker's `invalid filter 'key'` for a key not in `accepted`. */
   validate(accepted: readonly string[]): this {
     for (const k of this.args.keys()) {
-      if (!accepted.includes(k)) throw invalidParameter('filters.unknown', `invalid filter '${k}'`);
+      if (!accepted.includes(k)) throw invalidParameter('filters.unknown', `invalid filter '${clipEcho(k)}'`);
     }
     return this;
+  }
+
+  /** Every key with its values, in the order of the query. */
+  entries(): Array<[string, string[]]> {
+    return [...this.args.entries()];
   }
 
   has(key: string): boolean {
@@ -83,7 +105,7 @@ export class Filters {
       return Date.now() / 1000 - Number(d[1]) * (unit[d[2] as string] ?? 1);
     }
     const t = Date.parse(v);
-    if (Number.isNaN(t)) throw invalidParameter('filters.until', `failed to parse value as time or duration: "${v}"`);
+    if (Number.isNaN(t)) throw invalidParameter('filters.until', `failed to parse value as time or duration: "${clipEcho(v)}"`);
     return t / 1000;
   }
 

@@ -18,7 +18,7 @@ export {
   type ErrorKind,
 } from './errors.js';
 export { ERROR_CODES, isErrorCode, type CodeOf, type ErrorCode, type ErrorEntry } from './error-codes.js';
-export { Filters } from './filters.js';
+export { Filters, MAX_ECHO, clipEcho } from './filters.js';
 export { MAX_JSON_DEPTH, parseJson } from './json.js';
 export { newId } from './ids.js';
 export { ownGet, ownSet } from './own.js';

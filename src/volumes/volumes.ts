@@ -14,7 +14,7 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mountFilesystem, unmountFilesystem, mountsUnder } from '../kernel/index.js';
 import type { Collection, Store } from '../store/index.js';
-import { conflict, invalidParameter, notFound, Filters, newId, nowRfc3339Nano } from '../util/index.js';
+import { conflict, invalidParameter, notFound, Filters, clipEcho, newId, nowRfc3339Nano } from '../util/index.js';
 
 export interface VolumeRecord {
   /** The name (the store key). */
@@ -94,7 +94,7 @@ export class Volumes {
     const f = Filters.parse(filters).validate(['name', 'driver', 'label', 'dangling']);
     const dangling = f.get('dangling')[0];
     if (dangling !== undefined && !['true', 'false', '1', '0'].includes(dangling)) {
-      throw invalidParameter('volume.filter', `invalid filter 'dangling=${dangling}'`);
+      throw invalidParameter('volume.filter', `invalid filter 'dangling=${clipEcho(dangling)}'`);
     }
     return this.records.list().filter((v) =>
       (!f.has('name') || f.get('name').some((n) => v.id.includes(n))) &&

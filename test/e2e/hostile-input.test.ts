@@ -105,7 +105,10 @@ test('deeply nested JSON is 400 "invalid JSON: exceeded max depth" wherever JSON
   ];
   for (const [path, body] of bodies) refused(await api('POST', path, body), 400, /^invalid JSON: exceeded max depth$/, path);
   const f = await api('GET', `/containers/json?filters=${encodeURIComponent(`{"label":${deep(100_000)}}`)}`);
-  refused(f, 400, /^invalid filter/, 'filters');
+  refused(f, 400, /^invalid filter$/, 'filters');
+  const long = `{"${'k'.repeat(5_000)}":["v"]}`;
+  refused(await api('GET', `/networks?filters=${encodeURIComponent(long)}`), 400, new RegExp(`^invalid filter 'k{128}\\.\\.\\. \\(5000 characters\\)'$`), 'a long filter key');
+  refused(await api('GET', `/containers/json?filters=${encodeURIComponent(`{"x": ${'['.repeat(10)}`)}`), 400, /^invalid filter$/, 'cut JSON');
   assert.deepEqual((await api('GET', '/networks')).json<Array<{ Name: string }>>().map((n) => n.Name).sort(), ['bridge', 'host', 'none']);
 });
 

@@ -4,7 +4,7 @@
  * (clients such as docker-py rely on it); services and the rest answer 501 on a manager.
  */
 import type { SwarmController, SwarmInitRequest, SwarmJoinRequest } from '../../engine/index.js';
-import { invalidParameter, notImplemented, parseJson } from '../../util/index.js';
+import { clipEcho, Filters, invalidParameter, notImplemented } from '../../util/index.js';
 import type { Router } from '../router.js';
 import { queryBool, readJson, requireJson, sendJson } from '../body.js';
 
@@ -13,18 +13,11 @@ export interface SwarmRoutesDeps {
 }
 
 function parseFilters(raw: string | null): Record<string, string[]> {
-  if (!raw) return {};
-  let parsed: unknown;
-  try {
-    parsed = parseJson(raw);
-  } catch {
-    throw invalidParameter('filters.bad_json', `invalid filter '${raw}'`);
-  }
   const out: Record<string, string[]> = {};
-  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
-    if (!['id', 'name', 'role', 'membership', 'label', 'node.label'].includes(k)) throw invalidParameter('filters.unknown', `invalid filter '${k}'`);
-    if (k === 'label' || k === 'node.label' || k === 'membership') throw notImplemented('filters.unsupported', `filter '${k}' is not supported by redes`);
-    out[k] = Array.isArray(v) ? v.map(String) : Object.keys(v as Record<string, unknown>);
+  for (const [k, v] of Filters.parse(raw).entries()) {
+    if (!['id', 'name', 'role', 'membership', 'label', 'node.label'].includes(k)) throw invalidParameter('filters.unknown', `invalid filter '${clipEcho(k)}'`);
+    if (k === 'label' || k === 'node.label' || k === 'membership') throw notImplemented('filters.unsupported', `filter '${clipEcho(k)}' is not supported by redes`);
+    out[k] = v;
   }
   return out;
 }

@@ -1,6 +1,6 @@
 /** Read-only questions about containers: lookup by id/name/prefix, list filters, counts. */
 import type { Collection } from '../../store/index.js';
-import { invalidParameter, notFound, Filters } from '../../util/index.js';
+import { invalidParameter, notFound, Filters, clipEcho } from '../../util/index.js';
 import type { ContainerRecord, EndpointRecord } from './container-types.js';
 
 const LIST_FILTERS = ['id', 'name', 'status', 'label', 'network', 'exited', 'ancestor', 'before', 'since', 'health', 'volume', 'publish', 'expose', 'isolation', 'is-task'];
@@ -36,7 +36,7 @@ export class ContainerQueries {
   list(opts: { all: boolean; filters?: string | null; limit?: number }): ContainerRecord[] {
     const f = Filters.parse(opts.filters).validate(LIST_FILTERS);
     for (const s of f.get('status')) {
-      if (!STATUSES.includes(s)) throw invalidParameter('filters.status', `invalid filter 'status=${s}'`);
+      if (!STATUSES.includes(s)) throw invalidParameter('filters.status', `invalid filter 'status=${clipEcho(s)}'`);
     }
     const all = opts.all || f.has('status') || f.has('exited');
     let out = this.collection

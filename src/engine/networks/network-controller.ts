@@ -15,7 +15,7 @@
  */
 import type { Store, Collection } from '../../store/index.js';
 import { DEFAULT_DRIVER, type DriverNetwork, type NetworkDriver, type PredefinedNetwork } from '../../drivers/index.js';
-import { conflict, forbidden, invalidParameter, notFound, RedesError, newId, nowRfc3339Nano, rfc3339ToSeconds, logger, Filters, failpoint } from '../../util/index.js';
+import { conflict, forbidden, invalidParameter, notFound, RedesError, newId, nowRfc3339Nano, rfc3339ToSeconds, logger, Filters, clipEcho, failpoint } from '../../util/index.js';
 import { checkNotHostNetwork, checkSubnetUsable } from '../../ipam/index.js';
 import type { ClusterStore } from '../../cluster/index.js';
 import { Mutex } from '../lock.js';
@@ -95,7 +95,7 @@ export class NetworkController {
     const f = Filters.parse(filterText).validate(LIST_FILTERS);
     const types = f.get('type');
     for (const t of types) {
-      if (t !== 'custom' && t !== 'builtin') throw invalidParameter('filters.type', `invalid filter: 'type'='${t}'`);
+      if (t !== 'custom' && t !== 'builtin') throw invalidParameter('filters.type', `invalid filter: 'type'='${clipEcho(t)}'`);
     }
     const dangling = danglingFilter(f);
     return this.networks.list().filter(

@@ -95,6 +95,7 @@ export const ERROR_CODES = {
   'container.group_add': { kind: 'invalid-parameter' },
   'container.host_multi': { kind: 'invalid-parameter' },
   'container.host_network': { kind: 'forbidden' },
+  'container.host_gateway': { kind: 'internal', docker: 'unable to derive the IP value for host-gateway' }, // daemon/container_operations.go
   'container.hostname': { kind: 'invalid-parameter' },
   'container.join_not_running': { kind: 'conflict' },
   'container.link': { kind: 'invalid-parameter' },

@@ -14,6 +14,8 @@ import type { ContainerRuntimeOps } from '../../host/index.js';
 import type { Volumes } from '../../volumes/index.js';
 import { conflict, failpoint, logger, newId } from '../../util/index.js';
 import { writeBundle, type BundleContext } from './container-bundle.js';
+import { strList } from './container-config.js';
+import { checkHostGateway } from './etc-files.js';
 import type { ContainerHooks, EtcContributions } from './container-hooks.js';
 import type { ContainerIo } from './container-io.js';
 import { releaseMounts } from './container-mounts.js';
@@ -56,6 +58,7 @@ export async function runStart(rec: ContainerRecord, ctx: StartContext): Promise
   let pluggedIn = false;
   let hooksStarted = false;
   const logs = logLimits(rec.hostConfig.LogConfig); // a bad --log-opt value fails here, before any kernel step
+  checkHostGateway(strList(rec.hostConfig.ExtraHosts, 'ExtraHosts'), ctx.hostGateway()); // so does a host-gateway with no address
   const bundle = ctx.bundle(rec);
   try {
     let netnsPath: string | 'host' = 'host';

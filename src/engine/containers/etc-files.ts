@@ -3,9 +3,28 @@
  * (pure text builders), and `writeEtcFiles`, which writes the three files bound into the container.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { internal } from '../../util/index.js';
 import { strList } from './container-config.js';
 import type { EtcContributions } from './container-hooks.js';
 import type { ContainerRecord } from './container-types.js';
+
+/** The `--add-host` address that stands for the host (--host-gateway-ip, else the default bridge's gateways). */
+const HOST_GATEWAY = 'host-gateway';
+
+/** `name:ip`, or `name=ip` (Docker 25+); undefined for an entry without a name. */
+function splitExtraHost(eh: string): { name: string; ip: string } | undefined {
+  const i = /^[^:=]+=/.test(eh) ? eh.indexOf('=') : eh.indexOf(':');
+  return i <= 0 ? undefined : { name: eh.slice(0, i), ip: eh.slice(i + 1) };
+}
+
+/**
+ * Throws dockerd's 500 when an `--add-host NAME:host-gateway` entry has no address to stand for
+ * (no --host-gateway-ip and a default bridge without a gateway); called before any step of a start.
+ */
+export function checkHostGateway(extraHosts: readonly string[], hostGateway: readonly string[]): void {
+  if (hostGateway.length > 0) return;
+  if (extraHosts.some((eh) => splitExtraHost(eh)?.ip === HOST_GATEWAY)) throw internal('container.host_gateway', 'unable to derive the IP value for host-gateway');
+}
 
 /**
  * /etc/hosts in Docker's order: the fixed entries, `--add-host` entries, features' lines (legacy
@@ -20,12 +39,11 @@ export function hostsFile(entries: { ipv4?: string; ipv6?: string; hostname: str
     'ff02::1\tip6-allnodes',
     'ff02::2\tip6-allrouters',
   ];
+  checkHostGateway(extraHosts, hostGateway);
   for (const eh of extraHosts) {
-    // `name:ip`, or `name=ip` (Docker 25+); `host-gateway` is one line per gateway address.
-    const i = /^[^:=]+=/.test(eh) ? eh.indexOf('=') : eh.indexOf(':');
-    if (i <= 0) continue;
-    const ip = eh.slice(i + 1);
-    for (const addr of ip === 'host-gateway' ? hostGateway : [ip]) lines.push(`${addr}\t${eh.slice(0, i)}`);
+    const entry = splitExtraHost(eh);
+    if (!entry) continue;
+    for (const addr of entry.ip === HOST_GATEWAY ? hostGateway : [entry.ip]) lines.push(`${addr}\t${entry.name}`);
   }
   lines.push(...featureLines);
   const names = entries.domainname ? `${entries.hostname}.${entries.domainname} ${entries.hostname}` : entries.hostname;

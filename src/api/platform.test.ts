@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { hostArchitecture } from '../images/index.js';
-import { checkLocalPlatform, foreignPlatform, parsePlatform } from './platform.js';
+import { checkLocalPlatform, foreignPlatform, parsePlatform, platformQuery } from './platform.js';
 
 test('platform strings are normalized as containerd does for the common spellings', () => {
   assert.deepEqual(parsePlatform('Linux/X86_64'), { os: 'linux', architecture: 'amd64' });
@@ -32,4 +32,11 @@ test('foreignPlatform: undefined for the local platform in any spelling, the nor
   assert.equal(foreignPlatform('linux/aarch64/v8', '--platform'), arch === 'arm64' ? undefined : 'linux/arm64/v8');
   assert.equal(foreignPlatform('windows', '--platform'), 'windows');
   assert.throws(() => foreignPlatform('linux/a b', '--platform'), /unknown operating system or architecture/);
+});
+
+test('platformQuery reads the JSON platform of API 1.48+ (save, load) and passes a plain string through', () => {
+  assert.equal(platformQuery('{"architecture":"arm64","os":"linux","variant":"v8"}'), 'linux/arm64/v8');
+  assert.equal(platformQuery('{"architecture":"amd64","os":"linux"}'), 'linux/amd64');
+  assert.equal(platformQuery('linux/amd64'), 'linux/amd64');
+  for (const bad of ['{', '{"architecture":"amd64"}', '{"os":3}']) assert.throws(() => platformQuery(bad), /failed to parse platform/, bad);
 });

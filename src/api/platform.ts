@@ -35,6 +35,24 @@ export function foreignPlatform(value: string | null | undefined, what: string):
   return [p.os, p.architecture, p.variant].filter((s) => s !== undefined).join('/');
 }
 
+/**
+ * A `platform` query value as API 1.48+ sends it for save and load (JSON of an OCI platform,
+ * `{"architecture":"amd64","os":"linux"}`), as `os/arch[/variant]`; a plain string is returned as is.
+ */
+export function platformQuery(value: string): string {
+  if (!value.trim().startsWith('{')) return value;
+  let p: unknown;
+  try {
+    p = JSON.parse(value);
+  } catch {
+    p = undefined;
+  }
+  const o = (p && typeof p === 'object' ? p : {}) as Record<string, unknown>;
+  const parts = [o['os'], o['architecture'], o['variant']].filter((s) => typeof s === 'string' && s !== '');
+  if (typeof o['os'] !== 'string' || !o['os']) throw invalidParameter('api.platform', `failed to parse platform: invalid platform: ${JSON.stringify(value.slice(0, 128))}`);
+  return parts.join('/');
+}
+
 /** Throws a 400 naming `what` unless `value` is empty or this host's platform (linux/<host arch>). */
 export function checkLocalPlatform(value: string | null | undefined, what: string): void {
   if (foreignPlatform(value, what) === undefined) return;

@@ -17,7 +17,7 @@ import type { Credentials, ImageService, LoadedImage } from '../../images/index.
 import { invalidParameter, logger, parseJson } from '../../util/index.js';
 import type { RequestContext, Router } from '../router.js';
 import { queryBool, readJson, sendJson } from '../body.js';
-import { checkLocalPlatform, foreignPlatform } from '../platform.js';
+import { checkLocalPlatform, foreignPlatform, platformQuery } from '../platform.js';
 import { statusOf } from '../http-status.js';
 
 export interface ImageRoutesDeps {
@@ -64,7 +64,9 @@ export function imageRoutes(router: Router, deps: ImageRoutesDeps): void {
 /** `docker save`: one tar of the named images; a missing name or a foreign `platform` fails before any byte is sent. */
 async function saveImages(images: ImageService, res: ServerResponse, names: string[], query: URLSearchParams): Promise<void> {
   // Every stored image is of the local platform: that one saves them all, another has nothing to export.
-  const foreign = foreignPlatform(query.get('platform'), '--platform');
+  const requested = query.getAll('platform').filter((v) => v !== '');
+  if (requested.length > 1) throw invalidParameter('api.platform', 'multiple platform parameters not supported');
+  const foreign = requested[0] === undefined ? undefined : foreignPlatform(platformQuery(requested[0]), '--platform');
   if (foreign !== undefined) throw invalidParameter('image.save_platform', `no suitable export target found for platform ${foreign}`);
   const content = images.save(names);
   res.writeHead(200, { 'Content-Type': 'application/x-tar' });

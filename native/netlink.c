@@ -1,13 +1,15 @@
 /*
- * netlink: rtnetlink sockets for the netns-socket addon, so that the daemon changes links, addresses
- * and routes without spawning `ip` (a spawn of the daemon costs it milliseconds of main-thread fork
- * time, tens of ms when the machine is loaded).
+ * netlink: rtnetlink sockets for the netns-socket addon, so that the daemon changes links, addresses,
+ * routes, neighbour and VXLAN forwarding entries without spawning `ip` or `bridge` (a spawn costs the
+ * daemon milliseconds of main-thread fork time, tens of ms when the machine is loaded). The requests
+ * are encoded in TypeScript (src/kernel/netlink-codec.ts); this file only carries them.
  *
  * Use (from src/kernel/netlink.ts only):
  *   netlinkOpen(nsPath)        -> fd of a NETLINK_ROUTE socket made inside the namespace at nsPath
  *                                 ("" = the caller's own); a socket keeps the namespace it was made in
- *   netlinkTalk(fd, msg)       -> Buffer: sends one request (encoded by the caller) and returns every
- *                                 reply up to its ack (NLMSG_ERROR) or the end of a dump (NLMSG_DONE)
+ *   netlinkTalk(fd, msg)       -> Buffer: sends one request, or up to MAX_BATCH laid end to end, and
+ *                                 returns every reply up to each one's ack or error (NLMSG_ERROR) or
+ *                                 the end of its dump (NLMSG_DONE)
  *   netlinkTalkAsync(fd, msg)  -> Promise<Buffer>: the same on libuv's thread pool, for requests the
  *                                 kernel answers slowly (deleting a veth waits for RCU, 15-55 ms)
  *   strerror(errno)            -> the C library's text for an errno
@@ -18,34 +20,37 @@
  * 5 s receive timeout so that a kernel that never answers cannot hang the daemon.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <linux/netlink.h>
 #include <node_api.h>
-#include <sched.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
+#include <stdint.h>
 #include "netns-enter.h"
 
-#ifndef NETLINK_EXT_ACK
-#define NETLINK_EXT_ACK 11
-#endif
+/* Requests one talk may carry: one terminator is awaited for each (their seqs are kept here). */
+#define MAX_BATCH 256
 
-/* Sends msg and collects replies until an ack or the end of a dump; 0 or -errno. *out is malloc'd. */
+/*
+ * The one request/ack engine: sends msg (one request or several laid end to end, each with
+ * NLM_F_ACK or a dump) in one sendto and collects every reply until each request has its terminator
+ * (NLMSG_ERROR: the ack or the error; NLMSG_DONE: the end of a dump), matched by sequence number.
+ * rtnetlink handles the requests inside the send, one after another even when one fails, so the
+ * replies are queued by the time we read. 0 or -errno; *out is malloc'd.
+ */
 static int talk(int fd, const void *msg, size_t len, char **out, size_t *outlen) {
   struct sockaddr_nl kernel;
   memset(&kernel, 0, sizeof kernel);
   kernel.nl_family = AF_NETLINK;
   *out = NULL;
   *outlen = 0;
+  uint32_t seqs[MAX_BATCH];
+  int pending = 0, left = (int)len;
+  for (struct nlmsghdr *h = (struct nlmsghdr *)msg; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+    if (pending == MAX_BATCH) return -E2BIG;
+    seqs[pending++] = h->nlmsg_seq;
+  }
+  if (pending == 0) return -EINVAL;
   if (sendto(fd, msg, len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) return -errno;
   size_t cap = 0;
   char buf[65536];
-  for (;;) {
+  while (pending > 0) {
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -66,12 +71,18 @@ static int talk(int fd, const void *msg, size_t len, char **out, size_t *outlen)
     }
     memcpy(*out + *outlen, buf, (size_t)n);
     *outlen += (size_t)n;
-    int done = 0, rest = (int)n;
+    int rest = (int)n;
     for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, rest); h = NLMSG_NEXT(h, rest)) {
-      if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_DONE) done = 1;
+      if (h->nlmsg_type != NLMSG_ERROR && h->nlmsg_type != NLMSG_DONE) continue;
+      for (int i = 0; i < pending; i++) {
+        if (seqs[i] == h->nlmsg_seq) {
+          seqs[i] = seqs[--pending];
+          break;
+        }
+      }
     }
-    if (done) return 0;
   }
+  return 0;
 }
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
@@ -99,16 +110,11 @@ static napi_value netlink_open(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "netlinkOpen(nsPath) needs a string");
     return NULL;
   }
-  int fd;
-  if (len == 0) {
-    fd = netlink_route_socket(NETLINK_EXT_ACK);
-  } else {
-    const char *what;
-    int orig = netns_enter(path, &what);
-    if (orig < 0) return throw_errno(env, what, errno);
-    fd = netlink_route_socket(NETLINK_EXT_ACK); /* error texts; optional */
-    netns_leave(orig);
-  }
+  int fd, orig = -1;
+  const char *what;
+  if (len > 0 && (orig = netns_enter(path, &what)) < 0) return throw_errno(env, what, errno);
+  fd = netlink_route_socket();
+  if (orig >= 0) netns_leave(orig);
   if (fd < 0) return throw_errno(env, "netlink socket", -fd);
   napi_value out;
   napi_create_int32(env, fd, &out);

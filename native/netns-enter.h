@@ -1,7 +1,6 @@
 /*
  * netns-enter: the one way the addons step into another network namespace and back, and make an
- * rtnetlink socket (shared by netns-socket.c, netlink.c and netlink-neigh.c, static inline so each
- * addon gets its own copy without a shared object).
+ * rtnetlink socket (shared by netns-socket.c and netlink.c, static inline: no shared object to link).
  *
  * Use: const char *what; int orig = netns_enter(path, &what);  (orig < 0: errno set, `what` names
  *      the failed step) ... work in the namespace ...  netns_leave(orig);
@@ -59,11 +58,15 @@ static inline void netns_leave(int orig) {
   close(orig);
 }
 
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+
 /*
- * A bound NETLINK_ROUTE socket with a 5 s receive timeout, in the calling thread's namespace;
- * `ack_option` (e.g. NETLINK_EXT_ACK, NETLINK_CAP_ACK) is set best effort. -errno on failure.
+ * A bound NETLINK_ROUTE socket with a 5 s receive timeout, in the calling thread's namespace; the
+ * kernel's error texts (NETLINK_EXT_ACK) are asked for best effort. -errno on failure.
  */
-static inline int netlink_route_socket(int ack_option) {
+static inline int netlink_route_socket(void) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (fd < 0) return -errno;
   int one = 1;
@@ -71,7 +74,7 @@ static inline int netlink_route_socket(int ack_option) {
   struct sockaddr_nl sa;
   memset(&sa, 0, sizeof sa);
   sa.nl_family = AF_NETLINK;
-  setsockopt(fd, SOL_NETLINK, ack_option, &one, sizeof one);
+  setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
   if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
     int e = errno;
     close(fd);

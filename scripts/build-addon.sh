@@ -1,6 +1,5 @@
 #!/bin/sh
-# Builds the N-API addons native/netns-socket.c (with netlink.c and nft.c) and native/netlink-neigh.c
-# into dist/<name>.node.
+# Builds the N-API addon native/netns-socket.c (with netlink.c and nft.c) into dist/netns-socket.node.
 # Plain C against libc and Node's own headers (node_api.h); no node-gyp, no network. The N-API
 # symbols are resolved by the node binary when the addon is loaded. `npm run build` runs this.
 set -eu
@@ -15,10 +14,5 @@ if [ -z "$inc" ]; then
   exit 1
 fi
 mkdir -p "$root/dist"
-for name in netns-socket netlink-neigh; do
-  extra=""
-  [ "$name" = netns-socket ] && extra="$root/native/netlink.c $root/native/nft.c"
-  # shellcheck disable=SC2086 # $extra is a list of paths without spaces
-  ${CC:-cc} -O2 -Wall -Wextra -fPIC -shared -I"$inc" -o "$root/dist/$name.node.tmp" "$root/native/$name.c" $extra
-  mv "$root/dist/$name.node.tmp" "$root/dist/$name.node"
-done
+${CC:-cc} -O2 -Wall -Wextra -fPIC -shared -I"$inc" -o "$root/dist/netns-socket.node.tmp" "$root/native/netns-socket.c" "$root/native/netlink.c" "$root/native/nft.c"
+mv "$root/dist/netns-socket.node.tmp" "$root/dist/netns-socket.node"

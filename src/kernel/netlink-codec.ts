@@ -8,7 +8,7 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 
-export const RTM = { NEWLINK: 16, DELLINK: 17, GETLINK: 18, NEWADDR: 20, DELADDR: 21, GETADDR: 22, NEWROUTE: 24 } as const;
+export const RTM = { NEWLINK: 16, DELLINK: 17, GETLINK: 18, NEWADDR: 20, DELADDR: 21, GETADDR: 22, NEWROUTE: 24, NEWNEIGH: 28, DELNEIGH: 29 } as const;
 export const NLMSG_ERROR = 2;
 export const NLMSG_DONE = 3;
 /** Request flags: every request asks for an ack. */
@@ -20,9 +20,13 @@ export const IFLA_BRPORT_MODE = 4;
 export const IFA = { ADDRESS: 1, LOCAL: 2 } as const;
 export const IFA_F_NODAD = 0x02;
 export const RTA = { OIF: 4, GATEWAY: 5 } as const;
+export const NDA = { DST: 1, LLADDR: 2 } as const;
+export const NUD_PERMANENT = 0x80;
+export const NTF_SELF = 0x02;
 export const IFF_UP = 0x1;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
+export const AF_BRIDGE = 7;
 
 export interface Attr {
   type: number;
@@ -85,6 +89,16 @@ export function ifaddr(o: { family: number; prefixlen: number; flags?: number; s
   return b;
 }
 
+/** struct ndmsg of a permanent entry (`nud permanent`; with NTF_SELF, the device's own forwarding table). */
+export function ndmsg(family: number, index: number, flags = 0): Buffer {
+  const b = Buffer.alloc(12);
+  b.writeUInt8(family, 0);
+  b.writeInt32LE(index, 4);
+  b.writeUInt16LE(NUD_PERMANENT, 8);
+  b.writeUInt8(flags, 10);
+  return b;
+}
+
 /** struct rtmsg of a unicast route in the main table, as `ip route` makes it (protocol boot). */
 export function rtmsg(family: number, dstLen: number): Buffer {
   return Buffer.from([family, dstLen, 0, 0, 254, 3, 0, 1, 0, 0, 0, 0]);
@@ -113,6 +127,8 @@ export function macBytes(mac: string): Buffer {
 export interface Reply {
   type: number;
   flags: number;
+  /** The sequence number of the request it answers. */
+  seq: number;
   /** The bytes after the netlink header. */
   body: Buffer;
 }
@@ -122,7 +138,7 @@ export function parseReplies(buf: Buffer): Reply[] {
   for (let off = 0; off + 16 <= buf.length; ) {
     const len = buf.readUInt32LE(off);
     if (len < 16 || off + len > buf.length) break;
-    out.push({ type: buf.readUInt16LE(off + 4), flags: buf.readUInt16LE(off + 6), body: buf.subarray(off + 16, off + len) });
+    out.push({ type: buf.readUInt16LE(off + 4), flags: buf.readUInt16LE(off + 6), seq: buf.readUInt32LE(off + 8), body: buf.subarray(off + 16, off + len) });
     off += align4(len);
   }
   return out;

@@ -34,13 +34,16 @@ function load(): Addon {
   return addon;
 }
 
+/** The C library's text for an errno ("File exists"). */
+export const errnoText = (errno: number): string => load().strerror(errno);
+
 export class NetlinkError extends Error {
   constructor(
     readonly op: string,
     readonly errno: number,
     text?: string,
   ) {
-    super(`${op} failed: ${load().strerror(errno)}${text ? `: ${text}` : ''}`);
+    super(`${op} failed: ${errnoText(errno)}${text ? `: ${text}` : ''}`);
     this.name = 'NetlinkError';
   }
 }
@@ -48,8 +51,11 @@ export class NetlinkError extends Error {
 /** errno values the callers tell apart. */
 export const ERRNO = { ENOENT: 2, EEXIST: 17, ENODEV: 19, EADDRNOTAVAIL: 99, EXFULL: 54 } as const;
 
+/** Requests sent in one talk with the kernel: their acks (a copy of each request) fit any receive buffer. */
+const BATCH = 64;
+
 /** A netlink socket in the daemon's namespace or in named namespace `netns`; close it when done. */
-class Rtnl {
+export class Rtnl {
   private constructor(readonly fd: number) {}
 
   static open(netns?: string): Rtnl {
@@ -68,6 +74,23 @@ class Rtnl {
   /** Sends one request; returns its replies, or throws the kernel's error. */
   request(op: string, msg: Buffer): Reply[] {
     return checked(op, parseReplies(load().netlinkTalk(this.fd, msg)));
+  }
+
+  /**
+   * Sends many requests, BATCH to a talk; returns each one's errno (0: done), in order. The kernel
+   * goes on after a request fails, so one error does not stop the others.
+   */
+  requestEach(msgs: readonly Buffer[]): number[] {
+    const errnos: number[] = [];
+    for (let i = 0; i < msgs.length; i += BATCH) {
+      const chunk = msgs.slice(i, i + BATCH);
+      const acks = new Map<number, number>();
+      for (const r of parseReplies(load().netlinkTalk(this.fd, Buffer.concat(chunk)))) {
+        if (r.type === NLMSG_ERROR) acks.set(r.seq, parseError(r).errno);
+      }
+      errnos.push(...chunk.map((m) => acks.get(m.readUInt32LE(8)) ?? 0));
+    }
+    return errnos;
   }
 
   linkIndex(name: string): number {

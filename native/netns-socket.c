@@ -1,7 +1,8 @@
 /*
  * netns-socket: a tiny N-API addon that creates listening sockets inside another network namespace,
  * and lists the interface names of one without spawning a program (and, from netlink.c, rtnetlink
- * sockets there; from nft.c, nftables scripts run in-process).
+ * sockets there; from nft.c, nftables scripts run in-process; from mounts.c, named namespaces and
+ * mounts made by system calls).
  *
  * Use (from src/kernel/netns-socket.ts only):
  *   openSockets(nsPath, ipv4, port) -> [udpFd, tcpFd]
@@ -139,11 +140,13 @@ static napi_value interface_names(napi_env env, napi_callback_info info) {
 
 void netlink_init(napi_env env, napi_value exports); /* netlink.c */
 void nft_init(napi_env env, napi_value exports);     /* nft.c */
+void mounts_init(napi_env env, napi_value exports);  /* mounts.c */
 
 NAPI_MODULE_INIT() {
   napi_value fn, names;
   netlink_init(env, exports);
   nft_init(env, exports);
+  mounts_init(env, exports);
   napi_create_function(env, "openSockets", NAPI_AUTO_LENGTH, open_sockets, NULL, &fn);
   napi_set_named_property(env, exports, "openSockets", fn);
   napi_create_function(env, "interfaceNames", NAPI_AUTO_LENGTH, interface_names, NULL, &names);

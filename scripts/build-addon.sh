@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds the N-API addon native/netns-socket.c (with netlink.c and nft.c) into dist/netns-socket.node.
+# Builds the N-API addon native/netns-socket.c (with netlink.c, nft.c and mounts.c) into dist/netns-socket.node.
 # Plain C against libc and Node's own headers (node_api.h); no node-gyp, no network. The N-API
 # symbols are resolved by the node binary when the addon is loaded. `npm run build` runs this.
 set -eu
@@ -14,5 +14,5 @@ if [ -z "$inc" ]; then
   exit 1
 fi
 mkdir -p "$root/dist"
-${CC:-cc} -O2 -Wall -Wextra -fPIC -shared -I"$inc" -o "$root/dist/netns-socket.node.tmp" "$root/native/netns-socket.c" "$root/native/netlink.c" "$root/native/nft.c"
+${CC:-cc} -O2 -Wall -Wextra -fPIC -shared -I"$inc" -o "$root/dist/netns-socket.node.tmp" "$root/native/netns-socket.c" "$root/native/netlink.c" "$root/native/nft.c" "$root/native/mounts.c"
 mv "$root/dist/netns-socket.node.tmp" "$root/dist/netns-socket.node"

@@ -8,16 +8,17 @@
  * the container directory is the caller's job.
  *
  * Beware: the mount options must fit in one page (4096 bytes), which absolute layer paths outgrow at
- * around 40 layers; then `<containerDir>/l/<n>` symlinks name the lowers and `mount` runs in `l/`
- * (the kernel resolves relative lowerdirs against the mounting process's working directory and
- * follows the symlinks), which fits the kernel's maximum of 500 lowers.
+ * around 40 layers; then `<containerDir>/l/<n>` symlinks name the lowers and the mount is made from
+ * `l/` (the kernel resolves relative lowerdirs against the mounting thread's working directory and
+ * follows the symlinks), which fits the kernel's maximum of 500 lowers. mount(2) and umount2(2) are
+ * called in-process (kernel/syscalls.ts), not through mount(8).
  * Paths containing `,` `:` or `\` would break the option string and are refused.
  */
 import { constants } from 'node:fs';
 import { mkdir, open, readFile, realpath, rm, symlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { internal, invalidParameter } from '../util/index.js';
-import { run } from '../kernel/index.js';
+import { mountFs, unmountFs } from '../kernel/index.js';
 
 /** The mount source shown in /proc/mounts; marks our mounts for cleanup scripts. */
 export const OVERLAY_SOURCE = 'redes-overlay';
@@ -48,7 +49,7 @@ export async function mountRootfs(layers: readonly string[], containerDir: strin
     options = `lowerdir=${lowers.map((_, i) => String(i)).join(':')}${tail}`;
     if (options.length > MAX_OPTIONS) throw internal('rootfs.overlay_options', `too many layers for an overlay mount: ${layers.length}`);
   }
-  await run(['mount', '-t', 'overlay', '-o', options, OVERLAY_SOURCE, target], cwd ? { cwd } : {});
+  await mountFs({ source: OVERLAY_SOURCE, target, type: 'overlay', options, ...(cwd ? { cwd } : {}) });
   return target;
 }
 
@@ -64,11 +65,8 @@ async function shortLinks(dir: string, lowers: string[]): Promise<string> {
 /** Unmount `<containerDir>/rootfs` if it is mounted; a missing directory or mount is fine. */
 export async function unmountRootfs(containerDir: string): Promise<void> {
   const target = join(resolve(containerDir), 'rootfs');
-  for (let i = 0; i < 8 && (await isMountPoint(target)); i++) {
-    const r = await run(['umount', target], { allowFailure: true });
-    // Busy: a process still has it open (a just-killed container, an exec); detach it lazily.
-    if (r.code !== 0) await run(['umount', '--lazy', target]);
-  }
+  // Busy (a process still has it open: a just-killed container, an exec): detached lazily.
+  for (let i = 0; i < 8 && (await isMountPoint(target)); i++) await unmountFs(target);
 }
 
 /**

@@ -88,5 +88,6 @@ export {
 } from './wireguard.js';
 export { runProbes, type ProbeOutcome, type ProbeRequest, type ProbeResult } from './probe.js';
 export { mountFilesystem } from './fs-mount.js';
+export { mountFs, unmountFs, type FsMount } from './syscalls.js';
 export { unmountFilesystem } from './fs-mount.js';
 export { ensureSystemGroup } from './groups.js';

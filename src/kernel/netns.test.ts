@@ -40,7 +40,11 @@ test('add, list, identify and delete a namespace; deleting a missing one is fine
   assert.ok(await netnsExists(name));
   const id = await netnsId(name);
   assert.ok(id && id.ino > 0);
-  await assert.rejects(netnsAdd(name), /exists/i);
+  const own = await readlink('/proc/self/ns/net');
+  assert.notEqual(`net:[${id.ino}]`, own, 'a namespace of its own');
+  assert.equal(await readlink('/proc/thread-self/ns/net'), own, 'the calling thread stays where it was');
+  await assert.rejects(netnsAdd(name), /add netns ".*" failed: create the namespace file .*: File exists/);
+  assert.deepEqual(await netnsId(name), id, 'a refused add leaves the existing one alone');
   await netnsDelete(name);
   assert.equal(await netnsExists(name), false);
   assert.equal(await netnsId(name), undefined);

@@ -1,17 +1,18 @@
 /**
- * Named network namespaces (the /run/netns files that `ip netns` manages) and the argv to run a
- * program inside one.
+ * Named network namespaces (the /run/netns files that `ip netns` manages, made and removed here by
+ * system calls, syscalls.ts) and the argv to run a program inside one.
  *
  * Use: `netnsAdd('x')`, `run(nsenterArgv('x', ['ip', 'link']))`, `netnsDelete('x')`.
  *
  * Beware:
  * - /run/netns is shared by the whole machine: callers prefix every name with their instance.
- * - Never run `ip netns add` inside `ip -n X` or an `ip -batch`: it leaves a broken namespace file.
+ * - Never run `ip netns add` inside `ip -n X` or an `ip -batch`: it leaves a broken namespace file
+ *   (netnsAdd never does: the namespace is made in a thread of its own, see native/mounts.c).
  * - Enter with `nsenter --net=...`, not `ip netns exec`, which remounts /sys and hides the cgroup
  *   mounts that runc needs. In such a process /sys/class/net still shows the root namespace.
  */
-import { readdir, readlink, stat, unlink } from 'node:fs/promises';
-import { run } from './run.js';
+import { readdir, readlink, stat } from 'node:fs/promises';
+import { netnsCreateFile, netnsRemoveFile } from './syscalls.js';
 
 export const NETNS_DIR = '/run/netns';
 
@@ -46,34 +47,31 @@ export async function netnsExists(name: string): Promise<boolean> {
   return (await netnsList()).includes(name);
 }
 
-/** Create namespace `name`; fails if it exists. Always a plain `ip netns add` (see header). */
+/** Create namespace `name` (as `ip netns add`, without its process); fails if it exists. */
 export async function netnsAdd(name: string): Promise<void> {
-  checkName(name);
-  await run(['ip', 'netns', 'add', name]);
-}
-
-/** Delete namespace `name`. A missing one is not an error; a file that stays behind is. */
-export async function netnsDelete(name: string): Promise<void> {
-  checkName(name);
-  if (!(await netnsExists(name))) return;
-  // `ip netns delete` detaches the bind mount (ignoring "not mounted") and unlinks the file, so it
-  // also clears a broken namespace file left by an interrupted add.
-  const r = await run(['ip', 'netns', 'delete', name], { allowFailure: true });
-  if (await netnsExists(name)) throw new Error(`delete netns "${name}" failed: ${r.stderr.trim()}`);
+  await netnsCreateFile(NETNS_DIR, netnsPath(name)).catch((e: unknown) => {
+    throw new Error(`add netns "${name}" failed: ${(e as Error).message}`, { cause: e });
+  });
 }
 
 /**
- * Deletes many namespaces at once, as `ip netns delete` does for one (detach the bind mount, unlink
- * the file), with one `umount` for a hundred of them instead of a spawn each. Missing ones are fine;
+ * Delete namespace `name`, as `ip netns delete` (detach the bind mount, unlink the file), which also
+ * clears a broken file left by an interrupted add. A missing one is not an error; a file that stays
+ * behind is.
+ */
+export async function netnsDelete(name: string): Promise<void> {
+  await netnsRemoveFile(netnsPath(name)).catch((e: unknown) => {
+    throw new Error(`delete netns "${name}" failed: ${(e as Error).message}`, { cause: e });
+  });
+}
+
+/**
+ * Deletes many namespaces, as netnsDelete does for one, eight at a time. Missing ones are fine;
  * throws naming those whose file stays behind.
  */
 export async function netnsDeleteMany(names: readonly string[]): Promise<void> {
-  names.forEach(checkName);
-  const present = new Set(await netnsList());
-  const paths = names.filter((n) => present.has(n)).map(netnsPath);
-  // A broken file left by an interrupted add is not mounted: umount complains, unlink still removes it.
-  for (let i = 0; i < paths.length; i += 100) await run(['umount', '--lazy', '--', ...paths.slice(i, i + 100)], { allowFailure: true });
-  for (const path of paths) await unlink(path).catch(() => undefined);
+  const paths = names.map(netnsPath);
+  for (let i = 0; i < paths.length; i += 8) await Promise.all(paths.slice(i, i + 8).map((p) => netnsRemoveFile(p).catch(() => undefined)));
   const left = new Set(await netnsList());
   const stuck = names.filter((n) => left.has(n));
   if (stuck.length) throw new Error(`delete netns failed: ${stuck.join(', ')} still present`);

@@ -1,7 +1,8 @@
 /**
- * The engine's host seam over the real kernel (engine-host.ts): container namespaces with `ip netns`,
- * host ports as sockets of this daemon plus DNAT elements through the firewall manager, and container
- * processes through runc and the shim (runtime/) on overlayfs rootfs mounts (images/).
+ * The engine's host seam over the real kernel (engine-host.ts): container namespaces as `ip netns`
+ * makes them (by system calls, kernel/syscalls.ts), host ports as sockets of this daemon plus DNAT
+ * elements through the firewall manager, and container processes through runc and the shim
+ * (runtime/) on overlayfs rootfs mounts (images/).
  *
  * Use: `new KernelHost({ runcRoot, firewall })` once in redesd; the firewall manager is the one the
  * bridge driver programs its networks with, so ports and networks share one table.

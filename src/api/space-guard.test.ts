@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isRedesError } from '../util/index.js';
-import { changesState, MIN_FREE_BYTES, spaceGuard } from './space-guard.js';
+import { changesState, MIN_FREE_BYTES, passesWhenFull, spaceGuard } from './space-guard.js';
 
 test('reads, waits, attaches, resizes and exec starts change nothing; every other write does', () => {
   for (const [m, p] of [['GET', '/containers/json'], ['HEAD', '/_ping'], ['POST', '/containers/abc/wait'], ['POST', '/containers/abc/attach'],
@@ -27,4 +27,21 @@ test('below the minimum a change is refused as an internal error naming the dire
   });
   free = MIN_FREE_BYTES;
   await guard('POST', '/networks/create');
+});
+
+test('on a full disk, kill and stop pass; creations, starts, renames and removals do not', async () => {
+  const guard = spaceGuard(async () => 0, '/var/lib/redes/x');
+  const pass: Array<[string, string]> = [['POST', '/containers/abc/kill'], ['POST', '/containers/abc/stop'], ['POST', '/containers/abc/wait']];
+  for (const [m, p] of pass) {
+    assert.equal(passesWhenFull(m, p), true, `${m} ${p}`);
+    await guard(m, p);
+  }
+  const refused: Array<[string, string]> = [['POST', '/containers/create'], ['POST', '/containers/abc/start'], ['POST', '/containers/abc/restart'],
+    ['POST', '/containers/abc/rename'], ['POST', '/networks/create'], ['POST', '/networks/n1/connect'], ['POST', '/images/load'],
+    ['POST', '/volumes/create'], ['POST', '/containers/kill/start'], ['POST', '/images/abc/tag'], ['PUT', '/containers/abc/archive'],
+    ['DELETE', '/containers/abc'], ['DELETE', '/networks/n1'], ['POST', '/networks/n1/disconnect'], ['POST', '/containers/prune']];
+  for (const [m, p] of refused) {
+    assert.equal(passesWhenFull(m, p), false, `${m} ${p}`);
+    await assert.rejects(guard(m, p), /^RedesError: no space left on device/, `${m} ${p}`);
+  }
 });

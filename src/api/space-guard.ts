@@ -7,8 +7,9 @@
  * Use: `router.changeGuard = spaceGuard(() => freeBytes(dataRoot), dataRoot)`; the server calls it
  * for every matched request before the handler.
  * Beware: requests that record nothing (wait, attach, resize, exec start) pass, and reads (GET,
- * HEAD). A kill is refused too: it records that the container was stopped by hand before it signals. The check is a snapshot: an operation that runs out of space half
- * way still relies on its own rollback.
+ * HEAD); so do kill and stop, whose only record before the signal (the "stopped by hand" flag)
+ * is logged and skipped when it cannot be written. The check is a snapshot: an operation that runs out
+ * of space half way still relies on its own rollback.
  */
 import { internal } from '../util/index.js';
 
@@ -16,7 +17,7 @@ import { internal } from '../util/index.js';
 export const MIN_FREE_BYTES = 1024 * 1024;
 
 /** POST routes that write no state (path without the version prefix). */
-const PASS = [
+const RECORD_NOTHING = [
   /^\/containers\/[^/]+\/(wait|attach|resize)$/,
   /^\/exec\/[^/]+\/(start|resize)$/,
   /^\/auth$/,
@@ -24,14 +25,30 @@ const PASS = [
   /^\/grpc$/,
 ];
 
+/**
+ * Operations that end something: a full disk is when they are needed most (stop the container that
+ * fills it). Decided by operation, not by method: `POST .../kill` passes, `POST .../start` does not.
+ * Removals (rm, rmi, prunes, network rm, disconnect, volume rm) are not here yet: on a disk with no
+ * byte left their SQLite delete fails too (SQLITE_FULL, seen with network rm), so they would fail
+ * half way instead of being refused cleanly.
+ */
+const FREE_OR_END: ReadonlyArray<readonly [string, RegExp]> = [
+  ['POST', /^\/containers\/[^/]+\/(kill|stop)$/],
+];
+
 export function changesState(method: string, path: string): boolean {
   if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return false;
-  return !PASS.some((re) => re.test(path));
+  return !RECORD_NOTHING.some((re) => re.test(path));
+}
+
+/** True for a request the guard lets through on a full disk (reads, no-record posts, kill and stop). */
+export function passesWhenFull(method: string, path: string): boolean {
+  return !changesState(method, path) || FREE_OR_END.some(([m, re]) => m === method && re.test(path));
 }
 
 export function spaceGuard(free: () => Promise<number>, dataRoot: string): (method: string, path: string) => Promise<void> {
   return async (method, path) => {
-    if (!changesState(method, path)) return;
+    if (passesWhenFull(method, path)) return;
     const bytes = await free();
     if (bytes >= MIN_FREE_BYTES) return;
     throw internal('system.no_space', `no space left on device: ${dataRoot} has ${bytes} bytes free, redes needs ${MIN_FREE_BYTES} to record a change`);

@@ -365,7 +365,10 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   /** `docker stop`/`kill`: remembered (unless-stopped stays down, also across daemon restarts). */
   private markStopped(id: string): void {
     const cur = this.containers.get(id);
-    if (cur && !cur.state.manuallyStopped) this.deps.store.transaction(() => this.containers.put({ ...cur, state: { ...cur.state, manuallyStopped: true } }));
+    // A full disk does not keep a container from being stopped: the flag is lost (a restart policy may start it again).
+    try {
+      if (cur && !cur.state.manuallyStopped) this.deps.store.transaction(() => this.containers.put({ ...cur, state: { ...cur.state, manuallyStopped: true } }));
+    } catch (e) { log.warn({ err: e, id }, 'recording the manual stop failed'); }
   }
 
   /** A restart by the policy (or at daemon start): counted in RestartCount, as Docker does. */

@@ -1,12 +1,17 @@
 /**
  * Named failpoints for crash-only fault tests: `failpoint('container.start.after-plug')` between two
- * steps of an operation kills the daemon with SIGKILL right there when the environment variable
- * REDES_FAILPOINT names it, so a test can check that a restart finishes or undoes the operation.
+ * steps of an operation kills the daemon with SIGKILL right there when it is armed, so a test can
+ * check that a restart finishes or undoes the operation.
  *
- * Use: `REDES_FAILPOINT=network.create.after-record redesd ...`; the names are listed in FAILPOINTS.
- * Beware: off (the normal case) a failpoint is one comparison with a constant read at start; the
- * variable is read once, so it must be set before the daemon starts.
+ * Use: `REDES_FAILPOINT=network.create.after-record redesd ...` arms one failpoint for the daemon's
+ * whole life; `REDES_FAILPOINT_FILE=PATH redesd ...` arms the failpoint named in that file at the
+ * moment it is reached (write the name, drive the operation; an empty or missing file arms none),
+ * so one daemon start serves a setup done unarmed and then the crash. The names are in FAILPOINTS.
+ * Beware: off (the normal case) a failpoint is one comparison with constants read at start; both
+ * variables are read once, so they must be set before the daemon starts. With a file, each
+ * failpoint reached reads it (a test-only cost).
  */
+import { readFileSync } from 'node:fs';
 import { logger } from './log.js';
 
 /** Every failpoint in the code (a test walks this list). */
@@ -29,9 +34,20 @@ export const FAILPOINTS = [
 export type Failpoint = (typeof FAILPOINTS)[number];
 
 const armed = process.env.REDES_FAILPOINT;
+const armFile = process.env.REDES_FAILPOINT_FILE;
+
+/** The failpoint named in `path` now ('' when the file is missing or unreadable). */
+export function armedInFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
 
 export function failpoint(name: Failpoint): void {
-  if (armed === undefined || armed !== name) return;
+  if (armed === undefined && armFile === undefined) return;
+  if (armed !== name && (armFile === undefined || armedInFile(armFile) !== name)) return;
   logger.warn({ failpoint: name }, 'failpoint reached: killing the daemon');
   logger.flush?.();
   process.kill(process.pid, 'SIGKILL');

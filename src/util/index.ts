@@ -1,6 +1,7 @@
 /**
  * util/: what every layer shares: errors (kinds and Docker's texts), ids, logging, time, Docker's
- * list filters, own-property maps, a stream helper and crash-test failpoints. No I/O beyond the log; imports nothing of ours.
+ * list filters, own-property maps, a stream helper and crash-test failpoints. No I/O beyond the log
+ * (and a crash test's failpoint file); imports nothing of ours.
  */
 export {
   RedesError,

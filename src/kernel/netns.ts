@@ -11,7 +11,9 @@
  * - Enter with `nsenter --net=...`, not `ip netns exec`, which remounts /sys and hides the cgroup
  *   mounts that runc needs. In such a process /sys/class/net still shows the root namespace.
  */
-import { readdir, readlink, stat } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { walkProcesses } from './process.js';
 import { netnsCreateFile, netnsRemoveFile } from './syscalls.js';
 
 export const NETNS_DIR = '/run/netns';
@@ -141,13 +143,21 @@ export async function pidsInNetnsAll(names: readonly string[]): Promise<number[]
     if (id) want.add(`net:[${id.ino}]`);
   }
   if (want.size === 0) return [];
+  return pidsWithNetnsLink(want);
+}
+
+/** Pids whose /proc/PID/ns/net link reads as one of `links` ("net:[ino]": readlink is cheaper than stat). */
+async function pidsWithNetnsLink(links: ReadonlySet<string>): Promise<number[]> {
   const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pid === process.pid) continue;
-    if (want.has(await readlink(`/proc/${pid}/ns/net`).catch(() => ''))) pids.push(pid);
-  }
+  await walkProcesses((pid) => {
+    let link = '';
+    try {
+      link = readlinkSync(`/proc/${pid}/ns/net`);
+    } catch {
+      // gone, or a kernel thread
+    }
+    if (links.has(link)) pids.push(pid);
+  });
   return pids;
 }
 
@@ -158,15 +168,5 @@ export async function pidsInNetnsAll(names: readonly string[]): Promise<number[]
 export async function pidsInNetns(name: string): Promise<number[]> {
   const target = await netnsId(name);
   if (!target) return [];
-  const want = `net:[${target.ino}]`;
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pid === process.pid) continue;
-    // readlink is cheaper than stat here and gives the inode as "net:[ino]".
-    const link = await readlink(`/proc/${pid}/ns/net`).catch(() => '');
-    if (link === want) pids.push(pid);
-  }
-  return pids;
+  return pidsWithNetnsLink(new Set([`net:[${target.ino}]`]));
 }

@@ -20,12 +20,12 @@
  */
 import type { TestContext } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type RunResult } from '../../src/kernel/run.js';
 import { netnsList, nsenterArgv } from '../../src/kernel/netns.js';
-import { pidAlive, pidCmdline, readPidfile } from '../../src/kernel/process.js';
+import { findProcesses, pidAlive, pidCmdline, readPidfile } from '../../src/kernel/process.js';
 import { mountsUnder } from '../../src/kernel/mounts.js';
 import { cgroupTreeDirs } from '../../src/kernel/cgroups.js';
 import { ESCAPED_ERROR_MSG } from '../../src/cli/escaped-errors.js';
@@ -113,14 +113,16 @@ export function dockerEnv(dockerHost: string): NodeJS.ProcessEnv {
  */
 export async function startSandbox(
   t?: Pick<TestContext, 'after'>,
-  opts: { prefix?: string; name?: string; lan?: boolean; daemonArgs?: readonly string[] } = {},
+  opts: { prefix?: string; name?: string; lan?: boolean; daemonArgs?: readonly string[]; daemonEnv?: Readonly<Record<string, string>> } = {},
 ): Promise<Sandbox> {
   // `name`: one the caller drew with randomSandboxName, to prepare its data root before the start.
   const name = opts.name ?? randomSandboxName(opts.prefix);
   // --lan: also the lan namespace `<name>-lan` (198.51.100.1/24, HTTP) behind the host's eth1.
   const flags = [...(opts.lan ? ['--lan'] : []), ...(opts.daemonArgs ?? []).map((a) => `--daemon-arg=${a}`)];
-  const up = await cmd([REDES_BIN, 'sandbox', 'up', '--name', name, ...flags], { allowFail: true, timeoutMs: 60_000 });
-  const sb = makeSandbox(name);
+  // daemonEnv: variables the daemon gets at this start and every restart (the CLI passes its own on).
+  const env = opts.daemonEnv && { ...process.env, ...opts.daemonEnv };
+  const up = await cmd([REDES_BIN, 'sandbox', 'up', '--name', name, ...flags], { allowFail: true, timeoutMs: 60_000 }, env);
+  const sb = makeSandbox(name, env);
   if (up.code !== 0) {
     await sb.down().catch(() => undefined);
     throw new Error(describe([REDES_BIN, 'sandbox', 'up', '--name', name], up));
@@ -133,8 +135,8 @@ export async function startSandbox(
   return sb;
 }
 
-/** The handle of an existing sandbox (a lab host, for instance); `down` removes it. */
-export function makeSandbox(name: string): Sandbox {
+/** The handle of an existing sandbox (a lab host, for instance); `down` removes it. `env`: the CLI's (and so a restarted daemon's) environment. */
+export function makeSandbox(name: string, env?: NodeJS.ProcessEnv): Sandbox {
   const execRoot = `/run/redes/${name}`;
   const socket = `${execRoot}/docker.sock`;
   const dockerHost = `unix://${socket}`;
@@ -175,7 +177,7 @@ export function makeSandbox(name: string): Sandbox {
       return pid;
     },
     async restartDaemon() {
-      await cmd([REDES_BIN, 'sandbox', 'up', '--name', name], { timeoutMs: 60_000 });
+      await cmd([REDES_BIN, 'sandbox', 'up', '--name', name], { timeoutMs: 60_000 }, env);
       const pid = await daemonPid();
       if (pid === undefined) throw new Error(`sandbox ${name}: no daemon running after restart`);
       return pid;
@@ -213,15 +215,8 @@ const exists = (path: string): Promise<boolean> => stat(path).then(() => true, (
 
 /** Processes whose command line names sandbox `name` (its daemon has `--prefix N`, servers `--sandbox N`). */
 async function processesOf(name: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const d of await readdir('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const argv = await pidCmdline(Number(d));
-    if (!argv) continue;
-    const named = ['--prefix', '--sandbox', '--name'].some((flag) => argv.some((a, i) => a === flag && argv[i + 1] === name));
-    if (named) found.push(`${d}: ${argv.join(' ')}`);
-  }
-  return found;
+  const named = (argv: readonly string[]): boolean => ['--prefix', '--sandbox', '--name'].some((flag) => argv.some((a, i) => a === flag && argv[i + 1] === name));
+  return (await findProcesses(named)).map((p) => `${p.pid}: ${p.argv.join(' ')}`);
 }
 
 /**

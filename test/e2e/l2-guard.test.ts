@@ -85,7 +85,7 @@ test('gratuitous ARP for a neighbour address is dropped: the third container kee
   assert.notEqual(a.mac, v.mac);
 });
 
-test('forged raw frames never reach another container; the sender own frames do', async () => {
+test('forged raw frames never reach another container; the sender own frames do', async (ctx) => {
   const [v, a, t] = [await ident('victim'), await ident('attacker'), await ident('third')];
   const ll6 = (await sb.docker(['exec', 'attacker', 'ip', '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'link'], T)).stdout.match(/inet6 (fe80::[0-9a-f:]+)\//)?.[1];
   assert.ok(ll6, 'the attacker has a link-local address');
@@ -105,6 +105,8 @@ test('forged raw frames never reach another container; the sender own frames do'
   const forged = Object.keys(sent).filter((k) => !k.startsWith('ok'));
   assert.deepEqual(forged.sort(), ['arp-ip', 'arp-mac', 'ip4', 'ip6', 'mac', 'na', 'ra', 'vlan']);
   assert.deepEqual({ ok: got.ok, ok6: got.ok6 }, { ok: count, ok6: count }, 'the sender own frames arrive (the receiver works)');
+  const sum = (m: Record<string, number>, ks: string[]): number => ks.reduce((n, k) => n + (m[k] ?? 0), 0);
+  ctx.diagnostic(`spoofed frames: ${sum(sent, forged)} sent (${forged.length} kinds), ${sum(got, forged)} delivered; own frames: ${sum(sent, ['ok', 'ok6'])} sent, ${sum(got, ['ok', 'ok6'])} delivered`);
   assert.deepEqual(forged.filter((k) => got[k]), [], `forged frames delivered: ${JSON.stringify(got)}`);
   const after = await counters();
   const d = (k: string): number => (after[k] ?? 0) - (before[k] ?? 0);

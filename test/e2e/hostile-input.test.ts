@@ -15,8 +15,10 @@ import { differences } from '../helpers/consistency.js';
 import { drainOrClose } from '../../src/util/index.js';
 
 let sb: Sandbox;
+let daemonPid: number | undefined;
 before(async () => {
   sb = await startSandbox(undefined, { prefix: 'hostl', daemonArgs: ['--api-header-timeout=3'] });
+  daemonPid = await sb.daemonPid();
 });
 after(() => sb?.down());
 
@@ -168,7 +170,7 @@ test('unknown driver options are kept and ignored, as Docker does; bad values of
 
 const daemonFds = async (): Promise<number> => (await readdir(`/proc/${await sb.daemonPid()}/fd`)).length;
 
-test('200 idle and 20 byte-a-second connections stall neither a ping nor docker run, and are cut off', async () => {
+test('200 idle and 20 byte-a-second connections stall neither a ping nor docker run, and are cut off', async (t) => {
   const fdsBefore = await daemonFds();
   const conns: Array<{ s: net.Socket; closed: boolean }> = [];
   const open = (): { s: net.Socket; closed: boolean } => {
@@ -193,6 +195,7 @@ test('200 idle and 20 byte-a-second connections stall neither a ping nor docker 
     // The header timeout (3 s, checked every 300 ms) cuts them all; generous under load.
     for (let i = 0; i < 120 && conns.some((c) => !c.closed); i++) await sleep(250);
     const left = conns.map((c, i) => ({ i, c })).filter(({ c }) => !c.closed).map(({ i, c }) => `${i < 200 ? 'idle' : 'slow'} sent ${c.s.bytesWritten}`);
+    t.diagnostic(`hostile connections: ${conns.length} opened (200 idle, 20 slow), ${conns.length - left.length} cut by the daemon`);
     assert.deepEqual(left, [], 'every idle or slow connection was closed by the daemon');
   } finally {
     clearInterval(drip);
@@ -202,4 +205,8 @@ test('200 idle and 20 byte-a-second connections stall neither a ping nor docker 
   assert.ok((await daemonFds()) <= fdsBefore + 5, `the daemon holds ${await daemonFds()} fds, ${fdsBefore} before`);
   assert.equal((await api('GET', '/_ping')).status, 200);
   assert.deepEqual(await differences(sb), []);
+  // No crash: the daemon that took every hostile input of this file is the one started first.
+  const pid = await sb.daemonPid();
+  t.diagnostic(`daemon crashes: ${pid === daemonPid ? 0 : 1} (pid ${daemonPid}, now ${pid})`);
+  assert.equal(pid, daemonPid, 'the daemon was not restarted');
 });

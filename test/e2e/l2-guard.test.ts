@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { nsenterArgv } from '../../src/kernel/netns.js';
 import { cmd, startSandbox, type Sandbox } from '../helpers/sandbox.js';
@@ -92,15 +93,21 @@ test('forged raw frames never reach another container; the sender own frames do'
   const count = 5;
   const before = await counters();
   // A raw receiver in the third container's namespace, started before the frames are sent.
-  const [prog = '', ...args] = nsenterArgv(containerNetns(sb, t.id), ['python3', FRAMES, 'recv', 'eth0', '3']);
-  const recv = spawn(prog, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  // It counts until its stdin is closed, a second after the sender is done: the window does not
+  // depend on how long python takes to start under load (a fixed 3 s one missed the frames, and
+  // a 10 s wait for 'ready' failed, at load 45).
+  const [prog = '', ...args] = nsenterArgv(containerNetns(sb, t.id), ['python3', FRAMES, 'recv', 'eth0', '120']);
+  const recv = spawn(prog, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   recv.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor('the receiver is ready', async () => out.includes('ready'));
+  await waitFor('the receiver is ready', async () => out.includes('ready'), 60_000);
   const spec = { me: { mac: a.mac, ip4: a.ip4, ll6 }, victim: { mac: v.mac, ip4: v.ip4, ip6: v.ip6 }, count };
   const sender = nsenterArgv(containerNetns(sb, a.id), ['python3', FRAMES, 'send', 'eth0', JSON.stringify(spec)]);
   const sent = JSON.parse((await cmd(sender, T)).stdout) as Record<string, number>;
-  await new Promise((resolve) => recv.on('close', resolve));
+  await sleep(1000);
+  const closed = new Promise((resolve) => recv.on('close', resolve));
+  recv.stdin.end();
+  await closed;
   const got = JSON.parse(out.split('\n').filter(Boolean).pop() ?? '{}') as Record<string, number>;
   const forged = Object.keys(sent).filter((k) => !k.startsWith('ok'));
   assert.deepEqual(forged.sort(), ['arp-ip', 'arp-mac', 'ip4', 'ip6', 'mac', 'na', 'ra', 'vlan']);

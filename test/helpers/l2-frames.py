@@ -4,7 +4,8 @@
 Use (inside a container's network namespace, through nsenter --net):
   l2-frames.py send IFACE JSON   JSON: {"me": {"mac", "ip4", "ll6"}, "victim": {"mac", "ip4", "ip6"}, "count": N}
                                  sends N frames of each kind below, broadcast or all-nodes multicast
-  l2-frames.py recv IFACE SECS   counts, for SECS seconds, the frames of each kind that arrive; prints JSON
+  l2-frames.py recv IFACE SECS   counts the frames of each kind that arrive until its stdin closes (at
+                                 most SECS seconds); prints JSON
 
 Each frame carries a tag, `REDES-L2-<kind>.` (in its payload: br_netfilter trims bytes after an IP
 packet), so the receiver counts only ours.
@@ -119,8 +120,10 @@ def recv(iface, secs):
         left = end - time.time()
         if left <= 0:
             break
-        r, _, _ = select.select([s], [], [], left)
-        if not r:
+        r, _, _ = select.select([s, sys.stdin], [], [], left)
+        if sys.stdin in r and not sys.stdin.buffer.read1(4096):
+            break  # the caller is done sending
+        if s not in r:
             continue
         data, addr = s.recvfrom(65535)
         if addr[2] == socket.PACKET_OUTGOING:

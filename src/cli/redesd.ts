@@ -14,7 +14,7 @@ import { openImageService } from '../images/index.js';
 import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, overlayDevices, predefinedNetworks, type GuardedPort, type NetworkDriver } from '../drivers/index.js';
 import { FirewallManager, NftFirewall, NoFirewall } from '../firewall/index.js';
 import { KernelHost } from '../host/index.js';
-import { isRootNetns, netnsId, netnsList, listRoutePrefixes, ensureSystemGroup, readHostFacts, freeBytes } from '../kernel/index.js';
+import { isRootNetns, netnsId, netnsList, routePrefixes, ensureSystemGroup, readHostFacts, freeBytes } from '../kernel/index.js';
 import { Auditor, Doctor } from '../audit/index.js';
 import { DEFAULT_LOCAL_POOLS, withUlaPool } from '../ipam/index.js';
 import { Store } from '../store/index.js';
@@ -98,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
     drivers,
     predefined: predefinedNetworks({ ...(opts.bip ? { bip: opts.bip } : {}), icc: opts.icc }),
     ipam: { pools },
-    hostRoutes: () => listRoutePrefixes(),
+    hostRoutes: async () => routePrefixes(),
     endpointsOf: (id) => late.containers?.endpointsOfNetwork(id).map((e) => ({ name: e.container.name, id: e.endpoint.endpointId })) ?? [],
     cluster: () => cluster.access.store,
     ...(opts.clusterStore ? { globalScope: 'global' as const } : {}),

@@ -23,7 +23,23 @@ export {
 export { freeBytes } from './disk-space.js';
 export { mountsUnder, parseMountinfo, unmountAllUnder } from './mounts.js';
 export { interfaceNamesInNetns, openSocketsInNetns, type NetnsSockets } from './netns-socket.js';
-export { addVethPort, configureLink, deleteLink, ERRNO as NETLINK_ERRNO, linkUp, NetlinkError, setHairpin, tombstoneLink, type LinkConfig, type VethPort } from './netlink.js';
+export {
+  addBridgeLink,
+  addVethPort,
+  configureLink,
+  deleteLink,
+  ERRNO as NETLINK_ERRNO,
+  linkDetails,
+  linkUp,
+  NetlinkError,
+  routePrefixes,
+  setHairpin,
+  setLinkMtu,
+  tombstoneLink,
+  type LinkConfig,
+  type LinkDetails,
+  type VethPort,
+} from './netlink.js';
 export {
   INIT_NETNS_INO,
   NETNS_DIR,

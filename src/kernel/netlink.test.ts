@@ -5,8 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { ipBatch, ipJson, type IpAddr, type IpRoute } from './ip.js';
-import { addVethPort, configureLink, deleteLink, ERRNO, linkUp, NetlinkError, setHairpin, tombstoneLink } from './netlink.js';
+import { ipBatch, ipJson, listRoutePrefixes, type IpAddr, type IpRoute } from './ip.js';
+import {
+  addBridgeLink, addVethPort, configureLink, deleteLink, ERRNO, formatIp, linkDetails, linkUp, NetlinkError, routePrefixes, setHairpin, setLinkMtu, tombstoneLink,
+} from './netlink.js';
 import { netnsAdd, netnsDelete } from './netns.js';
 
 const tmp = (): string => `rtnl${randomBytes(4).toString('hex')}`;
@@ -56,4 +58,62 @@ test('a veth port: made into the bridge and up, its peer configured inside, rena
   assert.deepEqual((await ipJson<IpAddr[]>(['link', 'show'], ctr)).map((l) => l.ifname), ['lo']);
   assert.deepEqual((await ipJson<IpAddr[]>(['link', 'show'], host)).map((l) => l.ifname).sort(), ['br0', 'lo'], 'the host end went with the pair');
   await assert.rejects(deleteLink(ctr, 'rdeltest'), (e: unknown) => e instanceof NetlinkError && e.errno === ERRNO.ENODEV);
+});
+
+test('a bridge: made, read back as ip shows it, its MTU changed; a missing link reads as undefined', async (t) => {
+  const host = tmp();
+  t.after(() => netnsDelete(host));
+  await netnsAdd(host);
+  assert.equal(linkDetails(host, 'brtest'), undefined);
+  addBridgeLink('brtest', 1450, host);
+  assert.throws(() => addBridgeLink('brtest', 1450, host), (e: unknown) => e instanceof NetlinkError && e.errno === ERRNO.EEXIST);
+  configureLink(host, 'brtest', { addresses: ['10.8.0.1/24', 'fd08:0:0:1::1/64', '2001:db8:0:0:1:0:0:1/48'], nodad: true, up: true });
+  setLinkMtu(host, 'brtest', 1400);
+  const got = linkDetails(host, 'brtest');
+  const [shown] = await ipJson<IpAddr[]>(['-details', 'addr', 'show', 'dev', 'brtest'], host);
+  assert.equal(got?.kind, 'bridge');
+  assert.equal(shown?.linkinfo?.info_kind, 'bridge');
+  assert.equal(got?.mtu, 1400);
+  assert.equal(shown?.mtu, 1400);
+  // The same addresses as ip prints them (its link-local fe80:: too once the bridge is up).
+  assert.deepEqual([...(got?.addresses ?? [])].sort(), (shown?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`).sort());
+  assert.ok(got?.addresses.includes('fd08:0:0:1::1/64') && got.addresses.includes('2001:db8::1:0:0:1/48'), got?.addresses.join(' '));
+  assert.equal(linkDetails(host, 'lo')?.kind, undefined);
+});
+
+test('routePrefixes lists the main table as ip route show does, less defaults, link-local and multicast', async (t) => {
+  const host = tmp();
+  t.after(() => netnsDelete(host));
+  await netnsAdd(host);
+  addBridgeLink('brr', 1500, host);
+  configureLink(host, 'brr', { addresses: ['10.7.0.1/24', 'fd07::1/64'], nodad: true, up: true });
+  await ipBatch([
+    ['route', 'add', '10.70.0.0/16', 'via', '10.7.0.9'],
+    ['route', 'add', '10.71.0.5', 'dev', 'brr'],
+    ['route', 'add', 'blackhole', '10.72.0.0/15'],
+    ['route', 'add', 'default', 'via', '10.7.0.9'],
+    ['route', 'add', 'fd70::/48', 'via', 'fd07::9'],
+    ['route', 'add', 'default', 'via', 'fd07::9'],
+    ['route', 'add', '10.73.0.0/16', 'via', '10.7.0.9', 'table', '100'],
+  ], host);
+  const mine = routePrefixes(host);
+  assert.deepEqual([...mine].sort(), [...(await listRoutePrefixes(host))].sort());
+  for (const want of ['10.7.0.0/24', '10.70.0.0/16', '10.71.0.5/32', '10.72.0.0/15', 'fd07::/64', 'fd70::/48']) assert.ok(mine.includes(want), `${want} in ${mine.join(' ')}`);
+  assert.ok(!mine.some((r) => r.startsWith('10.73.') || r.startsWith('fe80') || r.startsWith('ff')), mine.join(' '));
+});
+
+test('formatIp writes addresses as ip does', () => {
+  const b = (...xs: number[]): Buffer => Buffer.from(xs);
+  assert.equal(formatIp(b(10, 0, 0, 1)), '10.0.0.1');
+  const v6 = (words: number[]): Buffer => {
+    const out = Buffer.alloc(16);
+    words.forEach((w, i) => out.writeUInt16BE(w, i * 2));
+    return out;
+  };
+  assert.equal(formatIp(v6([0, 0, 0, 0, 0, 0, 0, 0])), '::');
+  assert.equal(formatIp(v6([0, 0, 0, 0, 0, 0, 0, 1])), '::1');
+  assert.equal(formatIp(v6([0xfd08, 0, 0, 1, 0, 0, 0, 1])), 'fd08:0:0:1::1');
+  assert.equal(formatIp(v6([0x2001, 0xdb8, 0, 1, 0, 0, 0, 0])), '2001:db8:0:1::');
+  assert.equal(formatIp(v6([0x2001, 0xdb8, 1, 1, 1, 1, 1, 1])), '2001:db8:1:1:1:1:1:1');
+  assert.equal(formatIp(v6([0x2001, 0, 1, 1, 1, 1, 1, 1])), '2001:0:1:1:1:1:1:1');
 });

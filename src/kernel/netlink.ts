@@ -16,7 +16,7 @@ import { closeSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { netnsPath } from './netns.js';
 import {
-  attr, encodeAttrs, FLAGS, IFA, IFA_F_NODAD, ifaddr, IFF_UP, ifinfo, IFLA, IFLA_BRPORT_MODE, IFLA_INFO, ipBytes, macBytes, message, NLMSG_ERROR,
+  AF_INET, AF_INET6, attr, encodeAttrs, FLAGS, IFA, IFA_F_NODAD, ifaddr, IFF_UP, ifinfo, IFLA, IFLA_BRPORT_MODE, IFLA_INFO, ipBytes, macBytes, message, NLMSG_ERROR,
   parseAttrs, parseError, parseReplies, RTA, rtmsg, RTM, strz, u32, u8, VETH_INFO_PEER, type Reply,
 } from './netlink-codec.js';
 
@@ -235,4 +235,110 @@ export function setHairpin(ifnames: readonly string[], netns?: string): void {
       nl.request(`ip link set dev ${name} type bridge_slave hairpin on`, message(RTM.NEWLINK, 0, ifinfo({ index: nl.linkIndex(name) }), [attr(IFLA.LINKINFO, linkinfo)]));
     }
   });
+}
+
+/** A link as `ip -details addr show dev NAME` shows it: its kind (`bridge`, `veth`...), MTU and addresses. */
+export interface LinkDetails {
+  index: number;
+  /** IFLA_INFO_KIND; undefined for a device without one (a physical NIC, lo). */
+  kind: string | undefined;
+  mtu: number;
+  /** `address/prefixlen`, IPv6 written as `ip` writes it (RFC 5952). */
+  addresses: string[];
+}
+
+/** The link named `ifname` in `netns` (undefined: the daemon's), or undefined when there is none. */
+export function linkDetails(netns: string | undefined, ifname: string): LinkDetails | undefined {
+  return Rtnl.with(netns, (nl) => {
+    let reply: Reply[];
+    try {
+      reply = nl.request(`ip link show ${ifname}`, message(RTM.GETLINK, 0, ifinfo(), [attr(IFLA.IFNAME, strz(ifname))]));
+    } catch (e) {
+      if (e instanceof NetlinkError && e.errno === ERRNO.ENODEV) return undefined;
+      throw e;
+    }
+    const link = reply.find((r) => r.type === RTM.NEWLINK);
+    if (!link) return undefined;
+    const index = link.body.readInt32LE(4);
+    const a = parseAttrs(link.body, 16);
+    const info = a.get(IFLA.LINKINFO);
+    const kind = info ? parseAttrs(info, 0).get(IFLA_INFO.KIND)?.toString('utf8').replace(/\0+$/, '') : undefined;
+    const dump = nl.request(`ip addr show dev ${ifname}`, message(RTM.GETADDR, FLAGS.DUMP, ifaddr({ family: 0, prefixlen: 0, index: 0 })));
+    const addresses: string[] = [];
+    for (const r of dump) {
+      if (r.type !== RTM.NEWADDR || r.body.readUInt32LE(4) !== index) continue;
+      const aa = parseAttrs(r.body, 8);
+      const bytes = aa.get(IFA.LOCAL) ?? aa.get(IFA.ADDRESS);
+      if (bytes) addresses.push(`${formatIp(bytes)}/${r.body.readUInt8(1)}`);
+    }
+    return { index, kind, mtu: a.get(IFLA.MTU)?.readUInt32LE(0) ?? 0, addresses };
+  });
+}
+
+/** `ip link add NAME mtu MTU type bridge` in the daemon's namespace (or `netns`); EEXIST when the name is taken. */
+export function addBridgeLink(name: string, mtu: number, netns?: string): void {
+  Rtnl.with(netns, (nl) => {
+    const attrs = [attr(IFLA.IFNAME, strz(name)), attr(IFLA.MTU, u32(mtu)), attr(IFLA.LINKINFO, [attr(IFLA_INFO.KIND, strz('bridge'))])];
+    nl.request(`ip link add ${name} type bridge`, message(RTM.NEWLINK, FLAGS.CREATE | FLAGS.EXCL, ifinfo(), attrs));
+  });
+}
+
+/** `ip link set dev NAME mtu MTU`. */
+export function setLinkMtu(netns: string | undefined, name: string, mtu: number): void {
+  Rtnl.with(netns, (nl) => {
+    nl.request(`ip link set dev ${name} mtu ${mtu}`, message(RTM.NEWLINK, 0, ifinfo({ index: nl.linkIndex(name) }), [attr(IFLA.MTU, u32(mtu))]));
+  });
+}
+
+const RTM_GETROUTE = 26;
+const RT_TABLE_MAIN = 254;
+const RTA_DST = 1;
+const RTA_TABLE = 15;
+const RTM_F_CLONED = 0x200;
+const RTN_MULTICAST = 5;
+
+/**
+ * The destinations of the main routing table (IPv4, then IPv6) as CIDRs, as `ip route show` and
+ * `ip -6 route show` list them, less default routes, IPv6 link-local (fe80::/10) and multicast ones.
+ */
+export function routePrefixes(netns?: string): string[] {
+  return Rtnl.with(netns, (nl) => {
+    const out: string[] = [];
+    for (const family of [AF_INET, AF_INET6]) {
+      const hdr = Buffer.alloc(12);
+      hdr.writeUInt8(family, 0);
+      for (const r of nl.request(`ip route show`, message(RTM_GETROUTE, FLAGS.DUMP, hdr))) {
+        if (r.type !== RTM.NEWROUTE || r.body.length < 12) continue;
+        const dstLen = r.body.readUInt8(1);
+        const a = parseAttrs(r.body, 12);
+        const table = a.get(RTA_TABLE)?.readUInt32LE(0) ?? r.body.readUInt8(4);
+        if (table !== RT_TABLE_MAIN || r.body.readUInt8(7) === RTN_MULTICAST || r.body.readUInt32LE(8) & RTM_F_CLONED) continue;
+        const dst = a.get(RTA_DST);
+        if (!dst || dstLen === 0) continue;
+        if (family === AF_INET6 && dst[0] === 0xfe && (dst[1] ?? 0) >> 6 === 2) continue;
+        out.push(`${formatIp(dst)}/${dstLen}`);
+      }
+    }
+    return out;
+  });
+}
+
+/** An address in network order as text: dotted quad, or IPv6 with the longest run of zero words as `::` (RFC 5952). */
+export function formatIp(b: Buffer): string {
+  if (b.length === 4) return [...b].join('.');
+  const words = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2));
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = (ws: number[]): string => ws.map((w) => w.toString(16)).join(':');
+  return best < 0 ? hex(words) : `${hex(words.slice(0, best))}::${hex(words.slice(best + bestLen))}`;
 }

@@ -23,7 +23,7 @@ export { Filters, MAX_ECHO, clipEcho } from './filters.js';
 export { MAX_JSON_DEPTH, parseJson } from './json.js';
 export { newId } from './ids.js';
 export { ownGet, ownSet } from './own.js';
-export { logger, setLogLevel, startStage, type Logger } from './log.js';
+export { logger, phaseClock, setLogLevel, startStage, type Logger, type PhaseClock } from './log.js';
 export { FAILPOINTS, failpoint, type Failpoint } from './failpoints.js';
 export { retryInBackground } from './retry.js';
 export { drainOrClose } from './streams.js';

@@ -35,3 +35,23 @@ export function setLogLevel(level: string): void {
 export function startStage(log: Logger, name: string): void {
   if (log.isLevelEnabled('debug')) log.debug({ stage: name, ms: Math.round(performance.now()) }, 'daemon start stage');
 }
+
+/** Marks the end of each phase of one operation; `done` logs them all at debug level. */
+export interface PhaseClock {
+  (phase: string): void;
+  /** Logs `{ id, ms: { phase: cumulative ms } }` with `msg` (debug level). */
+  done(msg: string, id: string): void;
+}
+
+/**
+ * Phase timings of one operation (a network create, say), cumulative ms since the clock was made,
+ * logged at debug level for the benchmarks (as a container start's `start phases`).
+ */
+export function phaseClock(log: Logger): PhaseClock {
+  const t0 = process.hrtime.bigint();
+  const ms: Record<string, number> = {};
+  const mark = (phase: string): void => {
+    ms[phase] = Math.round(Number(process.hrtime.bigint() - t0) / 1e5) / 10;
+  };
+  return Object.assign(mark, { done: (msg: string, id: string): void => void (log.isLevelEnabled('debug') && log.debug({ id, ms }, msg)) });
+}

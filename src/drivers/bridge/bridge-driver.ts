@@ -10,7 +10,7 @@
  * `restore` never deletes a bridge a person made by hand with another name.
  */
 import { randomBytes } from 'node:crypto';
-import { ipBatch, ipJson, listLinks, type IpAddr, type IpCommand, type IpLink, ensureSysctl } from '../../kernel/index.js';
+import { addBridgeLink, configureLink, deleteLink, ensureSysctl, ipBatch, linkDetails, listLinks, setLinkMtu, tombstoneLink } from '../../kernel/index.js';
 import type { FirewallEndpoint, FirewallManager, FirewallNetwork } from '../../firewall/index.js';
 import { logger, conflict, forbidden } from '../../util/index.js';
 import type { DriverNetwork, EndpointRef, EndpointSpec, NetworkDriver, NetworkOptions } from '../driver.js';
@@ -177,36 +177,33 @@ export class BridgeDriver implements NetworkDriver<BridgeOptions> {
   /**
    * Creates the bridge if missing and makes its addresses, MTU and state what the network says.
    * Returns true when it created the device. An existing device that is not a bridge is refused.
+   * Over netlink (no `ip` process: a spawn costs the daemon a fork on every network create).
    */
   private async ensureBridge(b: BridgeNetwork): Promise<boolean> {
     const name = b.opts.bridgeName;
-    const found = await ipJson<IpAddr[]>(['-details', 'addr', 'show', 'dev', name]).catch(() => [] as IpAddr[]);
-    const link = found[0];
-    if (link && link.linkinfo?.info_kind !== 'bridge') {
+    const link = linkDetails(undefined, name);
+    if (link && link.kind !== 'bridge') {
       throw forbidden('bridge.not_a_bridge', `existing interface ${name} is not a bridge`);
     }
-    const cmds: IpCommand[] = [];
-    if (!link) cmds.push(['link', 'add', 'name', name, 'mtu', String(b.opts.mtu), 'type', 'bridge']);
-    else if (link.mtu !== b.opts.mtu) cmds.push(['link', 'set', 'dev', name, 'mtu', String(b.opts.mtu)]);
+    if (!link) addBridgeLink(name, b.opts.mtu);
     try {
+      if (link && link.mtu !== b.opts.mtu) setLinkMtu(undefined, name, b.opts.mtu);
       if (b.net.ipv6) {
-        // Router advertisements must never configure our bridges (CVE-2020-13401): set accept_ra before
-        // any v6 address exists, which costs a second batch; v4-only bridges set it after, in passing.
-        if (cmds.length) await ipBatch(cmds.splice(0));
+        // Router advertisements must never configure our bridges (CVE-2020-13401): accept_ra is set
+        // before any v6 address exists; v4-only bridges set it after, in passing.
         await ensureSysctl(`net/ipv6/conf/${name}/accept_ra`, '0');
         await ensureSysctl(`net/ipv6/conf/${name}/disable_ipv6`, '0');
         // A network made after start needs v6 routing too (`restore` sets it only for networks it finds).
         await ensureSysctl('net/ipv6/conf/all/forwarding', '1');
       }
-      const have = new Set((link?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+      const have = new Set(link?.addresses ?? []);
+      const addresses: string[] = [];
       for (const fam of [b.net.ipv4, b.net.ipv6]) {
         if (!fam) continue;
-        const plen = fam.subnet.split('/')[1] ?? '';
-        const cidr = `${fam.gateway}/${plen}`;
-        if (!have.has(cidr)) cmds.push(['addr', 'add', cidr, 'dev', name, ...(fam === b.net.ipv6 ? ['nodad'] : [])]);
+        const cidr = `${fam.gateway}/${fam.subnet.split('/')[1] ?? ''}`;
+        if (!have.has(cidr)) addresses.push(cidr);
       }
-      cmds.push(['link', 'set', 'dev', name, 'up']);
-      await ipBatch(cmds);
+      configureLink(undefined, name, { addresses, nodad: true, up: true });
       // The host reaches ports published on 127.0.0.1 through the bridge; the firewall's guard chain
       // drops every other packet for 127.0.0.0/8 that did not come from lo (CVE-2020-8558).
       await ensureSysctl(`net/ipv4/conf/${name}/route_localnet`, '1');
@@ -221,18 +218,15 @@ export class BridgeDriver implements NetworkDriver<BridgeOptions> {
 
   /** Deletes the bridge device; a missing device, or one that is not a bridge, is left alone. */
   private async removeBridge(name: string): Promise<void> {
-    // `ip link del ... type bridge` does not check the type, so look first.
-    const links = await ipJson<IpLink[]>(['-details', 'link', 'show', 'dev', name]).catch(() => [] as IpLink[]);
-    if (links[0]?.linkinfo?.info_kind !== 'bridge') return;
-    // Unregistering a device waits for the kernel (RCU, 40-50 ms here). The bridge is taken down and
-    // renamed to a tombstone at once, which frees its name and stops all traffic, and the slow delete
-    // finishes in the background; `restore` removes any tombstone a crash left behind.
+    // A delete by name does not check the type, so look first.
+    if (linkDetails(undefined, name)?.kind !== 'bridge') return;
+    // Unregistering a device waits for the kernel (RCU, 40-50 ms here). The bridge is taken down,
+    // stripped of its addresses and renamed to a tombstone at once, which frees its name and stops
+    // all traffic, and the slow delete finishes in the background (off the main thread);
+    // `restore` removes any tombstone a crash left behind.
     const tomb = `rdel-${randomBytes(4).toString('hex')}`;
-    await ipBatch([
-      ['link', 'set', 'dev', name, 'down'],
-      ['link', 'set', 'dev', name, 'name', tomb],
-    ]);
-    void ipBatch([['link', 'del', 'dev', tomb]]).catch((e: unknown) => log.warn({ err: e, tomb }, 'deleting bridge failed'));
+    tombstoneLink(undefined, name, tomb);
+    void deleteLink(undefined, tomb).catch((e: unknown) => log.warn({ err: e, tomb }, 'deleting bridge failed'));
   }
 
   private async applyFirewall(): Promise<void> {

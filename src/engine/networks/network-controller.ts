@@ -15,7 +15,7 @@
  */
 import type { Store, Collection } from '../../store/index.js';
 import { DEFAULT_DRIVER, type DriverNetwork, type NetworkDriver, type PredefinedNetwork } from '../../drivers/index.js';
-import { conflict, forbidden, invalidParameter, notFound, RedesError, newId, nowRfc3339Nano, rfc3339ToSeconds, logger, Filters, clipEcho, failpoint } from '../../util/index.js';
+import { conflict, forbidden, invalidParameter, notFound, RedesError, newId, nowRfc3339Nano, rfc3339ToSeconds, logger, Filters, clipEcho, failpoint, phaseClock, type PhaseClock } from '../../util/index.js';
 import { checkNotHostNetwork, checkSubnetUsable } from '../../ipam/index.js';
 import type { ClusterStore } from '../../cluster/index.js';
 import { Mutex } from '../lock.js';
@@ -185,6 +185,7 @@ export class NetworkController {
   }
 
   private async removeUnheld(n: NetworkRecord): Promise<void> {
+    const mark = phaseClock(log);
     const local = this.deps.endpointsOf?.(n.id) ?? [];
     // A swarm network is also in use while any other host has an endpoint on it.
     const remote = isClusterScope(n) ? (await this.global.endpoints(n.id)).filter((r) => !local.some((l) => l.id === r.id)) : [];
@@ -193,18 +194,22 @@ export class NetworkController {
       const list = eps.map((e) => `name:${JSON.stringify(e.name)} id:${JSON.stringify(e.id.slice(0, 12))}`).join(', ');
       throw forbidden('network.in_use', `error while removing network: network ${n.name} has active endpoints (${list})`);
     }
+    mark('check');
     await this.driverOf(n).deleteNetwork(toDriverNetwork(n));
+    mark('driver');
     failpoint('network.rm.after-driver');
     this.deps.store.transaction(() => {
       this.networks.delete(n.id);
       this.deps.store.releaseNetwork(n.id);
     });
+    mark('record');
     // The other engines drop their copy when the key goes; then its name and subnets are free again.
     if (isClusterScope(n)) {
       await this.global.unpublish(n.id);
       await this.global.release(n);
     }
     log.info({ id: n.id, name: n.name }, 'network removed');
+    mark.done('network rm phases (cumulative ms)', n.id);
   }
 
   /** Removes unused custom networks matching the prune filters; returns the names removed. */
@@ -239,6 +244,7 @@ export class NetworkController {
   }
 
   private async createLocked(req: NetworkCreateRequest): Promise<{ id: string; warning: string }> {
+    const mark = phaseClock(log);
     // Subnets another manager is claiming at this very moment: planned around on the next try (an
     // explicit subnet among them then fails with Docker's overlap text).
     const avoid: string[] = [];
@@ -253,18 +259,20 @@ export class NetworkController {
       if (avoid.length >= MAX_CLAIM_TRIES) throw conflict('network.subnet_contended', `could not claim a subnet for network ${rec.name}: ${avoid.length} tries lost races with other managers`);
       avoid.push(clash.subnet);
     }
+    mark('plan');
     try {
-      return await this.createClaimed(rec);
+      return await this.createClaimed(rec, mark);
     } catch (e) {
       if (isClusterScope(rec)) await this.global.release(rec).catch(() => undefined);
       throw e;
     }
   }
 
-  private async createClaimed(rec: NetworkRecord): Promise<{ id: string; warning: string }> {
+  private async createClaimed(rec: NetworkRecord, mark: PhaseClock): Promise<{ id: string; warning: string }> {
     const driver = this.driverOf(rec);
     const dn = toDriverNetwork(rec);
     this.deps.store.transaction(() => this.networks.put(rec));
+    mark('record');
     failpoint('network.create.after-record');
     try {
       // A cluster network is published before this host sets up its kernel objects: the other hosts
@@ -274,6 +282,7 @@ export class NetworkController {
         if (isClusterScope(rec)) await this.global.unpublish(rec.id).catch(() => undefined);
         throw e;
       });
+      mark('driver');
       failpoint('network.create.after-driver');
     } catch (e) {
       this.deps.store.transaction(() => this.networks.delete(rec.id));
@@ -281,6 +290,7 @@ export class NetworkController {
       throw new RedesError('internal', 'network.create_failed', `failed to create network ${rec.name}: ${(e as Error).message}`, { cause: e });
     }
     log.info({ id: rec.id, name: rec.name, driver: rec.driver }, 'network created');
+    mark.done('network create phases (cumulative ms)', rec.id);
     return { id: rec.id, warning: '' };
   }
 

@@ -11,9 +11,9 @@
  * Beware: store changes are handled one at a time, in order (a swarm leave followed at once by a join).
  */
 import { type ClusterAccess, type ClusterStore, type NodeRecord, clusterKeys } from '../cluster/index.js';
-import { OverlayDriver, type DriverNetwork, type OverlayCluster, type OverlayDriverDeps, type OverlayOptions, type RemoteChange, type RemoteEndpoint } from '../drivers/index.js';
+import { OverlayDriver, type OverlayCluster, type OverlayDriverDeps, type RemoteChange, type RemoteEndpoint } from '../drivers/index.js';
 import type { DnsRecords } from '../dns/index.js';
-import { toDriverNetwork, type NetworkController } from '../engine/index.js';
+import type { NetworkController } from '../engine/index.js';
 import { logger } from '../util/index.js';
 
 const log = logger.child({ component: 'overlay-wiring' });
@@ -92,7 +92,8 @@ export function overlayWiring(access: ClusterAccess, opts: { prefix: string; dat
           if (!addr) log.error({ node: store.nodeId }, 'no node record with a data address: overlay networks stay down on this host');
           else current = { store, advertiseAddress: addr };
         }
-        if (current) await driver.restore(networks.all().filter((n) => n.driver === 'overlay').map((n) => toDriverNetwork(n) as DriverNetwork<OverlayOptions>));
+        // Through the engine: endpoints whose addresses another host took meanwhile are disconnected there.
+        if (current) await networks.restoreDriver('overlay');
         await networks.followCluster();
       })
       .catch((e: unknown) => log.error({ err: e }, 'following the cluster for overlay networks failed'));

@@ -3,7 +3,7 @@
  * one network of each (the predefined `host` and `none`).
  */
 import { forbidden } from '../util/index.js';
-import type { Attachment, DriverNetwork, NetworkDriver, NetworkOptions } from './driver.js';
+import type { Attachment, DriverNetwork, LostEndpoint, NetworkDriver, NetworkOptions } from './driver.js';
 
 class SingletonDriver implements NetworkDriver<null> {
   readonly scope = 'local';
@@ -28,7 +28,9 @@ class SingletonDriver implements NetworkDriver<null> {
 
   async createNetwork(): Promise<void> {}
   async deleteNetwork(): Promise<void> {}
-  async restore(): Promise<void> {}
+  async restore(): Promise<LostEndpoint[]> {
+    return [];
+  }
 
   async joinEndpoint(): Promise<{ hostIfname: string }> {
     // host and none networks have no endpoints of their own: the engine never asks.

@@ -95,6 +95,14 @@ export interface EndpointRef {
   ifname: string;
 }
 
+/** An endpoint of a running container that a driver could not keep at `restore`. */
+export interface LostEndpoint {
+  networkId: string;
+  endpointId: string;
+  /** Why, for the daemon's log: "address 10.0.0.5 was claimed by another host while this engine was away". */
+  reason: string;
+}
+
 /** Addresses an endpoint asks for (`--ip`, `--ip6`); absent: any free one. */
 export interface AddressRequest {
   ipv4?: string;
@@ -126,8 +134,12 @@ export interface NetworkDriver<Own = unknown> {
   createNetwork(net: DriverNetwork<Own>): Promise<void>;
   /** Removes what createNetwork made; missing objects are not an error. */
   deleteNetwork(net: DriverNetwork<Own>): Promise<void>;
-  /** Daemon start: make the kernel match `nets` (all networks of this driver), removing orphans of ours. */
-  restore(nets: readonly DriverNetwork<Own>[]): Promise<void>;
+  /**
+   * Daemon start: make the kernel match `nets` (all networks of this driver), removing orphans of ours.
+   * Returns the endpoints of running containers the driver cannot keep (a global driver: another host
+   * took one of their addresses while this engine was away); the engine disconnects them.
+   */
+  restore(nets: readonly DriverNetwork<Own>[]): Promise<LostEndpoint[]>;
   /** Gives the container in namespace `netns` its interface (and, global, tells other hosts); returns the host-side name ('' if none); on failure leaves nothing. */
   joinEndpoint(net: DriverNetwork<Own>, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }>;
   /** Undoes joinEndpoint (here and on other hosts); a missing interface, namespace or record is fine. */

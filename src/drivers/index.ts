@@ -11,6 +11,7 @@ export type {
   DriverScope,
   EndpointRef,
   EndpointSpec,
+  LostEndpoint,
   NetworkDriver,
   NetworkOptions,
 } from './driver.js';

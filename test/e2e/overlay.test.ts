@@ -6,11 +6,12 @@
  * comes back with the same address), names across hosts, the way out through each host's
  * docker_gwbridge (outbound NAT, `-p` reached from the world), and an encrypted network whose traffic the
  * LAN carries only as WireGuard; then 60 concurrent runs spread over the hosts (no address twice,
- * inspect and the kernel agree), and a dead host's addresses freed with its lease. One lab for the whole file keeps it to a few minutes.
+ * inspect and the kernel agree), and a dead host's addresses freed with its lease (the restarted host's
+ * container whose address was taken meanwhile is disconnected). One lab for the whole file keeps it to a few minutes.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { captureContains, countPackets, startCapture } from '../helpers/capture.js';
 import { startLab, type Lab } from '../helpers/lab.js';
@@ -207,19 +208,48 @@ test('overlay across three hosts: visible everywhere, traffic between hosts, Doc
 
   // A dead host's addresses: kill -9 host 3's engine; once its lease runs out its endpoints are gone
   // from host 1 and its addresses are free (host 1 takes one of them by --ip); restarted, it takes its
-  // other containers' addresses back and publishes them, but not the one taken meanwhile.
+  // other containers' addresses back and publishes them; the container whose address was taken
+  // meanwhile is disconnected from the network (as `docker network disconnect`, with its event and
+  // the reason in the daemon log), so no address is held twice.
   const manyId = (await lab.context(1, ['network', 'inspect', '-f', '{{.Id}}', 'many'])).stdout.trim();
   const m30 = (await lab.context(3, ['inspect', '-f', '{{.NetworkSettings.Networks.many.IPAddress}}', 'm3-0'])).stdout.trim();
+  const m30id = (await lab.context(3, ['inspect', '-f', '{{.Id}}', 'm3-0'])).stdout.trim();
   await waitFor('host 3 endpoints on host 1', 30_000, async () => (await fdbOf(lab, 1, manyId)).filter((e) => e.dst === lab.lanAddr(3)).length === 20);
+  const killedAt = Math.floor(Date.now() / 1000);
   await lab.hosts[2]!.kill9Daemon();
   await waitFor('host 3 endpoints expired on host 1', 30_000, async () => (await fdbOf(lab, 1, manyId)).every((e) => e.dst !== lab.lanAddr(3)));
-  await lab.context(1, ['run', '-d', '--net', 'many', '--ip', m30, '--name', 'taker', 'busybox', 'sleep', '600'], { timeoutMs: 60_000 });
+  await lab.context(1, ['run', '-d', '--net', 'many', '--ip', m30, '--name', 'taker', 'busybox', 'sh', '-c', 'mkdir -p /www && echo from-taker > /www/i.txt && httpd -f -p 80 -h /www'], { timeoutMs: 60_000 });
   assert.equal((await lab.context(1, ['inspect', '-f', '{{.NetworkSettings.Networks.many.IPAddress}}', 'taker'])).stdout.trim(), m30);
   await lab.hosts[2]!.restartDaemon();
   await waitFor('host 3 endpoints back on host 1, but m3-0', 60_000, async () => (await fdbOf(lab, 1, manyId)).filter((e) => e.dst === lab.lanAddr(3)).length === 19);
   const macOf = async (h: number, name: string): Promise<string> => (await lab.context(h, ['inspect', '-f', '{{.NetworkSettings.Networks.many.MacAddress}}', name])).stdout.trim();
   const back3 = (await fdbOf(lab, 1, manyId)).filter((e) => e.dst === lab.lanAddr(3)).map((e) => e.mac);
-  assert.ok(!back3.includes(await macOf(3, 'm3-0')), 'the endpoint whose address was taken is not published again');
-  assert.ok(back3.includes(await macOf(3, 'm3-1')), 'the others are');
+  assert.ok(back3.includes(await macOf(3, 'm3-1')), 'the others are published again');
+  // m3-0 keeps running, off the network: inspect lists no network, its namespace holds no overlay address.
+  assert.equal((await lab.context(3, ['inspect', '-f', '{{.State.Status}} [{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}]', 'm3-0'])).stdout.trim(), 'running []');
+  const m30addrs = JSON.parse((await cmd(['ip', '-n', `${lab.name}3-c-${m30id.slice(0, 12)}`, '-json', '-4', 'addr', 'show'])).stdout) as Array<{ addr_info: Array<{ local: string }> }>;
+  assert.deepEqual(m30addrs.flatMap((l) => l.addr_info.map((a) => a.local)).filter((a) => a.startsWith('10.0.')), [], 'no overlay address left in m3-0');
+  const events = await lab.context(3, ['events', '--since', String(killedAt), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'type=network', '--filter', 'event=disconnect', '--format', '{{.Actor.Attributes.container}} {{.Actor.Attributes.name}}']);
+  assert.deepEqual(events.stdout.trim().split('\n'), [`${m30id} many`], 'one disconnect event, for m3-0 on many');
+  const log3 = await readFile(`/run/redes/${lab.name}3/redesd.log`, 'utf8');
+  assert.ok(log3.includes(`disconnected from network \\"many\\": address ${m30} was claimed by another host while this engine was away`), 'the daemon log says why');
+  // The taker keeps the address and answers it, from its own host and from host 3 (where m3-0 held it).
+  for (const [h, from] of [[2, 'm2-0'], [3, 'm3-1']] as const) {
+    const r = await lab.context(h, ['exec', from, 'timeout', '5', 'wget', '-qO-', `http://${m30}/i.txt`], { allowFail: true });
+    assert.equal(r.stdout.trim(), 'from-taker', `${from} reaches ${m30}: ${r.stderr}`);
+  }
+  // Nothing held twice: every running container of the network, on every host, has its own address.
+  const held = new Map<string, string>();
+  for (const h of [1, 2, 3]) {
+    const out = await lab.context(h, ['network', 'inspect', '-f', '{{range .Containers}}{{.Name}} {{.IPv4Address}}\n{{end}}', 'many']);
+    for (const line of out.stdout.trim().split('\n').filter(Boolean)) {
+      const [name, cidr] = line.trim().split(' ');
+      const ip = (cidr ?? '').split('/')[0] ?? '';
+      assert.ok(!held.has(ip), `${ip} held by ${name} and ${held.get(ip)}`);
+      held.set(ip, name ?? '');
+    }
+  }
+  assert.equal(held.get(m30), 'taker');
+  assert.equal(held.size, 3 * 20, 'm3-0 out, taker in');
   await lab.down();
 });

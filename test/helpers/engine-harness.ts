@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { hostDriver, nullDriver, type NetworkDriver } from '../../src/drivers/index.js';
-import { ContainerController, ContainerNetworking, NetworkController, installPortPublishing, type PortPublishing } from '../../src/engine/index.js';
+import { ContainerController, ContainerNetworking, EventBus, NetworkController, installPortPublishing, type PortPublishing } from '../../src/engine/index.js';
 import { Store } from '../../src/store/index.js';
 import { setLogLevel } from '../../src/util/index.js';
 import { FakeBridgeDriver, FakeHost } from './fake-host.js';
@@ -27,6 +27,8 @@ export interface TestEngine {
   networks: NetworkController;
   ports: PortPublishing;
   containers: ContainerController;
+  /** The event stream (`docker events`) of this set of controllers. */
+  bus: EventBus;
   dir: string;
 }
 
@@ -56,7 +58,9 @@ async function wire(host: FakeHost, store: Store, dir: string): Promise<TestEngi
   await networks.init();
   const resolvConf = join(dir, 'resolv.conf');
   await writeFile(resolvConf, 'nameserver 203.0.113.1\n');
+  const bus = new EventBus();
   const containers = new ContainerController({
+    bus,
     store,
     networks,
     networking: new ContainerNetworking(store, networks, drivers, host.netns),
@@ -73,7 +77,7 @@ async function wire(host: FakeHost, store: Store, dir: string): Promise<TestEngi
   });
   late.containers = containers;
   await containers.init();
-  return { host, store, driver, networks, ports, containers, dir };
+  return { host, store, driver, networks, ports, containers, bus, dir };
 }
 
 /** A fresh engine over a fake host; its temporary folder goes when the test ends. */

@@ -16,7 +16,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DriverNetwork, EndpointRef, EndpointSpec, NetworkDriver, NetworkOptions } from '../../src/drivers/index.js';
+import type { DriverNetwork, EndpointRef, EndpointSpec, LostEndpoint, NetworkDriver, NetworkOptions } from '../../src/drivers/index.js';
 import { PortReservationError, type ContainerNetnsOps, type ContainerRuntimeOps, type EngineHost, type ExitStatus, type FirewallPort, type HostPortOps, type ProcessSpec, type ReservedPort } from '../../src/host/index.js';
 import { nowRfc3339Nano } from '../../src/util/index.js';
 
@@ -34,6 +34,8 @@ export class FakeHost implements EngineHost {
   readonly busyPorts = new Set<string>();
   /** When set, TERM does not end a container (as busybox httpd as PID 1). */
   ignoreTerm = false;
+  /** What the fake driver's next `restore` reports lost (another host took an address meanwhile). */
+  lostAtRestore: LostEndpoint[] = [];
   private readonly failures = new Map<string, Error>();
   private readonly waiters = new Map<string, Array<(st: ExitStatus) => void>>();
 
@@ -195,8 +197,11 @@ export class FakeBridgeDriver implements NetworkDriver<{ bridge: string }> {
     this.host.step('driver.delete', net.name);
   }
 
-  async restore(nets: readonly DriverNetwork[]): Promise<void> {
+  async restore(nets: readonly DriverNetwork[]): Promise<LostEndpoint[]> {
     this.host.step('driver.restore', nets.map((n) => n.name).join(','));
+    const lost = this.host.lostAtRestore.filter((l) => nets.some((n) => n.id === l.networkId));
+    this.host.lostAtRestore = this.host.lostAtRestore.filter((l) => !lost.includes(l));
+    return lost;
   }
 
   async joinEndpoint(net: DriverNetwork, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }> {

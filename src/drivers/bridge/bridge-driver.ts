@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { addBridgeLink, configureLink, deleteLink, ensureSysctl, ipBatch, linkDetails, listLinks, setLinkMtu, tombstoneLink } from '../../kernel/index.js';
 import type { FirewallEndpoint, FirewallManager, FirewallNetwork } from '../../firewall/index.js';
 import { logger, conflict, forbidden } from '../../util/index.js';
-import type { DriverNetwork, EndpointRef, EndpointSpec, NetworkDriver, NetworkOptions } from '../driver.js';
+import type { DriverNetwork, EndpointRef, EndpointSpec, LostEndpoint, NetworkDriver, NetworkOptions } from '../driver.js';
 import { parseBridgeOptions, type BridgeOptions } from './options.js';
 import { addBridgeEndpoint, delEndpoint, newHostIfname } from '../endpoint.js';
 
@@ -105,7 +105,7 @@ export class BridgeDriver implements NetworkDriver<BridgeOptions> {
     await Promise.all([this.applyFirewall(), this.removeBridge(b.opts.bridgeName)]);
   }
 
-  async restore(nets: readonly DriverNetwork<BridgeOptions>[]): Promise<void> {
+  async restore(nets: readonly DriverNetwork<BridgeOptions>[]): Promise<LostEndpoint[]> {
     await ensureSysctl('net/ipv4/ip_forward', '1');
     if (nets.some((n) => n.enableIPv6)) await ensureSysctl('net/ipv6/conf/all/forwarding', '1');
     this.nets.clear();
@@ -130,6 +130,7 @@ export class BridgeDriver implements NetworkDriver<BridgeOptions> {
       await this.ensureBridge(b).catch((e: unknown) => log.error({ err: e, network: b.net.name }, 'restoring bridge failed'));
     }
     await this.applyFirewall();
+    return [];
   }
 
   async joinEndpoint(net: DriverNetwork<BridgeOptions>, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }> {

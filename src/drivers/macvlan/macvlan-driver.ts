@@ -19,7 +19,7 @@
  */
 import { ipBatch, ipJson, type IpAddr, type IpCommand, type IpLink, CommandError } from '../../kernel/index.js';
 import { logger, forbidden, internal, invalidParameter, notImplemented, RedesError } from '../../util/index.js';
-import type { DriverNetwork, EndpointRef, EndpointSpec, NetworkDriver, NetworkOptions } from '../driver.js';
+import type { DriverNetwork, EndpointRef, EndpointSpec, LostEndpoint, NetworkDriver, NetworkOptions } from '../driver.js';
 import { delEndpoint } from '../endpoint.js';
 import { effectiveParent, MACVLAN_OPT, OWNER_ALIAS, parseMacvlanOptions, parseVlanParent, type MacvlanOptions } from './options.js';
 import { checkShimAddress, ensureShim, removeOrphanShims, removeShim, shimName, shimRoute, shimUnroute } from './shim.js';
@@ -100,7 +100,7 @@ export class MacvlanDriver implements NetworkDriver<MacvlanOptions> {
     await this.removeOwnedLink(m.parent);
   }
 
-  async restore(nets: readonly DriverNetwork<MacvlanOptions>[]): Promise<void> {
+  async restore(nets: readonly DriverNetwork<MacvlanOptions>[]): Promise<LostEndpoint[]> {
     this.nets.clear();
     for (const net of nets) this.nets.set(net.id, this.toMacvlan(net));
     const wanted = new Set([...this.nets.values()].map((m) => m.parent));
@@ -127,6 +127,7 @@ export class MacvlanDriver implements NetworkDriver<MacvlanOptions> {
       if (!have.has(shimName(m.net.id))) log.warn({ network: m.net.name, shim: shimName(m.net.id) }, 're-making a missing macvlan host shim: running containers are not routed through it until they rejoin');
       await this.ensureShimOf(m).catch((e: unknown) => log.error({ err: e, network: m.net.name }, 'restoring macvlan host shim failed'));
     }
+    return [];
   }
 
   async joinEndpoint(net: DriverNetwork<MacvlanOptions>, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }> {

@@ -15,7 +15,9 @@
  *
  * Restart: the endpoints this host published are kept in `<dataDir>/overlay-endpoints.json` and
  * re-published at `restore`; the watch starts again from a fresh listing (its revision), and the
- * kernel's entries are reconciled against it, so nothing is missed or left over.
+ * kernel's entries are reconciled against it, so nothing is missed or left over. An endpoint one of
+ * whose addresses another host claimed while this engine was away (its lease ran out) is not
+ * published: `restore` returns it, and the engine disconnects its container from the network.
  *
  * Beware: needs a cluster (`cluster()` answers undefined outside one): Docker's texts otherwise.
  * Kernel calls act in the daemon's namespace, or in `hostNetns` when given (tests).
@@ -26,7 +28,7 @@ import { type ClusterStore, clusterKeys } from '../../cluster/index.js';
 import { renderOverlayGuard, renderOverlayGuardTeardown, type FirewallEndpoint } from '../../firewall/index.js';
 import { ipBatch, ipJson, type IpAddr, nftApply, ensureOverlayLinks, listOwnedLinks, removeOverlayLinks, VXLAN_OVERHEAD, WIREGUARD_OVERHEAD } from '../../kernel/index.js';
 import { conflict, forbidden, unavailable, logger } from '../../util/index.js';
-import type { DriverNetwork, EndpointRef, EndpointSpec, NetworkDriver, NetworkOptions } from '../driver.js';
+import type { DriverNetwork, EndpointRef, EndpointSpec, LostEndpoint, NetworkDriver, NetworkOptions } from '../driver.js';
 import { ClusterAddresses } from './cluster-addresses.js';
 import { HostWireguard } from './host-wireguard.js';
 import { bridgeName, OWNER_ALIAS, parseOverlayOptions, shownOverlayOptions, vxlanName, type OverlayOptions } from './options.js';
@@ -139,7 +141,7 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
     this.allocator.forget(net.id);
   }
 
-  async restore(nets: readonly DriverNetwork<OverlayOptions>[]): Promise<void> {
+  async restore(nets: readonly DriverNetwork<OverlayOptions>[]): Promise<LostEndpoint[]> {
     await this.loadLocal();
     const wanted = new Set(nets.flatMap((n) => [bridgeName(n.id), vxlanName(n.id)]));
     const orphans = (await listOwnedLinks(OWNER_ALIAS, this.deps.hostNetns)).filter((l) => !wanted.has(l.ifname));
@@ -149,23 +151,27 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
     }
     if (!this.deps.cluster()) {
       if (nets.length) log.warn({ networks: nets.map((n) => n.name) }, 'overlay networks are kept but not set up: this engine is in no cluster');
-      return;
+      return [];
     }
     for (const n of nets) {
       await this.setUpNetwork(n).catch((e: unknown) => log.error({ err: e, network: n.name }, 'restoring overlay network failed'));
     }
     // Containers kept running through the restart: publish their endpoints again (the old lease is gone or going).
     const { store } = this.cluster();
+    const lost: LostEndpoint[] = [];
     for (const [id, ep] of this.local) {
       if (!this.nets.has(ep.networkId)) continue;
       // Their addresses first: tied to the new lease before the old one runs out.
-      const lost = await this.allocator.reclaim(ep.networkId, id, [ep.record.ipv4, ep.record.ipv6].filter((a): a is string => !!a));
-      if (lost.length) {
-        log.error({ endpoint: id, container: ep.record.name, addresses: lost }, 'another host took these addresses while this engine was away: the endpoint is not published');
+      const taken = await this.allocator.reclaim(ep.networkId, id, [ep.record.ipv4, ep.record.ipv6].filter((a): a is string => !!a));
+      if (taken.length) {
+        // Never published: two containers would hold one address on the overlay. The engine disconnects it.
+        const what = taken.length > 1 ? `addresses ${taken.join(', ')} were` : `address ${taken.join('')} was`;
+        lost.push({ networkId: ep.networkId, endpointId: id, reason: `${what} claimed by another host while this engine was away (its lease expired)` });
         continue;
       }
       await store.put(clusterKeys.endpoint(ep.networkId, id), JSON.stringify(ep.record), { lease: true });
     }
+    return lost;
   }
 
   async joinEndpoint(net: DriverNetwork<OverlayOptions>, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }> {

@@ -8,19 +8,22 @@
  * Beware: lock order is the container's lock, then a hold on the network (NetworkController.using),
  * so that the network cannot be removed while a container joins it.
  */
+import type { LostEndpoint } from '../../drivers/index.js';
 import { failpoint, forbidden, invalidParameter, logger, notFound, ownGet, ownSet } from '../../util/index.js';
 import type { NetworkController } from '../networks/network-controller.js';
 import type { NetworkRecord } from '../networks/network-record.js';
 import { parseEndpointRequest } from './container-config.js';
 import type { ContainerEvents } from './container-events.js';
 import { identityOf, type ContainerNetworking } from './container-network.js';
-import type { ContainerRecord } from './container-types.js';
+import type { ContainerRecord, EndpointRecord } from './container-types.js';
 
 const log = logger.child({ component: 'containers' });
 
 export interface EndpointChangeContext {
   resolve(term: string): ContainerRecord;
   mustGet(id: string): ContainerRecord;
+  /** The running containers' endpoints on a network. */
+  endpointsOfNetwork(networkId: string): Array<{ container: ContainerRecord; endpoint: EndpointRecord }>;
   /** Runs `fn` under the container's lock. */
   locked<T>(id: string, fn: () => Promise<T>): Promise<T>;
   save(rec: ContainerRecord): void;
@@ -78,6 +81,32 @@ export class EndpointChanges {
         this.ctx.events.endpoint(rec, ep, 'disconnect');
         await this.ctx.networking.syncGateway(rec, { add: true });
       }
+    });
+  }
+
+  /**
+   * Disconnects running containers from networks whose drivers could not keep their endpoints at
+   * restore (`reason` says why: another host took an address while this engine was away), as
+   * `docker network disconnect` does: interface and addresses released, the record, the event, the
+   * features told, and the reason in the log. An endpoint no running container holds is skipped.
+   */
+  async dropLost(lost: readonly LostEndpoint[]): Promise<void> {
+    for (const l of lost) {
+      const holder = this.ctx.endpointsOfNetwork(l.networkId).find((e) => e.endpoint.endpointId === l.endpointId);
+      if (!holder) continue;
+      await this.dropOne(holder.container.id, l).catch((e: unknown) => log.error({ err: e, id: holder.container.id, network: l.networkId }, 'disconnecting a lost endpoint failed'));
+    }
+  }
+
+  private dropOne(containerId: string, lost: LostEndpoint): Promise<void> {
+    return this.change(lost.networkId, containerId, async (rec, net) => {
+      const ep = ownGet(rec.endpoints, net.name);
+      if (!ep || ep.endpointId !== lost.endpointId || rec.state.status !== 'running') return;
+      await this.ctx.networking.leave(ep, rec.netns);
+      delete rec.endpoints[net.name];
+      this.ctx.events.endpoint(rec, ep, 'disconnect');
+      await this.ctx.networking.syncGateway(rec, { add: true });
+      log.warn({ id: rec.id, network: net.name, endpoint: ep.endpointId }, `container ${JSON.stringify(rec.name)} disconnected from network ${JSON.stringify(net.name)}: ${lost.reason}`);
     });
   }
 

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryClusterBackend, clusterKeys, type ClusterStore } from '../../cluster/index.js';
-import type { DriverNetwork, NetworkDriver, NetworkOptions } from '../../drivers/index.js';
+import type { DriverNetwork, LostEndpoint, NetworkDriver, NetworkOptions } from '../../drivers/index.js';
 import { Store } from '../../store/index.js';
 import { NetworkController } from './network-controller.js';
 import { GlobalNetworks } from './global-networks.js';
@@ -29,7 +29,9 @@ class FakeGlobalDriver implements NetworkDriver<{ vni: number }> {
   async deleteNetwork(n: DriverNetwork): Promise<void> {
     this.calls.push(`delete ${n.name}`);
   }
-  async restore(): Promise<void> {}
+  async restore(): Promise<LostEndpoint[]> {
+    return [];
+  }
   async joinEndpoint(): Promise<{ hostIfname: string }> {
     return { hostIfname: '' };
   }

@@ -14,7 +14,7 @@
  * after it and fails; it never leaves an endpoint on a network that is gone.
  */
 import type { Store, Collection } from '../../store/index.js';
-import { DEFAULT_DRIVER, type DriverNetwork, type NetworkDriver, type PredefinedNetwork } from '../../drivers/index.js';
+import { DEFAULT_DRIVER, type DriverNetwork, type LostEndpoint, type NetworkDriver, type PredefinedNetwork } from '../../drivers/index.js';
 import { conflict, forbidden, invalidParameter, notFound, RedesError, newId, nowRfc3339Nano, rfc3339ToSeconds, logger, Filters, clipEcho, failpoint, phaseClock, type PhaseClock } from '../../util/index.js';
 import { checkNotHostNetwork, checkSubnetUsable } from '../../ipam/index.js';
 import type { ClusterStore } from '../../cluster/index.js';
@@ -56,6 +56,9 @@ export class NetworkController {
   private readonly removing = new Map<string, Promise<void>>();
   private readonly drained = new Map<string, () => void>();
   private readonly global: GlobalNetworks;
+  /** Endpoints drivers could not keep at restore, waiting for the container side (`onLostEndpoints`). */
+  private lost: LostEndpoint[] = [];
+  private lostSink: ((lost: readonly LostEndpoint[]) => Promise<void>) | undefined;
 
   constructor(private readonly deps: NetworkControllerDeps) {
     this.networks = deps.store.collection<NetworkRecord>('networks');
@@ -66,11 +69,32 @@ export class NetworkController {
   async init(): Promise<void> {
     this.parseStoredOptions();
     await this.ensurePredefined();
-    const all = this.networks.list();
-    for (const [name, driver] of this.deps.drivers) {
-      await driver.restore(all.filter((n) => n.driver === name).map(toDriverNetwork));
-    }
+    for (const name of this.deps.drivers.keys()) await this.restoreDriver(name);
     await this.followCluster();
+  }
+
+  /**
+   * Hands one driver every network of its own again (`restore`): at init, and for a global driver
+   * whenever the cluster store appears. Endpoints it could not keep go to the container side.
+   */
+  async restoreDriver(name: string): Promise<void> {
+    const driver = this.deps.drivers.get(name);
+    if (!driver) return;
+    const lost = await driver.restore(this.networks.list().filter((n) => n.driver === name).map(toDriverNetwork));
+    if (!lost.length) return;
+    if (this.lostSink) await this.lostSink(lost);
+    else this.lost.push(...lost);
+  }
+
+  /**
+   * The container side takes the endpoints drivers lose at restore (it disconnects them): those
+   * found before it was ready at once, later ones as they come. Resolves when the first are handled.
+   */
+  async onLostEndpoints(fn: (lost: readonly LostEndpoint[]) => Promise<void>): Promise<void> {
+    this.lostSink = fn;
+    const waiting = this.lost;
+    this.lost = [];
+    if (waiting.length) await fn(waiting);
   }
 
   /**

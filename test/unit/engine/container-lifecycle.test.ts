@@ -242,3 +242,38 @@ test("kill reads signals as dockerd: any case, with or without SIG, numbers 1-64
   assert.deepEqual(await during(e, () => e.containers.kill(id, 'RTMIN+3')), [`runtime.signal ${short} RTMIN+3`]);
   assert.equal(status(e, id), 'running');
 });
+
+test('an endpoint its driver lost at restore (its address taken by another host meanwhile) is disconnected: interface, addresses, record and a disconnect event; later losses too', async (t) => {
+  const e = await startEngine(t);
+  const red = (await e.networks.create({ Name: 'red', IPAM: { Config: [{ Subnet: '10.1.1.0/24' }] } })).id;
+  const blue = (await e.networks.create({ Name: 'blue', IPAM: { Config: [{ Subnet: '10.1.2.0/24' }] } })).id;
+  const { id } = await e.containers.create('web', { Image: 'busybox', NetworkingConfig: { EndpointsConfig: { red: {}, blue: {} } } });
+  await e.containers.start(id);
+  const ns = `tst-c-${id.slice(0, 12)}`;
+  const before = e.containers.resolve(id).endpoints;
+  const reason = 'address 10.1.1.2 was claimed by another host while this engine was away (its lease expired)';
+  // One endpoint the container holds, one nobody holds (its container ended meanwhile): only the first is acted on.
+  e.host.lostAtRestore = [
+    { networkId: red, endpointId: before.red!.endpointId, reason },
+    { networkId: red, endpointId: 'f'.repeat(64), reason },
+  ];
+  const again = await restartEngine(e);
+  const rec = again.containers.resolve(id);
+  assert.equal(rec.state.status, 'running');
+  assert.deepEqual(Object.keys(rec.endpoints).sort(), ['blue', 'bridge']);
+  assert.deepEqual([...(again.host.namespaces.get(ns) ?? [])].sort(), [before.blue!.ifname, before.bridge!.ifname].sort());
+  assert.deepEqual(addressesOf(again, 'red'), []);
+  assert.deepEqual(addressesOf(again, 'blue'), ['10.1.2.2']);
+  const crash = again.host.log.indexOf('-- crash --');
+  assert.deepEqual(again.host.log.slice(crash).filter((l) => l.startsWith('driver.leave')), [`driver.leave red ${before.red!.ifname}`]);
+  const events = again.bus.replay(0).filter((ev) => ev.Type === 'network');
+  assert.deepEqual(events.map((ev) => [ev.Action, ev.Actor.ID, ev.Actor.Attributes.container, ev.Actor.Attributes.name]), [['disconnect', red, id, 'red']]);
+
+  // A loss found after start (a global driver's restore when the cluster store appears) is handled at once.
+  again.host.lostAtRestore = [{ networkId: blue, endpointId: rec.endpoints.blue!.endpointId, reason }];
+  await again.networks.restoreDriver('bridge');
+  assert.deepEqual(Object.keys(again.containers.resolve(id).endpoints), ['bridge']);
+  assert.deepEqual([...(again.host.namespaces.get(ns) ?? [])], [before.bridge!.ifname]);
+  assert.deepEqual(addressesOf(again, 'blue'), []);
+  assert.equal(again.bus.replay(0).filter((ev) => ev.Type === 'network' && ev.Action === 'disconnect').length, 2);
+});

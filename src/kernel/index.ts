@@ -97,6 +97,7 @@ export {
   publicKeyOf,
   removeWireguard,
   syncWireguardPeers,
+  changeWireguardPeers,
   wireguardSupport,
   type WireguardInterface,
   type WireguardKind,

@@ -5,8 +5,8 @@
  * `wireguard-go` (a TUN device served by a userspace process). Both are configured the same way,
  * with `wg` (wireguard-tools), which finds wireguard-go's control socket by itself.
  *
- * Use: `wireguardSupport()` once; `ensureWireguard(spec)`; `syncWireguardPeers(ifname, peers)` as
- * hosts come and go; `removeWireguard(ifname)`. Keys come from `generatePrivateKey`/`publicKeyOf`
+ * Use: `wireguardSupport()` once; `ensureWireguard(spec)`; `syncWireguardPeers(ifname, peers)` once,
+ * then `changeWireguardPeers(ifname, set, remove)` as hosts come and go; `removeWireguard(ifname)`. Keys come from `generatePrivateKey`/`publicKeyOf`
  * (X25519 in Node, no process).
  *
  * Beware:
@@ -175,17 +175,32 @@ const CIDR = /^[0-9.]+\/\d{1,2}$/;
  * removed, in one `wg set`. Keepalive every 25 s keeps each peer's NAT and handshake state warm.
  */
 export async function syncWireguardPeers(ifname: string, peers: readonly WireguardPeer[], netns?: string): Promise<void> {
+  checkPeers(peers);
+  const have = await listWireguardPeers(ifname, netns);
+  const want = new Map(peers.map((p) => [p.publicKey, p]));
+  const remove = have.filter((h) => !want.has(h.publicKey)).map((h) => h.publicKey);
+  const set = peers.filter((p) => {
+    const h = have.find((x) => x.publicKey === p.publicKey);
+    return !(h && h.endpoint === p.endpoint && h.allowedIp === p.allowedIp);
+  });
+  await changeWireguardPeers(ifname, set, remove, netns);
+}
+
+/**
+ * Adds or updates the peers `set` and removes those whose public keys are in `remove`, in one `wg
+ * set`, without listing what the interface holds (the caller knows: a delta). Nothing to do: no call.
+ */
+export async function changeWireguardPeers(ifname: string, set: readonly WireguardPeer[], remove: readonly string[], netns?: string): Promise<void> {
+  checkPeers(set);
+  for (const k of remove) if (!KEY.test(k)) throw new Error(`wireguard: bad peer key ${JSON.stringify(k)}`);
+  const args: string[] = [];
+  for (const k of remove) args.push('peer', k, 'remove');
+  for (const p of set) args.push('peer', p.publicKey, 'endpoint', p.endpoint, 'allowed-ips', p.allowedIp, 'persistent-keepalive', '25');
+  if (args.length) await run(inNetns([WG, 'set', ifname, ...args], netns));
+}
+
+function checkPeers(peers: readonly WireguardPeer[]): void {
   for (const p of peers) {
     if (!KEY.test(p.publicKey) || !ENDPOINT.test(p.endpoint) || !CIDR.test(p.allowedIp)) throw new Error(`wireguard: bad peer ${JSON.stringify(p)}`);
   }
-  const have = await listWireguardPeers(ifname, netns);
-  const want = new Map(peers.map((p) => [p.publicKey, p]));
-  const args: string[] = [];
-  for (const h of have) if (!want.has(h.publicKey)) args.push('peer', h.publicKey, 'remove');
-  for (const p of peers) {
-    const h = have.find((x) => x.publicKey === p.publicKey);
-    if (h && h.endpoint === p.endpoint && h.allowedIp === p.allowedIp) continue;
-    args.push('peer', p.publicKey, 'endpoint', p.endpoint, 'allowed-ips', p.allowedIp, 'persistent-keepalive', '25');
-  }
-  if (args.length) await run(inNetns([WG, 'set', ifname, ...args], netns));
 }

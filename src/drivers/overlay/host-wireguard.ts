@@ -5,7 +5,13 @@
  * host that has an endpoint on an encrypted network this host also carries.
  *
  * Use: `await hw.ensure()` before the first encrypted network is set up; `hw.info` goes into this
- * host's endpoint records; `hw.syncPeers(records)` after each change.
+ * host's endpoint records; `hw.updatePeers(net, changes, { full })` after each pass of an encrypted
+ * network (its whole list, or the endpoints that changed), `hw.dropNetwork(net)` when it goes.
+ *
+ * The peer set is kept as a delta, like the FDB passes (peers.ts): each network's remote endpoints
+ * are remembered by node, and a change touches only the nodes of the endpoints it names; a node's
+ * peer is written (or removed) only when what it asks for differs from what was written. The first
+ * change after the interface is made (or after a failed call) lists the kernel and writes the whole set.
  *
  * Beware: the interface name is derived from the engine's instance prefix, so it is unique on the
  * machine (wireguard-go's control sockets are shared by every namespace).
@@ -15,7 +21,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClusterStore } from '../../cluster/index.js';
 import { formatAddress, parsePrefix } from '../../ipam/index.js';
-import { ensureWireguard, generatePrivateKey, publicKeyOf, removeWireguard, syncWireguardPeers, wireguardSupport, WIREGUARD_OVERHEAD, type WireguardPeer } from '../../kernel/index.js';
+import { changeWireguardPeers, ensureWireguard, generatePrivateKey, publicKeyOf, removeWireguard, syncWireguardPeers, wireguardSupport, WIREGUARD_OVERHEAD, type WireguardPeer } from '../../kernel/index.js';
 import { notImplemented } from '../../util/index.js';
 import { wgipKey, WGIP_PREFIX, type EndpointRecord, type WireguardInfo } from './records.js';
 
@@ -26,14 +32,44 @@ export const WG_ALIAS = 'redes-overlay-wg';
 
 export const wireguardIfname = (instance: string): string => `wg-${createHash('sha256').update(instance).digest('hex').slice(0, 12)}`;
 
+/** How the peer set reaches the kernel (kernel/wireguard.ts; a recording fake in tests). */
+export interface WireguardPeerOps {
+  /** Makes the interface's peers exactly `peers` (it lists what the interface holds first). */
+  sync(ifname: string, peers: readonly WireguardPeer[], netns?: string): Promise<void>;
+  /** Adds or updates `set` and removes the peers keyed `remove`, in one call, without listing. */
+  change(ifname: string, set: readonly WireguardPeer[], remove: readonly string[], netns?: string): Promise<void>;
+}
+
+const kernelPeerOps: WireguardPeerOps = { sync: syncWireguardPeers, change: changeWireguardPeers };
+
+const samePeer = (a: WireguardPeer | undefined, b: WireguardPeer | undefined): boolean =>
+  a?.publicKey === b?.publicKey && a?.endpoint === b?.endpoint && a?.allowedIp === b?.allowedIp;
+
+/** The WireGuard peer an endpoint record of another host asks for, if any. */
+function peerOfRecord(r: EndpointRecord | undefined, myNode: string): { node: string; peer: WireguardPeer } | undefined {
+  if (!r?.wireguard || r.node === myNode) return undefined;
+  return { node: r.node, peer: { publicKey: r.wireguard.publicKey, endpoint: r.wireguard.endpoint, allowedIp: `${r.wireguard.tunnel}/32` } };
+}
+
 export class HostWireguard {
   info: WireguardInfo | undefined;
   private ready: Promise<WireguardInfo> | undefined;
+  /** networkId -> endpointId -> the node and peer its record asks for (remote endpoints with WireGuard info). */
+  private readonly sources = new Map<string, Map<string, { node: string; peer: WireguardPeer }>>();
+  /** node -> "networkId/endpointId" -> its peer: every endpoint asking for the node, latest last. */
+  private readonly nodes = new Map<string, Map<string, WireguardPeer>>();
+  /** node -> the peer written to the interface; meaningful only while `synced`. */
+  private readonly written = new Map<string, WireguardPeer>();
+  /** The interface holds `written` exactly (false: the next update lists it and writes the whole set). */
+  private synced = false;
+  private readonly ops: WireguardPeerOps;
 
   constructor(
-    private readonly deps: { instance: string; dataDir: string; hostNetns?: string },
+    private readonly deps: { instance: string; dataDir: string; hostNetns?: string; peerOps?: WireguardPeerOps },
     private readonly store: () => { store: ClusterStore; advertiseAddress: string },
-  ) {}
+  ) {
+    this.ops = deps.peerOps ?? kernelPeerOps;
+  }
 
   get ifname(): string {
     return wireguardIfname(this.deps.instance);
@@ -68,20 +104,99 @@ export class HostWireguard {
     return this.info;
   }
 
-  /** Peers = the other hosts among `records` that carry WireGuard info (one entry per host). */
-  async syncPeers(records: Iterable<EndpointRecord>, myNode: string): Promise<void> {
-    if (!this.info) return;
-    const byNode = new Map<string, WireguardPeer>();
-    for (const r of records) {
-      if (r.node === myNode || !r.wireguard) continue;
-      byNode.set(r.node, { publicKey: r.wireguard.publicKey, endpoint: r.wireguard.endpoint, allowedIp: `${r.wireguard.tunnel}/32` });
+  /**
+   * One network's remote endpoints changed: `changes` holds [endpointId, record or undefined when
+   * gone]; `full`: they are the network's whole list (what it had before is replaced). Writes only
+   * the peers of the nodes those endpoints belong to, and only when they differ from what was
+   * written. Before the interface exists, the changes are only remembered.
+   */
+  async updatePeers(networkId: string, changes: Iterable<readonly [string, EndpointRecord | undefined]>, opts: { full: boolean; myNode: string }): Promise<void> {
+    let src = this.sources.get(networkId);
+    const touched = new Set<string>();
+    if (opts.full && src) {
+      for (const [id, s] of src) this.unsource(s.node, `${networkId}/${id}`, touched);
+      src.clear();
     }
-    await syncWireguardPeers(this.ifname, [...byNode.values()], this.deps.hostNetns);
+    for (const [id, r] of changes) {
+      const key = `${networkId}/${id}`;
+      const was = src?.get(id);
+      if (was) {
+        this.unsource(was.node, key, touched);
+        src?.delete(id);
+      }
+      const now = peerOfRecord(r, opts.myNode);
+      if (!now) continue;
+      if (!src) this.sources.set(networkId, (src = new Map()));
+      src.set(id, now);
+      let m = this.nodes.get(now.node);
+      if (!m) this.nodes.set(now.node, (m = new Map()));
+      m.set(key, now.peer);
+      touched.add(now.node);
+    }
+    if (src && !src.size) this.sources.delete(networkId);
+    await this.write(touched);
+  }
+
+  /** A network this host no longer carries: its endpoints ask for no peer any more. */
+  async dropNetwork(networkId: string): Promise<void> {
+    await this.updatePeers(networkId, [], { full: true, myNode: '' });
+  }
+
+  /** The peer a node asks for now: its latest endpoint's (all of a node's records carry the same info). */
+  private wantOf(node: string): WireguardPeer | undefined {
+    const m = this.nodes.get(node);
+    return m && m.size ? [...m.values()].at(-1) : undefined;
+  }
+
+  private unsource(node: string, key: string, touched: Set<string>): void {
+    const m = this.nodes.get(node);
+    if (!m?.delete(key)) return;
+    if (!m.size) this.nodes.delete(node);
+    touched.add(node);
+  }
+
+  /** Writes the peers of `touched` nodes that differ (everything, listed first, when not in sync). */
+  private async write(touched: ReadonlySet<string>): Promise<void> {
+    if (!this.info) return;
+    try {
+      if (!this.synced) {
+        this.written.clear();
+        for (const node of this.nodes.keys()) {
+          const p = this.wantOf(node);
+          if (p) this.written.set(node, p);
+        }
+        await this.ops.sync(this.ifname, [...this.written.values()], this.deps.hostNetns);
+        this.synced = true;
+        return;
+      }
+      const set: WireguardPeer[] = [];
+      const remove: string[] = [];
+      for (const node of touched) {
+        const want = this.wantOf(node);
+        const have = this.written.get(node);
+        if (samePeer(want, have)) continue;
+        if (have && have.publicKey !== want?.publicKey) remove.push(have.publicKey);
+        if (want) set.push(want);
+      }
+      if (!set.length && !remove.length) return;
+      for (const node of touched) {
+        const want = this.wantOf(node);
+        if (want) this.written.set(node, want);
+        else this.written.delete(node);
+      }
+      await this.ops.change(this.ifname, set, remove, this.deps.hostNetns);
+    } catch (e) {
+      // What the interface holds is unknown now: the next update lists it and writes the whole set.
+      this.synced = false;
+      throw e;
+    }
   }
 
   async remove(): Promise<void> {
     this.ready = undefined;
     this.info = undefined;
+    this.synced = false;
+    this.written.clear();
     await removeWireguard(this.ifname, this.deps.hostNetns);
   }
 

@@ -122,6 +122,10 @@ export class PeerWatch {
     this.programmed.delete(networkId);
     this.wanted.delete(networkId);
     this.full.add(networkId);
+    // Its endpoints ask for no WireGuard peer any more (hosts only on this network leave the peer set).
+    this.chain = this.chain
+      .then(() => this.deps.wireguard.dropNetwork(networkId))
+      .catch((e: unknown) => log.error({ err: e, network: networkId }, 'removing WireGuard peers of a network failed'));
   }
 
   remote(networkId: string): RemoteEndpoint[] {
@@ -216,8 +220,9 @@ export class PeerWatch {
     let have = this.programmed.get(networkId);
     const add: OverlayPeer[] = [];
     const del: OverlayPeer[] = [];
+    const fullPass = isFull || !wanted || !have;
     try {
-      if (isFull || !wanted || !have) {
+      if (fullPass || !wanted || !have) {
         wanted = new Map();
         for (const [id, r] of records) {
           const p = this.peerOf(r, encrypted);
@@ -246,8 +251,9 @@ export class PeerWatch {
       if (del.length) add.push(...sharing(del, wanted.values(), add));
       const t2 = performance.now();
       if (encrypted) {
-        const all = [...this.records.entries()].filter(([id]) => this.deps.network(id)?.options.own.encrypted).flatMap(([, m]) => [...m.values()]);
-        await this.deps.wireguard.syncPeers(all, this.deps.store.nodeId);
+        // The WireGuard peers of the nodes behind the endpoints looked at (a delta too, but on a full pass).
+        const looked: Iterable<readonly [string, EndpointRecord | undefined]> = fullPass ? records : [...changed].map((id) => [id, records.get(id)] as const);
+        await this.deps.wireguard.updatePeers(networkId, looked, { full: fullPass, myNode: this.deps.store.nodeId });
       }
       if (add.length || del.length) await programPeers(vxlan, add, del, this.deps.hostNetns);
       for (const p of del) have.delete(peerKey(p));

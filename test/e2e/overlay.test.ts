@@ -5,7 +5,7 @@
  * between hosts, Docker's errors, and a kill -9 of one engine (its endpoint expires elsewhere; it
  * comes back with the same address), names across hosts, the way out through each host's
  * docker_gwbridge (outbound NAT, `-p` reached from the world), and an encrypted network whose traffic the
- * LAN carries only as WireGuard; then 60 concurrent runs spread over the hosts (no address twice,
+ * LAN carries only as WireGuard (an HTTP transfer with a marker, then iperf3); then 60 concurrent runs spread over the hosts (no address twice,
  * inspect and the kernel agree), and a dead host's addresses freed with its lease (the restarted host's
  * container whose address was taken meanwhile is disconnected). One lab for the whole file keeps it to a few minutes.
  */
@@ -182,10 +182,23 @@ test('overlay across three hosts: visible everywhere, traffic between hosts, Doc
     if (!body.includes(marker)) await sleep(300);
   }
   assert.equal(body.split('\n').filter((l) => l === marker).length, 500, 'the transfer crossed the encrypted network');
+  // And iperf3 (the host's, run in the two containers' namespaces): 4 MB more, still captured.
+  const netnsOf = async (h: number, name: string): Promise<string> => `--net=/run/netns/${lab.name}${h}-c-${(await lab.context(h, ['inspect', '-f', '{{.Id}}', name])).stdout.trim().slice(0, 12)}`;
+  const [s1ns, s2ns] = [await netnsOf(1, 's1'), await netnsOf(2, 's2')];
+  const s2ip = (await lab.context(2, ['inspect', '-f', '{{.NetworkSettings.Networks.sec.IPAddress}}', 's2'])).stdout.trim();
+  const server = cmd(['nsenter', s2ns, '--', 'iperf3', '-s', '-1', '-p', '5201'], { timeoutMs: 60_000, allowFail: true });
+  let sent = 0;
+  for (let i = 0; i < 20 && !sent; i++) {
+    const c = await cmd(['nsenter', s1ns, '--', 'iperf3', '-c', s2ip, '-p', '5201', '-n', '4M', '-J', '--connect-timeout', '2000'], { timeoutMs: 30_000, allowFail: true });
+    if (c.code === 0) sent = (JSON.parse(c.stdout) as { end: { sum_received: { bytes: number } } }).end.sum_received.bytes;
+    else await sleep(300);
+  }
+  assert.ok(sent > 0, 'iperf3 ran across the encrypted network');
+  assert.equal((await server).code, 0);
   await cap.stop();
   try {
     assert.equal(await countPackets(pcap, 'udp port 4789'), 0, 'no VXLAN on the LAN');
-    assert.ok((await countPackets(pcap, 'udp port 51820')) > 10, 'WireGuard carried the transfer');
+    assert.ok((await countPackets(pcap, 'udp port 51820')) > 10, 'WireGuard carried the transfers');
     assert.equal(await captureContains(pcap, marker), false, 'no plaintext on the LAN');
   } finally {
     await rm(pcap, { force: true });

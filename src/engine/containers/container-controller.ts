@@ -60,7 +60,6 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     this.endpointChanges = new EndpointChanges({
       resolve: (t) => this.resolve(t),
       mustGet: (id) => this.mustGet(id),
-      endpointsOfNetwork: (id) => this.endpointsOfNetwork(id),
       locked: (id, fn) => this.lock(id).run(fn),
       save: (rec) => this.save(rec),
       changed: (rec) => this.notify('endpointsChanged', (h) => h.endpointsChanged?.(rec)),
@@ -177,8 +176,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     const running = this.containers.list().filter((c) => c.state.status === 'running');
     await this.notify('restore', (h) => h.restore?.(running));
     startStage(log, 'restore hooks');
-    // Endpoints a driver could not keep at its restore (now, or when a cluster store appears later).
-    await this.deps.networks.onLostEndpoints((lost) => this.endpointChanges.dropLost(lost));
+    await this.deps.networks.onLostEndpoints((lost) => this.endpointChanges.dropLost(lost, (n) => this.endpointsOfNetwork(n))); // now, or when a store appears
     // Restart policies across a daemon restart: what dockerd's restore starts again.
     for (const rec of this.containers.list()) {
       if ((rec.state.status === 'exited' || rec.state.status === 'restarting') && !this.restarts.pending(rec.id) && startsWithDaemon(rec)) {

@@ -22,8 +22,6 @@ const log = logger.child({ component: 'containers' });
 export interface EndpointChangeContext {
   resolve(term: string): ContainerRecord;
   mustGet(id: string): ContainerRecord;
-  /** The running containers' endpoints on a network. */
-  endpointsOfNetwork(networkId: string): Array<{ container: ContainerRecord; endpoint: EndpointRecord }>;
   /** Runs `fn` under the container's lock. */
   locked<T>(id: string, fn: () => Promise<T>): Promise<T>;
   save(rec: ContainerRecord): void;
@@ -88,11 +86,12 @@ export class EndpointChanges {
    * Disconnects running containers from networks whose drivers could not keep their endpoints at
    * restore (`reason` says why: another host took an address while this engine was away), as
    * `docker network disconnect` does: interface and addresses released, the record, the event, the
-   * features told, and the reason in the log. An endpoint no running container holds is skipped.
+   * features told, and the reason in the log. An endpoint no running container holds (`holders`: the
+   * running containers' endpoints on a network) is skipped.
    */
-  async dropLost(lost: readonly LostEndpoint[]): Promise<void> {
+  async dropLost(lost: readonly LostEndpoint[], holders: (networkId: string) => Array<{ container: ContainerRecord; endpoint: EndpointRecord }>): Promise<void> {
     for (const l of lost) {
-      const holder = this.ctx.endpointsOfNetwork(l.networkId).find((e) => e.endpoint.endpointId === l.endpointId);
+      const holder = holders(l.networkId).find((e) => e.endpoint.endpointId === l.endpointId);
       if (!holder) continue;
       await this.dropOne(holder.container.id, l).catch((e: unknown) => log.error({ err: e, id: holder.container.id, network: l.networkId }, 'disconnecting a lost endpoint failed'));
     }

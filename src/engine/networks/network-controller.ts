@@ -73,27 +73,18 @@ export class NetworkController {
     await this.followCluster();
   }
 
-  /**
-   * Hands one driver every network of its own again (`restore`): at init, and for a global driver
-   * whenever the cluster store appears. Endpoints it could not keep go to the container side.
-   */
+  /** Hands one driver its networks (`restore`): at init, and for a global driver when a cluster store appears. */
   async restoreDriver(name: string): Promise<void> {
     const driver = this.deps.drivers.get(name);
-    if (!driver) return;
-    const lost = await driver.restore(this.networks.list().filter((n) => n.driver === name).map(toDriverNetwork));
-    if (!lost.length) return;
-    if (this.lostSink) await this.lostSink(lost);
+    const lost = driver ? await driver.restore(this.networks.list().filter((n) => n.driver === name).map(toDriverNetwork)) : [];
+    if (lost.length && this.lostSink) await this.lostSink(lost);
     else this.lost.push(...lost);
   }
 
-  /**
-   * The container side takes the endpoints drivers lose at restore (it disconnects them): those
-   * found before it was ready at once, later ones as they come. Resolves when the first are handled.
-   */
+  /** The container side disconnects the endpoints drivers lose at restore: those found so far at once, later ones as they come. */
   async onLostEndpoints(fn: (lost: readonly LostEndpoint[]) => Promise<void>): Promise<void> {
     this.lostSink = fn;
-    const waiting = this.lost;
-    this.lost = [];
+    const waiting = this.lost.splice(0);
     if (waiting.length) await fn(waiting);
   }
 

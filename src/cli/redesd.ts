@@ -14,7 +14,7 @@ import { openImageService } from '../images/index.js';
 import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, overlayDevices, predefinedNetworks, type GuardedPort, type NetworkDriver } from '../drivers/index.js';
 import { FirewallManager, NftFirewall, NoFirewall } from '../firewall/index.js';
 import { KernelHost } from '../host/index.js';
-import { isRootNetns, netnsId, netnsList, routePrefixes, ensureSystemGroup, readHostFacts, freeBytes } from '../kernel/index.js';
+import { isRootNetns, selfNetnsNamed, routePrefixes, ensureSystemGroup, readHostFacts, freeBytes } from '../kernel/index.js';
 import { Auditor, Doctor } from '../audit/index.js';
 import { DEFAULT_LOCAL_POOLS, withUlaPool } from '../ipam/index.js';
 import { Store } from '../store/index.js';
@@ -27,16 +27,6 @@ import { installEscapedErrorHandlers } from './escaped-errors.js';
 
 const log = logger.child({ component: 'daemon' });
 const stage = (name: string): void => startStage(log, name);
-
-async function inNamedNetns(): Promise<boolean> {
-  const { stat } = await import('node:fs/promises');
-  const self = await stat('/proc/self/ns/net');
-  for (const name of await netnsList()) {
-    const id = await netnsId(name);
-    if (id && id.ino === self.ino && id.dev === self.dev) return true;
-  }
-  return false;
-}
 
 async function main(argv: string[]): Promise<number> {
   let opts: DaemonOptions | 'help';
@@ -54,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
   installEscapedErrorHandlers();
   // Two guards: not the root namespace, and a namespace someone named under /run/netns (a sandbox
   // host). The second also holds on kernels where the root namespace cannot be recognised.
-  if (!opts.allowRootNetns && ((await isRootNetns()) || !(await inNamedNetns()))) {
+  if (!opts.allowRootNetns && ((await isRootNetns()) || !(await selfNetnsNamed()))) {
     process.stderr.write(
       "redesd: refusing to start in the machine's root network namespace: it would create bridges, " +
         'nftables rules and set ip_forward on this machine itself (it runs only in a named network namespace ' +

@@ -49,6 +49,7 @@ export {
   netnsDeleteMany,
   netnsExists,
   netnsId,
+  selfNetnsNamed,
   netnsList,
   netnsPath,
   nsenterArgv,

@@ -11,7 +11,7 @@
  * - Enter with `nsenter --net=...`, not `ip netns exec`, which remounts /sys and hides the cgroup
  *   mounts that runc needs. In such a process /sys/class/net still shows the root namespace.
  */
-import { readlinkSync } from 'node:fs';
+import { readlinkSync, statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { walkProcesses } from './process.js';
 import { netnsCreateFile, netnsRemoveFile } from './syscalls.js';
@@ -107,6 +107,22 @@ export async function netnsId(name: string): Promise<NsId | undefined> {
   const self = await nsId('/proc/self/ns/net');
   // Every nsfs inode lives on the one nsfs device; a tmpfs file does not.
   return self && self.dev === id.dev ? id : undefined;
+}
+
+/**
+ * True when this process's network namespace is one of the named namespaces (a sandbox host, say).
+ * One synchronous stat per name: /run/netns holds every container's namespace on the machine (a
+ * few thousand), and an awaited stat each costs a thread-pool round trip, seconds on a loaded machine.
+ */
+export async function selfNetnsNamed(): Promise<boolean> {
+  const self = await nsId('/proc/self/ns/net');
+  if (!self) return false;
+  for (const name of await netnsList()) {
+    if (!NAME.test(name)) continue;
+    const s = statSync(`${NETNS_DIR}/${name}`, { throwIfNoEntry: false });
+    if (s && s.dev === self.dev && s.ino === self.ino) return true;
+  }
+  return false;
 }
 
 /**

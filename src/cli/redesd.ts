@@ -15,7 +15,7 @@ import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, overlayDevices, pr
 import { FirewallManager, NftFirewall, NoFirewall } from '../firewall/index.js';
 import { KernelHost } from '../host/index.js';
 import { isRootNetns, selfNetnsNamed, routePrefixes, ensureSystemGroup, readHostFacts, freeBytes } from '../kernel/index.js';
-import { Auditor, Doctor } from '../audit/index.js';
+import type { Auditor, Doctor } from '../audit/index.js';
 import { DEFAULT_LOCAL_POOLS, withUlaPool } from '../ipam/index.js';
 import { Store } from '../store/index.js';
 import { ensureAppArmorProfile, readHostLimits, securityOptionsInfo } from '../runtime/index.js';
@@ -216,13 +216,44 @@ async function main(argv: string[]): Promise<number> {
     reload: () => fwm.reload(),
     summary: () => ({ networks: fwm.state().networks.length, ports: fwm.state().ports?.length ?? 0 }),
   });
-  const auditor = new Auditor(
-    { prefix: opts.prefix, networks: () => networks.all(), containers: () => ctl.list({ all: true }), firewall: () => fwm.state(), overlayDevices, remoteEndpoints: () => overlay.remoteEndpoints() },
-    opts.auditWorldNetns ? { worldNetns: opts.auditWorldNetns } : {},
-  );
+  // The audit and the doctor (some twenty modules and yaml) load at their first request, not with the daemon.
+  let auditing: Promise<{ auditor: Auditor; doctor: Doctor }> | undefined;
+  const audit = (): NonNullable<typeof auditing> =>
+    (auditing ??= import('../audit/index.js').then(({ Auditor, Doctor }) => ({
+      auditor: new Auditor(
+        { prefix: opts.prefix, networks: () => networks.all(), containers: () => ctl.list({ all: true }), firewall: () => fwm.state(), overlayDevices, remoteEndpoints: () => overlay.remoteEndpoints() },
+        opts.auditWorldNetns ? { worldNetns: opts.auditWorldNetns } : {},
+      ),
+      doctor: new Doctor(
+        {
+          prefix: opts.prefix,
+          containersDir: join(opts.dataRoot, 'containers'),
+          runcRoot: ctl.runc.root,
+          containers: () => ctl.list({ all: true }),
+          networks: () => networks.all(),
+          allocations: () => store.allAllocations(),
+          firewall: () => (opts.iptables ? fwm.state() : undefined),
+          portOwners: () => fwm.owners(),
+          dns: () => sd.dns.records.entries(),
+        },
+        {
+          busy: () => ctl.busy() || networks.busy(),
+          releaseOwner: (owner) => store.transaction(() => store.releaseOwner(owner)),
+          reconcile: (id) => ctl.repairEndpoints(id, (rec) => networking.reconcile(rec)),
+          dropEndpoint: (id, network) =>
+            ctl.repairEndpoints(id, async (rec) => {
+              const ep = ownGet(rec.endpoints, network);
+              if (ep && rec.state.status === 'running' && rec.netns) await networking.leave(ep, rec.netns);
+              delete rec.endpoints[network];
+            }),
+          forgetDns: (id) => sd.dns.records.deleteContainer(id),
+          reloadFirewall: () => fwm.reload(),
+        },
+      ),
+    })));
   auditRoutes(router, {
-    report: (o) => auditor.report(o),
-    topologySvg: () => auditor.topologySvg(),
+    report: async (o) => (await audit()).auditor.report(o),
+    topologySvg: async () => (await audit()).auditor.topologySvg(),
     fingerprint: () =>
       JSON.stringify([
         ctl.list({ all: true }).map((c) => [c.id, c.name, c.state.status, Object.values(c.endpoints).map((e) => e.ipv4Address)]),
@@ -230,33 +261,7 @@ async function main(argv: string[]): Promise<number> {
         fwm.state().ports?.length ?? 0,
       ]),
   });
-  const doctor = new Doctor(
-    {
-      prefix: opts.prefix,
-      containersDir: join(opts.dataRoot, 'containers'),
-      runcRoot: ctl.runc.root,
-      containers: () => ctl.list({ all: true }),
-      networks: () => networks.all(),
-      allocations: () => store.allAllocations(),
-      firewall: () => (opts.iptables ? fwm.state() : undefined),
-      portOwners: () => fwm.owners(),
-      dns: () => sd.dns.records.entries(),
-    },
-    {
-      busy: () => ctl.busy() || networks.busy(),
-      releaseOwner: (owner) => store.transaction(() => store.releaseOwner(owner)),
-      reconcile: (id) => ctl.repairEndpoints(id, (rec) => networking.reconcile(rec)),
-      dropEndpoint: (id, network) =>
-        ctl.repairEndpoints(id, async (rec) => {
-          const ep = ownGet(rec.endpoints, network);
-          if (ep && rec.state.status === 'running' && rec.netns) await networking.leave(ep, rec.netns);
-          delete rec.endpoints[network];
-        }),
-      forgetDns: (id) => sd.dns.records.deleteContainer(id),
-      reloadFirewall: () => fwm.reload(),
-    },
-  );
-  doctorRoutes(router, { check: () => doctor.check(), repair: () => doctor.repair() });
+  doctorRoutes(router, { check: async () => (await audit()).doctor.check(), repair: async () => (await audit()).doctor.repair() });
   const limits = { headerTimeoutMs: opts.apiHeaderTimeoutS * 1000 };
   const server = createApiServer(router, limits);
   handleUpgrade(server, router);

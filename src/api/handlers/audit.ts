@@ -8,7 +8,7 @@
  * `redes audit`, `redes topology` and `docker redes ...` call them.
  */
 import type { ServerResponse } from 'node:http';
-import { UI_PAGE, type AuditReport } from '../../audit/index.js';
+import type { AuditReport } from '../../audit/index.js';
 import { queryBool, sendJson } from '../body.js';
 import type { Router } from '../router.js';
 
@@ -42,7 +42,9 @@ export function auditRoutes(router: Router, deps: AuditRoutesDeps): void {
   router.on('GET', '/redes/topology.svg', async ({ res }) => {
     sendText(res, 'image/svg+xml', await deps.topologySvg());
   });
-  router.on('GET', '/redes/ui', ({ res }) => {
+  router.on('GET', '/redes/ui', async ({ res }) => {
+    // The audit modules load at the first use, not with the daemon.
+    const { UI_PAGE } = await import('../../audit/index.js');
     sendText(res, 'text/html; charset=utf-8', UI_PAGE);
   });
   router.on('GET', '/redes/ui/events', ({ req, res }) => {

@@ -9,7 +9,7 @@
  * target) is the HTTP answer; after it, the error is the stream's last line and the status is 200.
  */
 import type { IncomingMessage } from 'node:http';
-import { runBuild, type BuildDeps, type BuildOptions } from '../../build/index.js';
+import type { BuildDeps, BuildOptions } from '../../build/index.js';
 import type { Credentials } from '../../images/index.js';
 import { parseNamed, tagKey } from '../../images/index.js';
 import { Filters, invalidParameter, logger, notImplemented, parseJson } from '../../util/index.js';
@@ -53,6 +53,8 @@ async function build(deps: BuildDeps, { req, res, query }: RequestContext): Prom
     res.write(`${JSON.stringify(value)}\r\n`);
   };
   try {
+    // The builder (a dozen modules) loads at the first build, not with the daemon.
+    const { runBuild } = await import('../../build/index.js');
     await runBuild(deps, opts, bodyStream(req), {
       stream: (text) => line({ stream: text }),
       progress: (m) => line(m),

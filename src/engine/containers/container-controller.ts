@@ -166,19 +166,22 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     // Those that ended while the daemon was down (all of them after a reboot): a few cleaned up at once.
     await mapLimited(ended, EXIT_CONCURRENCY, (rec) => this.onExit(rec.id, this.rt.exitStatus(this.stateDir(rec))));
     startStage(log, 'exits settled');
+    // One reading of the records for the rest of the start (each reading parses every record, ~2 KB
+    // each): until the API serves, only the recovery below changes them, on these same objects.
+    const records = this.containers.list();
     const recovered = await recoverInterrupted({
-      store: this.deps.store, records: () => this.containers.list(), save: (r) => this.save(r), networking: this.deps.networking, runtime: this.rt,
+      store: this.deps.store, records: () => records, save: (r) => this.save(r), networking: this.deps.networking, runtime: this.rt,
       netns: this.deps.host.netns, netnsPrefix: `${this.deps.prefix}-c-`, networkIds: () => this.deps.networks.all().map((n) => n.id),
       stateDir: (r) => this.stateDir(r), containersDir: join(this.deps.dataRoot, 'containers'),
     });
     for (const what of recovered) log.info({ recovery: what }, 'crash recovery');
     startStage(log, 'crash recovery');
-    const running = this.containers.list().filter((c) => c.state.status === 'running');
+    const running = records.filter((c) => c.state.status === 'running');
     await this.notify('restore', (h) => h.restore?.(running));
     startStage(log, 'restore hooks');
     await this.deps.networks.onLostEndpoints((lost) => this.endpointChanges.dropLost(lost, (n) => this.endpointsOfNetwork(n))); // now, or when a store appears
     // Restart policies across a daemon restart: what dockerd's restore starts again.
-    for (const rec of this.containers.list()) {
+    for (const rec of records) {
       if ((rec.state.status === 'exited' || rec.state.status === 'restarting') && !this.restarts.pending(rec.id) && startsWithDaemon(rec)) {
         if (rec.state.status === 'exited') this.deps.store.transaction(() => this.containers.put({ ...rec, state: { ...rec.state, status: 'restarting' } }));
         void this.autoRestart(rec.id, 'daemon-start');

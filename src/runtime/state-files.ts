@@ -15,7 +15,7 @@
  * Beware: unix socket paths are limited to 107 bytes; `connectPath` goes through /proc/self/fd for
  * long state directories.
  */
-import { openSync, readFileSync, readlinkSync, realpathSync, closeSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, readlinkSync, realpathSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const StateFile = {
@@ -46,9 +46,13 @@ export function formatNs(ns: bigint): string {
 
 /** The recorded exit of the last run, or null while it runs (or never ran). */
 export function exitStatus(stateDir: string): ExitStatus | null {
+  const path = join(stateDir, StateFile.exit);
+  // A running container has no `exit`: asked for each one at a re-adoption and by the exit poller, a
+  // failed read would build and throw an error each time (existsSync does not).
+  if (!existsSync(path)) return null;
   let text: string;
   try {
-    text = readFileSync(join(stateDir, StateFile.exit), 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch {
     return null;
   }

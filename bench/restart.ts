@@ -11,13 +11,17 @@
  * daemon instead: a before/after pair on the same containers. Runs in its own sandbox
  * `rst<6 random>`, removed at the end. Writes bench/results/restart.json.
  *
+ * With $BENCH_SANDBOX=NAME the rounds run on that existing sandbox instead (made by an earlier run
+ * or by hand, its N containers running already; it is kept): starting 1000 containers takes 15-30
+ * minutes on a loaded machine, the restarts a few seconds each.
+ *
  * Beware: the daemon is started again with the sandbox's own `sandboxUp` and a 300 s limit (`redes
  * sandbox up` gives it 20 s). The containers are started two at a time (only the restart is measured).
  */
 import { readFile, stat } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { sandboxUp } from '../src/sandbox/index.js';
-import { startSandbox, type Sandbox } from '../test/helpers/sandbox.js';
+import { makeSandbox, startSandbox, type Sandbox } from '../test/helpers/sandbox.js';
 import { apiRequest, keepAliveAgent } from '../test/helpers/engine-api.js';
 import { formatTable, runIfMain, type Row } from './lib.js';
 import { writeResults } from './results-file.js';
@@ -119,12 +123,17 @@ async function restartRound(sb: Sandbox, n: number, entry: string | undefined): 
 
 export async function main(n: number): Promise<Row[]> {
   const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
-  const sb = await startSandbox(undefined, { prefix: 'rst' });
+  const kept = process.env.BENCH_SANDBOX;
+  const sb = kept ? makeSandbox(kept) : await startSandbox(undefined, { prefix: 'rst' });
   try {
-    await sb.docker(['network', 'create', '--subnet', '10.82.0.0/16', 'rstnet']);
-    const t0 = performance.now();
-    await startAll(sb, n);
-    const notes = [`${n} containers (half on the default bridge, half on a user network) started in ${((performance.now() - t0) / 1000).toFixed(1)} s`];
+    const notes: string[] = [];
+    if (kept) notes.push(`on the existing sandbox ${kept} with ${n} containers running`);
+    else {
+      await sb.docker(['network', 'create', '--subnet', '10.82.0.0/16', 'rstnet']);
+      const t0 = performance.now();
+      await startAll(sb, n);
+      notes.push(`${n} containers (half on the default bridge, half on a user network) started in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
     const before = process.env.BENCH_BEFORE_ENTRY;
     const answering: number[] = [];
     const all: number[] = [];
@@ -154,7 +163,7 @@ export async function main(n: number): Promise<Row[]> {
     await writeResults('restart', rows, { notes });
     return rows;
   } finally {
-    await sb.down();
+    if (!kept) await sb.down();
   }
 }
 

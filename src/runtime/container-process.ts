@@ -129,7 +129,7 @@ export function waitExit(stateDir: string, signal?: AbortSignal): Promise<ExitSt
     };
     let realDir: string | undefined;
     try {
-      realDir = realpathSync(stateDir);
+      realDir = realpathSync.native(stateDir);
     } catch {
       // the directory is gone: shimPid finds no shim and the check reports the exit as lost
     }

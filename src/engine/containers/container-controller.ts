@@ -166,9 +166,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     // Those that ended while the daemon was down (all of them after a reboot): a few cleaned up at once.
     await mapLimited(ended, EXIT_CONCURRENCY, (rec) => this.onExit(rec.id, this.rt.exitStatus(this.stateDir(rec))));
     startStage(log, 'exits settled');
-    // One reading of the records for the rest of the start (each reading parses every record, ~2 KB
-    // each): until the API serves, only the recovery below changes them, on these same objects.
-    const records = this.containers.list();
+    const records = this.containers.list(); // parsed once for the rest of the start: only the recovery changes them
     const recovered = await recoverInterrupted({
       store: this.deps.store, records: () => records, save: (r) => this.save(r), networking: this.deps.networking, runtime: this.rt,
       netns: this.deps.host.netns, netnsPrefix: `${this.deps.prefix}-c-`, networkIds: () => this.deps.networks.all().map((n) => n.id),

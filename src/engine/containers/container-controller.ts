@@ -174,8 +174,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     });
     for (const what of recovered) log.info({ recovery: what }, 'crash recovery');
     startStage(log, 'crash recovery');
-    const running = records.filter((c) => c.state.status === 'running');
-    await this.notify('restore', (h) => h.restore?.(running));
+    await this.notify('restore', (h) => h.restore?.(records.filter((c) => c.state.status === 'running')));
     startStage(log, 'restore hooks');
     await this.deps.networks.onLostEndpoints((lost) => this.endpointChanges.dropLost(lost, (n) => this.endpointsOfNetwork(n))); // now, or when a store appears
     // Restart policies across a daemon restart: what dockerd's restore starts again.

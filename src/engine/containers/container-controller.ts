@@ -433,7 +433,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       await this.rt.delete(rec.id).catch(() => undefined);
       await this.rt.unmountRootfs(rec.dir).catch(() => undefined);
       failpoint('container.rm.after-unmount');
-      await rm(rec.dir, { recursive: true, force: true });
+      await rm(rec.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }); // the shim may still write state/ (ENOTEMPTY) after the exit wait ran out
       this.deps.store.transaction(() => this.containers.delete(rec.id));
       if (opts.volumes && this.deps.volumes) await removeAnonymousVolumes(rec.mounts ?? [], this.deps.volumes);
       await this.notify('removed', (h) => h.removed?.(rec));

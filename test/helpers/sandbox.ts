@@ -29,6 +29,7 @@ import { findProcesses, pidAlive, pidCmdline, readPidfile } from '../../src/kern
 import { mountsUnder } from '../../src/kernel/mounts.js';
 import { cgroupTreeDirs } from '../../src/kernel/cgroups.js';
 import { ESCAPED_ERROR_MSG } from '../../src/cli/escaped-errors.js';
+import { wireguardIfname } from '../../src/drivers/overlay/host-wireguard.js';
 
 /** bin/redes of this checkout (dist/test/helpers/ is three levels below the repo root). */
 export const REDES_BIN = fileURLToPath(new URL('../../../bin/redes', import.meta.url));
@@ -219,9 +220,21 @@ async function processesOf(name: string): Promise<string[]> {
   return (await findProcesses(named)).map((p) => `${p.pid}: ${p.argv.join(' ')}`);
 }
 
+/** wireguard-go processes serving interface `ifname` ("PID: argv"). */
+async function wireguardGoOf(ifname: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const argv = await pidCmdline(Number(d));
+    if (argv?.[0]?.endsWith('wireguard-go') && argv.includes(ifname)) found.push(`${d}: ${argv.join(' ')}`);
+  }
+  return found;
+}
+
 /**
  * Throws when anything of sandbox `name` is left: a namespace `name` or `name-*`, its exec or data
- * root, a mount under them or of its namespace files, a cgroup named after it, or a process.
+ * root, a mount under them or of its namespace files, a cgroup named after it, a process, or its
+ * WireGuard interface's wireguard-go and control socket.
  */
 export async function assertNothingLeft(name: string): Promise<void> {
   const left: string[] = [];
@@ -236,6 +249,11 @@ export async function assertNothingLeft(name: string): Promise<void> {
   }
   for (const dir of await cgroupTreeDirs(name)) left.push(`cgroup ${dir}`);
   for (const p of await processesOf(name)) left.push(`process ${p}`);
+  // Encrypted overlays: the engine's WireGuard interface (a TUN device served by wireguard-go, named
+  // after the instance prefix, which is the sandbox's name) and its control socket, shared machine-wide.
+  const wgIf = wireguardIfname(name);
+  for (const p of await wireguardGoOf(wgIf)) left.push(`wireguard-go ${p}`);
+  if (await exists(`/var/run/wireguard/${wgIf}.sock`)) left.push(`WireGuard socket /var/run/wireguard/${wgIf}.sock`);
   if (left.length) throw new Error(`sandbox ${name} left behind:\n  ${left.join('\n  ')}`);
 }
 

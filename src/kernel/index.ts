@@ -99,6 +99,8 @@ export {
   removeWireguard,
   syncWireguardPeers,
   changeWireguardPeers,
+  wireguardIfname,
+  wireguardSocket,
   wireguardSupport,
   type WireguardInterface,
   type WireguardKind,

@@ -18,13 +18,19 @@
  * - The private key reaches `wg` through a file only root can read, removed at once, never on a command
  *   line (`/dev/stdin` does not work: Node's stdio pipes are sockets, which cannot be opened by path).
  */
-import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ipBatch, ipJson, type IpCommand, type IpLink } from './ip.js';
 import { nsenterArgv } from './netns.js';
 import { CommandError, run } from './run.js';
+
+/** The WireGuard interface of an engine instance: unique on the machine (wireguard-go's sockets are shared). */
+export const wireguardIfname = (instance: string): string => `wg-${createHash('sha256').update(instance).digest('hex').slice(0, 12)}`;
+
+/** wireguard-go's control socket of an interface (one directory for every namespace of the machine). */
+export const wireguardSocket = (ifname: string): string => `/var/run/wireguard/${ifname}.sock`;
 
 export type WireguardKind = 'kernel' | 'wireguard-go';
 

@@ -17,7 +17,7 @@
 import { ensureRegistry, stopRegistry, REGISTRY_HOST, REGISTRY_NAME } from './registry.js';
 import { ensureUplinkProxy, stopUplinkProxy, uplinkSocket } from './uplink.js';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { netnsId, netnsList, netnsDelete, nsenterArgv, pidsInNetnsAll, netnsDeleteMany, killPids, pidAlive, readPidfile, runInherit, stopPid, mountsUnder, unmountAllUnder, cgroupTreeDirs, cgroupTreePids, removeCgroupTree, thawCgroupTree } from '../kernel/index.js';
+import { netnsId, netnsList, netnsDelete, nsenterArgv, pidsInNetnsAll, netnsDeleteMany, killPids, pidAlive, readPidfile, runInherit, stopPid, mountsUnder, unmountAllUnder, cgroupTreeDirs, cgroupTreePids, removeCgroupTree, thawCgroupTree, wireguardIfname, wireguardSocket } from '../kernel/index.js';
 import { runcDelete, runcList } from '../runtime/index.js';
 import { notFound } from '../util/index.js';
 import * as L from './layout.js';
@@ -250,6 +250,9 @@ export async function sandboxDown(name: string, opts: DownOptions = {}): Promise
   await step('kill namespace processes', async () => {
     await killPids(await pidsInNetnsAll(await sandboxNetns(name)));
   });
+  // Encrypted overlays' wireguard-go (killed above) cannot remove its control socket, which lives in
+  // a directory every namespace of the machine shares: the daemon's interface is named after its prefix.
+  await step('remove the WireGuard socket', () => rm(wireguardSocket(wireguardIfname(name)), { force: true }));
   await step('kill cgroup processes', async () => {
     await thawCgroupTree(name);
     await killPids(await cgroupTreePids(name));

@@ -29,7 +29,7 @@ import { findProcesses, pidAlive, pidCmdline, readPidfile } from '../../src/kern
 import { mountsUnder } from '../../src/kernel/mounts.js';
 import { cgroupTreeDirs } from '../../src/kernel/cgroups.js';
 import { ESCAPED_ERROR_MSG } from '../../src/cli/escaped-errors.js';
-import { wireguardIfname } from '../../src/drivers/overlay/host-wireguard.js';
+import { wireguardIfname, wireguardSocket } from '../../src/kernel/wireguard.js';
 
 /** bin/redes of this checkout (dist/test/helpers/ is three levels below the repo root). */
 export const REDES_BIN = fileURLToPath(new URL('../../../bin/redes', import.meta.url));
@@ -222,13 +222,8 @@ async function processesOf(name: string): Promise<string[]> {
 
 /** wireguard-go processes serving interface `ifname` ("PID: argv"). */
 async function wireguardGoOf(ifname: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const d of await readdir('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const argv = await pidCmdline(Number(d));
-    if (argv?.[0]?.endsWith('wireguard-go') && argv.includes(ifname)) found.push(`${d}: ${argv.join(' ')}`);
-  }
-  return found;
+  const serving = (argv: readonly string[]): boolean => !!argv[0]?.endsWith('wireguard-go') && argv.includes(ifname);
+  return (await findProcesses(serving)).map((p) => `${p.pid}: ${p.argv.join(' ')}`);
 }
 
 /**
@@ -253,7 +248,7 @@ export async function assertNothingLeft(name: string): Promise<void> {
   // after the instance prefix, which is the sandbox's name) and its control socket, shared machine-wide.
   const wgIf = wireguardIfname(name);
   for (const p of await wireguardGoOf(wgIf)) left.push(`wireguard-go ${p}`);
-  if (await exists(`/var/run/wireguard/${wgIf}.sock`)) left.push(`WireGuard socket /var/run/wireguard/${wgIf}.sock`);
+  if (await exists(wireguardSocket(wgIf))) left.push(`WireGuard socket ${wireguardSocket(wgIf)}`);
   if (left.length) throw new Error(`sandbox ${name} left behind:\n  ${left.join('\n  ')}`);
 }
 

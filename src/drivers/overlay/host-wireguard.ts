@@ -21,7 +21,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClusterStore } from '../../cluster/index.js';
 import { formatAddress, parsePrefix } from '../../ipam/index.js';
-import { changeWireguardPeers, ensureWireguard, generatePrivateKey, publicKeyOf, removeWireguard, syncWireguardPeers, wireguardSupport, WIREGUARD_OVERHEAD, type WireguardPeer } from '../../kernel/index.js';
+import { changeWireguardPeers, ensureWireguard, wireguardIfname, generatePrivateKey, publicKeyOf, removeWireguard, syncWireguardPeers, wireguardSupport, WIREGUARD_OVERHEAD, type WireguardPeer } from '../../kernel/index.js';
 import { notImplemented } from '../../util/index.js';
 import { wgipKey, WGIP_PREFIX, type EndpointRecord, type WireguardInfo } from './records.js';
 
@@ -30,7 +30,7 @@ export const TUNNEL_RANGE = '169.254.192.0/18';
 export const WIREGUARD_PORT = 51820;
 export const WG_ALIAS = 'redes-overlay-wg';
 
-export const wireguardIfname = (instance: string): string => `wg-${createHash('sha256').update(instance).digest('hex').slice(0, 12)}`;
+export { wireguardIfname };
 
 /** How the peer set reaches the kernel (kernel/wireguard.ts; a recording fake in tests). */
 export interface WireguardPeerOps {

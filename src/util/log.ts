@@ -45,7 +45,7 @@ export interface PhaseClock {
 
 /**
  * Phase timings of one operation (a network create, say), cumulative ms since the clock was made,
- * logged at debug level for the benchmarks (as a container start's `start phases`).
+ * logged at debug level for the benchmarks (container start, network create and rm).
  */
 export function phaseClock(log: Logger): PhaseClock {
   const t0 = process.hrtime.bigint();

@@ -12,7 +12,7 @@
  */
 import type { ContainerRuntimeOps } from '../../host/index.js';
 import type { Volumes } from '../../volumes/index.js';
-import { conflict, failpoint, logger, newId } from '../../util/index.js';
+import { conflict, failpoint, logger, newId, phaseClock } from '../../util/index.js';
 import { writeBundle, type BundleContext } from './container-bundle.js';
 import { strList } from './container-config.js';
 import { checkHostGateway } from './etc-files.js';
@@ -50,11 +50,7 @@ export interface StartContext {
 
 export async function runStart(rec: ContainerRecord, ctx: StartContext): Promise<{ pid: number }> {
   // Phase timings (debug log): where a start spends its time, for the benchmarks' sake.
-  const t0 = process.hrtime.bigint();
-  const phases: Record<string, number> = {};
-  const mark = (name: string): void => {
-    phases[name] = Number(process.hrtime.bigint() - t0) / 1e6;
-  };
+  const mark = phaseClock(log);
   let pluggedIn = false;
   let hooksStarted = false;
   const logs = logLimits(rec.hostConfig.LogConfig); // a bad --log-opt value fails here, before any kernel step
@@ -92,7 +88,7 @@ export async function runStart(rec: ContainerRecord, ctx: StartContext): Promise
     await ctx.runtime.start(rec.id);
     mark('start');
     failpoint('container.start.after-start');
-    log.debug({ id: rec.id, ms: phases }, 'start phases (cumulative ms)');
+    mark.done('start phases (cumulative ms)', rec.id);
     return { pid };
   } catch (e) {
     ctx.io.failPending(rec.id);

@@ -13,7 +13,6 @@ export {
   ipJson,
   listAddrs,
   listLinks,
-  listRoutePrefixes,
   type IpAddr,
   type IpAddrInfo,
   type IpCommand,

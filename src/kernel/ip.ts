@@ -76,15 +76,3 @@ export function listAddrs(netns?: string): Promise<IpAddr[]> {
   return ipJson<IpAddr[]>(['addr', 'show'], netns);
 }
 
-/** IPv4 and IPv6 routes of the main table, as CIDRs (`default` is skipped: it overlaps everything). */
-export async function listRoutePrefixes(netns?: string): Promise<string[]> {
-  const v4 = await ipJson<IpRoute[]>(['-4', 'route', 'show'], netns);
-  const v6 = await ipJson<IpRoute[]>(['-6', 'route', 'show'], netns);
-  const out: string[] = [];
-  for (const r of v4) if (r.dst !== 'default') out.push(r.dst.includes('/') ? r.dst : `${r.dst}/32`);
-  for (const r of v6) {
-    if (r.dst === 'default' || r.dst.startsWith('fe80:') || r.dst.startsWith('multicast')) continue;
-    out.push(r.dst.includes('/') ? r.dst : `${r.dst}/128`);
-  }
-  return out;
-}

@@ -5,11 +5,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { ipBatch, ipJson, listRoutePrefixes, type IpAddr, type IpRoute } from './ip.js';
+import { ipBatch, ipJson, type IpAddr, type IpRoute } from './ip.js';
 import {
   addBridgeLink, addVethPort, configureLink, deleteLink, ERRNO, formatIp, linkDetails, linkUp, NetlinkError, routePrefixes, setHairpin, setLinkMtu, tombstoneLink,
 } from './netlink.js';
 import { netnsAdd, netnsDelete } from './netns.js';
+
+/** What `ip` says routePrefixes should answer (the daemon read it this way before netlink). */
+async function listRoutePrefixes(netns?: string): Promise<string[]> {
+  const v4 = await ipJson<IpRoute[]>(['-4', 'route', 'show'], netns);
+  const v6 = await ipJson<IpRoute[]>(['-6', 'route', 'show'], netns);
+  const out: string[] = [];
+  for (const r of v4) if (r.dst !== 'default') out.push(r.dst.includes('/') ? r.dst : `${r.dst}/32`);
+  for (const r of v6) {
+    if (r.dst === 'default' || r.dst.startsWith('fe80:') || r.dst.startsWith('multicast')) continue;
+    out.push(r.dst.includes('/') ? r.dst : `${r.dst}/128`);
+  }
+  return out;
+}
 
 const tmp = (): string => `rtnl${randomBytes(4).toString('hex')}`;
 

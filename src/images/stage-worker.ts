@@ -45,7 +45,13 @@ async function handle(m: ToWorker): Promise<void> {
   if (m.t === 'start') {
     const sink: Transform = m.codec === 'gzip' ? createGunzip({ chunkSize: DECODE_CHUNK }) : new PassThrough({ highWaterMark: DECODE_CHUNK });
     const j: Job = { hash: createHash('sha256'), bytes: 0, sink, decoding: true, staging: stageLayer(m.tmpDir, m.codec === 'zstd' ? zstdDecode(sink) : sink) };
-    j.staging.catch(() => undefined);
+    // Staging that fails (a full disk: ENOSPC) stops reading the decoder: the decoder is closed so
+    // that the pieces still coming are only hashed, instead of waiting forever for it to drain
+    // (which stalled the pull: no ack, the sender paused for good).
+    j.staging.catch(() => {
+      j.decoding = false;
+      sink.destroy();
+    });
     sink.once('error', () => (j.decoding = false));
     job = j;
     return;

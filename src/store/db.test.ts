@@ -69,3 +69,24 @@ test('findBy gives the first document whose field equals the value, in this coll
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a file database keeps room for writes on a full disk: free pages in the file and a WAL as large', async () => {
+  const { RESERVE_PAGES, isDiskFull } = await import('./room.js');
+  const { statSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'redes-store-'));
+  try {
+    const path = join(dir, 'state.db');
+    const s = Store.open(path);
+    const pageSize = 4096;
+    assert.ok(statSync(path).size >= RESERVE_PAGES * pageSize, `the database file holds the room (${statSync(path).size} bytes)`);
+    assert.ok(statSync(`${path}-wal`).size >= RESERVE_PAGES * pageSize, 'so does the WAL, which SQLite reuses from its start');
+    for (let i = 0; i < 200; i++) s.collection<Doc>('things').put({ id: `d${i}`, value: i });
+    assert.equal(s.collection<Doc>('things').list().length, 200);
+    s.close();
+    assert.equal(isDiskFull(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })), true);
+    assert.equal(isDiskFull(Object.assign(new Error('x'), { code: 'ENOSPC' })), true);
+    assert.equal(isDiskFull(Object.assign(new Error('x'), { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' })), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -9,10 +9,14 @@
  * Beware: better-sqlite3 is synchronous; keep transactions short (no awaits inside: the function passed
  * to `transaction` must be synchronous). WAL with synchronous=NORMAL survives a `kill -9` of the daemon
  * (the process), which is the failure we promise to survive; power loss may lose the last commit.
+ * A full disk: every write outside a transaction, and every transaction, is tried once more after
+ * SQLITE_FULL with the WAL rewound onto the room kept by room.ts, so removals still record.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { internal } from '../util/index.js';
+import { isDiskFull, rewindWal, topUp } from './room.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS docs (
@@ -48,6 +52,7 @@ export class Collection<T extends { id: string }> {
   constructor(
     db: Database.Database,
     readonly name: string,
+    private readonly write: <R>(fn: () => R) => R = (fn) => fn(),
   ) {
     this.getStmt = db.prepare('SELECT doc FROM docs WHERE collection = ? AND id = ?');
     this.listStmt = db.prepare('SELECT doc FROM docs WHERE collection = ? ORDER BY rowid');
@@ -77,17 +82,19 @@ export class Collection<T extends { id: string }> {
   }
 
   put(doc: T): void {
-    this.putStmt.run(this.name, doc.id, JSON.stringify(doc));
+    const text = JSON.stringify(doc);
+    this.write(() => this.putStmt.run(this.name, doc.id, text));
   }
 
   delete(id: string): void {
-    this.delStmt.run(this.name, id);
+    this.write(() => this.delStmt.run(this.name, id));
   }
 }
 
 export class Store {
   private readonly db: Database.Database;
   private readonly collections = new Map<string, Collection<{ id: string }>>();
+  private writes = 0;
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -101,13 +108,39 @@ export class Store {
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
     db.exec(SCHEMA);
+    topUp(db);
     return new Store(db);
+  }
+
+  /**
+   * Runs a write; outside a transaction, SQLITE_FULL rewinds the WAL onto its kept room and the
+   * write is tried once more (it was rolled back whole, so running it again is safe). Every 64th
+   * write checks that the room is still there.
+   */
+  private write<R>(fn: () => R): R {
+    if (this.db.inTransaction) return fn();
+    let out: R;
+    try {
+      out = fn();
+    } catch (e) {
+      if (!isDiskFull(e)) throw e;
+      rewindWal(this.db);
+      try {
+        out = fn();
+      } catch (again) {
+        // Docker's words for a full disk, and a 500 with the store's own text after them.
+        if (isDiskFull(again)) throw internal('system.no_space', `no space left on device: recording the change: ${(again as Error).message}`, again);
+        throw again;
+      }
+    }
+    if (++this.writes % 64 === 0) topUp(this.db);
+    return out;
   }
 
   collection<T extends { id: string }>(name: string): Collection<T> {
     let c = this.collections.get(name);
     if (!c) {
-      c = new Collection<{ id: string }>(this.db, name);
+      c = new Collection<{ id: string }>(this.db, name, (fn) => this.write(fn));
       this.collections.set(name, c);
     }
     return c as unknown as Collection<T>;
@@ -115,7 +148,7 @@ export class Store {
 
   /** Runs `fn` in one SQLite transaction: all of its writes land, or none. `fn` must not await. */
   transaction<R>(fn: () => R): R {
-    return this.db.transaction(fn)();
+    return this.write(() => this.db.transaction(fn)());
   }
 
   allocations(networkId: string): Allocation[] {
@@ -137,19 +170,15 @@ export class Store {
 
   /** Records an address as taken; throws if another owner already holds it (UNIQUE constraint). */
   allocate(a: Allocation): void {
-    this.db.prepare('INSERT INTO allocations (network_id, address, owner) VALUES (?, ?, ?)').run(
-      a.networkId,
-      a.address,
-      a.owner,
-    );
+    this.write(() => this.db.prepare('INSERT INTO allocations (network_id, address, owner) VALUES (?, ?, ?)').run(a.networkId, a.address, a.owner));
   }
 
   releaseOwner(owner: string): void {
-    this.db.prepare('DELETE FROM allocations WHERE owner = ?').run(owner);
+    this.write(() => this.db.prepare('DELETE FROM allocations WHERE owner = ?').run(owner));
   }
 
   releaseNetwork(networkId: string): void {
-    this.db.prepare('DELETE FROM allocations WHERE network_id = ?').run(networkId);
+    this.write(() => this.db.prepare('DELETE FROM allocations WHERE network_id = ?').run(networkId));
   }
 
   getMeta(key: string): string | undefined {
@@ -157,7 +186,7 @@ export class Store {
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value);
+    this.write(() => this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value));
   }
 
   close(): void {

@@ -3,7 +3,8 @@
  * layers unpacked once and shared.
  *
  * On-disk layout under the root the daemon gives (`<data-root>/images`):
- *   index.json            tags → image ids, per-image size/tag time, per-layer size (atomic rewrite)
+ *   index.json            tags → image ids, per-image size/tag time, per-layer size (atomic rewrite;
+ *                         index.json.spare holds room to rewrite it on a full disk)
  *   configs/<hex>.json    each image's config, byte for byte (the image id is its sha256)
  *   layers/<hex>/         each layer unpacked, named by its diff id; an overlayfs lower directory
  *   layer-splits/<hex>    what rebuilds each layer's tar from its files (layer-files.ts): what push sends
@@ -23,7 +24,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { internal, invalidParameter, notFound, nowRfc3339Nano } from '../util/index.js';
-import { writeAtomic } from './atomic-file.js';
+import { writeAtomic, writeAtomicReserved } from './atomic-file.js';
 import { LAYER_FOLDERS, layersOnDisk, moveStagedLayer, openLayerTar, removeLayerFiles } from './layer-files.js';
 import type { SplitTar } from './tar-split.js';
 import { applyChanges } from './changes.js';
@@ -70,11 +71,7 @@ export class ImageStore {
   static async open(root: string): Promise<ImageStore> {
     const s = new ImageStore(root);
     for (const d of ['configs', ...LAYER_FOLDERS, 'tmp']) await mkdir(join(root, d), { recursive: true });
-    const text = await readFile(join(root, 'index.json'), 'utf8').catch(() => undefined);
-    if (text) s.index = JSON.parse(text) as IndexFile;
-    for (const hex of Object.keys(s.index.images)) {
-      s.specs.set(`sha256:${hex}`, parseSpec(await readFile(join(root, 'configs', `${hex}.json`))));
-    }
+    await s.reload();
     await s.sweep();
     return s;
   }
@@ -303,11 +300,6 @@ export class ImageStore {
   }
 
   /**
-   * Store a pulled image: its layers (uncompressed tar streams, each checked against its diff id,
-   * skipped when present) one after another, then the config, tags and repository digest. Nothing
-   * is kept of a pull that fails (layers it added are dropped, no tag moves).
-   */
-  /**
    * A pulled image: its layers were staged (unpacked into tmp/, see stage.ts) and checked by the
    * caller; those the store lacks move into place, the others are discarded, then the config and
    * tags are stored. Whatever happens, no staged file is left in tmp/.
@@ -445,27 +437,47 @@ export class ImageStore {
     return [...new Set(removed.map((r) => r.chain))].reverse();
   }
 
+  /** Writes index.json (its spare keeps it writable on a full disk); on failure memory goes back to the disk's. */
   private async save(): Promise<void> {
-    await writeAtomic(join(this.root, 'index.json'), Buffer.from(JSON.stringify(this.index, null, 1)));
+    try {
+      await writeAtomicReserved(join(this.root, 'index.json'), Buffer.from(JSON.stringify(this.index, null, 1)));
+    } catch (e) {
+      await this.reload();
+      throw e;
+    }
+  }
+
+  /** Memory as the disk says: index.json and the config of each image it names. */
+  private async reload(): Promise<void> {
+    const text = await readFile(join(this.root, 'index.json'), 'utf8').catch(() => undefined);
+    this.index = text ? (JSON.parse(text) as IndexFile) : { version: 1, images: {}, tags: {}, layers: {} };
+    this.specs.clear();
+    for (const hex of Object.keys(this.index.images)) this.specs.set(`sha256:${hex}`, parseSpec(await readFile(join(this.root, 'configs', `${hex}.json`))));
   }
 
   /** Remove tmp/ contents and layer or config files that index.json does not name. */
   private async sweep(): Promise<void> {
     for (const f of await readdir(this.root)) if (f.includes('.tmp-')) await rm(join(this.root, f), { force: true });
     for (const f of await readdir(join(this.root, 'tmp'))) await rm(join(this.root, 'tmp', f), { recursive: true, force: true });
+    await this.dropUnnamed();
+  }
+
+  /** Layer and config files that the index does not name (under the lock: nothing is being added). */
+  private async dropUnnamed(): Promise<void> {
     for (const hex of await layersOnDisk(this.root)) if (!this.index.layers[hex]) await removeLayerFiles(this.root, hex);
     for (const f of await readdir(join(this.root, 'configs'))) {
       if (!this.index.images[f.replace(/\.json$/, '')]) await rm(join(this.root, 'configs', f), { force: true });
     }
   }
 
-  /** After a failed import or load: forget layers that no image ended up using. */
+  /** After a failed import, load, pull or build step: drop unused layers and files the index never named. */
   private async dropUnusedLayers(): Promise<void> {
     const used = new Set([...this.specs.values()].flatMap((s) => s.rootfs.diff_ids.map(idHex)));
     const unused = Object.keys(this.index.layers).filter((h) => !used.has(h));
     for (const h of unused) delete this.index.layers[h];
-    await this.save();
+    if (unused.length > 0) await this.save();
     for (const h of unused) await removeLayerFiles(this.root, h);
+    await this.dropUnnamed();
   }
 
   /** Run `fn` alone; when it fails, clean up the layers it left behind. */

@@ -85,6 +85,7 @@ static struct {
   char *inbuf;
   size_t inlen;
   int log, lsock, sigfd, ready, devnull;
+  int exit_fd;             /* exit.tmp, filled with spaces at start: the exit's room on a full disk */
   uint64_t log_off;
   struct client *cl[MAX_CLIENTS];
   int ncl;
@@ -92,7 +93,9 @@ static struct {
   int created, done, code;
   uint64_t done_at;
   char tmp[64];            /* console socket and exec pid file */
-} S = {.out = {-1, -1}, .in = -1, .log = -1, .lsock = -1, .sigfd = -1, .ready = -1, .log_files = 1};
+} S = {.out = {-1, -1}, .in = -1, .log = -1, .lsock = -1, .sigfd = -1, .ready = -1, .exit_fd = -1, .log_files = 1};
+
+#define EXIT_ROOM 256 /* bytes held for the exit record (it takes about 80) */
 
 static uint64_t now_ns(int clock) {
   struct timespec ts;
@@ -545,16 +548,25 @@ static void say_exit(void) {
   }
 }
 
+/* Takes the exit record's room now, while the disk has some (a start is refused on a full one). */
+static void reserve_exit(void) {
+  char pad[EXIT_ROOM];
+  memset(pad, ' ', sizeof pad);
+  S.exit_fd = open("exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (S.exit_fd >= 0 && write(S.exit_fd, pad, sizeof pad) != (ssize_t)sizeof pad) close(S.exit_fd), S.exit_fd = -1;
+}
+
 static void finish_create(void) {
   int oom = oom_killed();
   char *argv[] = {(char *)S.runc, "--root", (char *)S.root, "--log", "/dev/null", "delete", "--force", (char *)S.id, NULL};
   wait_for(spawn(argv, S.devnull, S.devnull, S.devnull));
   close(S.lsock), unlink("attach.sock");
-  char body[160];
+  char body[EXIT_ROOM];
   int n = snprintf(body, sizeof body, "{\"exitCode\":%d,\"finishedAtNs\":\"%llu\"%s}\n", S.code,
                    (unsigned long long)now_ns(CLOCK_REALTIME), S.oom_dir ? (oom ? ",\"oomKilled\":true" : ",\"oomKilled\":false") : "");
-  int fd = open("exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd >= 0 && write(fd, body, (size_t)n) == n && fsync(fd) == 0) rename("exit.tmp", "exit");
+  /* Overwriting the room reserved at start needs no new block: a full disk cannot lose the exit. */
+  int fd = S.exit_fd >= 0 ? S.exit_fd : open("exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd >= 0 && pwrite(fd, body, (size_t)n, 0) == n && ftruncate(fd, n) == 0 && fsync(fd) == 0) rename("exit.tmp", "exit");
   if (fd >= 0) close(fd);
   say_exit();
 }
@@ -605,6 +617,7 @@ static void run_create(void) {
   FILE *f = fopen("shim.pid", "w");
   if (!f) fail("write shim.pid: %s", strerror(errno));
   fprintf(f, "%d\n", getpid()), fclose(f);
+  reserve_exit();
   if (!S.no_log) log_open();
   S.lsock = listen_unix("attach.sock");
   nonblock(S.lsock);

@@ -29,9 +29,12 @@ test('below the minimum a change is refused as an internal error naming the dire
   await guard('POST', '/networks/create');
 });
 
-test('on a full disk, kill and stop pass; creations, starts, renames and removals do not', async () => {
+test('on a full disk, kill, stop and removals pass; creations, starts, renames and tags do not', async () => {
   const guard = spaceGuard(async () => 0, '/var/lib/redes/x');
-  const pass: Array<[string, string]> = [['POST', '/containers/abc/kill'], ['POST', '/containers/abc/stop'], ['POST', '/containers/abc/wait']];
+  const pass: Array<[string, string]> = [['POST', '/containers/abc/kill'], ['POST', '/containers/abc/stop'], ['POST', '/containers/abc/wait'],
+    ['DELETE', '/containers/abc'], ['DELETE', '/images/sha256:abc'], ['DELETE', '/images/registry.test:5000/a/b:v1'], ['DELETE', '/networks/n1'],
+    ['DELETE', '/volumes/v1'], ['POST', '/networks/n1/disconnect'], ['POST', '/containers/prune'], ['POST', '/images/prune'],
+    ['POST', '/networks/prune'], ['POST', '/volumes/prune'], ['POST', '/build/prune']];
   for (const [m, p] of pass) {
     assert.equal(passesWhenFull(m, p), true, `${m} ${p}`);
     await guard(m, p);
@@ -39,7 +42,7 @@ test('on a full disk, kill and stop pass; creations, starts, renames and removal
   const refused: Array<[string, string]> = [['POST', '/containers/create'], ['POST', '/containers/abc/start'], ['POST', '/containers/abc/restart'],
     ['POST', '/containers/abc/rename'], ['POST', '/networks/create'], ['POST', '/networks/n1/connect'], ['POST', '/images/load'],
     ['POST', '/volumes/create'], ['POST', '/containers/kill/start'], ['POST', '/images/abc/tag'], ['PUT', '/containers/abc/archive'],
-    ['DELETE', '/containers/abc'], ['DELETE', '/networks/n1'], ['POST', '/networks/n1/disconnect'], ['POST', '/containers/prune']];
+    ['POST', '/containers/prune/start'], ['POST', '/networks/prune/connect'], ['POST', '/images/create'], ['POST', '/commit']];
   for (const [m, p] of refused) {
     assert.equal(passesWhenFull(m, p), false, `${m} ${p}`);
     await assert.rejects(guard(m, p), /^RedesError: no space left on device/, `${m} ${p}`);

@@ -8,8 +8,9 @@
  * for every matched request before the handler.
  * Beware: requests that record nothing (wait, attach, resize, exec start) pass, and reads (GET,
  * HEAD); so do kill and stop, whose only record before the signal (the "stopped by hand" flag)
- * is logged and skipped when it cannot be written. The check is a snapshot: an operation that runs out
- * of space half way still relies on its own rollback.
+ * is logged and skipped when it cannot be written, and removals, which free space and record into
+ * room kept for them (the SQLite room of store/room.ts, the image index's spare file). The check is
+ * a snapshot: an operation that runs out of space half way still relies on its own rollback.
  */
 import { internal } from '../util/index.js';
 
@@ -26,14 +27,15 @@ const RECORD_NOTHING = [
 ];
 
 /**
- * Operations that end something: a full disk is when they are needed most (stop the container that
- * fills it). Decided by operation, not by method: `POST .../kill` passes, `POST .../start` does not.
- * Removals (rm, rmi, prunes, network rm, disconnect, volume rm) are not here yet: on a disk with no
- * byte left their SQLite delete fails too (SQLITE_FULL, seen with network rm), so they would fail
- * half way instead of being refused cleanly.
+ * Operations that end or remove something: a full disk is when they are needed most (stop the
+ * container that fills it, remove what takes the space), as with dockerd. Decided by operation, not
+ * by method: `POST .../kill` passes, `POST .../start` does not.
  */
 const FREE_OR_END: ReadonlyArray<readonly [string, RegExp]> = [
   ['POST', /^\/containers\/[^/]+\/(kill|stop)$/],
+  ['DELETE', /^\/(containers|images|networks|volumes)\/.+$/],
+  ['POST', /^\/(containers|images|networks|volumes|build)\/prune$/],
+  ['POST', /^\/networks\/[^/]+\/disconnect$/],
 ];
 
 export function changesState(method: string, path: string): boolean {
@@ -41,7 +43,7 @@ export function changesState(method: string, path: string): boolean {
   return !RECORD_NOTHING.some((re) => re.test(path));
 }
 
-/** True for a request the guard lets through on a full disk (reads, no-record posts, kill and stop). */
+/** True for a request the guard lets through on a full disk (reads, no-record posts, kill, stop, removals). */
 export function passesWhenFull(method: string, path: string): boolean {
   return !changesState(method, path) || FREE_OR_END.some(([m, re]) => m === method && re.test(path));
 }

@@ -168,7 +168,7 @@ for (const [what, op, check] of [
   ['docker load', ['load', '-i', `${work}/big-saved.tar`], 'fill-big:1'],
   ['docker pull', ['pull', 'registry.test:5000/fill/big:1'], 'registry.test:5000/fill/big:1'],
 ] as const) {
-  test(`the disk fills during ${what}: Docker's error, nothing half stored, then the same ${what} works`, async () => {
+  test(`the disk fills during ${what}: Docker's error, nothing half stored, then the same ${what} works`, async (t) => {
     const before = await snapshot();
     await leave(4 * 1024 * 1024); // above the guard's minimum, below the 12 MB layer
     let out;
@@ -176,6 +176,7 @@ for (const [what, op, check] of [
       out = await sb.docker(op, { allowFail: true, timeoutMs: 120_000 });
       assert.notEqual(out.code, 0, out.stdout);
       assert.match(out.stderr, /no space left on device/i);
+      t.diagnostic(`${what} on a full disk said: ${out.stderr.trim()}`);
       assert.equal((await api('GET', '/_ping')).status, 200, 'the daemon serves');
       assert.deepEqual(await snapshot(), before, 'nothing of it stored');
       assert.deepEqual(await differences(sb), []);
@@ -196,7 +197,7 @@ test('the disk fills during a container create: a clean 500, no record and no di
   const body = { Image: 'busybox', Cmd: ['true'], Labels: { big: 'x'.repeat(8 * 1024 * 1024) } };
   try {
     const r = await api('POST', '/containers/create?name=create-full', body);
-    assertDockerError(r, 500, /full|no space/i);
+    assertDockerError(r, 500, /^no space left on device: /);
     assert.equal((await api('GET', '/containers/create-full/json')).status, 404);
     assert.deepEqual(await snapshot(), before);
     assert.deepEqual(await differences(sb), []);

@@ -107,3 +107,13 @@ test('--log-driver and --log-opt give the containers\' defaults, checked as a Lo
   assert.throws(() => parseDaemonOptions(['--log-opt', 'max-size=abc']), /invalid size: 'abc'/);
   assert.throws(() => parseDaemonOptions(['--log-opt', 'nokey']), /want KEY=VALUE/);
 });
+
+test('--wireguard-go: the absolute path of the userspace WireGuard, absent by default', () => {
+  assert.equal(parse([]).wireguardGo, undefined);
+  assert.equal(parse(['--wireguard-go', '/opt/wg/wireguard-go']).wireguardGo, '/opt/wg/wireguard-go');
+  assert.equal(parse(['--wireguard-go=/usr/local/bin/wireguard-go']).wireguardGo, '/usr/local/bin/wireguard-go');
+  for (const bad of ['wireguard-go', '', 'bin/wireguard-go', '/usr/bin/']) {
+    assert.throws(() => parseDaemonOptions([`--wireguard-go=${bad}`]), /invalid --wireguard-go .*: want the absolute path of a program/, bad);
+  }
+  assert.match(DAEMON_USAGE, /--wireguard-go PATH/);
+});

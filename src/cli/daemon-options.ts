@@ -50,6 +50,8 @@ export interface DaemonOptions {
   logDefaults: LogConfig;
   /** An existing etcd cluster to use as the cluster store (--cluster-store etcd://...). */
   clusterStore?: ClusterStoreOption;
+  /** Userspace WireGuard for encrypted overlays where the kernel has no module (--wireguard-go; default wireguard-go on PATH). */
+  wireguardGo?: string;
 }
 
 export interface TcpListen {
@@ -98,6 +100,8 @@ Options:
       --cluster-store etcd://H:P[,H:P...][/CLUSTER]  Use an existing etcd cluster as the cluster store
       --cluster-advertise ADDR        This engine's address for the cluster (with --cluster-store)
       --cluster-store-opt kv.cacertfile=F|kv.certfile=F|kv.keyfile=F   TLS files for --cluster-store (repeatable)
+      --wireguard-go PATH             Userspace WireGuard for encrypted overlay networks when the kernel has no
+                                      WireGuard module (default wireguard-go, found on PATH)
       --registry-mirror URL           A docker.io mirror tried before Docker Hub (repeatable)
       --insecure-registry HOST|CIDR   Allow http and unverified TLS for a registry (repeatable)
       --registry-certs-dir DIR        Per-registry certificates, certs.d layout (default /etc/docker/certs.d)
@@ -162,6 +166,7 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
       'cluster-store': { type: 'string' },
       'cluster-advertise': { type: 'string' },
       'cluster-store-opt': { type: 'string', multiple: true },
+      'wireguard-go': { type: 'string' },
       'registry-mirror': { type: 'string', multiple: true },
       'insecure-registry': { type: 'string', multiple: true },
       'registry-certs-dir': { type: 'string' },
@@ -212,7 +217,11 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
   const hostGatewayIps = parseHostGatewayIps(values['host-gateway-ip'] ?? []);
   const clusterStore = parseClusterStore(values['cluster-store'], values['cluster-advertise'], values['cluster-store-opt'] ?? []);
   const logDefaults = parseLogFlags(values['log-driver'], values['log-opt'] ?? []);
+  const wireguardGo = values['wireguard-go'];
+  // An absolute path (checked when an encrypted network needs it: the program may be installed later).
+  if (wireguardGo !== undefined && !/^\/[^\0]*[^/]$/.test(wireguardGo)) throw new Error(`invalid --wireguard-go ${JSON.stringify(wireguardGo)}: want the absolute path of a program`);
   return {
+    ...(wireguardGo ? { wireguardGo } : {}),
     logDefaults,
     ...(world ? { auditWorldNetns: world } : {}),
     ...(values.hostname ? { hostname: values.hostname } : {}),

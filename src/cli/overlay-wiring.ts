@@ -62,7 +62,10 @@ function withRole(c: OverlayCluster, role: 'manager' | 'worker' | undefined): Ov
   return role ? { ...c, role } : c;
 }
 
-export function overlayWiring(access: ClusterAccess, opts: { prefix: string; dataRoot: string; role: () => 'manager' | 'worker' | undefined; guard?: OverlayDriverDeps['guard'] }): OverlayWiring {
+export function overlayWiring(
+  access: ClusterAccess,
+  opts: { prefix: string; dataRoot: string; role: () => 'manager' | 'worker' | undefined; guard?: OverlayDriverDeps['guard']; wireguardGo?: string },
+): OverlayWiring {
   let current: OverlayCluster | undefined;
   /** networkId -> endpointId -> remote endpoint, as reported. */
   const remote = new Map<string, Map<string, RemoteEndpoint>>();
@@ -72,6 +75,7 @@ export function overlayWiring(access: ClusterAccess, opts: { prefix: string; dat
     instance: opts.prefix,
     dataDir: `${opts.dataRoot}/overlay`,
     ...(opts.guard ? { guard: opts.guard } : {}),
+    ...(opts.wireguardGo ? { wireguardGo: opts.wireguardGo } : {}),
     onRemoteEndpoints: (networkId, change) => {
       let m = remote.get(networkId);
       if (!m || change.full) remote.set(networkId, (m = new Map()));

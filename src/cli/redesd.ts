@@ -77,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
     ['macvlan', new MacvlanDriver()],
   ]);
   // Overlay networks (global scope) live in the cluster store; the driver follows the membership.
-  const overlay = overlayWiring(cluster.access, { prefix: opts.prefix, dataRoot: opts.dataRoot, role: () => (opts.clusterStore ? undefined : cluster.swarm.local?.role), guard: fwm });
+  const overlay = overlayWiring(cluster.access, { prefix: opts.prefix, dataRoot: opts.dataRoot, role: () => (opts.clusterStore ? undefined : cluster.swarm.local?.role), guard: fwm, ...(opts.wireguardGo ? { wireguardGo: opts.wireguardGo } : {}) });
   drivers.set('overlay', overlay.driver);
   const pools = withUlaPool(opts.pools ?? DEFAULT_LOCAL_POOLS, daemonId);
   // The network controller asks the container controller which endpoints use a network; the

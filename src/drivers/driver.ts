@@ -130,6 +130,11 @@ export interface NetworkDriver<Own = unknown> {
   checkPools(count: { v4: number; v6: number }): void;
   /** Checks the request against the driver's existing networks (e.g. one `host` network only); no I/O. */
   checkCreate(net: DriverNetwork<Own>, existing: readonly DriverNetwork<Own>[]): void;
+  /**
+   * Checks what only the host can tell (programs, kernel features) before anything of the network is
+   * recorded or claimed, so a create that cannot succeed here leaves nothing behind, even briefly.
+   */
+  precheckCreate?(net: DriverNetwork<Own>): Promise<void>;
   /** Creates the network's objects (kernel; cluster records for a global driver); on failure undoes them, then throws. */
   createNetwork(net: DriverNetwork<Own>): Promise<void>;
   /** Removes what createNetwork made; missing objects are not an error. */

@@ -19,6 +19,7 @@
  *   line (`/dev/stdin` does not work: Node's stdio pipes are sockets, which cannot be opened by path).
  */
 import { createHash, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
 import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +38,8 @@ export type WireguardKind = 'kernel' | 'wireguard-go';
 /** Bytes WireGuard adds on an IPv4 underlay: IP 20 + UDP 8 + WireGuard header and tag 32. */
 export const WIREGUARD_OVERHEAD = 60;
 
-const WG_GO = 'wireguard-go';
+/** The userspace WireGuard looked up on PATH when the engine is given none (redesd --wireguard-go). */
+export const WG_GO = 'wireguard-go';
 const WG = 'wg';
 
 const inNetns = (argv: string[], netns?: string): string[] => (netns ? nsenterArgv(netns, argv) : argv);
@@ -52,9 +54,10 @@ async function onPath(program: string): Promise<boolean> {
 
 /**
  * Which WireGuard this host can use, or the reason it has none (a sentence for the user's error).
- * The kernel module is probed by making and deleting a throwaway link in `netns`.
+ * The kernel module is probed by making and deleting a throwaway link in `netns`. `wireguardGo`: the
+ * userspace program used without the module, a name looked up on PATH or an absolute path.
  */
-export async function wireguardSupport(netns?: string): Promise<{ kind: WireguardKind } | { missing: string }> {
+export async function wireguardSupport(netns?: string, wireguardGo = WG_GO): Promise<{ kind: WireguardKind } | { missing: string }> {
   if (!(await onPath(WG))) return { missing: 'the wg program (wireguard-tools) is not installed' };
   const probe = `wgprobe${randomBytes(3).toString('hex')}`;
   try {
@@ -64,7 +67,11 @@ export async function wireguardSupport(netns?: string): Promise<{ kind: Wireguar
   } catch {
     // No module: userspace below.
   }
-  if (!(await onPath(WG_GO))) return { missing: 'the kernel has no WireGuard module and wireguard-go is not installed' };
+  if (wireguardGo.includes('/')) {
+    if (!(await access(wireguardGo, fsc.X_OK).then(() => true, () => false))) return { missing: `the kernel has no WireGuard module and there is no executable wireguard-go at ${wireguardGo}` };
+  } else if (!(await onPath(wireguardGo))) {
+    return { missing: `the kernel has no WireGuard module and ${wireguardGo} is not installed` };
+  }
   if (!(await access('/dev/net/tun').then(() => true, () => false))) return { missing: 'the kernel has no WireGuard module and /dev/net/tun is missing for wireguard-go' };
   return { kind: 'wireguard-go' };
 }
@@ -127,14 +134,14 @@ interface LinkDetails extends IpLink {
  * Makes (or keeps) the interface, with its key, port, address and MTU. Returns which WireGuard serves
  * it. Throws a sentence naming what is missing when the host has no WireGuard at all.
  */
-export async function ensureWireguard(spec: WireguardInterface, netns?: string): Promise<WireguardKind> {
-  const support = await wireguardSupport(netns);
+export async function ensureWireguard(spec: WireguardInterface, netns?: string, wireguardGo = WG_GO): Promise<WireguardKind> {
+  const support = await wireguardSupport(netns, wireguardGo);
   if ('missing' in support) throw new Error(`no WireGuard on this host: ${support.missing}`);
   const found = (await ipJson<LinkDetails[]>(['-details', 'link', 'show', 'dev', spec.ifname], netns).catch(() => [] as LinkDetails[]))[0];
   if (found && found.ifalias !== spec.alias) throw new Error(`interface ${spec.ifname} exists and is not a WireGuard link of ours`);
   if (!found) {
     if (support.kind === 'kernel') await ipBatch([['link', 'add', 'name', spec.ifname, 'type', 'wireguard']], netns);
-    else await run(inNetns([WG_GO, spec.ifname], netns), { timeoutMs: 10_000 });
+    else await run(inNetns([wireguardGo, spec.ifname], netns), { timeoutMs: 10_000 });
   }
   try {
     await withKeyFile(spec.privateKey, (file) => run(inNetns([WG, 'set', spec.ifname, 'private-key', file, 'listen-port', String(spec.listenPort)], netns)));

@@ -51,6 +51,13 @@ function peerOfRecord(r: EndpointRecord | undefined, myNode: string): { node: st
   return { node: r.node, peer: { publicKey: r.wireguard.publicKey, endpoint: r.wireguard.endpoint, allowedIp: `${r.wireguard.tunnel}/32` } };
 }
 
+/** The error of an encrypted network on a host without WireGuard (never plaintext, never a silent drop). */
+function noWireguard(action: 'create' | 'join', missing: string): Error {
+  const never = 'traffic is never sent unencrypted instead';
+  if (action === 'join') return notImplemented('overlay.no_wireguard', `cannot join secure network: this host has no WireGuard: ${missing}; ${never}`);
+  return notImplemented('overlay.no_wireguard', `encrypted overlay networks need WireGuard on every host, and this host has none: ${missing}; ${never}`);
+}
+
 export class HostWireguard {
   info: WireguardInfo | undefined;
   private ready: Promise<WireguardInfo> | undefined;
@@ -65,7 +72,7 @@ export class HostWireguard {
   private readonly ops: WireguardPeerOps;
 
   constructor(
-    private readonly deps: { instance: string; dataDir: string; hostNetns?: string; peerOps?: WireguardPeerOps },
+    private readonly deps: { instance: string; dataDir: string; hostNetns?: string; peerOps?: WireguardPeerOps; wireguardGo?: string },
     private readonly store: () => { store: ClusterStore; advertiseAddress: string },
   ) {
     this.ops = deps.peerOps ?? kernelPeerOps;
@@ -87,11 +94,20 @@ export class HostWireguard {
     return this.ready;
   }
 
+  /**
+   * Throws the user's error when this host has no WireGuard: before a network is created here
+   * (nothing is recorded then) and before a container joins (no address is taken then). Docker says
+   * "cannot join secure network: ..." when a host lacks IPsec; a create gets a sentence of its own.
+   */
+  async checkSupport(action: 'create' | 'join'): Promise<void> {
+    if (this.info) return;
+    const support = await wireguardSupport(this.deps.hostNetns, this.deps.wireguardGo);
+    if ('missing' in support) throw noWireguard(action, support.missing);
+  }
+
   private async setUp(underlayMtu: number): Promise<WireguardInfo> {
-    const support = await wireguardSupport(this.deps.hostNetns);
-    if ('missing' in support) {
-      throw notImplemented('overlay.no_wireguard', `encrypted overlay networks need WireGuard on every host, and this host has none: ${support.missing}; traffic is never sent unencrypted instead`);
-    }
+    const support = await wireguardSupport(this.deps.hostNetns, this.deps.wireguardGo);
+    if ('missing' in support) throw noWireguard('create', support.missing);
     const { store, advertiseAddress } = this.store();
     const privateKey = await this.privateKey();
     const tunnel = await this.claimTunnel(store);
@@ -99,7 +115,7 @@ export class HostWireguard {
     // The tunnel's packets travel on the underlay: each must fit in it with WireGuard's overhead, or
     // every one is fragmented (the VXLAN inside is sized to this MTU minus its own overhead).
     const mtu = underlayMtu - WIREGUARD_OVERHEAD;
-    await ensureWireguard({ ifname: this.ifname, privateKey, listenPort: WIREGUARD_PORT, address: `${tunnel}/${range.bits}`, mtu, alias: WG_ALIAS }, this.deps.hostNetns);
+    await ensureWireguard({ ifname: this.ifname, privateKey, listenPort: WIREGUARD_PORT, address: `${tunnel}/${range.bits}`, mtu, alias: WG_ALIAS }, this.deps.hostNetns, this.deps.wireguardGo);
     this.info = { publicKey: publicKeyOf(privateKey), endpoint: `${advertiseAddress}:${WIREGUARD_PORT}`, tunnel };
     return this.info;
   }

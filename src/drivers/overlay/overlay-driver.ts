@@ -59,6 +59,8 @@ export interface OverlayDriverDeps {
   onRemoteEndpoints?: (networkId: string, change: RemoteChange) => void;
   /** Layer-2 anti-spoofing of container ports (the daemon's firewall manager); none: ports unguarded. */
   guard?: { setEndpoint(owner: string, ep: FirewallEndpoint | undefined): Promise<void> };
+  /** The userspace WireGuard used when the kernel has no module: a name on PATH (default wireguard-go) or a path. */
+  wireguardGo?: string;
 }
 
 /** A local endpoint's guard: its host port, MAC and addresses. */
@@ -94,7 +96,10 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
 
   constructor(private readonly deps: OverlayDriverDeps) {
     this.allocator = new ClusterAddresses(() => this.cluster().store);
-    this.wg = new HostWireguard({ instance: deps.instance, dataDir: deps.dataDir, ...(deps.hostNetns ? { hostNetns: deps.hostNetns } : {}) }, () => this.cluster());
+    this.wg = new HostWireguard(
+      { instance: deps.instance, dataDir: deps.dataDir, ...(deps.hostNetns ? { hostNetns: deps.hostNetns } : {}), ...(deps.wireguardGo ? { wireguardGo: deps.wireguardGo } : {}) },
+      () => this.cluster(),
+    );
   }
 
   parseOptions(raw: Readonly<Record<string, string>>, ctx: { id: string; predefined: boolean }): { shown: Record<string, string>; options: NetworkOptions<OverlayOptions> } {
@@ -111,10 +116,16 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
     if (clash) throw conflict('overlay.vni_taken', `vxlan id ${net.options.own.vni} is already in use by network ${clash.name}`);
   }
 
+  /** An encrypted network is refused here, before anything is recorded, on a host without WireGuard. */
+  async precheckCreate(net: DriverNetwork<OverlayOptions>): Promise<void> {
+    if (net.options.own.encrypted) await this.wg.checkSupport('create');
+  }
+
   async createNetwork(net: DriverNetwork<OverlayOptions>): Promise<void> {
     const { store } = this.cluster();
     const vni = net.options.own.vni;
-    if (!(await store.create(clusterKeys.vni(vni), net.id))) {
+    const claimed = await store.create(clusterKeys.vni(vni), net.id);
+    if (!claimed) {
       const holder = await store.get(clusterKeys.vni(vni));
       if (holder && holder.value !== net.id) throw conflict('overlay.vni_taken', `vxlan id ${vni} is already in use by network ${holder.value.slice(0, 12)}`);
     }
@@ -122,6 +133,8 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
       await this.setUpNetwork(net);
     } catch (e) {
       await this.teardownLinks(net);
+      // The creating host's failure leaves the VNI free (a mirroring host's leaves the creator's claim).
+      if (claimed) await store.delete(clusterKeys.vni(vni)).catch(() => undefined);
       throw e;
     }
   }
@@ -176,6 +189,7 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
 
   async joinEndpoint(net: DriverNetwork<OverlayOptions>, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }> {
     const { store, advertiseAddress } = this.cluster();
+    if (net.options.own.encrypted) await this.wg.checkSupport('join');
     if (!this.nets.has(net.id) || this.settingUp.has(net.id)) await this.setUpNetwork(net);
     const mtu = this.mtus.get(net.id) ?? ep.mtu;
     const hostIfname = `vo${ep.id.slice(0, 12)}`;

@@ -267,6 +267,7 @@ export class NetworkController {
     for (;;) {
       rec = await this.buildRecord(req, { predefined: false, avoid });
       this.driverOf(rec).checkCreate(toDriverNetwork(rec), this.networks.list().filter((n) => n.driver === rec.driver).map(toDriverNetwork));
+      if (!avoid.length) await this.driverOf(rec).precheckCreate?.(toDriverNetwork(rec));
       if (!isClusterScope(rec)) break;
       const clash = await this.global.claim(rec);
       if (!clash) break;

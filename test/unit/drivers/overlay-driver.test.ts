@@ -192,12 +192,19 @@ test('encrypted: VXLAN inside WireGuard, guard table for the VNI, peers follow t
     const where = (await run(['sh', '-c', 'command -v "$0"', tool])).stdout.trim();
     await symlink(where, join(bin, tool));
   }
+  const dNet = overlayNet(noWg, { encrypted: '' }, 'd'.repeat(64));
   process.env.PATH = bin;
   try {
-    await assert.rejects(noWg.createNetwork(overlayNet(noWg, { encrypted: '' }, 'd'.repeat(64))), /encrypted overlay networks need WireGuard on every host, and this host has none: the wg program/);
+    await assert.rejects(noWg.precheckCreate(dNet), /encrypted overlay networks need WireGuard on every host, and this host has none: the wg program/);
+    await assert.rejects(noWg.createNetwork(dNet), /encrypted overlay networks need WireGuard on every host, and this host has none: the wg program/);
+    const ep = { id: 'e'.repeat(64), container: { id: 'f'.repeat(64), name: 'x', aliases: [] }, ifname: 'eth0', mac: '02:42:0a:00:00:99', ipv4: '10.0.0.99/24', mtu: 1500 };
+    await assert.rejects(noWg.joinEndpoint(dNet, hs[0]!.ctr, ep), /cannot join secure network: this host has no WireGuard: the wg program/);
   } finally {
     process.env.PATH = path;
   }
+  // The failed create left its VNI free; a plain network needs no WireGuard.
+  assert.equal(await store.get(clusterKeys.vni(dNet.options.own.vni)), undefined);
+  await noWg.precheckCreate(overlayNet(noWg, {}, 'c'.repeat(64)));
   assert.deepEqual((await listOwnedLinks(OWNER_ALIAS, hs[0]!.ns)).map((l) => l.ifname).sort(), [`ov-${NET_ID.slice(0, 12)}`, `vx-${NET_ID.slice(0, 12)}`].sort());
 });
 

@@ -98,3 +98,25 @@ test('a WireGuard name taken by a link that is not ours is refused', async (t) =
   t.after(() => lan.close());
   await assert.rejects(ensureWireguard({ ifname: 'eth1', privateKey: generatePrivateKey(), listenPort: 51820, address: '169.254.192.1/18', mtu: 1420, alias: ALIAS }, lan.hosts[0]), /not a WireGuard link of ours/);
 });
+
+test('the userspace program may be given by path: a missing one is named in the reason, and nothing is made', async (t) => {
+  const lan = await makeTestLan('owg', 1);
+  t.after(() => lan.close());
+  const h = lan.hosts[0];
+  const missing = '/nonexistent/redes-test/wireguard-go';
+  const support = await wireguardSupport(h, missing);
+  // A kernel with the module never needs the program; this project's kernels have none.
+  if ('kind' in support) assert.equal(support.kind, 'kernel');
+  else assert.equal(support.missing, `the kernel has no WireGuard module and there is no executable wireguard-go at ${missing}`);
+  const dir = await mkdtemp(join(tmpdir(), `${lan.prefix}-`));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'wireguard-go'), '#!/bin/sh\nexit 1\n', { mode: 0o644 });
+  const notExecutable = await wireguardSupport(h, join(dir, 'wireguard-go'));
+  if (!('kind' in notExecutable)) assert.match(notExecutable.missing, /there is no executable wireguard-go at \/tmp\//);
+  const ifname = `${lan.prefix}wgm`.slice(0, 12);
+  if (!('kind' in support)) {
+    await assert.rejects(ensureWireguard({ ifname, privateKey: generatePrivateKey(), listenPort: 51820, address: '169.254.192.1/18', mtu: 1440, alias: ALIAS }, h, missing), /no WireGuard on this host: .*no executable wireguard-go at/);
+    const links = JSON.parse((await run(['ip', '-n', h ?? '', '-json', 'link', 'show'])).stdout) as Array<{ ifname: string }>;
+    assert.deepEqual(links.filter((l) => l.ifname === ifname), []);
+  }
+});

@@ -7,6 +7,7 @@
  * Use (from src/kernel/netns-socket.ts only):
  *   openSockets(nsPath, ipv4, port) -> [udpFd, tcpFd]
  *   interfaceNames(nsPath) -> [name, ...]
+ *   setUdpBuffers(pid, bytes) -> number of UDP sockets of that process sized
  * Both sockets are bound to ipv4:port inside the namespace at nsPath (TCP also listening); the
  * calling thread is back in its own namespace when the call returns. Node then serves the fds with
  * dgram's bind({ fd }) and net.Server.listen({ fd }): a socket keeps the namespace it was made in.
@@ -19,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/select.h>
@@ -30,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "netns-enter.h"
 
@@ -138,6 +141,62 @@ static napi_value interface_names(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/*
+ * setUdpBuffers(pid, bytes) -> count: sets SO_RCVBUFFORCE and SO_SNDBUFFORCE to `bytes` on every UDP
+ * socket of process `pid` and returns how many it set. The sockets are borrowed with
+ * pidfd_getfd(2) (Linux 5.6; CAP_SYS_PTRACE over the process): the copy is the same socket, so the
+ * option holds for the owner, and the copy is closed at once. For a program that cannot be told to
+ * size its own sockets (Debian's wireguard-go: see src/kernel/wireguard.ts).
+ */
+static napi_value set_udp_buffers(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t pid, bytes;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+      napi_get_value_int32(env, argv[0], &pid) != napi_ok || napi_get_value_int32(env, argv[1], &bytes) != napi_ok || pid <= 0 || bytes <= 0) {
+    napi_throw_type_error(env, NULL, "setUdpBuffers(pid, bytes) needs two positive integers");
+    return NULL;
+  }
+  char dir[64];
+  snprintf(dir, sizeof dir, "/proc/%d/fd", pid);
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) return fail(env, "pidfd_open", errno);
+  DIR *d = opendir(dir);
+  if (!d) {
+    int e = errno;
+    close(pidfd);
+    return fail(env, dir, e);
+  }
+  int count = 0, err = 0;
+  for (struct dirent *ent; (ent = readdir(d));) {
+    char link[4400], target[64];
+    if (ent->d_name[0] == '.') continue;
+    snprintf(link, sizeof link, "%s/%s", dir, ent->d_name);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n <= 0) continue;
+    target[n] = 0;
+    if (strncmp(target, "socket:", 7) != 0) continue;
+    int fd = (int)syscall(SYS_pidfd_getfd, pidfd, atoi(ent->d_name), 0);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_DGRAM) {
+      if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) == 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) == 0) count++;
+      else err = errno;
+    }
+    close(fd);
+  }
+  closedir(d);
+  close(pidfd);
+  if (!count && err) return fail(env, "setUdpBuffers", err);
+  napi_value out;
+  napi_create_int32(env, count, &out);
+  return out;
+}
+
 void netlink_init(napi_env env, napi_value exports); /* netlink.c */
 void nft_init(napi_env env, napi_value exports);     /* nft.c */
 void mounts_init(napi_env env, napi_value exports);  /* mounts.c */
@@ -151,5 +210,7 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "openSockets", fn);
   napi_create_function(env, "interfaceNames", NAPI_AUTO_LENGTH, interface_names, NULL, &names);
   napi_set_named_property(env, exports, "interfaceNames", names);
+  napi_create_function(env, "setUdpBuffers", NAPI_AUTO_LENGTH, set_udp_buffers, NULL, &fn);
+  napi_set_named_property(env, exports, "setUdpBuffers", fn);
   return exports;
 }

@@ -91,6 +91,7 @@ export {
 } from './vxlan.js';
 export {
   WIREGUARD_OVERHEAD,
+  WIREGUARD_GO_SOCKET_BUFFER,
   ensureWireguard,
   generatePrivateKey,
   listWireguardPeers,

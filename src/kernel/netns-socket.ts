@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 interface Addon {
   openSockets(nsPath: string, ipv4: string, port: number): [number, number];
   interfaceNames(nsPath: string): string[];
+  setUdpBuffers(pid: number, bytes: number): number;
 }
 
 let addon: Addon | undefined;
@@ -44,4 +45,13 @@ export function openSocketsInNetns(nsPath: string, ipv4: string, port: number): 
 /** The names of every interface in the namespace file at nsPath (throws when it is not one). */
 export function interfaceNamesInNetns(nsPath: string): string[] {
   return load().interfaceNames(nsPath);
+}
+
+/**
+ * Sets the receive and send buffers of every UDP socket of process `pid` to `bytes` (SO_RCVBUFFORCE,
+ * SO_SNDBUFFORCE, through pidfd_getfd: no cooperation of the process needed); returns how many
+ * sockets it set. Throws when the process is gone or none could be set.
+ */
+export function setUdpBuffersOf(pid: number, bytes: number): number {
+  return load().setUdpBuffers(pid, bytes);
 }

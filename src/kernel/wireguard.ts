@@ -20,12 +20,18 @@
  */
 import { createHash, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
-import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { logger } from '../util/index.js';
 import { ipBatch, ipJson, type IpCommand, type IpLink } from './ip.js';
 import { nsenterArgv } from './netns.js';
+import { setUdpBuffersOf } from './netns-socket.js';
+import { pidCmdline } from './process.js';
 import { CommandError, run } from './run.js';
+
+const log = logger.child({ component: 'wireguard' });
 
 /** The WireGuard interface of an engine instance: unique on the machine (wireguard-go's sockets are shared). */
 export const wireguardIfname = (instance: string): string => `wg-${createHash('sha256').update(instance).digest('hex').slice(0, 12)}`;
@@ -156,7 +162,46 @@ export async function ensureWireguard(spec: WireguardInterface, netns?: string, 
     if (!found) await removeWireguard(spec.ifname, netns);
     throw new Error(`configure WireGuard interface ${spec.ifname} failed: ${stderrOf(e)}`, { cause: e });
   }
+  if (support.kind === 'wireguard-go') {
+    const sized = await sizeWireguardGoSockets(wireguardGo, spec.ifname);
+    if (!sized) log.warn({ ifname: spec.ifname }, "wireguard-go's UDP sockets keep the default buffers: bursts will be dropped and TCP inside the tunnel slows down");
+  }
   return support.kind;
+}
+
+/**
+ * Receive and send buffer of wireguard-go's UDP sockets. Debian's wireguard-go (0.0.20220316) leaves
+ * them at the namespace's default, 212992 bytes (about 140 packets): whenever it falls behind for a
+ * moment, the kernel drops a whole burst (UdpRcvbufErrors), and TCP inside the tunnel retransmitted
+ * 10-15 % of its segments between two namespaces here (bench/results/wireguard.md). wireguard-go
+ * since 0.0.20230223 asks for 7 MiB itself; this gives the older one the same from outside.
+ */
+export const WIREGUARD_GO_SOCKET_BUFFER = 7 << 20;
+
+/** The wireguard-go process serving `ifname` (interface names are unique on the machine). */
+async function wireguardGoPid(program: string, ifname: string): Promise<number | undefined> {
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const argv = await pidCmdline(Number(d));
+    if (argv?.length === 2 && argv[1] === ifname && basename(argv[0] ?? '') === basename(program)) return Number(d);
+  }
+  return undefined;
+}
+
+/** Sizes wireguard-go's UDP sockets once they exist (bound when the interface goes up); how many were sized. */
+async function sizeWireguardGoSockets(program: string, ifname: string): Promise<number> {
+  const pid = await wireguardGoPid(program, ifname);
+  if (pid === undefined) return 0;
+  for (let i = 0; i < 100; i++) {
+    try {
+      const n = setUdpBuffersOf(pid, WIREGUARD_GO_SOCKET_BUFFER);
+      if (n > 0) return n;
+    } catch (e) {
+      log.debug({ err: e, pid }, 'sizing wireguard-go sockets failed, trying again');
+    }
+    await sleep(20);
+  }
+  return 0;
 }
 
 /** Deletes the interface (which also ends its wireguard-go); a missing one is fine. */

@@ -11,7 +11,8 @@ import { run } from '../../../src/kernel/run.js';
 import { captureContains, countPackets, startCapture } from '../../helpers/capture.js';
 import { makeTestLan, plugContainer } from '../../helpers/test-lan.js';
 import { ensureOverlayLinks, programPeers, VXLAN_PORT } from '../../../src/kernel/vxlan.js';
-import { ensureWireguard, generatePrivateKey, listWireguardPeers, publicKeyOf, removeWireguard, syncWireguardPeers, wireguardSupport, WIREGUARD_OVERHEAD } from '../../../src/kernel/wireguard.js';
+import { ensureWireguard, generatePrivateKey, listWireguardPeers, publicKeyOf, removeWireguard, syncWireguardPeers, wireguardSupport, WIREGUARD_GO_SOCKET_BUFFER, WIREGUARD_OVERHEAD } from '../../../src/kernel/wireguard.js';
+import { nsenterArgv } from '../../../src/kernel/netns.js';
 
 const ALIAS = 'redes-test-wg';
 
@@ -48,6 +49,13 @@ test('encrypted overlay: only WireGuard UDP on the LAN, no VXLAN, no plaintext; 
   await syncWireguardPeers(`${wgIf}1`, [peerOf(0)], h2);
   await syncWireguardPeers(`${wgIf}1`, [peerOf(0)], h2); // nothing to change: no-op
   assert.deepEqual(await listWireguardPeers(`${wgIf}0`, h1), [peerOf(1)]);
+  if ('kind' in support && support.kind === 'wireguard-go') {
+    // Its UDP sockets hold bursts: 7 MiB each way (the kernel reports twice what was set).
+    for (const h of lan.hosts) {
+      const ss = (await run(nsenterArgv(h, ['ss', '-uamnH', 'sport', '=', ':51820']))).stdout;
+      assert.match(ss, new RegExp(`rb${2 * WIREGUARD_GO_SOCKET_BUFFER},t0,tb${2 * WIREGUARD_GO_SOCKET_BUFFER}\\b`), ss);
+    }
+  }
 
   const mtu = 1500 - WIREGUARD_OVERHEAD - 50;
   for (const [i, h] of lan.hosts.entries()) {

@@ -16,7 +16,7 @@
  * Beware: client, server, wireguard-go and the kernel share the machine's 2 cores; compare the paths
  * of one run. Nothing runs in the root namespace.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -36,14 +36,19 @@ import { writeResults } from './results-file.js';
 const SECONDS = 3;
 const PORT = 5201;
 
-function gbits(json: string): number {
-  const r = JSON.parse(json) as { error?: string; end?: { sum_received?: { bits_per_second?: number } } };
-  const bps = r.end?.sum_received?.bits_per_second;
-  if (r.error || bps === undefined) throw new Error(`iperf3: ${r.error ?? 'no sum_received'}`);
-  return bps / 1e9;
+interface IperfRun {
+  gbps: number;
+  retransmits: number;
 }
 
-async function iperf(dir: string, serverNs: string, clientNs: string, target: string, tag: string): Promise<number> {
+function parseIperf(json: string): IperfRun {
+  const r = JSON.parse(json) as { error?: string; end?: { sum_received?: { bits_per_second?: number }; sum_sent?: { retransmits?: number } } };
+  const bps = r.end?.sum_received?.bits_per_second;
+  if (r.error || bps === undefined) throw new Error(`iperf3: ${r.error ?? 'no sum_received'}`);
+  return { gbps: bps / 1e9, retransmits: r.end?.sum_sent?.retransmits ?? 0 };
+}
+
+async function iperf(dir: string, serverNs: string, clientNs: string, target: string, tag: string): Promise<IperfRun> {
   const log = join(dir, `iperf-${tag}-${Date.now()}.log`);
   const pid = await startDetached([...nsenterArgv(serverNs, ['iperf3', '-s', '-1', '-p', String(PORT), '--forceflush'])], { logPath: log });
   try {
@@ -52,10 +57,43 @@ async function iperf(dir: string, serverNs: string, clientNs: string, target: st
       await sleep(10);
     }
     const { stdout } = await run(nsenterArgv(clientNs, ['iperf3', '-c', target, '-p', String(PORT), '-t', String(SECONDS), '-J', '--connect-timeout', '3000']), { timeoutMs: (SECONDS + 20) * 1000 });
-    return gbits(stdout);
+    return parseIperf(stdout);
   } finally {
     await stopPid(pid, { graceMs: 2000 });
   }
+}
+
+/** CPU seconds (user + system) the processes have used so far (clock ticks of 10 ms). */
+async function cpuSeconds(pids: readonly number[]): Promise<number> {
+  let ticks = 0;
+  for (const p of pids) {
+    const f = (await readFile(`/proc/${p}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+    ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / 100;
+}
+
+/** The wireguard-go processes serving these interfaces (none when the kernel module serves them). */
+async function wireguardGoPids(ifnames: readonly string[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const argv = (await readFile(`/proc/${d}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv[0]?.endsWith('wireguard-go') && ifnames.includes(argv[1] ?? '')) out.push(Number(d));
+  }
+  return out;
+}
+
+/** A kernel counter of a namespace (nstat's name, e.g. UdpRcvbufErrors), absolute. */
+async function counter(ns: string, name: string): Promise<number> {
+  const { stdout } = await run(nsenterArgv(ns, ['nstat', '-az', '-s', name]));
+  return Number(/^\S+\s+(\d+)/m.exec(stdout.split('\n').find((l) => l.startsWith(name)) ?? '')?.[1] ?? NaN);
+}
+
+/** Packets received on an interface so far. */
+async function rxPackets(ns: string, ifname: string): Promise<number> {
+  const [l] = JSON.parse((await run(['ip', '-n', ns, '-j', '-s', 'link', 'show', 'dev', ifname])).stdout) as Array<{ stats64: { rx: { packets: number } } }>;
+  return l?.stats64.rx.packets ?? NaN;
 }
 
 const net = (d: OverlayDriver, id: string, subnet: string, raw: Record<string, string>): DriverNetwork<OverlayOptions> => {
@@ -99,10 +137,22 @@ export async function main(n: number): Promise<void> {
     const tput: Record<string, number[]> = { underlay: [], overlay: [], encrypted: [] };
     const [h1 = '', h2 = ''] = lan.hosts;
     const [c1 = '', c2 = ''] = lan.containers;
+    // Where the encrypted path's time goes: wireguard-go's CPU (both ends), tunnel packets per second
+    // on the receiving host, TCP retransmits and UDP receive-buffer drops there.
+    const wgIfs = [0, 1].map((i) => wireguardIfname(`${lan.prefix}h${i}`));
+    const wgPids = await wireguardGoPids(wgIfs);
+    const wgRun = { cores: [] as number[], kpps: [] as number[], retransmits: [] as number[], rcvbufDrops: [] as number[] };
     for (let r = 0; r < n; r++) {
-      tput.underlay!.push(await iperf(dir, h2, h1, lan.hostAddr(1), 'underlay'));
-      tput.overlay!.push(await iperf(dir, c2, c1, ips['10'] ?? '', 'overlay'));
-      tput.encrypted!.push(await iperf(dir, c2, c1, ips['11'] ?? '', 'encrypted'));
+      tput.underlay!.push((await iperf(dir, h2, h1, lan.hostAddr(1), 'underlay')).gbps);
+      tput.overlay!.push((await iperf(dir, c2, c1, ips['10'] ?? '', 'overlay')).gbps);
+      const [cpu0, pk0, drop0, t0] = [await cpuSeconds(wgPids), await rxPackets(h2, wgIfs[1]!), await counter(h2, 'UdpRcvbufErrors'), performance.now()];
+      const e = await iperf(dir, c2, c1, ips['11'] ?? '', 'encrypted');
+      const secs = (performance.now() - t0) / 1000;
+      tput.encrypted!.push(e.gbps);
+      wgRun.cores.push(((await cpuSeconds(wgPids)) - cpu0) / secs);
+      wgRun.kpps.push(((await rxPackets(h2, wgIfs[1]!)) - pk0) / secs / 1000);
+      wgRun.retransmits.push(e.retransmits);
+      wgRun.rcvbufDrops.push((await counter(h2, 'UdpRcvbufErrors')) - drop0);
     }
 
     // Programming latency: a join on host 1 until hosts 2 and 3 hold the entry / host 2 knows the name.
@@ -134,6 +184,7 @@ export async function main(n: number): Promise<void> {
     ];
     const notes = [
       `overlay throughput: iperf3 one TCP stream, ${SECONDS} s x ${n} rounds (Gbit/s, median): underlay ${med(tput.underlay!).toFixed(2)}, plain overlay ${med(tput.overlay!).toFixed(2)} (${ratio.toFixed(2)} x underlay, target >= 0.9), encrypted ${med(tput.encrypted!).toFixed(2)} (target >= 1)`,
+      `encrypted path (${wgPids.length ? 'wireguard-go' : 'kernel WireGuard'}), per round: wireguard-go busy ${wgRun.cores.map((x) => x.toFixed(2)).join(' ')} cores (both ends), i.e. ${wgRun.cores.map((x, i) => (x / (tput.encrypted![i] ?? NaN)).toFixed(1)).join(' ')} cores per Gbit/s; ${wgRun.kpps.map((x) => x.toFixed(1)).join(' ')} kpps tunnel packets into host 2; TCP retransmits ${wgRun.retransmits.join(' ')}; host 2 UdpRcvbufErrors ${wgRun.rcvbufDrops.join(' ')}`,
       `samples Gbit/s: underlay ${tput.underlay!.map((x) => x.toFixed(2)).join(' ')}; overlay ${tput.overlay!.map((x) => x.toFixed(2)).join(' ')}; encrypted ${tput.encrypted!.map((x) => x.toFixed(2)).join(' ')}`,
       `endpoint programming (in-memory store; etcd adds ~1.6 ms per watch event): join on host 1 median ${med(joins).toFixed(1)} ms, then ${med(named).toFixed(2)} ms until host 2 knows the name and ${med(prog).toFixed(1)} ms until hosts 2 and 3 hold the entries (target for run -> name resolves elsewhere: < 200 ms)`,
       `machine load average during the run: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (2 cores, shared)`,

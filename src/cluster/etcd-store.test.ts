@@ -16,7 +16,8 @@ import { killPids } from '../kernel/process.js';
 import { run } from '../kernel/run.js';
 import { makeCa, makeKeyAndCsr, signCsr } from '../runtime/cluster/pki.js';
 import { clientUrl, ensureEtcdMember, peerUrl, stopEtcdMember } from '../runtime/cluster/etcd-member.js';
-import { grpcReason, openEtcdClusterStore } from './etcd-store.js';
+import { type EtcdTls, etcdRoot, grpcReason, openEtcdClusterStore } from './etcd-store.js';
+import type { ClusterStore, LeaseEvent } from './store.js';
 import { clusterStoreCases } from './store.case.test.js';
 
 if (process.env.REDES_ETCD_INSIDE === '1') await insideSuite();
@@ -81,6 +82,7 @@ async function insideSuite(): Promise<void> {
       a,
       b,
       expireLease: async (nodeId) => (nodeId === a.nodeId ? a : b).close(),
+      loseLease: (nodeId) => revokeFromOutside(nodeId === a.nodeId ? a : b, { url: clientUrl('127.0.0.1', clientPort), tls, clusterId }),
       cleanup: async () => {
         await a.close();
         await b.close();
@@ -104,6 +106,34 @@ async function insideSuite(): Promise<void> {
     await stopEtcdMember(spec);
     await rm(dir, { recursive: true, force: true });
   });
+}
+
+/**
+ * Revokes a store's lease behind its back (as etcd expires the lease of a host paused past its TTL):
+ * the store hears of it at its next keep-alive. Resolves with the lease events it told, up to `replaced`.
+ */
+async function revokeFromOutside(s: ClusterStore, o: { url: string; tls: EtcdTls; clusterId: string }): Promise<LeaseEvent[]> {
+  const events: LeaseEvent[] = [];
+  const off = s.onLease((ev) => events.push(ev));
+  const { Etcd3 } = await import('etcd3');
+  const raw = new Etcd3({ hosts: [o.url], credentials: { rootCertificate: o.tls.ca, privateKey: o.tls.key, certChain: o.tls.cert } });
+  try {
+    // The lease is found through a key tied to it.
+    await s.put('harness/lease-of', s.nodeId, { lease: true });
+    const kv = (await raw.namespace(etcdRoot(o.clusterId)).get('harness/lease-of').exec()).kvs[0];
+    assert.ok(kv && kv.lease !== '0', 'the marker is leased');
+    await raw.leaseClient.leaseRevoke({ ID: kv.lease });
+    const until = Date.now() + 15_000;
+    while (!events.some((e) => e.type === 'replaced')) {
+      if (Date.now() > until) assert.fail(`no replaced lease within 15 s: ${JSON.stringify(events)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await s.delete('harness/lease-of');
+    return events;
+  } finally {
+    off();
+    raw.close();
+  }
 }
 
 test('grpcReason keeps the cause of a failed call', () => {

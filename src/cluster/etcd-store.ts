@@ -7,9 +7,12 @@
  * clusterId, nodeId })`; `await s.close()` revokes the lease (a graceful leave).
  *
  * Beware:
- * - When etcd declares the lease lost (no quorum for longer than the TTL), the store grants a new one
- *   and puts every leased key it wrote again, so a host comes back on its own; keys it wrote were
- *   deleted in between, and watchers elsewhere saw those deletes.
+ * - When etcd declares the lease lost (no quorum for longer than the TTL, this process paused past
+ *   it), the store grants a new one and claims every leased key it wrote again (a transaction: only
+ *   while absent or still holding its value), so a host comes back on its own; keys it wrote were
+ *   deleted in between, and watchers elsewhere saw those deletes; another host may hold some now.
+ *   Listeners (`onLease`) hear `doubt` as soon as no renewal was answered for a TTL (checked twice a
+ *   second, so at once after a pause), before etcd's answer, then `kept` or `replaced`.
  * - A watch resumes after a reconnect from the last revision it delivered (the client keeps it); a
  *   watch asked to start at a compacted revision fails.
  * - The etcd3 client retries failed calls on another endpoint; a call to a dead member costs one try.
@@ -21,7 +24,7 @@
 import type { CircuitBreakerPolicy } from 'cockatiel';
 import type { Etcd3, Lease, Namespace, Watcher } from 'etcd3';
 import { logger } from '../util/index.js';
-import type { ClusterStore, StoreWatch, StoredValue, WatchEvent } from './store.js';
+import type { ClusterStore, LeaseEvent, StoreWatch, StoredValue, WatchEvent } from './store.js';
 
 const log = logger.child({ component: 'cluster-store' });
 
@@ -110,14 +113,20 @@ export const etcdRoot = (clusterId: string): string => `/redes/${clusterId}/`;
 
 export class EtcdClusterStore implements ClusterStore {
   private lease: Lease;
-  /** Leased keys this host wrote, to put again when a lost lease is replaced. */
+  /** Leased keys this host wrote and claims again when a lost lease is replaced (not those put with `republish: false`). */
   private readonly leased = new Map<string, string>();
   private readonly watchers = new Set<Watcher>();
+  private readonly leaseListeners = new Set<(ev: LeaseEvent) => void>();
   private closed = false;
   /** The first lease was granted (open succeeded): a lease lost before that is open's failure, not a loss. */
   private granted = false;
+  /** When the current lease was last granted or renewed (Date.now()). */
+  private renewedAt = Date.now();
+  /** The lease listeners were told `doubt` about, until `kept` or `replaced`. */
+  private doubted: Lease | undefined;
   private readonly ns: Namespace;
   private membersTimer: NodeJS.Timeout | undefined;
+  private doubtTimer: NodeJS.Timeout | undefined;
   private onEndpoints: ((endpoints: string[]) => void) | undefined;
 
   private constructor(
@@ -154,6 +163,11 @@ export class EtcdClusterStore implements ClusterStore {
     await s.followMembers().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'cannot read the etcd member list'));
     s.membersTimer = setInterval(() => void s.followMembers().catch(() => undefined), opts.membersEveryMs ?? 5000);
     s.membersTimer.unref();
+    // The client declares a lease lost only when etcd says so or after 2 TTLs without an answer;
+    // other hosts may take this host's addresses after one TTL. A timer that fires late (the process
+    // was paused) finds the gap at once.
+    s.doubtTimer = setInterval(() => s.checkRenewal(), Math.min(500, (s.ttl * 1000) / 6));
+    s.doubtTimer.unref();
     return s;
   }
 
@@ -175,26 +189,91 @@ export class EtcdClusterStore implements ClusterStore {
     return poolOf(this.client).hosts.map((h) => h.host);
   }
 
+  onLease(fn: (ev: LeaseEvent) => void): () => void {
+    this.leaseListeners.add(fn);
+    return () => void this.leaseListeners.delete(fn);
+  }
+
+  private tell(ev: LeaseEvent): void {
+    for (const fn of [...this.leaseListeners]) {
+      try {
+        fn(ev);
+      } catch (e) {
+        log.error({ err: e, lease: ev.type }, 'a lease listener failed');
+      }
+    }
+  }
+
+  private checkRenewal(): void {
+    if (this.closed || !this.granted || this.doubted) return;
+    if (Date.now() - this.renewedAt <= this.ttl * 1000) return;
+    log.warn({ sinceMs: Date.now() - this.renewedAt, ttl: this.ttl }, 'liveness lease not renewed for a TTL: it may have expired');
+    this.doubt();
+  }
+
+  private doubt(): void {
+    if (this.doubted) return;
+    this.doubted = this.lease;
+    this.tell({ type: 'doubt' });
+  }
+
   private newLease(): Lease {
     const lease = this.ns.lease(this.ttl);
+    let granted = false;
+    lease.grant().then(
+      () => {
+        granted = true;
+        if (lease === this.lease) this.renewedAt = Date.now();
+      },
+      () => undefined, // reported by the 'lost' event
+    );
+    lease.on('keepaliveSucceeded', () => {
+      if (lease !== this.lease) return;
+      this.renewedAt = Date.now();
+      if (this.doubted !== lease) return;
+      this.doubted = undefined;
+      log.info('liveness lease renewed after all');
+      this.tell({ type: 'kept' });
+    });
     lease.on('lost', (err) => {
       if (this.closed || !this.granted || lease !== this.lease) return;
       log.warn({ err: err.message }, 'liveness lease lost; granting a new one and publishing again');
-      this.lease = this.newLease();
-      void this.republish();
+      if (!this.doubted) this.doubt();
+      // A replacement that could not even be granted (still no quorum) is retried after a pause, not in a loop.
+      const replace = (): void => {
+        if (this.closed || lease !== this.lease) return;
+        this.lease = this.newLease();
+        void this.republish(this.lease);
+      };
+      if (granted) replace();
+      else setTimeout(replace, 1000).unref();
     });
     return lease;
   }
 
-  private async republish(): Promise<void> {
-    for (const [key, value] of this.leased) {
+  /** Claims the store's leased keys again on a new lease, then says `replaced` (only if that lease is still current). */
+  private async republish(lease: Lease): Promise<void> {
+    try {
+      await lease.grant();
+    } catch {
+      return; // its own 'lost' starts the next attempt
+    }
+    const taken: string[] = [];
+    for (const [key, value] of [...this.leased]) {
+      if (lease !== this.lease || this.closed) return;
       try {
         // Keys expired with the lost lease: another host may have claimed one meanwhile (an address); keep theirs.
-        if (!(await this.claimLeased(key, value))) log.warn({ key }, 'a leased key was taken by another host while the lease was lost');
+        if (!(await this.claimLeased(key, value))) {
+          taken.push(key);
+          log.warn({ key }, 'a leased key was taken by another host while the lease was lost');
+        }
       } catch (e) {
         log.warn({ key, err: (e as Error).message }, 'cannot publish a leased key again');
       }
     }
+    if (lease !== this.lease || this.closed) return;
+    this.doubted = undefined;
+    this.tell({ type: 'replaced', taken });
   }
 
   async get(key: string): Promise<StoredValue | undefined> {
@@ -213,9 +292,10 @@ export class EtcdClusterStore implements ClusterStore {
     return { items, revision: Number(res.header.revision) };
   }
 
-  async put(key: string, value: string, opts: { lease?: boolean } = {}): Promise<void> {
+  async put(key: string, value: string, opts: { lease?: boolean; republish?: boolean } = {}): Promise<void> {
     if (opts.lease) {
-      this.leased.set(key, value);
+      if (opts.republish === false) this.leased.delete(key);
+      else this.leased.set(key, value);
       await this.lease.put(key).value(value);
     } else {
       this.leased.delete(key);
@@ -305,6 +385,8 @@ export class EtcdClusterStore implements ClusterStore {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.membersTimer);
+    clearInterval(this.doubtTimer);
+    this.leaseListeners.clear();
     for (const w of this.watchers) {
       w.removeAllListeners('data');
       await w.cancel().catch(() => undefined);

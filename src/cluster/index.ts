@@ -5,6 +5,7 @@
 export {
   type ClusterAccess,
   type ClusterStore,
+  type LeaseEvent,
   type StoreWatch,
   type StoredValue,
   type WatchEvent,

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryClusterBackend, memoryClusterStore } from './memory-store.js';
 import { clusterStoreCases } from './store.case.test.js';
-import { clusterKeys } from './store.js';
+import { clusterKeys, type LeaseEvent } from './store.js';
 
 clusterStoreCases('memory', async () => {
   const backend = new MemoryClusterBackend();
@@ -12,6 +12,13 @@ clusterStoreCases('memory', async () => {
     a,
     b,
     expireLease: async (nodeId) => backend.expireLease(nodeId),
+    loseLease: async (nodeId) => {
+      const events: LeaseEvent[] = [];
+      const off = (nodeId === a.nodeId ? a : b).onLease((ev) => events.push(ev));
+      await backend.loseLease(nodeId);
+      off();
+      return events;
+    },
     cleanup: async () => {
       await a.close();
       await b.close();

@@ -5,8 +5,11 @@
  *
  * Use: `const backend = new MemoryClusterBackend(); const a = backend.store('node-a');
  * const b = backend.store('node-b');` then `backend.expireLease('node-a')` to simulate host a dying
- * (its leased keys are deleted, watchers see the deletes), and `backend.renewLease('node-a')` + the
- * store's re-put to simulate it coming back. `memoryClusterStore()` is the one-host shorthand.
+ * (its leased keys are deleted, watchers see the deletes); `backend.loseLease('node-a', meanwhile)`
+ * for a host whose lease is lost while it runs (doubt, expiry, `meanwhile` (another host takes a
+ * key), then the lease replaced: its leased keys claimed again, as etcd's store does), and
+ * `backend.tellLease('node-a', ev)` for a lone doubt or kept. `memoryClusterStore()` is the one-host
+ * shorthand.
  *
  * Beware:
  * - Events are delivered asynchronously (microtasks), in revision order, as etcd delivers them: a
@@ -14,7 +17,7 @@
  * - The history is never compacted; this store is for tests, not for long runs.
  * - Calls on a closed store reject, as a closed etcd client does.
  */
-import type { ClusterStore, StoreWatch, StoredValue, WatchEvent } from './store.js';
+import type { ClusterStore, LeaseEvent, StoreWatch, StoredValue, WatchEvent } from './store.js';
 
 interface Entry {
   value: string;
@@ -34,12 +37,32 @@ export class MemoryClusterBackend {
   private readonly entries = new Map<string, Entry>();
   private readonly history: WatchEvent[] = [];
   private readonly watchers = new Set<Watcher>();
+  private readonly stores = new Set<MemoryClusterStore>();
   /** Counts writes (puts, deletes, successful creates) to let tests measure writes per operation. */
   writes = 0;
 
   /** A store for one simulated host. */
   store(nodeId: string): MemoryClusterStore {
-    return new MemoryClusterStore(this, nodeId);
+    const s = new MemoryClusterStore(this, nodeId);
+    this.stores.add(s);
+    return s;
+  }
+
+  /** Tells the stores of nodeId a lease event (`doubt`, `kept`) without changing any key. */
+  tellLease(nodeId: string, ev: LeaseEvent): void {
+    for (const s of this.stores) if (s.nodeId === nodeId) s.tell(ev);
+  }
+
+  /**
+   * The lease of nodeId is lost while its host runs: `doubt`, its leased keys expire, `meanwhile`
+   * runs (another host takes a key), then each of its stores claims its leased keys again and says
+   * `replaced` (with the keys it could not claim back); resolves when the listeners were told.
+   */
+  async loseLease(nodeId: string, meanwhile: () => Promise<void> = async () => undefined): Promise<void> {
+    this.tellLease(nodeId, { type: 'doubt' });
+    this.expireLease(nodeId);
+    await meanwhile();
+    for (const s of this.stores) if (s.nodeId === nodeId) await s.replaceLease();
   }
 
   get currentRevision(): number {
@@ -118,11 +141,32 @@ export class MemoryClusterBackend {
 export class MemoryClusterStore implements ClusterStore {
   private closed = false;
   private readonly watches = new Set<Watcher>();
+  /** Leased keys to claim again when the lease is replaced (as the etcd store keeps them). */
+  private readonly leased = new Map<string, string>();
+  private readonly leaseListeners = new Set<(ev: LeaseEvent) => void>();
 
   constructor(
     readonly backend: MemoryClusterBackend,
     readonly nodeId: string,
   ) {}
+
+  onLease(fn: (ev: LeaseEvent) => void): () => void {
+    this.leaseListeners.add(fn);
+    return () => void this.leaseListeners.delete(fn);
+  }
+
+  /** Tells the lease listeners (MemoryClusterBackend.tellLease). */
+  tell(ev: LeaseEvent): void {
+    if (!this.closed) for (const fn of [...this.leaseListeners]) fn(ev);
+  }
+
+  /** A new lease: the leased keys claimed again (only if absent or still ours), then `replaced`. */
+  async replaceLease(): Promise<void> {
+    if (this.closed) return;
+    const taken: string[] = [];
+    for (const [key, value] of [...this.leased]) if (!(await this.claim(key, value, { lease: true }))) taken.push(key);
+    this.tell({ type: 'replaced', taken });
+  }
 
   async get(key: string): Promise<StoredValue | undefined> {
     this.check();
@@ -134,19 +178,22 @@ export class MemoryClusterStore implements ClusterStore {
     return this.backend.list(prefix);
   }
 
-  async put(key: string, value: string, opts: { lease?: boolean } = {}): Promise<void> {
+  async put(key: string, value: string, opts: { lease?: boolean; republish?: boolean } = {}): Promise<void> {
     this.check();
+    this.remember(key, value, !!opts.lease && opts.republish !== false);
     this.backend.write(key, value, opts.lease ? this.nodeId : undefined);
   }
 
   async delete(key: string): Promise<void> {
     this.check();
+    this.leased.delete(key);
     this.backend.remove(key);
   }
 
   async deleteIf(key: string, value: string): Promise<boolean> {
     this.check();
     if (this.backend.read(key)?.value !== value) return false;
+    this.leased.delete(key);
     this.backend.remove(key);
     return true;
   }
@@ -154,6 +201,7 @@ export class MemoryClusterStore implements ClusterStore {
   async create(key: string, value: string, opts: { lease?: boolean } = {}): Promise<boolean> {
     this.check();
     if (this.backend.read(key)) return false;
+    if (opts.lease) this.leased.set(key, value);
     this.backend.write(key, value, opts.lease ? this.nodeId : undefined);
     return true;
   }
@@ -161,9 +209,18 @@ export class MemoryClusterStore implements ClusterStore {
   async claim(key: string, value: string, opts: { lease?: boolean } = {}): Promise<boolean> {
     this.check();
     const cur = this.backend.read(key);
-    if (cur && cur.value !== value) return false;
+    if (cur && cur.value !== value) {
+      if (opts.lease) this.leased.delete(key);
+      return false;
+    }
+    if (opts.lease) this.leased.set(key, value);
     this.backend.write(key, value, opts.lease ? this.nodeId : undefined);
     return true;
+  }
+
+  private remember(key: string, value: string, republish: boolean): void {
+    if (republish) this.leased.set(key, value);
+    else this.leased.delete(key);
   }
 
   async watch(prefix: string, fromRevision: number, onEvent: (ev: WatchEvent) => void): Promise<StoreWatch> {
@@ -181,6 +238,7 @@ export class MemoryClusterStore implements ClusterStore {
   async close(opts: { keepLease?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.leaseListeners.clear();
     for (const w of this.watches) this.backend.unsubscribe(w);
     this.watches.clear();
     // A kept lease runs out when the test says so (backend.expireLease), as a TTL would.

@@ -9,13 +9,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ClusterStore, WatchEvent } from './store.js';
+import type { ClusterStore, LeaseEvent, WatchEvent } from './store.js';
 
 export interface StoreHarness {
   a: ClusterStore;
   b: ClusterStore;
   /** Makes the lease of nodeId run out now (the host died). */
   expireLease(nodeId: string): Promise<void>;
+  /** Makes the lease of nodeId be lost while its host runs on; resolves with the lease events its store told, up to `replaced`. */
+  loseLease(nodeId: string): Promise<LeaseEvent[]>;
   cleanup(): Promise<void>;
 }
 
@@ -150,6 +152,29 @@ export function clusterStoreCases(name: string, open: () => Promise<StoreHarness
     assert.deepEqual(deleted, ['endpoints/n1/ea', 'endpoints/n1/ea2']);
     assert.equal((await b.get('endpoints/n1/plain'))?.value, 'p');
     assert.equal((await b.get('endpoints/n1/eb'))?.value, 'b');
+  });
+
+  withStores('a lease lost while the host runs is replaced: its keys claimed again unless another host took one, keys put with republish: false left to their writer', async ({ a, b, expireLease, loseLease }) => {
+    await a.put('alive/a', '1', { lease: true });
+    assert.equal(await a.create('ipam/n1/10.0.0.2', 'ep-a', { lease: true }), true);
+    assert.equal(await a.claim('ipam/n1/10.0.0.3', 'ep-a3', { lease: true }), true);
+    await a.put('endpoints/n1/ep-a', '{"ip":"10.0.0.2"}', { lease: true, republish: false });
+    await a.put('plain/a', 'p');
+    // Another host holds one of a's addresses now (as it may once a's lease ran out).
+    await b.delete('ipam/n1/10.0.0.2');
+    assert.equal(await b.create('ipam/n1/10.0.0.2', 'ep-b', { lease: true }), true);
+    const events = await loseLease(a.nodeId);
+    assert.deepEqual(events, [{ type: 'doubt' }, { type: 'replaced', taken: ['ipam/n1/10.0.0.2'] }]);
+    assert.equal((await b.get('ipam/n1/10.0.0.2'))?.value, 'ep-b', 'the other host keeps what it took');
+    assert.equal((await b.get('ipam/n1/10.0.0.3'))?.value, 'ep-a3');
+    assert.equal((await b.get('alive/a'))?.value, '1');
+    assert.equal(await b.get('endpoints/n1/ep-a'), undefined, 'not republished by the store');
+    assert.equal((await b.get('plain/a'))?.value, 'p');
+    // What was claimed again hangs off the new lease.
+    await expireLease(a.nodeId);
+    assert.equal(await b.get('ipam/n1/10.0.0.3'), undefined);
+    assert.equal(await b.get('alive/a'), undefined);
+    assert.equal((await b.get('ipam/n1/10.0.0.2'))?.value, 'ep-b');
   });
 
   withStores('the two hosts have distinct node ids', async ({ a, b }) => {

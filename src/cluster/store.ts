@@ -11,8 +11,12 @@
  * - Keys given to a store are relative to the cluster's root: a store of cluster `c` stores `nodes/x`
  *   under `/redes/c/nodes/x` in etcd. Nobody outside the implementations sees the root.
  * - Leased keys (`lease: true`) belong to this host's liveness lease: they vanish when the host stops
- *   renewing it (crash, partition longer than the TTL). An implementation re-creates a lost lease and
- *   re-puts the leased keys it wrote, so a host that comes back re-appears on its own.
+ *   renewing it (crash, partition longer than the TTL, the process paused). An implementation
+ *   re-creates a lost lease and claims the leased keys it wrote again, each only if it is still
+ *   absent or holds the value written (another host may have taken one meanwhile: an address), so a
+ *   host that comes back re-appears on its own. A key whose republishing depends on others (an
+ *   endpoint record on its address claims) is put with `republish: false`: its writer publishes it
+ *   again when `onLease` says the lease was replaced.
  * - Revisions are the store's global, increasing revision numbers; a watch started from the revision of
  *   a `list` sees every change after that listing, in order, even across reconnects.
  */
@@ -29,6 +33,15 @@ export type WatchEvent =
   | { type: 'put'; key: string; value: string; revision: number }
   | { type: 'delete'; key: string; revision: number };
 
+/**
+ * What happens to this host's liveness lease, in this order: `doubt` (no renewal answered for a whole
+ * TTL: the lease may have expired in the store, its keys may be gone and other hosts may take what
+ * they held), then either `kept` (the same lease was renewed after all: nothing was lost) or
+ * `replaced` (the lease was lost; a new one is granted and the store's own leased keys are claimed
+ * again; `taken`: those another host holds now). `replaced` may come without a `doubt` before it.
+ */
+export type LeaseEvent = { type: 'doubt' } | { type: 'kept' } | { type: 'replaced'; taken: string[] };
+
 /** A running watch; `close` stops the events (none is delivered after it resolves). */
 export interface StoreWatch {
   close(): Promise<void>;
@@ -41,8 +54,12 @@ export interface ClusterStore {
   get(key: string): Promise<StoredValue | undefined>;
   /** Every key under prefix, plus the store revision the listing was read at (to start a watch from). */
   list(prefix: string): Promise<{ items: StoredValue[]; revision: number }>;
-  /** Plain put; `lease: true` ties the key to this host's liveness lease (it vanishes when the host dies). */
-  put(key: string, value: string, opts?: { lease?: boolean }): Promise<void>;
+  /**
+   * Plain put; `lease: true` ties the key to this host's liveness lease (it vanishes when the host
+   * dies); with `republish: false` the store does not claim it again after a lost lease (the writer
+   * does, on `replaced`).
+   */
+  put(key: string, value: string, opts?: { lease?: boolean; republish?: boolean }): Promise<void>;
   /** Removes key; a missing key is not an error. */
   delete(key: string): Promise<void>;
   /** Removes key only while its value is `value` (atomic); false when absent or holding another value. */
@@ -55,6 +72,8 @@ export interface ClusterStore {
    * back its address claims with it.
    */
   claim(key: string, value: string, opts?: { lease?: boolean }): Promise<boolean>;
+  /** Calls fn on each change of this host's lease (see LeaseEvent); returns the unsubscribe. */
+  onLease(fn: (ev: LeaseEvent) => void): () => void;
   /** Events under prefix after `fromRevision` (exclusive), in order; resumes after reconnects. */
   watch(prefix: string, fromRevision: number, onEvent: (ev: WatchEvent) => void): Promise<StoreWatch>;
   /**

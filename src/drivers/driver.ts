@@ -95,7 +95,7 @@ export interface EndpointRef {
   ifname: string;
 }
 
-/** An endpoint of a running container that a driver could not keep at `restore`. */
+/** An endpoint of a running container that a driver could not keep (at `restore`, or reported later through `reportLost`). */
 export interface LostEndpoint {
   networkId: string;
   endpointId: string;
@@ -145,6 +145,12 @@ export interface NetworkDriver<Own = unknown> {
    * took one of their addresses while this engine was away); the engine disconnects them.
    */
   restore(nets: readonly DriverNetwork<Own>[]): Promise<LostEndpoint[]>;
+  /**
+   * Where a global driver reports endpoints it loses while the engine runs (this host's lease was
+   * lost and another host took one of their addresses meanwhile); the engine disconnects them as it
+   * does those `restore` returns. Given once, at the engine's init.
+   */
+  reportLost?(sink: (lost: LostEndpoint[]) => Promise<void>): void;
   /** Gives the container in namespace `netns` its interface (and, global, tells other hosts); returns the host-side name ('' if none); on failure leaves nothing. */
   joinEndpoint(net: DriverNetwork<Own>, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }>;
   /** Undoes joinEndpoint (here and on other hosts); a missing interface, namespace or record is fine. */

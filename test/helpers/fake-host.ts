@@ -36,6 +36,8 @@ export class FakeHost implements EngineHost {
   ignoreTerm = false;
   /** What the fake driver's next `restore` reports lost (another host took an address meanwhile). */
   lostAtRestore: LostEndpoint[] = [];
+  /** Where the fake driver reports endpoints lost while running (set by the engine through `reportLost`). */
+  reportLost: ((lost: LostEndpoint[]) => Promise<void>) | undefined;
   private readonly failures = new Map<string, Error>();
   private readonly waiters = new Map<string, Array<(st: ExitStatus) => void>>();
 
@@ -195,6 +197,10 @@ export class FakeBridgeDriver implements NetworkDriver<{ bridge: string }> {
 
   async deleteNetwork(net: DriverNetwork): Promise<void> {
     this.host.step('driver.delete', net.name);
+  }
+
+  reportLost(sink: (lost: LostEndpoint[]) => Promise<void>): void {
+    this.host.reportLost = sink;
   }
 
   async restore(nets: readonly DriverNetwork[]): Promise<LostEndpoint[]> {

@@ -56,7 +56,7 @@ export class NetworkController {
   private readonly removing = new Map<string, Promise<void>>();
   private readonly drained = new Map<string, () => void>();
   private readonly global: GlobalNetworks;
-  /** Endpoints drivers could not keep at restore, waiting for the container side (`onLostEndpoints`). */
+  /** Endpoints drivers could not keep (at restore, or reported later), waiting for the container side (`onLostEndpoints`). */
   private lost: LostEndpoint[] = [];
   private lostSink: ((lost: readonly LostEndpoint[]) => Promise<void>) | undefined;
 
@@ -68,6 +68,7 @@ export class NetworkController {
   /** Daemon start: makes the predefined networks exist, then restores every network's kernel objects. */
   async init(): Promise<void> {
     this.parseStoredOptions();
+    for (const d of this.deps.drivers.values()) d.reportLost?.((lost) => this.handOver(lost));
     await this.ensurePredefined();
     for (const name of this.deps.drivers.keys()) await this.restoreDriver(name);
     await this.followCluster();
@@ -76,16 +77,18 @@ export class NetworkController {
   /** Hands one driver its networks (`restore`): at init, and for a global driver when a cluster store appears. */
   async restoreDriver(name: string): Promise<void> {
     const driver = this.deps.drivers.get(name);
-    const lost = driver ? await driver.restore(this.networks.list().filter((n) => n.driver === name).map(toDriverNetwork)) : [];
+    await this.handOver(driver ? await driver.restore(this.networks.list().filter((n) => n.driver === name).map(toDriverNetwork)) : []);
+  }
+
+  private async handOver(lost: LostEndpoint[]): Promise<void> {
     if (lost.length && this.lostSink) await this.lostSink(lost);
     else this.lost.push(...lost);
   }
 
-  /** The container side disconnects the endpoints drivers lose at restore: those found so far at once, later ones as they come. */
+  /** The container side disconnects the endpoints drivers lose (at restore or later): those found so far at once, later ones as they come. */
   async onLostEndpoints(fn: (lost: readonly LostEndpoint[]) => Promise<void>): Promise<void> {
     this.lostSink = fn;
-    const waiting = this.lost.splice(0);
-    if (waiting.length) await fn(waiting);
+    if (this.lost.length) await fn(this.lost.splice(0));
   }
 
   /**

@@ -277,3 +277,21 @@ test('an endpoint its driver lost at restore (its address taken by another host 
   assert.deepEqual(addressesOf(again, 'blue'), []);
   assert.equal(again.bus.replay(0).filter((ev) => ev.Type === 'network' && ev.Action === 'disconnect').length, 2);
 });
+
+test('an endpoint its driver loses while the engine runs (lease lost, address taken meanwhile) is disconnected the same way, with one disconnect event', async (t) => {
+  const e = await startEngine(t);
+  const red = (await e.networks.create({ Name: 'red', IPAM: { Config: [{ Subnet: '10.1.1.0/24' }] } })).id;
+  await e.networks.create({ Name: 'blue', IPAM: { Config: [{ Subnet: '10.1.2.0/24' }] } });
+  const { id } = await e.containers.create('web', { Image: 'busybox', NetworkingConfig: { EndpointsConfig: { red: {}, blue: {} } } });
+  await e.containers.start(id);
+  const before = e.containers.resolve(id).endpoints;
+  assert.ok(e.host.reportLost, 'the engine gave the driver a sink at init');
+  await e.host.reportLost([{ networkId: red, endpointId: before.red!.endpointId, reason: "address 10.1.1.2 was claimed by another host while this engine's lease was lost" }]);
+  const rec = e.containers.resolve(id);
+  assert.equal(rec.state.status, 'running');
+  assert.deepEqual(Object.keys(rec.endpoints).sort(), ['blue', 'bridge']);
+  assert.deepEqual([...(e.host.namespaces.get(`tst-c-${id.slice(0, 12)}`) ?? [])].sort(), [before.blue!.ifname, before.bridge!.ifname].sort());
+  assert.deepEqual(addressesOf(e, 'red'), []);
+  const events = e.bus.replay(0).filter((ev) => ev.Type === 'network' && ev.Action === 'disconnect');
+  assert.deepEqual(events.map((ev) => [ev.Actor.ID, ev.Actor.Attributes.container]), [[red, id]]);
+});

@@ -19,12 +19,20 @@
  * whose addresses another host claimed while this engine was away (its lease ran out) is not
  * published: `restore` returns it, and the engine disconnects its container from the network.
  *
+ * Lease lost while running (quorum lost, the daemon paused past the TTL): the store says `doubt` as
+ * soon as a TTL passed unrenewed, and the driver takes every local endpoint's port down (its
+ * container stops answering for its addresses here, the host leaves the networks' Peers); on
+ * `kept` they come up again; on `replaced` each endpoint claims its addresses again (a
+ * transaction: free or still its own), those that keep them come up and are published again, the
+ * others stay down and are reported (`reportLost`) for the engine to disconnect. Endpoint records
+ * are put with `republish: false`: only this driver publishes them again, after their claims.
+ *
  * Beware: needs a cluster (`cluster()` answers undefined outside one): Docker's texts otherwise.
  * Kernel calls act in the daemon's namespace, or in `hostNetns` when given (tests).
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ClusterStore, clusterKeys } from '../../cluster/index.js';
+import { type ClusterStore, type LeaseEvent, clusterKeys } from '../../cluster/index.js';
 import { renderOverlayGuard, renderOverlayGuardTeardown, type FirewallEndpoint } from '../../firewall/index.js';
 import { ipBatch, ipJson, type IpAddr, nftApply, ensureOverlayLinks, listOwnedLinks, removeOverlayLinks, VXLAN_OVERHEAD, WIREGUARD_OVERHEAD } from '../../kernel/index.js';
 import { conflict, forbidden, unavailable, logger } from '../../util/index.js';
@@ -93,6 +101,12 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
   /** The queued write that has not started yet (joined by later callers). */
   private nextSave: Promise<void> | undefined;
   private readonly settingUp = new Map<string, Promise<void>>();
+  /** Local endpoints whose host port is down until their claims are confirmed (lease in doubt or lost). */
+  private readonly suspended = new Set<string>();
+  private unfollowLease: (() => void) | undefined;
+  /** Re-adoptions (restore, lease events), one at a time, in order. */
+  private adopting: Promise<unknown> = Promise.resolve();
+  private lostSink: ((lost: LostEndpoint[]) => Promise<void>) | undefined;
 
   constructor(private readonly deps: OverlayDriverDeps) {
     this.allocator = new ClusterAddresses(() => this.cluster().store);
@@ -171,20 +185,12 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
     }
     // Containers kept running through the restart: publish their endpoints again (the old lease is gone or going).
     const { store } = this.cluster();
-    const lost: LostEndpoint[] = [];
-    for (const [id, ep] of this.local) {
-      if (!this.nets.has(ep.networkId)) continue;
-      // Their addresses first: tied to the new lease before the old one runs out.
-      const taken = await this.allocator.reclaim(ep.networkId, id, [ep.record.ipv4, ep.record.ipv6].filter((a): a is string => !!a));
-      if (taken.length) {
-        // Never published: two containers would hold one address on the overlay. The engine disconnects it.
-        const what = taken.length > 1 ? `addresses ${taken.join(', ')} were` : `address ${taken.join('')} was`;
-        lost.push({ networkId: ep.networkId, endpointId: id, reason: `${what} claimed by another host while this engine was away (its lease expired)` });
-        continue;
-      }
-      await store.put(clusterKeys.endpoint(ep.networkId, id), JSON.stringify(ep.record), { lease: true });
-    }
-    return lost;
+    this.followLease(store);
+    return this.serialAdopt(() => this.adopt(store, 'while this engine was away (its lease expired)'));
+  }
+
+  reportLost(sink: (lost: LostEndpoint[]) => Promise<void>): void {
+    this.lostSink = sink;
   }
 
   async joinEndpoint(net: DriverNetwork<OverlayOptions>, netns: string, ep: EndpointSpec): Promise<{ hostIfname: string }> {
@@ -216,7 +222,7 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
     try {
       this.local.set(ep.id, { networkId: net.id, record });
       await this.saveLocal();
-      await store.put(clusterKeys.endpoint(net.id, ep.id), JSON.stringify(record), { lease: true });
+      await store.put(clusterKeys.endpoint(net.id, ep.id), JSON.stringify(record), { lease: true, republish: false });
     } catch (e) {
       this.local.delete(ep.id);
       await this.saveLocal().catch(() => undefined);
@@ -231,6 +237,7 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
     await ipBatch([['link', 'del', 'dev', ep.ifname]], netns).catch(() => undefined);
     await this.deps.guard?.setEndpoint(ep.id, undefined);
     this.local.delete(ep.id);
+    this.suspended.delete(ep.id);
     await this.saveLocal();
     const c = this.deps.cluster();
     if (c) await c.store.delete(clusterKeys.endpoint(net.id, ep.id));
@@ -243,21 +250,97 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
 
   /** The hosts (node ids) with an endpoint on the network, this one included: inspect's Peers. */
   peerNodes(networkId: string): string[] {
-    const nodes = new Set(this.watch?.nodesOf(networkId) ?? []);
     const me = this.deps.cluster()?.store.nodeId;
-    if (me && [...this.local.values()].some((e) => e.networkId === networkId)) nodes.add(me);
+    // This host is a peer through its own endpoints, as it knows them: not through a suspended one
+    // (its claims are in doubt), whatever records of it the store still holds.
+    const nodes = new Set((this.watch?.nodesOf(networkId) ?? []).filter((n) => n !== me));
+    if (me && [...this.local].some(([id, e]) => e.networkId === networkId && !this.suspended.has(id))) nodes.add(me);
     return [...nodes];
   }
 
-  /** Waits until every change seen so far is in the kernel (tests, benchmarks). */
+  /** Waits until every change seen so far is in the kernel, lease reactions included (tests, benchmarks). */
   async settled(): Promise<void> {
+    await this.adopting.catch(() => undefined);
     await this.watch?.settled();
   }
 
-  /** Stops the watch; kernel objects stay (daemon stop). */
+  /** Stops the watch and following the lease; kernel objects stay (daemon stop, store gone). */
   async close(): Promise<void> {
+    this.unfollowLease?.();
+    this.unfollowLease = undefined;
     await this.watch?.close();
     this.watch = undefined;
+  }
+
+  /** Reacts to this host's lease (see the file's header) while `store` is the cluster's. */
+  private followLease(store: ClusterStore): void {
+    this.unfollowLease?.();
+    this.unfollowLease = store.onLease((ev) => {
+      this.serialAdopt(() => this.onLease(store, ev))
+        .then((lost) => (lost.length ? this.lostSink?.(lost) : undefined))
+        .catch((e: unknown) => log.error({ err: e, lease: ev.type }, 'following the lease failed'));
+    });
+  }
+
+  private async onLease(store: ClusterStore, ev: LeaseEvent): Promise<LostEndpoint[]> {
+    if (this.deps.cluster()?.store !== store) return [];
+    if (ev.type === 'doubt') {
+      log.warn({ endpoints: this.local.size }, 'lease in doubt: local overlay endpoints are down until their addresses are confirmed');
+      await this.setPorts([...this.local.keys()], false);
+    } else if (ev.type === 'kept') await this.setPorts([...this.suspended], true);
+    else return this.adopt(store, "while this engine's lease was lost (its endpoints had expired)");
+    return [];
+  }
+
+  private serialAdopt<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.adopting.catch(() => undefined).then(fn);
+    this.adopting = next;
+    return next;
+  }
+
+  /**
+   * Claims each local endpoint's addresses again (a transaction each: free, or still its own), then
+   * brings the ports of those that keep them up and publishes them; returns the others (another
+   * host claimed an address meanwhile: `why`), whose ports stay down until the engine disconnects them.
+   */
+  private async adopt(store: ClusterStore, why: string): Promise<LostEndpoint[]> {
+    const kept: Array<[string, LocalEndpoint]> = [];
+    const lost: LostEndpoint[] = [];
+    for (const [id, ep] of [...this.local]) {
+      const net = this.nets.get(ep.networkId);
+      if (!net) continue;
+      const taken = await this.allocator.reclaim(ep.networkId, id, [ep.record.ipv4, ep.record.ipv6].filter((a): a is string => !!a));
+      // Left meanwhile: its release may have run before this claim, which must not outlive it.
+      if (this.local.get(id) !== ep) await this.allocator.release(net, id);
+      else if (!taken.length) kept.push([id, ep]);
+      else {
+        // Never published: two containers would hold one address on the overlay.
+        const what = taken.length > 1 ? `addresses ${taken.join(', ')} were` : `address ${taken.join('')} was`;
+        lost.push({ networkId: ep.networkId, endpointId: id, reason: `${what} claimed by another host ${why}` });
+      }
+    }
+    await this.setPorts(lost.map((l) => l.endpointId), false);
+    // Up whatever state they were left in (a daemon killed while they were down comes back here).
+    await this.setPorts(kept.map(([id]) => id), true);
+    for (const [id, ep] of kept) {
+      const key = clusterKeys.endpoint(ep.networkId, id);
+      await store.put(key, JSON.stringify(ep.record), { lease: true, republish: false });
+      if (this.local.get(id) !== ep) await store.deleteIf(key, JSON.stringify(ep.record));
+    }
+    return lost;
+  }
+
+  /** Sets local endpoints' host ports up or down (one batch; one by one when some port is gone). */
+  private async setPorts(ids: readonly string[], up: boolean): Promise<void> {
+    if (!ids.length) return;
+    const cmd = (id: string): string[] => ['link', 'set', 'dev', `vo${id.slice(0, 12)}`, up ? 'up' : 'down'];
+    await ipBatch(ids.map(cmd), this.deps.hostNetns).catch(async () => {
+      for (const id of ids) await ipBatch([cmd(id)], this.deps.hostNetns).catch((e: unknown) => log.warn({ err: e, endpoint: id }, 'setting an overlay port failed'));
+    });
+    for (const id of ids) {
+      if (up) this.suspended.delete(id);
+      else if (this.local.has(id)) this.suspended.add(id);
+    }
   }
 
   private cluster(): OverlayCluster {

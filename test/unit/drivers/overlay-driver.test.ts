@@ -1,7 +1,8 @@
 // The overlay driver against the real kernel and the in-memory cluster store: three "hosts"
 // (namespaces on one LAN, kernel/test-lan.ts), one driver per host acting in its namespace, one
 // container namespace per host. Checks reachability by address, the records other hosts see, lease
-// expiry of a dead host, its restart with the same addresses, and clean removal.
+// expiry of a dead host, its restart with the same addresses, a lease lost while a host runs on (its
+// endpoint whose address was taken meanwhile is not published again), and clean removal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
@@ -13,7 +14,7 @@ import { run } from '../../../src/kernel/run.js';
 import { nsenterArgv } from '../../../src/kernel/netns.js';
 import { listWireguardPeers } from '../../../src/kernel/wireguard.js';
 import { makeTestLan, type TestLan } from '../../helpers/test-lan.js';
-import type { DriverNetwork } from '../../../src/drivers/driver.js';
+import type { DriverNetwork, LostEndpoint } from '../../../src/drivers/driver.js';
 import { wireguardIfname } from '../../../src/drivers/overlay/host-wireguard.js';
 import { OWNER_ALIAS, vxlanName, type OverlayOptions } from '../../../src/drivers/overlay/options.js';
 import { ERR_NOT_SWARM_MANAGER, OverlayDriver } from '../../../src/drivers/overlay/overlay-driver.js';
@@ -238,4 +239,82 @@ test('changes are applied as deltas; an address that moved to another container 
   await step(() => other.delete(clusterKeys.endpoint(NET_ID, 'b')));
   assert.deepEqual(await peers(), []);
   await h.driver.deleteNetwork(net);
+});
+
+test('a lease lost while the engine runs: ports down on doubt, up when kept; when replaced, the endpoint whose address another host took stays down, unpublished, and is reported lost, the others are claimed and published again', async (t) => {
+  const { hs, backend } = await setup(t, 2);
+  const [h1, h2] = [hs[0]!, hs[1]!];
+  const a = overlayNet(h1.driver);
+  const bId = 'b0b'.padEnd(64, '2');
+  const b = { ...overlayNet(h1.driver, {}, bId), name: 'ov2', ipv4: { subnet: '10.0.8.0/24', gateway: '10.0.8.1', auxAddresses: {} } };
+  const lost: LostEndpoint[] = [];
+  h1.driver.reportLost(async (l) => void lost.push(...l));
+  for (const h of hs) await h.driver.restore([]);
+  for (const h of hs) for (const n of [a, b]) await h.driver.createNetwork(n);
+  // Each container on both networks (eth0 on a, eth1 on b).
+  const joinBoth = async (h: Host, n: number): Promise<{ a: { ip: string; epId: string }; b: { ip: string; epId: string } }> => {
+    const out: Record<string, { ip: string; epId: string }> = {};
+    for (const [net, ifname, tag] of [[a, 'eth0', 'a'], [b, 'eth1', 'b']] as const) {
+      const epId = `${tag}${n}`.padEnd(64, 'e');
+      const { ipv4 } = await h.driver.allocator.allocate(net, epId, {});
+      assert.ok(ipv4);
+      const mac = `02:42:0a:00:0${tag === 'a' ? 9 : 8}:${Number(ipv4.split('.')[3]).toString(16).padStart(2, '0')}`;
+      await h.driver.joinEndpoint(net, h.ctr, { id: epId, container: { id: `c${n}`.padEnd(64, '0'), name: `web${n}`, aliases: [] }, ifname, mac, ipv4: `${ipv4}/24`, mtu: 1500 });
+      out[tag] = { ip: ipv4, epId };
+    }
+    return { a: out.a!, b: out.b! };
+  };
+  const e1 = await joinBoth(h1, 1);
+  await joinBoth(h2, 2);
+  const settle = async (): Promise<void> => {
+    await backend.settle();
+    for (const h of hs) await h.driver.settled();
+  };
+  await settle();
+  const portState = async (epId: string): Promise<string> => (JSON.parse((await run(['ip', '-n', h1.ns, '-json', 'link', 'show', 'dev', `vo${epId.slice(0, 12)}`])).stdout) as Array<{ flags: string[] }>)[0]!.flags.includes('UP') ? 'up' : 'down';
+  assert.ok(await ping(h2.ctr, e1.a.ip));
+  assert.deepEqual(h1.driver.peerNodes(NET_ID).sort(), ['node-1', 'node-2']);
+
+  // Doubt: host 1 stops answering for its addresses and is no peer any more; kept: back as before.
+  backend.tellLease('node-1', { type: 'doubt' });
+  await settle();
+  assert.deepEqual([await portState(e1.a.epId), await portState(e1.b.epId)], ['down', 'down']);
+  assert.equal(await ping(h2.ctr, e1.a.ip), false);
+  assert.deepEqual(h1.driver.peerNodes(NET_ID), ['node-2']);
+  backend.tellLease('node-1', { type: 'kept' });
+  await settle();
+  assert.deepEqual([await portState(e1.a.epId), await portState(e1.b.epId)], ['up', 'up']);
+  assert.ok(await ping(h2.ctr, e1.a.ip));
+  assert.equal(lost.length, 0, "nothing lost while the lease was kept");
+
+  // Lost: host 1's keys expire; meanwhile another host takes e1's address on a (claim and record).
+  const taker = backend.store('node-9');
+  const takerRecord = JSON.stringify({ node: 'node-9', containerId: 't'.padEnd(64, '0'), name: 'taker', aliases: [], ipv4: e1.a.ip, mac: '02:42:0a:00:09:99', vtep: '198.51.100.99' });
+  await backend.loseLease('node-1', async () => {
+    assert.equal(await taker.create(clusterKeys.ipam(NET_ID, e1.a.ip), 'taker', { lease: true }), true);
+    await taker.put(clusterKeys.endpoint(NET_ID, 'taker'), takerRecord, { lease: true });
+  });
+  await settle();
+  assert.deepEqual(lost.map((l) => [l.networkId, l.endpointId]), [[NET_ID, e1.a.epId]]);
+  assert.equal(lost[0]?.reason, `address ${e1.a.ip} was claimed by another host while this engine's lease was lost (its endpoints had expired)`);
+  // One holder of each address: the taker's claim and record stand, e1's record on a is not published again.
+  assert.equal(backend.read(clusterKeys.ipam(NET_ID, e1.a.ip))?.value, 'taker');
+  assert.equal(backend.read(clusterKeys.endpoint(NET_ID, e1.a.epId)), undefined);
+  assert.equal(await portState(e1.a.epId), 'down', 'the lost endpoint stays down until the engine disconnects it');
+  assert.deepEqual(h1.driver.peerNodes(NET_ID).sort(), ['node-2', 'node-9']);
+  // The endpoint on b kept its address: claimed again on the new lease, published, up, reachable.
+  assert.equal(backend.read(clusterKeys.ipam(bId, e1.b.ip))?.value, e1.b.epId);
+  assert.ok(backend.leasedKeys('node-1').includes(clusterKeys.endpoint(bId, e1.b.epId)));
+  assert.equal(await portState(e1.b.epId), 'up');
+  assert.ok(await ping(h2.ctr, e1.b.ip));
+  assert.ok(h1.driver.peerNodes(bId).includes('node-1'));
+  // Host 2 knows e1 on b again and the taker on a, nothing of e1 on a.
+  assert.deepEqual((await listPeers(vxlanName(NET_ID), h2.ns)).map((p) => `${p.ip} ${p.mac}`), [`${e1.a.ip} 02:42:0a:00:09:99`]);
+  assert.deepEqual((await listPeers(vxlanName(bId), h2.ns)).map((p) => p.ip), [e1.b.ip]);
+
+  // The engine disconnects it: interface gone, nothing of the taker's released.
+  await h1.driver.leaveEndpoint(a, h1.ctr, { id: e1.a.epId, ifname: 'eth0' });
+  await h1.driver.allocator.release(a, e1.a.epId);
+  assert.equal(backend.read(clusterKeys.ipam(NET_ID, e1.a.ip))?.value, 'taker');
+  assert.equal((await run(['ip', '-n', h1.ns, 'link', 'show', 'dev', `vo${e1.a.epId.slice(0, 12)}`], { allowFailure: true })).code, 1);
 });

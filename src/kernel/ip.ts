@@ -18,12 +18,15 @@ function checkArgs(cmd: IpCommand): void {
   }
 }
 
-/** Applies several ip commands in one process; stops at the first failure and throws. */
-export async function ipBatch(cmds: readonly IpCommand[], netns?: string): Promise<void> {
+/**
+ * Applies several ip commands in one process; stops at the first failure and throws. With `force`
+ * (ip's -force) every command is tried whatever fails before, and it throws after them if any failed.
+ */
+export async function ipBatch(cmds: readonly IpCommand[], netns?: string, opts: { force?: boolean } = {}): Promise<void> {
   if (cmds.length === 0) return;
   cmds.forEach(checkArgs);
   const text = cmds.map((c) => c.join(' ')).join('\n') + '\n';
-  const argv = netns ? ['ip', '-n', netns, '-batch', '-'] : ['ip', '-batch', '-'];
+  const argv = ['ip', ...(netns ? ['-n', netns] : []), ...(opts.force ? ['-force'] : []), '-batch', '-'];
   await run(argv, { input: text });
 }
 

@@ -330,13 +330,11 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
     return lost;
   }
 
-  /** Sets local endpoints' host ports up or down (one batch; one by one when some port is gone). */
+  /** Sets local endpoints' host ports up or down, in one batch that goes on past a port gone (its container ended). */
   private async setPorts(ids: readonly string[], up: boolean): Promise<void> {
     if (!ids.length) return;
-    const cmd = (id: string): string[] => ['link', 'set', 'dev', `vo${id.slice(0, 12)}`, up ? 'up' : 'down'];
-    await ipBatch(ids.map(cmd), this.deps.hostNetns).catch(async () => {
-      for (const id of ids) await ipBatch([cmd(id)], this.deps.hostNetns).catch((e: unknown) => log.warn({ err: e, endpoint: id }, 'setting an overlay port failed'));
-    });
+    const cmds = ids.map((id) => ['link', 'set', 'dev', `vo${id.slice(0, 12)}`, up ? 'up' : 'down']);
+    await ipBatch(cmds, this.deps.hostNetns, { force: true }).catch((e: unknown) => log.warn({ err: (e as Error).message, up }, 'setting some overlay ports failed'));
     for (const id of ids) {
       if (up) this.suspended.delete(id);
       else if (this.local.has(id)) this.suspended.add(id);

@@ -76,8 +76,7 @@ export class NetworkController {
 
   /** Hands one driver its networks (`restore`): at init, and for a global driver when a cluster store appears. */
   async restoreDriver(name: string): Promise<void> {
-    const driver = this.deps.drivers.get(name);
-    await this.handOver(driver ? await driver.restore(this.networks.list().filter((n) => n.driver === name).map(toDriverNetwork)) : []);
+    await this.handOver((await this.deps.drivers.get(name)?.restore(this.networks.list().filter((n) => n.driver === name).map(toDriverNetwork))) ?? []);
   }
 
   private async handOver(lost: LostEndpoint[]): Promise<void> {

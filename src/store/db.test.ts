@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store } from './db.js';
+import Database from 'better-sqlite3';
+import { Collection, Store } from './db.js';
 
 interface Doc {
   id: string;
@@ -89,4 +90,36 @@ test('a file database keeps room for writes on a full disk: free pages in the fi
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a document whose write finds the disk full is read from memory until it can be written', () => {
+  const db = new Database(':memory:');
+  db.exec('CREATE TABLE docs (collection TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (collection, id))');
+  let full = false;
+  const write = <R>(fn: () => R): R => {
+    if (full) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    return fn();
+  };
+  const c = new Collection<Doc & { name: string }>(db, 'things', write);
+  c.put({ id: 'a', value: 1, name: 'one' });
+  c.put({ id: 'b', value: 2, name: 'two' });
+  full = true;
+  assert.equal(c.putOrKeep({ id: 'a', value: 137, name: 'one' }), false);
+  assert.equal(c.putOrKeep({ id: 'c', value: 3, name: 'three' }), false);
+  assert.deepEqual(c.get('a'), { id: 'a', value: 137, name: 'one' });
+  assert.deepEqual(c.findBy('name', 'one'), { id: 'a', value: 137, name: 'one' });
+  assert.deepEqual(c.findBy('name', 'three')?.id, 'c');
+  assert.deepEqual(c.list().map((d) => [d.id, d.value]), [['a', 137], ['b', 2], ['c', 3]]);
+  assert.throws(() => c.flushKept(), /disk is full/);
+  assert.deepEqual(db.prepare("SELECT doc FROM docs WHERE id = 'a'").pluck().get(), JSON.stringify({ id: 'a', value: 1, name: 'one' }), 'not on disk yet');
+  full = false;
+  c.flushKept();
+  assert.deepEqual(JSON.parse(db.prepare("SELECT doc FROM docs WHERE id = 'a'").pluck().get() as string), { id: 'a', value: 137, name: 'one' });
+  assert.equal(c.list().length, 3);
+  assert.equal(c.putOrKeep({ id: 'b', value: 4, name: 'two' }), true);
+  const other = new Collection<Doc>(db, 'other', () => {
+    throw Object.assign(new Error('constraint failed'), { code: 'SQLITE_CONSTRAINT' });
+  });
+  assert.throws(() => other.putOrKeep({ id: 'x', value: 0 }), /constraint failed/, 'only a full disk is kept in memory');
+  assert.equal(other.get('x'), undefined);
 });

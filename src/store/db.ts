@@ -41,8 +41,14 @@ export interface Allocation {
   owner: string;
 }
 
-/** A typed view of one collection of JSON documents. */
+/**
+ * A typed view of one collection of JSON documents.
+ * Beware: a document given to `putOrKeep` whose write failed on a full disk is read from memory
+ * (get, findBy, list) until `flushKept` or a later put or delete of it lands.
+ */
 export class Collection<T extends { id: string }> {
+  /** id → JSON text of documents known in memory only (their write found the disk full). */
+  private readonly kept = new Map<string, string>();
   private readonly getStmt: Database.Statement<[string, string], { doc: string }>;
   private readonly listStmt: Database.Statement<[string], { doc: string }>;
   private readonly putStmt: Database.Statement<[string, string, string]>;
@@ -62,8 +68,8 @@ export class Collection<T extends { id: string }> {
   }
 
   get(id: string): T | undefined {
-    const row = this.getStmt.get(this.name, id);
-    return row ? (JSON.parse(row.doc) as T) : undefined;
+    const text = this.kept.get(id) ?? this.getStmt.get(this.name, id)?.doc;
+    return text === undefined ? undefined : (JSON.parse(text) as T);
   }
 
   /**
@@ -73,21 +79,56 @@ export class Collection<T extends { id: string }> {
    */
   findBy(field: string, value: string): T | undefined {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(field)) throw new Error(`store: bad field name ${JSON.stringify(field)}`);
+    for (const text of this.kept.values()) {
+      const doc = JSON.parse(text) as T;
+      if ((doc as Record<string, unknown>)[field] === value) return doc;
+    }
     const row = this.findStmt.get(this.name, `$.${field}`, value);
-    return row ? (JSON.parse(row.doc) as T) : undefined;
+    const doc = row ? (JSON.parse(row.doc) as T) : undefined;
+    return doc && !this.kept.has(doc.id) ? doc : undefined; // a kept version that matched was returned above
   }
 
   list(): T[] {
-    return this.listStmt.all(this.name).map((r) => JSON.parse(r.doc) as T);
+    const rows = this.listStmt.all(this.name).map((r) => JSON.parse(r.doc) as T);
+    if (this.kept.size === 0) return rows;
+    const ids = new Set(rows.map((d) => d.id));
+    const extra = [...this.kept.keys()].filter((id) => !ids.has(id)).map((id) => JSON.parse(this.kept.get(id) as string) as T);
+    return [...rows.map((d) => (this.kept.has(d.id) ? (JSON.parse(this.kept.get(d.id) as string) as T) : d)), ...extra];
   }
 
   put(doc: T): void {
     const text = JSON.stringify(doc);
     this.write(() => this.putStmt.run(this.name, doc.id, text));
+    this.kept.delete(doc.id);
+  }
+
+  /**
+   * `put`, or, when the disk is full even for the room SQLite keeps, the document is known in
+   * memory only and false is returned: call `flushKept` later (a container's exit must be seen at
+   * once, whether or not the disk can take it).
+   */
+  putOrKeep(doc: T): boolean {
+    try {
+      this.put(doc);
+      return true;
+    } catch (e) {
+      if (!isDiskFull(e)) throw e;
+      this.kept.set(doc.id, JSON.stringify(doc));
+      return false;
+    }
+  }
+
+  /** Writes the documents known in memory only; throws (keeping them) while the disk is full. */
+  flushKept(): void {
+    for (const [id, text] of [...this.kept]) {
+      this.write(() => this.putStmt.run(this.name, id, text));
+      this.kept.delete(id);
+    }
   }
 
   delete(id: string): void {
     this.write(() => this.delStmt.run(this.name, id));
+    this.kept.delete(id);
   }
 }
 

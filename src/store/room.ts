@@ -19,10 +19,10 @@ import type Database from 'better-sqlite3';
 /** 2 MiB with SQLite's default 4 KiB pages: hundreds of removals' worth of changed pages. */
 export const RESERVE_PAGES = 512;
 
-/** True for SQLite's "database or disk is full" and the filesystem's ENOSPC. */
+/** True for SQLite's "database or disk is full", the filesystem's ENOSPC and the store's own no-space error. */
 export function isDiskFull(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_FULL' || code === 'ENOSPC' || (typeof code === 'string' && code.startsWith('SQLITE_FULL'));
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'system.no_space' || (typeof code === 'string' && code.startsWith('SQLITE_FULL'));
 }
 
 function freePages(db: Database.Database): number {

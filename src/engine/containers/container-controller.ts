@@ -271,8 +271,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
 
   private monitor(rec: ContainerRecord): void {
     void this.rt.waitExit(this.stateDir(rec)).then(
-      // A full disk fails the exit's SQLite write: the container stays `running` and onExit runs again.
-      (st) => retryInBackground(`recording the exit of ${rec.id}`, () => this.onExit(rec.id, st)),
+      (st) => retryInBackground(`recording the exit of ${rec.id}`, () => this.onExit(rec.id, st)), // a failure before the record: all again
       (e: unknown) => log.error({ err: e, id: rec.id }, 'waiting for container exit failed'),
     );
   }
@@ -290,7 +289,8 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       // Endpoints and the rootfs mount are independent: release both at once.
       await Promise.all([this.releaseNetwork(rec), this.rt.unmountRootfs(rec.dir).catch((e: unknown) => log.warn({ err: e, id }, 'unmount failed'))]);
       rec.state = { ...rec.state, status: 'exited', paused: false, oomKilled, pid: 0, exitCode: st?.exitCode ?? 255, finishedAt: st?.finishedAt ?? nowRfc3339Nano() };
-      this.save(rec);
+      // Known now, disk or not: kept in memory when even SQLite's room is gone.
+      if (!this.containers.putOrKeep(rec)) retryInBackground(`recording the exit of ${id}`, async () => this.containers.flushKept());
       log.info({ id, name: rec.name, exitCode: rec.state.exitCode }, 'container exited');
       if (this.deps.volumes) await releaseMounts(rec.mounts ?? [], this.deps.volumes);
       if (oomKilled) this.emitEvent(rec, 'oom');

@@ -32,7 +32,7 @@ function loadLine(what: string, r: LoadResult): string {
  * the CLI's stdout (read as it streams, not at exit); resolves after the CLI has exited, so rounds do
  * not overlap. The peer goes in as `$1` of a constant script, never pasted into it.
  */
-function firstPingByName(sb: Sandbox, network: string, peer: string): Promise<number> {
+export function firstPingByName(sb: Sandbox, network: string, peer: string): Promise<number> {
   const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: sb.dockerHost, DOCKER_CLI_HINTS: 'false' };
   for (const k of ['DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_API_VERSION']) delete env[k];
   const script = 'ping -c1 -W1 "$1" >/dev/null && echo ok';

@@ -21,8 +21,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const self = basename(fileURLToPath(import.meta.url));
 /** Modules of bench/ that are shared code, not benchmarks. */
 const LIBRARIES = new Set([self, 'lib.js', 'report.js', 'results-file.js', 'scale-probes.js', 'etcd-probe.js']);
-/** Benchmarks too long for every `npm run bench` (minutes, a lab of 20 hosts): run them by name. */
-const SEPARATE = new Set(['overlay-scale.js', 'restart.js']);
+/** Benchmarks too long for every `npm run bench` (minutes, a lab of 20 hosts) or needing another build: run them by name. */
+const SEPARATE = new Set(['overlay-scale.js', 'restart.js', 'compare.js']);
 
 function runModule(path: string): Promise<number> {
   return new Promise((resolve) => {

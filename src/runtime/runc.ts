@@ -1,6 +1,7 @@
 /**
  * A thin wrapper around `runc --root <root>` for the calls that need no stdio of their own:
- * state, list, start, kill, delete. (create and exec go through redes-shim, which owns their stdio.)
+ * state, list, start, kill, delete. (create and exec go through redes-shim, which owns their stdio;
+ * start and kill are done without runc when its state files make them unambiguous.)
  *
  * Use: `const rc: Runc = { root: '/run/redes/runc' }; await runcState(rc, id)`.
  * Beware: runc needs the host's /sys/fs/cgroup: run the daemon in its netns with `nsenter --net`,
@@ -12,6 +13,7 @@ import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { CommandError, pidStat, run } from '../kernel/index.js';
 import { conflict, notFound } from '../util/index.js';
+import { startThroughFifo } from './exec-fifo.js';
 
 export interface Runc {
   /** runc's state directory (`--root`), one per daemon instance. */
@@ -55,8 +57,9 @@ export async function runcList(rc: Runc): Promise<RuncState[]> {
   return (JSON.parse(stdout) as RuncState[] | null) ?? [];
 }
 
-/** Lets a created container's init exec its process. */
+/** Lets a created container's init exec its process (through runc's exec fifo; runc itself when unclear). */
 export async function runcStart(rc: Runc, id: string): Promise<void> {
+  if (await startThroughFifo(rc.root, id)) return;
   await run(argv(rc, 'start', id), { timeoutMs: 10_000 });
 }
 

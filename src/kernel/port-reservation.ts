@@ -89,17 +89,18 @@ export async function bindPort(p: ReservedPort): Promise<Held | undefined> {
 export class PortReservations {
   private readonly held = new Map<string, Held[]>();
 
-  /** Binds every port of `owner` (added to what it already holds); all or nothing. */
+  /**
+   * Binds every port of `owner` (added to what it already holds); all or nothing. The binds go out
+   * together (a container with 100 published ports waited for 100 listen callbacks in a row); on
+   * failure the first port in `ports` order that failed is the one reported.
+   */
   async reserve(owner: string, ports: readonly ReservedPort[]): Promise<void> {
-    const mine: Held[] = [];
-    try {
-      for (const p of ports) {
-        const h = await bindPort(p);
-        if (h) mine.push(h);
-      }
-    } catch (e) {
+    const results = await Promise.allSettled(ports.map((p) => bindPort(p)));
+    const mine = results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
       await Promise.all(mine.map((h) => h.close()));
-      throw e;
+      throw failed.reason;
     }
     this.held.set(owner, [...(this.held.get(owner) ?? []), ...mine]);
   }

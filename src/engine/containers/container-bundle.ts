@@ -3,15 +3,17 @@
  * features contributed), the rootfs mounted from the image's layers, and config.json built from the
  * record (process, user, mounts, limits, namespace).
  *
- * Use: `await writeBundle(rec, etc, netnsPath, ctx)` after the endpoints joined and the hooks ran,
- * just before the runtime creates the container.
- * Beware: the rootfs stays mounted when a later step fails: the caller's rollback unmounts it.
+ * Use: `const prepared = prepareRootfs(rec, ctx)` when the start begins (it needs no endpoint), then
+ * `await writeBundle(rec, etc, netnsPath, ctx, await prepared)` after the endpoints joined and the
+ * hooks ran, just before the runtime creates the container.
+ * Beware: the rootfs stays mounted when a later step fails: the caller's rollback unmounts it (once
+ * prepareRootfs has settled).
  */
 import { writeFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerRuntimeOps } from '../../host/index.js';
-import { buildOciSpec, type HostLimits } from '../../runtime/index.js';
+import { buildOciSpec, type HostLimits, type OciMount } from '../../runtime/index.js';
 import type { Volumes } from '../../volumes/index.js';
 import { strList } from './container-config.js';
 import type { EtcContributions } from './container-hooks.js';
@@ -33,15 +35,33 @@ export interface BundleContext {
   cgroupPath: string;
 }
 
-/** Writes /etc files, mounts the rootfs and writes config.json into the container's directory. */
-export async function writeBundle(rec: ContainerRecord, etc: EtcContributions, netnsPath: string | 'host', ctx: BundleContext): Promise<void> {
+/** What the bundle takes from the image and the host config alone: made while the network is plumbed. */
+export interface PreparedRootfs {
+  rootfs: string;
+  volumeMounts: OciMount[];
+  settings: Awaited<ReturnType<typeof specSettings>>;
+  user: Awaited<ReturnType<typeof resolveUser>>;
+}
+
+/**
+ * Mounts the rootfs and works out what needs no endpoint (volume mounts, host-config settings, the
+ * user): the start runs it beside the network plumbing and hooks, which it does not depend on.
+ */
+export async function prepareRootfs(rec: ContainerRecord, ctx: BundleContext): Promise<PreparedRootfs> {
+  const rootfs = await ctx.runtime.mountRootfs(ctx.layers, rec.dir);
+  const volumeMounts = ctx.volumes ? await ociMounts(rec.mounts ?? [], rootfs, ctx.volumes) : [];
+  const settings = await specSettings(rec, rootfs, [rec.path, ...rec.args]);
+  const user = await resolveUser(rootfs, String(rec.config.User ?? ''));
+  return { rootfs, volumeMounts, settings, user };
+}
+
+/** Writes /etc files and config.json into the container's directory (the rootfs prepared). */
+export async function writeBundle(rec: ContainerRecord, etc: EtcContributions, netnsPath: string | 'host', ctx: BundleContext, prepared: PreparedRootfs): Promise<void> {
   const cfg = rec.config;
   const tty = cfg.Tty === true;
   await writeEtcFiles(rec, etc, ctx.resolvConfPath);
-  const rootfs = await ctx.runtime.mountRootfs(ctx.layers, rec.dir);
-  const volumeMounts = ctx.volumes ? await ociMounts(rec.mounts ?? [], rootfs, ctx.volumes) : [];
-  const { args, additionalGids, ...settings } = await specSettings(rec, rootfs, [rec.path, ...rec.args]);
-  const user = await resolveUser(rootfs, String(cfg.User ?? ''));
+  const { rootfs, volumeMounts, user } = prepared;
+  const { args, additionalGids, ...settings } = prepared.settings;
   const spec = buildOciSpec({
     ...settings,
     mounts: [...(settings.mounts ?? []), ...volumeMounts],

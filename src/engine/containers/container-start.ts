@@ -2,7 +2,8 @@
  * The steps of a container start, in order, and their rollback: the network namespace (its own,
  * plugged into every network; another container's; or the host's), the features' `beforeStart`
  * hooks (ports, DNS, links), the bundle, then the runtime's create and start (attaches made before
- * the start are joined in between).
+ * the start are joined in between). The rootfs mount and the settings that need no endpoint are
+ * made alongside the first two steps.
  *
  * Use: `const { pid } = await runStart(rec, ctx)` under the container's lock and network holds; the
  * controller records the outcome (running, or the error) and follows the exit.
@@ -13,7 +14,7 @@
 import type { ContainerRuntimeOps } from '../../host/index.js';
 import type { Volumes } from '../../volumes/index.js';
 import { conflict, failpoint, logger, newId, phaseClock } from '../../util/index.js';
-import { writeBundle, type BundleContext } from './container-bundle.js';
+import { prepareRootfs, writeBundle, type BundleContext, type PreparedRootfs } from './container-bundle.js';
 import { strList } from './container-config.js';
 import { checkHostGateway } from './etc-files.js';
 import type { ContainerHooks, EtcContributions } from './container-hooks.js';
@@ -56,7 +57,11 @@ export async function runStart(rec: ContainerRecord, ctx: StartContext): Promise
   const logs = logLimits(rec.hostConfig.LogConfig); // a bad --log-opt value fails here, before any kernel step
   checkHostGateway(strList(rec.hostConfig.ExtraHosts, 'ExtraHosts'), ctx.hostGateway()); // so does a host-gateway with no address
   const bundle = ctx.bundle(rec);
+  // The rootfs mount and the settings that need no endpoint go on while the network is plumbed.
+  let rootfs: Promise<PreparedRootfs> | undefined;
   try {
+    rootfs = prepareRootfs(rec, bundle);
+    rootfs.catch(() => undefined); // awaited below; a failure meanwhile is not an unhandled rejection
     let netnsPath: string | 'host' = 'host';
     if (rec.networkMode.startsWith('container:')) {
       const other = ctx.mustGet(rec.networkMode.slice('container:'.length));
@@ -76,7 +81,7 @@ export async function runStart(rec: ContainerRecord, ctx: StartContext): Promise
     hooksStarted = true;
     for (const h of ctx.hooks) await h.beforeStart?.(rec, etc);
     mark('hooks');
-    await writeBundle(rec, etc, netnsPath, bundle);
+    await writeBundle(rec, etc, netnsPath, bundle, await rootfs);
     mark('bundle');
     const tty = rec.config.Tty === true;
     const { pid } = await ctx.runtime.create({
@@ -94,6 +99,7 @@ export async function runStart(rec: ContainerRecord, ctx: StartContext): Promise
     ctx.io.failPending(rec.id);
     if (hooksStarted) await ctx.notify('beforeStop', (h) => h.beforeStop?.(rec));
     await ctx.runtime.delete(rec.id).catch(() => undefined);
+    await rootfs?.catch(() => undefined); // settled before its mounts are undone
     await ctx.runtime.unmountRootfs(rec.dir).catch(() => undefined);
     if (ctx.volumes) await releaseMounts(rec.mounts ?? [], ctx.volumes);
     if (pluggedIn) await ctx.networking.unplug(rec);

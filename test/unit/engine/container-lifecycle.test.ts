@@ -17,18 +17,18 @@ async function during(e: TestEngine, fn: () => Promise<unknown>): Promise<string
 const addressesOf = (e: TestEngine, net: string): string[] => e.store.allocations(e.networks.resolve(net).id).map((a) => a.address);
 const status = (e: TestEngine, id: string): string => e.containers.resolve(id).state.status;
 
-test('start plugs the container in before its ports are published, and the ports before the program runs', async (t) => {
+test('start plugs the container in before its ports are published, and the ports before the program runs (the rootfs is mounted meanwhile)', async (t) => {
   const e = await startEngine(t);
   const { id } = await e.containers.create('web', WEB);
   const short = id.slice(0, 12);
   const steps = await during(e, () => e.containers.start(id));
   assert.deepEqual(steps, [
+    'runtime.mountRootfs',
     `netns.create tst-c-${short}`,
     'driver.join bridge eth0 172.17.0.2/16 gw',
     `ports.reserve ${short} 0.0.0.0:8080/tcp`,
     'ports.hairpin veth0000001',
     `ports.setRules ${short} 0.0.0.0:8080->172.17.0.2:80`,
-    'runtime.mountRootfs',
     `runtime.create ${short}`,
     `runtime.start ${short}`,
   ]);

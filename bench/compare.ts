@@ -170,6 +170,14 @@ async function startBefore(entry: string, level: string | undefined): Promise<Sa
   return { ...sb, down, [Symbol.asyncDispose]: down };
 }
 
+/** One table line in words, for the results file's notes (the report renders notes as a list). */
+function noteOf(l: Line): string {
+  if (l.ratioOnly) return `${l.name}: before ${l.before.toFixed(2)}, after ${l.after.toFixed(2)} (target ≤${l.target})`;
+  const ab = l.after / l.before;
+  const est = ab * (l.docker ?? NaN);
+  return `${l.name}: after/before ${ab.toFixed(2)}, est. ratio to Docker ${est.toFixed(3)} (target ≤${l.target}: ${est <= l.target ? 'met' : 'MISSED'})`;
+}
+
 function wanted(name: string): boolean {
   const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
   return !only?.length || only.some((w) => name.includes(w));
@@ -235,7 +243,7 @@ export async function main(rounds: number): Promise<Row[]> {
     ];
     const md = markdown(lines, meta);
     process.stdout.write(`\n${md}`);
-    await writeResults('compare', rows, { notes: meta.concat(md.split('\n').filter((l) => l.startsWith('|'))) });
+    await writeResults('compare', rows, { notes: [...meta, ...lines.map(noteOf)] });
     await writeFile(join(RESULTS_DIR, 'compare.md'), md);
     const keep = process.env.BENCH_KEEP_LOGS;
     if (keep) {

@@ -92,6 +92,7 @@ export {
 export {
   WIREGUARD_OVERHEAD,
   WIREGUARD_GO_SOCKET_BUFFER,
+  WIREGUARD_GO_TXQUEUELEN,
   ensureWireguard,
   generatePrivateKey,
   listWireguardPeers,

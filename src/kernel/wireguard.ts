@@ -154,6 +154,10 @@ export async function ensureWireguard(spec: WireguardInterface, netns?: string, 
     const cmds: IpCommand[] = [
       ['link', 'set', 'dev', spec.ifname, 'alias', spec.alias],
       ['link', 'set', 'dev', spec.ifname, 'mtu', String(spec.mtu)],
+      // wireguard-go's TUN device queues what the kernel sends until wireguard-go reads it, in a ring
+      // of txqueuelen packets (500 by default): at the head of a burst it overflowed (TX dropped, one
+      // TCP retransmit each, bench/results/wireguard.md). The kernel module's device has no queue.
+      ...(support.kind === 'wireguard-go' ? [['link', 'set', 'dev', spec.ifname, 'txqueuelen', String(WIREGUARD_GO_TXQUEUELEN)] as IpCommand] : []),
       ['addr', 'replace', spec.address, 'dev', spec.ifname],
       ['link', 'set', 'dev', spec.ifname, 'up'],
     ];
@@ -177,6 +181,9 @@ export async function ensureWireguard(spec: WireguardInterface, netns?: string, 
  * since 0.0.20230223 asks for 7 MiB itself; this gives the older one the same from outside.
  */
 export const WIREGUARD_GO_SOCKET_BUFFER = 7 << 20;
+
+/** Packets the TUN device of wireguard-go holds for it (ip link txqueuelen; the default is 500). */
+export const WIREGUARD_GO_TXQUEUELEN = 4096;
 
 /** The wireguard-go process serving `ifname` (interface names are unique on the machine). */
 async function wireguardGoPid(program: string, ifname: string): Promise<number | undefined> {

@@ -11,7 +11,7 @@ import { run } from '../../../src/kernel/run.js';
 import { captureContains, countPackets, startCapture } from '../../helpers/capture.js';
 import { makeTestLan, plugContainer } from '../../helpers/test-lan.js';
 import { ensureOverlayLinks, programPeers, VXLAN_PORT } from '../../../src/kernel/vxlan.js';
-import { ensureWireguard, generatePrivateKey, listWireguardPeers, publicKeyOf, removeWireguard, syncWireguardPeers, wireguardSupport, WIREGUARD_GO_SOCKET_BUFFER, WIREGUARD_OVERHEAD } from '../../../src/kernel/wireguard.js';
+import { ensureWireguard, generatePrivateKey, listWireguardPeers, publicKeyOf, removeWireguard, syncWireguardPeers, wireguardSupport, WIREGUARD_GO_SOCKET_BUFFER, WIREGUARD_GO_TXQUEUELEN, WIREGUARD_OVERHEAD } from '../../../src/kernel/wireguard.js';
 import { nsenterArgv } from '../../../src/kernel/netns.js';
 
 const ALIAS = 'redes-test-wg';
@@ -55,6 +55,9 @@ test('encrypted overlay: only WireGuard UDP on the LAN, no VXLAN, no plaintext; 
       const ss = (await run(nsenterArgv(h, ['ss', '-uamnH', 'sport', '=', ':51820']))).stdout;
       assert.match(ss, new RegExp(`rb${2 * WIREGUARD_GO_SOCKET_BUFFER},t0,tb${2 * WIREGUARD_GO_SOCKET_BUFFER}\\b`), ss);
     }
+    // And its TUN device queues a burst for it.
+    const [wgLink] = JSON.parse((await run(['ip', '-n', h1, '-json', 'link', 'show', 'dev', `${wgIf}0`])).stdout) as Array<{ txqlen: number }>;
+    assert.equal(wgLink?.txqlen, WIREGUARD_GO_TXQUEUELEN);
   }
 
   const mtu = 1500 - WIREGUARD_OVERHEAD - 50;

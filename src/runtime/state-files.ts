@@ -9,6 +9,7 @@
  *   log.1 ...    older log files, when the log rotates (see logs.ts)
  *   exit         {"exitCode":N,"finishedAtNs":"…","oomKilled":B}, renamed into place once the run is over and
  *                runc's state is deleted: its presence means "exited"
+ *   exit.tmp     made by the shim at start (spaces) and overwritten with the exit: its room on a full disk
  *
  * Races: `exit` is written last (after the output is drained and `runc delete`), so a reader who
  * sees it also sees the complete log. A new run removes the previous `exit` before the shim starts.

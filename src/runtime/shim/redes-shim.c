@@ -9,7 +9,8 @@
  *   - serves <state>/attach.sock: every attacher gets the output frames and may send stdin,
  *     close-stdin and resize frames,
  *   - waitpid()s the init, drains the output, runs `runc delete --force`, writes <state>/exit
- *     (tmp + rename), sends an exit frame to attachers and exits.
+ *     (over exit.tmp, whose room it took at start, then rename), sends an exit frame to attachers
+ *     and exits.
  * "exec" mode, one per `docker exec`: no detaching; runs `runc exec -d` and serves a single client
  * already connected on fd 3 (a socketpair from the daemon) with the same frames, then exits.
  *

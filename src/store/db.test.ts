@@ -65,6 +65,8 @@ test('findBy gives the first document whose field equals the value, in this coll
     assert.equal(c.findBy('name', 'nope'), undefined);
     assert.equal(c.findBy('name', 'a'), undefined, 'an id is not a name');
     assert.throws(() => c.findBy('name)--', 'x'), /bad field name/);
+    // A lookup by name must not read every document (a container create does one): it uses docs_name.
+    assert.match(c.findPlan('name').join('\n'), /USING INDEX docs_name \(collection=\? AND <expr>=\?\)/);
     s.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

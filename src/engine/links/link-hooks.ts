@@ -80,12 +80,21 @@ export function createLinkHooks(deps: LinkHooksDeps): LinkHooks {
     };
   };
 
+  /**
+   * Running containers with links (their ids): the only parents a target's start can concern. Every
+   * start on the default bridge asks; listing all containers there parsed every record (about 10 ms
+   * at 1000, growing with each start).
+   */
+  const liveParents = new Set<string>();
+  const hasLinks = (rec: ContainerRecord): boolean => isLegacyMode(rec.networkMode) && strList(rec.hostConfig.Links, 'HostConfig.Links').length > 0;
+
   /** Rewrite the link lines for `target` in every running parent's hosts file (Docker's parent update). */
   const updateParentsHosts = async (target: ContainerRecord): Promise<void> => {
     if (target.state.status !== 'running' || !target.endpoints.bridge?.ipv4Address) return;
     const t = targetOf(target, '');
-    for (const parent of deps.containers.list({ all: false })) {
-      if (parent.id === target.id || parent.state.status !== 'running' || !isLegacyMode(parent.networkMode)) continue;
+    for (const id of [...liveParents]) {
+      const parent = id === target.id ? undefined : lookup(id);
+      if (!parent || parent.state.status !== 'running' || !isLegacyMode(parent.networkMode)) continue;
       const mine = strList(parent.hostConfig.Links, 'HostConfig.Links').map(splitStoredLink).filter((s) => s?.target === target.name);
       if (mine.length === 0) continue;
       try {
@@ -124,6 +133,7 @@ export function createLinkHooks(deps: LinkHooksDeps): LinkHooks {
     },
     async beforeStart(rec, etc) {
       if (!isLegacyMode(rec.networkMode)) return;
+      if (hasLinks(rec)) liveParents.add(rec.id);
       for (const l of strList(rec.hostConfig.Links, 'HostConfig.Links')) {
         const s = splitStoredLink(l);
         const child = s && lookup(s.target);
@@ -139,10 +149,12 @@ export function createLinkHooks(deps: LinkHooksDeps): LinkHooks {
       await rules?.targetChanged(rec);
     },
     async beforeStop(rec) {
+      liveParents.delete(rec.id);
       await rules?.parentGone(rec.id);
       await rules?.targetChanged(rec, true);
     },
     async removed(rec) {
+      liveParents.delete(rec.id);
       await rules?.parentGone(rec.id);
     },
     async endpointsChanged(rec) {
@@ -151,6 +163,7 @@ export function createLinkHooks(deps: LinkHooksDeps): LinkHooks {
       await rules?.targetChanged(rec);
     },
     async restore(running) {
+      for (const r of running) if (hasLinks(r)) liveParents.add(r.id);
       await rules?.restore(running);
     },
     async renamed(rec, oldName) {

@@ -1,8 +1,9 @@
 /**
  * Benchmark: where a container start spends its time as the count grows. Starts N containers
  * (default 200) one after another through the Engine API on one user network, with the daemon at
- * debug level, and reads its "start phases" log lines: network plug-in, feature hooks (ports, DNS,
- * links), bundle (rootfs mount, config.json), runtime create (shim + `runc create`) and start. Prints,
+ * debug level, and reads its "start phases" log lines: network plug-in (namespace, addresses, then the
+ * driver's join), feature hooks (ports, DNS, links), bundle (rootfs mount, config.json), runtime
+ * create (shim + `runc create`) and start. Prints,
  * per phase, the median of the first ten, of each following hundred's last ten, and of the last ten,
  * then times removing them all (4 clients, force).
  *
@@ -18,7 +19,8 @@ import { apiRequest, keepAliveAgent } from '../test/helpers/engine-api.js';
 import { formatTable, median, runIfMain, time, type Row } from './lib.js';
 import { writeResults } from './results-file.js';
 
-const PHASES = ['network', 'hooks', 'bundle', 'create', 'start'] as const;
+/** In start order; `netns` and `ipam` are the first steps of `network` (the last endpoint's, with several). */
+const PHASES = ['netns', 'ipam', 'network', 'hooks', 'bundle', 'create', 'start'] as const;
 
 /** A spawned program's kind: its name and its first plain words (no paths, ids or options). */
 function kind(cmd: string): string {

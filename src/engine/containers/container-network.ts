@@ -122,8 +122,9 @@ export class ContainerNetworking {
    * Gives a container with a namespace of its own that namespace and its endpoints, in order (eth0
    * carries the default route; host/none networks get no interface). On failure it undoes itself.
    */
-  async plugIn(rec: ContainerRecord): Promise<void> {
+  async plugIn(rec: ContainerRecord, mark?: (phase: string) => void): Promise<void> {
     await this.netns.create(rec.netns);
+    mark?.('netns');
     try {
       // A container only on networks without a way out also joins the gateway bridge (last, so ethN+1).
       if (needsGateway(rec.endpoints, (id) => this.networks.get(id))) rec.endpoints[GATEWAY_NETWORK] = this.gatewayEndpoint();
@@ -136,7 +137,7 @@ export class ContainerNetworking {
           rec.endpoints[name] = { ...ep, endpointId: newId() };
           continue;
         }
-        rec.endpoints[name] = await this.join(ep, rec.netns, `eth${i}`, name === route, identityOf(rec));
+        rec.endpoints[name] = await this.join(ep, rec.netns, `eth${i}`, name === route, identityOf(rec), mark);
         i++;
       }
     } catch (e) {
@@ -155,9 +156,9 @@ export class ContainerNetworking {
 
   /**
    * Allocates addresses and plugs the container into the network. `ifname` is eth0, eth1, ...;
-   * `gateway` says whether this endpoint carries the default route.
+   * `gateway` says whether this endpoint carries the default route; `mark` times its steps (a start's phase clock).
    */
-  async join(ep: EndpointRecord, netns: string, ifname: string, gateway: boolean, container: DnsIdentity): Promise<EndpointRecord> {
+  async join(ep: EndpointRecord, netns: string, ifname: string, gateway: boolean, container: DnsIdentity, mark?: (phase: string) => void): Promise<EndpointRecord> {
     const net = this.networks.get(ep.networkId);
     if (!net) throw forbidden('network.gone', `network ${ep.networkName} not found`);
     const endpointId = newId();
@@ -166,6 +167,7 @@ export class ContainerNetworking {
     const allocator = this.allocatorOf(driver);
     const want = { ...(ep.ipamConfig.ipv4Address ? { ipv4: ep.ipamConfig.ipv4Address } : {}), ...(ep.ipamConfig.ipv6Address ? { ipv6: ep.ipamConfig.ipv6Address } : {}) };
     const { ipv4: v4, ipv6: v6 } = await allocator.allocate(dn, endpointId, want);
+    mark?.('ipam');
     const mac = ep.requestedMac || (v4 ? macFromIPv4(v4) : randomMac());
     const joined: EndpointRecord = {
       ...ep,

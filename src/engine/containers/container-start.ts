@@ -69,7 +69,7 @@ export async function runStart(rec: ContainerRecord, ctx: StartContext): Promise
       rec.netns = other.netns;
       netnsPath = other.netns ? `/run/netns/${other.netns}` : 'host';
     } else if (rec.netns) {
-      await ctx.networking.plugIn(rec);
+      await ctx.networking.plugIn(rec, mark);
       pluggedIn = true;
       failpoint('container.start.after-plug');
       netnsPath = `/run/netns/${rec.netns}`;

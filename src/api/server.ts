@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { chmod, chown, readFile, rm } from 'node:fs/promises';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { notFound, logger } from '../util/index.js';
 import { Router } from './router.js';
 import { splitVersion } from './version.js';
@@ -27,6 +27,8 @@ export interface ServerLimits {
  * takes longer than the header timeout is cut off (dockerd: ReadHeaderTimeout, 5 min), no limit
  * on the time to send a body (image loads and build contexts can be large), idle keep-alive
  * connections closed after 60 s. Expired connections are looked for every tenth of the timeout.
+ * Node's header clock of a connection's first request starts when the connection is accepted (its
+ * parser is armed then), so a client that connects and sends nothing is cut off too, as by dockerd.
  */
 function serverOptions(limits: ServerLimits): { maxHeaderSize: number; headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number } {
   const headersTimeout = limits.headerTimeoutMs ?? 60_000;
@@ -36,34 +38,40 @@ function serverOptions(limits: ServerLimits): { maxHeaderSize: number; headersTi
 export function createApiServer(router: Router, limits: ServerLimits = {}): Server {
   const server = createServer(serverOptions(limits), requestHandler(router));
   server.keepAliveTimeout = 60_000;
-  cutSilentConnections(server, limits);
+  server.on('clientError', answerClientError);
   return server;
 }
 
+/** The answers Node gives a request it cannot parse (its own texts), by error code. */
+const REFUSALS: Readonly<Record<string, string>> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: '413 Payload Too Large',
+};
+
 /**
- * Node's header timeout starts with a request's first byte: a client that connects and sends
- * nothing would hold its connection forever. It gets the same time as a slow head, then is cut
- * (dockerd's ReadHeaderTimeout counts from the connection too). Checked by bytes read, without a
- * 'data' listener (which would take the socket from the HTTP parser).
+ * A connection whose request head did not come within the header timeout is closed without an
+ * answer, as dockerd's (Go's) server does. Node would write a 408 first, and a client that is not
+ * reading (the idle ones of a slowloris) then never sees the close: the 408 waits unread in its
+ * buffer. Any other client error gets Node's own answer: 431, 413 or 400, unless a response is
+ * under way on the connection (the answer would corrupt it).
  */
-function cutSilentConnections(server: Server, limits: ServerLimits): void {
-  const ms = serverOptions(limits).headersTimeout;
-  server.on('connection', (socket: Socket) => {
-    const t = setTimeout(() => {
-      if (socket.bytesRead === 0) socket.destroy();
-    }, ms);
-    t.unref();
-    socket.once('close', () => clearTimeout(t));
-  });
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return void socket.destroy();
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) socket.write(`HTTP/1.1 ${REFUSALS[err.code ?? ''] ?? '400 Bad Request'}\r\nConnection: close\r\n\r\n`);
+  socket.destroy(err);
 }
 
 /** The same API over HTTPS; clients must present a certificate signed by `ca` (dockerd's --tlsverify). */
 export async function createTlsApiServer(router: Router, files: { ca: string; cert: string; key: string }, limits: ServerLimits = {}): Promise<Server> {
   const [ca, cert, key] = await Promise.all([readFile(files.ca), readFile(files.cert), readFile(files.key)]);
   const tls = { ca, cert, key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' as const };
-  const server = createHttpsServer({ ...tls, ...serverOptions(limits) }, requestHandler(router));
+  // The handshake gets the header timeout too (dockerd's Go server: the smallest timeout set); the
+  // head's clock starts once it is done, so a client that connects and sends nothing is cut as well.
+  const options = serverOptions(limits);
+  const server = createHttpsServer({ ...tls, ...options, handshakeTimeout: options.headersTimeout }, requestHandler(router));
   server.keepAliveTimeout = 60_000;
-  cutSilentConnections(server as unknown as Server, limits);
+  server.on('clientError', answerClientError);
   server.on('tlsClientError', (e) => log.info({ err: e.message }, 'TLS client refused'));
   // https.Server serves requests and upgrades exactly as http.Server does.
   return server as unknown as Server;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ipBatch, ipJson, type IpAddr, type IpRoute } from './ip.js';
 import {
-  addBridgeLink, addVethPort, configureLink, deleteLink, ERRNO, formatIp, linkDetails, linkUp, NetlinkError, routePrefixes, setHairpin, setLinkMtu, tombstoneLink,
+  addBridgeLink, addVethPort, configureLink, deleteLink, ERRNO, linkDetails, linkUp, NetlinkError, routePrefixes, setHairpin, setLinkMtu, tombstoneLink,
 } from './netlink.js';
 import { netnsAdd, netnsDelete } from './netns.js';
 
@@ -113,20 +113,4 @@ test('routePrefixes lists the main table as ip route show does, less defaults, l
   assert.deepEqual([...mine].sort(), [...(await listRoutePrefixes(host))].sort());
   for (const want of ['10.7.0.0/24', '10.70.0.0/16', '10.71.0.5/32', '10.72.0.0/15', 'fd07::/64', 'fd70::/48']) assert.ok(mine.includes(want), `${want} in ${mine.join(' ')}`);
   assert.ok(!mine.some((r) => r.startsWith('10.73.') || r.startsWith('fe80') || r.startsWith('ff')), mine.join(' '));
-});
-
-test('formatIp writes addresses as ip does', () => {
-  const b = (...xs: number[]): Buffer => Buffer.from(xs);
-  assert.equal(formatIp(b(10, 0, 0, 1)), '10.0.0.1');
-  const v6 = (words: number[]): Buffer => {
-    const out = Buffer.alloc(16);
-    words.forEach((w, i) => out.writeUInt16BE(w, i * 2));
-    return out;
-  };
-  assert.equal(formatIp(v6([0, 0, 0, 0, 0, 0, 0, 0])), '::');
-  assert.equal(formatIp(v6([0, 0, 0, 0, 0, 0, 0, 1])), '::1');
-  assert.equal(formatIp(v6([0xfd08, 0, 0, 1, 0, 0, 0, 1])), 'fd08:0:0:1::1');
-  assert.equal(formatIp(v6([0x2001, 0xdb8, 0, 1, 0, 0, 0, 0])), '2001:db8:0:1::');
-  assert.equal(formatIp(v6([0x2001, 0xdb8, 1, 1, 1, 1, 1, 1])), '2001:db8:1:1:1:1:1:1');
-  assert.equal(formatIp(v6([0x2001, 0, 1, 1, 1, 1, 1, 1])), '2001:0:1:1:1:1:1:1');
 });

@@ -14,6 +14,7 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { formatIpBytes } from '../util/index.js';
 import { netnsPath } from './netns.js';
 import {
   AF_INET, AF_INET6, attr, encodeAttrs, FLAGS, IFA, IFA_F_NODAD, ifaddr, IFF_UP, ifinfo, IFLA, IFLA_BRPORT_MODE, IFLA_INFO, ipBytes, macBytes, message, NLMSG_ERROR,
@@ -269,7 +270,7 @@ export function linkDetails(netns: string | undefined, ifname: string): LinkDeta
       if (r.type !== RTM.NEWADDR || r.body.readUInt32LE(4) !== index) continue;
       const aa = parseAttrs(r.body, 8);
       const bytes = aa.get(IFA.LOCAL) ?? aa.get(IFA.ADDRESS);
-      if (bytes) addresses.push(`${formatIp(bytes)}/${r.body.readUInt8(1)}`);
+      if (bytes) addresses.push(`${formatIpBytes(bytes)}/${r.body.readUInt8(1)}`);
     }
     return { index, kind, mtu: a.get(IFLA.MTU)?.readUInt32LE(0) ?? 0, addresses };
   });
@@ -316,29 +317,9 @@ export function routePrefixes(netns?: string): string[] {
         const dst = a.get(RTA_DST);
         if (!dst || dstLen === 0) continue;
         if (family === AF_INET6 && dst[0] === 0xfe && (dst[1] ?? 0) >> 6 === 2) continue;
-        out.push(`${formatIp(dst)}/${dstLen}`);
+        out.push(`${formatIpBytes(dst)}/${dstLen}`);
       }
     }
     return out;
   });
-}
-
-/** An address in network order as text: dotted quad, or IPv6 with the longest run of zero words as `::` (RFC 5952). */
-export function formatIp(b: Buffer): string {
-  if (b.length === 4) return [...b].join('.');
-  const words = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2));
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = (ws: number[]): string => ws.map((w) => w.toString(16)).join(':');
-  return best < 0 ? hex(words) : `${hex(words.slice(0, best))}::${hex(words.slice(best + bestLen))}`;
 }

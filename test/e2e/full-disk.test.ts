@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cmd, randomSandboxName, startSandbox, type Sandbox } from '../helpers/sandbox.js';
-import { apiRequest, type ApiResponse } from '../helpers/engine-api.js';
+import { apiRequest, assertDockerError, type ApiResponse } from '../helpers/engine-api.js';
 import { differences } from '../helpers/consistency.js';
 
 const name = randomSandboxName('disk');
@@ -47,15 +47,6 @@ after(async () => {
 
 const api = (method: string, path: string, body?: unknown): Promise<ApiResponse> =>
   apiRequest(sb.socket, method, `/v1.50${path}`, { ...(body === undefined ? {} : { body }), timeoutMs: 60_000 });
-
-/** Docker's error answer: `status`, JSON, exactly `{"message": ...}` with a text matching `re`. */
-function assertDockerError(r: ApiResponse, status: number, re: RegExp): void {
-  assert.equal(r.status, status, r.body);
-  assert.match(String(r.headers['content-type']), /^application\/json/);
-  const body = r.json<Record<string, unknown>>();
-  assert.deepEqual(Object.keys(body), ['message'], r.body);
-  assert.match(String(body.message), re);
-}
 
 async function freeBytes(): Promise<number> {
   const s = await statfs(dataRoot);

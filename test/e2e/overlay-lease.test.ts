@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LAB_ETCD_KEYS, parseKeys } from '../helpers/lab-etcd-keys.js';
-import { startLab, type Lab } from '../helpers/lab.js';
+import { addressHolders, startLab, type Lab } from '../helpers/lab.js';
 import { cmd } from '../helpers/sandbox.js';
 
 async function waitFor(what: string, ms: number, ok: () => Promise<boolean>): Promise<void> {
@@ -63,16 +63,7 @@ test('overlay: an engine paused past its lease resumes without holding an addres
     assert.ok(!(await fdbOf(lab, 1, netId)).some((e) => e.mac === oldMac), 'old is programmed nowhere');
 
     // Inspect, on every host: each address once; the taker holds old's.
-    const held = new Map<string, string>();
-    for (const h of [1, 2, 3]) {
-      const out = await lab.context(h, ['network', 'inspect', '-f', '{{range .Containers}}{{.Name}} {{.IPv4Address}}\n{{end}}', 'ov']);
-      for (const line of out.stdout.trim().split('\n').filter(Boolean)) {
-        const [name, cidr] = line.trim().split(' ');
-        const ip = (cidr ?? '').split('/')[0] ?? '';
-        assert.ok(!held.has(ip), `${ip} held by ${name} and ${held.get(ip)} (inspect)`);
-        held.set(ip, name ?? '');
-      }
-    }
+    const held = await addressHolders(lab, 'ov');
     assert.deepEqual([held.get(addr), held.get(keptAddr), held.size], ['taker', 'kept3', 3]);
     // The cluster store: one claim per address, the taker's for old's address; no endpoint record of old, none twice.
     const keys = async (prefix: string): Promise<Record<string, string>> => parseKeys((await lab.lan([process.execPath, LAB_ETCD_KEYS, lab.name, prefix])).stdout);

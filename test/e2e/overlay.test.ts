@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { captureContains, countPackets, startCapture } from '../helpers/capture.js';
-import { startLab, type Lab } from '../helpers/lab.js';
+import { addressHolders, startLab, type Lab } from '../helpers/lab.js';
 import { cmd } from '../helpers/sandbox.js';
 
 interface Fdb {
@@ -252,16 +252,7 @@ test('overlay across three hosts: visible everywhere, traffic between hosts, Doc
     assert.equal(r.stdout.trim(), 'from-taker', `${from} reaches ${m30}: ${r.stderr}`);
   }
   // Nothing held twice: every running container of the network, on every host, has its own address.
-  const held = new Map<string, string>();
-  for (const h of [1, 2, 3]) {
-    const out = await lab.context(h, ['network', 'inspect', '-f', '{{range .Containers}}{{.Name}} {{.IPv4Address}}\n{{end}}', 'many']);
-    for (const line of out.stdout.trim().split('\n').filter(Boolean)) {
-      const [name, cidr] = line.trim().split(' ');
-      const ip = (cidr ?? '').split('/')[0] ?? '';
-      assert.ok(!held.has(ip), `${ip} held by ${name} and ${held.get(ip)}`);
-      held.set(ip, name ?? '');
-    }
-  }
+  const held = await addressHolders(lab, 'many');
   assert.equal(held.get(m30), 'taker');
   assert.equal(held.size, 3 * 20, 'm3-0 out, taker in');
   await lab.down();

@@ -6,6 +6,7 @@
  * `r.json()`. Pass a keep-alive `agent` (see `keepAliveAgent`) to reuse one connection, as the
  * docker CLI does within one command. `hijack(...)` opens an attach or exec stream by hand.
  */
+import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 
@@ -14,6 +15,15 @@ export interface ApiResponse {
   headers: http.IncomingHttpHeaders;
   body: string;
   json<T = unknown>(): T;
+}
+
+/** Docker's error answer: `status`, JSON, exactly `{"message": ...}` with a text matching `re`. */
+export function assertDockerError(r: ApiResponse, status: number, re: RegExp): void {
+  assert.equal(r.status, status, r.body);
+  assert.match(String(r.headers['content-type']), /^application\/json/);
+  const body = r.json<Record<string, unknown>>();
+  assert.deepEqual(Object.keys(body), ['message'], r.body);
+  assert.match(String(body.message), re);
 }
 
 export interface ApiRequestOptions {

@@ -12,6 +12,7 @@
  * Beware: lab names are `e` + 6 random letters + `x` (8 characters, ending with a letter); host
  * sandboxes are the lab name + the host number.
  */
+import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
@@ -109,4 +110,22 @@ export async function assertLabGone(name: string, count: number): Promise<void> 
     if (argv?.[0]?.endsWith('etcd') && argv.some((a) => a.startsWith(`/var/lib/redes/${name}`) || a.startsWith(`/run/redes-lab/${name}/`))) left.push(`etcd process ${d}`);
   }
   if (left.length) throw new Error(`lab ${name} left behind:\n  ${left.join('\n  ')}`);
+}
+
+/**
+ * Who holds each address of overlay network `net`, from `network inspect` on hosts 1..count; fails
+ * when one address is listed for two containers (across hosts too). Returns address → name.
+ */
+export async function addressHolders(lab: Lab, net: string, count = 3): Promise<Map<string, string>> {
+  const held = new Map<string, string>();
+  for (let h = 1; h <= count; h++) {
+    const out = await lab.context(h, ['network', 'inspect', '-f', '{{range .Containers}}{{.Name}} {{.IPv4Address}}\n{{end}}', net]);
+    for (const line of out.stdout.trim().split('\n').filter(Boolean)) {
+      const [name, cidr] = line.trim().split(' ');
+      const ip = (cidr ?? '').split('/')[0] ?? '';
+      assert.ok(!held.has(ip), `${ip} held by ${name} and ${held.get(ip)} (inspect)`);
+      held.set(ip, name ?? '');
+    }
+  }
+  return held;
 }

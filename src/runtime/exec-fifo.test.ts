@@ -22,7 +22,7 @@ interface FakeInit {
 }
 
 /** A created container as runc leaves it: state.json naming the init, the init waiting to write exec.fifo after `delay` s. */
-async function withInit(delay: number, fn: (f: FakeInit) => Promise<void>): Promise<void> {
+async function withInit(delay: number, fn: (f: FakeInit) => Promise<void>, program = 'exec sleep 30'): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'redes-exec-fifo-'));
   const dir = join(root, 'c1');
   await mkdir(dir);
@@ -30,7 +30,7 @@ async function withInit(delay: number, fn: (f: FakeInit) => Promise<void>): Prom
   await run(['mkfifo', fifo]);
   const went = join(root, 'went');
   // As runc init: open the fifo for writing (blocks until a reader), write one byte, then "exec".
-  const child = spawn('sh', ['-c', 'sleep "$1"; printf 0 > "$2"; echo yes > "$3"; exec sleep 30', 'sh', String(delay), fifo, went], { stdio: 'ignore' });
+  const child = spawn('sh', ['-c', `sleep "$1"; printf 0 > "$2"; echo yes > "$3"; ${program}`, 'sh', String(delay), fifo, went], { stdio: 'ignore' });
   try {
     await once(child, 'spawn');
     const pid = child.pid as number;
@@ -57,6 +57,25 @@ test('an init that reaches the fifo after the reader is still let go', async () 
     assert.equal(existsSync(fifo), false);
     assert.equal((await readFile(went, 'utf8')).trim(), 'yes');
   });
+});
+
+test('a program that exits at once while the event loop is busy still counts as started', async () => {
+  // The CI failure this guards: `docker run --rm ... cat /etc/resolv.conf` under load. The init
+  // wrote its byte and its program exited before the loop read the fifo; the watch timer ran first,
+  // saw the init gone and answered "ask runc", and runc no longer knew the container.
+  await withInit(
+    0,
+    async ({ root, fifo, went }) => {
+      await new Promise((r) => setTimeout(r, 100)); // the init is blocked in its open by now
+      const started = startThroughFifo(root, 'c1'); // opens the reader: the init writes and exits
+      const until = Date.now() + 400;
+      while (Date.now() < until || !existsSync(went)); // a busy loop: the watch timer falls due
+      await new Promise((r) => setTimeout(r, 50)); // the init is gone (a zombie or reaped)
+      assert.equal(await started, true);
+      assert.equal(existsSync(fifo), false);
+    },
+    'exit 0',
+  );
 });
 
 test('an init that dies before writing, a missing fifo or state file, or an odd id: runc is asked', async () => {

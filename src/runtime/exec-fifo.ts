@@ -12,7 +12,8 @@
  * Beware: the fifo is opened non-blocking (a blocking open would hold a thread-pool thread forever
  * if the init died), and our own write end is held until the init's byte arrives, so that a reader
  * that came first never takes "no writer yet" for the end of the stream. The init is watched as
- * runc watches it (every 100 ms): if it dies before writing, runc is asked.
+ * runc watches it (every 100 ms): once it is gone, the end of the stream says whether it wrote its
+ * byte first (started, maybe exited already) or not (runc is asked).
  */
 import { constants, closeSync, fstatSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
@@ -73,7 +74,11 @@ export async function startThroughFifo(root: string, id: string): Promise<boolea
     const ended = await new Promise<boolean>((resolve, reject) => {
       const watch = setInterval(() => {
         const now = pidStat(init.pid);
-        if (got === 0 && (!now || now.state === 'Z' || now.startTime !== init.startTime)) finish(false);
+        // The init (or the program it became) is gone. Its byte may already sit in the fifo unread:
+        // a busy event loop runs this timer before it polls the fifo, and a program that exits at
+        // once (`cat`) is dead by then. So no verdict here: dropping our own write end leaves no
+        // writer, and the stream's end, after any byte, tells whether the init got past the fifo.
+        if (!now || now.state === 'Z' || now.startTime !== init.startTime) closeOwnEnd();
       }, WATCH_MS);
       const limit = setTimeout(() => finish(new Error(`start container ${id}: the init did not take the start within ${LIMIT_MS} ms`)), LIMIT_MS);
       const finish = (r: boolean | Error): void => {

@@ -25,6 +25,7 @@ import { DetachScanner, frame } from './stream-framing.js';
 import { splitVersion } from './version.js';
 import { readBody, tooLargeError } from './body.js';
 import { closingAnswer, detachFromHttp, lingeringClose, track } from './connection.js';
+import { headRefusal } from './refusals.js';
 
 const log = logger.child({ component: 'api' });
 const MAX_BODY = 1024 * 1024;
@@ -83,6 +84,8 @@ export function hijackable(fn: HijackHandler): Handler {
 export function handleUpgrade(server: Server, router: Router): void {
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', (e) => log.debug({ err: e }, 'hijacked connection error'));
+    const refusal = headRefusal(req);
+    if (refusal !== undefined) return void lingeringClose(track(socket), refusal);
     void serveUpgrade(router, req, socket, head);
   });
 }

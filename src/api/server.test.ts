@@ -1,6 +1,7 @@
 // The API server's connection limits on a unix socket in a temporary directory: a client that sends
 // nothing or sends its head too slowly is closed without an answer (as dockerd), even when the
-// daemon's event loop was stalled past the deadline; a head Node cannot parse still gets its answer.
+// daemon's event loop was stalled past the deadline; a head refused before routing gets the answer
+// dockerd's Go server writes (text/plain, the status repeated as the body, the connection closed).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -85,7 +86,7 @@ test('connections whose deadline passed while the event loop was stalled are clo
   assert.deepEqual(answered, []);
 });
 
-test('a request in time is served; a head Node cannot parse gets 400, one over 1 MiB 431', async (t) => {
+test('a request in time is served; heads refused before routing get Go\'s text/plain answers, as dockerd gives them', async (t) => {
   const path = await serve(t);
   const ask = (head: string): Promise<string> =>
     new Promise((resolve) => {
@@ -96,7 +97,19 @@ test('a request in time is served; a head Node cannot parse gets 400, one over 1
       s.on('close', () => resolve(got));
       s.end(head);
     });
+  // Go's net/http (conn.serve): the status line, these two headers, no length, the status again as the body.
+  const go = (status: string, body = status): string => `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${body}`;
   assert.match(await ask('GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 200 OK\r\n[^]*"OK"\n$/);
-  assert.equal(await ask('NOT HTTP AT ALL\r\n\r\n'), 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-  assert.equal(await ask(`GET /_ping HTTP/1.1\r\nHost: d\r\nX-Big: ${'x'.repeat(1 << 20)}\r\n\r\n`), 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n');
+  assert.match(await ask('GET /_ping HTTP/1.0\r\n\r\n'), /^HTTP\/1\.1 200 OK\r\n/, 'HTTP/1.0 needs no Host');
+  assert.equal(await ask('NOT HTTP AT ALL\r\n\r\n'), go('400 Bad Request'));
+  assert.equal(await ask('GET /_ping HTTP/1.1\r\nHost: d\r\nBad Header: x\r\n\r\n'), go('400 Bad Request'));
+  assert.equal(await ask('POST /_ping HTTP/1.1\r\nHost: d\r\nContent-Length: abc\r\n\r\n'), go('400 Bad Request'));
+  assert.equal(await ask(`GET /_ping HTTP/1.1\r\nHost: d\r\nX-Big: ${'x'.repeat(1 << 20)}\r\n\r\n`), go('431 Request Header Fields Too Large'));
+  for (const coding of ['gzip', 'gzip, chunked', 'chunked\r\nTransfer-Encoding: chunked']) {
+    assert.equal(await ask(`POST /_ping HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: ${coding}\r\n\r\n0\r\n\r\n`), go('501 Not Implemented', 'Unsupported transfer encoding'), coding);
+  }
+  assert.equal(await ask('GET /_ping HTTP/1.1\r\n\r\n'), go('400 Bad Request: missing required Host header'));
+  assert.equal(await ask('GET /_ping HTTP/1.1\r\nHost: d\r\nHost: e\r\n\r\n'), go('400 Bad Request: too many Host headers'));
+  assert.equal(await ask('GET /_ping HTTP/1.1\r\nHost: a b\r\n\r\n'), go('400 Bad Request: malformed Host header'));
+  assert.equal(await ask('GET /_ping HTTP/2.0\r\nHost: d\r\n\r\n'), go('505 HTTP Version Not Supported: unsupported protocol version'));
 });

@@ -13,6 +13,8 @@ import { notFound, logger } from '../util/index.js';
 import { Router } from './router.js';
 import { splitVersion } from './version.js';
 import { writeError } from './http-status.js';
+import { detachFromHttp, lingeringClose, track } from './connection.js';
+import { headRefusal, refusalOf } from './refusals.js';
 
 const log = logger.child({ component: 'api' });
 
@@ -30,9 +32,15 @@ export interface ServerLimits {
  * Node's header clock of a connection's first request starts when the connection is accepted (its
  * parser is armed then), so a client that connects and sends nothing is cut off too, as by dockerd.
  */
-function serverOptions(limits: ServerLimits): { maxHeaderSize: number; headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number } {
+function serverOptions(limits: ServerLimits): { maxHeaderSize: number; headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number; requireHostHeader: boolean } {
   const headersTimeout = limits.headerTimeoutMs ?? 60_000;
-  return { maxHeaderSize: 1024 * 1024, headersTimeout, requestTimeout: 0, connectionsCheckingInterval: Math.max(250, Math.min(30_000, headersTimeout / 10)) };
+  return {
+    maxHeaderSize: 1024 * 1024,
+    headersTimeout,
+    requestTimeout: 0,
+    connectionsCheckingInterval: Math.max(250, Math.min(30_000, headersTimeout / 10)),
+    requireHostHeader: false, // checked by headRefusal, which answers as Go does
+  };
 }
 
 export function createApiServer(router: Router, limits: ServerLimits = {}): Server {
@@ -42,23 +50,17 @@ export function createApiServer(router: Router, limits: ServerLimits = {}): Serv
   return server;
 }
 
-/** The answers Node gives a request it cannot parse (its own texts), by error code. */
-const REFUSALS: Readonly<Record<string, string>> = {
-  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: '413 Payload Too Large',
-};
-
 /**
  * A connection whose request head did not come within the header timeout is closed without an
  * answer, as dockerd's (Go's) server does. Node would write a 408 first, and a client that is not
  * reading (the idle ones of a slowloris) then never sees the close: the 408 waits unread in its
- * buffer. Any other client error gets Node's own answer: 431, 413 or 400, unless a response is
- * under way on the connection (the answer would corrupt it).
+ * buffer. Any other client error gets Go's answer (refusals.ts: 431, 501 or 400 with a text/plain
+ * body), unless a response is under way on the connection (the answer would corrupt it).
  */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return void socket.destroy();
   const inFlight = (socket as Duplex & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
-  if (socket.writable && !inFlight?.headersSent) socket.write(`HTTP/1.1 ${REFUSALS[err.code ?? ''] ?? '400 Bad Request'}\r\nConnection: close\r\n\r\n`);
+  if (socket.writable && !inFlight?.headersSent) socket.write(refusalOf(err.code));
   socket.destroy(err);
 }
 
@@ -85,6 +87,8 @@ function requestHandler(router: Router): (req: IncomingMessage, res: ServerRespo
     res.on('finish', () => {
       log.debug({ method, path: url.pathname, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
     });
+    const refusal = headRefusal(req);
+    if (refusal !== undefined) return void lingeringClose(track(detachFromHttp(req, res)), refusal);
     void (async () => {
       try {
         const { version, path } = splitVersion(url.pathname);

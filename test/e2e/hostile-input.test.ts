@@ -2,7 +2,8 @@
 // nested JSON, invalid UTF-8 in JSON strings, names with `../`, shell metacharacters or 300
 // characters, unknown driver options; and connections that never finish (200 idle, 20 sending a
 // byte a second) must not stall a ping or a `docker run`, and are cut off without an answer by the
-// header timeout (`--api-header-timeout`, 3 s here). Every refusal is Docker's `{"message"}` JSON;
+// header timeout (`--api-header-timeout`, 3 s here); heads that cannot be taken as HTTP (400, 431,
+// no Host) get the text/plain answer of dockerd's Go server. Every other refusal is Docker's `{"message"}` JSON;
 // nothing is left half made (`redes doctor`), and the daemon log holds no escaped error (the
 // sandbox's down()).
 import { test, before, after } from 'node:test';
@@ -95,6 +96,42 @@ test('a JSON body over 16 MiB is 413 with Docker\'s error shape and the connecti
   const exec = await raw(`POST /v1.50/exec/x/start HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: ${2 << 20}\r\n\r\n`);
   refused(exec, 413, /^request body too large: more than 1048576 bytes$/, 'exec start');
   assert.equal((await api('GET', '/_ping')).status, 200);
+});
+
+/** Writes `head` and reads everything until the daemon closes the connection (bounded). */
+function untilClosed(head: string): Promise<{ answer: string; closedByDaemon: boolean }> {
+  return new Promise((resolve) => {
+    const s = net.connect(sb.socket);
+    let answer = '';
+    const timer = setTimeout(() => s.destroy(), 30_000);
+    s.on('data', (c: Buffer) => (answer += c.toString('latin1')));
+    s.on('error', () => undefined);
+    s.on('end', () => s.end());
+    s.on('close', () => (clearTimeout(timer), resolve({ answer, closedByDaemon: s.readableEnded })));
+    s.write(head);
+  });
+}
+
+test('a head the daemon cannot take gets the text/plain answer of dockerd\'s Go server, and the connection is closed', async () => {
+  // Go's net/http writes these itself (conn.serve), before any handler: status line, these two
+  // headers, no length, the status line again as the body; a JSON or empty body would not be dockerd's.
+  const go = (status: string, body = status): string => `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${body}`;
+  const cases: Array<[string, string, string]> = [
+    ['a request line that is not HTTP', 'GET\x00 / HTTP/1.1\r\nHost: d\r\n\r\n', go('400 Bad Request')],
+    ['a header name with a space', 'GET /_ping HTTP/1.1\r\nHost: d\r\nBad Name: x\r\n\r\n', go('400 Bad Request')],
+    ['a head over 1 MiB', `GET /_ping HTTP/1.1\r\nHost: d\r\nX-Big: ${'x'.repeat((1 << 20) + 1024)}\r\n\r\n`, go('431 Request Header Fields Too Large')],
+    ['no Host header', 'GET /v1.50/containers/json HTTP/1.1\r\n\r\n', go('400 Bad Request: missing required Host header')],
+    ['two Host headers', 'GET /_ping HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', go('400 Bad Request: too many Host headers')],
+    ['an upgrade with no Host header', 'POST /v1.50/exec/x/start HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n', go('400 Bad Request: missing required Host header')],
+    ['a gzip transfer coding', 'POST /v1.50/networks/create HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: gzip\r\n\r\n', go('501 Not Implemented', 'Unsupported transfer encoding')],
+  ];
+  for (const [what, head, expected] of cases) {
+    const r = await untilClosed(head);
+    assert.equal(r.answer, expected, what);
+    assert.equal(r.closedByDaemon, true, `${what}: the daemon closed the connection`);
+  }
+  assert.equal((await api('GET', '/_ping')).status, 200);
+  assert.deepEqual(await differences(sb), []);
 });
 
 test('deeply nested JSON is 400 "invalid JSON: exceeded max depth" wherever JSON is read', async () => {

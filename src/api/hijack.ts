@@ -18,7 +18,7 @@ import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
 import type { AttachSession, OutputChunk } from '../engine/index.js';
-import { invalidParameter, notFound, logger, drainOrClose } from '../util/index.js';
+import { errorMessage, invalidParameter, notFound, logger, drainOrClose } from '../util/index.js';
 import type { Handler, Router } from './router.js';
 import { statusOf } from './http-status.js';
 import { DetachScanner, frame } from './stream-framing.js';
@@ -129,7 +129,7 @@ function switchHead(upgrade: boolean, contentType: string): string {
 function writeRawError(socket: Socket, e: unknown, method: string, path: string): void {
   const status = statusOf(e);
   if (status >= 500) log.error({ err: e, method, path }, 'request failed');
-  const body = JSON.stringify({ message: e instanceof Error ? e.message : String(e) });
+  const body = JSON.stringify({ message: errorMessage(e) });
   // The body may not have been read (refused for its size, or before routing): a lingering close.
   lingeringClose(track(socket), closingAnswer(status, body));
 }

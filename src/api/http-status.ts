@@ -1,10 +1,10 @@
 /**
  * The one place that turns an error into an HTTP response: kind → status (util's HTTP_STATUS, from the
- * catalogue in util/error-codes.ts), body `{"message": ...}`.
+ * catalogue in util/error-codes.ts), body `{"message": ...}` (a system error's text in Go's shape: util's errorMessage).
  * Only 5xx errors are logged (a 4xx is the client's business).
  */
 import type { ServerResponse } from 'node:http';
-import { HTTP_STATUS, isRedesError, logger } from '../util/index.js';
+import { HTTP_STATUS, errorMessage, isRedesError, logger } from '../util/index.js';
 import { closingAnswer, detachFromHttp, lingeringClose, track } from './connection.js';
 
 export function statusOf(e: unknown): number {
@@ -13,7 +13,7 @@ export function statusOf(e: unknown): number {
 
 export function writeError(res: ServerResponse, e: unknown, context: { method?: string; path?: string } = {}): void {
   const status = statusOf(e);
-  const message = e instanceof Error ? e.message : String(e);
+  const message = errorMessage(e);
   if (status >= 500) logger.error({ err: e, ...context }, 'request failed');
   if (res.headersSent) {
     res.destroy();

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { shortImageId, unpackLayer, type Credentials, type JsonMessage, type LocalImageService } from '../images/index.js';
-import { internal, invalidParameter, isRedesError } from '../util/index.js';
+import { internal, invalidParameter, isRedesError, isSystemError } from '../util/index.js';
 import { parseDockerfile } from './dockerfile.js';
 import { DockerIgnore } from './dockerignore.js';
 import { planStages } from './instructions.js';
@@ -63,7 +63,8 @@ export async function runBuild(deps: BuildDeps, opts: BuildOptions, context: Asy
   await mkdir(join(dir, 'context'), { recursive: true });
   try {
     await unpackLayer(context, join(dir, 'context')).catch((e: unknown) => {
-      throw isRedesError(e) ? e : invalidParameter('build.context', `failed to read the build context: ${(e as Error).message}`);
+      // A full disk is the daemon's failure, told as dockerd does (`write /file: no space left on device`, a 500).
+      throw isRedesError(e) || isSystemError(e) ? e : invalidParameter('build.context', `failed to read the build context: ${(e as Error).message}`);
     });
     const ignoreText = await readFile(join(dir, 'context', '.dockerignore'), 'utf8').catch(() => undefined);
     const tree = new SourceTree(join(dir, 'context'), DockerIgnore.parse(ignoreText));

@@ -37,6 +37,12 @@ export interface CopyPlan {
   entries: FsEntry[];
   /** For the history (`COPY file:<hex> in /dest`) and the cache key. */
   summary: string;
+  /**
+   * How dockerd words a failure to store the copy (builder/dockerfile copy.go): its prefix by the
+   * first source's kind, and the image directory its chrooted untar writes in, which the error's
+   * path is relative to (`failed to copy file: write /blob: no space left on device`).
+   */
+  failure: { prefix: string; root: string };
 }
 
 export async function planCopy(req: CopyRequest): Promise<CopyPlan> {
@@ -93,11 +99,18 @@ export async function planCopy(req: CopyRequest): Promise<CopyPlan> {
     }
   }
   const sorted = [...entries.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const firstIsDir = files[0]?.stat.isDirectory() === true;
+  const resolvedDest = await image.resolve(destAbs);
+  const failure = {
+    prefix: firstIsDir ? 'failed to copy directory' : 'failed to copy file',
+    root: firstIsDir || destDir ? resolvedDest : posix.dirname(resolvedDest),
+  };
   const digest = await hashSources(files, false);
   const withChown = req.chown ? ` --chown=${req.chown}` : '';
   return {
     entries: sorted.map((e) => ({ ...e, name: e.name.replace(/^\/+/, '') })).filter((e) => e.name !== ''),
     summary: `${req.keyword}${withChown} ${files.length === 1 && files[0] && req.downloaded?.(files[0]) ? '' : `${kind}:`}${digest} in ${req.dest} `,
+    failure,
   };
 }
 

@@ -29,7 +29,7 @@ import {
   type ImageSpec,
   type JsonMessage,
 } from '../images/index.js';
-import { invalidParameter, isRedesError, nowRfc3339Nano } from '../util/index.js';
+import { invalidParameter, isRedesError, isSystemError, nowRfc3339Nano, showPathsAs, wrapError } from '../util/index.js';
 import type { BuildDeps, BuildOptions } from './builder.js';
 import { ImageView, planCopy } from './copy.js';
 import { parseDockerfile, type Instruction } from './dockerfile.js';
@@ -297,7 +297,10 @@ export class StageRunner {
       const trees = [{ tree, args: words.filter((w) => !isUrlSource(w)) }, ...downloads.map((d) => ({ tree: new SourceTree(d.dir, undefined, false), args: [d.file] }))];
       const plan = await planCopy({ keyword, trees, dest, downloaded, workdir: state.spec.config?.WorkingDir ?? '/', chown: flag('chown'), layers: this.layers(state), ...(unpack ? { unpack } : {}) });
       const key = `${plan.summary} ${from ?? ''}`;
-      await this.commit(state, { createdBy: `/bin/sh -c #(nop) ${plan.summary}`, key, entries: plan.entries });
+      await this.commit(state, { createdBy: `/bin/sh -c #(nop) ${plan.summary}`, key, entries: plan.entries }).catch((e: unknown) => {
+        // The layer could not be stored (a full disk): dockerd's words, its path as seen from the copy's destination.
+        throw isSystemError(e) ? wrapError(plan.failure.prefix, showPathsAs(e, plan.failure.root, '/')) : e;
+      });
     } finally {
       for (const d of downloads) await rm(d.dir, { recursive: true, force: true }).catch(() => undefined);
       if (mountDir) {

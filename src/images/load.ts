@@ -14,7 +14,7 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { invalidParameter, type RedesError } from '../util/index.js';
+import { invalidParameter, showPathsAs, type RedesError } from '../util/index.js';
 import { familiarTagged, parseNamed } from './reference.js';
 import { DIGEST, hostArchitecture, parseSpec, sha256 } from './spec.js';
 import { drain, readTar } from './tar-read.js';
@@ -142,12 +142,17 @@ class Spool {
         s.links.set(rel, posix.normalize(to.replace(/^\/+/, '')));
       }
       if (h.type === 'file' || h.type === 'contiguous-file' || !h.type) {
-        await mkdir(posix.join(dir, posix.dirname(rel)), { recursive: true });
-        const fh = await open(posix.join(dir, rel), 'w');
+        // A failure names the member as dockerd's chrooted untar of the archive does: `write /blobs/sha256/…`.
         try {
-          for await (const chunk of body) await fh.write(chunk);
-        } finally {
-          await fh.close();
+          await mkdir(posix.join(dir, posix.dirname(rel)), { recursive: true });
+          const fh = await open(posix.join(dir, rel), 'w');
+          try {
+            for await (const chunk of body) await fh.write(chunk);
+          } finally {
+            await fh.close();
+          }
+        } catch (e) {
+          throw showPathsAs(e, dir, '/', posix.join(dir, rel));
         }
         s.files.add(rel);
         return;

@@ -12,7 +12,7 @@
  * next pull (up to POOL) and never keep the daemon alive.
  */
 import { Worker } from 'node:worker_threads';
-import { RedesError, isErrorCode, type ErrorKind } from '../util/index.js';
+import { RedesError, isErrorCode, type ErrorKind, type SystemError } from '../util/index.js';
 import type { StagedLayer } from './stage.js';
 
 export type Codec = 'gzip' | 'zstd' | 'tar';
@@ -21,7 +21,7 @@ export type ToWorker = { t: 'start'; tmpDir: string; codec: Codec } | { t: 'data
 export type FromWorker =
   | { t: 'ack'; n: number }
   | { t: 'done'; staged: StagedLayer; digest: string; bytes: number }
-  | { t: 'done'; error: { kind?: ErrorKind; code?: string; message: string }; digest: string; bytes: number };
+  | { t: 'done'; error: { kind?: ErrorKind; code?: string; message: string; system?: Pick<SystemError, 'code' | 'syscall' | 'path' | 'dest'> }; digest: string; bytes: number };
 
 export interface StageResult {
   /** `sha256:` of every byte written. */
@@ -76,7 +76,7 @@ export function stageInThread(tmpDir: string, codec: Codec): StageJob {
       for (const f of waiters.splice(0)) f();
       if ('staged' in m) return resolve({ digest: m.digest, bytes: m.bytes, staged: m.staged });
       const e = m.error;
-      const error = e.kind && e.code && isErrorCode(e.code) ? new RedesError(e.kind, e.code, e.message) : new Error(e.message);
+      const error = e.kind && e.code && isErrorCode(e.code) ? new RedesError(e.kind, e.code, e.message) : Object.assign(new Error(e.message), e.system);
       resolve({ digest: m.digest, bytes: m.bytes, error });
     });
     const died = (e: Error): void => {

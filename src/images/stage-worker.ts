@@ -17,7 +17,7 @@ import { parentPort } from 'node:worker_threads';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { CommandError, pipeThrough, run } from '../kernel/index.js';
-import { invalidParameter, RedesError } from '../util/index.js';
+import { invalidParameter, isSystemError, RedesError } from '../util/index.js';
 import { stageLayer, type StagedLayer } from './stage.js';
 import type { FromWorker, ToWorker } from './stage-thread.js';
 
@@ -96,6 +96,8 @@ function wireError(e: unknown): FromWorkerError {
   if (e instanceof RedesError) return { kind: e.kind, code: e.code, message: e.message };
   const code = (e as { code?: unknown }).code;
   if (typeof code === 'string' && code.startsWith('Z_')) return { kind: 'invalid-parameter', code: 'image.archive', message: `invalid gzip data: ${(e as Error).message}` };
+  // A failed file operation (a full disk) crosses whole, so that the pull reports it in dockerd's words.
+  if (isSystemError(e)) return { message: e.message, system: { code: e.code, syscall: e.syscall, ...(e.path === undefined ? {} : { path: e.path }), ...(e.dest === undefined ? {} : { dest: e.dest }) } };
   return { message: e instanceof Error ? e.message : String(e) };
 }
 type FromWorkerError = Extract<FromWorker, { error: unknown }>['error'];

@@ -18,7 +18,7 @@
 import { constants } from 'node:fs';
 import { chmod, lchown, link, lstat, lutimes, mkdir, open, readlink, rm, symlink } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { invalidParameter, logger } from '../util/index.js';
+import { invalidParameter, logger, showPathsAs } from '../util/index.js';
 import { run } from '../kernel/index.js';
 import { drain, readTar, type TarHeader } from './tar-read.js';
 import type { SplitRecorder } from './tar-split.js';
@@ -61,6 +61,8 @@ export interface ExtractOptions {
   noOverwriteDirNonDir?: boolean;
   /** Owner of everything extracted; the tar's own uid/gid when absent. */
   chown?: { uid: number; gid: number };
+  /** What the destination is called in a failed file operation's error (`/` by default: the layer's root, as dockerd's chrooted unpack shows it). */
+  shownAs?: string;
 }
 
 /**
@@ -93,7 +95,16 @@ class Unpacker {
     return drain(body);
   }
 
+  /** One archive entry; a failed file operation reports its path inside the destination (util's showPathsAs). */
   async entry(h: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
+    try {
+      await this.take(h, body);
+    } catch (e) {
+      throw showPathsAs(e, this.root, this.opts.shownAs ?? '/', posix.join(this.root, h.name));
+    }
+  }
+
+  private async take(h: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
     this.index++;
     const rel = cleanEntryPath(h.name);
     const base = posix.basename(rel);
@@ -169,11 +180,15 @@ class Unpacker {
 
   /** Directory metadata last, deepest first, so creating children does not change their mtimes. */
   async finish(): Promise<void> {
-    for (const d of this.dirs.reverse()) {
-      const st = await lstat(d.path).catch(() => undefined);
-      if (st?.isDirectory()) await this.metadata(d.path, { ...d.header, mode: d.header.mode ?? 0o755 }); // else replaced later
+    try {
+      for (const d of this.dirs.reverse()) {
+        const st = await lstat(d.path).catch(() => undefined);
+        if (st?.isDirectory()) await this.metadata(d.path, { ...d.header, mode: d.header.mode ?? 0o755 }); // else replaced later
+      }
+      if (this.opaque.length) await markOpaque(this.opaque);
+    } catch (e) {
+      throw showPathsAs(e, this.root, this.opts.shownAs ?? '/');
     }
-    if (this.opaque.length) await markOpaque(this.opaque);
   }
 
   /** The absolute path of directory `rel`, following symlinks with the layer as `/`, creating missing parts. */

@@ -1,6 +1,7 @@
 /**
  * util/: what every layer shares: errors (kinds and Docker's texts), ids, logging, time, Docker's
- * list filters, own-property maps, IP addresses as text, a stream helper and crash-test failpoints.
+ * list filters, own-property maps, IP addresses as text, system errors in Go's text, a stream helper
+ * and crash-test failpoints.
  * No I/O beyond the log (and a crash test's failpoint file); imports nothing of ours.
  */
 export {
@@ -29,3 +30,4 @@ export { retryInBackground } from './retry.js';
 export { drainOrClose } from './streams.js';
 export { ZERO_TIME, nowRfc3339Nano, rfc3339ToSeconds } from './time.js';
 export { formatIpAddress, formatIpBytes } from './ip-text.js';
+export { WrappedError, errorMessage, isSystemError, showPathsAs, wrapError, type SystemError } from './system-errors.js';

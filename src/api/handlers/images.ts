@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Credentials, ImageService, LoadedImage } from '../../images/index.js';
-import { invalidParameter, logger, parseJson } from '../../util/index.js';
+import { errorMessage, invalidParameter, logger, parseJson } from '../../util/index.js';
 import type { RequestContext, Router } from '../router.js';
 import { queryBool, readJson, sendJson } from '../body.js';
 import { checkLocalPlatform, foreignPlatform, platformQuery } from '../platform.js';
@@ -193,7 +193,7 @@ function writeLine(res: ServerResponse, value: unknown): void {
 
 /** Docker's in-stream error (jsonmessage): the CLI prints `message` and fails. */
 export function writeStreamError(res: ServerResponse, e: unknown): void {
-  const message = e instanceof Error ? e.message : String(e);
+  const message = errorMessage(e);
   writeLine(res, { errorDetail: { message }, error: message });
 }
 

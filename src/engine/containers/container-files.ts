@@ -123,7 +123,7 @@ export class ContainerFiles {
       if (mount && !mount.rw) throw invalidParameter('archive.volume_read_only', 'mounted volume is marked read-only');
       if (!mount && rec.hostConfig.ReadonlyRootfs === true) throw invalidParameter('archive.rootfs_read_only', 'container rootfs is marked read-only');
       const chown = opts.copyUIDGID ? await resolveUser(join(rec.dir, 'rootfs'), String(rec.config.User ?? '')) : undefined;
-      await extractArchive(input, view.host(resolved), { noOverwriteDirNonDir: opts.noOverwriteDirNonDir, ...(chown ? { chown } : {}) });
+      await extractArchive(input, view.host(resolved), { noOverwriteDirNonDir: opts.noOverwriteDirNonDir, shownAs: resolved, ...(chown ? { chown } : {}) });
     });
     this.ctl.emitEvent(rec0, 'extract-to-dir');
   }

@@ -15,7 +15,7 @@
  * the pure-JS fzstd decoder (about 7 times the CPU).
  */
 import { join } from 'node:path';
-import { invalidParameter, notFound, RedesError, unavailable } from '../../util/index.js';
+import { invalidParameter, isSystemError, notFound, RedesError, unavailable, wrapError } from '../../util/index.js';
 import { familiarName, familiarTagged, parseNamed } from '../reference.js';
 import { hostArchitecture, parseSpec, sha256 } from '../spec.js';
 import { discardStaged, type StagedLayer } from '../stage.js';
@@ -259,7 +259,9 @@ async function fetchLayer(c: RepoClient, t: LayerTask, tmpDir: string, progress:
       if (!whole) throw signal.aborted ? new Error('pull cancelled') : unavailable('registry.blob_incomplete', `failed to download layer ${d.digest}: unexpected EOF`);
       progress({ status: 'Verifying Checksum', progressDetail: {}, id: t.short });
       if (r.digest !== d.digest || r.bytes !== d.size) throw verifyError(d.digest);
-      if (r.error || !r.staged) throw r.error ?? new Error('layer worker gave no result');
+      // dockerd's words for a layer it could not store (distribution/xfer): `failed to register layer: write /…: no space left on device`.
+      if (r.error) throw isSystemError(r.error) ? wrapError('failed to register layer', r.error) : r.error;
+      if (!r.staged) throw new Error('layer worker gave no result');
       if (r.staged.diffId !== t.diffId) throw invalidParameter('image.layer_digest', `layer diff id mismatch: expected ${t.diffId}, got ${r.staged.diffId}`);
     } catch (e) {
       if (r.staged) await discardStaged(r.staged);

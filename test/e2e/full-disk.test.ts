@@ -5,10 +5,13 @@
 //   frees what it held; the doctor finds nothing half made;
 // - a container killed on a full disk is shown exited with 137 (SIGKILL) at once, not running until
 //   space returns and then 255;
-// - the disk filling in the middle of a `docker load`, a `docker pull` or a container create: each
-//   ends with Docker's error text, nothing half made (no layer directory, no image listed, no
-//   container without its directory or the reverse), the daemon keeps serving, and the same
-//   operation succeeds once space returns.
+// - the disk filling in the middle of a `docker load`, a `docker pull`, a `docker build` (its
+//   context, or a COPY), a `docker cp` into a container or a container create: each ends with
+//   dockerd's error text (Go's `write PATH: no space left on device`, with the path dockerd's
+//   chrooted unpacking shows, never the data root), nothing half made (no layer directory, no image
+//   listed, no container without its directory or the reverse; of a `docker cp`, at most the file
+//   being written, as dockerd leaves it), the daemon keeps serving, and the same operation succeeds
+//   once space returns.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, rm, statfs, writeFile } from 'node:fs/promises';
@@ -36,6 +39,10 @@ before(async () => {
   await sb.docker(['tag', 'fill-big:1', 'registry.test:5000/fill/big:1']);
   await sb.docker(['push', 'registry.test:5000/fill/big:1'], { timeoutMs: 120_000 });
   await sb.docker(['rmi', 'fill-big:1', 'registry.test:5000/fill/big:1']);
+  // A build context of 12 MB (the same random blob) copied into the image.
+  await mkdir(`${work}/ctx`);
+  await writeFile(`${work}/ctx/Dockerfile`, 'FROM busybox\nCOPY blob /blob\n');
+  await cmd(['cp', `${work}/big/blob`, `${work}/ctx/blob`]);
 });
 after(async () => {
   try {
@@ -155,9 +162,17 @@ async function snapshot(): Promise<{ layers: string[]; tmp: string[]; containers
   return { layers: await ls('images/layers'), tmp: await ls('images/tmp'), containers: await ls('containers'), images };
 }
 
-for (const [what, op, check] of [
-  ['docker load', ['load', '-i', `${work}/big-saved.tar`], 'fill-big:1'],
-  ['docker pull', ['pull', 'registry.test:5000/fill/big:1'], 'registry.test:5000/fill/big:1'],
+/** What dockerd says of a full disk; never Node's wording or a path of the data root. */
+function saysDiskFull(stderr: string, expected: RegExp, what: string): void {
+  assert.match(stderr.trim(), expected, what);
+  assert.doesNotMatch(stderr, /ENOSPC|\/var\/lib\/redes/, `${what}: Node's wording or the data root`);
+}
+
+for (const [what, op, check, said] of [
+  // dockerd untars the archive first (chrooted in its tmp dir), so it names the archive member.
+  ['docker load', ['load', '-i', `${work}/big-saved.tar`], 'fill-big:1', /^write \/blobs\/sha256\/[0-9a-f]{64}: no space left on device$/],
+  // dockerd's layer download manager: the layer's files, chrooted in the new layer.
+  ['docker pull', ['pull', 'registry.test:5000/fill/big:1'], 'registry.test:5000/fill/big:1', /(^|\n)failed to register layer: write \/blob: no space left on device$/],
 ] as const) {
   test(`the disk fills during ${what}: Docker's error, nothing half stored, then the same ${what} works`, async (t) => {
     const before = await snapshot();
@@ -166,8 +181,8 @@ for (const [what, op, check] of [
     try {
       out = await sb.docker(op, { allowFail: true, timeoutMs: 120_000 });
       assert.notEqual(out.code, 0, out.stdout);
-      assert.match(out.stderr, /no space left on device/i);
       t.diagnostic(`${what} on a full disk said: ${out.stderr.trim()}`);
+      saysDiskFull(out.stderr, said, what);
       assert.equal((await api('GET', '/_ping')).status, 200, 'the daemon serves');
       assert.deepEqual(await snapshot(), before, 'nothing of it stored');
       assert.deepEqual(await differences(sb), []);
@@ -181,6 +196,67 @@ for (const [what, op, check] of [
     assert.equal((await sb.docker(['rmi', check], { allowFail: true })).code, 0);
   });
 }
+
+for (const [what, room, said] of [
+  // The context (12 MB) does not fit: dockerd unpacks it chrooted in its tmp dir before any step,
+  // so the error is the HTTP answer (a 500) and the CLI prints it as the daemon's.
+  ['its context', 4, /^Error response from daemon: write \/blob: no space left on device$/m],
+  // The context fits, the COPY's layer (12 MB more) does not: the error ends the build's stream,
+  // in dockerd's words (builder/dockerfile copy.go), the path as its untar chrooted in / sees it.
+  ['a COPY', 20, /(^|\n)failed to copy file: write \/blob: no space left on device$/],
+] as const) {
+  test(`the disk fills during docker build (${what}): Docker's error, no image and no step stored, then the build works`, async (t) => {
+    const before = await snapshot();
+    await leave(room * 1024 * 1024);
+    const build = ['build', '--no-cache', '-t', 'fill-build:1', `${work}/ctx`];
+    let out;
+    try {
+      out = await sb.docker(build, { allowFail: true, timeoutMs: 120_000 });
+      t.diagnostic(`docker build (${what}) on a full disk: exit ${out.code}: ${out.stderr.trim()}`);
+      assert.equal(out.code, 1, out.stdout);
+      saysDiskFull(out.stderr, said, what);
+      assert.equal((await api('GET', '/images/fill-build:1/json')).status, 404);
+      assert.deepEqual(await snapshot(), before, 'no image, step, layer or context left');
+      assert.deepEqual(await differences(sb), []);
+    } finally {
+      await unfill();
+    }
+    out = await sb.docker(build, { allowFail: true, timeoutMs: 120_000 });
+    assert.equal(out.code, 0, out.stderr);
+    const run = await sb.docker(['run', '--rm', 'fill-build:1', 'wc', '-c', '/blob']);
+    assert.match(run.stdout.trim(), /^12582912 \/blob$/);
+    assert.deepEqual(await differences(sb), []);
+    assert.equal((await sb.docker(['rmi', 'fill-build:1'], { allowFail: true })).code, 0);
+  });
+}
+
+test('the disk fills during docker cp into a container: Docker\'s error, at most the file being written is left, then the cp works', async (t) => {
+  const id = await run('cp-full');
+  // Read on the host: an exec is a change the space guard refuses on a full disk.
+  const listing = async (): Promise<string[]> => (await ls(`containers/${id}/upper/tmp`)).sort();
+  assert.deepEqual(await listing(), []);
+  const before = await snapshot();
+  await leave(4 * 1024 * 1024);
+  try {
+    const out = await sb.docker(['cp', `${work}/big/blob`, 'cp-full:/tmp/'], { allowFail: true, timeoutMs: 120_000 });
+    t.diagnostic(`docker cp on a full disk: exit ${out.code}: ${out.stderr.trim()}`);
+    assert.equal(out.code, 1, out.stdout);
+    // dockerd extracts inside the container's filesystem (RunInFS), so it names the container's path.
+    saysDiskFull(out.stderr, /^Error response from daemon: write \/tmp\/blob: no space left on device$/m, 'docker cp');
+    // dockerd's untar leaves the file it was writing as far as it got, and nothing else.
+    assert.ok(['', 'blob'].includes((await listing()).join(' ')), (await listing()).join(' '));
+    assert.equal((await api('GET', '/_ping')).status, 200);
+    assert.deepEqual((await snapshot()).layers, before.layers);
+    assert.deepEqual(await differences(sb), []);
+  } finally {
+    await unfill();
+  }
+  const out = await sb.docker(['cp', `${work}/big/blob`, 'cp-full:/tmp/'], { allowFail: true, timeoutMs: 120_000 });
+  assert.equal(out.code, 0, out.stderr);
+  assert.match((await sb.docker(['exec', 'cp-full', 'wc', '-c', '/tmp/blob'])).stdout.trim(), /^12582912 \/tmp\/blob$/);
+  assert.deepEqual(await differences(sb), []);
+  assert.equal((await api('DELETE', '/containers/cp-full?force=1')).status, 204);
+});
 
 test('the disk fills during a container create: a clean 500, no record and no directory, then the create works', async () => {
   const before = await snapshot();

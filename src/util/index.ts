@@ -28,6 +28,6 @@ export { logger, phaseClock, setLogLevel, startStage, type Logger, type PhaseClo
 export { FAILPOINTS, failpoint, type Failpoint } from './failpoints.js';
 export { retryInBackground } from './retry.js';
 export { drainOrClose } from './streams.js';
-export { ZERO_TIME, nowRfc3339Nano, rfc3339ToSeconds } from './time.js';
+export { ZERO_TIME, nowRfc3339Nano, rfc3339ToSeconds, unrefSleep } from './time.js';
 export { formatIpAddress, formatIpBytes } from './ip-text.js';
 export { WrappedError, errorMessage, isSystemError, showPathsAs, wrapError, type SystemError } from './system-errors.js';

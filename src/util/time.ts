@@ -15,3 +15,6 @@ export function rfc3339ToSeconds(value: string): number {
 
 /** Go's zero time, which Docker prints for "never". */
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/** A wait that never keeps the process alive on its own (a stop racing an exit may leave it pending). */
+export const unrefSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());

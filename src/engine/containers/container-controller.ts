@@ -14,7 +14,7 @@ import type { Collection } from '../../store/index.js';
 import { readHostLimits, type ExitStatus, type HostLimits, type Runc } from '../../runtime/index.js';
 import type { EngineHost } from '../../host/index.js';
 import type { ContainerControllerDeps } from './controller-deps.js';
-import { conflict, invalidParameter, logger, nowRfc3339Nano, ZERO_TIME, failpoint, retryInBackground, startStage } from '../../util/index.js';
+import { conflict, invalidParameter, logger, nowRfc3339Nano, ZERO_TIME, failpoint, retryInBackground, startStage, unrefSleep as sleep } from '../../util/index.js';
 import { EXIT_CONCURRENCY, mapLimited, recoverInterrupted } from './recovery.js';
 import { defaultHostGateway, runStart, type StartContext } from './container-start.js';
 import { RestartTimers } from './container-restarts.js';
@@ -311,17 +311,21 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     await this.deps.networking.unplug(rec);
   }
 
-
   async stop(term: string, opts: { signal?: string; timeout?: number }): Promise<boolean> {
-    const rec = this.resolve(term);
-    this.restarts.stopping(rec.id);
-    this.markStopped(rec.id);
+    const marks = (id: string): void => (this.restarts.stopping(id), this.markStopped(id));
+    let rec = this.resolve(term);
+    marks(rec.id);
+    let exited = rec.state.status === 'running' ? this.exits.next(rec.id) : undefined;
     if (rec.state.status === 'restarting') {
-      await this.lock(rec.id).run(async () => this.restarts.cancel(this.mustGet(rec.id)));
-      return true;
+      // A start by the policy may hold the lock (it cleared the marks): after it, cancel a pending restart or stop the run.
+      [rec, exited] = await this.lock(rec.id).run(async () => {
+        const cur = this.mustGet(rec.id);
+        this.restarts.cancel(cur);
+        return cur.state.status === 'running' ? (marks(cur.id), [cur, this.exits.next(cur.id)]) : [cur, undefined];
+      });
+      if (!exited) return true;
     }
-    if (rec.state.status !== 'running') return false;
-    const exited = this.exits.next(rec.id);
+    if (!exited) return false;
     const signal = opts.signal || (rec.config.StopSignal as string | undefined) || 'SIGTERM';
     const timeout = opts.timeout ?? (typeof rec.config.StopTimeout === 'number' ? rec.config.StopTimeout : 10);
     await this.signal(rec, signal).catch(() => undefined);
@@ -494,7 +498,3 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     return this.endpointChanges.disconnect(networkTerm, containerTerm, force);
   }
 }
-
-
-/** A wait that never keeps the process alive on its own (a stop racing an exit leaves it pending). */
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());

@@ -295,3 +295,33 @@ test('an endpoint its driver loses while the engine runs (lease lost, address ta
   const events = e.bus.replay(0).filter((ev) => ev.Type === 'network' && ev.Action === 'disconnect');
   assert.deepEqual(events.map((ev) => [ev.Actor.ID, ev.Actor.Attributes.container]), [[red, id]]);
 });
+
+test('stop while the restart policy is starting the container again: stop waits for that start, then the container is stopped and stays down', async (t) => {
+  // Under load `docker stop` of an `--restart always` container often lands while the policy's
+  // start holds the lock: the stop saw `restarting`, found nothing to cancel once it got the lock,
+  // and returned with the container running (and restarted again at its next exit).
+  const e = await startEngine(t);
+  const { id } = await e.containers.create('alw', { Image: 'busybox', HostConfig: { RestartPolicy: { Name: 'always' } } });
+  await e.containers.start(id);
+  const start = e.host.runtime.start;
+  let release = (): void => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  let starts = 0;
+  e.host.runtime.start = async (cid) => {
+    starts++;
+    await gate;
+    return start(cid);
+  };
+  e.host.exit(id, 0);
+  await until(() => starts === 1, 'the policy to start it again');
+  assert.equal(status(e, id), 'restarting');
+  const stopped = e.containers.stop('alw', { timeout: 1 });
+  await new Promise((r) => setTimeout(r, 20)); // the stop waits behind the start
+  release();
+  assert.equal(await stopped, true);
+  assert.equal(status(e, id), 'exited');
+  await new Promise((r) => setTimeout(r, 300)); // longer than the policy's first back-off (100 ms)
+  assert.equal(status(e, id), 'exited');
+  assert.equal(starts, 1);
+  assert.equal(e.containers.resolve(id).state.manuallyStopped, true);
+});

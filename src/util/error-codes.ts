@@ -179,6 +179,7 @@ export const ERROR_CODES = {
   'dockerfile.parse': { kind: 'invalid-parameter' },
   // events
   'events.time': { kind: 'invalid-parameter' },
+  'events.window': { kind: 'invalid-parameter', docker: '`since` time (%s) cannot be after `until` time (%s)' }, // api/server/router/system/system_routes.go
   // exec
   'exec.already_started': { kind: 'conflict', docker: 'exec command %s has already run' }, // daemon/exec.go
   'exec.no_cmd': { kind: 'invalid-parameter', docker: 'No exec command specified' }, // api/server/router/container/exec.go

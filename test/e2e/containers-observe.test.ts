@@ -5,7 +5,8 @@
 import { test, before, after } from 'node:test';
 import { rm } from 'node:fs/promises';
 import assert from 'node:assert/strict';
-import { startSandbox, type Sandbox } from '../helpers/sandbox.js';
+import { spawn } from 'node:child_process';
+import { DOCKER_BIN, dockerEnv, startSandbox, type Sandbox } from '../helpers/sandbox.js';
 import { lines, runDetached, waitFor } from '../helpers/containers.js';
 import { apiRequest } from '../helpers/engine-api.js';
 
@@ -36,11 +37,20 @@ test('events: the lifecycle of a container with its network and volume, replayed
   await sb.docker(['volume', 'rm', 'evvol']);
 });
 
-test('events stream live: a client watching sees a start as it happens', async () => {
-  const watch = sb.docker(['events', '--filter', 'container=live', '--filter', 'event=start', '--format', '{{.Action}} {{.Actor.Attributes.name}}', '--until', String(Math.floor(Date.now() / 1000) + 6)], { timeoutMs: 20_000 });
-  await new Promise((r) => setTimeout(r, 1000));
-  await runDetached(sb, ['--name', 'live', 'busybox', 'sleep', '300']);
-  assert.equal((await watch).stdout, 'start live\n');
+test('events stream: a client watching sees a start as it happens', async () => {
+  // No head start is needed (under load the CLI may subscribe after the start): an `until`, as with
+  // dockerd, replays what came before the subscription. The watch ends once the line is there.
+  const args = ['events', '--filter', 'container=live', '--filter', 'event=start', '--format', '{{.Action}} {{.Actor.Attributes.name}}', '--until', String(Math.floor(Date.now() / 1000) + 60)];
+  const watch = spawn(DOCKER_BIN, args, { env: dockerEnv(sb.dockerHost), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  watch.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
+  try {
+    await runDetached(sb, ['--name', 'live', 'busybox', 'sleep', '300']);
+    await waitFor('the start event from docker events', async () => out.includes('\n'), 30_000);
+    assert.equal(out, 'start live\n');
+  } finally {
+    watch.kill();
+  }
   await sb.docker(['rm', '-f', 'live'], T);
 });
 

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +62,28 @@ test('startDetached waits for the ready line and fails when the program exits fi
     startDetached(['sleep', '30'], { logPath: log, readyLine: 'ready', readyTimeoutMs: 100 }),
     /no "ready" line within 100 ms/,
   );
+});
+
+test('a ready line written in time while the event loop is busy past the deadline still counts', async (t) => {
+  const dir = await tmp(t);
+  const children = async (): Promise<string[]> => (await readFile(`/proc/self/task/${process.pid}/children`, 'utf8')).split(' ').filter(Boolean);
+  const before = new Set(await children());
+  const wrote = join(dir, 'wrote');
+  const argv = ['sh', '-c', 'sleep 0.1; echo ready; : > "$1"; exec sleep 30', 'sh', wrote];
+  const started = startDetached(argv, { logPath: join(dir, 'log'), readyLine: 'ready', readyTimeoutMs: 50 });
+  // Once the child exists its 'spawn' has been handled (the deadline's timer is set). Then the loop
+  // stays busy (in a check-phase callback) past the deadline and until the line waits in the pipe:
+  // the next timers phase finds the deadline due with the line still unread.
+  while (!(await children()).some((c) => !before.has(c))) await new Promise((r) => setImmediate(r));
+  await new Promise<void>((resolve) =>
+    setImmediate(() => {
+      const until = Date.now() + 100;
+      while (Date.now() < until || !existsSync(wrote));
+      resolve();
+    }),
+  );
+  const pid = await started;
+  await stopPid(pid, { graceMs: 1000 });
 });
 
 test('pidfiles round-trip, and a missing or garbled one reads as undefined', async (t) => {

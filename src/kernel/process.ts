@@ -203,7 +203,9 @@ export async function startDetached(argv: readonly string[], opts: DetachedOptio
       const ok = await new Promise<string | undefined>((resolve) => {
         let seen = '';
         const ms = opts.readyTimeoutMs ?? 10_000;
-        const timer = setTimeout(() => resolve(`no "${ready}" line within ${ms} ms`), ms);
+        // The deadline's verdict waits for one poll of I/O: a loop busy past the deadline runs the
+        // timer before it reads a line that came in time (setImmediate runs after the poll phase).
+        const timer = setTimeout(() => setImmediate(() => resolve(`no "${ready}" line within ${ms} ms`)), ms);
         stdout.on('data', (b: Buffer) => {
           seen += b.toString('utf8');
           if (seen.split('\n').includes(ready)) {

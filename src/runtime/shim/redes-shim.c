@@ -32,9 +32,19 @@
  * (memory.oom_control on v1, memory.events on v2) is read before `runc delete` and recorded in
  * <state>/exit as "oomKilled".
  *
+ * Private mount namespace (create mode, --detach-mount DIR and --keep-mount PATH, each repeated):
+ * `runc create` costs grow with the mounts of the namespace it runs in (it copies and parses them),
+ * and every container adds its rootfs and its netns file to the machine's. So the child that execs
+ * runc first unshares its mount namespace, makes every mount a slave (FIRST: nothing unmounted in
+ * it may propagate back to the machine), clones the KEEP paths (open_tree), detaches each DIR with
+ * all the mounts below it (one lazy umount each) and moves the clones back onto their paths, which
+ * exist beneath. Any failure before exec returns the child to the original namespace (setns): the
+ * container is then created as before, and the ready message carries a "warning" line saying why.
+ *
  * Usage:
  *   redes-shim create --id ID --bundle DIR --state DIR --root RUNC_ROOT [--runc BIN] [--tty] [--stdin]
  *     [--log-max-size BYTES] [--log-max-file N] [--no-log] [--oom-cgroup DIR]
+ *     [--detach-mount DIR]... [--keep-mount PATH]...
  *   redes-shim exec --id ID --process FILE --root RUNC_ROOT [--runc BIN] [--tty] [--stdin]
  *
  * Beware: unix socket paths are limited to 108 bytes, so attach.sock is bound relative to the state
@@ -44,6 +54,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -51,6 +62,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -69,6 +82,24 @@ enum { T_STDOUT = 1, T_STDERR, T_EXIT, T_STDIN, T_CLOSE_STDIN, T_RESIZE, T_START
 #define MAX_CLIENTS 64
 #define DRAIN_MS 1000 /* after the exit, how long a pipe held open by a leftover process is read */
 #define FLUSH_MS 5000 /* after the exit, how long a slow attacher is waited for */
+#define MAX_PATHS 64    /* --keep-mount / --detach-mount arguments */
+
+/* The new mount API, called through syscall(2) so an older libc builds the shim too. */
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
 
 struct client {
   int fd, dead;
@@ -94,7 +125,11 @@ static struct {
   int created, done, code;
   uint64_t done_at;
   char tmp[64];            /* console socket and exec pid file */
-} S = {.out = {-1, -1}, .in = -1, .log = -1, .lsock = -1, .sigfd = -1, .ready = -1, .exit_fd = -1, .log_files = 1};
+  const char *keep[MAX_PATHS], *detach[MAX_PATHS];
+  int nkeep, ndetach;
+  int ns_report;           /* create's runc child: where it says why the private namespace failed */
+  char ns_warning[600];    /* what it said, passed on to the daemon with the pid */
+} S = {.out = {-1, -1}, .in = -1, .log = -1, .lsock = -1, .sigfd = -1, .ready = -1, .exit_fd = -1, .log_files = 1, .ns_report = -1};
 
 #define EXIT_ROOM 256 /* bytes held for the exit record (it takes about 80) */
 
@@ -121,6 +156,7 @@ static void nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOC
 
 static pid_t spawn(char *const argv[], int in, int out, int err);
 static int wait_for(pid_t p);
+static void private_mount_ns(void);
 
 /* Before readiness an error goes to the daemon (the ready pipe, or an error frame in exec mode). */
 static void fail(const char *fmt, ...) {
@@ -162,6 +198,7 @@ static pid_t spawn(char *const argv[], int in, int out, int err) {
     sigprocmask(SIG_SETMASK, &none, NULL); /* runc, and the container after it, inherit the mask */
     signal(SIGPIPE, SIG_DFL);
     dup2(in, 0), dup2(out, 1), dup2(err, 2);
+    if (S.ns_report >= 0) private_mount_ns(); /* runc create only: S.ns_report is set around its spawn */
     execvp(argv[0], argv);
     _exit(127);
   }
@@ -173,6 +210,65 @@ static int wait_for(pid_t p) {
   while (waitpid(p, &st, 0) < 0)
     if (errno != EINTR) return -1;
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* In the forked child of `runc create`, before exec (see "Private mount namespace" at the top).
+ * On failure the child goes back to the original namespace and writes why to S.ns_report; runc is
+ * exec'd either way. Only if even that way back fails does the child exit, with the reason on its
+ * stderr (runc's error pipe). */
+static void private_mount_ns(void) {
+  char why[600] = "";
+  int fds[MAX_PATHS], n = 0;
+  int host = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+  if (host < 0) {
+    snprintf(why, sizeof why, "open /proc/self/ns/mnt: %s", strerror(errno));
+    goto report;
+  }
+  if (unshare(CLONE_NEWNS) < 0) {
+    snprintf(why, sizeof why, "unshare(CLONE_NEWNS): %s", strerror(errno));
+    goto report;
+  }
+  /* Before anything is unmounted: every mount a slave, so that no change made in this namespace
+   * can propagate back to the machine's (the host's /run/netns is shared with everyone). */
+  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+    snprintf(why, sizeof why, "make / rslave: %s", strerror(errno));
+    goto back;
+  }
+  for (; n < S.nkeep; n++) {
+    fds[n] = (int)syscall(SYS_open_tree, AT_FDCWD, S.keep[n], OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE);
+    if (fds[n] < 0) {
+      snprintf(why, sizeof why, "open_tree %s: %s", S.keep[n], strerror(errno));
+      goto back;
+    }
+  }
+  for (int i = 0; i < S.ndetach; i++) {
+    if (umount2(S.detach[i], MNT_DETACH) < 0) {
+      snprintf(why, sizeof why, "detach %s: %s", S.detach[i], strerror(errno));
+      goto back;
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    if (syscall(SYS_move_mount, fds[i], "", AT_FDCWD, S.keep[i], MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+      snprintf(why, sizeof why, "move_mount onto %s: %s", S.keep[i], strerror(errno));
+      goto back;
+    }
+  }
+  goto done;
+back:
+  if (setns(host, CLONE_NEWNS) < 0) {
+    dprintf(2, "private mount namespace: %s; and going back failed: %s", why, strerror(errno));
+    _exit(127);
+  }
+report:
+  if (write(S.ns_report, why, strlen(why)) < 0) { /* the shim reads it after runc exits; nothing else to do */ }
+done:
+  for (int i = 0; i < n; i++) close(fds[i]);
+  if (host >= 0) close(host);
+  /* setns moves the cwd to the namespace's root, and a detach may have taken the old one along. */
+  if (chdir(S.state) < 0) {
+    dprintf(2, "chdir %s: %s", S.state, strerror(errno));
+    _exit(127);
+  }
 }
 
 static int recv_fd(int sock) {
@@ -233,8 +329,11 @@ static void run_runc(void) {
   if (S.tty) argv[a++] = "--console-socket", argv[a++] = sock;
   argv[a++] = (char *)S.id, argv[a] = NULL;
 
-  int in = pin[0] >= 0 ? pin[0] : S.devnull;
+  int in = pin[0] >= 0 ? pin[0] : S.devnull, nsr[2] = {-1, -1};
+  if (!strcmp(S.mode, "create") && (S.nkeep || S.ndetach) && pipe2(nsr, O_CLOEXEC) == 0) S.ns_report = nsr[1];
   pid_t p = spawn(argv, in, S.tty ? S.devnull : pout[1], perr[1]);
+  S.ns_report = -1;
+  if (nsr[1] >= 0) close(nsr[1]);
   if (pin[0] >= 0) close(pin[0]);
   if (pout[1] >= 0) close(pout[1]);
   close(perr[1]);
@@ -262,6 +361,7 @@ static void run_runc(void) {
     close(con), unlink(sock);
   }
   if (rc < 0) rc = wait_for(p);
+  if (nsr[0] >= 0) read_all(nsr[0], S.ns_warning, sizeof S.ns_warning), close(nsr[0]);
   if (rc == 0 && S.tty && master < 0) rc = -1;
   if (rc != 0) {
     char msg[4000];
@@ -624,6 +724,7 @@ static void run_create(void) {
   nonblock(S.lsock);
   run_runc();
   dprintf(S.ready, "ok %d\n", S.pid);
+  if (S.ns_warning[0]) dprintf(S.ready, "warning private mount namespace: %s\n", S.ns_warning);
   close(S.ready), S.ready = -1, S.created = 0; /* from here the daemon owns the created container */
   loop();
   finish_create();
@@ -658,6 +759,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--runc")) S.runc = v, i++;
     else if (!strcmp(k, "--process")) S.process = v, i++;
     else if (!strcmp(k, "--oom-cgroup")) S.oom_dir = v, i++;
+    else if (!strcmp(k, "--keep-mount") && S.nkeep < MAX_PATHS) S.keep[S.nkeep++] = v, i++;
+    else if (!strcmp(k, "--detach-mount") && S.ndetach < MAX_PATHS) S.detach[S.ndetach++] = v, i++;
     else if (!strcmp(k, "--log-max-size")) S.log_max = strtoull(v, NULL, 10), i++;
     else if (!strcmp(k, "--log-max-file")) S.log_files = atoi(v) > 0 ? atoi(v) : 1, i++;
     else fail("unknown option %s", k);

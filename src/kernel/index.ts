@@ -21,6 +21,7 @@ export {
 } from './ip.js';
 export { freeBytes } from './disk-space.js';
 export { mountsUnder, parseMountinfo, unmountAllUnder } from './mounts.js';
+export { ensureSelfBind, isSelfBind, parseMountEntries, releaseSelfBind, selfBindState, type MountEntry } from './self-bind.js';
 export { interfaceNamesInNetns, openSocketsInNetns, type NetnsSockets } from './netns-socket.js';
 export {
   addBridgeLink,

@@ -25,6 +25,8 @@ export interface DaemonOptions {
   icc: boolean;
   logLevel: string;
   allowRootNetns: boolean;
+  /** `runc create` in a private mount namespace holding only the container's own mounts (--runc-private-mounts). */
+  runcPrivateMounts: boolean;
   resolvConf: string;
   /** Make `busybox:latest` present at start (built from Debian's busybox-static). */
   busyboxImage: boolean;
@@ -112,10 +114,12 @@ Options:
                                       without max-size rotates at 20MB x 5 files)
   -D, --debug                         Same as --log-level debug
       --allow-root-netns              Allow running in the machine's root network namespace
+      --runc-private-mounts=false     Run \`runc create\` in the daemon's mount namespace, not in a private one
+                                      without the other containers' mounts (default true)
   -h, --help                          Print this help
 `;
 
-const BOOL_FLAGS = new Set(['--iptables', '--icc', '--debug', '--allow-root-netns', '--busybox-image', '--tlsverify', '--insecure-tcp']);
+const BOOL_FLAGS = new Set(['--iptables', '--icc', '--debug', '--allow-root-netns', '--runc-private-mounts', '--busybox-image', '--tlsverify', '--insecure-tcp']);
 
 function normalise(argv: readonly string[]): string[] {
   return argv.map((a) => {
@@ -158,6 +162,7 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
       'log-level': { type: 'string' },
       debug: { type: 'string' },
       'allow-root-netns': { type: 'string' },
+      'runc-private-mounts': { type: 'string' },
       'busybox-image': { type: 'string' },
       'dns-upstream-timeout': { type: 'string' },
       'api-header-timeout': { type: 'string' },
@@ -238,6 +243,7 @@ export function parseDaemonOptions(argv: readonly string[]): DaemonOptions | 'he
     icc: parseBoolFlag('icc', values.icc, true),
     logLevel,
     allowRootNetns: parseBoolFlag('allow-root-netns', values['allow-root-netns'], false),
+    runcPrivateMounts: parseBoolFlag('runc-private-mounts', values['runc-private-mounts'], true),
     resolvConf: values['resolv-conf'] ?? '/etc/resolv.conf',
     busyboxImage: parseBoolFlag('busybox-image', values['busybox-image'], false),
     dnsUpstreamTimeoutMs: Number(dnsTimeout),

@@ -5,7 +5,7 @@
  * Beware: it programs the network namespace it runs in (bridges, nftables, ip_forward). It refuses the
  * machine's root namespace unless told otherwise; `redes sandbox up` starts it in a sandbox.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, realpath, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ENGINE_VERSION, createApiServer, createTlsApiServer, listenTcp, listenUnix, networkRoutes, Router, systemRoutes, swarmRoutes, imageRoutes, containerRoutes, containersOf, containerOpsRoutes, volumeRoutes, eventRoutes, containerFileRoutes, systemDfRoutes, closeHijacked, handleUpgrade, firewallRoutes, auditRoutes, buildRoutes, doctorRoutes, spaceGuard } from '../api/index.js';
 import { EventBus, withImageEvents, healthHooks, ContainerUpdates, ContainerObserver, ContainerFiles, ContainerUsage, ContainerController, ContainerNetworking, NetworkController, createServiceDiscovery, installPortPublishing } from '../engine/index.js';
@@ -14,7 +14,7 @@ import { openImageService } from '../images/index.js';
 import { BridgeDriver, MacvlanDriver, hostDriver, nullDriver, overlayDevices, predefinedNetworks, type GuardedPort, type NetworkDriver } from '../drivers/index.js';
 import { FirewallManager, NftFirewall, NoFirewall } from '../firewall/index.js';
 import { KernelHost } from '../host/index.js';
-import { isRootNetns, selfNetnsNamed, routePrefixes, ensureSystemGroup, readHostFacts, freeBytes } from '../kernel/index.js';
+import { isRootNetns, selfNetnsNamed, routePrefixes, ensureSystemGroup, readHostFacts, freeBytes, ensureSelfBind, isSelfBind, releaseSelfBind, NETNS_DIR } from '../kernel/index.js';
 import type { Auditor, Doctor } from '../audit/index.js';
 import { DEFAULT_LOCAL_POOLS, withUlaPool } from '../ipam/index.js';
 import { Store } from '../store/index.js';
@@ -27,6 +27,27 @@ import { installEscapedErrorHandlers } from './escaped-errors.js';
 
 const log = logger.child({ component: 'daemon' });
 const stage = (name: string): void => startStage(log, name);
+
+/**
+ * The self-binds every `runc create` detaches in a private mount namespace (runtime/private-mounts.ts):
+ * the containers directory, bound onto itself here (kept across a crash, not stacked), and /run/netns
+ * when `ip netns` made it one. Without them runc runs in this namespace, whose mounts grow with the
+ * containers of the machine.
+ */
+async function runcPrivateMountDirs(containersDir: string): Promise<string[]> {
+  const dirs: string[] = [];
+  try {
+    await mkdir(containersDir, { recursive: true, mode: 0o700 });
+    const dir = await realpath(containersDir);
+    if (await ensureSelfBind(dir)) dirs.push(dir);
+    else log.warn({ dir }, 'mounts lie below the containers directory but it is no mount of its own: runc create keeps them');
+    const netns = await realpath(NETNS_DIR).catch(() => undefined);
+    if (netns && (await isSelfBind(netns))) dirs.push(netns);
+  } catch (e) {
+    log.warn({ err: e }, 'no private mount namespace for runc create');
+  }
+  return dirs;
+}
 
 async function main(argv: string[]): Promise<number> {
   let opts: DaemonOptions | 'help';
@@ -69,7 +90,9 @@ async function main(argv: string[]): Promise<number> {
   const fwm = new FirewallManager(firewall, opts.prefix);
   const bridge = new BridgeDriver(fwm, store.collection<GuardedPort>('l2guard'));
   // Everything else the engine does to the kernel and to container processes goes through this one seam.
-  const host = new KernelHost({ runcRoot: join(opts.execRoot, 'runc'), firewall: fwm });
+  const containersDir = join(opts.dataRoot, 'containers');
+  const privateMountDirs = opts.runcPrivateMounts ? await runcPrivateMountDirs(containersDir) : [];
+  const host = new KernelHost({ runcRoot: join(opts.execRoot, 'runc'), firewall: fwm, privateMountDirs });
   const drivers = new Map<string, NetworkDriver>([
     ['bridge', bridge],
     ['host', hostDriver],
@@ -227,7 +250,7 @@ async function main(argv: string[]): Promise<number> {
       doctor: new Doctor(
         {
           prefix: opts.prefix,
-          containersDir: join(opts.dataRoot, 'containers'),
+          containersDir,
           runcRoot: ctl.runc.root,
           containers: () => ctl.list({ all: true }),
           networks: () => networks.all(),
@@ -298,6 +321,9 @@ async function main(argv: string[]): Promise<number> {
   await networks.close();
   await cluster.close();
   store.close();
+  // Left in place while running containers keep their rootfs mounted below it.
+  const boundDir = await realpath(containersDir).catch(() => '');
+  if (privateMountDirs.includes(boundDir)) await releaseSelfBind(boundDir).catch((e: unknown) => log.warn({ err: e }, 'unmounting the containers directory failed'));
   await rm(opts.socketPath, { force: true });
   return 0;
 }

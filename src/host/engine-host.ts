@@ -62,6 +62,8 @@ export interface ProcessSpec {
   log: LogLimits;
   /** The container's cgroup, whose OOM kills the shim records at the exit. */
   cgroupPath: string;
+  /** Host paths runc opens for this container (rootfs, joined netns file, bind sources): runtime/private-mounts.ts. */
+  hostPaths?: readonly string[];
 }
 
 /** Container processes: rootfs mounts, and runc through the shim (the shim, not the daemon, holds the process). */

@@ -17,7 +17,7 @@ import { delEndpoint } from '../drivers/index.js';
 import type { FirewallManager, FirewallPort } from '../firewall/index.js';
 import { configureLink, interfaceNamesInNetns, linkUp, netnsAdd, netnsDelete, netnsList, netnsPath, PortReservations, setHairpin, sysctlRead, sysctlWriteIn, type ReservedPort } from '../kernel/index.js';
 import { mountRootfs, unmountRootfs } from '../images/index.js';
-import { createContainer, deleteContainer, exitStatus, isRunning, oomKilled, runcPause, signalContainer, startCreated, waitExit, type ExitStatus } from '../runtime/index.js';
+import { createContainer, privateMountPlan, deleteContainer, exitStatus, isRunning, oomKilled, runcPause, signalContainer, startCreated, waitExit, type ExitStatus } from '../runtime/index.js';
 import type { ContainerNetnsOps, ContainerRuntimeOps, EngineHost, HostPortOps, ProcessSpec } from './engine-host.js';
 
 /** Endpoint interfaces in a container namespace: `eth<N>`, and tombstones of deletes cut short (drivers' delEndpoint). */
@@ -95,7 +95,8 @@ class KernelPorts implements HostPortOps {
 }
 
 class KernelRuntime implements ContainerRuntimeOps {
-  constructor(private readonly runcRoot: string) {}
+  /** `privateMountDirs`: self-binds each `runc create` detaches in a namespace of its own (none: runc runs in ours). */
+  constructor(private readonly runcRoot: string, private readonly privateMountDirs: readonly string[] = []) {}
 
   mountRootfs(layers: readonly string[], dir: string): Promise<string> {
     return mountRootfs(layers, dir);
@@ -105,8 +106,10 @@ class KernelRuntime implements ContainerRuntimeOps {
     return unmountRootfs(dir);
   }
 
-  create(spec: ProcessSpec): Promise<{ pid: number }> {
-    return createContainer({ ...spec, runcRoot: this.runcRoot });
+  async create(spec: ProcessSpec): Promise<{ pid: number }> {
+    const { hostPaths, ...rest } = spec;
+    const privateMounts = hostPaths ? await privateMountPlan(this.privateMountDirs, hostPaths) : undefined;
+    return createContainer({ ...rest, runcRoot: this.runcRoot, ...(privateMounts ? { privateMounts } : {}) });
   }
 
   start(id: string): Promise<void> {
@@ -151,8 +154,8 @@ export class KernelHost implements EngineHost {
   readonly ports: HostPortOps;
   readonly runtime: ContainerRuntimeOps;
 
-  constructor(opts: { runcRoot: string; firewall: Pick<FirewallManager, 'setPorts' | 'loadPorts'> }) {
+  constructor(opts: { runcRoot: string; firewall: Pick<FirewallManager, 'setPorts' | 'loadPorts'>; privateMountDirs?: readonly string[] }) {
     this.ports = new KernelPorts(opts.firewall);
-    this.runtime = new KernelRuntime(opts.runcRoot);
+    this.runtime = new KernelRuntime(opts.runcRoot, opts.privateMountDirs);
   }
 }

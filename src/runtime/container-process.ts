@@ -13,7 +13,8 @@ import { existsSync, mkdirSync, realpathSync, rmSync, watch, type FSWatcher } fr
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { CGROUP_ROOT, CommandError, run } from '../kernel/index.js';
-import { conflict, internal, invalidParameter } from '../util/index.js';
+import { conflict, internal, invalidParameter, logger } from '../util/index.js';
+import type { PrivateMountPlan } from './private-mounts.js';
 import { runcDelete, runcKill, runcStart, type Runc } from './runc.js';
 import { shimBinary } from './shim-binary.js';
 import { pollForExit } from './exit-poller.js';
@@ -37,6 +38,22 @@ export interface ContainerProcessOptions {
   log?: LogLimits;
   /** The container's cgroup (`/<prefix>/<id>`): its memory controller's OOM-kill count is recorded at the exit. */
   cgroupPath?: string;
+  /** `runc create` in a mount namespace of its own without these mounts (private-mounts.ts). */
+  privateMounts?: PrivateMountPlan;
+}
+
+const log = logger.child({ component: 'runtime' });
+let privateMountsWarned = false;
+
+/** The shim prints the init's pid, then a line per warning (a private mount namespace it could not make). */
+function parseCreated(stdout: string): number {
+  const [first = '', ...rest] = stdout.split('\n');
+  const warnings = rest.filter((l) => l.startsWith('warning ')).map((l) => l.slice('warning '.length));
+  if (warnings.length && !privateMountsWarned) {
+    privateMountsWarned = true; // once per daemon: the cause (kernel, permissions) is the same for every container
+    log.warn({ reason: warnings[0] }, 'runc create runs in the daemon\'s mount namespace (its cost grows with the number of containers)');
+  }
+  return Number.parseInt(first, 10);
 }
 
 /** A log kept in files of at most `maxSize` bytes (0: one file that grows), `maxFile` of them. */
@@ -80,13 +97,15 @@ export async function createContainer(opts: ContainerProcessOptions): Promise<{ 
   if (opts.log?.keep === false) argv.push('--no-log');
   else if (opts.log) argv.push('--log-max-size', String(opts.log.maxSize), '--log-max-file', String(opts.log.maxFile));
   if (opts.cgroupPath) argv.push('--oom-cgroup', memoryCgroupDir(opts.cgroupPath));
+  for (const d of opts.privateMounts?.detach ?? []) argv.push('--detach-mount', d);
+  for (const k of opts.privateMounts?.keep ?? []) argv.push('--keep-mount', k);
   let stdout: string;
   try {
     ({ stdout } = await run(argv, { timeoutMs: 60_000 }));
   } catch (e) {
     throw createFailed(e);
   }
-  return { pid: Number.parseInt(stdout, 10) };
+  return { pid: parseCreated(stdout) };
 }
 
 /** Lets a created container run its program. On failure the container is removed. */

@@ -13,7 +13,7 @@ import { writeFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerRuntimeOps } from '../../host/index.js';
-import { buildOciSpec, type HostLimits, type OciMount } from '../../runtime/index.js';
+import { buildOciSpec, type HostLimits, type OciMount, type OciSpec } from '../../runtime/index.js';
 import type { Volumes } from '../../volumes/index.js';
 import { strList } from './container-config.js';
 import type { EtcContributions } from './container-hooks.js';
@@ -55,8 +55,8 @@ export async function prepareRootfs(rec: ContainerRecord, ctx: BundleContext): P
   return { rootfs, volumeMounts, settings, user };
 }
 
-/** Writes /etc files and config.json into the container's directory (the rootfs prepared). */
-export async function writeBundle(rec: ContainerRecord, etc: EtcContributions, netnsPath: string | 'host', ctx: BundleContext, prepared: PreparedRootfs): Promise<void> {
+/** Writes /etc files and config.json into the container's directory (the rootfs prepared); returns the spec written. */
+export async function writeBundle(rec: ContainerRecord, etc: EtcContributions, netnsPath: string | 'host', ctx: BundleContext, prepared: PreparedRootfs): Promise<OciSpec> {
   const cfg = rec.config;
   const tty = cfg.Tty === true;
   await writeEtcFiles(rec, etc, ctx.resolvConfPath);
@@ -82,4 +82,5 @@ export async function writeBundle(rec: ContainerRecord, etc: EtcContributions, n
     host: ctx.hostLimits,
   });
   await writeFile(join(rec.dir, 'config.json'), JSON.stringify(spec));
+  return spec;
 }

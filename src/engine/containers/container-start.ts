@@ -14,6 +14,7 @@
 import type { ContainerRuntimeOps } from '../../host/index.js';
 import type { Volumes } from '../../volumes/index.js';
 import { conflict, failpoint, logger, newId, phaseClock } from '../../util/index.js';
+import { specHostPaths } from '../../runtime/index.js';
 import { prepareRootfs, writeBundle, type BundleContext, type PreparedRootfs } from './container-bundle.js';
 import { strList } from './container-config.js';
 import { checkHostGateway } from './etc-files.js';
@@ -81,11 +82,12 @@ export async function runStart(rec: ContainerRecord, ctx: StartContext): Promise
     hooksStarted = true;
     for (const h of ctx.hooks) await h.beforeStart?.(rec, etc);
     mark('hooks');
-    await writeBundle(rec, etc, netnsPath, bundle, await rootfs);
+    const spec = await writeBundle(rec, etc, netnsPath, bundle, await rootfs);
     mark('bundle');
     const tty = rec.config.Tty === true;
     const { pid } = await ctx.runtime.create({
       id: rec.id, bundleDir: rec.dir, stateDir: stateDirOf(rec), tty, openStdin: rec.config.OpenStdin === true, log: logs, cgroupPath: bundle.cgroupPath,
+      hostPaths: specHostPaths(spec),
     });
     await ctx.io.connectPending(rec);
     mark('create');

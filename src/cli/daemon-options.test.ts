@@ -15,6 +15,7 @@ test('defaults follow the prefix; the DNS upstream timeout is 1000 ms', () => {
   assert.equal(o.dnsUpstreamTimeoutMs, 1000);
   assert.equal(o.iptables, true);
   assert.equal(o.icc, true);
+  assert.equal(o.runcPrivateMounts, true);
 });
 
 test('--dns-upstream-timeout takes whole milliseconds, in both flag forms', () => {
@@ -33,6 +34,8 @@ test('dockerd-style booleans and help', () => {
   assert.equal(o.logLevel, 'debug');
   assert.equal(parseDaemonOptions(['-h']), 'help');
   assert.throws(() => parseDaemonOptions(['--iptables=maybe']), /invalid value "maybe" for --iptables/);
+  assert.equal(parse(['--runc-private-mounts=false']).runcPrivateMounts, false);
+  assert.match(DAEMON_USAGE, /--runc-private-mounts=false/);
 });
 
 test('--cluster-store: etcd endpoints, cluster id, advertise address and TLS files', () => {

@@ -28,6 +28,14 @@ import { installEscapedErrorHandlers } from './escaped-errors.js';
 const log = logger.child({ component: 'daemon' });
 const stage = (name: string): void => startStage(log, name);
 
+/** The containers directory once bound onto itself: unmounted at the exit when nothing lies below it. */
+let boundContainersDir: string | undefined;
+
+/** Left in place while running containers keep their rootfs mounted below it (the next daemon reuses it). */
+async function releaseContainersDir(): Promise<void> {
+  if (boundContainersDir) await releaseSelfBind(boundContainersDir).catch((e: unknown) => log.warn({ err: e }, 'unmounting the containers directory failed'));
+}
+
 /**
  * The self-binds every `runc create` detaches in a private mount namespace (runtime/private-mounts.ts):
  * the containers directory, bound onto itself here (kept across a crash, not stacked), and /run/netns
@@ -39,7 +47,7 @@ async function runcPrivateMountDirs(containersDir: string): Promise<string[]> {
   try {
     await mkdir(containersDir, { recursive: true, mode: 0o700 });
     const dir = await realpath(containersDir);
-    if (await ensureSelfBind(dir)) dirs.push(dir);
+    if (await ensureSelfBind(dir)) dirs.push((boundContainersDir = dir));
     else log.warn({ dir }, 'mounts lie below the containers directory but it is no mount of its own: runc create keeps them');
     const netns = await realpath(NETNS_DIR).catch(() => undefined);
     if (netns && (await isSelfBind(netns))) dirs.push(netns);
@@ -321,18 +329,17 @@ async function main(argv: string[]): Promise<number> {
   await networks.close();
   await cluster.close();
   store.close();
-  // Left in place while running containers keep their rootfs mounted below it.
-  const boundDir = await realpath(containersDir).catch(() => '');
-  if (privateMountDirs.includes(boundDir)) await releaseSelfBind(boundDir).catch((e: unknown) => log.warn({ err: e }, 'unmounting the containers directory failed'));
+  await releaseContainersDir();
   await rm(opts.socketPath, { force: true });
   return 0;
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (e: unknown) => {
+  async (e: unknown) => {
     log.fatal({ err: e }, 'redesd failed');
     process.stderr.write(`redesd: ${(e as Error).message ?? String(e)}\n`);
+    await releaseContainersDir(); // a start that failed half way leaves no mount behind
     process.exit(1);
   },
 );

@@ -131,12 +131,14 @@ export async function containerTraces(sb: Sandbox, id: string): Promise<string[]
   return left;
 }
 
-/** Everything the sandbox's containers may hold: its `-c-` namespaces, veths, rootfs mounts, cgroups. */
+/** Everything the sandbox's containers may hold: its `-c-` namespaces, veths, rootfs mounts (below the containers directory), cgroups. */
 export async function allContainerTraces(sb: Sandbox): Promise<string[]> {
   const left: string[] = [];
   for (const ns of await netnsList()) if (ns.startsWith(`${sb.name}-c-`)) left.push(`netns ${ns}`);
   for (const l of await hostVeths(sb)) left.push(`veth ${l.ifname}`);
-  for (const m of await mountsUnder(`/var/lib/redes/${sb.name}/containers`)) left.push(`mount ${m}`);
+  // The directory itself is the daemon's (bound onto itself for runc's private mount namespaces), not a container's.
+  const dir = `/var/lib/redes/${sb.name}/containers`;
+  for (const m of await mountsUnder(dir)) if (m !== dir) left.push(`mount ${m}`);
   for (const h of await readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
     const dir = `/sys/fs/cgroup/${h}/${sb.name}`;
     for (const c of await readdir(dir, { withFileTypes: true }).catch(() => [])) if (c.isDirectory()) left.push(`cgroup ${dir}/${c.name}`);

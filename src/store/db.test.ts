@@ -125,3 +125,19 @@ test('a document whose write finds the disk full is read from memory until it ca
   assert.throws(() => other.putOrKeep({ id: 'x', value: 0 }), /constraint failed/, 'only a full disk is kept in memory');
   assert.equal(other.get('x'), undefined);
 });
+
+test('isAllocated looks one address up; every release is announced with its network and address', () => {
+  const s = Store.open(':memory:');
+  const heard: Array<[string, string | undefined]> = [];
+  s.onRelease((n, a) => heard.push([n, a]));
+  s.allocate({ networkId: 'n1', address: '10.0.0.2', owner: 'e1' });
+  s.allocate({ networkId: 'n1', address: 'fd00::2', owner: 'e1' });
+  s.allocate({ networkId: 'n2', address: '10.1.0.2', owner: 'e2' });
+  assert.equal(s.isAllocated('n1', '10.0.0.2'), true);
+  assert.equal(s.isAllocated('n2', '10.0.0.2'), false);
+  s.releaseOwner('e1');
+  assert.equal(s.isAllocated('n1', '10.0.0.2'), false);
+  s.releaseNetwork('n2');
+  assert.deepEqual(heard, [['n1', '10.0.0.2'], ['n1', 'fd00::2'], ['n2', undefined]]);
+  s.close();
+});

@@ -150,6 +150,8 @@ export class Collection<T extends { id: string }> {
 export class Store {
   private readonly db: Database.Database;
   private readonly collections = new Map<string, Collection<{ id: string }>>();
+  private readonly statements = new Map<string, Database.Statement<unknown[], unknown>>();
+  private readonly releaseListeners: Array<(networkId: string, address: string | undefined) => void> = [];
   private writes = 0;
 
   private constructor(db: Database.Database) {
@@ -207,42 +209,71 @@ export class Store {
     return this.write(() => this.db.transaction(fn)());
   }
 
+  /**
+   * The statement for `sql`, prepared once: preparing parses and plans the SQL each time (tens of
+   * microseconds), and an attach allocates, a stop releases, on every container start and stop.
+   */
+  private stmt<P extends unknown[], R = unknown>(sql: string): Database.Statement<P, R> {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s as unknown as Database.Statement<P, R>;
+  }
+
   allocations(networkId: string): Allocation[] {
-    return this.db
-      .prepare<[string], { address: string; owner: string }>(
-        'SELECT address, owner FROM allocations WHERE network_id = ? ORDER BY rowid',
-      )
+    return this.stmt<[string], { address: string; owner: string }>('SELECT address, owner FROM allocations WHERE network_id = ? ORDER BY rowid')
       .all(networkId)
       .map((r) => ({ networkId, address: r.address, owner: r.owner }));
   }
 
   /** Every allocation of every network (the consistency checker's view of IPAM). */
   allAllocations(): Allocation[] {
-    return this.db
-      .prepare<[], { network_id: string; address: string; owner: string }>('SELECT network_id, address, owner FROM allocations ORDER BY rowid')
+    return this.stmt<[], { network_id: string; address: string; owner: string }>('SELECT network_id, address, owner FROM allocations ORDER BY rowid')
       .all()
       .map((r) => ({ networkId: r.network_id, address: r.address, owner: r.owner }));
   }
 
+  /** Whether an address of the network is taken (one index lookup: an attach checks a few, not all). */
+  isAllocated(networkId: string, address: string): boolean {
+    return this.stmt<[string, string], { one: number }>('SELECT 1 AS one FROM allocations WHERE network_id = ? AND address = ?').get(networkId, address) !== undefined;
+  }
+
+  /**
+   * Calls `listener` after every release that took effect outside a transaction or within one (a
+   * rolled-back release was announced too: a listener treats it as "may be free", never "is taken").
+   * `address` undefined: every address of the network went.
+   */
+  onRelease(listener: (networkId: string, address: string | undefined) => void): void {
+    this.releaseListeners.push(listener);
+  }
+
   /** Records an address as taken; throws if another owner already holds it (UNIQUE constraint). */
   allocate(a: Allocation): void {
-    this.write(() => this.db.prepare('INSERT INTO allocations (network_id, address, owner) VALUES (?, ?, ?)').run(a.networkId, a.address, a.owner));
+    const st = this.stmt<[string, string, string]>('INSERT INTO allocations (network_id, address, owner) VALUES (?, ?, ?)');
+    this.write(() => st.run(a.networkId, a.address, a.owner));
   }
 
   releaseOwner(owner: string): void {
-    this.write(() => this.db.prepare('DELETE FROM allocations WHERE owner = ?').run(owner));
+    const st = this.stmt<[string], { network_id: string; address: string }>('DELETE FROM allocations WHERE owner = ? RETURNING network_id, address');
+    const gone = this.write(() => st.all(owner));
+    for (const r of gone) for (const l of this.releaseListeners) l(r.network_id, r.address);
   }
 
   releaseNetwork(networkId: string): void {
-    this.write(() => this.db.prepare('DELETE FROM allocations WHERE network_id = ?').run(networkId));
+    const st = this.stmt<[string]>('DELETE FROM allocations WHERE network_id = ?');
+    this.write(() => st.run(networkId));
+    for (const l of this.releaseListeners) l(networkId, undefined);
   }
 
   getMeta(key: string): string | undefined {
-    return this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key)?.value;
+    return this.stmt<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key)?.value;
   }
 
   setMeta(key: string, value: string): void {
-    this.write(() => this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value));
+    const st = this.stmt<[string, string]>('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+    this.write(() => st.run(key, value));
   }
 
   close(): void {

@@ -129,3 +129,14 @@ test('MAC addresses: 02:42 plus the IPv4 address, or random unicast and locally 
     assert.equal(first & 0x03, 0x02, mac);
   }
 });
+
+test('scanFrom starts the walk higher with the same result; below the range it is the range start', () => {
+  const p = pool('10.5.0.0/24', '10.5.0.1', { ipRange: '10.5.0.128/25' });
+  const used = new Set(['10.5.0.128', '10.5.0.129', '10.5.0.131']);
+  assert.equal(allocateAddress(p, used), '10.5.0.130');
+  assert.equal(allocateAddress(p, used, undefined, 0x0a050082n), '10.5.0.130'); // 10.5.0.130 itself
+  assert.equal(allocateAddress(p, used, undefined, 0x0a050083n), '10.5.0.132'); // the caller vouches 130 is taken
+  assert.equal(allocateAddress(p, used, undefined, 0x0a050001n), '10.5.0.130'); // below the range
+  assert.equal(allocateAddress(p, used, '10.5.0.7', 0x0a0500f0n), '10.5.0.7'); // ignored with a requested address
+  assert.throws(() => allocateAddress(p, used, undefined, 0x0a050100n), { message: ERR_NO_AVAILABLE_IPS });
+});

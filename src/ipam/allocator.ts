@@ -50,6 +50,11 @@ export interface NormalizedPool {
 export const ERR_ADDRESS_IN_USE = 'Address already in use';
 export const ERR_NO_AVAILABLE_IPS = 'no available addresses on this pool';
 
+/** What `allocateAddress` asks of the addresses in use: a Set, or a store lookup. */
+export interface UsedAddresses {
+  has(address: string): boolean;
+}
+
 /** The addresses a subnet holds back by itself (see the header). */
 export function subnetReserved(subnet: Prefix): bigint[] {
   const hostBits = (subnet.family === 4 ? 32 : 128) - subnet.bits;
@@ -62,12 +67,13 @@ export function subnetReserved(subnet: Prefix): bigint[] {
 
 /**
  * The lowest address of `range` that the subnet does not hold back and `taken` does not claim, or
- * undefined when there is none.
+ * undefined when there is none. `from`: the caller knows every address of the range below it is
+ * taken (see `allocateAddress`), so the walk starts there.
  */
-export function lowestFree(subnet: Prefix, range: Prefix, taken: (addr: bigint) => boolean): bigint | undefined {
+export function lowestFree(subnet: Prefix, range: Prefix, taken: (addr: bigint) => boolean, from?: bigint): bigint | undefined {
   const reserved = new Set(subnetReserved(subnet));
   const last = lastAddress(range);
-  for (let a = range.network; a <= last; a++) {
+  for (let a = from !== undefined && from > range.network ? from : range.network; a <= last; a++) {
     if (!reserved.has(a) && !taken(a)) return a;
   }
   return undefined;
@@ -79,10 +85,13 @@ const notInSubnets = (requested: string): RedesError =>
 /**
  * An address for a new endpoint in `pool`: `requested` if it is inside the subnet and free, else the
  * lowest free address of the ip-range (or subnet).
+ * `scanFrom` (ignored with `requested`): an address below which the caller knows every address of
+ * the range is taken (say, just above its last scan's result, while nothing was released): the
+ * result is the same, but the walk does not cost the addresses in use.
  * Throws invalid-parameter (requested outside the subnet or not an address of the family), forbidden
  * "Address already in use", or unavailable "no available addresses on this pool".
  */
-export function allocateAddress(pool: NormalizedPool, used: ReadonlySet<string>, requested?: string): string {
+export function allocateAddress(pool: NormalizedPool, used: UsedAddresses, requested?: string, scanFrom?: bigint): string {
   const subnet = parsePrefix(pool.subnet);
   const held = new Set([pool.gateway, ...Object.values(pool.auxAddresses)]);
   const isTaken = (a: bigint): boolean => {
@@ -98,7 +107,7 @@ export function allocateAddress(pool: NormalizedPool, used: ReadonlySet<string>,
     return formatAddress(a.family, a.addr);
   }
   const range = pool.ipRange ? parsePrefix(pool.ipRange) : subnet;
-  const free = lowestFree(subnet, range, isTaken);
+  const free = lowestFree(subnet, range, isTaken, scanFrom);
   if (free === undefined) throw unavailable('ipam.pool_full', ERR_NO_AVAILABLE_IPS);
   return formatAddress(subnet.family, free);
 }

@@ -46,6 +46,7 @@ export { checkNotHostNetwork, checkSubnetUsable } from './subnet-rules.js';
 export {
   type AllocateOptions,
   type NormalizedPool,
+  type UsedAddresses,
   ERR_ADDRESS_IN_USE,
   ERR_NO_AVAILABLE_IPS,
   allocateAddress,

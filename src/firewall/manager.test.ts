@@ -57,3 +57,20 @@ test('a guarded endpoint is one delta; a network change renders every guarded en
   assert.match(fw.deltas[1] ?? '', /^delete element bridge redes l2ports \{ "veth1111111" \}$/m);
   assert.deepEqual(m.state().endpoints?.map((e) => e.port), ['veth0000000']);
 });
+
+test('a removal keeps what another owner still needs: a shared hairpin, a shared link', async () => {
+  const fw = new RecordingFirewall();
+  const m = new FirewallManager(fw, 'redes');
+  await m.setPorts('c1', [p(8080), p(8081)]);
+  await m.setPorts('c1', [p(8081)]);
+  assert.equal(fw.deltas[1], 'delete element inet redes pubany4 { tcp . 8080 : 172.17.0.2 . 80 }\n', 'the hairpin stays for 8081');
+  await m.setPorts('c1', []);
+  assert.match(fw.deltas[2] ?? '', /^delete element inet redes hairpin4 \{ 172\.17\.0\.2 \. 172\.17\.0\.2 \}$/m);
+  const link = { src: '172.17.0.3', dst: '172.17.0.2', proto: 'tcp', port: 80 } as const;
+  await m.setLinks('p1', [link]);
+  await m.setLinks('p2', [link]);
+  await m.removeLinks('p1');
+  assert.equal(fw.deltas[5], '', 'p2 still needs it: nothing deleted');
+  await m.removeLinks('p2');
+  assert.equal(fw.deltas[6], 'delete element inet redes links4 { 172.17.0.3 . 172.17.0.2 . tcp . 80 }\n');
+});

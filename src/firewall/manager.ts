@@ -19,6 +19,7 @@ import type { FirewallNetwork, FirewallState } from './render.js';
 import { portElement, renderPortDelta, type FirewallPort } from './render-ports.js';
 import { linkElement, renderLinkDelta, type FirewallLink } from './render-links.js';
 import { l2Key, renderL2Delta, type FirewallEndpoint } from './render-l2.js';
+import { ElementBook } from './element-book.js';
 
 const log = logger.child({ component: 'firewall' });
 
@@ -29,9 +30,11 @@ const key = (p: FirewallPort): string => {
 
 export class FirewallManager {
   private networks: readonly FirewallNetwork[] = [];
-  private readonly ports = new Map<string, readonly FirewallPort[]>();
-  private readonly links = new Map<string, readonly FirewallLink[]>();
-  private readonly endpoints = new Map<string, readonly FirewallEndpoint[]>();
+  // By the key two owners can share an element under (what a removal must check): a hairpin element
+  // is per container address, a link element is itself, a guarded port's elements are per port.
+  private readonly ports = new ElementBook<FirewallPort>((p) => p.containerIp);
+  private readonly links = new ElementBook<FirewallLink>(linkElement);
+  private readonly endpoints = new ElementBook<FirewallEndpoint>((e) => e.port);
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
@@ -44,9 +47,9 @@ export class FirewallManager {
     return {
       table: this.table,
       networks: this.networks,
-      ports: [...this.ports.values()].flat(),
-      links: [...this.links.values()].flat(),
-      endpoints: [...this.endpoints.values()].flat(),
+      ports: this.ports.all(),
+      links: this.links.all(),
+      endpoints: this.endpoints.all(),
     };
   }
 
@@ -58,8 +61,7 @@ export class FirewallManager {
 
   /** Sets an owner's ports without touching the kernel (daemon start, before the first full apply). */
   loadPorts(owner: string, ports: readonly FirewallPort[]): void {
-    if (ports.length) this.ports.set(owner, [...ports]);
-    else this.ports.delete(owner);
+    this.ports.set(owner, ports);
   }
 
   /** Replaces one owner's published ports with one element delta. */
@@ -82,8 +84,7 @@ export class FirewallManager {
 
   /** Sets or drops a guarded endpoint (owner: its endpoint id) without touching the kernel (daemon start). */
   loadEndpoint(owner: string, ep: FirewallEndpoint | undefined): void {
-    if (ep) this.endpoints.set(owner, [ep]);
-    else this.endpoints.delete(owner);
+    this.endpoints.set(owner, ep ? [ep] : []);
   }
 
   /** Guards a bridge port against forged sources (layer 2), or stops guarding it (`undefined`), with one element delta. */
@@ -98,21 +99,20 @@ export class FirewallManager {
    */
   private setElements<T>(
     what: string,
-    byOwner: Map<string, readonly T[]>,
+    book: ElementBook<T>,
     owner: string,
     items: readonly T[],
     keyOf: (item: T) => string,
     renderDelta: (added: T[], removed: T[], keep: T[]) => string,
   ): Promise<void> {
-    const before = byOwner.get(owner) ?? [];
-    if (items.length) byOwner.set(owner, [...items]);
-    else byOwner.delete(owner);
+    const before = book.set(owner, items);
     const oldKeys = new Set(before.map(keyOf));
     const newKeys = new Set(items.map(keyOf));
     const added = items.filter((i) => !oldKeys.has(keyOf(i)));
     const removed = before.filter((i) => !newKeys.has(keyOf(i)));
     if (!added.length && !removed.length) return this.queue;
-    const keep = [...byOwner.values()].flat();
+    // Only the elements other owners share with the removed ones (O(those owners), not O(all)).
+    const keep = book.sharing(removed);
     return this.enqueue(async () => {
       try {
         await this.firewall.applyDelta(renderDelta(added, removed, keep));
@@ -125,7 +125,7 @@ export class FirewallManager {
 
   /** Owners with ports (for pruning at daemon start). */
   owners(): string[] {
-    return [...this.ports.keys()];
+    return this.ports.ownerIds();
   }
 
   /** Re-applies the whole table from state. */

@@ -19,8 +19,11 @@ import { apiRequest, keepAliveAgent } from '../test/helpers/engine-api.js';
 import { formatTable, median, runIfMain, time, type Row } from './lib.js';
 import { writeResults } from './results-file.js';
 
-/** In start order; `netns` and `ipam` are the first steps of `network` (the last endpoint's, with several). */
-const PHASES = ['netns', 'ipam', 'network', 'hooks', 'bundle', 'create', 'start'] as const;
+/**
+ * In start order; `netns`, `ipam` and `join` (the driver's: layer-2 guard, veth, bridge port) are the
+ * first steps of `network` (the last endpoint's, with several).
+ */
+const PHASES = ['netns', 'ipam', 'join', 'network', 'hooks', 'bundle', 'create', 'start'] as const;
 
 /** A spawned program's kind: its name and its first plain words (no paths, ids or options). */
 function kind(cmd: string): string {
@@ -38,9 +41,10 @@ interface Spawn {
 async function spawnLog(logPath: string): Promise<Spawn[]> {
   const out: Spawn[] = [];
   for (const line of (await readFile(logPath, 'utf8')).split('\n')) {
-    if (!line.includes('"spawned"')) continue;
+    // nft scripts applied through libnftables count as a kind of their own ("nft in-process").
+    if (!line.includes('"spawned"') && !line.includes('"nft applied"')) continue;
     const j = JSON.parse(line) as { time: number; cmd: string; ms: number };
-    out.push({ at: j.time, kind: kind(j.cmd), ms: j.ms });
+    out.push({ at: j.time, kind: j.cmd.includes('(in-process)') ? 'nft in-process' : kind(j.cmd), ms: j.ms });
   }
   return out;
 }

@@ -193,6 +193,7 @@ export class ContainerNetworking {
         ...(gateway && v4 && !net.internal ? { gatewayV4: joined.ipv4Gateway } : {}),
         ...(gateway && v6 && !net.internal ? { gatewayV6: joined.ipv6Gateway } : {}),
       });
+      mark?.('join');
       const extra = endpointExtras(ep, ifname);
       if (extra.addresses.length || extra.sysctls.length) {
         await this.netns.configureInterface(netns, ifname, extra).catch(async (e: unknown) => {

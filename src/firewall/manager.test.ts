@@ -74,3 +74,22 @@ test('a removal keeps what another owner still needs: a shared hairpin, a shared
   await m.removeLinks('p2');
   assert.equal(fw.deltas[6], 'delete element inet redes links4 { 172.17.0.3 . 172.17.0.2 . tcp . 80 }\n');
 });
+
+test('a network change after a full render rewrites the networks only; a load or a refusal brings the full render back', async () => {
+  const fw = new RecordingFirewall();
+  const m = new FirewallManager(fw, 'redes');
+  await m.setPorts('c1', [p(8080)]);
+  await m.setNetworks([]);
+  assert.equal(fw.applied.length, 1, 'the first network change renders everything');
+  await m.setNetworks([]);
+  assert.equal(fw.applied.length, 1);
+  assert.match(fw.deltas.at(-1) ?? '', /^flush table inet redes\n/);
+  assert.doesNotMatch(fw.deltas.at(-1) ?? '', /8080/);
+  fw.failNextDelta = true;
+  await m.setNetworks([]);
+  assert.equal(fw.applied.length, 2, 'refused: the whole table');
+  m.loadEndpoint('e1', { port: 'veth1111111', mac: '02:42:ac:11:00:02', ipv4: '172.17.0.2' });
+  await m.setNetworks([]);
+  assert.equal(fw.applied.length, 3, 'state loaded without the kernel: the whole table');
+  assert.deepEqual(fw.applied[2]?.endpoints?.map((e) => e.port), ['veth1111111']);
+});

@@ -3,7 +3,8 @@
  * published ports (from the port-publishing hook, by owner = container id) and legacy links allowed
  * through ICC-off bridges (from the link hook, by owner = parent container id) and containers' bridge
  * ports guarded at layer 2 (from the bridge driver, by owner = endpoint id). Every change is one nft
- * transaction: a network change re-renders the whole table; a port change is an element delta whose
+ * transaction: a network change rewrites the chains and the network sets (the whole table the first
+ * time, and after any state loaded without the kernel); a port change is an element delta whose
  * cost does not grow with the ports already published. Changes are applied one at a time, in order.
  *
  * Use: `new FirewallManager(firewall, prefix)`; drivers call `setNetworks`, the port hook calls
@@ -15,7 +16,7 @@
  */
 import { logger } from '../util/index.js';
 import type { Firewall } from './firewall.js';
-import type { FirewallNetwork, FirewallState } from './render.js';
+import { renderNetworkChange, type FirewallNetwork, type FirewallState } from './render.js';
 import { portElement, renderPortDelta, type FirewallPort } from './render-ports.js';
 import { linkElement, renderLinkDelta, type FirewallLink } from './render-links.js';
 import { l2Key, renderL2Delta, type FirewallEndpoint } from './render-l2.js';
@@ -36,6 +37,11 @@ export class FirewallManager {
   private readonly links = new ElementBook<FirewallLink>(linkElement);
   private readonly endpoints = new ElementBook<FirewallEndpoint>((e) => e.port);
   private queue: Promise<void> = Promise.resolve();
+  /**
+   * True while the kernel holds what the last full render and the deltas since made of `state()`;
+   * false at first, after a `load*` (state changed without the kernel) and after a failed full render.
+   */
+  private kernelInStep = false;
 
   constructor(
     private readonly firewall: Firewall,
@@ -53,14 +59,26 @@ export class FirewallManager {
     };
   }
 
-  /** Replaces the bridge networks and re-renders the table. */
+  /**
+   * Replaces the bridge networks: chains and network sets are rewritten, the containers' elements
+   * kept (the whole table when the kernel may not hold them, or when nft refuses the change).
+   */
   setNetworks(networks: readonly FirewallNetwork[]): Promise<void> {
     this.networks = [...networks];
-    return this.enqueue(() => this.applyFull());
+    return this.enqueue(async () => {
+      if (!this.kernelInStep) return this.applyFull();
+      try {
+        await this.firewall.applyDelta(renderNetworkChange(this.state()));
+      } catch (e) {
+        log.warn({ err: e }, 'network change refused; re-rendering the whole table');
+        await this.applyFull();
+      }
+    });
   }
 
   /** Sets an owner's ports without touching the kernel (daemon start, before the first full apply). */
   loadPorts(owner: string, ports: readonly FirewallPort[]): void {
+    this.kernelInStep = false;
     this.ports.set(owner, ports);
   }
 
@@ -84,6 +102,7 @@ export class FirewallManager {
 
   /** Sets or drops a guarded endpoint (owner: its endpoint id) without touching the kernel (daemon start). */
   loadEndpoint(owner: string, ep: FirewallEndpoint | undefined): void {
+    this.kernelInStep = false;
     this.endpoints.set(owner, ep ? [ep] : []);
   }
 
@@ -133,8 +152,10 @@ export class FirewallManager {
     return this.enqueue(() => this.applyFull());
   }
 
-  private applyFull(): Promise<void> {
-    return this.firewall.apply(this.state());
+  private async applyFull(): Promise<void> {
+    this.kernelInStep = false;
+    await this.firewall.apply(this.state());
+    this.kernelInStep = true;
   }
 
   /** Runs `fn` after every earlier change; a failed change does not stop the later ones. */

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { renderRuleset, renderTeardown, type FirewallNetwork, type FirewallState } from './render.js';
+import { renderNetworkChange, renderRuleset, renderTeardown, type FirewallNetwork, type FirewallState } from './render.js';
 import { renderPortDelta } from './render-ports.js';
 
 const testdata = fileURLToPath(new URL('../../../src/firewall/testdata/', import.meta.url));
@@ -159,4 +159,27 @@ test('a delta applies on top of the full ruleset, and the user table survives a 
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /ip saddr 198\.51\.100\.0\/24 drop/);
   assert.doesNotMatch(r.stdout, /30000/, 'the full render replaces the delta');
+});
+
+test('a network change over a full render lists as the full render of the new state, containers\' elements kept', () => {
+  const ports = (scenarios['published-ports'] as FirewallState).ports;
+  const endpoints = (scenarios['l2-guarded-endpoints'] as FirewallState).endpoints;
+  const links = (scenarios['links-icc-off'] as FirewallState).links;
+  const noicc = { ...user, id: 'c'.repeat(64), bridge: 'br-noicc', icc: false, masquerade: false, internal: true, subnetsV4: ['10.9.0.0/16'], subnetsV6: [] };
+  const before: FirewallState = { table: 'redes', networks: [defaultBridge, user], ports, endpoints, links };
+  const list = (script: string): string => {
+    const r = spawnSync('unshare', ['--net', 'sh', '-c', 'nft -f - && nft list ruleset'], { input: script, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  for (const networks of [[defaultBridge, user, noicc], [user], []]) {
+    const after = { ...before, networks };
+    assert.equal(list(renderRuleset(before) + renderNetworkChange(after)), list(renderRuleset(after)), `networks: ${networks.map((n) => n.bridge).join(' ')}`);
+  }
+  assert.doesNotMatch(renderNetworkChange(before), /pubany4 \{|veth|links4 \{|table bridge/, 'no container element is rendered again');
+});
+
+test('a network change without our table is refused (the caller then renders everything)', () => {
+  const check = nftAccepts(renderNetworkChange({ table: 'redes', networks: [defaultBridge] }));
+  assert.equal(check.ok, false);
 });

@@ -38,6 +38,9 @@ async function exitCodeOf(id: string): Promise<number | null> {
   });
 }
 
+/** A shell loop that ends once `path` exists in c1 (bounded: 60 s). */
+const waitForFile = (path: string): string => `n=0; while [ ! -e ${path} ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done`;
+
 async function assertServing(): Promise<void> {
   assert.ok(await sb.daemonPid(), 'the daemon is running');
   assert.equal((await apiRequest(sb.socket, 'GET', '/_ping')).body, 'OK');
@@ -72,7 +75,8 @@ test('docker exec killed while its process goes on printing: daemon up, exec fin
 
 test('tty exec detached with ctrl-p ctrl-q: still running, then its exit code', async () => {
   for (let i = 0; i < 3; i++) {
-    const id = await execCreate(['sh', '-c', 'echo ready; sleep 1; echo after; exit 5'], { AttachStdin: true, Tty: true });
+    // It runs until the test lets it go (a fixed sleep could be over before the inspect under load).
+    const id = await execCreate(['sh', '-c', `echo ready; ${waitForFile(`/tmp/go-tty-${i}`)}; echo after; exit 5`], { AttachStdin: true, Tty: true });
     const h = await hijack(sb.socket, `/v1.50/exec/${id}/start`, { Detach: false, Tty: true });
     assert.match(h.head, /^HTTP\/1.1 101 UPGRADED/);
     const ended = new Promise<void>((resolve) => {
@@ -82,13 +86,14 @@ test('tty exec detached with ctrl-p ctrl-q: still running, then its exit code', 
     h.socket.write(Buffer.from([0x10, 0x11]));
     await ended; // the daemon ends the stream on detach
     assert.equal((await execInspect(id)).Running, true, 'detaching leaves the process running');
+    await sb.docker(['exec', 'c1', 'touch', `/tmp/go-tty-${i}`]);
     assert.equal(await exitCodeOf(id), 5);
   }
   await assertServing();
 });
 
 test('exec DetachKeys: custom keys detach (ctrl-p ctrl-q then do not), are echoed by inspect, a bad key is a 400', async () => {
-  const id = await execCreate(['sh', '-c', 'sleep 5; exit 3'], { AttachStdin: true, Tty: true, DetachKeys: 'ctrl-a,x' });
+  const id = await execCreate(['sh', '-c', `${waitForFile('/tmp/go-keys')}; exit 3`], { AttachStdin: true, Tty: true, DetachKeys: 'ctrl-a,x' });
   assert.equal((await apiRequest(sb.socket, 'GET', `/v1.50/exec/${id}/json`)).json<{ DetachKeys: string }>().DetachKeys, Buffer.from([0x01, 0x78]).toString('base64'));
   const h = await hijack(sb.socket, `/v1.50/exec/${id}/start`, { Detach: false, Tty: true });
   let closed = false;
@@ -106,6 +111,7 @@ test('exec DetachKeys: custom keys detach (ctrl-p ctrl-q then do not), are echoe
   const bad = await apiRequest(sb.socket, 'POST', '/v1.50/containers/c1/exec', { body: { Cmd: ['true'], DetachKeys: 'ctrl-zz' } });
   assert.equal(bad.status, 400);
   assert.match(bad.body, /Invalid detach keys \(ctrl-zz\) provided/);
+  await sb.docker(['exec', 'c1', 'touch', '/tmp/go-keys']);
   assert.equal(await exitCodeOf(id), 3);
 });
 

@@ -6,10 +6,12 @@
  *
  * Use: `scripts/up.sh` links bin/docker-redes into ~/.docker/cli-plugins/.
  */
+import { readFileSync } from 'node:fs';
 import { auditCommand } from './audit-command.js';
 import { topologyCommand } from './topology-command.js';
 
-const METADATA = { SchemaVersion: '0.1.0', Vendor: 'redes', Version: '0.1.0', ShortDescription: 'Audit reachability and draw the topology of a redes daemon' };
+/** One metadata file, which bin/docker-redes also prints without starting node (dist/src/cli → bin). */
+const METADATA_FILE = new URL('../../../bin/docker-redes.metadata.json', import.meta.url);
 
 const USAGE = `Usage: docker redes COMMAND
 
@@ -20,7 +22,7 @@ Commands:
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'docker-cli-plugin-metadata') {
-    process.stdout.write(JSON.stringify(METADATA) + '\n');
+    process.stdout.write(readFileSync(METADATA_FILE, 'utf8'));
     return 0;
   }
   const args = argv[0] === 'redes' ? argv.slice(1) : argv;

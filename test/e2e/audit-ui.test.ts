@@ -68,6 +68,8 @@ test('the docker CLI plugin answers its metadata and runs `docker redes audit` a
   await symlink(join(ROOT, 'bin', 'docker-redes'), join(config, 'cli-plugins', 'docker-redes'));
   const meta = JSON.parse((await run([join(ROOT, 'bin', 'docker-redes'), 'docker-cli-plugin-metadata'])).stdout) as { SchemaVersion: string; Vendor: string };
   assert.equal(meta.SchemaVersion, '0.1.0');
+  const fromNode = await run([process.execPath, join(ROOT, 'dist', 'src', 'cli', 'docker-plugin.js'), 'docker-cli-plugin-metadata']);
+  assert.deepEqual(JSON.parse(fromNode.stdout), meta, 'the compiled plugin and the script answer the same metadata');
   const env = { ...process.env, DOCKER_CONFIG: config, DOCKER_HOST: sb.dockerHost };
   const a = await run([DOCKER_BIN, 'redes', 'audit', '--format', 'json'], { env, allowFailure: true, timeoutMs: 60_000 });
   assert.equal(a.code, 0, a.stderr);

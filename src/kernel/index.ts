@@ -20,8 +20,8 @@ export {
   type IpRoute,
 } from './ip.js';
 export { freeBytes } from './disk-space.js';
-export { mountsUnder, parseMountinfo, unmountAllUnder } from './mounts.js';
-export { ensureSelfBind, isSelfBind, parseMountEntries, releaseSelfBind, selfBindState, type MountEntry } from './self-bind.js';
+export { mountsUnder, parseMountEntries, parseMountinfo, unmountAllUnder, type MountEntry } from './mounts.js';
+export { ensureSelfBind, isSelfBind, releaseSelfBind, selfBindState } from './self-bind.js';
 export { interfaceNamesInNetns, openSocketsInNetns, type NetnsSockets } from './netns-socket.js';
 export {
   addBridgeLink,

@@ -11,19 +11,35 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { run } from './run.js';
 
+export interface MountEntry {
+  id: number;
+  parent: number;
+  /** major:minor of the filesystem. */
+  dev: string;
+  /** The directory of the filesystem that is mounted (not `/` for a bind of a subdirectory). */
+  root: string;
+  mountPoint: string;
+}
+
 /** mountinfo escapes space, tab, newline and backslash as three octal digits. */
 function unescapeMountPath(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 
+/** The entries of a /proc/PID/mountinfo text, in mount order: id parent major:minor root MOUNTPOINT ... */
+export function parseMountEntries(text: string): MountEntry[] {
+  const out: MountEntry[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    if (f.length < 5) continue;
+    out.push({ id: Number(f[0]), parent: Number(f[1]), dev: f[2] ?? '', root: unescapeMountPath(f[3] ?? ''), mountPoint: unescapeMountPath(f[4] ?? '') });
+  }
+  return out;
+}
+
 /** Mount points of a mountinfo text, in mount order (a path mounted twice appears twice). */
 export function parseMountinfo(text: string): string[] {
-  const points: string[] = [];
-  for (const line of text.split('\n')) {
-    const field = line.split(' ')[4]; // id parent major:minor root MOUNTPOINT options ...
-    if (field) points.push(unescapeMountPath(field));
-  }
-  return points;
+  return parseMountEntries(text).map((e) => e.mountPoint);
 }
 
 function under(path: string, dir: string): boolean {

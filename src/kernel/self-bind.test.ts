@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from './run.js';
 import { unmountAllUnder } from './mounts.js';
-import { ensureSelfBind, parseMountEntries, releaseSelfBind, selfBindState } from './self-bind.js';
+import { parseMountEntries } from './mounts.js';
+import { ensureSelfBind, releaseSelfBind, selfBindState } from './self-bind.js';
 
 const INFO = [
   '26 1 254:0 / / rw,relatime - ext4 /dev/vda rw',

@@ -15,31 +15,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
+import { parseMountEntries, type MountEntry } from './mounts.js';
 import { run } from './run.js';
-
-export interface MountEntry {
-  id: number;
-  parent: number;
-  /** major:minor of the filesystem. */
-  dev: string;
-  /** The directory of the filesystem that is mounted (not `/` for a bind of a subdirectory). */
-  root: string;
-  mountPoint: string;
-}
-
-/** mountinfo escapes space, tab, newline and backslash as three octal digits. */
-const unescape = (f: string): string => f.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-
-/** The entries of a /proc/PID/mountinfo text, in its order (mount order). */
-export function parseMountEntries(text: string): MountEntry[] {
-  const out: MountEntry[] = [];
-  for (const line of text.split('\n')) {
-    const f = line.split(' ');
-    if (f.length < 5) continue;
-    out.push({ id: Number(f[0]), parent: Number(f[1]), dev: f[2] ?? '', root: unescape(f[3] ?? ''), mountPoint: unescape(f[4] ?? '') });
-  }
-  return out;
-}
 
 const strictlyUnder = (p: string, dir: string): boolean => p.startsWith(dir === '/' ? '/' : `${dir}/`) && p !== dir;
 

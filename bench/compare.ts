@@ -9,7 +9,8 @@
  * Rows: network create + rm; `run -d` on a user network; network connect + disconnect of a running
  * container; `run --rm -p 18080:80 busybox true`; CLI spawn → first ping of a peer by name ok; `run
  * -d` with 100 published ports; 30 containers `run -d` one after another on one network (total, and
- * the median cost of containers 21-30 over that of 1-10).
+ * the median cost of containers 21-30 over that of 1-10). Two reference measures say where the CLI
+ * rows' time goes: a docker process that sends no request, and connect + disconnect through the API.
  *
  * Use: make the "before" build once (the lead reuses it):
  *   git -C /work/main worktree add /work/wt/before9a 9a11e1a
@@ -31,6 +32,7 @@ import { access, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { assertNothingLeft, cmd, makeSandbox, randomSandboxName, startSandbox, type Sandbox } from '../test/helpers/sandbox.js';
+import { apiRequest, keepAliveAgent } from '../test/helpers/engine-api.js';
 import { firstPingByName } from './dns.js';
 import { median, runD, runIfMain, time, type Row } from './lib.js';
 import { RESULTS_DIR, writeResults } from './results-file.js';
@@ -82,6 +84,36 @@ const SPECS: Spec[] = [
   { name: 'first ping of a peer by name', docker: 0.44, target: 0.35, run: (sb) => firstPingByName(sb, 'cmpnet', 'target') },
   { name: 'one container with 100 published ports', docker: 0.07, target: 0.05, run: (sb) => runRm(sb, ['-p', '20000-20099:20000-20099']) },
 ];
+/**
+ * Not rows of the issue: where the CLI rows' time goes. A docker process that sends no request is the
+ * floor every CLI row pays per invocation (the connect row pays it twice); the same connect and
+ * disconnect through the API on one kept-alive connection is the engine's own share.
+ */
+interface Reference {
+  name: string;
+  run(sb: Sandbox): Promise<number>;
+}
+
+async function apiConnectDisconnect(sb: Sandbox): Promise<number> {
+  const agent = keepAliveAgent();
+  try {
+    await apiRequest(sb.socket, 'GET', '/_ping', { agent }); // the connection, outside the timing
+    return await time(async () => {
+      for (const op of ['connect', 'disconnect']) {
+        const r = await apiRequest(sb.socket, 'POST', `/v1.50/networks/cmpnet2/${op}`, { agent, body: { Container: 'still' } });
+        if (r.status !== 200) throw new Error(`${op}: ${r.status} ${r.body}`);
+      }
+    });
+  } finally {
+    agent.destroy();
+  }
+}
+
+const REFERENCES: Reference[] = [
+  { name: 'docker CLI alone (`docker --version`, no request)', run: (sb) => time(async () => void (await sb.docker(['--version']))) },
+  { name: 'network connect + disconnect through the API (one kept-alive connection)', run: apiConnectDisconnect },
+];
+
 const CHAIN_SPEC = { name: `${CHAIN} containers one after another`, docker: 0.33, target: 0.25 };
 const SLOPE_TARGET = 1.1;
 
@@ -129,7 +161,7 @@ interface Line {
   ratioOnly?: boolean;
 }
 
-function markdown(lines: readonly Line[], meta: string[]): string {
+function markdown(lines: readonly Line[], refs: readonly Line[], meta: string[]): string {
   const f = (x: number): string => (x >= 10 ? String(Math.round(x)) : x.toFixed(2));
   const out = ['# Before/after: the issue\'s speed table', '', ...meta.map((m) => `- ${m}`), ''];
   out.push('| row | before ms | after ms | after/before | est. ratio to Docker | target |', '|---|---:|---:|---:|---:|---|');
@@ -143,6 +175,11 @@ function markdown(lines: readonly Line[], meta: string[]): string {
     const est = ab * (l.docker ?? NaN);
     const met = est <= l.target ? 'met' : 'MISSED';
     out.push(`| ${l.name} | ${f(l.before)} | ${f(l.after)} | ${ab.toFixed(2)} | ${est.toFixed(3)} | ≤${l.target} ${met} |`);
+  }
+  if (refs.length) {
+    out.push('', 'Where the CLI rows\' time goes (same rounds, same alternation; not rows of the issue):', '');
+    out.push('| measure | before ms | after ms |', '|---|---:|---:|');
+    for (const l of refs) out.push(`| ${l.name} | ${f(l.before)} | ${f(l.after)} |`);
   }
   return `${out.join('\n')}\n`;
 }
@@ -197,7 +234,8 @@ export async function main(rounds: number): Promise<Row[]> {
     const sides = [before, after] as const;
     await Promise.all(sides.map(prepare));
     const specs = SPECS.filter((s) => wanted(s.name));
-    const samples = new Map(specs.map((s) => [s.name, [[], []] as [number[], number[]]]));
+    const refs = REFERENCES.filter((r) => wanted(r.name));
+    const samples = new Map([...specs, ...refs].map((s) => [s.name, [[], []] as [number[], number[]]]));
     for (let i = 0; i < rounds + 1; i++) {
       const flip = i % 2 === 1;
       for (const s of specs) {
@@ -205,6 +243,12 @@ export async function main(rounds: number): Promise<Row[]> {
         if (i === 0) continue; // warm-up
         samples.get(s.name)?.[0].push(tb);
         samples.get(s.name)?.[1].push(ta);
+      }
+      for (const r of refs) {
+        const [tb, ta] = await pair(sides, flip, (sb) => r.run(sb));
+        if (i === 0) continue;
+        samples.get(r.name)?.[0].push(tb);
+        samples.get(r.name)?.[1].push(ta);
       }
       loads.push(loadavg()[0]?.toFixed(1) ?? '?');
       process.stdout.write(`round ${i}${i === 0 ? ' (warm-up)' : ''} done, load ${loads.at(-1)}\n`);
@@ -226,7 +270,11 @@ export async function main(rounds: number): Promise<Row[]> {
       const [b, a] = samples.get(s.name) ?? [[], []];
       return { name: s.name, before: median(b), after: median(a), docker: s.docker, target: s.target };
     });
-    const rows: Row[] = specs.flatMap((s) => {
+    const refLines: Line[] = refs.map((r) => {
+      const [b, a] = samples.get(r.name) ?? [[], []];
+      return { name: r.name, before: median(b), after: median(a), target: NaN };
+    });
+    const rows: Row[] = [...specs, ...refs].flatMap((s) => {
       const [b, a] = samples.get(s.name) ?? [[], []];
       return [{ op: `${s.name}, before`, samples: b }, { op: `${s.name}, after`, samples: a }];
     });
@@ -241,9 +289,10 @@ export async function main(rounds: number): Promise<Row[]> {
       `est. ratio to Docker = after/before × the issue's redes/Docker ratio (create+rm 0.33, run -d 0.35, connect 0.78, run --rm -p 0.51, ping 0.44, 100 ports 0.07, ${CHAIN} containers 0.33)`,
       ...(level ? [`daemons at log level ${level}`] : []),
     ];
-    const md = markdown(lines, meta);
+    const md = markdown(lines, refLines, meta);
     process.stdout.write(`\n${md}`);
-    await writeResults('compare', rows, { notes: [...meta, ...lines.map(noteOf)] });
+    const refNotes = refLines.map((l) => `${l.name}: before ${l.before.toFixed(1)} ms, after ${l.after.toFixed(1)} ms`);
+    await writeResults('compare', rows, { notes: [...meta, ...lines.map(noteOf), ...refNotes] });
     await writeFile(join(RESULTS_DIR, 'compare.md'), md);
     const keep = process.env.BENCH_KEEP_LOGS;
     if (keep) {

@@ -103,21 +103,24 @@ async function queries(sb: Sandbox, net: string): Promise<Row[]> {
  * `docker exec A ping -c1 B` for random pairs, B by name (user networks) or by address (the default
  * bridge has no name resolution, as in Docker); returns how many answered.
  */
-async function pingPairs(sb: Sandbox, n: number, tag: string, byName: boolean): Promise<{ ok: number; samples: number[] }> {
+async function pingPairs(sb: Sandbox, n: number, tag: string, byName: boolean): Promise<{ ok: number; samples: number[]; failures: string[] }> {
   let ok = 0;
   const samples: number[] = [];
+  // A failed pair says why (a name that did not resolve reads differently from a lost packet).
+  const failures: string[] = [];
   for (let k = 0; k < PAIRS; k++) {
     const a = 1 + Math.floor(Math.random() * n);
     let b = 1 + Math.floor(Math.random() * n);
     if (b === a) b = (b % n) + 1;
     const target = byName ? `${tag}${b}` : (await sb.docker(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', `${tag}${b}`])).stdout.trim();
-    let code = 1;
+    let out = { code: 1, stdout: '', stderr: '' };
     samples.push(await time(async () => {
-      code = (await sb.docker(['exec', `${tag}${a}`, 'ping', '-c1', '-W3', target], { allowFail: true, timeoutMs: 30_000 })).code;
+      out = await sb.docker(['exec', `${tag}${a}`, 'ping', '-c1', '-W3', target], { allowFail: true, timeoutMs: 30_000 });
     }));
-    if (code === 0) ok++;
+    if (out.code === 0) ok++;
+    else failures.push(`${tag}${a} → ${target}: exit ${out.code}, ${`${out.stdout} ${out.stderr}`.replace(/\s+/g, ' ').trim().slice(0, 300)}`);
   }
-  return { ok, samples };
+  return { ok, samples, failures };
 }
 
 async function phase(sb: Sandbox, n: number, net: string, tag: string, where: string, restart: boolean): Promise<Phase> {
@@ -140,6 +143,7 @@ async function phase(sb: Sandbox, n: number, net: string, tag: string, where: st
   const pings = await pingPairs(sb, n, tag, byName);
   rows.push({ op: `exec ping ${byName ? 'by name' : 'by address'} at ${n} (${where})`, samples: pings.samples });
   notes.push(`${where}: ${pings.ok}/${PAIRS} random pairs answered a ping ${byName ? 'by name (resolved by the embedded DNS)' : 'by address'}`);
+  for (const f of pings.failures) notes.push(`${where}: failed pair ${f}`);
   notes.push(`${where}: daemon RSS ${(rss0 / 1024).toFixed(1)} MB before, ${(rssN / 1024).toFixed(1)} MB at ${n}: ${((rssN - rss0) / n).toFixed(1)} KB per container`);
   notes.push(`${where}: neighbour table (the machine's) ${arp0} entries before, ${await arpEntries()} after the pings; gc_thresh3 ${await gcThresh3()} (root namespace, left as it is)`);
   if (restart) {
@@ -159,6 +163,7 @@ async function phase(sb: Sandbox, n: number, net: string, tag: string, where: st
       notes.push(`${where}: kill -9 of the daemon with ${n} running: restarted and answering in ${(up / 1000).toFixed(2)} s, all ${listed} listed running after ${(all / 1000).toFixed(2)} s; RSS then ${((await rssKb(await sb.daemonPid())) / 1024).toFixed(1)} MB`);
       const after = await pingPairs(sb, n, tag, byName);
       notes.push(`${where}: after the restart ${after.ok}/${PAIRS} random pairs still ping by name`);
+      for (const f of after.failures) notes.push(`${where}: failed pair after the restart ${f}`);
     } finally {
       agent.destroy();
     }

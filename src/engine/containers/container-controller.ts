@@ -14,7 +14,7 @@ import type { Collection } from '../../store/index.js';
 import { readHostLimits, type ExitStatus, type HostLimits, type Runc } from '../../runtime/index.js';
 import type { EngineHost } from '../../host/index.js';
 import type { ContainerControllerDeps } from './controller-deps.js';
-import { conflict, invalidParameter, logger, nowRfc3339Nano, ZERO_TIME, failpoint, retryInBackground, startStage, unrefSleep as sleep } from '../../util/index.js';
+import { conflict, invalidParameter, logger, nowRfc3339Nano, ZERO_TIME, failpoint, retryInBackground, startStage } from '../../util/index.js';
 import { EXIT_CONCURRENCY, mapLimited, recoverInterrupted } from './recovery.js';
 import { defaultHostGateway, runStart, type StartContext } from './container-start.js';
 import { RestartTimers } from './container-restarts.js';
@@ -30,7 +30,7 @@ import type { ContainerHooks } from './container-hooks.js';
 import { Mutex } from '../lock.js';
 import { startsWithDaemon } from './restart-policy.js';
 import { applyNewName, checkNewName } from './names.js';
-import { parseSignal, signalNumber } from './signals.js';
+import { ContainerStopper } from './container-stop.js';
 
 export type { ImageLookup } from './container-create.js';
 export type { ContainerControllerDeps } from './controller-deps.js';
@@ -47,6 +47,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   private readonly ev: ContainerEvents;
   private readonly endpointChanges: EndpointChanges;
   private readonly exec: ContainerExecs;
+  private readonly stopper: ContainerStopper;
   private readonly runcRoot: string;
   /** The daemon's capability bounding set, open-files limit, seccomp and AppArmor: fixed for its lifetime, read once. */
   private readonly hostLimits: HostLimits;
@@ -57,6 +58,10 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     this.hostLimits = readHostLimits(deps.prefix);
     this.exec = new ContainerExecs(this.runcRoot, (id) => this.mustGet(id), join(deps.execRoot, 'exec'), (rec, action, extra) => this.emitEvent(rec, action, extra));
     this.ev = new ContainerEvents(deps.bus, deps.networks);
+    this.stopper = new ContainerStopper({
+      locked: (id, fn) => this.lock(id).run(fn), mustGet: (id) => this.mustGet(id), get: (id) => this.containers.get(id), put: (rec) => this.save(rec),
+      restarts: this.restarts, exits: this.exits, runtime: deps.host.runtime, emitEvent: (rec, action, extra) => this.emitEvent(rec, action, extra),
+    });
     this.endpointChanges = new EndpointChanges({
       resolve: (t) => this.resolve(t),
       mustGet: (id) => this.mustGet(id),
@@ -211,6 +216,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
       const rec = this.mustGet(rec0.id);
       if (rec.state.status === 'running') return false;
       this.restarts.cancel(rec);
+      this.restarts.starting(rec.id);
       rec.restartCount = 0;
       rec.state = { ...rec.state, manuallyStopped: false };
       await this.startLocked(rec);
@@ -219,27 +225,31 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   }
 
   /** Starts under the container's lock, holding its networks so that none is removed meanwhile. */
-  private async startLocked(rec: ContainerRecord): Promise<void> {
+  private async startLocked(rec: ContainerRecord, byPolicy = false): Promise<void> {
     // The gateway bridge (overlay containers) is made before the holds: making it takes the network lock.
     const gw = rec.netns && !rec.networkMode.startsWith('container:') ? await this.deps.networking.gatewayNetworkFor(rec.endpoints) : undefined;
     const ids = [...Object.values(rec.endpoints).map((e) => e.networkId), ...(gw ? [gw.id] : [])];
-    return this.deps.networks.using(ids, () => this.startHeld(rec));
+    return this.deps.networks.using(ids, () => this.startHeld(rec, byPolicy));
   }
 
-  private async startHeld(rec: ContainerRecord): Promise<void> {
-    this.restarts.starting(rec.id);
+  private async startHeld(rec: ContainerRecord, byPolicy: boolean): Promise<void> {
+    // A start by the policy saves its copy of the record: a `docker stop` that marked it meanwhile wins.
+    const save = (): void => {
+      if (byPolicy && this.containers.get(rec.id)?.state.manuallyStopped) rec.state = { ...rec.state, manuallyStopped: true };
+      this.save(rec);
+    };
     let pid: number;
     try {
       ({ pid } = await runStart(rec, this.startContext));
     } catch (e) {
       rec.state = { ...rec.state, status: rec.state.startedAt === ZERO_TIME ? 'created' : 'exited', error: (e as Error).message, exitCode: 128 };
-      this.save(rec);
+      save();
       // As dockerd: a --rm container that cannot start is removed (the CLI waits for condition=removed).
       if (rec.hostConfig.AutoRemove === true) void this.remove(rec.id, { force: true, volumes: false, link: false }).catch(() => undefined);
       throw e;
     }
     rec.state = { ...rec.state, status: 'running', pid, exitCode: 0, error: '', startedAt: nowRfc3339Nano(), finishedAt: rec.state.finishedAt };
-    this.save(rec);
+    save();
     this.monitor(rec);
     await this.notify('afterStart', (h) => h.afterStart?.(rec));
     log.info({ id: rec.id, name: rec.name, pid }, 'container started');
@@ -312,30 +322,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   }
 
   async stop(term: string, opts: { signal?: string; timeout?: number }): Promise<boolean> {
-    const marks = (id: string): void => (this.restarts.stopping(id), this.markStopped(id));
-    let rec = this.resolve(term);
-    marks(rec.id);
-    let exited = rec.state.status === 'running' ? this.exits.next(rec.id) : undefined;
-    if (rec.state.status === 'restarting') {
-      // A start by the policy may hold the lock (it cleared the marks): after it, cancel a pending restart or stop the run.
-      [rec, exited] = await this.lock(rec.id).run(async () => {
-        const cur = this.mustGet(rec.id);
-        this.restarts.cancel(cur);
-        return cur.state.status === 'running' ? (marks(cur.id), [cur, this.exits.next(cur.id)]) : [cur, undefined];
-      });
-      if (!exited) return true;
-    }
-    if (!exited) return false;
-    const signal = opts.signal || (rec.config.StopSignal as string | undefined) || 'SIGTERM';
-    const timeout = opts.timeout ?? (typeof rec.config.StopTimeout === 'number' ? rec.config.StopTimeout : 10);
-    await this.signal(rec, signal).catch(() => undefined);
-    const done = timeout < 0 ? await exited.then(() => true) : await Promise.race([exited.then(() => true), sleep(timeout * 1000).then(() => false)]);
-    if (!done) {
-      await this.signal(rec, 'SIGKILL').catch(() => undefined);
-      await exited;
-    }
-    this.emitEvent(rec, 'stop');
-    return true;
+    return this.stopper.stop(this.resolve(term), opts);
   }
 
   /** Docker's event for a container: its labels, image and name, plus `extra`. */
@@ -349,6 +336,7 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     await this.lock(rec.id).run(async () => {
       const r = this.mustGet(rec.id);
       if (r.state.status !== 'running') {
+        this.restarts.starting(r.id);
         r.restartCount = 0;
         await this.startLocked(r);
       }
@@ -356,24 +344,8 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     });
   }
 
-  async kill(term: string, signal?: string): Promise<void> {
-    const rec = this.resolve(term);
-    if (rec.state.status !== 'running') throw conflict('container.not_running', `container ${rec.id} is not running`);
-    this.markStopped(rec.id);
-    const sig = signal || 'SIGKILL';
-    const exited = this.exits.next(rec.id);
-    await this.signal(rec, sig);
-    // As dockerd: a kill with SIGKILL returns once the container is dead.
-    if (/^(SIG)?KILL$|^9$/.test(sig)) await Promise.race([exited, sleep(10_000)]);
-  }
-
-  /** `docker stop`/`kill`: remembered (unless-stopped stays down, also across daemon restarts). */
-  private markStopped(id: string): void {
-    const cur = this.containers.get(id);
-    // A full disk does not keep a container from being stopped: the flag is lost (a restart policy may start it again).
-    try {
-      if (cur && !cur.state.manuallyStopped) this.deps.store.transaction(() => this.containers.put({ ...cur, state: { ...cur.state, manuallyStopped: true } }));
-    } catch (e) { log.warn({ err: e, id }, 'recording the manual stop failed'); }
+  kill(term: string, signal?: string): Promise<void> {
+    return this.stopper.kill(this.resolve(term), signal);
   }
 
   /** A restart by the policy (or at daemon start): counted in RestartCount, as Docker does. */
@@ -381,22 +353,10 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     this.restarts.fired(id);
     return this.lock(id).run(async () => {
       const rec = this.containers.get(id);
-      if (!rec || (rec.state.status !== 'restarting' && why === 'policy') || rec.state.status === 'running') return;
+      if (!rec || (rec.state.status !== 'restarting' && why === 'policy') || rec.state.status === 'running' || this.restarts.stopAsked(id)) return;
       if (why === 'policy') rec.restartCount++;
-      await this.startLocked(rec).catch((e: unknown) => log.warn({ err: e, id }, 'restart by policy failed'));
+      await this.startLocked(rec, true).catch((e: unknown) => log.warn({ err: e, id }, 'restart by policy failed'));
     });
-  }
-
-  private async signal(rec: ContainerRecord, raw: string): Promise<void> {
-    const signal = parseSignal(raw);
-    this.emitEvent(rec, 'kill', { signal: String(signalNumber(signal) ?? signal) });
-    await this.rt.signal(rec.id, signal);
-    // A frozen process takes no signal until thawed: as dockerd, a signalled paused container is unpaused.
-    if (rec.state.paused) {
-      await this.rt.pause(rec.id, false).catch(() => undefined);
-      const cur = this.containers.get(rec.id);
-      if (cur) this.deps.store.transaction(() => this.containers.put({ ...cur, state: { ...cur.state, paused: false } }));
-    }
   }
 
   wait(term: string, condition: string): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
@@ -422,23 +382,22 @@ export class ContainerController extends ContainerQueries implements ContainerSe
   }
 
   private async removeOnce(rec0: ContainerRecord, term: string, opts: { force: boolean; volumes: boolean }): Promise<void> {
-    if (rec0.state.status === 'running') {
+    if (rec0.state.status === 'running' || rec0.state.status === 'restarting') {
       if (!opts.force) {
-        throw conflict('container.running', `cannot remove container "${term}": container is running: stop the container before removing or force remove`);
+        throw conflict('container.running', `cannot remove container "${term}": container is ${rec0.state.status}: stop the container before removing or force remove`);
       }
-      const exited = this.exits.next(rec0.id);
-      await this.signal(rec0, 'SIGKILL').catch(() => undefined);
-      await Promise.race([exited, sleep(10_000)]);
+      await this.stopper.killForRemoval(rec0);
     }
     await this.lock(rec0.id).run(async () => {
       const rec = this.containers.get(rec0.id);
       if (!rec) return;
+      await this.rt.delete(rec.id).catch(() => undefined); // `--force`: a process still there dies before its network goes
       if (rec.state.status === 'running') await this.onExitUnlocked(rec);
-      await this.rt.delete(rec.id).catch(() => undefined);
       await this.rt.unmountRootfs(rec.dir).catch(() => undefined);
       failpoint('container.rm.after-unmount');
       await rm(rec.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }); // the shim may still write state/ (ENOTEMPTY) after the exit wait ran out
       this.deps.store.transaction(() => this.containers.delete(rec.id));
+      this.restarts.removed(rec.id);
       if (opts.volumes && this.deps.volumes) await removeAnonymousVolumes(rec.mounts ?? [], this.deps.volumes);
       await this.notify('removed', (h) => h.removed?.(rec));
       log.info({ id: rec.id, name: rec.name }, 'container removed');
@@ -448,10 +407,11 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     this.locks.delete(rec0.id);
   }
 
-  /** A running container whose exit we never saw (kill failed): clean it as if it had exited. */
+  /** A running container whose exit we never saw (kill failed; runc has deleted it since): clean it as if it had exited. */
   private async onExitUnlocked(rec: ContainerRecord): Promise<void> {
     await this.releaseNetwork(rec);
     rec.state = { ...rec.state, status: 'exited', pid: 0, exitCode: 137, finishedAt: nowRfc3339Nano() };
+    this.emitEvent(rec, 'die', { exitCode: '137' });
   }
 
   async rename(term: string, newName: string): Promise<void> {

@@ -2,7 +2,8 @@
  * Restart policies in motion: after an exit, the policy's decision and Docker's back-off timer
  * (restart-policy.ts decides, this keeps the timers); a user's stop or start cancels what is pending.
  *
- * Use: the controller calls `starting` at every start, `stopping` at `docker stop`, `afterExit`
+ * Use: the controller calls `starting` at every start by the user (never at the policy's own, so a
+ * stop that lands during one still counts), `stopping` at `docker stop` and `rm -f`, `afterExit`
  * under the container's lock when its program ended, and `cancel` when a start or a stop by the user
  * makes a pending restart moot; the timer calls the controller's `restart(id)`.
  * Beware: a container being stopped by the user is not restarted by the exit that follows.
@@ -29,6 +30,11 @@ export class RestartTimers {
     this.noRestart.add(id);
   }
 
+  /** A stop or rm -f asked since the user's last start: a restart by the policy must not run. */
+  stopAsked(id: string): boolean {
+    return this.noRestart.has(id);
+  }
+
   /** A restart of `id` is waiting for its timer. */
   pending(id: string): boolean {
     return this.timers.has(id);
@@ -49,6 +55,15 @@ export class RestartTimers {
       rec.state = { ...rec.state, status: 'exited' };
       this.save(rec);
     }
+  }
+
+  /** The container is gone: nothing of it is kept. */
+  removed(id: string): void {
+    const t = this.timers.get(id);
+    if (t) clearTimeout(t);
+    this.timers.delete(id);
+    this.backoff.forget(id);
+    this.noRestart.delete(id);
   }
 
   /** After an exit: the policy's decision, and the timer of Docker's back-off. Under the container's lock. */

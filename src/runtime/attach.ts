@@ -5,7 +5,8 @@
  * Use: before `startCreated` (nothing printed is missed), or any time later; with `logs: true` the
  * output logged so far comes first, then the live output, with nothing lost or repeated between
  * the two (live frames carry their log offset). Several attachments may be open at once.
- * Beware: for a container that is not running the attachment ends at once (after the replay).
+ * Beware: for a container that is not running the attachment ends at once (after the replay). A
+ * reader that leaves (output destroyed, or `close`) during the replay ends it and its log file.
  */
 import { connect } from 'node:net';
 import { PassThrough, type Duplex } from 'node:stream';
@@ -64,7 +65,7 @@ async function replay(stateDir: string, shim: ShimStream, opts: AttachOptions, u
         if (until !== undefined && BigInt(frame.offset) >= until) break read;
         const stream = streamOf(frame.type);
         if (stream && (stream === 'stdout' ? opts.stdout !== false : opts.stderr !== false)) {
-          await shim.pushReplayed({ stream, data: Buffer.from(frame.data) });
+          if (!(await shim.pushReplayed({ stream, data: Buffer.from(frame.data) }))) break read; // the reader left
         }
       }
     }

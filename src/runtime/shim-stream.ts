@@ -48,6 +48,8 @@ export class ShimStream {
   /** Output is read and dropped (an exec whose client went away: the process goes on). */
   private discarding = false;
   private wake: (() => void) | undefined;
+  /** The reader is gone (output destroyed) or detached: a replay in progress stops. */
+  private readerGone = false;
   private onHello: ((offset: bigint | null) => void) | undefined;
 
   constructor(
@@ -62,6 +64,8 @@ export class ShimStream {
         sock.resume();
       },
     });
+    // A replay waiting for the reader (pushReplayed) must hear that no read will ever come.
+    this.output.once('close', () => this.leave());
     this.stdin = opts.stdin ? this.makeStdin() : null;
     this.hello = new Promise((resolve) => (this.onHello = resolve));
     this.exited = new Promise((resolve) => {
@@ -87,15 +91,21 @@ export class ShimStream {
   release(): void {
     const held = this.held ?? [];
     this.held = null;
+    if (this.output.destroyed) return;
     for (const { frame, offset } of held) if (offset >= this.skipBelow) this.output.push(frame);
     if (this.ended) this.output.push(null);
   }
 
-  /** Pushes a replayed frame, waiting while the reader is behind. */
-  async pushReplayed(frame: OutputFrame): Promise<void> {
-    if (this.output.push(frame)) return;
+  /**
+   * Pushes a replayed frame, waiting while the reader is behind; false when the reader is gone or
+   * detached (then the replay stops: nothing would ever read the rest).
+   */
+  async pushReplayed(frame: OutputFrame): Promise<boolean> {
+    if (this.readerGone) return false;
+    if (this.output.push(frame)) return true;
     await new Promise<void>((resolve) => (this.wake = resolve));
     this.wake = undefined;
+    return !this.readerGone;
   }
 
   /** Writes to stdin, cut into frames the shim accepts; resolves once handed to the socket. */
@@ -119,9 +129,15 @@ export class ShimStream {
     if (!this.sock.destroyed) this.sock.write(encodeFrame(FrameType.resize, resizeArg(height, width)));
   }
 
-  /** Detaches: the container goes on. */
+  /** Detaches: the container goes on; a replay of the log in progress stops. */
   close(): void {
+    this.leave();
     this.sock.destroy();
+  }
+
+  private leave(): void {
+    this.readerGone = true;
+    this.wake?.();
   }
 
   /**

@@ -2,12 +2,15 @@
 // with `network connect`, with `start` and with `run`, and many connects to one network at once.
 // Whatever wins, the result must be consistent: no endpoint on a network that is gone, no
 // interface in a container the API does not list, no address given twice, and the network's
-// subnet reusable afterwards without a clash. One sandbox for the file.
+// subnet reusable afterwards without a clash. Also an attach client that leaves in the middle of
+// the log replay. One sandbox for the file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdir, readlink } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { startSandbox, type Sandbox } from '../helpers/sandbox.js';
 import { apiRequest } from '../helpers/engine-api.js';
-import { containerNetns, ipIn, runDetached, v4ByLink, type ContainerInspect } from '../helpers/containers.js';
+import { containerNetns, ipIn, runDetached, v4ByLink, waitFor, type ContainerInspect } from '../helpers/containers.js';
 
 let sb: Sandbox;
 before(async () => {
@@ -100,4 +103,31 @@ test('16 connects to one /28 at once: distinct addresses, then the subnet is reu
   assert.equal(new Set(addrs).size, addrs.length, `duplicate address: ${addrs.sort().join(' ')}`);
   await Promise.all(ids.map((id) => api('DELETE', `/containers/${id}?force=1`)));
   assert.equal((await api('DELETE', '/networks/many')).status, 204);
+});
+
+/** How many descriptors the daemon holds open on the log of container `id`. */
+async function daemonLogFds(id: string): Promise<number> {
+  const pid = await sb.daemonPid();
+  assert.ok(pid, 'the daemon runs');
+  let n = 0;
+  for (const fd of await readdir(`/proc/${pid}/fd`)) {
+    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+    if (target.endsWith(`/${id}/state/log`)) n++;
+  }
+  return n;
+}
+
+test('attach with logs whose client leaves during the log replay: the daemon ends the replay and closes the log', async () => {
+  // 32 MiB of output: far more than the session's buffers and the socket hold, so the replay waits for the client.
+  const id = await runDetached(sb, ['--name', 'chatty', 'busybox', 'sh', '-c', 'yes 0123456789abcdef | head -c 33554432; echo done; sleep 3600']);
+  await waitFor('the output to be logged', async () => (await sb.docker(['logs', '--tail', '1', 'chatty'])).stdout.includes('done'), 60_000);
+  const client = connect(sb.socket);
+  await new Promise<void>((resolve, reject) => client.once('connect', resolve).once('error', reject));
+  client.write(`POST /v1.50/containers/${id}/attach?logs=1&stream=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n`);
+  let got = 0;
+  await new Promise<void>((resolve) => client.on('data', (b: Buffer) => ((got += b.length), got > 65536 && (client.pause(), resolve()))));
+  await waitFor('the replay to hold the log', async () => (await daemonLogFds(id)) === 1);
+  client.destroy(); // the client leaves without reading the rest
+  await waitFor('the daemon to close the log', async () => (await daemonLogFds(id)) === 0);
+  assert.equal((await api('DELETE', `/containers/${id}?force=1`)).status, 204);
 });

@@ -39,8 +39,17 @@ export class ContainerStopper {
     const { ctx } = this;
     const marks = (id: string): void => (ctx.restarts.stopping(id), this.markStopped(id));
     let rec = rec0;
-    marks(rec.id);
     let exited = rec.state.status === 'running' ? ctx.exits.next(rec.id) : undefined;
+    if (!exited && rec.state.status !== 'restarting') {
+      // As dockerd, whose stop reads the state under the lock a start holds: a stop that arrives
+      // during `docker start` waits for it and stops what it ran. Nothing to stop changes nothing.
+      [rec, exited] = await ctx.locked(rec.id, async () => {
+        const cur = ctx.mustGet(rec0.id);
+        return [cur, cur.state.status === 'running' ? ctx.exits.next(cur.id) : undefined] as const;
+      });
+      if (!exited && rec.state.status !== 'restarting') return false;
+    }
+    marks(rec.id);
     if (rec.state.status === 'restarting') {
       // A start by the policy may hold the lock: after it, cancel a pending restart or stop the run.
       [rec, exited] = await ctx.locked(rec.id, async () => {

@@ -1,5 +1,6 @@
-// Races between the restart policy and the user's stop / rm -f, over the fake host: the policy's
-// start is held at `runtime.start` (the program about to run) while the user's command arrives.
+// Races between a start (the restart policy's or the user's own) and the user's stop / rm -f, over
+// the fake host: the start is held at `runtime.start` (the program about to run) while the user's
+// command arrives.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { restartEngine, startEngine, until, type TestEngine } from '../../helpers/engine-harness.js';
@@ -106,4 +107,35 @@ test('stop while a policy start succeeds: the stop wins; stopped, marked, and no
   const again = await restartEngine(e);
   await tick(300);
   assert.equal(again.containers.resolve(id).state.status, 'exited');
+});
+
+test("stop while the user's own start runs: as dockerd, it waits for that start and stops what it ran", async (t) => {
+  const e = await startEngine(t);
+  const { id } = await e.containers.create('usr', { Image: 'busybox' });
+  const start = e.host.runtime.start;
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  let held = false;
+  e.host.runtime.start = async (cid) => {
+    held = true;
+    await gate;
+    return start(cid);
+  };
+  const started = e.containers.start(id);
+  await until(() => held, 'the start to reach the runtime');
+  const stopped = e.containers.stop('usr', { timeout: 1 });
+  await tick(); // the stop waits behind the start
+  release();
+  assert.equal(await started, true);
+  assert.equal(await stopped, true, 'the stop stopped something (204, not 304)');
+  assert.equal(status(e, id), 'exited');
+  assert.equal(e.containers.resolve(id).state.manuallyStopped, true);
+});
+
+test('stop of a container that does not run answers "not modified" and changes nothing (no stop mark)', async (t) => {
+  const e = await startEngine(t);
+  const { id } = await e.containers.create('idle', { Image: 'busybox', HostConfig: { RestartPolicy: { Name: 'unless-stopped' } } });
+  assert.equal(await e.containers.stop('idle', { timeout: 1 }), false);
+  assert.notEqual(e.containers.resolve(id).state.manuallyStopped, true);
+  assert.equal(status(e, id), 'created');
 });

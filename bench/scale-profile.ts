@@ -41,10 +41,10 @@ interface Spawn {
 async function spawnLog(logPath: string): Promise<Spawn[]> {
   const out: Spawn[] = [];
   for (const line of (await readFile(logPath, 'utf8')).split('\n')) {
-    // nft scripts applied through libnftables count as a kind of their own ("nft in-process").
+    // nft scripts applied through libnftables count as kinds of their own ("nft helper", "nft in-process").
     if (!line.includes('"spawned"') && !line.includes('"nft applied"')) continue;
     const j = JSON.parse(line) as { time: number; cmd: string; ms: number };
-    out.push({ at: j.time, kind: j.cmd.includes('(in-process)') ? 'nft in-process' : kind(j.cmd), ms: j.ms });
+    out.push({ at: j.time, kind: j.cmd.includes('(in-process)') ? 'nft in-process' : j.cmd.includes('(helper)') ? 'nft helper' : kind(j.cmd), ms: j.ms });
   }
   return out;
 }

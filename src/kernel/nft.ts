@@ -1,12 +1,14 @@
 /**
- * nftables access: a whole change is one transaction (atomic: all of it or none), applied in-process
- * through libnftables (the addon's native/nft.c, on libuv's thread pool, one script at a time) or,
- * where the library cannot be loaded, for another namespace, or when $REDES_NFT is `exec` (tests
- * that put an `nft` double on the daemon's PATH), by `nft -f -`; reads come from `nft -j`. Acts in
- * the calling process's network namespace.
+ * nftables access: a whole change is one transaction (atomic: all of it or none), applied through
+ * libnftables in the `redes-nft` helper process (nft-helper.ts: in the daemon's own process each
+ * script paid hundreds of copy-on-write page faults), else in-process (the addon's native/nft.c, on
+ * libuv's thread pool, one script at a time), else by `nft -f -`: where the library cannot be
+ * loaded, for another namespace, or when $REDES_NFT is `exec` (tests that put an `nft` double on the
+ * daemon's PATH: neither library path is used then). Reads come from `nft -j`. Acts in the calling
+ * process's network namespace.
  *
- * The library declines a script while the daemon holds many descriptors (its select() would abort
- * the process past 1024, see native/nft.c): that script then goes to `nft -f -` too.
+ * The in-process library declines a script while the daemon holds many descriptors (its select()
+ * would abort the process past 1024, see native/nft.c): that script then goes to `nft -f -` too.
  *
  * Beware: nftables 1.0.6 (Debian 12) wants each rule and each closing brace on its own line; the
  * renderers in firewall/ write rulesets that way. A refused script throws an Error with nft's text.
@@ -14,6 +16,7 @@
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { logger } from '../util/index.js';
+import { helperApply } from './nft-helper.js';
 import { nsenterArgv } from './netns.js';
 import { run } from './run.js';
 
@@ -45,9 +48,22 @@ let queue: Promise<void> = Promise.resolve();
 
 /** Applies a ruleset script in one transaction (in named namespace `netns` when given: tests). */
 export async function nftApply(script: string, netns?: string): Promise<void> {
+  if (!netns && process.env.REDES_NFT !== 'exec' && (await applyInHelper(script))) return;
   const lib = netns ? null : inProcess();
   if (!lib || !(await applyInProcess(lib, script))) {
     await run(netns ? nsenterArgv(netns, ['nft', '-f', '-']) : ['nft', '-f', '-'], { input: script });
+  }
+}
+
+/** true once applied by the helper; false when there is none (no binary, no libnftables). */
+async function applyInHelper(script: string): Promise<boolean> {
+  const t0 = performance.now();
+  try {
+    return (await helperApply(script)) === 'applied';
+  } catch (e) {
+    throw new Error(`nft -f - failed: ${(e as Error).message.trim()}`, { cause: e });
+  } finally {
+    if (log.isLevelEnabled('trace')) log.trace({ cmd: 'nft -f - (helper)', ms: Math.round((performance.now() - t0) * 10) / 10 }, 'nft applied');
   }
 }
 

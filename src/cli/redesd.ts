@@ -18,7 +18,7 @@ import { isRootNetns, selfNetnsNamed, routePrefixes, ensureSystemGroup, readHost
 import type { Auditor, Doctor } from '../audit/index.js';
 import { DEFAULT_LOCAL_POOLS, withUlaPool } from '../ipam/index.js';
 import { Store } from '../store/index.js';
-import { ensureAppArmorProfile, readHostLimits, securityOptionsInfo } from '../runtime/index.js';
+import { ensureAppArmorProfile, openMountTemplate, readHostLimits, securityOptionsInfo, type MountTemplate } from '../runtime/index.js';
 import { newId, logger, ownGet, setLogLevel, startStage } from '../util/index.js';
 import { DAEMON_USAGE, parseDaemonOptions, type DaemonOptions } from './daemon-options.js';
 import { openDaemonCluster } from './cluster-wiring.js';
@@ -55,6 +55,20 @@ async function runcPrivateMountDirs(containersDir: string): Promise<string[]> {
     log.warn({ err: e }, 'no private mount namespace for runc create');
   }
   return dirs;
+}
+
+/** The namespace each `runc create` copies (runtime/mount-template.ts); closed at the exit. */
+let mountTemplate: MountTemplate | undefined;
+
+/** Without it each create copies this namespace and detaches `dirs` there: right, but slower as containers grow. */
+async function runcMountTemplate(dirs: readonly string[]): Promise<MountTemplate | undefined> {
+  if (dirs.length === 0) return undefined;
+  try {
+    return await openMountTemplate(dirs);
+  } catch (e) {
+    log.warn({ err: e }, "no mount template: runc create copies the daemon's mount namespace (its cost grows with the number of containers)");
+    return undefined;
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -100,7 +114,8 @@ async function main(argv: string[]): Promise<number> {
   // Everything else the engine does to the kernel and to container processes goes through this one seam.
   const containersDir = join(opts.dataRoot, 'containers');
   const privateMountDirs = opts.runcPrivateMounts ? await runcPrivateMountDirs(containersDir) : [];
-  const host = new KernelHost({ runcRoot: join(opts.execRoot, 'runc'), firewall: fwm, privateMountDirs });
+  mountTemplate = await runcMountTemplate(privateMountDirs);
+  const host = new KernelHost({ runcRoot: join(opts.execRoot, 'runc'), firewall: fwm, privateMountDirs, ...(mountTemplate ? { mountTemplate } : {}) });
   const drivers = new Map<string, NetworkDriver>([
     ['bridge', bridge],
     ['host', hostDriver],
@@ -329,6 +344,7 @@ async function main(argv: string[]): Promise<number> {
   await networks.close();
   await cluster.close();
   store.close();
+  mountTemplate?.close();
   await releaseContainersDir();
   await rm(opts.socketPath, { force: true });
   return 0;
@@ -339,6 +355,7 @@ main(process.argv.slice(2)).then(
   async (e: unknown) => {
     log.fatal({ err: e }, 'redesd failed');
     process.stderr.write(`redesd: ${(e as Error).message ?? String(e)}\n`);
+    mountTemplate?.close();
     await releaseContainersDir(); // a start that failed half way leaves no mount behind
     process.exit(1);
   },

@@ -17,7 +17,7 @@ import { delEndpoint } from '../drivers/index.js';
 import type { FirewallManager, FirewallPort } from '../firewall/index.js';
 import { configureLink, interfaceNamesInNetns, linkUp, netnsAdd, netnsDelete, netnsList, netnsPath, PortReservations, setHairpin, sysctlRead, sysctlWriteIn, type ReservedPort } from '../kernel/index.js';
 import { mountRootfs, unmountRootfs } from '../images/index.js';
-import { createContainer, privateMountPlan, deleteContainer, exitStatus, isRunning, oomKilled, runcPause, signalContainer, startCreated, waitExit, type ExitStatus } from '../runtime/index.js';
+import { createContainer, privateMountPlan, type MountTemplate, deleteContainer, exitStatus, isRunning, oomKilled, runcPause, signalContainer, startCreated, waitExit, type ExitStatus } from '../runtime/index.js';
 import type { ContainerNetnsOps, ContainerRuntimeOps, EngineHost, HostPortOps, ProcessSpec } from './engine-host.js';
 
 /** Endpoint interfaces in a container namespace: `eth<N>`, and tombstones of deletes cut short (drivers' delEndpoint). */
@@ -95,8 +95,15 @@ class KernelPorts implements HostPortOps {
 }
 
 class KernelRuntime implements ContainerRuntimeOps {
-  /** `privateMountDirs`: self-binds each `runc create` detaches in a namespace of its own (none: runc runs in ours). */
-  constructor(private readonly runcRoot: string, private readonly privateMountDirs: readonly string[] = []) {}
+  /**
+   * `privateMountDirs`: self-binds each `runc create` detaches in a namespace of its own (none: runc
+   * runs in ours); `mountTemplate`: that namespace made once, which each create copies.
+   */
+  constructor(
+    private readonly runcRoot: string,
+    private readonly privateMountDirs: readonly string[] = [],
+    private readonly mountTemplate?: MountTemplate,
+  ) {}
 
   mountRootfs(layers: readonly string[], dir: string): Promise<string> {
     return mountRootfs(layers, dir);
@@ -108,8 +115,9 @@ class KernelRuntime implements ContainerRuntimeOps {
 
   async create(spec: ProcessSpec): Promise<{ pid: number }> {
     const { hostPaths, ...rest } = spec;
-    const privateMounts = hostPaths ? await privateMountPlan(this.privateMountDirs, hostPaths) : undefined;
-    return createContainer({ ...rest, runcRoot: this.runcRoot, ...(privateMounts ? { privateMounts } : {}) });
+    const template = this.mountTemplate?.alive() ? this.mountTemplate : undefined;
+    const privateMounts = hostPaths ? await privateMountPlan(this.privateMountDirs, hostPaths, template?.root) : undefined;
+    return createContainer({ ...rest, runcRoot: this.runcRoot, ...(privateMounts ? { privateMounts, ...(template ? { mountTemplateFd: template.fd } : {}) } : {}) });
   }
 
   start(id: string): Promise<void> {
@@ -154,8 +162,8 @@ export class KernelHost implements EngineHost {
   readonly ports: HostPortOps;
   readonly runtime: ContainerRuntimeOps;
 
-  constructor(opts: { runcRoot: string; firewall: Pick<FirewallManager, 'setPorts' | 'loadPorts'>; privateMountDirs?: readonly string[] }) {
+  constructor(opts: { runcRoot: string; firewall: Pick<FirewallManager, 'setPorts' | 'loadPorts'>; privateMountDirs?: readonly string[]; mountTemplate?: MountTemplate }) {
     this.ports = new KernelPorts(opts.firewall);
-    this.runtime = new KernelRuntime(opts.runcRoot, opts.privateMountDirs);
+    this.runtime = new KernelRuntime(opts.runcRoot, opts.privateMountDirs, opts.mountTemplate);
   }
 }

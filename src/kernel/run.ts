@@ -8,7 +8,7 @@
  * At log level trace every program's wall time is logged (`spawned`, the first words of its argv):
  * bench/scale-profile.ts reads them to see which step grows with the number of containers.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { logger } from '../util/index.js';
 
@@ -23,6 +23,8 @@ export interface RunOptions {
   allowFailure?: boolean;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Open fds the program inherits as its fds 3, 4, ... (they stay open here). */
+  extraFds?: readonly number[];
 }
 
 export interface RunResult {
@@ -48,12 +50,12 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe', ...(opts.extraFds ?? [])],
       env: opts.env ?? process.env,
       cwd: opts.cwd,
       timeout: opts.timeoutMs ?? 30_000,
       killSignal: 'SIGKILL',
-    });
+    }) as ChildProcessWithoutNullStreams; // fds 0-2 are pipes whatever follows them
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));

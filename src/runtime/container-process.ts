@@ -40,18 +40,27 @@ export interface ContainerProcessOptions {
   cgroupPath?: string;
   /** `runc create` in a mount namespace of its own without these mounts (private-mounts.ts). */
   privateMounts?: PrivateMountPlan;
+  /** With privateMounts: an fd of the template namespace to start from (mount-template.ts). */
+  mountTemplateFd?: number;
 }
 
 const log = logger.child({ component: 'runtime' });
-let privateMountsWarned = false;
+const warned = new Set<string>();
+
+/** What each kind of warning of the shim means, logged once per daemon: the cause (kernel, permissions) is the same for every container. */
+const WARNINGS: ReadonlyArray<[prefix: string, meaning: string]> = [
+  ['private mount namespace: ', "runc create runs in the daemon's mount namespace (its cost grows with the number of containers)"],
+  ['mount template: ', "runc create copies the daemon's mount namespace instead of the template (its cost grows with the number of containers)"],
+];
 
 /** The shim prints the init's pid, then a line per warning (a private mount namespace it could not make). */
 function parseCreated(stdout: string): number {
   const [first = '', ...rest] = stdout.split('\n');
-  const warnings = rest.filter((l) => l.startsWith('warning ')).map((l) => l.slice('warning '.length));
-  if (warnings.length && !privateMountsWarned) {
-    privateMountsWarned = true; // once per daemon: the cause (kernel, permissions) is the same for every container
-    log.warn({ reason: warnings[0] }, 'runc create runs in the daemon\'s mount namespace (its cost grows with the number of containers)');
+  for (const line of rest.filter((l) => l.startsWith('warning ')).map((l) => l.slice('warning '.length))) {
+    const [prefix, meaning] = WARNINGS.find(([p]) => line.startsWith(p)) ?? ['', 'redes-shim'];
+    if (warned.has(prefix)) continue;
+    warned.add(prefix);
+    log.warn({ reason: line.slice(prefix.length) }, meaning);
   }
   return Number.parseInt(first, 10);
 }
@@ -99,9 +108,11 @@ export async function createContainer(opts: ContainerProcessOptions): Promise<{ 
   if (opts.cgroupPath) argv.push('--oom-cgroup', memoryCgroupDir(opts.cgroupPath));
   for (const d of opts.privateMounts?.detach ?? []) argv.push('--detach-mount', d);
   for (const k of opts.privateMounts?.keep ?? []) argv.push('--keep-mount', k);
+  const extraFds = opts.privateMounts && opts.mountTemplateFd !== undefined ? [opts.mountTemplateFd] : [];
+  if (extraFds.length) argv.push('--mount-template-fd', '3');
   let stdout: string;
   try {
-    ({ stdout } = await run(argv, { timeoutMs: 60_000 }));
+    ({ stdout } = await run(argv, { timeoutMs: 60_000, extraFds }));
   } catch (e) {
     throw createFailed(e);
   }

@@ -17,7 +17,8 @@ export {
   type ContainerProcessOptions,
   type LogLimits,
 } from './container-process.js';
-export { planPrivateMounts, privateMountPlan, specHostPaths, type PrivateMountPlan } from './private-mounts.js';
+export { planPrivateMounts, privateMountPlan, specHostPaths, templateKeepRoot, type PrivateMountPlan } from './private-mounts.js';
+export { openMountTemplate, type MountTemplate } from './mount-template.js';
 export { execProcess, type ExecOptions, type ExecProcess } from './exec.js';
 export { readHostLimits, securityOptionsInfo, type HostLimits } from './host-limits.js';
 export { appArmorEnabled, compileAppArmorProfile, ensureAppArmorProfile, renderAppArmorProfile } from './apparmor.js';

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planPrivateMounts, specHostPaths } from './private-mounts.js';
+import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { planPrivateMounts, specHostPaths, templateKeepRoot } from './private-mounts.js';
 
 const C = '/var/lib/redes/x/containers';
 const DETACH = [C, '/run/netns'];
@@ -45,4 +48,33 @@ test('specHostPaths names the rootfs, namespace paths and bind sources, not tmpf
     ],
   });
   assert.deepEqual(paths, [`${C}/a/rootfs`, '/run/netns/x-c-a', `${C}/a/hosts`, '/srv/data']);
+});
+
+test('templateKeepRoot: nothing to keep where the template sees what we see', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'redes-keep-'));
+  try {
+    await writeFile(join(dir, 'f'), 'x');
+    const p = await realpath(join(dir, 'f'));
+    assert.equal(templateKeepRoot(p, '/proc/self/root'), undefined, 'the same view');
+    assert.equal(templateKeepRoot(`${p}-missing`, '/proc/self/root'), undefined, 'missing here: nothing to keep');
+    assert.equal(templateKeepRoot('/proc/1/ns/ipc', '/nonexistent'), undefined, '/proc is the same everywhere');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('templateKeepRoot: the first directory the template sees otherwise is kept', async () => {
+  // A stand-in template view: a tree that has the first directory of `p` as another directory.
+  const fake = await mkdtemp(join(tmpdir(), 'redes-view-'));
+  const dir = await mkdtemp(join(tmpdir(), 'redes-keep-'));
+  try {
+    const p = await realpath(dir);
+    const first = `/${p.split('/')[1]}`;
+    await mkdir(join(fake, first), { recursive: true });
+    assert.equal(templateKeepRoot(p, fake), first);
+    assert.equal(templateKeepRoot(p, join(fake, 'nothing-there')), first, 'missing in the template');
+  } finally {
+    await rm(fake, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -6,11 +6,16 @@
  * names: its rootfs, the network namespace it joins (its own, or another container's), the sources
  * of its bind mounts.
  *
- * Use: `const plan = await privateMountPlan(detachDirs, specHostPaths(spec))`; no plan (undefined)
- * means runc runs in the daemon's namespace, as before.
+ * With the daemon's template namespace (mount-template.ts) the shim starts from that instead, where
+ * everything made since the template is missing: the paths kept are then those of the spec that the
+ * template sees otherwise than the daemon does (templateKeepRoot).
+ *
+ * Use: `const plan = await privateMountPlan(detachDirs, specHostPaths(spec), template?.root)`; no
+ * plan (undefined) means runc runs in the daemon's namespace, as before.
  * Beware: a bind source that contains a detached directory (`-v /run:/x`, `-v /:/host`) would see
  * it emptied, so such a container gets no private namespace at all; one below it is kept.
  */
+import { statSync, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { OciSpec } from './oci-spec.js';
@@ -35,6 +40,9 @@ export function specHostPaths(spec: Pick<OciSpec, 'root' | 'mounts' | 'linux'>):
   return paths;
 }
 
+/** A parent is shorter than its descendants: sorted by length, a kept tree goes back before what lies in it. */
+const parentsFirst = (a: string, b: string): number => a.length - b.length || (a < b ? -1 : 1);
+
 const within = (p: string, dir: string): boolean => p === dir || p.startsWith(dir === '/' ? '/' : `${dir}/`);
 
 /** The plan for absolute, symlink-free `needed` paths; undefined when one contains a detached directory. */
@@ -47,8 +55,7 @@ export function planPrivateMounts(detach: readonly string[], needed: readonly st
     if (detach.some((d) => within(p, d))) keep.add(p);
   }
   if (keep.size > MAX_PATHS) return undefined;
-  // A parent is shorter than its descendants: sorted by length, a kept tree goes back before what lies in it.
-  return { keep: [...keep].sort((a, b) => a.length - b.length || (a < b ? -1 : 1)), detach: [...detach] };
+  return { keep: [...keep].sort(parentsFirst), detach: [...detach] };
 }
 
 /**
@@ -71,15 +78,47 @@ async function keepRoot(p: string, dir: string): Promise<string> {
   return p;
 }
 
-/** planPrivateMounts over the real paths of `needed` (a path that does not exist is taken as written). */
-export async function privateMountPlan(detach: readonly string[], needed: readonly string[]): Promise<PrivateMountPlan | undefined> {
+const sameFile = (a: Stats | undefined, b: Stats | undefined): boolean => !!a && !!b && a.dev === b.dev && a.ino === b.ino;
+
+/**
+ * With a template namespace (mount-template.ts), whose view of the machine's files is `templateRoot`:
+ * the first directory on the way down to `p` that the template sees otherwise than we do (a mount
+ * made since the template, or one detached there: a rootfs, a netns file, a volume mounted later),
+ * whose clone brings our view of `p` along; undefined when both see the same `p` (nothing to keep).
+ */
+export function templateKeepRoot(p: string, templateRoot: string): string | undefined {
+  // The template's /proc is the machine's (a process's namespace files, --ipc container:X), and its
+  // inode numbers are made afresh when the kernel drops them: no stat can tell views apart there.
+  if (p === '/proc' || p.startsWith('/proc/')) return undefined;
+  let cur = '/';
+  for (const part of p.split('/').filter(Boolean)) {
+    cur = posix.join(cur, part);
+    const ours = statSync(cur, { throwIfNoEntry: false });
+    if (!ours) return undefined; // missing here too: runc says so, as without a private namespace
+    if (!sameFile(ours, statSync(`${templateRoot}${cur}`, { throwIfNoEntry: false }))) return cur;
+  }
+  return undefined;
+}
+
+/**
+ * planPrivateMounts over the real paths of `needed` (a path that does not exist is taken as written).
+ * With `templateRoot`, the paths kept are those the template sees otherwise than we do.
+ */
+export async function privateMountPlan(detach: readonly string[], needed: readonly string[], templateRoot?: string): Promise<PrivateMountPlan | undefined> {
   if (detach.length === 0) return undefined;
-  const real = await Promise.all(
-    needed.map(async (raw) => {
-      const p = await realpath(raw).catch(() => posix.resolve(raw));
+  const real = await Promise.all(needed.map((raw) => realpath(raw).catch(() => posix.resolve(raw))));
+  if (templateRoot) {
+    const plan = planPrivateMounts(detach, real); // a path holding a detached directory: no private namespace
+    if (!plan) return undefined;
+    const keep = new Set(real.flatMap((p) => templateKeepRoot(p, templateRoot) ?? []));
+    if (keep.size > MAX_PATHS) return undefined;
+    return { keep: [...keep].sort(parentsFirst), detach: plan.detach };
+  }
+  const roots = await Promise.all(
+    real.map((p) => {
       const dir = detach.find((d) => p.startsWith(`${d}/`));
       return dir ? keepRoot(p, dir) : p;
     }),
   );
-  return planPrivateMounts(detach, real);
+  return planPrivateMounts(detach, roots);
 }

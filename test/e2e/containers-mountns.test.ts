@@ -3,10 +3,12 @@
 // /run/netns and keeps only the container's rootfs, the netns it joins and its bind sources. Checked
 // for every network mode, a tty, a bind into another container's rootfs (kept), a bind containing
 // the data root (no private namespace, as before), a daemon restart with running containers (the
-// bind is not stacked) and the daemon's stop (nothing of the data root left mounted).
+// bind is not stacked) and the daemon's stop (nothing of the data root left mounted). Each create
+// starts from the daemon's template namespace (runtime/mount-template.ts), which holds no container's
+// mounts; a volume mounted after the template was made is still the one the container gets.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,12 +29,25 @@ const T = { timeoutMs: 30_000 };
 const dataRoot = (): string => `/var/lib/redes/${sb.name}`;
 const containersDir = (): string => `${dataRoot()}/containers`;
 const FALLBACK_LOG = "runc create runs in the daemon's mount namespace";
+/** The shim's template path failed (it then copies the daemon's namespace), or there is no template. */
+const NO_TEMPLATE_LOG = /instead of the template|no mount template/;
 const ids: Record<string, string> = {};
 
 async function mountinfoOf(id: string): Promise<string[]> {
   const pid = (await inspectContainer(sb, id)).State.Pid;
   assert.ok(pid > 0, `container ${id} has a pid`);
   return (await readFile(`/proc/${pid}/mountinfo`, 'utf8')).split('\n').filter(Boolean);
+}
+
+/** The daemon's template holder (`redes-shim mount-template`): a child of the daemon. */
+async function templateHolder(): Promise<number | undefined> {
+  const daemon = await sb.daemonPid();
+  for (const pid of (await readdir('/proc')).filter((d) => /^\d+$/.test(d))) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (Number(stat.split(') ')[1]?.split(' ')[1]) === daemon && cmd.includes('mount-template')) return Number(pid);
+  }
+  return undefined;
 }
 
 /** Mounts of the containers directory itself (the self-bind), in the machine's mount table. */
@@ -65,6 +80,29 @@ test('every network mode and a tty start; each namespace holds no other containe
   }
   const log = await readFile(`/run/redes/${sb.name}/redesd.log`, 'utf8');
   assert.ok(!log.includes(FALLBACK_LOG), 'the private mount namespace was made for every create');
+  assert.doesNotMatch(log, NO_TEMPLATE_LOG, 'every create started from the template');
+  // The template holds none of the containers' mounts: neither a rootfs nor a netns file.
+  const holder = await templateHolder();
+  assert.ok(holder, 'the daemon holds a template namespace');
+  const template = (await readFile(`/proc/${holder}/mountinfo`, 'utf8')).split('\n').filter(Boolean);
+  assert.deepEqual(template.filter((l) => l.split(' ')[4]?.startsWith(containersDir()) || l.split(' ')[4]?.startsWith('/run/netns')), []);
+});
+
+test('a volume mounted after the template is made is the one the container writes to', async () => {
+  await sb.docker(['volume', 'create', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs', 'tv1'], T);
+  // The tmpfs is mounted for the container's start (and unmounted after its last user): well after the template.
+  await runDetached(sb, ['--name', 'tv1c', '-v', 'tv1:/v', 'busybox', 'sh', '-c', 'echo on-tmpfs > /v/f; sleep 600']);
+  const mountpoint = (await sb.docker(['volume', 'inspect', '-f', '{{.Mountpoint}}', 'tv1'], T)).stdout.trim();
+  assert.ok((await mountsUnder(mountpoint)).length > 0, 'the volume is mounted while the container runs');
+  // Seen from the machine's namespace, where the tmpfs is: the container wrote to it, not beneath it.
+  let seen = '';
+  for (let i = 0; seen === '' && i < 100; i++) seen = await readFile(join(mountpoint, 'f'), 'utf8').catch(async () => (await sleep(50), ''));
+  assert.equal(seen, 'on-tmpfs\n');
+  await sb.docker(['rm', '-f', 'tv1c'], T);
+  const log = await readFile(`/run/redes/${sb.name}/redesd.log`, 'utf8');
+  assert.ok(!log.includes(FALLBACK_LOG));
+  assert.doesNotMatch(log, NO_TEMPLATE_LOG);
+  await sb.docker(['volume', 'rm', 'tv1'], T);
 });
 
 test('a bind into another container\'s rootfs is kept; one containing the data root gets the whole tree', async () => {
@@ -93,8 +131,13 @@ test('docker cp and export of a container created in a private namespace', async
 
 test('a restarted daemon re-adopts the containers and does not stack a second bind', async () => {
   const before = (await inspectContainer(sb, 'a1')).State.Pid;
+  const oldHolder = await templateHolder();
+  assert.ok(oldHolder);
   await sb.kill9Daemon();
+  for (let i = 0; (await pidAlive(oldHolder)) && i < 100; i++) await sleep(50);
+  assert.ok(!(await pidAlive(oldHolder)), 'the template holder ends with the daemon killed -9');
   await sb.restartDaemon();
+  assert.ok(await templateHolder(), 'the restarted daemon holds a new template');
   assert.equal((await inspectContainer(sb, 'a1')).State.Pid, before);
   assert.equal(await selfBinds(), 1);
   ids.k = await runDetached(sb, ['--name', 'k1', '--net', 'container:a1', 'busybox', 'sleep', '600']);
@@ -106,8 +149,12 @@ test('the daemon\'s stop leaves nothing mounted under the data root once the con
   await sb.docker(['rm', '-f', 'a1', 'u1c', 'j1', 'h1', 'n1', 't1', 'k1'], T);
   const pid = await sb.daemonPid();
   assert.ok(pid);
+  const holder = await templateHolder();
+  assert.ok(holder);
   process.kill(pid, 'SIGTERM');
   for (let i = 0; (await pidAlive(pid)) && i < 300; i++) await sleep(50);
   assert.ok(!(await pidAlive(pid)), 'the daemon stopped');
   assert.deepEqual(await mountsUnder(dataRoot()), []);
+  for (let i = 0; (await pidAlive(holder)) && i < 100; i++) await sleep(50);
+  assert.ok(!(await pidAlive(holder)), 'the template holder is gone, and with it the last hold on the namespace');
 });

@@ -40,11 +40,22 @@
  * all the mounts below it (one lazy umount each) and moves the clones back onto their paths, which
  * exist beneath. Any failure before exec returns the child to the original namespace (setns): the
  * container is then created as before, and the ready message carries a "warning" line saying why.
+ * That copy and that detach cost grow with the machine's mounts (every container's), so the daemon
+ * makes the detached namespace once, as a template (mount-template mode below), and passes it to
+ * every create (--mount-template-fd N, an inherited fd of that namespace): the child clones the KEEP
+ * paths where it is, enters the template (setns), copies it (unshare: only the template's mounts,
+ * which no container's ever reaches) and moves the clones there. If that fails the child goes back
+ * and takes the way above; the ready message then says why in a "warning mount template" line.
+ *
+ * "mount-template" mode (--detach-mount DIR, repeated): the template's holder. Unshares its mount
+ * namespace, makes every mount a slave, detaches each DIR, prints "ok" and waits for its stdin to
+ * close: meanwhile the daemon opens /proc/<pid>/ns/mnt, which keeps the namespace alive without it.
  *
  * Usage:
  *   redes-shim create --id ID --bundle DIR --state DIR --root RUNC_ROOT [--runc BIN] [--tty] [--stdin]
  *     [--log-max-size BYTES] [--log-max-file N] [--no-log] [--oom-cgroup DIR]
- *     [--detach-mount DIR]... [--keep-mount PATH]...
+ *     [--detach-mount DIR]... [--keep-mount PATH]... [--mount-template-fd N]
+ *   redes-shim mount-template [--detach-mount DIR]...
  *   redes-shim exec --id ID --process FILE --root RUNC_ROOT [--runc BIN] [--tty] [--stdin]
  *
  * Beware: unix socket paths are limited to 108 bytes, so attach.sock is bound relative to the state
@@ -128,8 +139,9 @@ static struct {
   const char *keep[MAX_PATHS], *detach[MAX_PATHS];
   int nkeep, ndetach;
   int ns_report;           /* create's runc child: where it says why the private namespace failed */
-  char ns_warning[600];    /* what it said, passed on to the daemon with the pid */
-} S = {.out = {-1, -1}, .in = -1, .log = -1, .lsock = -1, .sigfd = -1, .ready = -1, .exit_fd = -1, .log_files = 1, .ns_report = -1};
+  char ns_warning[1400];   /* what it said (a line per failure), passed on to the daemon with the pid */
+  int template_fd;         /* --mount-template-fd: the daemon's template mount namespace, or -1 */
+} S = {.out = {-1, -1}, .in = -1, .log = -1, .lsock = -1, .sigfd = -1, .ready = -1, .exit_fd = -1, .log_files = 1, .ns_report = -1, .template_fd = -1};
 
 #define EXIT_ROOM 256 /* bytes held for the exit record (it takes about 80) */
 
@@ -212,57 +224,111 @@ static int wait_for(pid_t p) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* In the forked child of `runc create`, before exec (see "Private mount namespace" at the top).
- * On failure the child goes back to the original namespace and writes why to S.ns_report; runc is
- * exec'd either way. Only if even that way back fails does the child exit, with the reason on its
- * stderr (runc's error pipe). */
+/* Clones the KEEP paths (open_tree) in the current namespace, then enters a copy of the template
+ * (setns + unshare: a copy of the template's few mounts, whatever the machine's count) and moves the
+ * clones onto their paths there. 0, or -1 with `why` set; the caller then goes back to `host`. */
+static int ns_from_template(char *why, size_t cap) {
+  int fds[MAX_PATHS], n = 0, rc = -1;
+  for (; n < S.nkeep; n++) {
+    fds[n] = (int)syscall(SYS_open_tree, AT_FDCWD, S.keep[n], OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE);
+    if (fds[n] < 0) {
+      snprintf(why, cap, "open_tree %s: %s", S.keep[n], strerror(errno));
+      goto out;
+    }
+  }
+  if (setns(S.template_fd, CLONE_NEWNS) < 0) {
+    snprintf(why, cap, "setns into the template: %s", strerror(errno));
+    goto out;
+  }
+  if (unshare(CLONE_NEWNS) < 0) { /* the template itself is shared by every create: never change it */
+    snprintf(why, cap, "unshare(CLONE_NEWNS): %s", strerror(errno));
+    goto out;
+  }
+  for (int i = 0; i < n; i++) {
+    if (syscall(SYS_move_mount, fds[i], "", AT_FDCWD, S.keep[i], MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+      snprintf(why, cap, "move_mount onto %s: %s", S.keep[i], strerror(errno));
+      goto out;
+    }
+  }
+  /* A clone of a shared mount (a netns file under /run/netns) is a peer of the machine's: made a
+   * slave, nothing mounted on it here can reach the machine. */
+  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+    snprintf(why, cap, "make / rslave: %s", strerror(errno));
+    goto out;
+  }
+  rc = 0;
+out:
+  for (int i = 0; i < n; i++) close(fds[i]);
+  return rc;
+}
+
+/* The machine's namespace copied (unshare), every mount made a slave, the KEEP paths cloned, the
+ * DETACH directories unmounted (lazily, with all below them) and the clones moved back. */
+static int ns_from_copy(char *why, size_t cap) {
+  int fds[MAX_PATHS], n = 0, rc = -1;
+  if (unshare(CLONE_NEWNS) < 0) {
+    snprintf(why, cap, "unshare(CLONE_NEWNS): %s", strerror(errno));
+    return -1;
+  }
+  /* Before anything is unmounted: every mount a slave, so that no change made in this namespace
+   * can propagate back to the machine's (the host's /run/netns is shared with everyone). */
+  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+    snprintf(why, cap, "make / rslave: %s", strerror(errno));
+    goto out;
+  }
+  for (; n < S.nkeep; n++) {
+    fds[n] = (int)syscall(SYS_open_tree, AT_FDCWD, S.keep[n], OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE);
+    if (fds[n] < 0) {
+      snprintf(why, cap, "open_tree %s: %s", S.keep[n], strerror(errno));
+      goto out;
+    }
+  }
+  for (int i = 0; i < S.ndetach; i++) {
+    if (umount2(S.detach[i], MNT_DETACH) < 0) {
+      snprintf(why, cap, "detach %s: %s", S.detach[i], strerror(errno));
+      goto out;
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    if (syscall(SYS_move_mount, fds[i], "", AT_FDCWD, S.keep[i], MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+      snprintf(why, cap, "move_mount onto %s: %s", S.keep[i], strerror(errno));
+      goto out;
+    }
+  }
+  rc = 0;
+out:
+  for (int i = 0; i < n; i++) close(fds[i]);
+  return rc;
+}
+
+/* In the forked child of `runc create`, before exec (see "Private mount namespace" at the top):
+ * from the template when the daemon passed one, else (or when that fails) from a copy of the
+ * machine's namespace. Each failure sends the child back to the original namespace and writes a
+ * line to S.ns_report ("template: ..." when only the template failed); runc is exec'd either way.
+ * Only if even the way back fails does the child exit, with the reason on its stderr (runc's
+ * error pipe). */
 static void private_mount_ns(void) {
-  char why[600] = "";
-  int fds[MAX_PATHS], n = 0;
+  char why[600] = "", line[700];
   int host = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
   if (host < 0) {
     snprintf(why, sizeof why, "open /proc/self/ns/mnt: %s", strerror(errno));
     goto report;
   }
-  if (unshare(CLONE_NEWNS) < 0) {
-    snprintf(why, sizeof why, "unshare(CLONE_NEWNS): %s", strerror(errno));
-    goto report;
-  }
-  /* Before anything is unmounted: every mount a slave, so that no change made in this namespace
-   * can propagate back to the machine's (the host's /run/netns is shared with everyone). */
-  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
-    snprintf(why, sizeof why, "make / rslave: %s", strerror(errno));
-    goto back;
-  }
-  for (; n < S.nkeep; n++) {
-    fds[n] = (int)syscall(SYS_open_tree, AT_FDCWD, S.keep[n], OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE);
-    if (fds[n] < 0) {
-      snprintf(why, sizeof why, "open_tree %s: %s", S.keep[n], strerror(errno));
-      goto back;
+  for (int template = S.template_fd >= 0; template >= 0; template--) {
+    if ((template ? ns_from_template : ns_from_copy)(why, sizeof why) == 0) goto done;
+    if (setns(host, CLONE_NEWNS) < 0) {
+      dprintf(2, "private mount namespace: %s; and going back failed: %s", why, strerror(errno));
+      _exit(127);
     }
-  }
-  for (int i = 0; i < S.ndetach; i++) {
-    if (umount2(S.detach[i], MNT_DETACH) < 0) {
-      snprintf(why, sizeof why, "detach %s: %s", S.detach[i], strerror(errno));
-      goto back;
+    if (template) {
+      snprintf(line, sizeof line, "template: %s\n", why);
+      if (write(S.ns_report, line, strlen(line)) < 0) { /* the shim reads it after runc exits */ }
     }
-  }
-  for (int i = 0; i < n; i++) {
-    if (syscall(SYS_move_mount, fds[i], "", AT_FDCWD, S.keep[i], MOVE_MOUNT_F_EMPTY_PATH) < 0) {
-      snprintf(why, sizeof why, "move_mount onto %s: %s", S.keep[i], strerror(errno));
-      goto back;
-    }
-  }
-  goto done;
-back:
-  if (setns(host, CLONE_NEWNS) < 0) {
-    dprintf(2, "private mount namespace: %s; and going back failed: %s", why, strerror(errno));
-    _exit(127);
   }
 report:
-  if (write(S.ns_report, why, strlen(why)) < 0) { /* the shim reads it after runc exits; nothing else to do */ }
+  snprintf(line, sizeof line, "%s\n", why);
+  if (write(S.ns_report, line, strlen(line)) < 0) { /* the shim reads it after runc exits; nothing else to do */ }
 done:
-  for (int i = 0; i < n; i++) close(fds[i]);
   if (host >= 0) close(host);
   /* setns moves the cwd to the namespace's root, and a detach may have taken the old one along. */
   if (chdir(S.state) < 0) {
@@ -723,8 +789,15 @@ static void run_create(void) {
   S.lsock = listen_unix("attach.sock");
   nonblock(S.lsock);
   run_runc();
+  /* The shim outlives the daemon: holding the template would keep it after the daemon is gone. */
+  if (S.template_fd >= 0) close(S.template_fd), S.template_fd = -1;
   dprintf(S.ready, "ok %d\n", S.pid);
-  if (S.ns_warning[0]) dprintf(S.ready, "warning private mount namespace: %s\n", S.ns_warning);
+  for (char *l = S.ns_warning, *nl; *l; l = nl ? nl + 1 : l + strlen(l)) {
+    nl = strchr(l, '\n');
+    if (nl) *nl = 0;
+    if (!strncmp(l, "template: ", 10)) dprintf(S.ready, "warning mount template: %s\n", l + 10);
+    else if (*l) dprintf(S.ready, "warning private mount namespace: %s\n", l);
+  }
   close(S.ready), S.ready = -1, S.created = 0; /* from here the daemon owns the created container */
   loop();
   finish_create();
@@ -740,6 +813,21 @@ static void run_exec(void) {
   client_send(S.cl[0], h, "", 0);
   loop();
   say_exit();
+}
+
+/* mount-template mode: the holder of the daemon's template namespace (see the top). */
+static void run_mount_template(void) {
+  if (unshare(CLONE_NEWNS) < 0) fail("unshare(CLONE_NEWNS): %s", strerror(errno));
+  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) fail("make / rslave: %s", strerror(errno));
+  for (int i = 0; i < S.ndetach; i++)
+    if (umount2(S.detach[i], MNT_DETACH) < 0) fail("detach %s: %s", S.detach[i], strerror(errno));
+  printf("ok\n");
+  fflush(stdout);
+  for (;;) { /* until the daemon, which has opened /proc/<pid>/ns/mnt, closes our stdin */
+    char c;
+    ssize_t r = read(0, &c, 1);
+    if (r == 0 || (r < 0 && errno != EINTR)) exit(0);
+  }
 }
 
 int main(int argc, char **argv) {
@@ -761,11 +849,15 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--oom-cgroup")) S.oom_dir = v, i++;
     else if (!strcmp(k, "--keep-mount") && S.nkeep < MAX_PATHS) S.keep[S.nkeep++] = v, i++;
     else if (!strcmp(k, "--detach-mount") && S.ndetach < MAX_PATHS) S.detach[S.ndetach++] = v, i++;
+    else if (!strcmp(k, "--mount-template-fd")) S.template_fd = atoi(v), i++;
     else if (!strcmp(k, "--log-max-size")) S.log_max = strtoull(v, NULL, 10), i++;
     else if (!strcmp(k, "--log-max-file")) S.log_files = atoi(v) > 0 ? atoi(v) : 1, i++;
     else fail("unknown option %s", k);
   }
+  if (!strcmp(S.mode, "mount-template")) run_mount_template();
   if (!S.id || !S.root) fail("--id and --root are required");
+  /* Inherited without close-on-exec: runc, and the container after it, must not get it. */
+  if (S.template_fd >= 0 && fcntl(S.template_fd, F_SETFD, FD_CLOEXEC) < 0) S.template_fd = -1;
   if (!strcmp(S.mode, "create") && S.bundle && S.state) run_create();
   else if (!strcmp(S.mode, "exec") && S.process) run_exec();
   else fail("usage: redes-shim create --bundle DIR --state DIR ... | exec --process FILE ...");

@@ -35,6 +35,19 @@ async function arpEntries(): Promise<number> {
   return parseInt(lines[1]?.split(/\s+/)[0] ?? 'NaN', 16);
 }
 
+/**
+ * Packets the kernel dropped so far because a CPU's input backlog was full (/proc/net/softnet_stat,
+ * second column, summed over CPUs; machine-wide). A bridge floods a broadcast or multicast frame to
+ * every port, and each veth copy waits in that backlog (net.core.netdev_max_backlog, 1000 here), so
+ * at 1000 ports a flood can lose copies: the count says whether that happened during a phase.
+ */
+async function backlogDrops(): Promise<number> {
+  const lines = (await readFile('/proc/net/softnet_stat', 'utf8')).trim().split('\n');
+  return lines.reduce((sum, l) => sum + parseInt(l.trim().split(/\s+/)[1] ?? '0', 16), 0);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 async function gcThresh3(): Promise<number> {
   return Number((await readFile('/proc/sys/net/ipv4/neigh/default/gc_thresh3', 'utf8').catch(() => 'NaN')).trim());
 }
@@ -127,9 +140,13 @@ async function phase(sb: Sandbox, n: number, net: string, tag: string, where: st
   const notes: string[] = [];
   const rss0 = await rssKb(await sb.daemonPid());
   const arp0 = await arpEntries();
+  const drops0 = await backlogDrops();
   const t0 = performance.now();
   const { ids, each } = await startMany(sb, n, net, tag);
   const total = performance.now() - t0;
+  const drops1 = await backlogDrops();
+  await sleep(10_000);
+  const drops2 = await backlogDrops();
   const rssN = await rssKb(await sb.daemonPid());
   const rows: Row[] = [
     { op: `api create+start #1-10 (${where})`, samples: each.slice(0, 10) },
@@ -141,6 +158,8 @@ async function phase(sb: Sandbox, n: number, net: string, tag: string, where: st
   for (const r of await queries(sb, net)) rows.push({ ...r, op: `${r.op} at ${n} (${where})` });
   const byName = net !== 'bridge';
   const pings = await pingPairs(sb, n, tag, byName);
+  const drops3 = await backlogDrops();
+  notes.push(`${where}: input backlog drops (machine-wide) ${drops1 - drops0} while starting ${n}, ${drops2 - drops1} in the 10 s after, ${drops3 - drops2} during the queries and pings`);
   rows.push({ op: `exec ping ${byName ? 'by name' : 'by address'} at ${n} (${where})`, samples: pings.samples });
   notes.push(`${where}: ${pings.ok}/${PAIRS} random pairs answered a ping ${byName ? 'by name (resolved by the embedded DNS)' : 'by address'}`);
   for (const f of pings.failures) notes.push(`${where}: failed pair ${f}`);

@@ -16,6 +16,8 @@ before(async () => {
 after(() => sb?.down());
 
 const T = { timeoutMs: 60_000 };
+/** The shim's frame header (src/runtime/shim-protocol.ts); a rotated file starts with one more. */
+const HEADER = 16;
 const stateDir = (id: string): string => join('/var/lib/redes', sb.name, 'containers', id, 'state');
 
 async function logFiles(id: string): Promise<Array<{ name: string; size: number }>> {
@@ -32,9 +34,15 @@ test('a fast writer with max-size=100k max-file=3 keeps at most 3 files of at mo
   assert.deepEqual(files.map((f) => f.name), ['log', 'log.1', 'log.2']);
   for (const f of files) assert.ok(f.size <= 100_000, `${f.name} holds ${f.size} bytes`);
   assert.deepEqual(lines((await sb.docker(['logs', '--tail', '3', 'chatty'])).stdout), [19997, 19998, 19999].map((i) => `line ${i} ....................`));
-  // Everything kept comes out in order, from some line well after the first to the last, none missing.
+  // Everything kept comes out in order, from some line after the first to the last, none missing.
   const all = lines((await sb.docker(['logs', 'chatty'], T)).stdout).map((l) => Number(/^line (\d+) /.exec(l)?.[1]));
-  assert.ok(all[0]! > 0 && all.length > 5000, `kept lines ${all[0]}..${all.at(-1)} (${all.length})`);
+  assert.ok(all[0]! > 0, `kept lines ${all[0]}..${all.at(-1)} (${all.length})`);
+  // And what the files hold: each frame is a 16-byte header and at least one whole 32-byte line (one
+  // write of printf), so the lines shown are between 2/3 of the files' bytes and all of them. How
+  // many lines a file takes depends on how the shim's reads fell (smaller under load), not a constant.
+  const stored = files.reduce((sum, f) => sum + f.size, 0);
+  const shown = all.length * 32;
+  assert.ok(shown <= stored && shown >= ((stored - 3 * HEADER) * 2) / 3, `${all.length} lines (${shown} bytes) from ${stored} bytes of files`);
   assert.deepEqual(all, all.map((_, k) => all[0]! + k));
   assert.equal(all.at(-1), 19999);
   // --since the time of a line: that line and the ones after it.

@@ -78,6 +78,25 @@ test('a program that exits at once while the event loop is busy still counts as 
   );
 });
 
+test('a program that ran and whose container was deleted between our two opens of the fifo counts as started', async () => {
+  // The CI failure this guards (docs, `docker run --rm --net red_interna busybox wget ...` under
+  // load): our read end let the init through, its program failed at once, and the shim had runc
+  // delete the container, fifo and all, before the daemon opened the write end.
+  await withInit(
+    0,
+    async ({ root, fifo }) => {
+      await new Promise((r) => setTimeout(r, 100)); // the init is blocked in its open by now
+      const afterReader = (): void => {
+        const until = Date.now() + 5_000;
+        while (existsSync(fifo) && Date.now() < until); // the init writes its byte, then the fifo goes
+      };
+      assert.equal(await startThroughFifo(root, 'c1', { afterReader }), true);
+      assert.equal(existsSync(fifo), false);
+    },
+    'rm -f "$2"',
+  );
+});
+
 test('an init that dies before writing, a missing fifo or state file, or an odd id: runc is asked', async () => {
   await withInit(5, async ({ root, fifo, child }) => {
     const started = startThroughFifo(root, 'c1');

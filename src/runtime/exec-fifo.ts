@@ -15,7 +15,7 @@
  * runc watches it (every 100 ms): once it is gone, the end of the stream says whether it wrote its
  * byte first (started, maybe exited already) or not (runc is asked).
  */
-import { constants, closeSync, fstatSync, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { constants, closeSync, fstatSync, openSync, readFileSync, readSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { pidStat } from '../kernel/index.js';
@@ -47,21 +47,35 @@ function openFifo(path: string, flags: number): number | undefined {
   return undefined;
 }
 
+/** True when a byte waits in the fifo behind the non-blocking read end `fd`. */
+function heldByte(fd: number): boolean {
+  try {
+    return readSync(fd, Buffer.alloc(1), 0, 1, null) === 1;
+  } catch {
+    return false; // EAGAIN: nothing written yet
+  }
+}
+
 /**
  * Lets the created container `id` of runc root `root` run its program; resolves true once the init
  * has exec'd it (the fifo removed), false when runc should be asked instead. Throws after 10 s.
  */
-export async function startThroughFifo(root: string, id: string): Promise<boolean> {
+export async function startThroughFifo(root: string, id: string, seam: { afterReader?(): void } = {}): Promise<boolean> {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id)) return false;
   const init = liveInit(root, id);
   if (!init) return false;
   const path = join(root, id, 'exec.fifo');
   const rfd = openFifo(path, constants.O_RDONLY);
   if (rfd === undefined) return false;
+  seam.afterReader?.(); // tests: what may happen before the next open
   let wfd = openFifo(path, constants.O_WRONLY);
   if (wfd === undefined) {
+    // Our read end let the init through at once: it wrote its byte, exec'd a program that exited,
+    // and the shim had runc delete the container (fifo and all) before this second open. The byte
+    // is still in the pipe our read end holds; without it, runc is asked.
+    const started = heldByte(rfd);
     closeSync(rfd);
-    return false;
+    return started;
   }
   const closeOwnEnd = (): void => {
     if (wfd === undefined) return;

@@ -12,9 +12,8 @@
  * The script runs on libuv's thread pool, in the daemon's network namespace (pool threads are made
  * from the main thread outside any setns window, see netns-socket.c).
  *
- * Beware: the library is opened with dlopen (Debian ships no libnftables headers without -dev); the
- * five functions used are declared here as the library's stable API (libnftables(3)). A context is
- * made per script: contexts are not shared between threads.
+ * Beware: the library is opened with dlopen (native/nft-lib.h, shared with the redes-nft helper). A
+ * context is made per script: contexts are not shared between threads.
  * libnftables 1.0.6 waits on its netlink socket with select(), whose fd_set holds descriptors below
  * FD_SETSIZE (1024) only: glibc's fortified FD_SET aborts the whole process when the socket's number
  * is higher ("bit out of range 0 - FD_SETSIZE on fd_set"), as it is once the daemon holds a socket
@@ -34,30 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "nft-lib.h"
 
-struct nft_ctx;
-static struct nft_ctx *(*ctx_new)(uint32_t flags);
-static void (*ctx_free)(struct nft_ctx *ctx);
-static int (*buffer_output)(struct nft_ctx *ctx);
-static int (*buffer_error)(struct nft_ctx *ctx);
-static const char *(*get_error_buffer)(struct nft_ctx *ctx);
-static int (*run_cmd)(struct nft_ctx *ctx, const char *buf);
-static int loaded = -1; /* -1 not tried, 0 missing, 1 ready */
-
-static int load_lib(void) {
-  if (loaded >= 0) return loaded;
-  void *h = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
-  if (h) {
-    ctx_new = (struct nft_ctx * (*)(uint32_t)) dlsym(h, "nft_ctx_new");
-    ctx_free = (void (*)(struct nft_ctx *))dlsym(h, "nft_ctx_free");
-    buffer_output = (int (*)(struct nft_ctx *))dlsym(h, "nft_ctx_buffer_output");
-    buffer_error = (int (*)(struct nft_ctx *))dlsym(h, "nft_ctx_buffer_error");
-    get_error_buffer = (const char *(*)(struct nft_ctx *))dlsym(h, "nft_ctx_get_error_buffer");
-    run_cmd = (int (*)(struct nft_ctx *, const char *))dlsym(h, "nft_run_cmd_from_buffer");
-  }
-  loaded = h && ctx_new && ctx_free && buffer_output && buffer_error && get_error_buffer && run_cmd;
-  return loaded;
-}
 
 struct nft_work {
   napi_async_work work;
@@ -94,18 +71,18 @@ static void nft_execute(napi_env env, void *data) {
     w->rc = NOT_TRIED;
     return;
   }
-  struct nft_ctx *ctx = ctx_new(0);
+  struct nft_ctx *ctx = nft_lib.ctx_new(0);
   if (!ctx) {
     w->rc = -1;
     w->error = strdup("nft_ctx_new failed");
     return;
   }
-  buffer_output(ctx);
-  buffer_error(ctx);
-  w->rc = run_cmd(ctx, w->script);
-  const char *err = get_error_buffer(ctx);
+  nft_lib.buffer_output(ctx);
+  nft_lib.buffer_error(ctx);
+  w->rc = nft_lib.run_cmd(ctx, w->script);
+  const char *err = nft_lib.get_error_buffer(ctx);
   if (w->rc != 0) w->error = strdup(err && *err ? err : "nft: the script was refused");
-  ctx_free(ctx);
+  nft_lib.ctx_free(ctx);
 }
 
 static void nft_complete(napi_env env, napi_status status, void *data) {
@@ -129,7 +106,7 @@ static void nft_complete(napi_env env, napi_status status, void *data) {
 static napi_value nft_run_async(napi_env env, napi_callback_info info) {
   size_t argc = 1, len = 0;
   napi_value argv[1], promise, name;
-  if (!load_lib()) {
+  if (!nft_lib_load()) {
     napi_throw_error(env, NULL, "nft: libnftables.so.1 is not available");
     return NULL;
   }
@@ -158,7 +135,7 @@ static napi_value nft_run_async(napi_env env, napi_callback_info info) {
 static napi_value nft_available(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value out;
-  napi_get_boolean(env, load_lib() == 1, &out);
+  napi_get_boolean(env, nft_lib_load() == 1, &out);
   return out;
 }
 

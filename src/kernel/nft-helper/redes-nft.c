@@ -16,7 +16,7 @@
  * length with that many bytes of nft's error text. EOF on stdin (the daemon gone) ends the process.
  *
  * Beware: acts in the network namespace it was started in (the daemon's). libnftables is opened with
- * dlopen, as native/nft.c does (Debian ships no libnftables headers without -dev). Anything the library
+ * dlopen through native/nft-lib.h, the binding native/nft.c uses too. Anything the library
  * would print goes to /dev/null: stdout carries the replies.
  */
 #define _GNU_SOURCE
@@ -29,26 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "../../../native/nft-lib.h"
 
-struct nft_ctx;
-static struct nft_ctx *(*ctx_new)(uint32_t flags);
-static void (*ctx_free)(struct nft_ctx *ctx);
-static int (*buffer_output)(struct nft_ctx *ctx);
-static int (*buffer_error)(struct nft_ctx *ctx);
-static const char *(*get_error_buffer)(struct nft_ctx *ctx);
-static int (*run_cmd)(struct nft_ctx *ctx, const char *buf);
-
-static int load_lib(void) {
-  void *h = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
-  if (!h) return 0;
-  ctx_new = (struct nft_ctx * (*)(uint32_t)) dlsym(h, "nft_ctx_new");
-  ctx_free = (void (*)(struct nft_ctx *))dlsym(h, "nft_ctx_free");
-  buffer_output = (int (*)(struct nft_ctx *))dlsym(h, "nft_ctx_buffer_output");
-  buffer_error = (int (*)(struct nft_ctx *))dlsym(h, "nft_ctx_buffer_error");
-  get_error_buffer = (const char *(*)(struct nft_ctx *))dlsym(h, "nft_ctx_get_error_buffer");
-  run_cmd = (int (*)(struct nft_ctx *, const char *))dlsym(h, "nft_run_cmd_from_buffer");
-  return ctx_new && ctx_free && buffer_output && buffer_error && get_error_buffer && run_cmd;
-}
 
 /* Reads exactly n bytes; 0 on EOF before the first byte, -1 on error or EOF midway. */
 static int read_full(int fd, void *buf, size_t n) {
@@ -89,7 +71,7 @@ int main(void) {
   int null = open("/dev/null", O_WRONLY);
   if (out < 0 || null < 0 || dup2(null, 1) < 0) return 1;
   close(null);
-  int ready = load_lib();
+  int ready = nft_lib_load();
   for (;;) {
     uint32_t len;
     int r = read_full(0, &len, sizeof len);
@@ -103,16 +85,16 @@ int main(void) {
     if (!ready) {
       failed = reply(out, 2, "libnftables.so.1 is not available");
     } else {
-      struct nft_ctx *ctx = ctx_new(0);
+      struct nft_ctx *ctx = nft_lib.ctx_new(0);
       if (!ctx) {
         failed = reply(out, 1, "nft_ctx_new failed");
       } else {
-        buffer_output(ctx);
-        buffer_error(ctx);
-        int rc = run_cmd(ctx, script);
-        const char *err = get_error_buffer(ctx);
+        nft_lib.buffer_output(ctx);
+        nft_lib.buffer_error(ctx);
+        int rc = nft_lib.run_cmd(ctx, script);
+        const char *err = nft_lib.get_error_buffer(ctx);
         failed = rc == 0 ? reply(out, 0, NULL) : reply(out, 1, err && *err ? err : "nft: the script was refused");
-        ctx_free(ctx);
+        nft_lib.ctx_free(ctx);
       }
     }
     free(script);

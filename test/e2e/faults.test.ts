@@ -175,7 +175,12 @@ test('nft fails while a port is published: 500, no rule and no reservation left,
   assert.doesNotMatch(JSON.stringify(await sb.nftJson()), /18082/);
   assert.deepEqual(await differences(sb), []);
   assert.equal((await api('POST', '/containers/nf-port/start')).status, 204);
-  const got = await sb.world(['timeout', '10', 'busybox', 'wget', '-qO-', 'http://203.0.113.2:18082/i.html'], { allowFail: true, timeoutMs: 15_000 });
+  // The start returns once httpd is exec'd, a moment before it listens (CI saw "Connection refused").
+  let got = { stdout: '', stderr: '' };
+  for (let i = 0; i < 20 && got.stdout !== 'published\n'; i++) {
+    if (i) await new Promise((r) => setTimeout(r, 250));
+    got = await sb.world(['timeout', '10', 'busybox', 'wget', '-qO-', 'http://203.0.113.2:18082/i.html'], { allowFail: true, timeoutMs: 15_000 });
+  }
   assert.equal(got.stdout, 'published\n', got.stderr);
   assert.deepEqual(await differences(sb), []);
 });

@@ -13,6 +13,12 @@
  *   netlinkTalkAsync(fd, msg)  -> Promise<Buffer>: the same on libuv's thread pool, for requests the
  *                                 kernel answers slowly (deleting a veth waits for RCU, 15-55 ms)
  *   strerror(errno)            -> the C library's text for an errno
+ *   procSysNetSet(nsPath, key, value)
+ *                              -> writes /proc/sys/net/<key> of the namespace at nsPath ("" = the
+ *                                 caller's own) when it differs: true written, false already so,
+ *                                 null when the file does not exist (no such interface, or IPv6
+ *                                 compiled out). /proc/sys/net is the opening thread's namespace's,
+ *                                 so the open happens inside it; a spawned `sysctl` would cost a fork
  * The caller closes the fd (fs.closeSync) and must not close it while an async request runs.
  *
  * Beware: setns(2) switches only the calling thread (Node's main thread), for socket(2) and bind(2)
@@ -216,12 +222,81 @@ static napi_value str_error(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* key: relative path under /proc/sys/net, plain names only (no "." or ".." part, no leading "/"). */
+static int sysctl_key_ok(const char *key) {
+  if (!*key || *key == '/') return 0;
+  const char *part = key;
+  for (const char *c = key;; c++) {
+    if (*c == '/' || *c == '\0') {
+      size_t n = (size_t)(c - part);
+      if (n == 0 || (n == 1 && part[0] == '.') || (n == 2 && part[0] == '.' && part[1] == '.')) return 0;
+      if (*c == '\0') return 1;
+      part = c + 1;
+    } else if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' || *c == '.')) {
+      return 0;
+    }
+  }
+}
+
+/* 1 written, 0 already so, -ENOENT missing, other -errno. In the calling thread's namespace. */
+static int sysctl_set_here(const char *path, const char *value, size_t vlen) {
+  char cur[64];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  ssize_t n = read(fd, cur, sizeof cur - 1);
+  close(fd);
+  if (n >= 0) {
+    while (n > 0 && (cur[n - 1] == '\n' || cur[n - 1] == ' ')) n--;
+    if ((size_t)n == vlen && memcmp(cur, value, vlen) == 0) return 0;
+  }
+  fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  ssize_t w = write(fd, value, vlen);
+  int e = w < 0 ? errno : 0;
+  close(fd);
+  if (w < 0) return -e;
+  return 1;
+}
+
+static napi_value proc_sys_net_set(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  char ns[4096], key[256], value[64], path[300];
+  size_t nslen, keylen, vlen;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 ||
+      napi_get_value_string_utf8(env, argv[0], ns, sizeof ns, &nslen) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[1], key, sizeof key, &keylen) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[2], value, sizeof value, &vlen) != napi_ok) {
+    napi_throw_type_error(env, NULL, "procSysNetSet(nsPath, key, value) needs three strings");
+    return NULL;
+  }
+  if (keylen >= sizeof key - 1 || vlen >= sizeof value - 1 || !sysctl_key_ok(key)) {
+    napi_throw_type_error(env, NULL, "procSysNetSet: bad key or value");
+    return NULL;
+  }
+  snprintf(path, sizeof path, "/proc/sys/net/%s", key);
+  int orig = -1;
+  const char *what;
+  if (nslen > 0 && (orig = netns_enter(ns, &what)) < 0) return throw_errno(env, what, errno);
+  int r = sysctl_set_here(path, value, vlen);
+  if (orig >= 0) netns_leave(orig);
+  napi_value out;
+  if (r == -ENOENT) {
+    napi_get_null(env, &out);
+    return out;
+  }
+  if (r < 0) return throw_errno(env, path, -r);
+  napi_get_boolean(env, r == 1, &out);
+  return out;
+}
+
 void netlink_init(napi_env env, napi_value exports) {
   const struct { const char *name; napi_callback fn; } fns[] = {
     {"netlinkOpen", netlink_open},
     {"netlinkTalk", netlink_talk},
     {"netlinkTalkAsync", netlink_talk_async},
     {"strerror", str_error},
+    {"procSysNetSet", proc_sys_net_set},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;

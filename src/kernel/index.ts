@@ -34,6 +34,7 @@ export {
   NetlinkError,
   routePrefixes,
   setHairpin,
+  setLinkIpv6,
   setLinkMtu,
   tombstoneLink,
   type LinkConfig,

@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ipBatch, ipJson, type IpAddr, type IpRoute } from './ip.js';
 import {
-  addBridgeLink, addVethPort, configureLink, deleteLink, ERRNO, linkDetails, linkUp, NetlinkError, routePrefixes, setHairpin, setLinkMtu, tombstoneLink,
+  addBridgeLink, addVethPort, configureLink, deleteLink, ERRNO, linkDetails, linkUp, NetlinkError, routePrefixes, setHairpin, setLinkIpv6, setLinkMtu, tombstoneLink,
 } from './netlink.js';
-import { netnsAdd, netnsDelete } from './netns.js';
+import { netnsAdd, netnsDelete, nsenterArgv } from './netns.js';
+import { run } from './run.js';
 
 /** What `ip` says routePrefixes should answer (the daemon read it this way before netlink). */
 async function listRoutePrefixes(netns?: string): Promise<string[]> {
@@ -71,6 +72,40 @@ test('a veth port: made into the bridge and up, its peer configured inside, rena
   assert.deepEqual((await ipJson<IpAddr[]>(['link', 'show'], ctr)).map((l) => l.ifname), ['lo']);
   assert.deepEqual((await ipJson<IpAddr[]>(['link', 'show'], host)).map((l) => l.ifname).sort(), ['br0', 'lo'], 'the host end went with the pair');
   await assert.rejects(deleteLink(ctr, 'rdeltest'), (e: unknown) => e instanceof NetlinkError && e.errno === ERRNO.ENODEV);
+});
+
+test('IPv6 off on a link before it goes up: no link-local address, disable_ipv6 1 in its own namespace only', async (t) => {
+  const host = tmp();
+  const ctr = tmp();
+  t.after(async () => {
+    await netnsDelete(ctr);
+    await netnsDelete(host);
+  });
+  await netnsAdd(host);
+  await netnsAdd(ctr);
+  await ipBatch([['link', 'add', 'br0', 'type', 'bridge'], ['link', 'set', 'br0', 'up']], host);
+  addVethPort({ hostIfname: 'vethv4', hostNetns: host, bridge: 'br0', mtu: 1500, peer: { ifname: 'eth0', mac: '02:42:0a:0a:00:02', netns: ctr } });
+  addVethPort({ hostIfname: 'vethv6', hostNetns: host, bridge: 'br0', mtu: 1500, peer: { ifname: 'eth1', mac: '02:42:0a:0a:00:03', netns: ctr } });
+  configureLink(ctr, 'eth0', { addresses: ['10.10.0.2/24'], ipv6: false, up: true });
+  configureLink(ctr, 'eth1', { addresses: ['10.11.0.2/24', 'fd0b::2/64'], ipv6: true, nodad: true, up: true });
+  const sysctl = async (key: string, netns: string): Promise<string> => (await run(nsenterArgv(netns, ['cat', `/proc/sys/net/${key}`]))).stdout.trim();
+  assert.equal(await sysctl('ipv6/conf/eth0/disable_ipv6', ctr), '1');
+  assert.equal(await sysctl('ipv6/conf/eth1/disable_ipv6', ctr), '0');
+  assert.equal(await sysctl('ipv6/conf/default/disable_ipv6', ctr), '0', 'only the link, not the namespace default');
+  const inside = await ipJson<IpAddr[]>(['addr', 'show'], ctr);
+  const families = (name: string): string[] => (inside.find((l) => l.ifname === name)?.addr_info ?? []).map((a) => `${a.family} ${a.local}`);
+  assert.deepEqual(families('eth0'), ['inet 10.10.0.2'], 'no fe80:: on the IPv4-only link');
+  assert.ok(families('eth1').some((a) => a.startsWith('inet6 fe80::')), families('eth1').join(' '));
+  assert.ok(inside.find((l) => l.ifname === 'eth0')?.flags.includes('UP'));
+  // Asked again: nothing to write; on again: the kernel gives the link its link-local address.
+  setLinkIpv6(ctr, 'eth0', false);
+  setLinkIpv6(ctr, 'eth0', true);
+  assert.equal(await sysctl('ipv6/conf/eth0/disable_ipv6', ctr), '0');
+  // A missing link: off is a no-op (as with a kernel without IPv6), on is an error; names are checked.
+  setLinkIpv6(ctr, 'eth9', false);
+  assert.throws(() => setLinkIpv6(ctr, 'eth9', true), (e: unknown) => e instanceof NetlinkError && e.errno === ERRNO.ENOENT);
+  assert.throws(() => setLinkIpv6(ctr, '../all', false), /bad interface name/);
+  assert.throws(() => setLinkIpv6(ctr, '..', false), /bad interface name/);
 });
 
 test('a bridge: made, read back as ip shows it, its MTU changed; a missing link reads as undefined', async (t) => {

@@ -87,6 +87,20 @@ export interface EndpointSpec {
   gatewayV6?: string;
   /** The engine's default; a driver may use its own network MTU instead. */
   mtu: number;
+  /**
+   * A link-local IPv6 address will be added after the join (`IPAMConfig.LinkLocalIPs`): the
+   * interface keeps IPv6 on even without `ipv6`. See `keepsIpv6`.
+   */
+  linkLocalV6?: boolean;
+}
+
+/**
+ * Whether an endpoint's interface keeps IPv6: only with an IPv6 address to carry. Otherwise a driver
+ * turns IPv6 off on it before it goes up, as Docker does since Engine 26.1: no link-local address,
+ * no multicast groups, so nothing to poison by NDP and no DAD/MLD chatter flooded across the bridge.
+ */
+export function keepsIpv6(ep: Pick<EndpointSpec, 'ipv6' | 'linkLocalV6'>): boolean {
+  return !!ep.ipv6 || !!ep.linkLocalV6;
 }
 
 /** The endpoint `leaveEndpoint` removes. */

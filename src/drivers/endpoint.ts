@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { addVethPort, CommandError, configureLink, deleteLink, NETLINK_ERRNO, NetlinkError, tombstoneLink } from '../kernel/index.js';
 import { forbidden } from '../util/index.js';
-import type { EndpointSpec } from './driver.js';
+import { keepsIpv6, type EndpointSpec } from './driver.js';
 
 /** Docker's host-side name: "veth" + 7 hex. */
 export function newHostIfname(): string {
@@ -29,6 +29,7 @@ export async function addBridgeEndpoint(bridge: string, netns: string, hostIfnam
   try {
     configureLink(netns, ep.ifname, {
       addresses: [...(ep.ipv4 ? [ep.ipv4] : []), ...(ep.ipv6 ? [ep.ipv6] : [])],
+      ipv6: keepsIpv6(ep),
       nodad: true,
       up: true,
       gateways: [...(ep.gatewayV4 ? [ep.gatewayV4] : []), ...(ep.gatewayV6 ? [ep.gatewayV6] : [])],

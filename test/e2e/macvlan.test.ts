@@ -85,6 +85,8 @@ test("the seed's commands: a macvlan network on eth1 and a container at 198.51.1
   assert.equal(eth0?.linkinfo?.info_data?.mode, 'bridge');
   assert.equal(eth0?.address, ep?.MacAddress, 'the child has the MAC the engine shows');
   assert.deepEqual(v4ByLink(await ipIn(ns, ['addr', 'show'])), { lo: ['127.0.0.1/8'], eth0: ['198.51.100.3/24'] });
+  // An IPv4-only network: IPv6 is off on the child (no fe80::), as Docker does.
+  assert.deepEqual(await ipIn(ns, ['-6', 'addr', 'show', 'dev', 'eth0']), []);
   const routes = await ipIn<IpRoute[]>(ns, ['route', 'show', 'default']);
   assert.equal(routes[0]?.gateway, '198.51.100.1');
   // No bridge, veth or macvlan appears in the engine's host: the children live in the containers only.
@@ -189,6 +191,7 @@ test('dual stack: --ipv6 gives each child an IPv6 address of the subnet, and the
   const s1 = await inspectContainer(sb, 's1');
   const v6routes = await ipIn<IpRoute[]>(containerNetns(sb, s1.Id), ['-6', 'route', 'show', 'default']);
   assert.equal(v6routes[0]?.gateway, 'fd00:40::1', 'IPv6 default route via the network gateway');
+  assert.equal((await sb.docker(['exec', 's1', 'cat', '/proc/sys/net/ipv6/conf/eth0/disable_ipv6'], T)).stdout.trim(), '0', 'IPv6 stays on for a dual-stack child');
   assert.equal((await sb.docker(['exec', 's1', 'ping', '-6', '-c1', '-W2', 'fd00:40::22'], { timeoutMs: 15_000, allowFail: true })).code, 0);
   await sb.docker(['rm', '-f', 's1', 's2'], T);
   await sb.docker(['network', 'rm', 'mv_six'], T);

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSandbox, type Sandbox } from '../helpers/sandbox.js';
-import { containerNetns, inspectContainer, runDetached, waitFor } from '../helpers/containers.js';
+import { containerNetns, inspectContainer, ipIn, runDetached, waitFor } from '../helpers/containers.js';
 import { run } from '../../src/kernel/run.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -67,6 +67,32 @@ test('--ipv6 network: dual-stack endpoints, v6 gateway, accept_ra=0 on the bridg
   for (const b of [bridge, 'docker0']) {
     assert.equal((await sb.exec(['cat', `/proc/sys/net/ipv6/conf/${b}/accept_ra`])).stdout.trim(), '0', `${b} accept_ra`);
   }
+});
+
+test('IPv6 is off on interfaces of IPv4-only networks, as in Docker 26.1+; on for dual-stack ones; a user sysctl turns it back on', async () => {
+  await sb.docker(['network', 'create', '--subnet', '10.66.0.0/24', 'v4only'], T);
+  // What a container sees: eth0's addresses by family and its disable_ipv6.
+  const probe = 'for i in eth0 eth1; do [ -e /sys/class/net/$i ] || continue; echo "$i $(cat /proc/sys/net/ipv6/conf/$i/disable_ipv6) $(ip -o addr show dev $i | grep -c inet6)"; done';
+  const seen = async (args: string[]): Promise<string> => (await sb.docker(['run', '--rm', ...args, 'busybox', 'sh', '-c', probe], T)).stdout.trim();
+  assert.equal(await seen(['--network', 'v4only']), 'eth0 1 0', 'a user IPv4 network: off, no fe80::');
+  assert.equal(await seen([]), 'eth0 1 0', 'the default bridge: off');
+  // Dual stack: the global address and the kernel's link-local one.
+  assert.equal(await seen(['--network', 'v6a']), 'eth0 0 2');
+  // The user's own sysctl wins (runc writes it once the interface is there).
+  assert.equal(await seen(['--network', 'v4only', '--sysctl', 'net.ipv6.conf.eth0.disable_ipv6=0']), 'eth0 0 1');
+  // Per interface: a container on both has eth0 (v6a) on and eth1 (v4only) off; the endpoint
+  // sysctls option turns one back on.
+  await runDetached(sb, ['--name', 'both', '--network', 'v6a', 'busybox', 'sleep', '3600']);
+  await sb.docker(['network', 'connect', 'v4only', 'both'], T);
+  assert.equal((await sb.docker(['exec', 'both', 'sh', '-c', probe], T)).stdout.trim(), 'eth0 0 2\neth1 1 0');
+  await sb.docker(['network', 'disconnect', 'v4only', 'both'], T);
+  await sb.docker(['network', 'connect', '--driver-opt', 'com.docker.network.endpoint.sysctls=net.ipv6.conf.IFNAME.disable_ipv6=0', 'v4only', 'both'], T);
+  assert.equal((await sb.docker(['exec', 'both', 'sh', '-c', probe], T)).stdout.trim(), 'eth0 0 2\neth1 0 1');
+  // The kernel's view from outside agrees (no fe80:: on an IPv4-only container's eth0).
+  const id = await runDetached(sb, ['--name', 'quiet4', '--network', 'v4only', 'busybox', 'sleep', '3600']);
+  assert.deepEqual(await ipIn(containerNetns(sb, id), ['-6', 'addr', 'show', 'dev', 'eth0']), []);
+  await sb.docker(['rm', '-f', 'both', 'quiet4'], T);
+  await sb.docker(['network', 'rm', 'v4only'], T);
 });
 
 test('-p 8080:80 publishes on 0.0.0.0 and ::, reachable over v6 from the world, the host and the container itself', async () => {

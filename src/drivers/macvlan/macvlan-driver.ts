@@ -17,9 +17,9 @@
  * (frames the parent itself sends never reach its macvlan children), unless the network has a shim.
  * Kernel calls act in the daemon's namespace, or in `hostNetns` when given (tests).
  */
-import { ipBatch, ipJson, type IpAddr, type IpCommand, type IpLink, CommandError } from '../../kernel/index.js';
+import { ipBatch, ipJson, type IpAddr, type IpCommand, type IpLink, CommandError, setLinkIpv6 } from '../../kernel/index.js';
 import { logger, forbidden, internal, invalidParameter, notImplemented, RedesError } from '../../util/index.js';
-import type { DriverNetwork, EndpointRef, EndpointSpec, LostEndpoint, NetworkDriver, NetworkOptions } from '../driver.js';
+import { keepsIpv6, type DriverNetwork, type EndpointRef, type EndpointSpec, type LostEndpoint, type NetworkDriver, type NetworkOptions } from '../driver.js';
 import { delEndpoint } from '../endpoint.js';
 import { effectiveParent, MACVLAN_OPT, OWNER_ALIAS, parseMacvlanOptions, parseVlanParent, type MacvlanOptions } from './options.js';
 import { checkShimAddress, ensureShim, removeOrphanShims, removeShim, shimName, shimRoute, shimUnroute } from './shim.js';
@@ -157,6 +157,7 @@ export class MacvlanDriver implements NetworkDriver<MacvlanOptions> {
     // No `-6` here: ip's batch lines take no options; the gateway's address tells ip the family.
     if (m.opts.parent && ep.gatewayV6) inside.push(['route', 'replace', 'default', 'via', ep.gatewayV6, 'dev', ep.ifname]);
     try {
+      setLinkIpv6(netns, ep.ifname, keepsIpv6(ep));
       await ipBatch(inside, netns);
       if (m.opts.hostShim && ip4) {
         const route = (): Promise<void> => shimRoute(shimName(net.id), m.opts.hostShim ?? '', ip4, this.hostNetns);

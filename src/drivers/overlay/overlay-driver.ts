@@ -34,9 +34,9 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ClusterStore, type LeaseEvent, clusterKeys } from '../../cluster/index.js';
 import { renderOverlayGuard, renderOverlayGuardTeardown, type FirewallEndpoint } from '../../firewall/index.js';
-import { ipBatch, ipJson, type IpAddr, nftApply, ensureOverlayLinks, listOwnedLinks, removeOverlayLinks, VXLAN_OVERHEAD, WIREGUARD_OVERHEAD } from '../../kernel/index.js';
+import { ipBatch, ipJson, type IpAddr, nftApply, setLinkIpv6, ensureOverlayLinks, listOwnedLinks, removeOverlayLinks, VXLAN_OVERHEAD, WIREGUARD_OVERHEAD } from '../../kernel/index.js';
 import { conflict, forbidden, unavailable, logger } from '../../util/index.js';
-import type { DriverNetwork, EndpointRef, EndpointSpec, LostEndpoint, NetworkDriver, NetworkOptions } from '../driver.js';
+import { keepsIpv6, type DriverNetwork, type EndpointRef, type EndpointSpec, type LostEndpoint, type NetworkDriver, type NetworkOptions } from '../driver.js';
 import { ClusterAddresses } from './cluster-addresses.js';
 import { HostWireguard } from './host-wireguard.js';
 import { bridgeName, OWNER_ALIAS, parseOverlayOptions, shownOverlayOptions, vxlanName, type OverlayOptions } from './options.js';
@@ -421,6 +421,7 @@ export class OverlayDriver implements NetworkDriver<OverlayOptions> {
       if (ep.ipv4) inside.push(['addr', 'add', ep.ipv4, 'dev', ep.ifname]);
       if (ep.ipv6) inside.push(['addr', 'add', ep.ipv6, 'dev', ep.ifname, 'nodad']);
       inside.push(['link', 'set', 'dev', ep.ifname, 'up']);
+      setLinkIpv6(netns, ep.ifname, keepsIpv6(ep));
       // The overlay has no router on this host: a default route would lead nowhere (see README).
       await ipBatch(inside, netns);
     } catch (e) {

@@ -3,6 +3,7 @@
  * transaction), creating and removing a container's namespace, and joining/leaving networks through
  * the network's driver. Used by the container controller for start, stop, connect and disconnect.
  */
+import { isIP } from 'node:net';
 import type { Store } from '../../store/index.js';
 import { checkAttachable, type AddressAllocator, type NetworkDriver } from '../../drivers/index.js';
 import type { ContainerNetnsOps } from '../../host/index.js';
@@ -188,6 +189,7 @@ export class ContainerNetworking {
         ifname,
         mac,
         mtu: 1500,
+        ...((ep.ipamConfig.linkLocalIps ?? []).some((ip) => isIP(ip) === 6) ? { linkLocalV6: true } : {}),
         ...(v4 ? { ipv4: `${v4}/${joined.ipv4PrefixLen}` } : {}),
         ...(v6 ? { ipv6: `${v6}/${joined.ipv6PrefixLen}` } : {}),
         ...(gateway && v4 && !net.internal ? { gatewayV4: joined.ipv4Gateway } : {}),

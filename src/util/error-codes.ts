@@ -137,8 +137,15 @@ export const ERROR_CODES = {
     kind: 'conflict',
     docker: 'removal of container %s is already in progress', // daemon/delete.go
   },
+  'container.remove_paused': {
+    kind: 'conflict',
+    docker: 'cannot remove container %q: container is paused and must be unpaused first', // daemon/delete.go
+  },
   'container.removing': { kind: 'conflict' },
-  'container.running': { kind: 'conflict' },
+  'container.running': {
+    kind: 'conflict',
+    docker: 'cannot remove container %q: container is %s: stop the container before removing or force remove', // daemon/delete.go
+  },
   'container.security_opt': { kind: 'invalid-parameter' },
   'seccomp.profile': { kind: 'invalid-parameter' },
   'container.shared_netns': {

@@ -112,6 +112,13 @@ test('docker rm: a running container is refused; rm -f and rm leave nothing', as
   assert.deepEqual([refused.code, refused.stderr], [
     1, 'Error response from daemon: cannot remove container "s3": container is running: stop the container before removing or force remove\n',
   ]);
+  // As dockerd: the container is named as it was asked for (an ID prefix stays a prefix; the CLI strips a leading slash).
+  const byId = await sb.docker(['rm', id.slice(0, 7)], { ...T, allowFail: true });
+  assert.deepEqual([byId.code, byId.stderr], [
+    1, `Error response from daemon: cannot remove container "${id.slice(0, 7)}": container is running: stop the container before removing or force remove\n`,
+  ]);
+  const slashed = await sb.docker(['rm', '/s3'], { ...T, allowFail: true });
+  assert.equal(slashed.stderr, refused.stderr);
   assert.equal((await sb.docker(['rm', '-f', 's3'], T)).stdout, 's3\n');
   await assertReleased(id, veth);
   assert.deepEqual(await containerTraces(sb, id), []);

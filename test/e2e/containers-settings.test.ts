@@ -68,6 +68,8 @@ test('pause freezes the cgroup, ps shows (Paused), unpause thaws it', async () =
   assert.equal(await cg('freezer', id, 'freezer.state'), 'FROZEN');
   assert.match((await sb.docker(['ps', '--format', '{{.Names}} {{.Status}}'])).stdout, /^lim Up .* \(Paused\)$/m);
   assert.equal((await sb.docker(['inspect', '-f', '{{.State.Status}} {{.State.Paused}}', 'lim'])).stdout.trim(), 'paused true');
+  const rm = await sb.docker(['rm', 'lim'], { ...T, allowFail: true });
+  assert.deepEqual([rm.code, rm.stderr], [1, 'Error response from daemon: cannot remove container "lim": container is paused and must be unpaused first\n']);
   await sb.docker(['unpause', 'lim']);
   assert.equal(await cg('freezer', id, 'freezer.state'), 'THAWED');
   assert.equal((await sb.docker(['exec', 'lim', 'echo', 'alive'], T)).stdout, 'alive\n');

@@ -222,7 +222,7 @@ export class FakeContainers implements ContainerService {
   async remove(term: string, opts: { force: boolean; volumes: boolean; link: boolean }): Promise<void> {
     this.calls.push(['remove', term, opts]);
     const c = this.get(term);
-    if (c.kill && !opts.force) throw conflict('container.running', `cannot remove container "/${c.rec.name}": container is running: stop the container before removing or force remove`);
+    if (c.kill && !opts.force) throw conflict('container.running', `cannot remove container "${term}": container is running: stop the container before removing or force remove`);
     if (c.kill) await this.endWith(c, 137);
     this.containers.delete(c.rec.id);
     c.events.emit('removed');

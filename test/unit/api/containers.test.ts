@@ -174,6 +174,6 @@ test('docker kill, restart, rename, rm -f, attach, and network connect/disconnec
 
   const busy = await e.docker(['rm', 'b']);
   assert.equal(busy.code, 1);
-  assert.match(busy.stderr, /container is running/);
+  assert.equal(busy.stderr, 'Error response from daemon: cannot remove container "b": container is running: stop the container before removing or force remove\n');
   assert.equal((await e.docker(['rm', '-f', 'b'])).code, 0);
 });

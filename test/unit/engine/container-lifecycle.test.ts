@@ -176,6 +176,31 @@ test('rm -f of a running container unpublishes, unplugs and forgets it', async (
   assert.equal(e.host.held.size + e.host.rules.size + e.host.namespaces.size, 0);
 });
 
+test("rm without force of a running or paused container is refused with Docker's text, naming it as the request did, and touches nothing", async (t) => {
+  const e = await startEngine(t);
+  const { id } = await e.containers.create('web', WEB);
+  const short = id.slice(0, 12);
+  await e.containers.start(id);
+  const refused = async (term: string): Promise<string> => {
+    const from = e.host.log.length;
+    const msg = await e.containers.remove(term, { force: false, volumes: false, link: false }).then(() => 'removed', (err: Error) => err.message);
+    assert.deepEqual(e.host.log.slice(from), [], `no kernel step for ${term}`);
+    return msg;
+  };
+  const running = (as: string): string => `cannot remove container "${as}": container is running: stop the container before removing or force remove`;
+  assert.equal(await refused('web'), running('web'));
+  assert.equal(await refused('/web'), running('/web'));
+  assert.equal(await refused(short), running(short));
+  // The record as `docker pause` leaves it (the freezer itself is runc's, not the fake host's).
+  const paused = (p: boolean): Promise<void> => e.containers.modify('web', async (rec) => void (rec.state = { ...rec.state, paused: p }));
+  await paused(true);
+  assert.equal(await refused('web'), 'cannot remove container "web": container is paused and must be unpaused first');
+  await paused(false);
+  assert.equal(await refused(id), running(id));
+  assert.equal(status(e, id), 'running');
+  assert.deepEqual(addressesOf(e, 'bridge'), ['172.17.0.2']);
+});
+
 test('after a daemon restart, a running container keeps its ports and its namespace is made to match its record', async (t) => {
   const e = await startEngine(t);
   await e.networks.create({ Name: 'red', IPAM: { Config: [{ Subnet: '10.1.1.0/24' }] } });

@@ -9,6 +9,12 @@
  *
  * Use: `node dist/bench/scale-profile.js [N]` (or $BENCH_N). Runs in its own sandbox `prof<6 random>`,
  * removed at the end. Writes bench/results/scale-profile.json.
+ * `BENCH_NETWORK=bridge` starts them on the default bridge (`docker0`: no embedded DNS, the legacy
+ * link hooks) instead of the user network `profnet`, and writes scale-profile-bridge.json;
+ * `BENCH_NETWORK=both` alternates the two (one on `profnet`, one on the default bridge, N of each,
+ * each network's rows over its own first and last ten) and writes scale-profile-both.json: on a
+ * shared machine both then meet the same load at the same moments, which two runs one after the
+ * other do not.
  *
  * Beware: the phases are cumulative in the log; this file turns them into each phase's own share.
  */
@@ -74,51 +80,78 @@ async function phaseLog(logPath: string): Promise<Array<Record<string, number>>>
   return out;
 }
 
-/** Per kind of spawned program: calls and total ms per container, over the spawns of [from, to). */
-function spawnRows(spawns: readonly Spawn[], from: number, to: number, count: number, label: string): Row[] {
+/** Per kind of spawned program: calls and total ms per container, over the spawns of the given time spans. */
+function spawnRows(spawns: readonly Spawn[], spans: ReadonlyArray<readonly [number, number]>, count: number, label: string): Row[] {
   const by = new Map<string, number[]>();
-  for (const sp of spawns) if (sp.at >= from && sp.at < to) by.set(sp.kind, [...(by.get(sp.kind) ?? []), sp.ms]);
+  for (const sp of spawns) if (spans.some(([from, to]) => sp.at >= from && sp.at < to)) by.set(sp.kind, [...(by.get(sp.kind) ?? []), sp.ms]);
   return [...by.entries()]
     .sort((a, b) => b[1].reduce((x, y) => x + y, 0) - a[1].reduce((x, y) => x + y, 0))
     .map(([k, ms]) => ({ op: `  spawn ${k} ${label} (${(ms.length / count).toFixed(1)} per container)`, samples: ms }));
 }
 
+/** Where the containers go: `BENCH_NETWORK` unset (the user network), `bridge` or `both` (alternating). */
+interface BenchNetwork {
+  mode: string;
+  label: string;
+}
+
+const USER: BenchNetwork = { mode: 'profnet', label: 'user network' };
+const DEFAULT_BRIDGE: BenchNetwork = { mode: 'bridge', label: 'default bridge' };
+
+function benchNetworks(value = process.env.BENCH_NETWORK ?? ''): { nets: BenchNetwork[]; results: string } {
+  if (value === '' || value === 'profnet') return { nets: [USER], results: 'scale-profile' };
+  if (value === 'bridge') return { nets: [DEFAULT_BRIDGE], results: 'scale-profile-bridge' };
+  if (value === 'both') return { nets: [USER, DEFAULT_BRIDGE], results: 'scale-profile-both' };
+  throw new Error(`BENCH_NETWORK=${value}: "bridge", "both" or unset (the user network)`);
+}
+
+/** One container's start, in start order over every network. */
+interface Started {
+  net: BenchNetwork;
+  id: string;
+  create: number;
+  start: number;
+}
+
 export async function main(n: number): Promise<Row[]> {
+  const { nets, results } = benchNetworks();
   const sb = await startSandbox(undefined, { prefix: 'prof', daemonArgs: ['--log-level', 'trace'] });
   const agent = keepAliveAgent();
-  const ids: string[] = [];
-  const creates: number[] = [];
-  const starts: number[] = [];
-  const at: number[] = []; // wall clock when container i's create was sent; at[n] = after the last start
+  const started: Started[] = [];
+  const at: number[] = []; // wall clock when start k's create was sent; the last = after the last start
   const cpu: number[] = [];
   const pid = await sb.daemonPid();
   try {
-    await sb.docker(['network', 'create', '--subnet', '10.81.0.0/16', 'profnet']);
+    if (nets.includes(USER)) await sb.docker(['network', 'create', '--subnet', '10.81.0.0/16', 'profnet']);
     for (let i = 1; i <= n; i++) {
-      at.push(Date.now());
-      cpu.push(await cpuMs(pid));
-      let id = '';
-      creates.push(await time(async () => {
-        const c = await apiRequest(sb.socket, 'POST', `/v1.50/containers/create?name=p${i}`, { body: { Image: 'busybox', Cmd: ['sleep', '36000'], HostConfig: { NetworkMode: 'profnet' } }, agent });
-        if (c.status !== 201) throw new Error(`create #${i}: ${c.status} ${c.body}`);
-        id = c.json<{ Id: string }>().Id;
-      }));
-      starts.push(await time(async () => {
-        const s = await apiRequest(sb.socket, 'POST', `/v1.50/containers/${id}/start`, { agent });
-        if (s.status !== 204) throw new Error(`start #${i}: ${s.status} ${s.body}`);
-      }));
-      ids.push(id);
-      if (i % 50 === 0) process.stdout.write(`  ${i} running (last start ${starts[starts.length - 1]?.toFixed(0)} ms, load ${loadavg()[0]?.toFixed(1)})\n`);
+      for (const net of nets) {
+        at.push(Date.now());
+        cpu.push(await cpuMs(pid));
+        const name = nets.length > 1 ? `p${net === USER ? 'u' : 'b'}${i}` : `p${i}`;
+        let id = '';
+        const create = await time(async () => {
+          const c = await apiRequest(sb.socket, 'POST', `/v1.50/containers/create?name=${name}`, { body: { Image: 'busybox', Cmd: ['sleep', '36000'], HostConfig: { NetworkMode: net.mode } }, agent });
+          if (c.status !== 201) throw new Error(`create ${name}: ${c.status} ${c.body}`);
+          id = c.json<{ Id: string }>().Id;
+        });
+        const start = await time(async () => {
+          const s = await apiRequest(sb.socket, 'POST', `/v1.50/containers/${id}/start`, { agent });
+          if (s.status !== 204) throw new Error(`start ${name}: ${s.status} ${s.body}`);
+        });
+        started.push({ net, id, create, start });
+      }
+      if (i % 50 === 0) process.stdout.write(`  ${i} running${nets.length > 1 ? ' on each' : ''} (last start ${started.at(-1)?.start.toFixed(0)} ms, load ${loadavg()[0]?.toFixed(1)})\n`);
     }
     at.push(Date.now());
     cpu.push(await cpuMs(pid));
+    const total = started.length;
     const logPath = `/run/redes/${sb.name}/redesd.log`;
     const phases = await phaseLog(logPath);
     const windows: Array<[number, number]> = [[0, Math.min(10, n)]];
     for (let end = 100; end < n; end += 100) windows.push([end - 10, end]);
     if (n > 10) windows.push([n - 10, n]);
     const rmFrom = Date.now();
-    const queue = [...ids];
+    const queue = started.map((s) => s.id);
     const rm = await time(() =>
       Promise.all(
         Array.from({ length: 4 }, async () => {
@@ -126,29 +159,44 @@ export async function main(n: number): Promise<Row[]> {
         }),
       ),
     );
-    const rmCpu = (await cpuMs(pid)) - (cpu[n] ?? NaN);
+    const rmCpu = (await cpuMs(pid)) - (cpu[total] ?? NaN);
     const spawns = await spawnLog(logPath);
     const rows: Row[] = [];
-    for (const [a, b] of windows) {
-      const label = `#${a + 1}-${b}`;
-      rows.push({ op: `api create ${label}`, samples: creates.slice(a, b) });
-      rows.push({ op: `api start ${label}`, samples: starts.slice(a, b) });
-      rows.push({ op: `  daemon cpu ${label}`, samples: cpu.slice(a, b).map((c, i) => (cpu[a + i + 1] ?? NaN) - c) });
-      for (const p of PHASES) rows.push({ op: `  start phase ${p} ${label}`, samples: phases.slice(a, b).map((x) => x[p] ?? NaN) });
-      rows.push(...spawnRows(spawns, at[a] ?? 0, at[b] ?? Infinity, b - a, label));
+    const notes = [`network: ${nets.map((x) => x.label).join(' and ')}${nets.length > 1 ? `, alternating, ${n} on each` : ''}`];
+    for (const net of nets) {
+      // Start numbers (over every network) of this network's containers, in its own order.
+      const ks = started.flatMap((s, k) => (s.net === net ? [k] : []));
+      const of = nets.length > 1 ? ` (${net.label})` : '';
+      for (const [a, b] of windows) {
+        const w = ks.slice(a, b);
+        const label = `#${a + 1}-${b}${of}`;
+        rows.push({ op: `api create ${label}`, samples: w.map((k) => started[k]?.create ?? NaN) });
+        rows.push({ op: `api start ${label}`, samples: w.map((k) => started[k]?.start ?? NaN) });
+        rows.push({ op: `  daemon cpu ${label}`, samples: w.map((k) => (cpu[k + 1] ?? NaN) - (cpu[k] ?? NaN)) });
+        for (const p of PHASES) rows.push({ op: `  start phase ${p} ${label}`, samples: w.map((k) => phases[k]?.[p] ?? NaN) });
+        rows.push(...spawnRows(spawns, w.map((k) => [at[k] ?? 0, at[k + 1] ?? Infinity] as const), w.length, label));
+      }
+      const attach = (k: number): number => (started[k]?.create ?? NaN) + (started[k]?.start ?? NaN);
+      const first = median(ks.slice(0, 10).map(attach));
+      const last = median(ks.slice(-10).map(attach));
+      notes.push(`${n} containers${of}: create+start of the last ten / first ten = ${(last / first).toFixed(2)} (${last.toFixed(1)} / ${first.toFixed(1)} ms)`);
     }
-    rows.push(...spawnRows(spawns, rmFrom, Infinity, n, 'removal'));
-    const first = median(starts.slice(0, 10).map((s, i) => s + (creates[i] ?? 0)));
-    const last = median(starts.slice(-10).map((s, i) => s + (creates.slice(-10)[i] ?? 0)));
-    const notes = [
-      `${n} containers: create+start of the last ten / first ten = ${(last / first).toFixed(2)} (${last.toFixed(1)} / ${first.toFixed(1)} ms)`,
-      `removing all ${n} (4 clients, force): ${(rm / 1000).toFixed(1)} s; daemon cpu ${(rmCpu / n).toFixed(1)} ms per container`,
+    rows.push(...spawnRows(spawns, [[rmFrom, Infinity]], total, 'removal'));
+    notes.push(
+      `removing all ${total} (4 clients, force): ${(rm / 1000).toFixed(1)} s; daemon cpu ${(rmCpu / total).toFixed(1)} ms per container`,
       `load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`,
-    ];
-    process.stdout.write(`scale-profile: ${n} containers (sandbox ${sb.name})\n${formatTable(rows)}\n${notes.join('\n')}\n`);
-    await writeResults('scale-profile', rows, {
+    );
+    process.stdout.write(`scale-profile: ${n} containers on ${nets.map((x) => `the ${x.label}`).join(' and ')} (sandbox ${sb.name})\n${formatTable(rows)}\n${notes.join('\n')}\n`);
+    await writeResults(results, rows, {
       notes,
-      series: PHASES.map((p) => ({ name: `start phase ${p}`, xLabel: 'container number', yLabel: 'ms', points: phases.map((x, i) => [i + 1, Math.round((x[p] ?? 0) * 10) / 10] as [number, number]) })),
+      series: nets.flatMap((net) =>
+        PHASES.map((p) => ({
+          name: `start phase ${p}${nets.length > 1 ? ` (${net.label})` : ''}`,
+          xLabel: 'container number',
+          yLabel: 'ms',
+          points: started.flatMap((s, k) => (s.net === net ? [k] : [])).map((k, i) => [i + 1, Math.round((phases[k]?.[p] ?? 0) * 10) / 10] as [number, number]),
+        })),
+      ),
     });
     return rows;
   } finally {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { ipJson } from '../../../src/kernel/ip.js';
 import { captureContains, countPackets, startCapture } from '../../helpers/capture.js';
 import { makeTestLan, plugContainer } from '../../helpers/test-lan.js';
+import { answersWithin } from '../../helpers/reach.js';
 import { ensureOverlayLinks, listOwnedLinks, listPeers, programPeers, removeOverlayLinks, VXLAN_PORT } from '../../../src/kernel/vxlan.js';
 
 const ALIAS = 'redes-test-overlay';
@@ -62,8 +63,9 @@ test('two hosts: VXLAN links as specified, traffic only to programmed peers, not
   await writeFile(join(dir, 'm.txt'), 'PLAINMARKER-7f3a\n');
   const pcap = join(dir, 'lan.pcap');
   const cap = await startCapture(lan.lan, 'lanbr', pcap);
+  // Asked once a second until a reply (one lost packet is no verdict), before the 3 s httpd starts.
+  assert.ok(await answersWithin(() => ping(c1, '10.0.0.3')), 'programmed peer answers');
   const httpd = lan.exec(c2, ['timeout', '3', 'busybox', 'httpd', '-f', '-p', '8080', '-h', dir], 6000);
-  assert.ok(await ping(c1, '10.0.0.3'), 'programmed peer answers');
   let body = '';
   for (let i = 0; i < 20 && !body; i++) body = (await lan.exec(c1, ['timeout', '2', 'busybox', 'wget', '-qO-', 'http://10.0.0.3:8080/m.txt'])).stdout;
   assert.equal(body, 'PLAINMARKER-7f3a\n');

@@ -1,0 +1,33 @@
+/**
+ * Positive reachability for tests: ask again once a second until an answer, for a bounded time.
+ *
+ * A single probe is not enough to say a peer is reachable on a loaded machine: one ARP request,
+ * neighbour solicitation, echo or TCP SYN lost on the way (the per-CPU input backlog every namespace
+ * shares drops thousands of packets a second when others flood it) or one second without the CPU
+ * fails it, and the kernel resends a lost ARP request only after a second, when a `ping -c 1 -W 1`
+ * has already given up. Checks that a peer must stay unreachable keep their single probe: asking a
+ * negative again only makes it slower, not more correct.
+ *
+ * Use:
+ *   const ping = async (ns: string, to: string): Promise<boolean> =>
+ *     (await run(nsenterArgv(ns, ['busybox', 'ping', '-c', '1', '-W', '1', to]), { allowFailure: true })).code === 0;
+ *   assert.ok(await answersWithin(() => ping(c1, '10.0.0.3')), 'c1 -> c2');
+ *   assert.equal(await ping(c1, '10.0.0.99'), false);
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * Whether `probe` answers true within `withinMs`, asked at most once a second (a probe that fails at
+ * once, e.g. "network unreachable", is not repeated in a tight loop). The last try starts before the
+ * deadline; its own timeout bounds how far past it the answer may come.
+ */
+export async function answersWithin(probe: () => Promise<boolean>, withinMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const started = Date.now();
+    if (await probe()) return true;
+    const next = Math.max(started + 1000, Date.now());
+    if (next >= deadline) return false;
+    await sleep(next - Date.now());
+  }
+}

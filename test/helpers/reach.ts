@@ -13,8 +13,10 @@
  *     (await run(nsenterArgv(ns, ['busybox', 'ping', '-c', '1', '-W', '1', to]), { allowFailure: true })).code === 0;
  *   assert.ok(await answersWithin(() => ping(c1, '10.0.0.3')), 'c1 -> c2');
  *   assert.equal(await ping(c1, '10.0.0.99'), false);
+ *   assert.ok(await containerReaches(sb, 'alpha', '10.1.1.1'), 'a → b');   // docker exec alpha ping ...
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Sandbox } from './sandbox.js';
 
 /**
  * Whether `probe` answers true within `withinMs`, asked at most once a second (a probe that fails at
@@ -30,4 +32,13 @@ export async function answersWithin(probe: () => Promise<boolean>, withinMs = 10
     if (next >= deadline) return false;
     await sleep(next - Date.now());
   }
+}
+
+/**
+ * Whether container `from` gets an echo reply from `to` (an address or a name it resolves) within
+ * `withinMs`: `docker exec FROM ping -c1 -W1 TO`, asked once a second.
+ */
+export function containerReaches(sb: Pick<Sandbox, 'docker'>, from: string, to: string, opts: { family?: '-4' | '-6'; withinMs?: number } = {}): Promise<boolean> {
+  const argv = ['exec', from, 'ping', ...(opts.family ? [opts.family] : []), '-c1', '-W1', to];
+  return answersWithin(async () => (await sb.docker(argv, { allowFail: true, timeoutMs: 15_000 })).code === 0, opts.withinMs);
 }

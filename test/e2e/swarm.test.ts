@@ -14,6 +14,7 @@ import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startLab, type Lab } from '../helpers/lab.js';
+import { containerReaches, onHost } from '../helpers/reach.js';
 
 const NOT_MANAGER = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 const WORKER = "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.";
@@ -140,7 +141,6 @@ test('swarm across three engines: init, join as manager and worker, bad tokens, 
   assert.match(w4, /^10\.0\.\d+\.\d+$/);
   assert.notEqual(w4, m2);
   await waitFor('m2 reaches w4 across hosts', 20_000, async () => (await lab.context(2, ['exec', 'm2', 'ping', '-c1', '-W2', w4], { allowFail: true })).code === 0);
-  const byName = await lab.context(2, ['exec', 'm2', 'ping', '-c1', '-W3', 'w4'], { allowFail: true });
-  assert.equal(byName.code, 0, `m2 pings w4 by name: ${byName.stdout}${byName.stderr}`);
+  assert.ok(await containerReaches(onHost(lab, 2), 'm2', 'w4'), 'm2 pings w4 by name');
   await lab.down();
 });

@@ -16,6 +16,7 @@
  *   assert.ok(await containerReaches(sb, 'alpha', '10.1.1.1'), 'a → b');   // docker exec alpha ping ...
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Lab } from './lab.js';
 import type { Sandbox } from './sandbox.js';
 
 /**
@@ -41,4 +42,9 @@ export async function answersWithin(probe: () => Promise<boolean>, withinMs = 10
 export function containerReaches(sb: Pick<Sandbox, 'docker'>, from: string, to: string, opts: { family?: '-4' | '-6'; withinMs?: number } = {}): Promise<boolean> {
   const argv = ['exec', from, 'ping', ...(opts.family ? [opts.family] : []), '-c1', '-W1', to];
   return answersWithin(async () => (await sb.docker(argv, { allowFail: true, timeoutMs: 15_000 })).code === 0, opts.withinMs);
+}
+
+/** Host `h` (1-based) of a lab, as containerReaches wants it: docker through that host's context. */
+export function onHost(lab: Pick<Lab, 'context'>, h: number): Pick<Sandbox, 'docker'> {
+  return { docker: (args, opts) => lab.context(h, args, opts) };
 }

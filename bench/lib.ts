@@ -19,6 +19,28 @@ export function median(xs: readonly number[]): number {
   return percentile([...xs].sort((a, b) => a - b), 0.5);
 }
 
+/**
+ * How a per-container cost grows over a run, robust to a noisy moment: the median of the last
+ * `window` against the median of the first (the medians of ten swung 1.0 to 1.6 between runs of the
+ * same code on this shared machine), and a least-squares line through every point (its value at the
+ * last container over its value at the first, and its slope per hundred containers).
+ */
+export function growth(costs: readonly number[], window: number): { ends: number; fitted: number; slopePerHundred: number } {
+  const n = costs.length;
+  if (n < 2 || window < 1 || window > n) throw new Error(`growth: ${n} points, window ${window}`);
+  const ends = median(costs.slice(-window)) / median(costs.slice(0, window));
+  const mx = (n - 1) / 2;
+  const my = costs.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  costs.forEach((y, x) => {
+    sxy += (x - mx) * (y - my);
+    sxx += (x - mx) ** 2;
+  });
+  const slope = sxy / sxx;
+  return { ends, fitted: (my + slope * (n - 1 - mx)) / (my - slope * mx), slopePerHundred: slope * 100 };
+}
+
 export function formatTable(rows: readonly Row[]): string {
   const head = ['operation', 'n', 'median ms', 'p95 ms', 'min ms', 'max ms'];
   const body = rows.map((r) => {

@@ -1,7 +1,8 @@
 /**
  * Benchmark: many containers on one bridge (issue "speed and scale"): N containers (default 1000)
  * started one after another through the Engine API on a user network, then on the default bridge.
- * For each: the attach cost of the last ten against the first ten, `docker ps`, `network inspect`
+ * For each: the attach cost of the last ten against the first ten (and, steadier, of the last
+ * hundred against the first hundred and along a fitted line), `docker ps`, `network inspect`
  * and `docker info` at N, name resolution + ping between random pairs, the daemon's memory per
  * container beyond its baseline, the kernel's neighbour table, and (user network) a kill -9 of the
  * daemon with N running: how long until the restarted daemon lists every one running again.
@@ -17,7 +18,7 @@
 import { readFile } from 'node:fs/promises';
 import { startSandbox, type Sandbox } from '../test/helpers/sandbox.js';
 import { apiRequest, keepAliveAgent } from '../test/helpers/engine-api.js';
-import { formatTable, median, runIfMain, time, type Row } from './lib.js';
+import { formatTable, growth, median, runIfMain, time, type Row } from './lib.js';
 import { writeResults } from './results-file.js';
 
 const PAIRS = 20;
@@ -155,6 +156,10 @@ async function phase(sb: Sandbox, n: number, net: string, tag: string, where: st
   const first = median(each.slice(0, 10));
   const last = median(each.slice(-10));
   notes.push(`${where}: ${n} containers in ${(total / 1000).toFixed(1)} s; attach cost of the last ten / first ten = ${(last / first).toFixed(2)} (${last.toFixed(1)} / ${first.toFixed(1)} ms)`);
+  if (n >= 200) {
+    const g = growth(each, 100);
+    notes.push(`${where}: attach cost, median of the last hundred / first hundred = ${g.ends.toFixed(2)}; fitted line: last / first = ${g.fitted.toFixed(2)}, ${g.slopePerHundred.toFixed(1)} ms more per hundred containers`);
+  }
   for (const r of await queries(sb, net)) rows.push({ ...r, op: `${r.op} at ${n} (${where})` });
   const byName = net !== 'bridge';
   const pings = await pingPairs(sb, n, tag, byName);

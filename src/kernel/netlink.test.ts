@@ -27,7 +27,8 @@ async function listRoutePrefixes(netns?: string): Promise<string[]> {
 
 const tmp = (): string => `rtnl${randomBytes(4).toString('hex')}`;
 
-test('a veth port: made into the bridge and up, its peer configured inside, renamed and deleted', async (t) => {
+/** A "host" namespace with bridge br0 up and a "container" one, both removed after test t. */
+async function hostAndContainer(t: { after: (fn: () => Promise<void>) => void }): Promise<{ host: string; ctr: string }> {
   const host = tmp();
   const ctr = tmp();
   t.after(async () => {
@@ -37,6 +38,11 @@ test('a veth port: made into the bridge and up, its peer configured inside, rena
   await netnsAdd(host);
   await netnsAdd(ctr);
   await ipBatch([['link', 'add', 'br0', 'type', 'bridge'], ['link', 'set', 'br0', 'up']], host);
+  return { host, ctr };
+}
+
+test('a veth port: made into the bridge and up, its peer configured inside, renamed and deleted', async (t) => {
+  const { host, ctr } = await hostAndContainer(t);
   linkUp(ctr, 'lo');
   addVethPort({ hostIfname: 'vethtest', hostNetns: host, bridge: 'br0', mtu: 1400, peer: { ifname: 'eth0', mac: '02:42:0a:09:00:02', netns: ctr } });
   configureLink(ctr, 'eth0', { addresses: ['10.9.0.2/24', 'fd09::2/64'], nodad: true, up: true, gateways: ['10.9.0.1', 'fd09::1'] });
@@ -75,15 +81,7 @@ test('a veth port: made into the bridge and up, its peer configured inside, rena
 });
 
 test('IPv6 off on a link before it goes up: no link-local address, disable_ipv6 1 in its own namespace only', async (t) => {
-  const host = tmp();
-  const ctr = tmp();
-  t.after(async () => {
-    await netnsDelete(ctr);
-    await netnsDelete(host);
-  });
-  await netnsAdd(host);
-  await netnsAdd(ctr);
-  await ipBatch([['link', 'add', 'br0', 'type', 'bridge'], ['link', 'set', 'br0', 'up']], host);
+  const { host, ctr } = await hostAndContainer(t);
   addVethPort({ hostIfname: 'vethv4', hostNetns: host, bridge: 'br0', mtu: 1500, peer: { ifname: 'eth0', mac: '02:42:0a:0a:00:02', netns: ctr } });
   addVethPort({ hostIfname: 'vethv6', hostNetns: host, bridge: 'br0', mtu: 1500, peer: { ifname: 'eth1', mac: '02:42:0a:0a:00:03', netns: ctr } });
   configureLink(ctr, 'eth0', { addresses: ['10.10.0.2/24'], ipv6: false, up: true });

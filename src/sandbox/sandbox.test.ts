@@ -6,7 +6,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dnsPacket from 'dns-packet';
@@ -16,6 +15,7 @@ import { pidAlive, readPidfile } from '../kernel/process.js';
 import { mountsUnder } from '../kernel/mounts.js';
 import { CGROUP_ROOT, cgroupTreeDirs } from '../kernel/cgroups.js';
 import { exportLine, ping, sandboxDown, sandboxPaths, sandboxUp, sandboxExec } from './index.js';
+import { answersWithin } from '../util/index.js';
 
 const quiet = (): void => undefined;
 let dir = '';
@@ -58,22 +58,9 @@ async function inNs(ns: string, argv: string[]): Promise<string> {
 
 const wget = (ns: string, url: string): Promise<string> => inNs(ns, ['timeout', '5', 'busybox', 'wget', '-q', '-O', '-', url]);
 
-/**
- * Whether `to` answers an echo from namespace ns within 10 s, asked once a second. One probe is no
- * verdict on a loaded machine: one ARP request or echo lost on the way (the input backlog every
- * namespace shares drops packets when others flood it) fails it, and the kernel resends a lost ARP
- * request only after a second. (src/ may not import test/helpers, whose answersWithin does the same.)
- */
-async function reaches(ns: string, to: string, withinMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    const started = Date.now();
-    const r = await run(nsenterArgv(ns, ['busybox', 'ping', '-c', '1', '-W', '1', to]), { allowFailure: true, timeoutMs: 5000 });
-    if (r.code === 0) return true;
-    if (started + 1000 >= deadline || Date.now() >= deadline) return false;
-    await sleep(Math.max(0, started + 1000 - Date.now()));
-  }
-}
+/** Whether `to` answers an echo from namespace ns within 10 s, asked once a second (one lost ARP request is no verdict). */
+const reaches = (ns: string, to: string): Promise<boolean> =>
+  answersWithin(async () => (await run(nsenterArgv(ns, ['busybox', 'ping', '-c', '1', '-W', '1', to]), { allowFailure: true, timeoutMs: 5000 })).code === 0);
 
 /** A DNS query over TCP, sent from namespace ns by a node child (dns-packet stays in this process). */
 async function dnsOverTcp(ns: string, name: string): Promise<dnsPacket.DecodedPacket> {

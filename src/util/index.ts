@@ -26,7 +26,7 @@ export { newId } from './ids.js';
 export { ownGet, ownSet } from './own.js';
 export { logger, phaseClock, setLogLevel, startStage, type Logger, type PhaseClock } from './log.js';
 export { FAILPOINTS, failpoint, type Failpoint } from './failpoints.js';
-export { retryInBackground } from './retry.js';
+export { answersWithin, retryInBackground } from './retry.js';
 export { drainOrClose } from './streams.js';
 export { ZERO_TIME, nowRfc3339Nano, rfc3339ToSeconds, unrefSleep } from './time.js';
 export { formatIpAddress, formatIpBytes } from './ip-text.js';

@@ -15,25 +15,11 @@
  *   assert.equal(await ping(c1, '10.0.0.99'), false);
  *   assert.ok(await containerReaches(sb, 'alpha', '10.1.1.1'), 'a → b');   // docker exec alpha ping ...
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { answersWithin } from '../../src/util/index.js';
 import type { Lab } from './lab.js';
 import type { Sandbox } from './sandbox.js';
 
-/**
- * Whether `probe` answers true within `withinMs`, asked at most once a second (a probe that fails at
- * once, e.g. "network unreachable", is not repeated in a tight loop). The last try starts before the
- * deadline; its own timeout bounds how far past it the answer may come.
- */
-export async function answersWithin(probe: () => Promise<boolean>, withinMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    const started = Date.now();
-    if (await probe()) return true;
-    const next = Math.max(started + 1000, Date.now());
-    if (next >= deadline) return false;
-    await sleep(next - Date.now());
-  }
-}
+export { answersWithin };
 
 /**
  * Whether container `from` gets an echo reply from `to` (an address or a name it resolves) within

@@ -11,6 +11,7 @@ import type { DriverNetwork, EndpointSpec } from '../driver.js';
 import type { MacvlanOptions } from './options.js';
 import { MacvlanDriver } from './macvlan-driver.js';
 import { OWNER_ALIAS } from './options.js';
+import { answersWithin } from '../../util/index.js';
 
 interface Lab {
   host: string;
@@ -54,20 +55,8 @@ async function ping(ns: string, to: string, family: '-4' | '-6' = '-4'): Promise
   return r.code === 0;
 }
 
-/**
- * Whether `to` answers within `withinMs`, asked once a second. A single probe is not enough to say a
- * peer is reachable on a loaded machine: one ARP request, neighbour solicitation or echo lost on the
- * way (the per-CPU input backlog every namespace shares drops thousands of packets a second when
- * others flood it) or one second without the CPU fails it, and the kernel resends a lost ARP request
- * only after a second, when `-W 1` has already given up.
- */
-async function reaches(ns: string, to: string, family: '-4' | '-6' = '-4', withinMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + withinMs;
-  do {
-    if (await ping(ns, to, family)) return true;
-  } while (Date.now() < deadline);
-  return false;
-}
+/** Whether `to` answers within 10 s, asked once a second: one lost ARP request or echo is no verdict. */
+const reaches = (ns: string, to: string, family: '-4' | '-6' = '-4'): Promise<boolean> => answersWithin(() => ping(ns, to, family));
 
 async function linkNames(ns: string): Promise<string[]> {
   return (await ipJson<IpAddr[]>(['link', 'show'], ns)).map((l) => l.ifname);

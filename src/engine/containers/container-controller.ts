@@ -385,8 +385,10 @@ export class ContainerController extends ContainerQueries implements ContainerSe
     if (rec0.state.status === 'running' || rec0.state.status === 'restarting') {
       // As dockerd, the container is named as the request named it (the CLI strips a leading slash),
       // and a frozen one is to be unpaused rather than stopped.
-      if (!opts.force && rec0.state.paused) throw conflict('container.remove_paused', `cannot remove container "${term}": container is paused and must be unpaused first`);
-      if (!opts.force) throw conflict('container.running', `cannot remove container "${term}": container is ${rec0.state.status}: stop the container before removing or force remove`);
+      if (!opts.force) {
+        if (rec0.state.paused) throw conflict('container.remove_paused', `cannot remove container "${term}": container is paused and must be unpaused first`);
+        throw conflict('container.running', `cannot remove container "${term}": container is ${rec0.state.status}: stop the container before removing or force remove`);
+      }
       await this.stopper.killForRemoval(rec0);
     }
     await this.lock(rec0.id).run(async () => {
